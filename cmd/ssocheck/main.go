@@ -1,0 +1,76 @@
+// Command ssocheck is the administrator's and developer's tool for checking
+// single sign-on configurations and captured messages without an
+// application: a SAML response against a connection's settings, IdP metadata,
+// an OpenID provider's discovery document, an LDAP login.
+//
+// Usage:
+//
+//	ssocheck saml response [flags] [FILE]
+//	ssocheck saml metadata FILE|URL
+//	ssocheck oidc discover ISSUER_URL [--ca FILE]
+//	ssocheck ldap login [flags]
+//
+// Exit status: 0 when the check passes, 1 when it fails (the reason is
+// printed as JSON), 2 on usage errors.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// command is one "ssocheck <protocol> <verb>" handler. It gets the remaining
+// arguments and returns the exit code.
+type command struct {
+	summary string
+	run     func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
+}
+
+// commands is filled by each protocol's file in init, keyed "protocol verb".
+var commands = map[string]command{}
+
+func register(name string, c command) { commands[name] = c }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) >= 2 {
+		if c, ok := commands[args[0]+" "+args[1]]; ok {
+			return c.run(args[2:], stdin, stdout, stderr)
+		}
+	}
+	if len(args) >= 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		usage(stdout)
+		return exitOK
+	}
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "ssocheck: unknown command %q\n", strings.Join(args[:min(2, len(args))], " "))
+	}
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: ssocheck <command> [flags]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nexit status: 0 check passed, 1 check failed, 2 usage error")
+}

@@ -1,0 +1,244 @@
+package sso
+
+import (
+	"errors"
+	"strings"
+)
+
+// Reason is a stable, machine-readable code for why a login or a
+// configuration was refused. Reasons are part of the API: their string values
+// never change, so hosts may store them, count them and match on them.
+//
+// A Reason is also an error, so each constant is a sentinel:
+//
+//	if errors.Is(err, sso.ReasonReplayed) { ... }
+type Reason string
+
+// Error implements error so that a Reason can serve as a sentinel.
+func (r Reason) Error() string { return string(r) }
+
+// Reasons shared by every package.
+const (
+	// ReasonInvalidConfig: a connection, account or policy configuration is
+	// incomplete or contradictory. The Detail names the field and the fix.
+	ReasonInvalidConfig Reason = "invalid_config"
+	// ReasonInvalidRequest: the browser's request is malformed (missing or
+	// badly encoded parameters).
+	ReasonInvalidRequest Reason = "invalid_request"
+	// ReasonRequestTooLarge: a request body or parameter exceeds its size cap.
+	ReasonRequestTooLarge Reason = "request_too_large"
+	// ReasonStateMissing: no pending login matches the returned state or
+	// RelayState: it expired, was used already, or never existed.
+	ReasonStateMissing Reason = "state_missing"
+	// ReasonStateMismatch: the pending login belongs to another browser or
+	// another connection.
+	ReasonStateMismatch Reason = "state_mismatch"
+	// ReasonUnavailable: the identity provider or directory could not be
+	// reached or answered with a server error.
+	ReasonUnavailable Reason = "unavailable"
+	// ReasonIdPError: the identity provider answered with an error of its own
+	// (a SAML status other than Success, an OAuth error parameter).
+	ReasonIdPError Reason = "idp_error"
+	// ReasonInternal: a failure inside the application or its stores.
+	ReasonInternal Reason = "internal"
+)
+
+// Reasons about protocol messages (SAML responses, OIDC tokens).
+const (
+	ReasonMalformed              Reason = "malformed"               // not well-formed, or not the expected message
+	ReasonDoctypeForbidden       Reason = "doctype_forbidden"       // XML with a DOCTYPE (entity expansion attacks)
+	ReasonSignatureMissing       Reason = "signature_missing"       // nothing signed where a signature is required
+	ReasonSignatureInvalid       Reason = "signature_invalid"       // signature does not verify, or covers other content
+	ReasonUntrustedKey           Reason = "untrusted_key"           // signed, but by a key the connection does not trust
+	ReasonAlgorithmNotAllowed    Reason = "algorithm_not_allowed"   // e.g. RSA-SHA1 without opt-in, alg none, HMAC
+	ReasonCertificateExpired     Reason = "certificate_expired"     // the trusted certificate is outside its validity
+	ReasonExpired                Reason = "expired"                 // assertion or token past NotOnOrAfter/exp
+	ReasonNotYetValid            Reason = "not_yet_valid"           // assertion or token before NotBefore/nbf/iat
+	ReasonAudienceMismatch       Reason = "audience_mismatch"       // not meant for this service provider / client
+	ReasonRecipientMismatch      Reason = "recipient_mismatch"      // SubjectConfirmationData Recipient is not our ACS
+	ReasonDestinationMismatch    Reason = "destination_mismatch"    // Response Destination is not our ACS
+	ReasonIssuerMismatch         Reason = "issuer_mismatch"         // issued by someone other than the configured IdP
+	ReasonUnknownIssuer          Reason = "unknown_issuer"          // no connection knows this issuer
+	ReasonInResponseToMismatch   Reason = "in_response_to_mismatch" // answers a request this browser did not make
+	ReasonUnsolicited            Reason = "unsolicited"             // IdP-initiated login where the connection does not allow it
+	ReasonReplayed               Reason = "replayed"                // assertion ID, nonce or code used before
+	ReasonAssertionCount         Reason = "assertion_count"         // not exactly one assertion
+	ReasonSubjectMissing         Reason = "subject_missing"         // empty NameID, sub or configured identifier attribute
+	ReasonDecryptionFailed       Reason = "decryption_failed"       // encrypted for another key, or corrupted
+	ReasonEncryptedNotSupported  Reason = "encrypted_not_supported" // e.g. an encrypted OIDC ID token
+	ReasonNonceMismatch          Reason = "nonce_mismatch"          // OIDC nonce differs from the one sent
+	ReasonTokenExchangeFailed    Reason = "token_exchange_failed"   // OIDC code exchange refused
+	ReasonEmailNotVerified       Reason = "email_not_verified"      // provider does not vouch for the email
+	ReasonEmailMissing           Reason = "email_missing"           // no email where one is required
+	ReasonMetadataInvalid        Reason = "metadata_invalid"        // IdP metadata unusable (see the Detail)
+	ReasonMetadataFetchFailed    Reason = "metadata_fetch_failed"   // metadata or discovery document could not be fetched
+	ReasonAddressNotAllowed      Reason = "address_not_allowed"     // URL scheme or address refused by the fetch guard
+	ReasonLogoutNotSupported     Reason = "logout_not_supported"    // the IdP offers no single logout
+	ReasonSigningKeyMissing      Reason = "signing_key_missing"     // a signature is required but no key is configured
+	ReasonAuthenticationRequired Reason = "authentication_required" // IdP asked to re-authenticate or refused passive login
+)
+
+// Reasons of the LDAP authenticator.
+const (
+	ReasonInvalidCredentials      Reason = "ldap_invalid_credentials"   // wrong DN or password
+	ReasonPasswordEmpty           Reason = "ldap_password_empty"        // refused before any network call
+	ReasonPasswordExpired         Reason = "ldap_password_expired"      // directory says the password expired
+	ReasonPasswordMustChange      Reason = "ldap_password_must_change"  // directory requires a password change
+	ReasonAccountDisabled         Reason = "ldap_account_disabled"      // directory account disabled
+	ReasonAccountLocked           Reason = "ldap_account_locked"        // directory account locked out
+	ReasonAccountExpired          Reason = "ldap_account_expired"       // directory account expired
+	ReasonLDAPUserNotFound        Reason = "ldap_user_not_found"        // the email resolves to no entry
+	ReasonLDAPAmbiguousUser       Reason = "ldap_ambiguous_user"        // the email resolves to several entries
+	ReasonTLSRequired             Reason = "ldap_tls_required"          // the server refused or cannot do TLS
+	ReasonLDAPOperationFailed     Reason = "ldap_operation_failed"      // a search or read failed
+	ReasonLDAPDomainNotConfigured Reason = "ldap_domain_not_configured" // no DN template for this email domain
+)
+
+// Reasons of discovery, policy and provisioning.
+const (
+	ReasonInvalidEmail          Reason = "invalid_email"             // not a usable email address
+	ReasonNoSSO                 Reason = "no_sso"                    // no SSO connection serves this email or domain
+	ReasonAccountNotFound       Reason = "account_not_found"         // no such account or alias
+	ReasonConnectionNotFound    Reason = "connection_not_found"      // no such connection
+	ReasonConnectionNotLive     Reason = "connection_not_live"       // draft connection, or testing and not a test user
+	ReasonEmailDomainNotAllowed Reason = "email_domain_not_allowed"  // email outside the account's claimed domains
+	ReasonUserNotProvisioned    Reason = "user_not_provisioned"      // no matching user and JIT creation is off
+	ReasonUserDisabled          Reason = "user_disabled"             // the application's user is disabled
+	ReasonLinkRequiresProof     Reason = "link_requires_proof"       // an existing user may only be linked after a password login
+	ReasonSSORequired           Reason = "sso_required"              // password refused: this user must use SSO
+	ReasonPasswordOnly          Reason = "password_only"             // SSO not enabled for this account
+	ReasonWouldLockOut          Reason = "would_lock_out"            // the change would leave nobody able to administer the account
+	ReasonReauthRequired        Reason = "reauthentication_required" // switching account needs another login
+	ReasonConflict              Reason = "conflict"                  // concurrent change; retry
+	ReasonNotFound              Reason = "not_found"                 // a store has no such record
+)
+
+// Error is the one error type of ssokit. Every failure a package reports is an
+// *Error or wraps one, so hosts can use [errors.As] to read the Reason and the
+// details, and [errors.Is] with a [Reason] or with the underlying cause.
+//
+// Detail, Expected and Actual are written for administrators: they say what
+// was wrong and what to fix. They may contain values from the message (an
+// audience, an issuer) but never secrets. Users should be shown
+// [Reason.UserMessage] instead.
+type Error struct {
+	// Op names the package and operation, e.g. "saml.Complete".
+	Op string
+	// Reason is the stable code.
+	Reason Reason
+	// Connection is the ID of the connection involved, if any.
+	Connection string
+	// Detail explains the failure for administrators.
+	Detail string
+	// Expected and Actual hold the compared values for mismatch reasons.
+	Expected, Actual string
+	// Err is the underlying cause, if any.
+	Err error
+}
+
+// Error returns "op: connection "id": reason: detail (expected .., got ..): cause".
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.Op != "" {
+		b.WriteString(e.Op)
+		b.WriteString(": ")
+	}
+	if e.Connection != "" {
+		b.WriteString("connection ")
+		b.WriteString(quote(e.Connection))
+		b.WriteString(": ")
+	}
+	b.WriteString(string(e.Reason))
+	if e.Detail != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Detail)
+	}
+	if e.Expected != "" || e.Actual != "" {
+		b.WriteString(" (expected ")
+		b.WriteString(quote(e.Expected))
+		b.WriteString(", got ")
+		b.WriteString(quote(e.Actual))
+		b.WriteString(")")
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func quote(s string) string { return "\"" + s + "\"" }
+
+// Unwrap returns the underlying cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is e's Reason, so that every Reason works as a
+// sentinel.
+func (e *Error) Is(target error) bool {
+	r, ok := target.(Reason)
+	return ok && r == e.Reason
+}
+
+// Errorf is a shorthand for building an *Error with a Detail.
+func Errorf(op string, reason Reason, connection, detail string, cause error) *Error {
+	return &Error{Op: op, Reason: reason, Connection: connection, Detail: detail, Err: cause}
+}
+
+// ReasonOf returns the Reason of the first *Error in err's chain, or
+// ReasonInternal when err is not nil but carries none, or "" for a nil err.
+func ReasonOf(err error) Reason {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	var r Reason
+	if errors.As(err, &r) {
+		return r
+	}
+	return ReasonInternal
+}
+
+// UserMessage returns a short message suitable to show to the person logging
+// in. It never reveals why a signature check failed or whether an account
+// exists; administrators get that from the error's Detail.
+func (r Reason) UserMessage() string {
+	switch r {
+	case ReasonInvalidEmail:
+		return "Please enter a valid email address."
+	case ReasonNoSSO, ReasonAccountNotFound:
+		return "Single sign-on is not set up for this organisation. Log in with your password, or check the domain you entered."
+	case ReasonSSORequired:
+		return "Your organisation requires you to log in with single sign-on."
+	case ReasonPasswordOnly:
+		return "Single sign-on is not enabled for this account. Log in with your password."
+	case ReasonUserNotProvisioned:
+		return "You signed in with your organisation, but you do not have an account here yet. Ask an administrator to add you."
+	case ReasonUserDisabled:
+		return "Your account is disabled. Contact an administrator."
+	case ReasonEmailDomainNotAllowed:
+		return "Your email address is not allowed to use this organisation's single sign-on."
+	case ReasonLinkRequiresProof:
+		return "Log in with your password once to connect your account to single sign-on."
+	case ReasonStateMissing, ReasonStateMismatch:
+		return "Your login took too long or was started in another browser. Please try again."
+	case ReasonInvalidCredentials, ReasonPasswordEmpty, ReasonLDAPUserNotFound:
+		return "The email address or password is incorrect."
+	case ReasonPasswordExpired, ReasonPasswordMustChange:
+		return "Your directory password has expired or must be changed. Change it, then try again."
+	case ReasonAccountDisabled, ReasonAccountLocked, ReasonAccountExpired:
+		return "Your directory account is disabled or locked. Contact your IT department."
+	case ReasonUnavailable:
+		return "Your organisation's sign-in service cannot be reached right now. Please try again later."
+	case ReasonConnectionNotLive:
+		return "Single sign-on for this organisation is still being tested and is not available to you yet."
+	case ReasonReauthRequired:
+		return "This account requires you to log in again."
+	case ReasonIdPError, ReasonAuthenticationRequired:
+		return "Your organisation's sign-in service did not complete the login. Please try again."
+	default:
+		return "Single sign-on failed. Please try again, or contact your administrator if this keeps happening."
+	}
+}

@@ -1,0 +1,62 @@
+package sso
+
+import (
+	"context"
+	"time"
+)
+
+// EventType names an [Event].
+type EventType string
+
+// Event types. Their string values are stable.
+const (
+	EventLoginSucceeded       EventType = "login_succeeded"
+	EventLoginFailed          EventType = "login_failed"
+	EventPasswordRefused      EventType = "password_refused"
+	EventUserCreated          EventType = "user_created"
+	EventUserLinked           EventType = "user_linked"
+	EventUserUpdated          EventType = "user_updated"
+	EventOrganisationCreated  EventType = "organisation_created"
+	EventPolicyChanged        EventType = "policy_changed"
+	EventPolicyDryRunRefusal  EventType = "policy_dry_run_refusal"
+	EventConnectionChanged    EventType = "connection_changed"
+	EventConnectionLive       EventType = "connection_live"
+	EventCertificateExpiring  EventType = "certificate_expiring"
+	EventCertificateExpired   EventType = "certificate_expired"
+	EventMetadataRefreshed    EventType = "metadata_refreshed"
+	EventMetadataRefreshError EventType = "metadata_refresh_failed"
+	EventMetadataHeldBack     EventType = "metadata_held_back"
+	EventWarning              EventType = "warning"
+)
+
+// Event is an audit or warning record for the host's log. Packages report
+// events through an [EventFunc] in their Config; a nil EventFunc drops them.
+type Event struct {
+	Type EventType
+	Time time.Time
+	// Account, Connection, User and Subject identify what the event is about,
+	// where known.
+	Account    string
+	Connection string
+	User       string
+	Subject    string
+	// Reason is set for failures and warnings.
+	Reason Reason
+	// Detail is a human-readable explanation for administrators.
+	Detail string
+	// Attrs holds further event-specific values (e.g. a certificate's
+	// expiry date). It never holds secrets.
+	Attrs map[string]string
+}
+
+// EventFunc receives events. It is called synchronously from the goroutine
+// that produced the event and must be safe for concurrent use; it should not
+// block.
+type EventFunc func(ctx context.Context, e Event)
+
+// Emit calls f if it is not nil.
+func (f EventFunc) Emit(ctx context.Context, e Event) {
+	if f != nil {
+		f(ctx, e)
+	}
+}

@@ -1,0 +1,182 @@
+package sso
+
+import (
+	"context"
+	"net/url"
+	"time"
+)
+
+// Protocol names the protocol of a connection.
+type Protocol string
+
+// The protocols ssokit implements.
+const (
+	ProtocolSAML Protocol = "saml"
+	ProtocolOIDC Protocol = "oidc"
+	ProtocolLDAP Protocol = "ldap"
+)
+
+// Identity is what a connection proved about the person who logged in.
+//
+// Subject is the stable identifier the identity provider uses for the person:
+// the SAML NameID or the configured identifier attribute, the OIDC "sub"
+// (unique only together with Issuer), or the LDAP entry's DN. Hosts link their
+// users to (Connection, Subject), never to the email alone.
+type Identity struct {
+	// Connection is the ID of the connection that authenticated the person.
+	Connection string
+	// Protocol is the connection's protocol.
+	Protocol Protocol
+	// Issuer is the SAML IdP entity ID, the OIDC issuer URL, or the LDAP URL
+	// that answered.
+	Issuer string
+	// Subject is the stable identifier at the issuer (see above).
+	Subject string
+	// SubjectFormat is the SAML NameID Format or the name of the attribute
+	// the subject came from; empty for OIDC and LDAP.
+	SubjectFormat string
+	// Email is normalised with [NormalizeEmail]: trimmed, domain lower-case
+	// and in IDNA ASCII form. The local part keeps its case.
+	Email string
+	// EmailVerified reports that the issuer vouches for Email: an OIDC
+	// email_verified claim, or a SAML or LDAP connection configured to trust
+	// its directory's emails.
+	EmailVerified bool
+	// Names as the issuer sent them.
+	GivenName, FamilyName, DisplayName string
+	// Department, Language and Module are mapped from configured attributes
+	// (SSOModule picks a connection among an account's connections).
+	Department, Language, Module string
+	// Groups holds group or role names from the issuer, deduplicated, in
+	// the order received. Comma-separated single values are split when the
+	// connection says so.
+	Groups []string
+	// Attributes holds everything the issuer sent, by name, for mapping.
+	Attributes map[string][]string
+	// AuthTime is when the person authenticated at the issuer, if known.
+	AuthTime time.Time
+	// SessionIndex is the SAML session index, needed for single logout.
+	SessionIndex string
+	// IdPInitiated reports a login the identity provider started (SAML
+	// unsolicited response) rather than one this application requested.
+	IdPInitiated bool
+	// ReturnTo is the same-site relative path the login should land on, as
+	// given to Begin or, for IdP-initiated logins, taken from a RelayState
+	// that passed [SafeReturnPath]. Empty when none.
+	ReturnTo string
+	// FlowData is the host data given to Begin in [BeginRequest.FlowData].
+	FlowData map[string]string
+	// Warnings are non-fatal findings an administrator should see, e.g. a
+	// response signed with an expired certificate the connection accepts.
+	Warnings []Warning
+}
+
+// Attribute returns the first value of the named attribute, or "".
+func (id *Identity) Attribute(name string) string {
+	if v := id.Attributes[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// Warning is a non-fatal finding about a successful login or a configuration.
+type Warning struct {
+	Reason Reason
+	Detail string
+}
+
+// String returns "reason: detail".
+func (w Warning) String() string { return string(w.Reason) + ": " + w.Detail }
+
+// Authenticator is one configured connection of one protocol.
+//
+// Redirect protocols (SAML, OIDC) Begin with a [Step] that sends the browser
+// to the identity provider, and Complete from the browser's return. LDAP
+// Begins with a password prompt and Completes from the submitted credentials.
+//
+// Implementations are safe for concurrent use.
+type Authenticator interface {
+	// ID returns the connection ID.
+	ID() string
+	// Protocol returns the connection's protocol.
+	Protocol() Protocol
+	// Begin starts a login.
+	Begin(ctx context.Context, req BeginRequest) (*Step, error)
+	// Complete finishes a login and returns the proven identity, or an
+	// error that is or wraps an *Error.
+	Complete(ctx context.Context, req CompleteRequest) (*Identity, error)
+}
+
+// BeginRequest starts a login.
+type BeginRequest struct {
+	// Binding ties the login to the browser that starts it: a random value
+	// the host keeps in a cookie (see [NewBinding]) and passes again to
+	// Complete. Redirect protocols require it.
+	Binding string
+	// ReturnTo is the same-site relative path to land on after the login.
+	// It is checked with [SafeReturnPath]; an unsafe value is an error.
+	ReturnTo string
+	// LoginHint is the email the person entered, passed to the identity
+	// provider where the protocol allows (OIDC login_hint, SAML Subject).
+	LoginHint string
+	// ForceAuthn asks the identity provider to authenticate the person again
+	// even if it has a session (SAML ForceAuthn, OIDC prompt=login).
+	ForceAuthn bool
+	// FlowData is host data kept with the login's server-side state and
+	// returned in [Identity.FlowData]. It never leaves the server.
+	FlowData map[string]string
+}
+
+// CompleteRequest finishes a login.
+type CompleteRequest struct {
+	// Binding is the value from the browser's cookie given to Begin. It is
+	// empty for an IdP-initiated SAML login when the browser has none.
+	Binding string
+	// Params holds the parameters the browser returned: the POST form of a
+	// SAML ACS (SAMLResponse, RelayState), the query of an OIDC callback
+	// (code, state, iss, error...).
+	Params url.Values
+	// Email and Password are the credentials of a password protocol (LDAP).
+	Email    string
+	Password Secret
+}
+
+// StepKind says what the host must do with a [Step].
+type StepKind int
+
+// The kinds of Step.
+const (
+	// StepRedirect: send the browser to URL (HTTP 303).
+	StepRedirect StepKind = iota + 1
+	// StepPostForm: render an auto-submitting HTML form that POSTs Form to URL.
+	StepPostForm
+	// StepPasswordPrompt: ask for the email and password, then call Complete.
+	StepPasswordPrompt
+)
+
+// String returns "redirect", "post_form" or "password_prompt".
+func (k StepKind) String() string {
+	switch k {
+	case StepRedirect:
+		return "redirect"
+	case StepPostForm:
+		return "post_form"
+	case StepPasswordPrompt:
+		return "password_prompt"
+	}
+	return "unknown"
+}
+
+// Step is what Begin asks the host to do next.
+type Step struct {
+	Kind StepKind
+	// URL is the redirect target or the form's action.
+	URL string
+	// Form holds the fields of a StepPostForm.
+	Form url.Values
+	// State is the handle of the login's server-side state (SAML RelayState,
+	// OIDC state). Hosts need not use it; it helps correlate logs.
+	State string
+	// Expires is when the pending login stops being accepted.
+	Expires time.Time
+}
