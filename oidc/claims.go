@@ -1,0 +1,239 @@
+package oidc
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ssokit/sso"
+)
+
+// claimMap is a userinfo response; it implements zitadel's
+// rp.SubjectGetter so that rp.Userinfo checks the sub.
+type claimMap map[string]any
+
+// GetSubject returns the sub claim.
+func (m claimMap) GetSubject() string { s, _ := m["sub"].(string); return s }
+
+// mergeClaims returns primary's claims plus those of secondary that
+// primary lacks. email and email_verified travel together: when the email
+// comes from secondary, so does email_verified, so that one source cannot
+// vouch for the other's address.
+func mergeClaims(primary, secondary map[string]any, emailClaim string) map[string]any {
+	out := make(map[string]any, len(primary)+len(secondary))
+	for k, v := range primary {
+		out[k] = v
+	}
+	for k, v := range secondary {
+		if _, ok := out[k]; !ok {
+			out[k] = v
+		}
+	}
+	if emailClaim != "" {
+		if _, ok := primary[emailClaim]; !ok {
+			if _, ok := secondary[emailClaim]; ok {
+				if v, ok := secondary["email_verified"]; ok {
+					out["email_verified"] = v
+				} else {
+					delete(out, "email_verified")
+				}
+			}
+		}
+	}
+	return out
+}
+
+// lacksProfile reports whether claims lack what UserinfoWhenNeeded fetches
+// userinfo for: the email, or every name claim.
+func (m ClaimMapping) lacksProfile(claims map[string]any) bool {
+	if m.Email != "" && claimString(claims[m.Email]) == "" {
+		return true
+	}
+	for _, n := range []string{m.GivenName, m.FamilyName, m.DisplayName} {
+		if n != "" && claimString(claims[n]) != "" {
+			return false
+		}
+	}
+	return m.GivenName != "" || m.FamilyName != "" || m.DisplayName != ""
+}
+
+// claimString returns a string claim, or the text of a number or boolean;
+// "" for anything else.
+func claimString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return strings.TrimSpace(x)
+	case json.Number:
+		return x.String()
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return ""
+}
+
+// claimBool reads a boolean claim, accepting the strings "true" and
+// "false" that some providers send. present is false when the claim is
+// absent or not a boolean.
+func claimBool(v any) (value, present bool) {
+	switch x := v.(type) {
+	case bool:
+		return x, true
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// claimStrings returns the string values of a claim that is a string or an
+// array; split splits strings on commas.
+func claimStrings(v any, split bool) []string {
+	var out []string
+	add := func(s string) {
+		if split {
+			for _, p := range strings.Split(s, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					out = append(out, p)
+				}
+			}
+		} else if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			if s := claimString(e); s != "" {
+				add(s)
+			}
+		}
+	default:
+		if s := claimString(x); s != "" {
+			add(s)
+		}
+	}
+	return out
+}
+
+// attributes renders every claim as strings: arrays element by element,
+// objects as JSON.
+func attributes(claims map[string]any) map[string][]string {
+	out := make(map[string][]string, len(claims))
+	for k, v := range claims {
+		switch x := v.(type) {
+		case nil:
+			continue
+		case []any:
+			vals := make([]string, 0, len(x))
+			for _, e := range x {
+				vals = append(vals, attrString(e))
+			}
+			out[k] = vals
+		default:
+			out[k] = []string{attrString(x)}
+		}
+	}
+	return out
+}
+
+func attrString(v any) string {
+	switch v.(type) {
+	case string, json.Number, float64, bool:
+		return claimString(v)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// claimTime reads a NumericDate claim.
+func claimTime(v any) time.Time {
+	switch x := v.(type) {
+	case json.Number:
+		if f, err := x.Float64(); err == nil && f > 0 {
+			return time.Unix(int64(f), 0).UTC()
+		}
+	case float64:
+		if x > 0 {
+			return time.Unix(int64(x), 0).UTC()
+		}
+	}
+	return time.Time{}
+}
+
+// identity builds the Identity from merged claims and checks the email.
+func (c *Connection) identity(issuer, subject string, claims map[string]any, f *sso.Flow) (*sso.Identity, error) {
+	const op = "oidc.Complete"
+	m := c.mapping
+	id := &sso.Identity{
+		Connection: c.cfg.ID,
+		Protocol:   sso.ProtocolOIDC,
+		Issuer:     issuer,
+		Subject:    subject,
+		Attributes: attributes(claims),
+		AuthTime:   claimTime(claims["auth_time"]),
+		ReturnTo:   f.ReturnTo,
+		FlowData:   f.Data,
+	}
+	id.SessionIndex = claimString(claims["sid"])
+	get := func(name string) string {
+		if name == "" {
+			return ""
+		}
+		return claimString(claims[name])
+	}
+	id.GivenName, id.FamilyName, id.DisplayName = get(m.GivenName), get(m.FamilyName), get(m.DisplayName)
+	id.Language, id.Department, id.Module = get(m.Language), get(m.Department), get(m.Module)
+	seen := map[string]bool{}
+	for _, g := range m.Groups {
+		for _, v := range claimStrings(claims[g], m.SplitGroups) {
+			if !seen[v] {
+				seen[v] = true
+				id.Groups = append(id.Groups, v)
+			}
+		}
+	}
+
+	email := get(m.Email)
+	if email == "" {
+		if !c.cfg.AllowMissingEmail {
+			return nil, &sso.Error{Op: op, Reason: sso.ReasonEmailMissing, Connection: c.cfg.ID,
+				Detail: "neither the ID token nor userinfo has a " + quote(m.Email) + " claim; request the email scope and make the provider release the address" + c.userinfoNote()}
+		}
+		return id, nil
+	}
+	norm, err := sso.NormalizeEmail(email)
+	if err != nil {
+		return nil, &sso.Error{Op: op, Reason: sso.ReasonInvalidEmail, Connection: c.cfg.ID, Detail: "the provider's email claim is not a usable address", Err: err}
+	}
+	id.Email = norm
+	verified, present := claimBool(claims["email_verified"])
+	switch {
+	case verified:
+		id.EmailVerified = true
+	case c.cfg.AllowUnverifiedEmail:
+		id.EmailVerified = true
+		if present {
+			id.Warnings = append(id.Warnings, sso.Warning{Reason: sso.ReasonEmailNotVerified, Detail: "the provider says email_verified=false; accepted because the connection trusts the provider's emails (AllowUnverifiedEmail)"})
+		}
+	case present:
+		return nil, &sso.Error{Op: op, Reason: sso.ReasonEmailNotVerified, Connection: c.cfg.ID, Detail: "the provider says the email address " + quote(norm) + " is not verified (email_verified=false)"}
+	default:
+		return nil, &sso.Error{Op: op, Reason: sso.ReasonEmailNotVerified, Connection: c.cfg.ID,
+			Detail: "the provider sent no email_verified claim for " + quote(norm) + "; if this provider only holds addresses its organisation controls (e.g. Entra ID), set AllowUnverifiedEmail"}
+	}
+	return id, nil
+}
+
+func (c *Connection) userinfoNote() string {
+	if c.cfg.Userinfo == UserinfoNever {
+		return " (userinfo is not consulted: Userinfo is \"never\")"
+	}
+	return ""
+}

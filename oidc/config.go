@@ -1,0 +1,433 @@
+package oidc
+
+import (
+	"crypto/x509"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ssokit/sso"
+)
+
+// AuthMethod is how the connection authenticates to the token endpoint.
+type AuthMethod string
+
+// The token endpoint authentication methods.
+const (
+	// AuthClientSecretBasic sends the client ID and secret in an HTTP Basic
+	// Authorization header (RFC 6749 section 2.3.1). The default.
+	AuthClientSecretBasic AuthMethod = "client_secret_basic"
+	// AuthClientSecretPost sends the client ID and secret in the form body.
+	AuthClientSecretPost AuthMethod = "client_secret_post"
+	// AuthPrivateKeyJWT sends a JWT signed with [Config.PrivateKeyPEM]
+	// (RFC 7523, OpenID Connect Core section 9).
+	AuthPrivateKeyJWT AuthMethod = "private_key_jwt"
+)
+
+// UserinfoMode says when the userinfo endpoint is called and whose claims
+// win when the ID token and userinfo disagree.
+type UserinfoMode string
+
+// The userinfo modes.
+const (
+	// UserinfoWhenNeeded (the default) calls userinfo only when the ID
+	// token lacks the email claim or all of the name claims. ID token
+	// claims win; userinfo adds what the ID token lacks. Many providers put
+	// the email only in userinfo.
+	UserinfoWhenNeeded UserinfoMode = "when_needed"
+	// UserinfoAlways calls userinfo on every login; ID token claims win.
+	UserinfoAlways UserinfoMode = "always"
+	// UserinfoPreferred calls userinfo on every login; userinfo claims win,
+	// for providers whose userinfo is more complete or more current.
+	UserinfoPreferred UserinfoMode = "preferred"
+	// UserinfoNever uses the ID token alone.
+	UserinfoNever UserinfoMode = "never"
+)
+
+// Defaults applied by [New] to zero Config fields.
+const (
+	DefaultClockSkew              = time.Minute
+	DefaultFlowLifetime           = 10 * time.Minute
+	DefaultTimeout                = 10 * time.Second
+	DefaultMetadataMaxAge         = 24 * time.Hour
+	DefaultJWKSMaxAge             = 24 * time.Hour
+	DefaultJWKSMinRefetchInterval = time.Minute
+	DefaultMaxResponseBytes       = 1 << 20
+)
+
+// DefaultSigningAlgorithms is the allow-list of ID token signature
+// algorithms used when [Config.SigningAlgorithms] is empty: asymmetric
+// algorithms only.
+var DefaultSigningAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+
+// asymmetricAlgs is every algorithm Config.SigningAlgorithms may name.
+var asymmetricAlgs = map[string]bool{
+	"RS256": true, "RS384": true, "RS512": true, "PS256": true, "PS384": true, "PS512": true,
+	"ES256": true, "ES384": true, "ES512": true, "EdDSA": true,
+}
+
+// Endpoints configures a provider by hand. When Authorization, Token and
+// JWKS are all set, no discovery document is fetched; Userinfo and
+// EndSession are then optional.
+type Endpoints struct {
+	Authorization string
+	Token         string
+	Userinfo      string
+	JWKS          string
+	EndSession    string
+}
+
+func (e Endpoints) manual() bool {
+	return e.Authorization != "" || e.Token != "" || e.JWKS != "" || e.Userinfo != "" || e.EndSession != ""
+}
+
+// ClaimMapping names the claims that fill an [sso.Identity]. Empty fields
+// take the defaults shown; "-" turns a field off.
+type ClaimMapping struct {
+	Email       string // "email"
+	GivenName   string // "given_name"
+	FamilyName  string // "family_name"
+	DisplayName string // "name"
+	Language    string // "locale"
+	Department  string // none by default
+	Module      string // none by default; picks a connection among an account's
+	// Groups lists the claims whose values become Identity.Groups, in
+	// order; default "groups" and "roles". Values may be JSON arrays or
+	// strings.
+	Groups []string
+	// SplitGroups splits string group values on commas
+	// ("admin, editors" becomes two groups).
+	SplitGroups bool
+}
+
+func (m ClaimMapping) withDefaults() ClaimMapping {
+	def := func(s *string, d string) {
+		switch *s {
+		case "":
+			*s = d
+		case "-":
+			*s = ""
+		}
+	}
+	def(&m.Email, "email")
+	def(&m.GivenName, "given_name")
+	def(&m.FamilyName, "family_name")
+	def(&m.DisplayName, "name")
+	def(&m.Language, "locale")
+	def(&m.Department, "")
+	def(&m.Module, "")
+	if m.Groups == nil {
+		m.Groups = []string{"groups", "roles"}
+	}
+	return m
+}
+
+// Config configures one OpenID Connect connection. The zero value of every
+// optional field means a safe default; every field that loosens a check is
+// named for what it loosens.
+type Config struct {
+	// ID is the connection ID, unique across the application. Required.
+	ID string
+	// DisplayName and LogoURL describe the provider in a provider picker.
+	DisplayName string
+	LogoURL     string
+
+	// Issuer is the provider's issuer URL, exactly as it appears in its
+	// tokens (mind a trailing slash). Required.
+	Issuer string
+	// DiscoveryURL overrides Issuer + "/.well-known/openid-configuration".
+	DiscoveryURL string
+	// Endpoints configures the provider by hand instead of discovery.
+	Endpoints Endpoints
+	// IssuerAliases are other iss values accepted in ID tokens and callback
+	// iss parameters, e.g. "accounts.google.com" for Google, which issues
+	// tokens with and without the scheme. Empty by default.
+	IssuerAliases []string
+
+	// ClientID is the client registered at the provider. Required.
+	ClientID string
+	// ClientSecret is required for the client_secret methods.
+	ClientSecret sso.Secret
+	// AuthMethod is the token endpoint authentication method;
+	// AuthClientSecretBasic when empty.
+	AuthMethod AuthMethod
+	// PrivateKeyPEM is the PEM private key (RSA, ECDSA P-256/384/521 or
+	// Ed25519; PKCS#1, SEC 1 or PKCS#8) for AuthPrivateKeyJWT.
+	PrivateKeyPEM sso.Secret
+	// PrivateKeyID is the key ID (kid) of PrivateKeyPEM as registered at the
+	// provider; the RFC 7638 thumbprint when empty.
+	PrivateKeyID string
+	// AssertionAudience is the aud of private_key_jwt assertions; the token
+	// endpoint URL when empty.
+	AssertionAudience string
+
+	// RedirectURL is this connection's callback URL, registered at the
+	// provider. Required; https unless the host is loopback or
+	// AllowInsecureHTTP is set.
+	RedirectURL string
+	// Scopes are requested in addition to "openid email profile".
+	Scopes []string
+	// PostLogoutRedirectURL is where the provider sends the browser after
+	// an RP-initiated logout, if the provider allows one.
+	PostLogoutRedirectURL string
+
+	// SigningAlgorithms is the allow-list of ID token algorithms;
+	// DefaultSigningAlgorithms when empty. "none" and HMAC algorithms are
+	// refused.
+	SigningAlgorithms []string
+	// TrustedAudiences are audiences other than ClientID that an ID token
+	// may list. By default an ID token with any other audience is refused.
+	TrustedAudiences []string
+	// ClockSkew is the tolerance for exp, iat and nbf; DefaultClockSkew
+	// when zero.
+	ClockSkew time.Duration
+
+	// Userinfo says when userinfo is called; UserinfoWhenNeeded when empty.
+	Userinfo UserinfoMode
+	// AllowUnverifiedEmail trusts the provider's email claim without
+	// email_verified=true (e.g. Entra ID, which sends no such claim). The
+	// Identity then reports EmailVerified true.
+	AllowUnverifiedEmail bool
+	// AllowMissingEmail accepts logins whose claims carry no email.
+	AllowMissingEmail bool
+	// Claims maps claims to Identity fields.
+	Claims ClaimMapping
+
+	// CACertPEM holds PEM certificates trusted instead of the system roots
+	// for the provider's TLS certificates.
+	CACertPEM string
+	// AllowInsecureHTTP permits http:// provider URLs. For tests and
+	// on-premises providers on trusted networks only.
+	AllowInsecureHTTP bool
+	// AllowPrivateNetwork permits provider URLs that resolve to loopback,
+	// private or link-local addresses, refused by default so that an issuer
+	// URL typed by a tenant cannot reach internal services.
+	AllowPrivateNetwork bool
+	// HTTPClient replaces the connection's HTTP client. Tests only: the
+	// guards above and Timeout are then the client's business.
+	HTTPClient *http.Client
+	// Timeout bounds every request to the provider; DefaultTimeout when
+	// zero.
+	Timeout time.Duration
+	// MaxResponseBytes caps provider responses; DefaultMaxResponseBytes
+	// when zero.
+	MaxResponseBytes int64
+
+	// MetadataMaxAge is how long a discovery document is used before it is
+	// fetched again; DefaultMetadataMaxAge when zero. A failed refresh keeps
+	// the old document.
+	MetadataMaxAge time.Duration
+	// JWKSMaxAge is how long keys are used before the JWKS is fetched
+	// again; DefaultJWKSMaxAge when zero.
+	JWKSMaxAge time.Duration
+	// JWKSMinRefetchInterval is the least time between two JWKS fetches
+	// caused by unknown key IDs; DefaultJWKSMinRefetchInterval when zero.
+	JWKSMinRefetchInterval time.Duration
+
+	// FlowLifetime bounds the time between Begin and Complete;
+	// DefaultFlowLifetime when zero.
+	FlowLifetime time.Duration
+	// States keeps pending logins. Required.
+	States sso.StateStore
+	// Replay records used codes and nonces; a per-connection
+	// sso.MemoryReplayCache when nil (use a shared one when the application
+	// runs several instances).
+	Replay sso.ReplayCache
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Rand is the source of state, nonce and PKCE values; crypto/rand when
+	// nil.
+	Rand io.Reader
+	// Events receives metadata refresh and warning events; may be nil.
+	Events sso.EventFunc
+}
+
+// Validate reports the first problem of the configuration as an *sso.Error
+// with ReasonInvalidConfig whose Detail names the field and the fix. It does
+// no network I/O.
+func (c *Config) Validate() error {
+	_, err := c.validate()
+	return err
+}
+
+// parsed holds what validate parsed, so New does not parse twice.
+type parsed struct {
+	key   *clientKey
+	roots *x509.CertPool
+	algs  []string
+}
+
+func (c *Config) validate() (*parsed, error) {
+	fail := func(format string, args ...any) (*parsed, error) {
+		return nil, &sso.Error{Op: "oidc.Config.Validate", Reason: sso.ReasonInvalidConfig, Connection: c.ID, Detail: sprintf(format, args...)}
+	}
+	p := new(parsed)
+	if strings.TrimSpace(c.ID) == "" {
+		return fail("ID is empty: set the connection ID")
+	}
+	if err := checkURL(c.Issuer, c.AllowInsecureHTTP, false); err != "" {
+		return fail("Issuer %q %s", c.Issuer, err)
+	}
+	if c.DiscoveryURL != "" {
+		if err := checkURL(c.DiscoveryURL, c.AllowInsecureHTTP, true); err != "" {
+			return fail("DiscoveryURL %q %s", c.DiscoveryURL, err)
+		}
+	}
+	if e := c.Endpoints; e.manual() {
+		if e.Authorization == "" || e.Token == "" || e.JWKS == "" {
+			return fail("Endpoints is partly set: set Authorization, Token and JWKS (Userinfo and EndSession optional), or none to use discovery")
+		}
+		for _, u := range []struct{ name, v string }{{"Authorization", e.Authorization}, {"Token", e.Token}, {"JWKS", e.JWKS}, {"Userinfo", e.Userinfo}, {"EndSession", e.EndSession}} {
+			if u.v == "" {
+				continue
+			}
+			if err := checkURL(u.v, c.AllowInsecureHTTP, true); err != "" {
+				return fail("Endpoints.%s %q %s", u.name, u.v, err)
+			}
+		}
+	}
+	for _, a := range c.IssuerAliases {
+		if strings.TrimSpace(a) == "" {
+			return fail("IssuerAliases has an empty entry")
+		}
+	}
+	if strings.TrimSpace(c.ClientID) == "" {
+		return fail("ClientID is empty: set the client ID registered at the provider")
+	}
+	switch c.AuthMethod {
+	case "", AuthClientSecretBasic, AuthClientSecretPost:
+		if c.ClientSecret == "" {
+			return fail("ClientSecret is empty: %s needs the client secret issued by the provider", c.authMethod())
+		}
+	case AuthPrivateKeyJWT:
+		if c.PrivateKeyPEM == "" {
+			return fail("PrivateKeyPEM is empty: private_key_jwt needs the client's private key")
+		}
+		k, err := parseClientKey([]byte(c.PrivateKeyPEM.Reveal()), c.PrivateKeyID)
+		if err != nil {
+			return fail("PrivateKeyPEM: %s", err.Error())
+		}
+		p.key = k
+		if c.AssertionAudience != "" {
+			if err := checkURL(c.AssertionAudience, true, true); err != "" {
+				return fail("AssertionAudience %q %s", c.AssertionAudience, err)
+			}
+		}
+	default:
+		return fail("AuthMethod %q is unknown: use client_secret_basic, client_secret_post or private_key_jwt", c.AuthMethod)
+	}
+	if c.RedirectURL == "" {
+		return fail("RedirectURL is empty: set this connection's callback URL as registered at the provider")
+	}
+	if u, err := url.Parse(c.RedirectURL); err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" {
+		return fail("RedirectURL %q is not an absolute URL without fragment", c.RedirectURL)
+	} else if u.Scheme != "https" && !(u.Scheme == "http" && (c.AllowInsecureHTTP || isLoopbackHost(u.Hostname()))) {
+		return fail("RedirectURL %q must use https (http is accepted for loopback hosts or with AllowInsecureHTTP)", c.RedirectURL)
+	}
+	if c.PostLogoutRedirectURL != "" {
+		if u, err := url.Parse(c.PostLogoutRedirectURL); err != nil || !u.IsAbs() || (u.Scheme != "https" && u.Scheme != "http") {
+			return fail("PostLogoutRedirectURL %q is not an absolute http(s) URL", c.PostLogoutRedirectURL)
+		}
+	}
+	for _, s := range c.Scopes {
+		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
+			return fail("Scopes entry %q is empty or contains a space, quote or backslash", s)
+		}
+	}
+	p.algs = DefaultSigningAlgorithms
+	if len(c.SigningAlgorithms) > 0 {
+		p.algs = nil
+		for _, a := range c.SigningAlgorithms {
+			switch {
+			case strings.EqualFold(a, "none"):
+				return fail("SigningAlgorithms lists %q: unsigned ID tokens are never accepted", a)
+			case strings.HasPrefix(strings.ToUpper(a), "HS"):
+				return fail("SigningAlgorithms lists %q: HMAC ID tokens are not accepted (the secret is shared with every client)", a)
+			case !asymmetricAlgs[a]:
+				return fail("SigningAlgorithms lists %q, which is not one of RS256..RS512, PS256..PS512, ES256..ES512, EdDSA", a)
+			}
+			p.algs = append(p.algs, a)
+		}
+	}
+	for _, a := range c.TrustedAudiences {
+		if a == "" {
+			return fail("TrustedAudiences has an empty entry")
+		}
+	}
+	switch c.Userinfo {
+	case "", UserinfoWhenNeeded, UserinfoAlways, UserinfoPreferred, UserinfoNever:
+	default:
+		return fail("Userinfo %q is unknown: use when_needed, always, preferred or never", c.Userinfo)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"ClockSkew", c.ClockSkew}, {"Timeout", c.Timeout}, {"MetadataMaxAge", c.MetadataMaxAge}, {"JWKSMaxAge", c.JWKSMaxAge}, {"JWKSMinRefetchInterval", c.JWKSMinRefetchInterval}, {"FlowLifetime", c.FlowLifetime}} {
+		if d.v < 0 {
+			return fail("%s is negative", d.name)
+		}
+	}
+	if c.ClockSkew > 10*time.Minute {
+		return fail("ClockSkew %v is more than 10 minutes; fix the clocks instead", c.ClockSkew)
+	}
+	if c.MaxResponseBytes < 0 {
+		return fail("MaxResponseBytes is negative")
+	}
+	if c.CACertPEM != "" {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM([]byte(c.CACertPEM)) {
+			return fail("CACertPEM holds no PEM certificate")
+		}
+		p.roots = pool
+	}
+	if c.States == nil {
+		return fail("States is nil: set a StateStore (sso.NewMemoryStateStore for a single instance)")
+	}
+	return p, nil
+}
+
+func (c *Config) authMethod() AuthMethod {
+	if c.AuthMethod == "" {
+		return AuthClientSecretBasic
+	}
+	return c.AuthMethod
+}
+
+// checkURL returns "" when s is an absolute http(s) URL allowed by the
+// scheme policy, or what is wrong with it.
+func checkURL(s string, allowHTTP, allowQuery bool) string {
+	if s == "" {
+		return "is empty"
+	}
+	u, err := url.Parse(s)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return "is not an absolute URL"
+	}
+	if u.User != nil {
+		return "must not contain user information"
+	}
+	if u.Fragment != "" || (!allowQuery && u.RawQuery != "") {
+		return "must not contain a query or fragment"
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !allowHTTP {
+			return "must use https (set AllowInsecureHTTP only for tests and trusted networks)"
+		}
+	default:
+		return "must use https"
+	}
+	return ""
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}

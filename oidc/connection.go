@@ -1,0 +1,655 @@
+package oidc
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/zitadel/oidc/v3/pkg/client/rp"
+	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/ssokit/sso"
+)
+
+// Connection is one configured OpenID provider. It implements
+// [sso.Authenticator] and is safe for concurrent use.
+type Connection struct {
+	cfg      Config
+	mapping  ClaimMapping
+	algs     []string
+	joseAlgs []jose.SignatureAlgorithm
+	key      *clientKey
+	client   *http.Client
+	maxBytes int64
+	replay   sso.ReplayCache
+	keys     *keySet
+
+	mu       sync.Mutex
+	prov     *provider
+	loading  *provLoad
+	lastLoad time.Time // last discovery attempt
+
+	discoveries atomic.Int64 // discovery fetches, for tests
+}
+
+// provider is what discovery (or the hand configuration) yields.
+type provider struct {
+	meta *Metadata
+	rp   rp.RelyingParty
+}
+
+type provLoad struct {
+	done chan struct{}
+	p    *provider
+	err  error
+}
+
+var _ sso.Authenticator = (*Connection)(nil)
+
+// scopes every login requests.
+var baseScopes = []string{"openid", "email", "profile"}
+
+// New validates cfg, parses its keys and certificates, and returns the
+// Connection. It does no network I/O: the discovery document and the JWKS
+// are fetched on first use (or by [Connection.Refresh]) and cached.
+func New(cfg Config) (*Connection, error) {
+	p, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Scopes = slices.Clone(cfg.Scopes)
+	cfg.IssuerAliases = slices.Clone(cfg.IssuerAliases)
+	cfg.TrustedAudiences = slices.Clone(cfg.TrustedAudiences)
+	cfg.Claims.Groups = slices.Clone(cfg.Claims.Groups)
+	if cfg.AuthMethod == "" {
+		cfg.AuthMethod = AuthClientSecretBasic
+	}
+	if cfg.Userinfo == "" {
+		cfg.Userinfo = UserinfoWhenNeeded
+	}
+	setDefault(&cfg.ClockSkew, DefaultClockSkew)
+	setDefault(&cfg.FlowLifetime, DefaultFlowLifetime)
+	setDefault(&cfg.Timeout, DefaultTimeout)
+	setDefault(&cfg.MetadataMaxAge, DefaultMetadataMaxAge)
+	setDefault(&cfg.JWKSMaxAge, DefaultJWKSMaxAge)
+	setDefault(&cfg.JWKSMinRefetchInterval, DefaultJWKSMinRefetchInterval)
+	if cfg.MaxResponseBytes == 0 {
+		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	c := &Connection{
+		cfg:      cfg,
+		mapping:  cfg.Claims.withDefaults(),
+		algs:     p.algs,
+		key:      p.key,
+		maxBytes: cfg.MaxResponseBytes,
+		replay:   cfg.Replay,
+	}
+	for _, a := range c.algs {
+		c.joseAlgs = append(c.joseAlgs, jose.SignatureAlgorithm(a))
+	}
+	if c.replay == nil {
+		c.replay = sso.NewMemoryReplayCache(sso.MemoryOptions{Now: cfg.Now})
+	}
+	c.client = newHTTPClient(netConfig{roots: p.roots, allowHTTP: cfg.AllowInsecureHTTP, allowPrivate: cfg.AllowPrivateNetwork,
+		timeout: cfg.Timeout, maxBytes: cfg.MaxResponseBytes, client: cfg.HTTPClient})
+	c.keys = &keySet{conn: cfg.ID, client: c.client, maxBytes: cfg.MaxResponseBytes, timeout: cfg.Timeout, now: cfg.Now,
+		maxAge: cfg.JWKSMaxAge, minInterval: cfg.JWKSMinRefetchInterval, events: cfg.Events}
+	if e := cfg.Endpoints; e.manual() {
+		m := &Metadata{Issuer: cfg.Issuer, AuthorizationEndpoint: e.Authorization, TokenEndpoint: e.Token,
+			UserinfoEndpoint: e.Userinfo, JWKSURI: e.JWKS, EndSessionEndpoint: e.EndSession}
+		prov, err := c.newProvider(m)
+		if err != nil {
+			return nil, err
+		}
+		c.prov = prov
+	}
+	return c, nil
+}
+
+func setDefault(d *time.Duration, def time.Duration) {
+	if *d == 0 {
+		*d = def
+	}
+}
+
+// ID returns the connection ID.
+func (c *Connection) ID() string { return c.cfg.ID }
+
+// Protocol returns sso.ProtocolOIDC.
+func (c *Connection) Protocol() sso.Protocol { return sso.ProtocolOIDC }
+
+// DisplayName returns the configured display name, or the issuer's host.
+func (c *Connection) DisplayName() string {
+	if c.cfg.DisplayName != "" {
+		return c.cfg.DisplayName
+	}
+	if u, err := url.Parse(c.cfg.Issuer); err == nil {
+		return u.Host
+	}
+	return c.cfg.Issuer
+}
+
+// LogoURL returns the configured logo URL.
+func (c *Connection) LogoURL() string { return c.cfg.LogoURL }
+
+// Issuer returns the configured issuer.
+func (c *Connection) Issuer() string { return c.cfg.Issuer }
+
+// Metadata returns the provider's configuration, fetching the discovery
+// document if it is not cached yet. The result must not be modified.
+func (c *Connection) Metadata(ctx context.Context) (*Metadata, error) {
+	p, err := c.provider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.meta, nil
+}
+
+// Refresh fetches the discovery document (unless the connection is
+// configured by hand) and the JWKS now, replacing the cached ones. Hosts may
+// call it after New to find configuration problems before the first login.
+func (c *Connection) Refresh(ctx context.Context) error {
+	if !c.cfg.Endpoints.manual() {
+		p, err := c.loadShared(ctx)
+		if err != nil {
+			return err
+		}
+		c.keys.setURL(p.meta.JWKSURI)
+	}
+	_, err := c.keys.refetch(ctx)
+	return err
+}
+
+// provider returns the cached provider configuration, loading it on first
+// use and refreshing it when older than MetadataMaxAge. Concurrent loads are
+// coalesced; while a stale document is being refreshed, other logins use
+// it, and a failed refresh keeps it.
+func (c *Connection) provider(ctx context.Context) (*provider, error) {
+	c.mu.Lock()
+	p := c.prov
+	if p == nil || c.cfg.Endpoints.manual() {
+		c.mu.Unlock()
+		if p != nil {
+			return p, nil
+		}
+		return c.loadShared(ctx)
+	}
+	now := c.cfg.Now()
+	if now.Sub(p.meta.Fetched) < c.cfg.MetadataMaxAge || c.loading != nil || now.Sub(c.lastLoad) < c.cfg.JWKSMinRefetchInterval {
+		c.mu.Unlock()
+		return p, nil
+	}
+	c.mu.Unlock()
+	np, err := c.loadShared(ctx)
+	if err != nil {
+		c.cfg.Events.Emit(ctx, sso.Event{Type: sso.EventMetadataRefreshError, Time: now, Connection: c.cfg.ID, Reason: sso.ReasonOf(err),
+			Detail: "discovery refresh failed; keeping the cached document: " + err.Error()})
+		return p, nil
+	}
+	return np, nil
+}
+
+// loadShared fetches the discovery document, or waits for a fetch already
+// under way. The fetch is not cancelled with ctx, so that one impatient
+// caller does not fail the others; the client's timeout bounds it.
+func (c *Connection) loadShared(ctx context.Context) (*provider, error) {
+	c.mu.Lock()
+	ld := c.loading
+	if ld == nil {
+		ld = &provLoad{done: make(chan struct{})}
+		c.loading = ld
+		c.lastLoad = c.cfg.Now()
+		c.mu.Unlock()
+		go func() {
+			p, err := c.load(context.WithoutCancel(ctx))
+			c.mu.Lock()
+			ld.p, ld.err = p, err
+			if err == nil {
+				c.prov = p
+			}
+			c.loading = nil
+			c.mu.Unlock()
+			close(ld.done)
+		}()
+	} else {
+		c.mu.Unlock()
+	}
+	select {
+	case <-ld.done:
+		return ld.p, ld.err
+	case <-ctx.Done():
+		return nil, &sso.Error{Op: "oidc.Connection", Reason: sso.ReasonUnavailable, Connection: c.cfg.ID, Detail: "gave up waiting for the discovery document", Err: ctx.Err()}
+	}
+}
+
+func (c *Connection) load(ctx context.Context) (*provider, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	c.discoveries.Add(1)
+	m, err := discover(ctx, c.client, c.cfg.Issuer, c.cfg.DiscoveryURL, c.cfg.AllowInsecureHTTP, c.maxBytes, c.cfg.Now())
+	if err != nil {
+		e := err.(*sso.Error)
+		e.Connection = c.cfg.ID
+		return nil, e
+	}
+	p, err := c.newProvider(m)
+	if err != nil {
+		return nil, err
+	}
+	c.cfg.Events.Emit(ctx, sso.Event{Type: sso.EventMetadataRefreshed, Time: c.cfg.Now(), Connection: c.cfg.ID, Detail: "discovery document fetched",
+		Attrs: map[string]string{"url": m.DiscoveryURL}})
+	if len(m.TokenEndpointAuthMethodsSupported) > 0 && !slices.Contains(m.TokenEndpointAuthMethodsSupported, string(c.cfg.AuthMethod)) {
+		c.cfg.Events.Emit(ctx, sso.Event{Type: sso.EventWarning, Time: c.cfg.Now(), Connection: c.cfg.ID, Reason: sso.ReasonInvalidConfig,
+			Detail: "the provider does not list " + string(c.cfg.AuthMethod) + " among its token endpoint authentication methods (" + joinComma(m.TokenEndpointAuthMethodsSupported) + ")"})
+	}
+	return p, nil
+}
+
+// newProvider checks m and builds zitadel's relying party for it.
+func (c *Connection) newProvider(m *Metadata) (*provider, error) {
+	if err := m.usable(c.cfg.Issuer, c.cfg.AllowInsecureHTTP, c.algs); err != nil {
+		e := err.(*sso.Error)
+		e.Connection = c.cfg.ID
+		return nil, e
+	}
+	oc := &oauth2.Config{
+		ClientID:    c.cfg.ClientID,
+		RedirectURL: c.cfg.RedirectURL,
+		Scopes:      c.scopes(),
+		Endpoint:    oauth2.Endpoint{AuthURL: m.AuthorizationEndpoint, TokenURL: m.TokenEndpoint},
+	}
+	style := oauth2.AuthStyleInParams
+	switch c.cfg.AuthMethod {
+	case AuthClientSecretBasic:
+		style = oauth2.AuthStyleInHeader
+		oc.ClientSecret = c.cfg.ClientSecret.Reveal()
+	case AuthClientSecretPost:
+		oc.ClientSecret = c.cfg.ClientSecret.Reveal()
+	}
+	// An OAuth-only relying party: zitadel builds the authorization URL
+	// and exchanges the code; this package verifies the ID token.
+	r, err := rp.NewRelyingPartyOAuth(oc, rp.WithHTTPClient(c.client), rp.WithAuthStyle(style))
+	if err != nil {
+		return nil, &sso.Error{Op: "oidc.New", Reason: sso.ReasonInvalidConfig, Connection: c.cfg.ID, Detail: "cannot build the relying party", Err: err}
+	}
+	c.keys.setURL(m.JWKSURI)
+	return &provider{meta: m, rp: r}, nil
+}
+
+func (c *Connection) scopes() []string {
+	s := slices.Clone(baseScopes)
+	for _, x := range c.cfg.Scopes {
+		if !slices.Contains(s, x) {
+			s = append(s, x)
+		}
+	}
+	return s
+}
+
+// maxLoginHint bounds the login_hint sent to the provider.
+const maxLoginHint = 256
+
+// Begin starts a login: it stores a flow bound to req.Binding and returns a
+// redirect to the provider's authorization endpoint with the state (the
+// flow's ID), a nonce, a PKCE S256 challenge, the scopes, login_hint and,
+// for req.ForceAuthn, prompt=login.
+func (c *Connection) Begin(ctx context.Context, req sso.BeginRequest) (*sso.Step, error) {
+	const op = "oidc.Begin"
+	if req.Binding == "" {
+		return nil, &sso.Error{Op: op, Reason: sso.ReasonInvalidRequest, Connection: c.cfg.ID, Detail: "BeginRequest.Binding is empty: pass the browser binding cookie value"}
+	}
+	returnTo := ""
+	if req.ReturnTo != "" {
+		p, ok := sso.SafeReturnPath(req.ReturnTo)
+		if !ok {
+			return nil, &sso.Error{Op: op, Reason: sso.ReasonInvalidRequest, Connection: c.cfg.ID, Detail: "ReturnTo is not a same-site relative path"}
+		}
+		returnTo = p
+	}
+	p, err := c.provider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var vals [3]string
+	for i := range vals {
+		if vals[i], err = sso.RandomToken(c.cfg.Rand, 32); err != nil {
+			return nil, err
+		}
+	}
+	state, nonce, verifier := vals[0], vals[1], vals[2]
+	now := c.cfg.Now()
+	f := &sso.Flow{ID: state, Connection: c.cfg.ID, BindingHash: sso.HashBinding(req.Binding), Nonce: nonce, Verifier: verifier,
+		ReturnTo: returnTo, LoginHint: req.LoginHint, Data: req.FlowData, Created: now, Expires: now.Add(c.cfg.FlowLifetime)}
+	opts := []rp.AuthURLOpt{
+		rp.WithCodeChallenge(zoidc.NewSHACodeChallenge(verifier)),
+		rp.AuthURLOpt(rp.WithURLParam("nonce", nonce)),
+	}
+	if h := req.LoginHint; h != "" && len(h) <= maxLoginHint {
+		opts = append(opts, rp.AuthURLOpt(rp.WithURLParam("login_hint", h)))
+	}
+	if req.ForceAuthn {
+		opts = append(opts, rp.WithPrompt("login"))
+	}
+	u := rp.AuthURL(state, p.rp, opts...)
+	if err := sso.SaveFlow(ctx, c.cfg.States, f); err != nil {
+		return nil, err
+	}
+	return &sso.Step{Kind: sso.StepRedirect, URL: u, State: state, Expires: f.Expires}, nil
+}
+
+// Tokens are the tokens of a completed login. The host needs IDToken for
+// an RP-initiated logout (id_token_hint); the others only if it calls APIs
+// of the provider.
+type Tokens struct {
+	IDToken      sso.Secret
+	AccessToken  sso.Secret
+	RefreshToken sso.Secret
+	// Expiry is when the access token expires, if the provider said.
+	Expiry time.Time
+	// Claims is the verified ID token.
+	Claims *IDToken
+}
+
+// Complete finishes a login from the callback's query: it consumes the
+// flow named by state (checking the browser binding), checks the RFC 9207
+// iss parameter, exchanges the code with the PKCE verifier, verifies the ID
+// token, consults userinfo as configured and returns the Identity.
+func (c *Connection) Complete(ctx context.Context, req sso.CompleteRequest) (*sso.Identity, error) {
+	id, _, err := c.CompleteWithTokens(ctx, req)
+	return id, err
+}
+
+// CompleteWithTokens is Complete that also returns the tokens.
+func (c *Connection) CompleteWithTokens(ctx context.Context, req sso.CompleteRequest) (*sso.Identity, *Tokens, error) {
+	const op = "oidc.Complete"
+	fail := func(reason sso.Reason, detail string, cause error) (*sso.Identity, *Tokens, error) {
+		return nil, nil, &sso.Error{Op: op, Reason: reason, Connection: c.cfg.ID, Detail: detail, Err: cause}
+	}
+	q := req.Params
+	for _, k := range []string{"state", "code", "iss", "error", "error_description"} {
+		if len(q[k]) > 1 {
+			return fail(sso.ReasonInvalidRequest, "the callback repeats the "+k+" parameter", nil)
+		}
+	}
+	// The flow is consumed first, so that no failure below leaves it
+	// usable.
+	var f *sso.Flow
+	var flowErr error
+	if state := q.Get("state"); state != "" || q.Get("error") == "" {
+		f, flowErr = sso.TakeFlow(ctx, c.cfg.States, state, c.cfg.ID, req.Binding, c.cfg.Now())
+	}
+	p, err := c.provider(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := c.checkCallbackIssuer(q, p.meta); err != nil {
+		return nil, nil, err
+	}
+	if e := q.Get("error"); e != "" {
+		detail := "the provider answered with error=" + quote(e)
+		if d := q.Get("error_description"); d != "" {
+			detail += " error_description=" + quote(d)
+		}
+		if u := q.Get("error_uri"); u != "" {
+			detail += " error_uri=" + quote(u)
+		}
+		return nil, nil, &sso.Error{Op: op, Reason: sso.ReasonIdPError, Connection: c.cfg.ID, Detail: detail, Actual: e}
+	}
+	if flowErr != nil {
+		return nil, nil, flowErr
+	}
+	code := q.Get("code")
+	if code == "" {
+		return fail(sso.ReasonInvalidRequest, "the callback has neither code nor error", nil)
+	}
+	now := c.cfg.Now()
+	if seen, err := c.replay.Seen(ctx, "oidc:code:"+c.cfg.ID+":"+digest(code), now.Add(c.cfg.FlowLifetime)); err != nil {
+		return fail(sso.ReasonInternal, "replay cache failed", err)
+	} else if seen {
+		return fail(sso.ReasonReplayed, "this authorization code was presented before", nil)
+	}
+
+	tok, err := c.exchange(ctx, p, code, f.Verifier, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	rawID, _ := tok.Extra("id_token").(string)
+	if rawID == "" {
+		return fail(sso.ReasonTokenExchangeFailed, "the token response has no id_token; check that the client may use the openid scope", nil)
+	}
+	idt, err := c.verifyIDToken(ctx, rawID, f.Nonce)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkAccessTokenHash(tok.AccessToken, idt); err != nil {
+		return fail(sso.ReasonSignatureInvalid, "the ID token's at_hash does not match the access token (token substitution?)", err)
+	}
+	if seen, err := c.replay.Seen(ctx, "oidc:nonce:"+c.cfg.ID+":"+digest(f.Nonce), idt.Expiry.Add(c.cfg.ClockSkew)); err != nil {
+		return fail(sso.ReasonInternal, "replay cache failed", err)
+	} else if seen {
+		return fail(sso.ReasonReplayed, "an ID token with this nonce was accepted before", nil)
+	}
+
+	claims := idt.Claims
+	if c.wantsUserinfo(p, claims) {
+		ui, err := c.userinfo(ctx, p, tok, idt.Subject)
+		if err != nil {
+			return nil, nil, err
+		}
+		if c.cfg.Userinfo == UserinfoPreferred {
+			claims = mergeClaims(ui, claims, c.mapping.Email)
+			claims["sub"] = idt.Claims["sub"]
+		} else {
+			claims = mergeClaims(claims, ui, c.mapping.Email)
+		}
+	}
+	id, err := c.identity(idt.Issuer, idt.Subject, claims, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Subjects are issuer-scoped: report the configured issuer even when
+	// the token used an alias.
+	id.Issuer = c.cfg.Issuer
+	if id.AuthTime.IsZero() {
+		id.AuthTime = idt.AuthTime
+	}
+	toks := &Tokens{IDToken: sso.Secret(rawID), AccessToken: sso.Secret(tok.AccessToken), RefreshToken: sso.Secret(tok.RefreshToken), Claims: idt}
+	if ei, ok := tok.Extra("expires_in").(float64); ok && ei > 0 {
+		toks.Expiry = now.Add(time.Duration(ei) * time.Second)
+	}
+	return id, toks, nil
+}
+
+// checkCallbackIssuer applies RFC 9207: an iss parameter must name the
+// issuer, and must be present when the provider says it sends one.
+func (c *Connection) checkCallbackIssuer(q url.Values, m *Metadata) error {
+	iss, present := q.Get("iss"), q.Has("iss")
+	switch {
+	case present && c.issVerifier(iss) != nil:
+		return &sso.Error{Op: "oidc.Complete", Reason: sso.ReasonIssuerMismatch, Connection: c.cfg.ID,
+			Detail: "the callback's iss parameter names another provider (RFC 9207; a mix-up attack or a misrouted callback)", Expected: c.cfg.Issuer, Actual: iss}
+	case !present && m.AuthorizationResponseIssParameterSupported:
+		return &sso.Error{Op: "oidc.Complete", Reason: sso.ReasonIssuerMismatch, Connection: c.cfg.ID,
+			Detail: "the provider advertises authorization_response_iss_parameter_supported but the callback has no iss parameter (RFC 9207)", Expected: c.cfg.Issuer}
+	}
+	return nil
+}
+
+// exchange redeems the code at the token endpoint with zitadel's rp.
+func (c *Connection) exchange(ctx context.Context, p *provider, code, verifier string, now time.Time) (*oauth2.Token, error) {
+	const op = "oidc.Complete"
+	opts := []rp.CodeExchangeOpt{rp.WithCodeVerifier(verifier)}
+	if c.key != nil {
+		jti, err := sso.RandomToken(c.cfg.Rand, 16)
+		if err != nil {
+			return nil, err
+		}
+		aud := c.cfg.AssertionAudience
+		if aud == "" {
+			aud = p.meta.TokenEndpoint
+		}
+		a, err := c.key.assertion(c.cfg.ClientID, aud, jti, now)
+		if err != nil {
+			return nil, &sso.Error{Op: op, Reason: sso.ReasonInternal, Connection: c.cfg.ID, Detail: "cannot sign the client assertion", Err: err}
+		}
+		opts = append(opts, rp.WithClientAssertionJWT(a))
+	}
+	toks, err := rp.CodeExchange[*zoidc.IDTokenClaims](ctx, code, p.rp, opts...)
+	if err != nil {
+		return nil, c.exchangeError(err)
+	}
+	return toks.Token, nil
+}
+
+func (c *Connection) exchangeError(err error) error {
+	const op = "oidc.Complete"
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		if re.ErrorCode == "" && re.Response != nil && re.Response.StatusCode >= 500 {
+			return &sso.Error{Op: op, Reason: sso.ReasonUnavailable, Connection: c.cfg.ID, Detail: "the token endpoint answered HTTP " + strconv.Itoa(re.Response.StatusCode), Err: err}
+		}
+		detail := "the token endpoint refused the code"
+		if re.ErrorCode != "" {
+			detail += ": error=" + quote(re.ErrorCode)
+			if re.ErrorDescription != "" {
+				detail += " error_description=" + quote(re.ErrorDescription)
+			}
+		} else if re.Response != nil {
+			detail += ": HTTP " + strconv.Itoa(re.Response.StatusCode)
+		}
+		switch re.ErrorCode {
+		case "invalid_client", "unauthorized_client":
+			detail += "; check the client ID, the secret or key, and the authentication method (" + string(c.cfg.AuthMethod) + ")"
+		case "invalid_grant":
+			detail += "; the code expired, was used, or the redirect URL or PKCE verifier differ"
+		}
+		return &sso.Error{Op: op, Reason: sso.ReasonTokenExchangeFailed, Connection: c.cfg.ID, Detail: detail, Actual: re.ErrorCode, Err: err}
+	}
+	return transportError(op, c.cfg.ID, "token endpoint", sso.ReasonTokenExchangeFailed, err)
+}
+
+// transportError classifies an error that is not a protocol answer.
+func transportError(op, conn, what string, def sso.Reason, err error) error {
+	var ue *url.Error
+	var ne net.Error
+	var fe *fetchError
+	switch {
+	case errors.As(err, &fe) && fe.Refused:
+		return &sso.Error{Op: op, Reason: sso.ReasonAddressNotAllowed, Connection: conn, Detail: "the " + what + " address is not allowed", Err: err}
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
+		return &sso.Error{Op: op, Reason: sso.ReasonUnavailable, Connection: conn, Detail: "the " + what + " timed out", Err: err}
+	case errors.As(err, &ue), errors.As(err, &fe):
+		return &sso.Error{Op: op, Reason: sso.ReasonUnavailable, Connection: conn, Detail: "the " + what + " could not be reached: " + err.Error(), Err: err}
+	}
+	return &sso.Error{Op: op, Reason: def, Connection: conn, Detail: "the " + what + " failed: " + err.Error(), Err: err}
+}
+
+// wantsUserinfo applies the UserinfoMode.
+func (c *Connection) wantsUserinfo(p *provider, claims map[string]any) bool {
+	if p.meta.UserinfoEndpoint == "" {
+		return false
+	}
+	switch c.cfg.Userinfo {
+	case UserinfoAlways, UserinfoPreferred:
+		return true
+	case UserinfoWhenNeeded:
+		return c.mapping.lacksProfile(claims)
+	}
+	return false
+}
+
+// userinfo calls the userinfo endpoint with zitadel's rp.Userinfo, which
+// also checks that its sub equals the ID token's.
+func (c *Connection) userinfo(ctx context.Context, p *provider, tok *oauth2.Token, sub string) (map[string]any, error) {
+	const op = "oidc.Complete"
+	ui, err := rp.Userinfo[claimMap](ctx, tok.AccessToken, tok.Type(), sub, p.rp)
+	if err != nil {
+		var oe *zoidc.Error
+		switch {
+		case errors.Is(err, rp.ErrUserInfoSubNotMatching):
+			return nil, &sso.Error{Op: op, Reason: sso.ReasonMalformed, Connection: c.cfg.ID,
+				Detail: "the userinfo response is about another subject than the ID token", Expected: sub, Actual: ui.GetSubject()}
+		case errors.As(err, &oe):
+			return nil, &sso.Error{Op: op, Reason: sso.ReasonIdPError, Connection: c.cfg.ID,
+				Detail: "the userinfo endpoint refused the access token: error=" + quote(string(oe.ErrorType)) + " error_description=" + quote(oe.Description), Err: err}
+		}
+		return nil, transportError(op, c.cfg.ID, "userinfo endpoint", sso.ReasonUnavailable, err)
+	}
+	return map[string]any(ui), nil
+}
+
+// LogoutRequest describes an RP-initiated logout.
+type LogoutRequest struct {
+	// IDTokenHint is the ID token of the session (Tokens.IDToken);
+	// recommended, and required by some providers.
+	IDTokenHint sso.Secret
+	// LogoutHint is an optional hint of who logs out (an email, a sid).
+	LogoutHint string
+	// PostLogoutRedirectURL overrides Config.PostLogoutRedirectURL; it must
+	// be registered at the provider.
+	PostLogoutRedirectURL string
+	// State is returned to the post-logout redirect URL.
+	State string
+}
+
+// Logout returns a redirect to the provider's end_session_endpoint
+// (OpenID Connect RP-Initiated Logout), or an error with
+// sso.ReasonLogoutNotSupported when the provider has none. The host ends
+// its own session first.
+func (c *Connection) Logout(ctx context.Context, req LogoutRequest) (*sso.Step, error) {
+	const op = "oidc.Logout"
+	p, err := c.provider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.meta.EndSessionEndpoint == "" {
+		return nil, &sso.Error{Op: op, Reason: sso.ReasonLogoutNotSupported, Connection: c.cfg.ID, Detail: "the provider has no end_session_endpoint"}
+	}
+	u, err := url.Parse(p.meta.EndSessionEndpoint)
+	if err != nil {
+		return nil, &sso.Error{Op: op, Reason: sso.ReasonMetadataInvalid, Connection: c.cfg.ID, Detail: "end_session_endpoint is not a URL", Err: err}
+	}
+	q := u.Query()
+	q.Set("client_id", c.cfg.ClientID)
+	if req.IDTokenHint != "" {
+		q.Set("id_token_hint", req.IDTokenHint.Reveal())
+	}
+	if req.LogoutHint != "" {
+		q.Set("logout_hint", req.LogoutHint)
+	}
+	redirect := req.PostLogoutRedirectURL
+	if redirect == "" {
+		redirect = c.cfg.PostLogoutRedirectURL
+	}
+	if redirect != "" {
+		if ru, err := url.Parse(redirect); err != nil || !ru.IsAbs() || (ru.Scheme != "https" && ru.Scheme != "http") {
+			return nil, &sso.Error{Op: op, Reason: sso.ReasonInvalidRequest, Connection: c.cfg.ID, Detail: "PostLogoutRedirectURL is not an absolute http(s) URL"}
+		}
+		q.Set("post_logout_redirect_uri", redirect)
+	}
+	if req.State != "" {
+		q.Set("state", req.State)
+	}
+	u.RawQuery = q.Encode()
+	return &sso.Step{Kind: sso.StepRedirect, URL: u.String()}, nil
+}
+
+// digest keys replay entries without storing codes and nonces.
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}

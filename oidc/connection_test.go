@@ -1,0 +1,86 @@
+package oidc_test
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"slices"
+	"testing"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/oidc/oidctest"
+)
+
+func errorsIs(err error, target error) bool { return errors.Is(err, target) }
+
+func TestLoginHappyPath(t *testing.T) {
+	e := newEnv(t, oidctest.Options{}, nil)
+	step := e.begin(sso.BeginRequest{ReturnTo: "/projects/7?tab=a", LoginHint: "alice@example.com", ForceAuthn: true,
+		FlowData: map[string]string{"account": "acme"}})
+	if step.Kind != sso.StepRedirect || step.State == "" || step.Expires.IsZero() {
+		t.Fatalf("step = %+v", step)
+	}
+	au, _ := url.Parse(step.URL)
+	q := au.Query()
+	for k, want := range map[string]string{"response_type": "code", "client_id": clientID, "redirect_uri": redirectURL,
+		"state": step.State, "code_challenge_method": "S256", "login_hint": "alice@example.com", "prompt": "login"} {
+		if got := q.Get(k); got != want {
+			t.Errorf("auth URL %s = %q; want %q", k, got, want)
+		}
+	}
+	if q.Get("nonce") == "" || len(q.Get("code_challenge")) != 43 {
+		t.Errorf("nonce %q, code_challenge %q", q.Get("nonce"), q.Get("code_challenge"))
+	}
+	if got := q.Get("scope"); got != "openid email profile" {
+		t.Errorf("scope = %q", got)
+	}
+
+	params := e.callback(step, "alice-0001")
+	if params.Get("iss") != e.op.Issuer() || params.Get("state") != step.State {
+		t.Fatalf("callback params %v", params)
+	}
+	id, err := e.complete(params)
+	if err != nil {
+		t.Fatalf("Complete: %v", err)
+	}
+	if id.Connection != "acme" || id.Protocol != sso.ProtocolOIDC || id.Issuer != e.op.Issuer() || id.Subject != "alice-0001" {
+		t.Errorf("identity header %+v", id)
+	}
+	if id.Email != "alice@example.com" || !id.EmailVerified || id.GivenName != "Alice" || id.FamilyName != "Liddell" ||
+		id.DisplayName != "Alice Liddell" || id.Language != "en-GB" {
+		t.Errorf("identity profile %+v", id)
+	}
+	if !slices.Equal(id.Groups, []string{"staff", "admins", "editor"}) {
+		t.Errorf("groups = %v", id.Groups)
+	}
+	if id.ReturnTo != "/projects/7?tab=a" || id.FlowData["account"] != "acme" {
+		t.Errorf("flow data lost: %q %v", id.ReturnTo, id.FlowData)
+	}
+	if id.SessionIndex != "sid-alice-0001" || id.AuthTime.IsZero() {
+		t.Errorf("sid %q auth_time %v", id.SessionIndex, id.AuthTime)
+	}
+	if id.Attribute("sub") != "alice-0001" || len(id.Attributes["groups"]) != 2 || id.Attribute("email_verified") != "true" {
+		t.Errorf("attributes %v", id.Attributes)
+	}
+	if got := e.op.Prompts(); !slices.Equal(got, []string{"login"}) {
+		t.Errorf("prompts = %v", got)
+	}
+
+	// The state is single use.
+	_, err = e.complete(params)
+	wantReason(t, err, sso.ReasonStateMissing)
+}
+
+func TestSteadyStateFetchesNothing(t *testing.T) {
+	e := newEnv(t, oidctest.Options{}, nil)
+	for i := 0; i < 3; i++ {
+		if _, err := e.login("bob@example.com"); err != nil {
+			t.Fatalf("login %d: %v", i, err)
+		}
+	}
+	s := e.op.Stats()
+	if s.Discovery != 1 || s.JWKS != 1 || s.Token != 3 || s.Userinfo != 0 {
+		t.Fatalf("provider stats %+v; want one discovery, one JWKS fetch, three token requests, no userinfo", s)
+	}
+	_ = context.Background()
+}

@@ -1,0 +1,9 @@
+package oidc
+
+// Test hooks.
+
+// JWKSFetches returns how many times the JWKS was fetched.
+func (c *Connection) JWKSFetches() int64 { return c.keys.fetches.Load() }
+
+// DiscoveryFetches returns how many times discovery ran.
+func (c *Connection) DiscoveryFetches() int64 { return c.discoveries.Load() }
