@@ -1,0 +1,329 @@
+package provisioning
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ssokit/sso"
+)
+
+// Defaults.
+const (
+	// DefaultBindingWindow is how long one half of a login binding waits for
+	// the other when a connection sets no window.
+	DefaultBindingWindow = 10 * time.Minute
+	// MaxBindingWindow bounds LoginBinding.Window: a binding is meant to
+	// join two logins of one sitting, not of one day.
+	MaxBindingWindow = time.Hour
+	// DefaultConflictRetries is how often a login is retried after a
+	// concurrent change (two first logins of one person at once).
+	DefaultConflictRetries = 3
+)
+
+// Config configures a [Provisioner]. Only Store is required.
+type Config struct {
+	// Store holds users, memberships, organisations, links and binding
+	// records.
+	Store Store
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Events receives audit events: login succeeded or failed (with the
+	// Reason), user created, linked and updated, organisation created.
+	// Events are reported after the login's transaction committed.
+	Events sso.EventFunc
+	// PasswordBindingWindow is how long RecordPasswordLogin keeps a
+	// password login for an SSO login that follows; each connection's
+	// LoginBinding.Window further limits what it accepts.
+	// DefaultBindingWindow when zero.
+	PasswordBindingWindow time.Duration
+	// ConflictRetries bounds the retries after sso.ReasonConflict;
+	// DefaultConflictRetries when zero, none when negative.
+	ConflictRetries int
+}
+
+// Validate reports a missing store or an out-of-range setting.
+func (c *Config) Validate() error {
+	switch {
+	case c.Store == nil:
+		return configError("Config.Store is nil: give a provisioning.MemoryStore, a store/sqlstore Store or the application's own")
+	case c.PasswordBindingWindow < 0 || c.PasswordBindingWindow > MaxBindingWindow:
+		return configError(fmt.Sprintf("Config.PasswordBindingWindow %v is outside 0..%v", c.PasswordBindingWindow, MaxBindingWindow))
+	}
+	return nil
+}
+
+func configError(detail string) error {
+	return &sso.Error{Op: "provisioning.New", Reason: sso.ReasonInvalidConfig, Detail: detail}
+}
+
+// Request is one SSO login to provision.
+type Request struct {
+	// Account is the account whose connection authenticated the person.
+	Account Account
+	// Connection holds the connection's provisioning settings.
+	Connection Connection
+	// Identity is what the connection proved. Identity.Connection, when
+	// set, must equal Connection.ID.
+	Identity *sso.Identity
+	// Binding is the browser binding cookie value (see sso.NewBinding), used
+	// for login binding. Empty for a browser without one; login binding is
+	// then skipped.
+	Binding string
+}
+
+// Account is what provisioning needs to know about the account (tenant).
+type Account struct {
+	// ID is the account's ID.
+	ID string
+	// Domains are the email domains the account has claimed, normalised as
+	// by sso.NormalizeDomain. Subdomains are not included: claim each.
+	Domains []string
+}
+
+// Claims reports whether domain is one of the account's claimed domains,
+// ignoring case.
+func (a *Account) Claims(domain string) bool {
+	if domain == "" {
+		return false
+	}
+	for _, d := range a.Domains {
+		if strings.EqualFold(strings.TrimSuffix(d, "."), domain) {
+			return true
+		}
+	}
+	return false
+}
+
+// IdentifierSource names the identity field matched against a member's
+// SSOIdentifier.
+type IdentifierSource string
+
+// Identifier sources.
+const (
+	// IdentifierEmail: the identity's email (the default).
+	IdentifierEmail IdentifierSource = "email"
+	// IdentifierSubject: the identity's subject (SAML NameID, OIDC sub,
+	// LDAP DN).
+	IdentifierSubject IdentifierSource = "subject"
+	// IdentifierAttribute: the first value of the attribute named by
+	// Connection.IdentifierAttribute (SmartSimple's "UID").
+	IdentifierAttribute IdentifierSource = "attribute"
+)
+
+// Connection holds one connection's provisioning settings. The zero value
+// (besides ID) is the strictest: only users already linked or pre-provisioned
+// in the account, with an email in the account's claimed domains, may log in,
+// and nothing is changed from attributes.
+type Connection struct {
+	// ID is the connection ID.
+	ID string
+	// Identifier says which identity field is matched against members'
+	// SSOIdentifier; IdentifierEmail when empty.
+	Identifier IdentifierSource
+	// IdentifierAttribute names the attribute for IdentifierAttribute.
+	IdentifierAttribute string
+	// TrustEmail declares that this identity provider vouches for the
+	// emails it sends (an administrator's statement for SAML and LDAP
+	// directories, or for an OpenID provider that sends no email_verified
+	// claim). Without it only Identity.EmailVerified counts. An unvouched
+	// email never links an existing user automatically.
+	TrustEmail bool
+	// AllowEmailOutsideDomains lets identities with an email outside the
+	// account's claimed domains log in. Off, they are refused with
+	// sso.ReasonEmailDomainNotAllowed. It never allows automatic linking
+	// by such an email.
+	AllowEmailOutsideDomains bool
+	// RequireEmail refuses identities without an email
+	// (sso.ReasonEmailMissing).
+	RequireEmail bool
+	// JIT configures just-in-time creation of users.
+	JIT JIT
+	// LoginBinding configures binding an unknown identity to the user who
+	// logs in with a password in the same browser.
+	LoginBinding LoginBinding
+	// Updates says which of the user's values the identity provider's
+	// attributes update at each login.
+	Updates Updates
+	// Roles maps the identity provider's groups or roles to application
+	// roles, for JIT creation and role updates.
+	Roles RoleMapping
+}
+
+// JIT configures just-in-time creation: a user the store does not know is
+// created at the first login and made a member of the account.
+type JIT struct {
+	// Enabled turns just-in-time creation on.
+	Enabled bool
+	// DefaultRoles are granted to new members (RoleSourceDefault).
+	DefaultRoles []string
+	// DefaultStatus is the new member's status; StatusActive when empty.
+	// It may not be StatusDisabled.
+	DefaultStatus Status
+	// DefaultOrganisation names the organisation new members join when the
+	// identity names none (or Updates.Organisation is off). Empty: none.
+	DefaultOrganisation string
+	// CreateOrganisation creates the organisation a new member should join
+	// when no organisation of the account has that name. Off, a missing
+	// department organisation falls back to DefaultOrganisation, and a
+	// missing DefaultOrganisation refuses the login as misconfigured.
+	CreateOrganisation bool
+	// OrganisationStatus is the status given to organisations created here.
+	OrganisationStatus string
+}
+
+// LoginBinding configures login binding: an identity that matches no user
+// is linked to the user who logs in with a password in the same browser
+// within Window, before or after the SSO login.
+//
+// Caveat (as SmartRecruiters documents for its own binding): the identity is
+// linked to whoever logs in with a password, who need not be the person who
+// authenticated at the identity provider. If alice starts the SSO login and
+// her colleague bob then types his password in the same browser, alice's
+// identity provider account is linked to bob's user from then on. Keep the
+// window short, enable binding only where the identity provider's identifiers
+// cannot be set up in advance, and show the person which identity is about to
+// be linked (the pending identity's email is in the binding record).
+type LoginBinding struct {
+	// Enabled turns login binding on.
+	Enabled bool
+	// Window is how long one half waits for the other;
+	// DefaultBindingWindow when zero, at most MaxBindingWindow.
+	Window time.Duration
+}
+
+// Updates says which values the identity provider keeps up to date. A
+// missing attribute leaves its value alone.
+type Updates struct {
+	// Names updates given, family and display names from the identity's
+	// non-empty names.
+	Names bool
+	// Roles replaces the member's identity-provider-granted roles with the
+	// mapped roles at each login that carries the role attribute. Present
+	// but empty removes them all; grants by an administrator or as a JIT
+	// default are never removed.
+	Roles bool
+	// Organisation moves the member to the account's organisation named by
+	// the identity's Department, when one with that name exists.
+	Organisation bool
+}
+
+// RoleMapping turns identity provider groups or roles into application
+// roles.
+type RoleMapping struct {
+	// Attribute names the identity attribute holding the groups or roles.
+	// Empty: Identity.Groups, where nil means "not sent" and an empty
+	// non-nil slice means "sent, empty".
+	Attribute string
+	// SplitCommas splits each value on commas (SmartSimple sends "Roles"
+	// as one comma-delimited value). Leave off for LDAP DNs.
+	SplitCommas bool
+	// Map maps an identity provider group or role name (exactly) to
+	// application roles. Names not in Map are ignored unless PassThrough.
+	Map map[string][]string
+	// PassThrough uses identity provider names not in Map as application
+	// role names unchanged. Only for identity providers trusted to name
+	// the application's roles, since it lets them grant any role.
+	PassThrough bool
+}
+
+// Validate reports contradictory or incomplete settings.
+func (c *Connection) Validate() error {
+	fail := func(detail string) error {
+		return &sso.Error{Op: "provisioning.Connection.Validate", Reason: sso.ReasonInvalidConfig, Connection: c.ID, Detail: detail}
+	}
+	switch c.Identifier {
+	case "", IdentifierEmail, IdentifierSubject:
+	case IdentifierAttribute:
+		if c.IdentifierAttribute == "" {
+			return fail("Identifier is \"attribute\" but IdentifierAttribute names no attribute")
+		}
+	default:
+		return fail(fmt.Sprintf("Identifier %q is not one of email, subject, attribute", c.Identifier))
+	}
+	if c.ID == "" {
+		return fail("the connection ID is empty")
+	}
+	if c.JIT.DefaultStatus == StatusDisabled {
+		return fail("JIT.DefaultStatus is \"disabled\": created users could never log in")
+	}
+	for _, r := range c.JIT.DefaultRoles {
+		if strings.TrimSpace(r) == "" {
+			return fail("JIT.DefaultRoles holds an empty role")
+		}
+	}
+	if w := c.LoginBinding.Window; w < 0 || w > MaxBindingWindow {
+		return fail(fmt.Sprintf("LoginBinding.Window %v is outside 0..%v", w, MaxBindingWindow))
+	}
+	if c.Updates.Roles && len(c.Roles.Map) == 0 && !c.Roles.PassThrough {
+		return fail("Updates.Roles is on but Roles.Map is empty and PassThrough off: no identity provider group would ever grant a role")
+	}
+	for k, v := range c.Roles.Map {
+		for _, r := range v {
+			if strings.TrimSpace(r) == "" {
+				return fail(fmt.Sprintf("Roles.Map[%q] holds an empty role", k))
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Connection) bindingWindow() time.Duration {
+	if c.LoginBinding.Window > 0 {
+		return c.LoginBinding.Window
+	}
+	return DefaultBindingWindow
+}
+
+// identifier returns the identity's value for the member SSOIdentifier match.
+func (c *Connection) identifier(id *sso.Identity, email string) string {
+	switch c.Identifier {
+	case IdentifierSubject:
+		return id.Subject
+	case IdentifierAttribute:
+		return strings.TrimSpace(id.Attribute(c.IdentifierAttribute))
+	default:
+		return email
+	}
+}
+
+// roles returns the application roles the identity's groups map to, and
+// whether the identity carried the role attribute at all.
+func (c *Connection) roles(id *sso.Identity) (roles []string, present bool) {
+	var names []string
+	if c.Roles.Attribute != "" {
+		names, present = id.Attributes[c.Roles.Attribute]
+	} else {
+		names, present = id.Groups, id.Groups != nil
+	}
+	if !present {
+		return nil, false
+	}
+	seen := make(map[string]bool)
+	add := func(r string) {
+		if r = strings.TrimSpace(r); r != "" && !seen[r] {
+			seen[r] = true
+			roles = append(roles, r)
+		}
+	}
+	for _, v := range names {
+		parts := []string{v}
+		if c.Roles.SplitCommas {
+			parts = strings.Split(v, ",")
+		}
+		for _, n := range parts {
+			n = strings.TrimSpace(n)
+			if n == "" {
+				continue
+			}
+			if mapped, ok := c.Roles.Map[n]; ok {
+				for _, r := range mapped {
+					add(r)
+				}
+			} else if c.Roles.PassThrough {
+				add(n)
+			}
+		}
+	}
+	return roles, true
+}

@@ -1,0 +1,115 @@
+package provisioning_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/provisioning"
+)
+
+// Just-in-time creation with a default role and organisation, and roles
+// mapped from the identity provider's groups (SmartSimple).
+func ExampleProvisioner_Provision() {
+	ctx := context.Background()
+	p, err := provisioning.New(provisioning.Config{Store: provisioning.NewMemoryStore(provisioning.MemoryOptions{})})
+	if err != nil {
+		panic(err)
+	}
+	req := provisioning.Request{
+		Account: provisioning.Account{ID: "acme", Domains: []string{"acme.example"}},
+		Connection: provisioning.Connection{
+			ID:      "acme-saml",
+			JIT:     provisioning.JIT{Enabled: true, DefaultRoles: []string{"Applicant"}, DefaultOrganisation: "Acme", CreateOrganisation: true},
+			Updates: provisioning.Updates{Names: true, Roles: true},
+			Roles:   provisioning.RoleMapping{Attribute: "Roles", SplitCommas: true, Map: map[string][]string{"Clerk": {"Clerk"}}},
+		},
+		Identity: &sso.Identity{
+			Connection: "acme-saml",
+			Subject:    "T5014CD",
+			Email:      "david@acme.example",
+			GivenName:  "David",
+			Attributes: map[string][]string{"Roles": {"Clerk"}},
+		},
+	}
+	res, err := p.Provision(ctx, req)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(res.Match, res.User.ID, res.User.Email, res.Roles(), res.Organisation.Name, res.Accounts)
+
+	// The next login finds the user by the link.
+	res, _ = p.Provision(ctx, req)
+	fmt.Println(res.Match, res.User.ID)
+	// Output:
+	// created user-1 david@acme.example [Applicant Clerk] Acme [acme]
+	// link user-1
+}
+
+// Login binding, SSO first: the identity provider's identifier is unknown,
+// the person logs in with a password in the same browser, and the identifier
+// is bound to that user (SmartRecruiters).
+func ExampleProvisioner_CompleteBinding() {
+	ctx := context.Background()
+	store := provisioning.NewMemoryStore(provisioning.MemoryOptions{})
+	// An administrator created the user earlier.
+	_ = store.Tx(ctx, func(tx provisioning.Tx) error {
+		u := &provisioning.User{Email: "rita@acme.example"}
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		return tx.PutMembership(ctx, &provisioning.Membership{User: u.ID, Account: "acme", Status: provisioning.StatusActive})
+	})
+	p, _ := provisioning.New(provisioning.Config{Store: store})
+
+	browser := sso.NewBinding() // the host keeps it in a cookie
+	req := provisioning.Request{
+		Account:    provisioning.Account{ID: "acme", Domains: []string{"acme.example"}},
+		Connection: provisioning.Connection{ID: "acme-saml", Identifier: provisioning.IdentifierSubject, LoginBinding: provisioning.LoginBinding{Enabled: true}},
+		Identity:   &sso.Identity{Connection: "acme-saml", Subject: "RITA-77"},
+		Binding:    browser,
+	}
+	_, err := p.Provision(ctx, req)
+	fmt.Println(sso.ReasonOf(err), errors.Is(err, provisioning.ErrBindingPending))
+
+	// The login handler shows the password form; the host checks the
+	// password of user-1, then:
+	res, err := p.CompleteBinding(ctx, browser, "user-1")
+	fmt.Println(res.Match, res.User.ID, err)
+
+	// From now on the identifier is known.
+	res, _ = p.Provision(ctx, req)
+	fmt.Println(res.Match, res.User.ID)
+	// Output:
+	// user_not_provisioned true
+	// binding user-1 <nil>
+	// link user-1
+}
+
+// Automatic linking by email needs a claimed domain and an email the identity
+// provider vouches for.
+func ExampleConnection_TrustEmail() {
+	ctx := context.Background()
+	store := provisioning.NewMemoryStore(provisioning.MemoryOptions{})
+	_ = store.Tx(ctx, func(tx provisioning.Tx) error {
+		u := &provisioning.User{Email: "olly@acme.example"}
+		_ = tx.CreateUser(ctx, u)
+		return tx.PutMembership(ctx, &provisioning.Membership{User: u.ID, Account: "acme"})
+	})
+	p, _ := provisioning.New(provisioning.Config{Store: store})
+	req := provisioning.Request{
+		Account:    provisioning.Account{ID: "acme", Domains: []string{"acme.example"}},
+		Connection: provisioning.Connection{ID: "acme-oidc"},
+		Identity:   &sso.Identity{Connection: "acme-oidc", Subject: "00u1", Email: "Olly@acme.example"},
+	}
+	_, err := p.Provision(ctx, req)
+	fmt.Println(sso.ReasonOf(err))
+
+	req.Identity.EmailVerified = true // email_verified: true
+	res, err := p.Provision(ctx, req)
+	fmt.Println(res.Match, res.User.ID, err)
+	// Output:
+	// link_requires_proof
+	// email user-1 <nil>
+}

@@ -1,0 +1,188 @@
+package provisioning
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// Status is a membership's status in an account. Provisioning refuses a
+// login only for [StatusDisabled]; any other value (the host's own, such as
+// "pending") is stored, passed through in the [Result], and left to the host.
+type Status string
+
+// Statuses known to provisioning.
+const (
+	StatusActive   Status = "active"
+	StatusDisabled Status = "disabled"
+)
+
+// RoleSource records who granted a role, so that a sync from the identity
+// provider only ever removes the roles the identity provider granted.
+type RoleSource string
+
+// Role sources.
+const (
+	// RoleSourceAdmin: granted by hand by an administrator. Never removed
+	// by a sync.
+	RoleSourceAdmin RoleSource = "admin"
+	// RoleSourceDefault: granted at just-in-time creation as the
+	// connection's default role. Never removed by a sync.
+	RoleSourceDefault RoleSource = "default"
+	// RoleSourceIdP: granted from the identity provider's groups or roles.
+	// Replaced by every sync that carries the role attribute.
+	RoleSourceIdP RoleSource = "idp"
+)
+
+// RoleGrant is one role given to a member of an account by one source. The
+// same role may be granted by several sources; it is held while any grant
+// remains.
+type RoleGrant struct {
+	Role   string
+	Source RoleSource
+}
+
+// User is the application's user as provisioning sees it: one person, who
+// may be a member of several accounts. Stores keep at most one user per email
+// address, compared case-insensitively (see [EmailKey]); users without an
+// email are allowed.
+type User struct {
+	// ID is assigned by the store on creation.
+	ID string
+	// Email is the user's address as stored. Matching by email ignores case.
+	Email string
+	// Names as last set by an administrator or the identity provider.
+	GivenName, FamilyName, DisplayName string
+	// Language is the user's preferred language, set at creation from the
+	// identity when present.
+	Language string
+	// Disabled refuses every login of the user, in every account.
+	Disabled bool
+	// Created and Updated are set by the Provisioner, or by the host for
+	// users it creates itself.
+	Created, Updated time.Time
+}
+
+// Membership makes a user a member of an account, with the roles, status and
+// organisation the user has there.
+type Membership struct {
+	User    string
+	Account string
+	// SSOIdentifier is the identifier an administrator set for this member's
+	// identity provider login (SmartRecruiters' ssoIdentifier, SmartSimple's
+	// UID). It is compared case-sensitively. Empty means "the user's email".
+	SSOIdentifier string
+	// Status is the member's status; StatusDisabled refuses logins.
+	Status Status
+	// Organisation is the ID of the member's organisation in the account,
+	// or "".
+	Organisation string
+	// Roles are the member's role grants, each with its source.
+	Roles []RoleGrant
+	// Created and Updated are set by the Provisioner or the host.
+	Created, Updated time.Time
+}
+
+// RoleNames returns the distinct roles the member holds from any source,
+// sorted.
+func (m *Membership) RoleNames() []string {
+	out := make([]string, 0, len(m.Roles))
+	for _, g := range m.Roles {
+		out = append(out, g.Role)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// HasRole reports whether the member holds role from any source.
+func (m *Membership) HasRole(role string) bool {
+	for _, g := range m.Roles {
+		if g.Role == role {
+			return true
+		}
+	}
+	return false
+}
+
+// Organisation is a group of users inside one account (a company, a
+// division, a department), matched by name case-insensitively (see
+// [NameKey]).
+type Organisation struct {
+	// ID is assigned by the store on creation.
+	ID      string
+	Account string
+	Name    string
+	// Status is the host's status for the organisation (SmartSimple's
+	// "default new organisation status"); provisioning does not interpret it.
+	Status  string
+	Created time.Time
+}
+
+// Link ties an identity provider's identifier for a person (the subject at
+// one connection) to the application's user. Once linked, later logins
+// through the connection find the user by the link alone.
+type Link struct {
+	Connection string
+	Subject    string
+	User       string
+	// Issuer is the identity's issuer at the time of linking, for the
+	// administrator's information.
+	Issuer  string
+	Created time.Time
+}
+
+// BindingKind says which half of a login binding a [BindingRecord] holds.
+type BindingKind string
+
+// Binding kinds.
+const (
+	// BindingIdentity: an SSO login found no user; its identity waits for a
+	// password login in the same browser.
+	BindingIdentity BindingKind = "identity"
+	// BindingPassword: a password login happened; an SSO login in the same
+	// browser may link to its user.
+	BindingPassword BindingKind = "password"
+)
+
+// BindingRecord is one half of a login binding, kept under a key derived
+// from the browser binding with [sso.HashBinding], so a copy of the store does
+// not reveal cookie values.
+type BindingRecord struct {
+	// Key is the record's lookup key (see [IdentityBindingKey] and
+	// [PasswordBindingKey]).
+	Key  string
+	Kind BindingKind
+	// Account is the account the login was for.
+	Account string
+	// User is the password-authenticated user (BindingPassword).
+	User string
+	// Connection, Subject, Issuer and Email describe the waiting identity
+	// (BindingIdentity).
+	Connection, Subject, Issuer, Email string
+	// Created and Expires bound the record's life.
+	Created, Expires time.Time
+}
+
+// IdentityBindingKey returns the key of the SSO identity waiting in the
+// browser whose binding hashes to bindingHash.
+func IdentityBindingKey(bindingHash string) string {
+	return string(BindingIdentity) + ":" + bindingHash
+}
+
+// PasswordBindingKey returns the key of the password login for account in
+// the browser whose binding hashes to bindingHash.
+func PasswordBindingKey(account, bindingHash string) string {
+	return string(BindingPassword) + ":" + account + ":" + bindingHash
+}
+
+// EmailKey returns the form under which stores compare email addresses:
+// trimmed and lower-cased. Two users may not share an EmailKey.
+func EmailKey(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
+
+// NameKey returns the form under which stores compare organisation names:
+// runs of white space collapsed to one space, trimmed and lower-cased.
+func NameKey(name string) string {
+	return strings.ToLower(strings.Join(strings.Fields(name), " "))
+}
