@@ -49,6 +49,20 @@ type provider struct {
 	rp   rp.RelyingParty
 }
 
+// relyingParty gives zitadel's OAuth-only relying party the userinfo and
+// end-session endpoints, which it otherwise learns only from its own
+// discovery.
+type relyingParty struct {
+	rp.RelyingParty
+	userinfo, endSession string
+}
+
+// UserinfoEndpoint implements rp.RelyingParty.
+func (r relyingParty) UserinfoEndpoint() string { return r.userinfo }
+
+// GetEndSessionEndpoint implements rp.RelyingParty.
+func (r relyingParty) GetEndSessionEndpoint() string { return r.endSession }
+
 type provLoad struct {
 	done chan struct{}
 	p    *provider
@@ -287,7 +301,7 @@ func (c *Connection) newProvider(m *Metadata) (*provider, error) {
 		return nil, &sso.Error{Op: "oidc.New", Reason: sso.ReasonInvalidConfig, Connection: c.cfg.ID, Detail: "cannot build the relying party", Err: err}
 	}
 	c.keys.setURL(m.JWKSURI)
-	return &provider{meta: m, rp: r}, nil
+	return &provider{meta: m, rp: relyingParty{RelyingParty: r, userinfo: m.UserinfoEndpoint, endSession: m.EndSessionEndpoint}}, nil
 }
 
 func (c *Connection) scopes() []string {
@@ -396,10 +410,10 @@ func (c *Connection) CompleteWithTokens(ctx context.Context, req sso.CompleteReq
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := c.checkCallbackIssuer(q, p.meta); err != nil {
-		return nil, nil, err
-	}
 	if e := q.Get("error"); e != "" {
+		if err := c.checkCallbackIssuer(q, p.meta); err != nil {
+			return nil, nil, err
+		}
 		detail := "the provider answered with error=" + quote(e)
 		if d := q.Get("error_description"); d != "" {
 			detail += " error_description=" + quote(d)
@@ -411,6 +425,9 @@ func (c *Connection) CompleteWithTokens(ctx context.Context, req sso.CompleteReq
 	}
 	if flowErr != nil {
 		return nil, nil, flowErr
+	}
+	if err := c.checkCallbackIssuer(q, p.meta); err != nil {
+		return nil, nil, err
 	}
 	code := q.Get("code")
 	if code == "" {

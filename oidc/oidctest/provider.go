@@ -137,6 +137,8 @@ type Misbehaviour struct {
 	TokenError           string // the token endpoint answers this OAuth error
 	CodeReusable         bool   // codes may be redeemed more than once
 	UserinfoWrongSubject bool   // userinfo is about someone else
+	// UserinfoClaims are set in userinfo only, over the user's claims.
+	UserinfoClaims map[string]any
 	// Availability.
 	Delay time.Duration // every endpoint waits this long first (slow)
 	Down  bool          // every endpoint answers 503
@@ -788,6 +790,9 @@ func (p *Provider) userinfoHandler(w http.ResponseWriter, r *http.Request) {
 	}
 	claims := map[string]any{"sub": g.user.Subject}
 	p.profileClaims(claims, g, mis)
+	for k, v := range mis.UserinfoClaims {
+		claims[k] = v
+	}
 	if mis.UserinfoWrongSubject {
 		claims["sub"] = "someone-else"
 	}

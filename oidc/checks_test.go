@@ -1,0 +1,422 @@
+package oidc_test
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/oidc"
+	"github.com/ssokit/sso/oidc/oidctest"
+)
+
+// TestMisbehavingProvider runs a full login against a provider that breaks
+// one rule at a time. Each case fails if the check that catches it is
+// removed.
+func TestMisbehavingProvider(t *testing.T) {
+	tests := []struct {
+		name   string
+		mis    oidctest.Misbehaviour
+		mutate func(*oidc.Config)
+		want   sso.Reason
+		detail string // a substring of the error
+	}{
+		{name: "wrong iss", mis: oidctest.Misbehaviour{WrongIssuer: true}, want: sso.ReasonIssuerMismatch},
+		{name: "wrong aud", mis: oidctest.Misbehaviour{WrongAudience: true}, want: sso.ReasonAudienceMismatch},
+		{name: "untrusted extra aud", mis: oidctest.Misbehaviour{ExtraAudience: "other-api"}, want: sso.ReasonAudienceMismatch, detail: "TrustedAudiences"},
+		{name: "several aud without azp", mis: oidctest.Misbehaviour{ExtraAudience: "other-api", OmitAZP: true},
+			mutate: func(c *oidc.Config) { c.TrustedAudiences = []string{"other-api"} }, want: sso.ReasonAudienceMismatch, detail: "no azp"},
+		{name: "wrong azp", mis: oidctest.Misbehaviour{WrongAZP: true}, want: sso.ReasonAudienceMismatch, detail: "azp"},
+		{name: "expired", mis: oidctest.Misbehaviour{Expired: true}, want: sso.ReasonExpired},
+		{name: "issued in the future", mis: oidctest.Misbehaviour{IssuedInFuture: true}, want: sso.ReasonNotYetValid},
+		{name: "nonce mismatch", mis: oidctest.Misbehaviour{NonceMismatch: true}, want: sso.ReasonNonceMismatch},
+		{name: "wrong at_hash", mis: oidctest.Misbehaviour{WrongAtHash: true}, want: sso.ReasonSignatureInvalid, detail: "at_hash"},
+		{name: "alg none", mis: oidctest.Misbehaviour{AlgNone: true}, want: sso.ReasonAlgorithmNotAllowed, detail: "unsigned"},
+		{name: "HS256 with the public key", mis: oidctest.Misbehaviour{HS256WithPublicKey: true}, want: sso.ReasonAlgorithmNotAllowed, detail: "HMAC"},
+		{name: "bad signature", mis: oidctest.Misbehaviour{BadSignature: true}, want: sso.ReasonSignatureInvalid},
+		{name: "unknown key", mis: oidctest.Misbehaviour{UnknownKeyID: true}, want: sso.ReasonUntrustedKey},
+		{name: "encrypted ID token", mis: oidctest.Misbehaviour{EncryptedIDToken: true}, want: sso.ReasonEncryptedNotSupported},
+		{name: "no ID token", mis: oidctest.Misbehaviour{OmitIDToken: true}, want: sso.ReasonTokenExchangeFailed, detail: "no id_token"},
+		{name: "email not verified", mis: oidctest.Misbehaviour{EmailNotVerified: true}, want: sso.ReasonEmailNotVerified, detail: "email_verified=false"},
+		{name: "no email_verified", mis: oidctest.Misbehaviour{OmitEmailVerified: true}, want: sso.ReasonEmailNotVerified, detail: "AllowUnverifiedEmail"},
+		{name: "error on the callback", mis: oidctest.Misbehaviour{CallbackError: "access_denied", CallbackErrorDescription: "User is not assigned to the app"},
+			want: sso.ReasonIdPError, detail: `error_description="User is not assigned to the app"`},
+		{name: "callback iss of another provider", mis: oidctest.Misbehaviour{CallbackWrongIss: true}, want: sso.ReasonIssuerMismatch, detail: "RFC 9207"},
+		{name: "callback without advertised iss", mis: oidctest.Misbehaviour{OmitCallbackIss: true}, want: sso.ReasonIssuerMismatch, detail: "no iss parameter"},
+		{name: "token endpoint error", mis: oidctest.Misbehaviour{TokenError: "invalid_grant"}, want: sso.ReasonTokenExchangeFailed, detail: "invalid_grant"},
+		{name: "userinfo about someone else", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true, UserinfoWrongSubject: true}, want: sso.ReasonMalformed, detail: "another subject"},
+		{name: "no email anywhere", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true},
+			mutate: func(c *oidc.Config) { c.Userinfo = oidc.UserinfoNever }, want: sso.ReasonEmailMissing},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, oidctest.Options{}, tc.mutate)
+			step := e.begin(sso.BeginRequest{})
+			e.op.Misbehave(tc.mis)
+			_, err := e.complete(e.callback(step, "alice-0001"))
+			wantReason(t, err, tc.want)
+			if !strings.Contains(err.Error(), tc.detail) {
+				t.Fatalf("err = %v; want it to mention %q", err, tc.detail)
+			}
+			var se *sso.Error
+			if !errors.As(err, &se) || se.Connection != "acme" || !strings.HasPrefix(se.Op, "oidc.") {
+				t.Fatalf("err %#v is not an oidc *sso.Error for the connection", err)
+			}
+		})
+	}
+}
+
+// TestLoosenedChecks shows the opt-ins that accept what the strict
+// defaults refuse.
+func TestLoosenedChecks(t *testing.T) {
+	tests := []struct {
+		name   string
+		mis    oidctest.Misbehaviour
+		mutate func(*oidc.Config)
+		check  func(*testing.T, *sso.Identity)
+	}{
+		{"trusted extra audience", oidctest.Misbehaviour{ExtraAudience: "other-api"},
+			func(c *oidc.Config) { c.TrustedAudiences = []string{"other-api"} }, nil},
+		{"no email_verified, trusted provider", oidctest.Misbehaviour{OmitEmailVerified: true},
+			func(c *oidc.Config) { c.AllowUnverifiedEmail = true },
+			func(t *testing.T, id *sso.Identity) {
+				if !id.EmailVerified || len(id.Warnings) != 0 {
+					t.Errorf("EmailVerified %v warnings %v", id.EmailVerified, id.Warnings)
+				}
+			}},
+		{"email_verified false, trusted provider", oidctest.Misbehaviour{EmailNotVerified: true},
+			func(c *oidc.Config) { c.AllowUnverifiedEmail = true },
+			func(t *testing.T, id *sso.Identity) {
+				if len(id.Warnings) != 1 || id.Warnings[0].Reason != sso.ReasonEmailNotVerified {
+					t.Errorf("warnings %v", id.Warnings)
+				}
+			}},
+		{"no email, allowed", oidctest.Misbehaviour{EmailOnlyInUserinfo: true},
+			func(c *oidc.Config) { c.Userinfo = oidc.UserinfoNever; c.AllowMissingEmail = true },
+			func(t *testing.T, id *sso.Identity) {
+				if id.Email != "" || id.Subject != "alice-0001" {
+					t.Errorf("identity %+v", id)
+				}
+			}},
+		{"provider without RFC 9207", oidctest.Misbehaviour{}, nil, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, oidctest.Options{NoIssParameter: tc.name == "provider without RFC 9207"}, tc.mutate)
+			e.op.Misbehave(tc.mis)
+			id, err := e.login("alice-0001")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.check != nil {
+				tc.check(t, id)
+			}
+		})
+	}
+}
+
+func TestCodeReplay(t *testing.T) {
+	e := newEnv(t, oidctest.Options{}, nil)
+	e.op.Misbehave(oidctest.Misbehaviour{CodeReusable: true})
+	first := e.callback(e.begin(sso.BeginRequest{}), "alice-0001")
+	if _, err := e.complete(first); err != nil {
+		t.Fatal(err)
+	}
+	// The code, injected into another pending login of the same browser.
+	second := e.begin(sso.BeginRequest{})
+	_, err := e.complete(url.Values{"code": {first.Get("code")}, "state": {second.State}, "iss": {e.op.Issuer()}})
+	wantReason(t, err, sso.ReasonReplayed)
+}
+
+// leakyStore is a StateStore whose Take does not delete: a broken durable
+// store. The nonce replay check still stops a second login with the flow.
+type leakyStore struct{ m sync.Map }
+
+func (s *leakyStore) Put(_ context.Context, k string, v []byte, _ time.Time) error {
+	s.m.Store(k, v)
+	return nil
+}
+
+func (s *leakyStore) Take(_ context.Context, k string) ([]byte, error) {
+	v, ok := s.m.Load(k)
+	if !ok {
+		return nil, &sso.Error{Reason: sso.ReasonStateMissing}
+	}
+	return v.([]byte), nil
+}
+
+func TestNonceReplay(t *testing.T) {
+	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.States = &leakyStore{} })
+	step := e.begin(sso.BeginRequest{})
+	// The same authorization request answered twice: two codes, one nonce.
+	first, second := e.callback(step, "alice-0001"), e.callback(step, "alice-0001")
+	if _, err := e.complete(first); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.complete(second)
+	wantReason(t, err, sso.ReasonReplayed)
+	if !strings.Contains(err.Error(), "nonce") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestFlowBinding(t *testing.T) {
+	e := newEnv(t, oidctest.Options{}, nil)
+	params := e.callback(e.begin(sso.BeginRequest{}), "alice-0001")
+	_, err := e.conn.Complete(context.Background(), sso.CompleteRequest{Binding: sso.NewBinding(), Params: params})
+	wantReason(t, err, sso.ReasonStateMismatch)
+
+	// Parameter pollution, missing code, unknown state.
+	params = e.callback(e.begin(sso.BeginRequest{}), "alice-0001")
+	params.Add("code", "other")
+	_, err = e.complete(params)
+	wantReason(t, err, sso.ReasonInvalidRequest)
+	step := e.begin(sso.BeginRequest{})
+	_, err = e.complete(url.Values{"state": {step.State}, "iss": {e.op.Issuer()}})
+	wantReason(t, err, sso.ReasonInvalidRequest)
+	_, err = e.complete(url.Values{"state": {"forged"}, "code": {"x"}})
+	wantReason(t, err, sso.ReasonStateMissing)
+
+	// Begin refuses a missing binding and an unsafe return path.
+	_, err = e.conn.Begin(context.Background(), sso.BeginRequest{})
+	wantReason(t, err, sso.ReasonInvalidRequest)
+	_, err = e.conn.Begin(context.Background(), sso.BeginRequest{Binding: e.binding, ReturnTo: "//evil.example/x"})
+	wantReason(t, err, sso.ReasonInvalidRequest)
+
+	// The flow expires.
+	step = e.begin(sso.BeginRequest{})
+	params = e.callback(step, "alice-0001")
+	e.clock.Advance(oidc.DefaultFlowLifetime + time.Second)
+	_, err = e.complete(params)
+	wantReason(t, err, sso.ReasonStateMissing)
+}
+
+func TestKeyRotation(t *testing.T) {
+	e := newEnv(t, oidctest.Options{}, nil)
+	if _, err := e.login("alice-0001"); err != nil {
+		t.Fatal(err)
+	}
+	// A rotation right after a fetch: the refetch is rate limited.
+	e.op.RotateKey()
+	_, err := e.login("alice-0001")
+	wantReason(t, err, sso.ReasonUntrustedKey)
+	if !strings.Contains(err.Error(), "next refetch is allowed") {
+		t.Fatalf("err = %v", err)
+	}
+	// Later, the unknown kid causes one refetch and the login works.
+	e.clock.Advance(oidc.DefaultJWKSMinRefetchInterval + time.Second)
+	e.op.RetireOldKeys()
+	if _, err := e.login("alice-0001"); err != nil {
+		t.Fatalf("after rotation: %v", err)
+	}
+	if n := e.op.Stats().JWKS; n != 2 {
+		t.Fatalf("JWKS fetched %d times; want 2", n)
+	}
+}
+
+func TestUnknownKeyRefetchIsRateLimited(t *testing.T) {
+	e := newEnv(t, oidctest.Options{}, nil)
+	if _, err := e.login("alice-0001"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * oidc.DefaultJWKSMinRefetchInterval)
+	e.op.Misbehave(oidctest.Misbehaviour{UnknownKeyID: true})
+	for i := 0; i < 5; i++ {
+		_, err := e.login("alice-0001")
+		wantReason(t, err, sso.ReasonUntrustedKey)
+	}
+	if n := e.op.Stats().JWKS; n != 2 {
+		t.Fatalf("JWKS fetched %d times for 1 + 5 logins; want 2 (the first, one refetch)", n)
+	}
+}
+
+func TestConcurrentUnknownKeyFetchesOnce(t *testing.T) {
+	e := newEnv(t, oidctest.Options{}, nil)
+	ctx := context.Background()
+	if err := e.conn.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * oidc.DefaultJWKSMinRefetchInterval)
+	e.op.RotateKey()
+	tok := e.op.Sign(e.op.Claims(clientID, "alice-0001", "n"))
+	var wg sync.WaitGroup
+	errs := make([]error, 16)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = e.conn.VerifyIDToken(ctx, tok, "n")
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.conn.JWKSFetches(); n != 2 {
+		t.Fatalf("JWKS fetched %d times; want 2 (Refresh, one coalesced refetch)", n)
+	}
+}
+
+func TestMetadataAndKeysRefresh(t *testing.T) {
+	e := newEnv(t, oidctest.Options{}, nil)
+	if _, err := e.login("alice-0001"); err != nil {
+		t.Fatal(err)
+	}
+	// After a day both are fetched again.
+	e.clock.Advance(oidc.DefaultMetadataMaxAge + time.Minute)
+	if _, err := e.login("alice-0001"); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.op.Stats(); s.Discovery != 2 || s.JWKS != 2 {
+		t.Fatalf("stats %+v; want discovery and JWKS fetched twice", s)
+	}
+	// A failed refresh keeps the cached document: Begin still works.
+	e.clock.Advance(oidc.DefaultMetadataMaxAge + time.Minute)
+	e.op.Misbehave(oidctest.Misbehaviour{Down: true})
+	if _, err := e.conn.Begin(context.Background(), sso.BeginRequest{Binding: e.binding}); err != nil {
+		t.Fatalf("Begin with a stale document and the provider down: %v", err)
+	}
+	found := false
+	for _, ev := range e.events.list {
+		found = found || ev.Type == sso.EventMetadataRefreshError
+	}
+	if !found {
+		t.Fatal("no metadata_refresh_failed event")
+	}
+}
+
+func TestProviderDownOrSlow(t *testing.T) {
+	t.Run("down before discovery", func(t *testing.T) {
+		e := newEnv(t, oidctest.Options{}, nil)
+		e.op.Misbehave(oidctest.Misbehaviour{Down: true})
+		_, err := e.conn.Begin(context.Background(), sso.BeginRequest{Binding: e.binding})
+		wantReason(t, err, sso.ReasonMetadataFetchFailed)
+		if !strings.Contains(err.Error(), "503") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("down at the token endpoint", func(t *testing.T) {
+		e := newEnv(t, oidctest.Options{}, nil)
+		params := e.callback(e.begin(sso.BeginRequest{}), "alice-0001")
+		e.op.Misbehave(oidctest.Misbehaviour{Down: true})
+		_, err := e.complete(params)
+		wantReason(t, err, sso.ReasonUnavailable)
+	})
+	t.Run("slow", func(t *testing.T) {
+		e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.Timeout = 100 * time.Millisecond })
+		params := e.callback(e.begin(sso.BeginRequest{}), "alice-0001")
+		e.op.Misbehave(oidctest.Misbehaviour{Delay: 400 * time.Millisecond})
+		start := time.Now()
+		_, err := e.complete(params)
+		wantReason(t, err, sso.ReasonUnavailable)
+		if d := time.Since(start); d > 350*time.Millisecond {
+			t.Fatalf("Complete took %v with a 100ms timeout", d)
+		}
+	})
+}
+
+func TestTLSRoots(t *testing.T) {
+	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.CACertPEM = "" })
+	_, err := e.conn.Begin(context.Background(), sso.BeginRequest{Binding: e.binding})
+	wantReason(t, err, sso.ReasonMetadataFetchFailed)
+	if !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("err = %v; want a certificate error", err)
+	}
+}
+
+func TestIssuerMismatchInDiscovery(t *testing.T) {
+	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.Issuer += "/" })
+	_, err := e.conn.Begin(context.Background(), sso.BeginRequest{Binding: e.binding})
+	wantReason(t, err, sso.ReasonIssuerMismatch)
+	if !strings.Contains(err.Error(), "trailing slash") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestSigningAlgorithms(t *testing.T) {
+	t.Run("ES256 provider", func(t *testing.T) {
+		e := newEnv(t, oidctest.Options{Algorithm: "ES256"}, nil)
+		if _, err := e.login("alice-0001"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("provider algorithm not allowed", func(t *testing.T) {
+		e := newEnv(t, oidctest.Options{Algorithm: "ES256"}, func(c *oidc.Config) { c.SigningAlgorithms = []string{"RS256"} })
+		_, err := e.conn.Begin(context.Background(), sso.BeginRequest{Binding: e.binding})
+		wantReason(t, err, sso.ReasonMetadataInvalid)
+	})
+	t.Run("token algorithm not allowed", func(t *testing.T) {
+		e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.SigningAlgorithms = []string{"ES256", "RS256"} })
+		tok := e.op.Sign(e.op.Claims(clientID, "alice-0001", "n"))
+		if _, err := e.conn.VerifyIDToken(context.Background(), tok, "n"); err != nil {
+			t.Fatal(err)
+		}
+		e2 := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.SigningAlgorithms = []string{"PS256"} })
+		// The discovery document lists RS256 only, so the connection is
+		// unusable before any token is looked at.
+		_, err := e2.conn.VerifyIDToken(context.Background(), tok, "n")
+		wantReason(t, err, sso.ReasonMetadataInvalid)
+	})
+}
+
+func TestClockSkew(t *testing.T) {
+	e := newEnv(t, oidctest.Options{}, nil)
+	ctx := context.Background()
+	claims := e.op.Claims(clientID, "alice-0001", "n")
+	// Issued 30 seconds "in the future": within the default skew.
+	claims["iat"] = e.clock.Now().Add(30 * time.Second).Unix()
+	if _, err := e.conn.VerifyIDToken(ctx, e.op.Sign(claims), "n"); err != nil {
+		t.Fatalf("30s skew: %v", err)
+	}
+	claims["iat"] = e.clock.Now().Add(2 * time.Minute).Unix()
+	_, err := e.conn.VerifyIDToken(ctx, e.op.Sign(claims), "n")
+	wantReason(t, err, sso.ReasonNotYetValid)
+	// Expired 30 seconds ago: within the skew; 2 minutes: not.
+	claims["iat"] = e.clock.Now().Add(-time.Hour).Unix()
+	claims["exp"] = e.clock.Now().Add(-30 * time.Second).Unix()
+	if _, err := e.conn.VerifyIDToken(ctx, e.op.Sign(claims), "n"); err != nil {
+		t.Fatalf("expired 30s ago: %v", err)
+	}
+	claims["exp"] = e.clock.Now().Add(-2 * time.Minute).Unix()
+	_, err = e.conn.VerifyIDToken(ctx, e.op.Sign(claims), "n")
+	wantReason(t, err, sso.ReasonExpired)
+	// No exp or iat at all.
+	delete(claims, "exp")
+	_, err = e.conn.VerifyIDToken(ctx, e.op.Sign(claims), "n")
+	wantReason(t, err, sso.ReasonMalformed)
+	claims["exp"] = e.clock.Now().Add(time.Hour).Unix()
+	delete(claims, "iat")
+	_, err = e.conn.VerifyIDToken(ctx, e.op.Sign(claims), "n")
+	wantReason(t, err, sso.ReasonMalformed)
+}
+
+func TestVerifyIDTokenMalformed(t *testing.T) {
+	e := newEnv(t, oidctest.Options{}, nil)
+	ctx := context.Background()
+	for _, tok := range []string{"", "a.b", "a.b.c.d", "!!!.e30.x", "e30.e30.x"} {
+		_, err := e.conn.VerifyIDToken(ctx, tok, "")
+		if r := sso.ReasonOf(err); r != sso.ReasonMalformed && r != sso.ReasonAlgorithmNotAllowed {
+			t.Errorf("VerifyIDToken(%q) = %v", tok, err)
+		}
+	}
+	claims := e.op.Claims(clientID, "", "")
+	_, err := e.conn.VerifyIDToken(ctx, e.op.Sign(claims), "")
+	wantReason(t, err, sso.ReasonSubjectMissing)
+	// An issuer alias is accepted only when configured.
+	claims = e.op.Claims(clientID, "alice-0001", "")
+	claims["iss"] = "accounts.google.com"
+	_, err = e.conn.VerifyIDToken(ctx, e.op.Sign(claims), "")
+	wantReason(t, err, sso.ReasonIssuerMismatch)
+	e2 := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.IssuerAliases = []string{"accounts.google.com"} })
+	claims = e2.op.Claims(clientID, "alice-0001", "")
+	claims["iss"] = "accounts.google.com"
+	if _, err := e2.conn.VerifyIDToken(ctx, e2.op.Sign(claims), ""); err != nil {
+		t.Fatal(err)
+	}
+}
