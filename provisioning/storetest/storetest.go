@@ -245,6 +245,12 @@ func testMemberships(t *testing.T, s provisioning.Store) {
 		return nil
 	})
 
+	// A membership needs an existing user.
+	err0 := s.Tx(ctx, func(tx provisioning.Tx) error {
+		return tx.PutMembership(ctx, &provisioning.Membership{User: "no-such-user", Account: "acct-b"})
+	})
+	wantReason(t, "PutMembership(unknown user)", err0, sso.ReasonNotFound)
+
 	// The identifier is unique within an account, not across accounts.
 	err := s.Tx(ctx, func(tx provisioning.Tx) error {
 		return tx.PutMembership(ctx, &provisioning.Membership{User: bob, Account: "acct-b", SSOIdentifier: "Alice.X"})
@@ -349,6 +355,10 @@ func testLinks(t *testing.T, s provisioning.Store) {
 		return tx.CreateLink(ctx, &provisioning.Link{Connection: "conn-1", Subject: "Sub-1", User: u})
 	})
 	wantReason(t, "CreateLink(duplicate)", err, sso.ReasonConflict)
+	err = s.Tx(ctx, func(tx provisioning.Tx) error {
+		return tx.CreateLink(ctx, &provisioning.Link{Connection: "conn-1", Subject: "Sub-2", User: "no-such-user"})
+	})
+	wantReason(t, "CreateLink(unknown user)", err, sso.ReasonNotFound)
 }
 
 func testBindings(t *testing.T, s provisioning.Store) {

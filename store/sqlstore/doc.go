@@ -1,0 +1,28 @@
+// Package sqlstore keeps ssokit's durable data in an SQL database through
+// database/sql: SQLite (modernc.org/sqlite, pure Go, the embedded default)
+// or PostgreSQL (jackc/pgx).
+//
+// One [Store] implements:
+//
+//   - provisioning.Store: users, memberships with role grants, organisations,
+//     IdP links and login-binding records, one database transaction per login;
+//   - sso.StateStore: pending logins between Begin and Complete, taken once;
+//   - sso.ReplayCache: one-time values (assertion IDs, codes) until expiry;
+//   - an audit event log: [Store.Append], [Store.Recent], and
+//     [Store.EventFunc] to plug into the other packages' Config.Events.
+//
+// The schema comes with the package as embedded, versioned migrations,
+// applied by [New] (or [Store.Migrate]) in one transaction and recorded in
+// the sso_schema_migrations table. All tables carry the sso_ prefix, so the
+// store can share the application's database. Times are stored as
+// microseconds since the Unix epoch.
+//
+//	store, err := sqlstore.OpenSQLite(ctx, "app.db", sqlstore.Config{})
+//	store, err := sqlstore.OpenPostgres(ctx, "postgres://app@db/app", sqlstore.Config{})
+//
+// Or over a *sql.DB the application opened:
+//
+//	store, err := sqlstore.New(ctx, sqlstore.Config{DB: db, Dialect: sqlstore.Postgres})
+//
+// A Store is safe for concurrent use.
+package sqlstore

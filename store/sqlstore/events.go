@@ -1,0 +1,89 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/ssokit/sso"
+)
+
+// MaxRecent bounds the n of [Store.Recent].
+const MaxRecent = 1000
+
+// Append adds e to the audit event log. A zero e.Time is set to now.
+func (s *Store) Append(ctx context.Context, e sso.Event) error {
+	if e.Time.IsZero() {
+		e.Time = s.now()
+	}
+	attrs := ""
+	if len(e.Attrs) > 0 {
+		b, err := json.Marshal(e.Attrs)
+		if err != nil {
+			return dbError("sqlstore.Append", "encode attributes", err)
+		}
+		attrs = string(b)
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO sso_events (time_us, type, account, connection, user_id, subject, reason, detail, attrs)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		micros(e.Time), string(e.Type), e.Account, e.Connection, e.User, e.Subject, string(e.Reason), e.Detail, attrs); err != nil {
+		return dbError("sqlstore.Append", "append an event", err)
+	}
+	return nil
+}
+
+// Recent returns up to n of the account's most recent events, newest first
+// (all accounts' when account is ""). n is capped at MaxRecent.
+func (s *Store) Recent(ctx context.Context, account string, n int) ([]sso.Event, error) {
+	const op = "sqlstore.Recent"
+	if n <= 0 {
+		return nil, nil
+	}
+	n = min(n, MaxRecent)
+	q := `SELECT time_us, type, account, connection, user_id, subject, reason, detail, attrs FROM sso_events`
+	args := []any{n}
+	if account != "" {
+		q += ` WHERE account = $2`
+		args = append(args, account)
+	}
+	q += ` ORDER BY id DESC LIMIT $1`
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, dbError(op, "read events", err)
+	}
+	defer rows.Close()
+	var out []sso.Event
+	for rows.Next() {
+		var e sso.Event
+		var t int64
+		var typ, reason, attrs string
+		if err := rows.Scan(&t, &typ, &e.Account, &e.Connection, &e.User, &e.Subject, &reason, &e.Detail, &attrs); err != nil {
+			return nil, dbError(op, "read events", err)
+		}
+		e.Time, e.Type, e.Reason = fromMicros(t), sso.EventType(typ), sso.Reason(reason)
+		if attrs != "" {
+			if err := json.Unmarshal([]byte(attrs), &e.Attrs); err != nil {
+				return nil, dbError(op, "decode attributes", err)
+			}
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError(op, "read events", err)
+	}
+	return out, nil
+}
+
+// EventFunc returns an sso.EventFunc that appends each event to the log,
+// for Config.Events of the other packages. The write is synchronous, does not
+// stop when the request's context is cancelled, and gives up after five
+// seconds; failures go to onError when it is not nil.
+func (s *Store) EventFunc(onError func(error)) sso.EventFunc {
+	return func(ctx context.Context, e sso.Event) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := s.Append(ctx, e); err != nil && onError != nil {
+			onError(err)
+		}
+	}
+}
