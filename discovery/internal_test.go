@@ -1,0 +1,129 @@
+package discovery
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ssokit/sso"
+)
+
+func TestStrtab(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 1000} {
+		// Sized for n/4 keys, so that growing is exercised too.
+		st := newStrtab(n/4, 0)
+		for i := 0; i < n; i++ {
+			if _, dup := st.put(fmt.Sprintf("k%d.example", i), uint32(i)); dup {
+				t.Fatalf("n=%d: fresh key %d reported present", n, i)
+			}
+		}
+		if st.n != n {
+			t.Fatalf("n=%d: count %d", n, st.n)
+		}
+		for i := 0; i < n; i++ {
+			k := fmt.Sprintf("k%d.example", i)
+			if v, ok := st.get(k); !ok || v != uint32(i) {
+				t.Fatalf("n=%d: get(%q) = %d, %v", n, k, v, ok)
+			}
+			off, dup := st.put(k, 99)
+			if !dup || st.value(off) != uint32(i) || st.key(off) != k {
+				t.Fatalf("n=%d: second put(%q) = %d, %v", n, k, off, dup)
+			}
+		}
+		for _, miss := range []string{"", "k", fmt.Sprintf("k%d.example", n), "k1.exampl", "k1.examplee"} {
+			if _, ok := st.get(miss); ok {
+				t.Fatalf("n=%d: get(%q) found", n, miss)
+			}
+		}
+		if 4*st.n > 3*len(st.slots) {
+			t.Fatalf("n=%d: load %d/%d above 3/4", n, st.n, len(st.slots))
+		}
+	}
+	var nilTab *strtab
+	if _, ok := nilTab.get("x"); ok {
+		t.Fatal("nil strtab found a key")
+	}
+}
+
+func TestStrtabLookupDoesNotAllocate(t *testing.T) {
+	st := newStrtab(100, 0)
+	for i := 0; i < 100; i++ {
+		st.put(fmt.Sprintf("d%d.example", i), uint32(i))
+	}
+	key := strings.Clone("d42.example")
+	if n := testing.AllocsPerRun(100, func() { st.get(key) }); n != 0 {
+		t.Fatalf("get allocates %v times", n)
+	}
+}
+
+func TestNormalDomainAgreesWithNormalizeDomain(t *testing.T) {
+	for _, s := range []string{
+		"example.com", "a.b", "a-b.example", "1.2", "xn--bcher-kva.example", "ab--c.example",
+		"-a.example", "a-.example", "Example.com", "example.com.", "example", "a..b", ".a.b",
+		strings.Repeat("a", 63) + ".example", strings.Repeat("a", 64) + ".example",
+		strings.Repeat("a.", 126) + "bc", "ex_ample.com", "exa mple.com", "",
+	} {
+		fast := normalDomain(s)
+		n, err := sso.NormalizeDomain(s)
+		if fast && (err != nil || n != s) {
+			t.Errorf("normalDomain(%q) = true but NormalizeDomain = %q, %v", s, n, err)
+		}
+		if !fast && err == nil && n == s && !strings.Contains(s, "--") {
+			t.Errorf("normalDomain(%q) = false for a normalised LDH name", s)
+		}
+	}
+}
+
+func FuzzNormalDomain(f *testing.F) {
+	for _, s := range []string{"example.com", "a-b.c", "1.2", "ab--c.d", "A.b", "a..b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if normalDomain(s) {
+			if n, err := sso.NormalizeDomain(s); err != nil || n != s {
+				t.Fatalf("normalDomain(%q) = true but NormalizeDomain = %q, %v", s, n, err)
+			}
+		}
+	})
+}
+
+func FuzzSplitNormalEmail(f *testing.F) {
+	for _, s := range []string{"olly@example.com", "a.b+c@x.y", ".a@x.y", "a..b@x.y", "a b@x.y", `"a"@x.y`, "Olly@EXAMPLE.com"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		// When the local part passes and the domain is normalised, the
+		// whole address must be normalised.
+		d, ok := splitNormalEmail(s)
+		if !ok || !normalDomain(d) {
+			return
+		}
+		if n, err := sso.NormalizeEmail(s); err != nil || n != s {
+			t.Fatalf("fast path accepts %q but NormalizeEmail = %q, %v", s, n, err)
+		}
+	})
+}
+
+func TestNormalizeAlias(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"acme", "acme"},
+		{" Acme ", "acme"},
+		{"acme.example", "acme.example"},
+		{"ACME.Example.", "acme.example"},
+		{"Bücher", "xn--bcher-kva"},
+		{"a-b", "a-b"},
+		{"acme corp", ""},
+		{"acme/x", ""},
+		{"../x", ""},
+		{"", ""},
+		{"[::1]", ""},
+		{"a%2fb", ""},
+		{"-acme", ""},
+	}
+	for _, tc := range tests {
+		got, ok := normalizeAlias(tc.in)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("normalizeAlias(%q) = %q, %v; want %q", tc.in, got, ok, tc.want)
+		}
+	}
+}
