@@ -2,7 +2,10 @@ package oidc_test
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -30,6 +33,8 @@ func TestMisbehavingProvider(t *testing.T) {
 		{name: "untrusted extra aud", mis: oidctest.Misbehaviour{ExtraAudience: "other-api"}, want: sso.ReasonAudienceMismatch, detail: "TrustedAudiences"},
 		{name: "several aud without azp", mis: oidctest.Misbehaviour{ExtraAudience: "other-api", OmitAZP: true},
 			mutate: func(c *oidc.Config) { c.TrustedAudiences = []string{"other-api"} }, want: sso.ReasonAudienceMismatch, detail: "no azp"},
+		{name: "only a trusted other audience", mis: oidctest.Misbehaviour{WrongAudience: true},
+			mutate: func(c *oidc.Config) { c.TrustedAudiences = []string{"another-client"} }, want: sso.ReasonAudienceMismatch, detail: "not meant for this client"},
 		{name: "wrong azp", mis: oidctest.Misbehaviour{WrongAZP: true}, want: sso.ReasonAudienceMismatch, detail: "azp"},
 		{name: "expired", mis: oidctest.Misbehaviour{Expired: true}, want: sso.ReasonExpired},
 		{name: "issued in the future", mis: oidctest.Misbehaviour{IssuedInFuture: true}, want: sso.ReasonNotYetValid},
@@ -351,6 +356,18 @@ func TestSigningAlgorithms(t *testing.T) {
 		_, err := e.conn.Begin(context.Background(), sso.BeginRequest{Binding: e.binding})
 		wantReason(t, err, sso.ReasonMetadataInvalid)
 	})
+	t.Run("token algorithm outside the allow-list", func(t *testing.T) {
+		// Hand-configured endpoints: no discovery list to refuse earlier.
+		e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) {
+			c.SigningAlgorithms = []string{"ES256"}
+			c.Endpoints = oidc.Endpoints{Authorization: c.Issuer + "/authorize", Token: c.Issuer + "/token", JWKS: c.Issuer + "/jwks"}
+		})
+		_, err := e.conn.VerifyIDToken(context.Background(), e.op.Sign(e.op.Claims(clientID, "alice-0001", "n")), "n")
+		wantReason(t, err, sso.ReasonAlgorithmNotAllowed)
+		if !strings.Contains(err.Error(), "allow-list") {
+			t.Fatalf("err = %v", err)
+		}
+	})
 	t.Run("token algorithm not allowed", func(t *testing.T) {
 		e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.SigningAlgorithms = []string{"ES256", "RS256"} })
 		tok := e.op.Sign(e.op.Claims(clientID, "alice-0001", "n"))
@@ -377,6 +394,12 @@ func TestClockSkew(t *testing.T) {
 	claims["iat"] = e.clock.Now().Add(2 * time.Minute).Unix()
 	_, err := e.conn.VerifyIDToken(ctx, e.op.Sign(claims), "n")
 	wantReason(t, err, sso.ReasonNotYetValid)
+	// nbf alone in the future.
+	claims["iat"] = e.clock.Now().Unix()
+	claims["nbf"] = e.clock.Now().Add(2 * time.Minute).Unix()
+	_, err = e.conn.VerifyIDToken(ctx, e.op.Sign(claims), "n")
+	wantReason(t, err, sso.ReasonNotYetValid)
+	delete(claims, "nbf")
 	// Expired 30 seconds ago: within the skew; 2 minutes: not.
 	claims["iat"] = e.clock.Now().Add(-time.Hour).Unix()
 	claims["exp"] = e.clock.Now().Add(-30 * time.Second).Unix()
@@ -418,5 +441,24 @@ func TestVerifyIDTokenMalformed(t *testing.T) {
 	claims["iss"] = "accounts.google.com"
 	if _, err := e2.conn.VerifyIDToken(ctx, e2.op.Sign(claims), ""); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestResponseSizeCap(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"issuer":"` + strings.Repeat("x", 4096) + `"}`))
+	}))
+	defer srv.Close()
+	conn, err := oidc.New(oidc.Config{ID: "big", Issuer: srv.URL, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/cb",
+		CACertPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})), AllowPrivateNetwork: true,
+		MaxResponseBytes: 1024, States: sso.NewMemoryStateStore(sso.MemoryOptions{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.Begin(context.Background(), sso.BeginRequest{Binding: "b"})
+	wantReason(t, err, sso.ReasonMetadataFetchFailed)
+	if !strings.Contains(err.Error(), "size cap") {
+		t.Fatalf("err = %v", err)
 	}
 }

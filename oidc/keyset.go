@@ -173,11 +173,8 @@ func parseJWKS(b []byte) (keys []jose.JSONWebKey, skipped int, err error) {
 			skipped++ // unknown kty or curve, or a malformed key: others may serve
 			continue
 		}
+		// IsPublic is false for private and symmetric (oct) keys.
 		if (k.Use != "" && k.Use != "sig") || !k.Valid() || !k.IsPublic() {
-			skipped++
-			continue
-		}
-		if _, sym := k.Key.([]byte); sym {
 			skipped++
 			continue
 		}
