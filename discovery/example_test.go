@@ -25,13 +25,13 @@ func ExampleNew() {
 	}
 	r, err := tab.Lookup("  Olly@ACME.example ")
 	fmt.Println(r.Key, err)
-	for _, c := range r.Choices {
+	for _, c := range r.Choices() {
 		fmt.Println(c.Connection, c.Protocol, c.DisplayName)
 	}
 	_, err = tab.Lookup("olly@gmail.com")
 	fmt.Println(errors.Is(err, sso.ReasonNoSSO))
 	r, _ = tab.LookupAlias("ACME")
-	fmt.Println(r.Choices[0].Account)
+	fmt.Println(r.Choice(0).Account)
 	// Output:
 	// acme.example <nil>
 	// acme-entra saml Acme staff
@@ -64,7 +64,7 @@ func ExampleRouter() {
 	}}})
 	fmt.Println(err, r.Table().Domains())
 	route, ok := r.LookupNormalized("olly@acme.example")
-	fmt.Println(ok, route.Choices[0].Connection)
+	fmt.Println(ok, route.Choice(0).Connection)
 
 	// An invalid configuration is refused; the current table stays.
 	err = r.Reload(discovery.Config{Accounts: []discovery.Account{{ID: ""}}})

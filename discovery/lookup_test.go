@@ -1,6 +1,7 @@
 package discovery_test
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -78,7 +79,7 @@ func mustNew(t testing.TB, cfg discovery.Config) *discovery.Table {
 
 func conns(r discovery.Route) string {
 	var ids []string
-	for _, c := range r.Choices {
+	for _, c := range r.Choices() {
 		ids = append(ids, c.Connection)
 	}
 	return strings.Join(ids, ",")
@@ -114,7 +115,7 @@ func TestLookup(t *testing.T) {
 		r, err := tab.Lookup(tc.email)
 		if tc.reason != "" {
 			var e *sso.Error
-			if !errors.As(err, &e) || e.Reason != tc.reason || e.Detail == "" || len(r.Choices) != 0 {
+			if !errors.As(err, &e) || e.Reason != tc.reason || e.Detail == "" || r.Len() != 0 {
 				t.Errorf("Lookup(%q) = %+v, %v; want %q", tc.email, r, err, tc.reason)
 			}
 			continue
@@ -135,7 +136,7 @@ func TestLookupNormalized(t *testing.T) {
 		t.Fatalf("LookupNormalized = %+v, %v", r, ok)
 	}
 	for _, miss := range []string{"olly@AGENCY.example", "no-at-sign", "x@newco.example", "x@gmail.com", "x@pending.example"} {
-		if r, ok := tab.LookupNormalized(miss); ok || r.Choices != nil {
+		if r, ok := tab.LookupNormalized(miss); ok || r.Len() != 0 {
 			t.Errorf("LookupNormalized(%q) = %+v, true", miss, r)
 		}
 	}
@@ -151,7 +152,7 @@ func TestLookupDoesNotAllocate(t *testing.T) {
 	if n := testing.AllocsPerRun(200, func() { r, _ = tab.LookupNormalized(email) }); n != 0 {
 		t.Errorf("LookupNormalized allocates %v times", n)
 	}
-	if len(r.Choices) != 2 {
+	if r.Len() != 2 {
 		t.Fatalf("route = %+v", r)
 	}
 }
@@ -161,19 +162,29 @@ func TestChoice(t *testing.T) {
 	r, _ := tab.Lookup("kim@vault.example")
 	want := discovery.Choice{Account: "vault", AccountName: "Vault", Connection: "vault-saml", Protocol: sso.ProtocolSAML,
 		DisplayName: "Vault SSO", LogoURL: "https://cdn.example/vault.svg"}
-	if len(r.Choices) != 1 || r.Choices[0] != want {
-		t.Fatalf("choices = %+v", r.Choices)
+	if r.Len() != 1 || r.Choice(0) != want {
+		t.Fatalf("choices = %+v", r.Choices())
 	}
 	// DisplayName defaults to the account's name.
 	c, err := tab.Connection("agency-entra")
 	if err != nil || c.DisplayName != "Agency" || c.Account != "agency" {
 		t.Fatalf("Connection = %+v, %v", c, err)
 	}
-	// Routes are views of the table: appending must not touch it.
-	r, _ = tab.Lookup("olly@agency.example")
-	_ = append(r.Choices, discovery.Choice{Connection: "injected"})
+	// Routes are read-only views of the table: changing a copy of the
+	// choices (sorting them for display, say) must not touch it.
+	r, _ = tab.Lookup("olly@example.com")
+	cs := r.Choices()
+	cs[0].Connection = "injected"
+	_ = append(cs[:1], discovery.Choice{Connection: "injected"})
 	if r2, _ := tab.Lookup("olly@example.com"); conns(r2) != "example-saml,example-division-saml" {
-		t.Fatalf("append to a route changed another route: %s", conns(r2))
+		t.Fatalf("changing the choices changed the table: %s", conns(r2))
+	}
+	b, err := json.Marshal(r)
+	if err != nil || !strings.Contains(string(b), `"key":"example.com","choices":[{"account":"example-funds"`) {
+		t.Fatalf("JSON %s, %v", b, err)
+	}
+	if b, _ := json.Marshal(discovery.Route{}); string(b) != `{"key":"","choices":[]}` {
+		t.Fatalf("zero route JSON %s", b)
 	}
 }
 
@@ -261,7 +272,7 @@ func TestLookupIssuerModuleConnectionAccount(t *testing.T) {
 	if err != nil || conns(r) != "lab-ldap" || r.Key != "lab" {
 		t.Errorf("LookupAccount(lab) = %+v, %v", r, err)
 	}
-	if r, err := tab.LookupAccount("newco"); err != nil || len(r.Choices) != 0 {
+	if r, err := tab.LookupAccount("newco"); err != nil || r.Len() != 0 {
 		t.Errorf("LookupAccount(newco) = %+v, %v", r, err)
 	}
 	if _, err := tab.LookupAccount("nobody"); !errors.Is(err, sso.ReasonAccountNotFound) {

@@ -45,12 +45,12 @@ func TestRouterSwap(t *testing.T) {
 					t.Errorf("lookup failed: %v, %v", err, err2)
 					return
 				}
-				if a.Choices[0].Account != b.Choices[0].Account || a.Choices[0].Connection != a.Choices[0].Account+"-idp" {
-					t.Errorf("one snapshot answered from two tables: %+v / %+v", a.Choices, b.Choices)
+				if a.Choice(0).Account != b.Choice(0).Account || a.Choice(0).Connection != a.Choice(0).Account+"-idp" {
+					t.Errorf("one snapshot answered from two tables: %+v / %+v", a.Choices(), b.Choices())
 					return
 				}
 				var g int
-				fmt.Sscanf(a.Choices[0].Account, "gen%d", &g)
+				fmt.Sscanf(a.Choice(0).Account, "gen%d", &g)
 				if g < last {
 					t.Errorf("went back from generation %d to %d", last, g)
 					return
@@ -77,7 +77,7 @@ func TestRouterSwap(t *testing.T) {
 	}
 	stop.Store(true)
 	wg.Wait()
-	if rt, err := r.Lookup("u@d5.example"); err != nil || rt.Choices[0].Account != fmt.Sprintf("gen%d", reloads) {
+	if rt, err := r.Lookup("u@d5.example"); err != nil || rt.Choice(0).Account != fmt.Sprintf("gen%d", reloads) {
 		t.Fatalf("after reloads: %+v, %v", rt, err)
 	}
 	if lookups.Load() == 0 {

@@ -19,7 +19,7 @@ func TestScenarioSmartPr(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(known.Choices) != 1 || known.Choices[0].Protocol != sso.ProtocolOIDC || conns(known) != conns(unknown) {
+	if known.Len() != 1 || known.Choice(0).Protocol != sso.ProtocolOIDC || conns(known) != conns(unknown) {
 		t.Fatalf("routes differ or wrong: %+v / %+v", known, unknown)
 	}
 }
@@ -32,7 +32,7 @@ func TestScenarioSmartyGrants(t *testing.T) {
 	tab := mustNew(t, fixture())
 	for _, typed := range []string{"example", "Example", "example.com"} {
 		r, err := tab.LookupAlias(typed)
-		if err != nil || len(r.Choices) != 1 || r.Choices[0].Account != "example-funds" || r.Choices[0].Protocol != sso.ProtocolSAML {
+		if err != nil || r.Len() != 1 || r.Choice(0).Account != "example-funds" || r.Choice(0).Protocol != sso.ProtocolSAML {
 			t.Fatalf("LookupAlias(%q) = %+v, %v", typed, r, err)
 		}
 	}
@@ -90,13 +90,13 @@ func TestScenarioSmartRecruiters(t *testing.T) {
 func TestScenarioSmartKey(t *testing.T) {
 	tab := mustNew(t, fixture())
 	r, err := tab.ForAccounts([]string{"vault", "lab"})
-	if err != nil || len(r.Choices) != 2 {
+	if err != nil || r.Len() != 2 {
 		t.Fatalf("ForAccounts = %+v, %v", r, err)
 	}
-	if c := r.Choices[0]; c.DisplayName != "Vault SSO" || c.LogoURL == "" || c.Protocol != sso.ProtocolSAML {
+	if c := r.Choice(0); c.DisplayName != "Vault SSO" || c.LogoURL == "" || c.Protocol != sso.ProtocolSAML {
 		t.Errorf("first choice = %+v", c)
 	}
-	if c := r.Choices[1]; c.DisplayName != "Lab directory" || c.Protocol != sso.ProtocolLDAP {
+	if c := r.Choice(1); c.DisplayName != "Lab directory" || c.Protocol != sso.ProtocolLDAP {
 		t.Errorf("second choice = %+v", c)
 	}
 	// The email alone routes by domain: only the vault account.

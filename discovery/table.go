@@ -1,7 +1,9 @@
 package discovery
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ssokit/sso"
@@ -28,23 +30,41 @@ type Choice struct {
 // It has one account's connections, or, for a domain that several accounts
 // share, the connections of each of them in configuration order; a login page
 // offers a choice when there is more than one.
+//
+// A Route is a read-only view of its Table: Len and Choice read it without
+// allocating, Choices returns a copy. The zero Route has no choices.
 type Route struct {
 	// Key is the normalised domain, alias or account ID that matched.
-	Key string `json:"key"`
-	// Choices are the connections to choose from. The slice is shared with
-	// the Table and must not be modified.
-	Choices []Choice `json:"choices"`
+	Key     string
+	choices []Choice
 }
+
+// Len returns the number of choices.
+func (r Route) Len() int { return len(r.choices) }
+
+// Choice returns the i-th choice; it panics when i is out of range.
+func (r Route) Choice(i int) Choice { return r.choices[i] }
+
+// Choices returns a copy of the choices.
+func (r Route) Choices() []Choice { return slices.Clone(r.choices) }
 
 // Accounts returns the distinct account IDs of the route's choices, in order.
 func (r Route) Accounts() []string {
 	var out []string
-	for _, c := range r.Choices {
+	for _, c := range r.choices {
 		if len(out) == 0 || out[len(out)-1] != c.Account {
 			out = append(out, c.Account)
 		}
 	}
 	return out
+}
+
+// MarshalJSON encodes the route as {"key": ..., "choices": [...]}.
+func (r Route) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Key     string   `json:"key"`
+		Choices []Choice `json:"choices"`
+	}{r.Key, append(make([]Choice, 0, len(r.choices)), r.choices...)})
 }
 
 // span is a range of Table.choices.
@@ -280,7 +300,7 @@ func quoted(ids []string) string {
 
 func (t *Table) route(key string, r uint32) Route {
 	s := t.spans[r]
-	return Route{Key: key, Choices: t.choices[s.lo:s.hi:s.hi]}
+	return Route{Key: key, choices: t.choices[s.lo:s.hi:s.hi]}
 }
 
 func lookupErr(op string, r sso.Reason, detail string) error {
@@ -314,7 +334,7 @@ func (t *Table) lookupDomain(domain string) (Route, bool) {
 		return Route{}, false
 	}
 	r := t.route(domain, v)
-	if len(r.Choices) == 0 {
+	if len(r.choices) == 0 {
 		return Route{}, false
 	}
 	return r, true
@@ -359,7 +379,7 @@ func (t *Table) domainRoute(op, d string) (Route, error) {
 			" (a domain that requires proof of ownership routes only once proven)")
 	}
 	r := t.route(d, v)
-	if len(r.Choices) == 0 {
+	if len(r.choices) == 0 {
 		return Route{}, lookupErr(op, sso.ReasonNoSSO, "the email domain "+d+" is claimed by "+
 			quoted(t.routeAccounts(v))+", which has no connection yet")
 	}
@@ -381,7 +401,7 @@ func (t *Table) LookupAlias(alias string) (Route, error) {
 	}
 	if i, ok := t.aliases[n]; ok {
 		r := t.route(n, i)
-		if len(r.Choices) == 0 {
+		if len(r.choices) == 0 {
 			return Route{}, lookupErr(op, sso.ReasonNoSSO, "account \""+t.accounts[i]+"\" has no connection yet")
 		}
 		return r, nil
@@ -393,7 +413,7 @@ func (t *Table) LookupAlias(alias string) (Route, error) {
 }
 
 // LookupAccount returns the connections of the account with the given ID.
-// Its Choices are empty when the account has none. Error:
+// The route has no choices when the account has no connection. Error:
 // sso.ReasonAccountNotFound.
 func (t *Table) LookupAccount(id string) (Route, error) {
 	i, ok := t.accountIDs.get(id)
@@ -428,7 +448,7 @@ func (t *Table) ForAccounts(ids []string) (Route, error) {
 	if len(out) == 0 {
 		return Route{}, lookupErr("discovery.ForAccounts", sso.ReasonNoSSO, "none of the person's accounts has a connection")
 	}
-	return Route{Choices: out}, nil
+	return Route{choices: out}, nil
 }
 
 // Connection returns the connection with the given ID. Error:

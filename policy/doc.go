@@ -47,6 +47,14 @@
 // [Rule] that decided. [NeedsReauth] tells whether a person who logged in one
 // way may switch to another account without logging in again.
 //
+// A login page decides twice. Before the login it knows only what the
+// person typed: Decide with User{Email: typed} tells which of the
+// connections that package discovery found to offer (a testing connection
+// only to its test users) and whether to show the password field. After the
+// identity provider answered, Decide again with the facts of the person the
+// login resolved to (the host's user, or the identity's email before the
+// user exists), because what was typed proves nothing.
+//
 // # Changes and lockout prevention
 //
 // [Update] validates a new policy against the old one and the account's
