@@ -146,7 +146,7 @@ func (g *guard) control(ctx context.Context, network, address string, _ syscall.
 		return nil
 	}
 	if c := g.opts.classify(ap.Addr()); c != "" {
-		return addressError(opGuard, host, ap.Addr().WithZone(""), c)
+		return addressError(opGuard, host, ap.Addr().WithZone(""), c, g.opts)
 	}
 	return nil
 }

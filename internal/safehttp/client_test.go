@@ -93,7 +93,9 @@ func TestHostNameCheckedAfterResolution(t *testing.T) {
 	srv, pool := tlsServer(t, http.HandlerFunc(serveDoc))
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	_, err := Get(context.Background(), NewClient(Options{RootCAs: pool}), "https://localhost:"+port+"/", 0)
-	wantReason(t, err, sso.ReasonAddressNotAllowed, `host "localhost" resolves to`, "loopback")
+	wantReason(t, err, sso.ReasonAddressNotAllowed, `host "localhost" resolves to`, "loopback", "unless AllowPrivateNetwork is set")
+	_, err = Get(context.Background(), NewClient(Options{RootCAs: pool, PrivateNetworkOptionName: "AllowPrivateIssuer"}), "https://localhost:"+port+"/", 0)
+	wantReason(t, err, sso.ReasonAddressNotAllowed, "unless AllowPrivateIssuer is set")
 }
 
 func TestPlainHTTP(t *testing.T) {

@@ -64,6 +64,13 @@ type Options struct {
 	// always verified.
 	RootCAs *x509.CertPool
 
+	// HTTPOptionName and PrivateNetworkOptionName are the names error
+	// details give to the settings that set AllowHTTP and
+	// AllowPrivateNetwork, so that an administrator reads the name of the
+	// host's own configuration field (e.g. "AllowHTTPMetadataURL"). Empty
+	// means "AllowHTTP" and "AllowPrivateNetwork".
+	HTTPOptionName, PrivateNetworkOptionName string
+
 	// classify replaces the address classification in tests, so that a
 	// loopback test server can stand in for a public host.
 	classify func(netip.Addr) string
@@ -98,6 +105,20 @@ func (o Options) withDefaults() Options {
 		o.classify = classify
 	}
 	return o
+}
+
+func (o Options) httpName() string {
+	if o.HTTPOptionName != "" {
+		return o.HTTPOptionName
+	}
+	return "AllowHTTP"
+}
+
+func (o Options) privateName() string {
+	if o.PrivateNetworkOptionName != "" {
+		return o.PrivateNetworkOptionName
+	}
+	return "AllowPrivateNetwork"
 }
 
 // CheckURL validates a URL that a client built with opts would be asked to
@@ -140,14 +161,14 @@ func CheckURL(raw string, opts Options) error {
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {
 		if c := cls(ip); c != "" {
-			return addressError(op, host, ip, c)
+			return addressError(op, host, ip, c, opts)
 		}
 		return nil
 	}
 	name := strings.ToLower(strings.TrimSuffix(host, "."))
 	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
 		return &sso.Error{Op: op, Reason: sso.ReasonAddressNotAllowed, Expected: "a public host", Actual: host,
-			Detail: fmt.Sprintf("host %q is a loopback name; fetching from the private network is refused unless AllowPrivateNetwork is set", host)}
+			Detail: fmt.Sprintf("host %q is a loopback name; fetching from the private network is refused unless %s is set", host, opts.privateName())}
 	}
 	if i := strings.LastIndexByte(name, '.'); numericLabel(name[i+1:]) {
 		// "2130706433" or "0x7f.1": not a DNS name, but some resolvers
@@ -185,7 +206,7 @@ func checkScheme(op string, u *url.URL, opts Options) error {
 			return nil
 		}
 		return &sso.Error{Op: op, Reason: sso.ReasonAddressNotAllowed, Expected: "https", Actual: u.Scheme,
-			Detail: fmt.Sprintf("%s uses plain http; use https, or set AllowHTTP to allow unencrypted fetches", redact(u))}
+			Detail: fmt.Sprintf("%s uses plain http; use https, or set %s to allow unencrypted fetches", redact(u), opts.httpName())}
 	default:
 		return &sso.Error{Op: op, Reason: sso.ReasonAddressNotAllowed, Expected: "https", Actual: u.Scheme,
 			Detail: fmt.Sprintf("%s uses scheme %q; only https can be fetched", redact(u), u.Scheme)}
@@ -193,13 +214,13 @@ func checkScheme(op string, u *url.URL, opts Options) error {
 }
 
 // addressError reports a refused address.
-func addressError(op, host string, ip netip.Addr, class string) *sso.Error {
+func addressError(op, host string, ip netip.Addr, class string, opts Options) *sso.Error {
 	what := fmt.Sprintf("address %s", ip)
 	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err != nil && host != "" {
 		what = fmt.Sprintf("host %q resolves to %s, which", host, ip)
 	}
 	return &sso.Error{Op: op, Reason: sso.ReasonAddressNotAllowed, Expected: "a public address", Actual: ip.String(),
-		Detail: fmt.Sprintf("%s is %s; fetching from the private network is refused unless AllowPrivateNetwork is set", what, withArticle(class))}
+		Detail: fmt.Sprintf("%s is %s; fetching from the private network is refused unless %s is set", what, withArticle(class), opts.privateName())}
 }
 
 func withArticle(s string) string {

@@ -35,6 +35,9 @@ func TestCheckURL(t *testing.T) {
 		{"https://localhost/metadata", Options{}, sso.ReasonAddressNotAllowed, "loopback name"},
 		{"https://LOCALHOST./metadata", Options{}, sso.ReasonAddressNotAllowed, "loopback name"},
 		{"https://app.localhost/metadata", Options{}, sso.ReasonAddressNotAllowed, "loopback name"},
+		{"https://127.0.0.1/metadata", Options{PrivateNetworkOptionName: "AllowPrivateMetadataAddress"}, sso.ReasonAddressNotAllowed, "unless AllowPrivateMetadataAddress is set"},
+		{"https://localhost/metadata", Options{PrivateNetworkOptionName: "AllowPrivateMetadataAddress"}, sso.ReasonAddressNotAllowed, "unless AllowPrivateMetadataAddress is set"},
+		{"http://idp.example.com/metadata", Options{HTTPOptionName: "AllowHTTPMetadataURL"}, sso.ReasonAddressNotAllowed, "set AllowHTTPMetadataURL to allow"},
 		{"https://127.0.0.1/metadata", Options{AllowPrivateNetwork: true}, "", ""},
 		{"https://localhost/metadata", Options{AllowPrivateNetwork: true}, "", ""},
 
