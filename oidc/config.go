@@ -268,24 +268,51 @@ func (c *Config) validate() (*parsed, error) {
 	if strings.TrimSpace(c.ID) == "" {
 		return fail("ID is empty: set the connection ID")
 	}
-	if err := checkURL(c.Issuer, c.AllowInsecureHTTP, false); err != "" {
-		return fail("Issuer %q %s", c.Issuer, err)
+	n := c.netConfig(nil)
+	guarded := func(field, u string, err string) (*parsed, error) {
+		if err != "" {
+			return fail("%s %q %s", field, u, err)
+		}
+		if gerr := n.checkFetchURL(u); gerr != nil {
+			e := &sso.Error{Op: "oidc.Config.Validate", Reason: sso.ReasonInvalidConfig, Connection: c.ID,
+				Detail: field + " " + quote(u) + " is refused by the fetch guard", Err: gerr}
+			if se, ok := gerr.(*sso.Error); ok {
+				e.Detail += ": " + se.Detail
+				e.Err = se.Reason // errors.Is(err, sso.ReasonAddressNotAllowed) holds
+			}
+			return nil, e
+		}
+		return nil, nil
+	}
+	if _, err := guarded("Issuer", c.Issuer, checkURL(c.Issuer, c.AllowInsecureHTTP, false)); err != nil {
+		return nil, err
 	}
 	if c.DiscoveryURL != "" {
-		if err := checkURL(c.DiscoveryURL, c.AllowInsecureHTTP, true); err != "" {
-			return fail("DiscoveryURL %q %s", c.DiscoveryURL, err)
+		if _, err := guarded("DiscoveryURL", c.DiscoveryURL, checkURL(c.DiscoveryURL, c.AllowInsecureHTTP, true)); err != nil {
+			return nil, err
 		}
 	}
 	if e := c.Endpoints; e.manual() {
 		if e.Authorization == "" || e.Token == "" || e.JWKS == "" {
 			return fail("Endpoints is partly set: set Authorization, Token and JWKS (Userinfo and EndSession optional), or none to use discovery")
 		}
-		for _, u := range []struct{ name, v string }{{"Authorization", e.Authorization}, {"Token", e.Token}, {"JWKS", e.JWKS}, {"Userinfo", e.Userinfo}, {"EndSession", e.EndSession}} {
+		for _, u := range []struct {
+			name, v string
+			fetched bool
+		}{{"Authorization", e.Authorization, false}, {"Token", e.Token, true}, {"JWKS", e.JWKS, true}, {"Userinfo", e.Userinfo, true}, {"EndSession", e.EndSession, false}} {
 			if u.v == "" {
 				continue
 			}
-			if err := checkURL(u.v, c.AllowInsecureHTTP, true); err != "" {
-				return fail("Endpoints.%s %q %s", u.name, u.v, err)
+			msg := checkURL(u.v, c.AllowInsecureHTTP, true)
+			if !u.fetched {
+				// The browser follows these, not the server.
+				if msg != "" {
+					return fail("Endpoints.%s %q %s", u.name, u.v, msg)
+				}
+				continue
+			}
+			if _, err := guarded("Endpoints."+u.name, u.v, msg); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -387,6 +414,19 @@ func (c *Config) validate() (*parsed, error) {
 		return fail("States is nil: set a StateStore (sso.NewMemoryStateStore for a single instance)")
 	}
 	return p, nil
+}
+
+// netConfig returns the HTTP client settings of c.
+func (c *Config) netConfig(roots *x509.CertPool) netConfig {
+	n := netConfig{roots: roots, allowHTTP: c.AllowInsecureHTTP, allowPrivate: c.AllowPrivateNetwork,
+		timeout: c.Timeout, maxBytes: c.MaxResponseBytes, client: c.HTTPClient}
+	if n.timeout <= 0 {
+		n.timeout = DefaultTimeout
+	}
+	if n.maxBytes <= 0 {
+		n.maxBytes = DefaultMaxResponseBytes
+	}
+	return n
 }
 
 func (c *Config) authMethod() AuthMethod {

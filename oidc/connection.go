@@ -118,8 +118,7 @@ func New(cfg Config) (*Connection, error) {
 	if c.replay == nil {
 		c.replay = sso.NewMemoryReplayCache(sso.MemoryOptions{Now: cfg.Now})
 	}
-	c.client = newHTTPClient(netConfig{roots: p.roots, allowHTTP: cfg.AllowInsecureHTTP, allowPrivate: cfg.AllowPrivateNetwork,
-		timeout: cfg.Timeout, maxBytes: cfg.MaxResponseBytes, client: cfg.HTTPClient})
+	c.client = newHTTPClient(cfg.netConfig(p.roots))
 	c.keys = &keySet{conn: cfg.ID, client: c.client, maxBytes: cfg.MaxResponseBytes, timeout: cfg.Timeout, now: cfg.Now,
 		maxAge: cfg.JWKSMaxAge, minInterval: cfg.JWKSMinRefetchInterval, events: cfg.Events}
 	if e := cfg.Endpoints; e.manual() {
@@ -561,15 +560,17 @@ func (c *Connection) exchangeError(err error) error {
 
 // transportError classifies an error that is not a protocol answer.
 func transportError(op, conn, what string, def sso.Reason, err error) error {
-	var ue *url.Error
+	var se *sso.Error
 	var ne net.Error
-	var fe *fetchError
+	var ue *url.Error
 	switch {
-	case errors.As(err, &fe) && fe.Refused:
-		return &sso.Error{Op: op, Reason: sso.ReasonAddressNotAllowed, Connection: conn, Detail: "the " + what + " address is not allowed", Err: err}
+	case errors.As(err, &se) && se.Reason == sso.ReasonAddressNotAllowed:
+		return &sso.Error{Op: op, Reason: sso.ReasonAddressNotAllowed, Connection: conn, Detail: "the " + what + " address is not allowed: " + se.Detail, Expected: se.Expected, Actual: se.Actual, Err: se.Err}
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
 		return &sso.Error{Op: op, Reason: sso.ReasonUnavailable, Connection: conn, Detail: "the " + what + " timed out", Err: err}
-	case errors.As(err, &ue), errors.As(err, &fe):
+	case errors.As(err, &se):
+		return &sso.Error{Op: op, Reason: sso.ReasonUnavailable, Connection: conn, Detail: "the " + what + " failed: " + se.Detail, Err: se.Err}
+	case errors.As(err, &ue):
 		return &sso.Error{Op: op, Reason: sso.ReasonUnavailable, Connection: conn, Detail: "the " + what + " could not be reached: " + err.Error(), Err: err}
 	}
 	return &sso.Error{Op: op, Reason: def, Connection: conn, Detail: "the " + what + " failed: " + err.Error(), Err: err}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -120,6 +121,14 @@ func Discover(ctx context.Context, issuer string, opts DiscoverOptions) (*Metada
 	if err != nil {
 		return nil, err
 	}
+	for _, u := range []string{issuer, opts.DiscoveryURL} {
+		if u == "" {
+			continue
+		}
+		if err := n.checkFetchURL(u); err != nil {
+			return nil, fetchFailed("oidc.Discover", "", "discovery document", err)
+		}
+	}
 	return discover(ctx, newHTTPClient(n), issuer, opts.DiscoveryURL, opts.AllowInsecureHTTP, n.maxBytes, opts.now())
 }
 
@@ -172,13 +181,20 @@ func discover(ctx context.Context, client *http.Client, issuer, discoveryURL str
 	return m, nil
 }
 
-// fetchFailed wraps a failed metadata or JWKS fetch.
+// fetchFailed wraps a failed metadata or JWKS fetch, keeping the guard's
+// reason (ReasonAddressNotAllowed or ReasonMetadataFetchFailed).
 func fetchFailed(op, conn, what string, err error) *sso.Error {
-	reason := sso.ReasonMetadataFetchFailed
-	if fe, ok := err.(*fetchError); ok {
-		reason = fe.reason(reason)
+	e := &sso.Error{Op: op, Reason: sso.ReasonMetadataFetchFailed, Connection: conn, Detail: "cannot fetch the " + what, Err: err}
+	var se *sso.Error
+	if errors.As(err, &se) {
+		// Take over the guard's reason and detail, and its cause, so the
+		// message does not repeat itself.
+		e.Reason, e.Expected, e.Actual, e.Err = se.Reason, se.Expected, se.Actual, se.Err
+		if se.Detail != "" {
+			e.Detail += ": " + se.Detail
+		}
 	}
-	return &sso.Error{Op: op, Reason: reason, Connection: conn, Detail: "cannot fetch the " + what + ": " + err.Error(), Err: err}
+	return e
 }
 
 // usable checks that m can serve a connection to issuer: the issuer is
