@@ -8,6 +8,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/ssokit/sso"
 )
@@ -106,4 +109,39 @@ func fetchError(op, where string, err error) error {
 	default:
 		return sso.Errorf(op, sso.ReasonMetadataFetchFailed, "", fmt.Sprintf("fetching %s failed", where), err)
 	}
+}
+
+// CacheUntil returns until when the response may be cached according to its
+// Cache-Control max-age or, failing that, its Expires header (read relative
+// to its Date header, so the server's clock does not matter), given the
+// current time now. no-store and no-cache give now; no usable header gives
+// the zero time. It suits the refreshAt of a refresh.Config Fetch.
+func (r *Response) CacheUntil(now time.Time) time.Time {
+	for _, cc := range r.Header.Values("Cache-Control") {
+		for _, d := range strings.Split(cc, ",") {
+			d = strings.ToLower(strings.TrimSpace(d))
+			switch {
+			case d == "no-store" || d == "no-cache":
+				return now
+			case strings.HasPrefix(d, "max-age="):
+				secs, err := strconv.ParseInt(strings.Trim(d[len("max-age="):], `"`), 10, 64)
+				if err != nil || secs < 0 {
+					continue
+				}
+				secs = min(secs, int64(100*365*24*time.Hour/time.Second))
+				return now.Add(time.Duration(secs) * time.Second)
+			}
+		}
+	}
+	if e := r.Header.Get("Expires"); e != "" {
+		exp, err := http.ParseTime(e)
+		if err != nil {
+			return now // an invalid Expires means already expired (RFC 9111)
+		}
+		if date, err := http.ParseTime(r.Header.Get("Date")); err == nil {
+			return now.Add(exp.Sub(date))
+		}
+		return exp
+	}
+	return time.Time{}
 }
