@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ssokit/sso"
@@ -641,7 +642,7 @@ func (a *attempt) finish(u *User, m *Membership, match Match, link bool) error {
 		}
 	}
 	if len(updated) > 0 && !a.created {
-		a.events = append(a.events, a.event(sso.EventUserUpdated, u.ID, map[string]string{"updated": joinNames(updated)}))
+		a.events = append(a.events, a.event(sso.EventUserUpdated, u.ID, map[string]string{"updated": strings.Join(updated, ",")}))
 	}
 	a.res = &Result{
 		User:       *u,
@@ -664,17 +665,6 @@ func (a *attempt) finish(u *User, m *Membership, match Match, link bool) error {
 		}
 	}
 	return nil
-}
-
-func joinNames(s []string) string {
-	out := ""
-	for i, v := range s {
-		if i > 0 {
-			out += ","
-		}
-		out += v
-	}
-	return out
 }
 
 // update applies the connection's attribute updates to u and m. It reports
