@@ -1,0 +1,125 @@
+package saml_test
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+	dsig "github.com/russellhaering/goxmldsig"
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/saml"
+	"github.com/ssokit/sso/saml/samltest"
+)
+
+func TestBeginRedirect(t *testing.T) {
+	e := newEnv(t, samltest.Config{}, nil)
+	relay, reqID, step := e.begin(sso.BeginRequest{ForceAuthn: true, LoginHint: "alice@example.com"})
+	if step.Kind != sso.StepRedirect || !strings.HasPrefix(step.URL, e.idp.SSOURL()+"?") {
+		t.Fatalf("step = %v %s", step.Kind, step.URL)
+	}
+	if relay == "" || relay != step.State || len(relay) > 80 {
+		t.Fatalf("RelayState %q, state %q (SAML limits RelayState to 80 bytes)", relay, step.State)
+	}
+	if !strings.HasPrefix(reqID, "_") || !step.Expires.Equal(t0.Add(saml.DefaultFlowLifetime)) {
+		t.Fatalf("request ID %q expires %v", reqID, step.Expires)
+	}
+	u, _ := url.Parse(step.URL)
+	if u.Query().Get("Signature") != "" {
+		t.Fatal("unsigned request carries a Signature")
+	}
+	doc := etree.NewDocument()
+	_ = doc.ReadFromBytes(inflate(t, u.Query().Get("SAMLRequest")))
+	r := doc.Root()
+	for attr, want := range map[string]string{
+		"AssertionConsumerServiceURL": acsURL, "Destination": e.idp.SSOURL(), "ForceAuthn": "true",
+		"ProtocolBinding": saml.BindingHTTPPost, "IssueInstant": "2030-01-02T03:04:05Z",
+	} {
+		if got := r.SelectAttrValue(attr, ""); got != want {
+			t.Errorf("AuthnRequest %s = %q; want %q", attr, got, want)
+		}
+	}
+	if r.FindElement("./Issuer").Text() != spEntity || r.FindElement("./NameIDPolicy") == nil {
+		t.Errorf("AuthnRequest lacks Issuer or NameIDPolicy")
+	}
+	if r.FindElement("./Subject") != nil {
+		t.Errorf("login hint sent without SendLoginHint")
+	}
+}
+
+func TestBeginPostSigned(t *testing.T) {
+	spKey, spCert, _ := samltest.GenerateKeyPair("sp", t0.Add(-time.Hour), t0.Add(365*24*time.Hour))
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) {
+		c.RequestBinding = saml.BindingHTTPPost
+		c.SignAuthnRequests = true
+		c.SendLoginHint = true
+		c.NameIDFormat = saml.NameIDFormatPersistent
+		c.SPKeys = []saml.KeyPair{samltest.KeyPair(spKey, spCert)}
+	})
+	relay, reqID, step := e.begin(sso.BeginRequest{LoginHint: "alice@example.com"})
+	if step.Kind != sso.StepPostForm || step.URL != e.idp.SSOURL() || step.Form.Get("RelayState") != relay {
+		t.Fatalf("step = %+v", step)
+	}
+	xml, _ := base64.StdEncoding.DecodeString(step.Form.Get("SAMLRequest"))
+	doc := etree.NewDocument()
+	_ = doc.ReadFromBytes(xml)
+	vctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{spCert}})
+	vctx.Clock = dsig.NewFakeClockAt(t0)
+	if _, err := vctx.Validate(doc.Root()); err != nil {
+		t.Fatalf("AuthnRequest signature: %v", err)
+	}
+	if doc.Root().SelectAttrValue("ID", "") != reqID {
+		t.Fatal("request ID differs")
+	}
+	if n := doc.FindElement("./AuthnRequest/Subject/NameID"); n == nil || n.Text() != "alice@example.com" {
+		t.Fatalf("login hint missing")
+	}
+	if p := doc.FindElement("./AuthnRequest/NameIDPolicy"); p.SelectAttrValue("Format", "") != saml.NameIDFormatPersistent {
+		t.Fatalf("NameIDPolicy = %v", p.Attr)
+	}
+	// The round trip still works with the POST binding.
+	if _, err := e.complete(e.response(samltest.ResponseOptions{InResponseTo: reqID}), relay, browser); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBeginRedirectSigned(t *testing.T) {
+	spKey, spCert, _ := samltest.GenerateKeyPair("sp", t0.Add(-time.Hour), t0.Add(365*24*time.Hour))
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) {
+		c.SignAuthnRequests = true
+		c.SPKeys = []saml.KeyPair{samltest.KeyPair(spKey, spCert)}
+	})
+	_, _, step := e.begin(sso.BeginRequest{})
+	u, _ := url.Parse(step.URL)
+	q := u.Query()
+	if q.Get("SigAlg") != dsig.RSASHA256SignatureMethod {
+		t.Fatalf("SigAlg = %q", q.Get("SigAlg"))
+	}
+	signed := "SAMLRequest=" + url.QueryEscape(q.Get("SAMLRequest")) + "&RelayState=" + url.QueryEscape(q.Get("RelayState")) + "&SigAlg=" + url.QueryEscape(q.Get("SigAlg"))
+	sig, _ := base64.StdEncoding.DecodeString(q.Get("Signature"))
+	if err := spCert.CheckSignature(x509.SHA256WithRSA, []byte(signed), sig); err != nil {
+		t.Fatalf("redirect signature: %v", err)
+	}
+}
+
+func TestBeginErrors(t *testing.T) {
+	e := newEnv(t, samltest.Config{}, nil)
+	_, err := e.sp.Begin(context.Background(), sso.BeginRequest{})
+	wantReason(t, err, sso.ReasonInvalidRequest)
+	for _, rt := range []string{"https://evil.example/", "//evil.example", "javascript:alert(1)"} {
+		_, err = e.sp.Begin(context.Background(), sso.BeginRequest{Binding: browser, ReturnTo: rt})
+		wantReason(t, err, sso.ReasonInvalidRequest)
+	}
+	// A connection without SSO URL accepts only IdP-initiated logins.
+	idpOnly, err := saml.New(context.Background(), saml.Config{ID: "x", EntityID: spEntity, ACSURL: acsURL,
+		IdPEntityID: e.idp.EntityID(), IdPCertificates: [][]byte{e.idp.CertificatePEM()}, AllowIdPInitiated: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = idpOnly.Begin(context.Background(), sso.BeginRequest{Binding: browser})
+	wantReason(t, err, sso.ReasonInvalidConfig)
+}

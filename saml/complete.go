@@ -1,0 +1,308 @@
+package saml
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ssokit/sso"
+)
+
+// Attribute keys under which Identity.Attributes keeps the NameID when the
+// subject comes from SubjectAttribute, so that single logout can name the
+// session's NameID.
+const (
+	AttributeNameID       = "saml:NameID"
+	AttributeNameIDFormat = "saml:NameIDFormat"
+)
+
+// Complete finishes a login from the IdP's POST to the ACS URL:
+// req.Params holds SAMLResponse and RelayState, req.Binding the browser's
+// binding cookie.
+//
+// A response that answers an AuthnRequest (it carries InResponseTo) must
+// match the pending login stored by Begin under its RelayState, started in
+// the same browser; InResponseTo must equal that request's ID. A response
+// without InResponseTo is IdP-initiated: it is accepted only when the
+// connection allows it, and its RelayState is used only as a same-site
+// relative return path.
+//
+// Every check runs on every response: well-formed XML without DOCTYPE and
+// within the size cap; SAML 2.0 status Success; exactly one assertion;
+// signed by a trusted certificate with an allowed algorithm (the Response,
+// the assertion, or both); Issuer, Destination, Recipient and Audience;
+// NotBefore, NotOnOrAfter and IssueInstant within the clock skew; a
+// non-empty subject; an assertion ID never seen before (the replay cache
+// keeps it until the assertion expires). Errors are *sso.Error with the
+// Reason and a Detail for administrators.
+func (sp *ServiceProvider) Complete(ctx context.Context, req sso.CompleteRequest) (*sso.Identity, error) {
+	now := sp.cfg.Now()
+	sp.maybeCheckCertificates(ctx, now)
+	enc := req.Params.Get("SAMLResponse")
+	if enc == "" {
+		return nil, sp.debugFail(sp.errorf(opComplete, sso.ReasonInvalidRequest, "the request has no SAMLResponse parameter (the IdP must POST it to the ACS URL)", nil))
+	}
+	raw, err := sp.decodeResponse(opComplete, enc)
+	if err != nil {
+		return nil, sp.debugFail(err)
+	}
+	relay := req.Params.Get("RelayState")
+	if sp.cfg.Debug {
+		sp.log.Info("saml: response received", "connection", sp.cfg.ID, "relay_state", relay, "xml", truncate(string(raw), 64<<10))
+	}
+	id, err := sp.check(ctx, raw, now, pending{flow: true, relayState: relay, binding: req.Binding})
+	return id, sp.debugFail(err)
+}
+
+// ValidateResponse checks a base64 SAMLResponse like Complete, for hosts
+// and tools that keep the pending request themselves: requestID is the ID
+// of the AuthnRequest the response must answer, or "" to check it as an
+// IdP-initiated response (which the connection must allow). The replay
+// cache applies. Identity.ReturnTo stays empty.
+func (sp *ServiceProvider) ValidateResponse(ctx context.Context, samlResponse, requestID string) (*sso.Identity, error) {
+	now := sp.cfg.Now()
+	raw, err := sp.decodeResponse(opComplete, samlResponse)
+	if err != nil {
+		return nil, sp.debugFail(err)
+	}
+	if sp.cfg.Debug {
+		sp.log.Info("saml: response received", "connection", sp.cfg.ID, "xml", truncate(string(raw), 64<<10))
+	}
+	id, err := sp.check(ctx, raw, now, pending{requestID: requestID})
+	return id, sp.debugFail(err)
+}
+
+// pending says how to find the login a response answers.
+type pending struct {
+	flow       bool   // take the sso.Flow under relayState
+	relayState string // RelayState from the browser
+	binding    string // browser binding cookie
+	requestID  string // the expected InResponseTo, when flow is false
+}
+
+func (sp *ServiceProvider) check(ctx context.Context, raw []byte, now time.Time, p pending) (*sso.Identity, error) {
+	c := &checker{sp: sp, st: sp.state(), now: now}
+	res, err := c.verify(raw)
+	if err != nil {
+		return nil, err
+	}
+	id := &sso.Identity{Connection: sp.cfg.ID, Protocol: sso.ProtocolSAML}
+	if res.scdIRT != "" || res.respIRT != "" {
+		want := p.requestID
+		if p.flow {
+			flow, err := sso.TakeFlow(ctx, sp.store, p.relayState, sp.cfg.ID, p.binding, now)
+			if err != nil {
+				var e *sso.Error
+				if errors.As(err, &e) && e.Reason == sso.ReasonStateMissing {
+					e.Detail += fmt.Sprintf("; the response answers request %q", firstNonEmpty(res.scdIRT, res.respIRT))
+				}
+				return nil, err
+			}
+			want = flow.RequestID
+			id.ReturnTo, id.FlowData = flow.ReturnTo, flow.Data
+		} else if want == "" {
+			return nil, c.mismatch(sso.ReasonInResponseToMismatch, "the response answers an AuthnRequest (InResponseTo), but no pending request was given", "", firstNonEmpty(res.scdIRT, res.respIRT))
+		}
+		if err := c.checkInResponseTo(res, want); err != nil {
+			return nil, err
+		}
+	} else {
+		if p.requestID != "" {
+			return nil, c.mismatch(sso.ReasonInResponseToMismatch, "the response carries no InResponseTo, but it should answer the pending request", p.requestID, "")
+		}
+		if !sp.cfg.AllowIdPInitiated {
+			return nil, c.fail(sso.ReasonUnsolicited, "the response answers no request (IdP-initiated login) and this connection does not allow IdP-initiated logins (AllowIdPInitiated)", nil)
+		}
+		id.IdPInitiated = true
+		if rt, ok := sso.SafeReturnPath(p.relayState); ok {
+			id.ReturnTo = rt
+		}
+	}
+	seen, err := sp.replay.Seen(ctx, sp.cfg.ID+"\x00"+res.assertionID, res.replayUntil)
+	if err != nil {
+		return nil, c.fail(sso.ReasonInternal, "the replay cache failed", err)
+	}
+	if seen {
+		return nil, c.fail(sso.ReasonReplayed, fmt.Sprintf("assertion %q was used before (replayed response)", res.assertionID), nil)
+	}
+	if err := sp.fillIdentity(id, res); err != nil {
+		return nil, err
+	}
+	for _, w := range id.Warnings {
+		sp.warn(ctx, w, now)
+	}
+	if sp.cfg.Debug {
+		sp.log.Info("saml: response accepted", "connection", sp.cfg.ID, "subject", id.Subject, "issuer", id.Issuer, "idp_initiated", id.IdPInitiated, "warnings", len(id.Warnings))
+	}
+	return id, nil
+}
+
+// checkInResponseTo compares the response's InResponseTo values with the
+// pending request's ID. Every value present must match, and at least one
+// must be covered by a signature: the assertion's SubjectConfirmationData,
+// or the Response's when the Response is signed.
+func (c *checker) checkInResponseTo(res *checkedResponse, want string) error {
+	if res.scdIRT != "" && res.scdIRT != want {
+		return c.mismatch(sso.ReasonInResponseToMismatch, "the assertion answers another request than the one this browser started", want, res.scdIRT)
+	}
+	if res.respIRT != "" && res.respIRT != want {
+		return c.mismatch(sso.ReasonInResponseToMismatch, "the Response answers another request than the one this browser started", want, res.respIRT)
+	}
+	if res.scdIRT == "" && !res.responseSigned {
+		return c.mismatch(sso.ReasonInResponseToMismatch, "the Response's InResponseTo is not covered by a signature and the signed assertion names no request", want, "")
+	}
+	return nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// fillIdentity maps the checked response onto id.
+func (sp *ServiceProvider) fillIdentity(id *sso.Identity, res *checkedResponse) error {
+	id.Issuer = res.issuer
+	id.Attributes = res.attrs
+	id.AuthTime = res.authnInstant
+	id.SessionIndex = res.sessionIndex
+	id.Warnings = append(id.Warnings, res.warnings...)
+	look := attrLookup{res: res}
+	if a := sp.cfg.SubjectAttribute; a != "" {
+		id.Subject = look.first(a)
+		if id.Subject == "" {
+			return sp.errorf(opComplete, sso.ReasonSubjectMissing, fmt.Sprintf("the attribute %q, configured as the subject, is missing or empty", a), nil)
+		}
+		id.SubjectFormat = a
+		if res.nameID != "" {
+			id.Attributes[AttributeNameID] = []string{res.nameID}
+			id.Attributes[AttributeNameIDFormat] = []string{res.nameIDFormat}
+		}
+	} else {
+		id.Subject, id.SubjectFormat = res.nameID, res.nameIDFormat
+	}
+	m := sp.attrs
+	email := look.any(m.Email)
+	if email == "" && res.nameID != "" {
+		switch res.nameIDFormat {
+		case NameIDFormatEmailAddress:
+			email = res.nameID
+		case "", NameIDFormatUnspecified:
+			if strings.Contains(res.nameID, "@") {
+				email = res.nameID
+			}
+		}
+	}
+	if email != "" {
+		if n, err := sso.NormalizeEmail(email); err == nil {
+			id.Email = n
+			id.EmailVerified = sp.cfg.TrustEmail
+		} else {
+			id.Warnings = append(id.Warnings, sso.Warning{Reason: sso.ReasonInvalidEmail, Detail: fmt.Sprintf("the IdP sent %q as email, which is not a valid address", email)})
+		}
+	}
+	id.GivenName = look.any(m.GivenName)
+	id.FamilyName = look.any(m.FamilyName)
+	id.DisplayName = look.any(m.DisplayName)
+	id.Department = look.any(m.Department)
+	id.Language = look.any(m.Language)
+	id.Module = look.any(m.Module)
+	seen := map[string]bool{}
+	for _, name := range m.Groups {
+		for _, v := range look.values(name) {
+			for _, g := range strings.Split(v, ",") {
+				if g = strings.TrimSpace(g); g != "" && !seen[g] {
+					seen[g] = true
+					id.Groups = append(id.Groups, g)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// attrLookup finds attributes by Name, then FriendlyName, then by Name
+// ignoring case (in sorted order, so the choice is deterministic).
+type attrLookup struct {
+	res   *checkedResponse
+	lower map[string]string
+}
+
+func (l *attrLookup) values(name string) []string {
+	if v, ok := l.res.attrs[name]; ok {
+		return v
+	}
+	if n, ok := l.res.friendly[name]; ok {
+		return l.res.attrs[n]
+	}
+	if l.lower == nil {
+		keys := make([]string, 0, len(l.res.attrs))
+		for k := range l.res.attrs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		l.lower = make(map[string]string, len(keys))
+		for _, k := range keys {
+			if _, dup := l.lower[strings.ToLower(k)]; !dup {
+				l.lower[strings.ToLower(k)] = k
+			}
+		}
+	}
+	if n, ok := l.lower[strings.ToLower(name)]; ok {
+		return l.res.attrs[n]
+	}
+	return nil
+}
+
+// first returns the first non-empty value of the named attribute.
+func (l *attrLookup) first(name string) string {
+	for _, v := range l.values(name) {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// any returns the first non-empty value of the first present attribute.
+func (l *attrLookup) any(names []string) string {
+	for _, n := range names {
+		if v := l.first(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// debugFail logs a failed check in debug mode and returns err unchanged.
+func (sp *ServiceProvider) debugFail(err error) error {
+	if err == nil || !sp.cfg.Debug {
+		return err
+	}
+	args := []any{"connection", sp.cfg.ID, "reason", string(sso.ReasonOf(err))}
+	var e *sso.Error
+	if errors.As(err, &e) {
+		args = append(args, "check", e.Detail)
+		if e.Expected != "" || e.Actual != "" {
+			args = append(args, "expected", e.Expected, "actual", e.Actual)
+		}
+		if e.Err != nil {
+			args = append(args, "cause", e.Err.Error())
+		}
+	}
+	sp.log.Warn("saml: response rejected", args...)
+	return err
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…(truncated)"
+}

@@ -1,0 +1,504 @@
+package saml_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/saml"
+	"github.com/ssokit/sso/saml/samltest"
+)
+
+func TestCompleteSPInitiated(t *testing.T) {
+	for _, mode := range []samltest.SignMode{samltest.SignAssertion, samltest.SignResponse, samltest.SignBoth} {
+		t.Run(fmt.Sprint(mode), func(t *testing.T) {
+			e := newEnv(t, samltest.Config{Sign: mode}, nil)
+			relay, reqID, _ := e.begin(sso.BeginRequest{ReturnTo: "/reports?x=1", FlowData: map[string]string{"account": "acme"}})
+			id, err := e.complete(e.response(samltest.ResponseOptions{InResponseTo: reqID}), relay, browser)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id.Connection != "c1" || id.Protocol != sso.ProtocolSAML || id.IdPInitiated {
+				t.Errorf("identity header = %q %q %v", id.Connection, id.Protocol, id.IdPInitiated)
+			}
+			if id.Subject != "alice@example.com" || id.SubjectFormat != saml.NameIDFormatEmailAddress {
+				t.Errorf("subject = %q (%q)", id.Subject, id.SubjectFormat)
+			}
+			if id.Issuer != e.idp.EntityID() {
+				t.Errorf("issuer = %q", id.Issuer)
+			}
+			if id.Email != "alice@example.com" || id.EmailVerified {
+				t.Errorf("email = %q verified %v (TrustEmail is off)", id.Email, id.EmailVerified)
+			}
+			if id.GivenName != "Alice" || id.FamilyName != "Admin" || id.DisplayName != "Alice Admin" || id.Department != "Engineering" {
+				t.Errorf("names = %q %q %q %q", id.GivenName, id.FamilyName, id.DisplayName, id.Department)
+			}
+			if strings.Join(id.Groups, ",") != "admins,staff" {
+				t.Errorf("groups = %v", id.Groups)
+			}
+			if id.ReturnTo != "/reports?x=1" || id.FlowData["account"] != "acme" {
+				t.Errorf("flow data = %q %v", id.ReturnTo, id.FlowData)
+			}
+			if id.SessionIndex == "" || !id.AuthTime.Equal(t0.Truncate(time.Millisecond)) {
+				t.Errorf("session = %q %v", id.SessionIndex, id.AuthTime)
+			}
+			if len(id.Warnings) != 0 {
+				t.Errorf("warnings = %v", id.Warnings)
+			}
+		})
+	}
+}
+
+// TestMisbehavingIdP runs every misbehaviour switch of samltest against
+// every signing mode: each must be rejected for its reason.
+func TestMisbehavingIdP(t *testing.T) {
+	cases := []struct {
+		name string
+		m    samltest.Misbehavior
+		want sso.Reason
+	}{
+		{"wrong key", samltest.Misbehavior{WrongKey: true}, sso.ReasonUntrustedKey},
+		{"unsigned", samltest.Misbehavior{Unsigned: true}, sso.ReasonSignatureMissing},
+		{"expired", samltest.Misbehavior{Expired: true}, sso.ReasonExpired},
+		{"not yet valid", samltest.Misbehavior{NotYetValid: true}, sso.ReasonNotYetValid},
+		{"wrong audience", samltest.Misbehavior{WrongAudience: true}, sso.ReasonAudienceMismatch},
+		{"wrong recipient", samltest.Misbehavior{WrongRecipient: true}, sso.ReasonRecipientMismatch},
+		{"wrong destination", samltest.Misbehavior{WrongDestination: true}, sso.ReasonDestinationMismatch},
+		{"wrong issuer", samltest.Misbehavior{WrongIssuer: true}, sso.ReasonIssuerMismatch},
+		{"two assertions", samltest.Misbehavior{TwoAssertions: true}, sso.ReasonAssertionCount},
+		{"sha1", samltest.Misbehavior{SHA1: true}, sso.ReasonAlgorithmNotAllowed},
+		{"doctype", samltest.Misbehavior{Doctype: true}, sso.ReasonDoctypeForbidden},
+		{"empty nameid", samltest.Misbehavior{EmptyNameID: true}, sso.ReasonSubjectMissing},
+	}
+	for _, x := range samltest.AllXSW {
+		cases = append(cases, struct {
+			name string
+			m    samltest.Misbehavior
+			want sso.Reason
+		}{"xsw " + x.String(), samltest.Misbehavior{SignatureWrapping: x}, ""})
+	}
+	for _, mode := range []samltest.SignMode{samltest.SignAssertion, samltest.SignResponse, samltest.SignBoth} {
+		for _, c := range cases {
+			t.Run(fmt.Sprintf("%d/%s", mode, c.name), func(t *testing.T) {
+				e := newEnv(t, samltest.Config{Sign: mode}, nil)
+				id, err := e.login(samltest.ResponseOptions{Misbehavior: c.m})
+				if err == nil {
+					t.Fatalf("accepted: subject %q", id.Subject)
+				}
+				if c.want == "" {
+					// Signature wrapping: rejected, whatever check catches it
+					// first (assertion count, signature, position).
+					t.Logf("rejected: %v", err)
+					return
+				}
+				wantReason(t, err, c.want)
+			})
+		}
+	}
+}
+
+// TestSignatureWrappingNeverYieldsForgedSubject checks the property that
+// matters even if a future change made wrapping pass: the forged subject
+// is never returned.
+func TestSignatureWrappingNeverYieldsForgedSubject(t *testing.T) {
+	for _, x := range samltest.AllXSW {
+		e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.AllowIdPInitiated = true })
+		id, err := e.sp.ValidateResponse(context.Background(), e.response(samltest.ResponseOptions{Misbehavior: samltest.Misbehavior{SignatureWrapping: x}}), "")
+		if err == nil && id.Subject == samltest.ForgedNameID {
+			t.Fatalf("%s: forged subject accepted", x)
+		}
+		if err == nil {
+			t.Fatalf("%s: accepted", x)
+		}
+	}
+}
+
+func TestSHA1AllowedPerConnection(t *testing.T) {
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.AllowSHA1 = true })
+	if _, err := e.login(samltest.ResponseOptions{Misbehavior: samltest.Misbehavior{SHA1: true}}); err != nil {
+		t.Fatalf("AllowSHA1: %v", err)
+	}
+}
+
+// TestCommentInNameID: the signed NameID is "alice@example.com.attacker.test";
+// a comment splits it after "alice@example.com". The subject must be the
+// signed value, never the prefix.
+func TestCommentInNameID(t *testing.T) {
+	for _, mode := range []samltest.SignMode{samltest.SignAssertion, samltest.SignResponse, samltest.SignBoth} {
+		e := newEnv(t, samltest.Config{Sign: mode}, nil)
+		id, err := e.login(samltest.ResponseOptions{Misbehavior: samltest.Misbehavior{CommentInNameID: true}})
+		if err != nil {
+			wantReason(t, err, sso.ReasonSignatureInvalid)
+			continue
+		}
+		if id.Subject != "alice@example.com.attacker.test" {
+			t.Fatalf("mode %d: subject = %q; want the signed value", mode, id.Subject)
+		}
+	}
+}
+
+func TestInResponseTo(t *testing.T) {
+	t.Run("other request", func(t *testing.T) {
+		e := newEnv(t, samltest.Config{}, nil)
+		relay, _, _ := e.begin(sso.BeginRequest{})
+		_, err := e.complete(e.response(samltest.ResponseOptions{InResponseTo: "_someone-elses-request"}), relay, browser)
+		wantReason(t, err, sso.ReasonInResponseToMismatch)
+	})
+	t.Run("no pending login", func(t *testing.T) {
+		e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.AllowIdPInitiated = true })
+		_, err := e.complete(e.response(samltest.ResponseOptions{InResponseTo: "_req"}), "", browser)
+		wantReason(t, err, sso.ReasonStateMissing)
+		_, err = e.complete(e.response(samltest.ResponseOptions{InResponseTo: "_req"}), "unknown-handle", browser)
+		wantReason(t, err, sso.ReasonStateMissing)
+	})
+	t.Run("other browser", func(t *testing.T) {
+		e := newEnv(t, samltest.Config{}, nil)
+		relay, reqID, _ := e.begin(sso.BeginRequest{})
+		_, err := e.complete(e.response(samltest.ResponseOptions{InResponseTo: reqID}), relay, "another-browser")
+		wantReason(t, err, sso.ReasonStateMismatch)
+		_, err = e.complete(e.response(samltest.ResponseOptions{InResponseTo: reqID}), relay, browser)
+		wantReason(t, err, sso.ReasonStateMissing) // the flow is consumed by the failed try
+	})
+	t.Run("expired flow", func(t *testing.T) {
+		e := newEnv(t, samltest.Config{}, nil)
+		relay, reqID, _ := e.begin(sso.BeginRequest{})
+		e.clock.Advance(saml.DefaultFlowLifetime + time.Second)
+		_, err := e.complete(e.response(samltest.ResponseOptions{InResponseTo: reqID}), relay, browser)
+		wantReason(t, err, sso.ReasonStateMissing)
+	})
+	t.Run("flow used once", func(t *testing.T) {
+		e := newEnv(t, samltest.Config{}, nil)
+		relay, reqID, _ := e.begin(sso.BeginRequest{})
+		if _, err := e.complete(e.response(samltest.ResponseOptions{InResponseTo: reqID}), relay, browser); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.complete(e.response(samltest.ResponseOptions{InResponseTo: reqID}), relay, browser)
+		wantReason(t, err, sso.ReasonStateMissing)
+	})
+	// Only the assertion is signed: the Response's InResponseTo can be
+	// edited freely, so the signed SubjectConfirmationData decides.
+	t.Run("unsigned Response edited", func(t *testing.T) {
+		e := newEnv(t, samltest.Config{Sign: samltest.SignAssertion}, nil)
+		relay, reqID, _ := e.begin(sso.BeginRequest{})
+		b, _ := e.idp.Response(samltest.ResponseOptions{User: "alice@example.com", InResponseTo: "_stolen-from-another-login"})
+		b = bytes.Replace(b, []byte(`InResponseTo="_stolen-from-another-login"`), []byte(`InResponseTo="`+reqID+`"`), 1)
+		_, err := e.complete(base64.StdEncoding.EncodeToString(b), relay, browser)
+		wantReason(t, err, sso.ReasonInResponseToMismatch)
+	})
+	t.Run("unsolicited refused", func(t *testing.T) {
+		e := newEnv(t, samltest.Config{}, nil)
+		_, err := e.complete(e.response(samltest.ResponseOptions{}), "", "")
+		wantReason(t, err, sso.ReasonUnsolicited)
+	})
+	t.Run("ValidateResponse", func(t *testing.T) {
+		e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.AllowIdPInitiated = true })
+		_, err := e.sp.ValidateResponse(context.Background(), e.response(samltest.ResponseOptions{InResponseTo: "_a"}), "")
+		wantReason(t, err, sso.ReasonInResponseToMismatch)
+		_, err = e.sp.ValidateResponse(context.Background(), e.response(samltest.ResponseOptions{}), "_a")
+		wantReason(t, err, sso.ReasonInResponseToMismatch)
+		_, err = e.sp.ValidateResponse(context.Background(), e.response(samltest.ResponseOptions{InResponseTo: "_a"}), "_b")
+		wantReason(t, err, sso.ReasonInResponseToMismatch)
+		if _, err := e.sp.ValidateResponse(context.Background(), e.response(samltest.ResponseOptions{InResponseTo: "_a"}), "_a"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestIdPInitiated(t *testing.T) {
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.AllowIdPInitiated = true })
+	for relay, want := range map[string]string{
+		"/dashboard?tab=2":           "/dashboard?tab=2",
+		"":                           "",
+		"https://evil.example/phish": "",
+		"//evil.example/":            "",
+		"/\\evil.example":            "",
+	} {
+		id, err := e.complete(e.response(samltest.ResponseOptions{}), relay, "")
+		if err != nil {
+			t.Fatalf("relay %q: %v", relay, err)
+		}
+		if !id.IdPInitiated || id.ReturnTo != want {
+			t.Errorf("relay %q: IdPInitiated %v ReturnTo %q; want %q", relay, id.IdPInitiated, id.ReturnTo, want)
+		}
+	}
+}
+
+func TestReplay(t *testing.T) {
+	rc := &recordingReplay{ReplayCache: sso.NewMemoryReplayCache(sso.MemoryOptions{})}
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) {
+		c.AllowIdPInitiated = true
+		c.ReplayCache = rc
+	})
+	resp := e.response(samltest.ResponseOptions{})
+	if _, err := e.complete(resp, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.complete(resp, "", "")
+	wantReason(t, err, sso.ReasonReplayed)
+	if len(rc.keys) != 2 || !strings.HasPrefix(rc.keys[0], "c1\x00_") {
+		t.Fatalf("replay keys = %q; want connection ID + assertion ID", rc.keys)
+	}
+	// Kept until the assertion's NotOnOrAfter (5 minutes) plus the skew.
+	if want := t0.Add(5*time.Minute + saml.DefaultClockSkew); !rc.until[0].Equal(want) {
+		t.Fatalf("replay until = %v; want %v", rc.until[0], want)
+	}
+}
+
+func TestClockSkew(t *testing.T) {
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.AllowIdPInitiated = true })
+	// An IdP clock 2 minutes ahead is tolerated, 5 minutes is not.
+	if _, err := e.complete(e.response(samltest.ResponseOptions{Now: t0.Add(2 * time.Minute)}), "", ""); err != nil {
+		t.Fatalf("2m ahead: %v", err)
+	}
+	_, err := e.complete(e.response(samltest.ResponseOptions{Now: t0.Add(5 * time.Minute)}), "", "")
+	wantReason(t, err, sso.ReasonNotYetValid)
+	// Expiry: the assertion lives 5 minutes; 5m+2m later it is still
+	// inside the skew, 5m+4m later it is expired.
+	if _, err := e.complete(e.response(samltest.ResponseOptions{Now: t0.Add(-7 * time.Minute)}), "", ""); err != nil {
+		t.Fatalf("expired within skew: %v", err)
+	}
+	_, err = e.complete(e.response(samltest.ResponseOptions{Now: t0.Add(-9 * time.Minute)}), "", "")
+	wantReason(t, err, sso.ReasonExpired)
+
+	strict := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.AllowIdPInitiated = true; c.ClockSkew = time.Second })
+	_, err = strict.complete(strict.response(samltest.ResponseOptions{Now: t0.Add(2 * time.Minute)}), "", "")
+	wantReason(t, err, sso.ReasonNotYetValid)
+}
+
+func TestMalformedInput(t *testing.T) {
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.AllowIdPInitiated = true; c.MaxResponseSize = 20000 })
+	b64 := base64.StdEncoding.EncodeToString
+	for _, c := range []struct {
+		name, value string
+		want        sso.Reason
+	}{
+		{"missing", "", sso.ReasonInvalidRequest},
+		{"not base64", "%%%", sso.ReasonMalformed},
+		{"not xml", b64([]byte("hello")), sso.ReasonMalformed},
+		{"truncated", b64([]byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">`)), sso.ReasonMalformed},
+		{"not a response", b64([]byte(`<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>`)), sso.ReasonMalformed},
+		{"doctype lower case", b64([]byte(`<?xml version="1.0"?><!doctype x><x/>`)), sso.ReasonDoctypeForbidden},
+		{"too large", b64(bytes.Repeat([]byte("<a/>"), 6000)), sso.ReasonRequestTooLarge},
+		{"too large encoded", strings.Repeat("A", 40000), sso.ReasonRequestTooLarge},
+		{"deeply nested", b64([]byte(strings.Repeat("<a>", 200) + strings.Repeat("</a>", 200))), sso.ReasonMalformed},
+		{"status failure", b64([]byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" Version="2.0"><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:AuthnFailed"/></samlp:StatusCode><samlp:StatusMessage>locked</samlp:StatusMessage></samlp:Status></samlp:Response>`)), sso.ReasonIdPError},
+		{"no passive", b64([]byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" Version="2.0"><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:NoPassive"/></samlp:StatusCode></samlp:Status></samlp:Response>`)), sso.ReasonAuthenticationRequired},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := e.complete(c.value, "", "")
+			wantReason(t, err, c.want)
+		})
+	}
+}
+
+func TestExpiredIdPCertificate(t *testing.T) {
+	key, cert, err := samltest.GenerateKeyPair("expired IdP", t0.Add(-400*24*time.Hour), t0.Add(-35*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idpCfg := samltest.Config{Key: key, Certificate: cert}
+	e := newEnv(t, idpCfg, nil)
+	id, err := e.login(samltest.ResponseOptions{})
+	if err != nil {
+		t.Fatalf("default accepts a signature by an expired certificate: %v", err)
+	}
+	if len(id.Warnings) != 1 || id.Warnings[0].Reason != sso.ReasonCertificateExpired {
+		t.Fatalf("warnings = %v; want one certificate_expired", id.Warnings)
+	}
+	if ev := e.events.of(sso.EventWarning); len(ev) != 1 || ev[0].Reason != sso.ReasonCertificateExpired || ev[0].Connection != "c1" {
+		t.Fatalf("warning events = %+v", ev)
+	}
+	if ev := e.events.of(sso.EventCertificateExpired); len(ev) != 1 || ev[0].Attrs["role"] != "idp_signing" {
+		t.Fatalf("certificate_expired events at New = %+v", ev)
+	}
+
+	strict := newEnv(t, idpCfg, func(c *saml.Config) { c.RejectExpiredCertificates = true })
+	_, err = strict.login(samltest.ResponseOptions{})
+	wantReason(t, err, sso.ReasonCertificateExpired)
+}
+
+func TestCertificateExpiringEvent(t *testing.T) {
+	key, cert, _ := samltest.GenerateKeyPair("soon", t0.Add(-300*24*time.Hour), t0.Add(10*24*time.Hour))
+	spKey, spCert, _ := samltest.GenerateKeyPair("sp soon", t0.Add(-300*24*time.Hour), t0.Add(20*24*time.Hour))
+	e := newEnv(t, samltest.Config{Key: key, Certificate: cert}, func(c *saml.Config) {
+		c.SPKeys = []saml.KeyPair{samltest.KeyPair(spKey, spCert)}
+	})
+	ev := e.events.of(sso.EventCertificateExpiring)
+	if len(ev) != 2 || ev[0].Attrs["role"] != "idp_signing" || ev[0].Attrs["days_left"] != "10" || ev[1].Attrs["role"] != "sp" {
+		t.Fatalf("certificate_expiring events = %+v", ev)
+	}
+	// Complete re-checks once a day.
+	e.clock.Advance(25 * time.Hour)
+	if _, err := e.login(samltest.ResponseOptions{Now: e.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.events.of(sso.EventCertificateExpiring)); n != 4 {
+		t.Fatalf("%d certificate_expiring events after a day; want 4", n)
+	}
+}
+
+// TestRollover: two trusted certificates; responses signed by either are
+// accepted, with or without KeyInfo; a third key is refused.
+func TestRollover(t *testing.T) {
+	oldKey, oldCert, _ := samltest.GenerateKeyPair("old", t0.Add(-time.Hour), t0.Add(time.Hour*24*365))
+	newKey, newCert, _ := samltest.GenerateKeyPair("new", t0.Add(-time.Hour), t0.Add(time.Hour*24*365))
+	otherKey, otherCert, _ := samltest.GenerateKeyPair("other", t0.Add(-time.Hour), t0.Add(time.Hour*24*365))
+	mk := func(k *rsa.PrivateKey, c *x509.Certificate) *samltest.IdP {
+		idp, err := samltest.New(samltest.Config{BaseURL: "https://idp.example.test", Key: k, Certificate: c, Now: func() time.Time { return t0 },
+			ServiceProviders: []samltest.ServiceProvider{{EntityID: spEntity, ACSURL: acsURL}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return idp
+	}
+	oldIdP, newIdP, otherIdP := mk(oldKey, oldCert), mk(newKey, newCert), mk(otherKey, otherCert)
+	for _, form := range []string{"pem", "base64-lines"} {
+		var certs [][]byte
+		if form == "pem" {
+			certs = [][]byte{append(samltest.CertificatePEM(oldCert), samltest.CertificatePEM(newCert)...)}
+		} else {
+			certs = [][]byte{[]byte(wrap(base64.StdEncoding.EncodeToString(oldCert.Raw), 64)), []byte(base64.StdEncoding.EncodeToString(newCert.Raw))}
+		}
+		sp, err := saml.New(context.Background(), saml.Config{
+			ID: "c1", EntityID: spEntity, ACSURL: acsURL, IdPEntityID: oldIdP.EntityID(), IdPSSOURL: oldIdP.SSOURL(),
+			IdPCertificates: certs, AllowIdPInitiated: true, Now: func() time.Time { return t0 },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(sp.IdP().Certificates); n != 2 {
+			t.Fatalf("%s: %d trusted certificates; want 2", form, n)
+		}
+		for _, omit := range []bool{false, true} {
+			for name, idp := range map[string]*samltest.IdP{"old": oldIdP, "new": newIdP} {
+				enc, _ := idp.EncodedResponse(samltest.ResponseOptions{User: "bob@example.com", OmitKeyInfo: omit})
+				if _, err := sp.ValidateResponse(context.Background(), enc, ""); err != nil {
+					t.Errorf("%s: signed by %s cert, omitKeyInfo %v: %v", form, name, omit, err)
+				}
+			}
+			enc, _ := otherIdP.EncodedResponse(samltest.ResponseOptions{User: "bob@example.com", OmitKeyInfo: omit})
+			_, err := sp.ValidateResponse(context.Background(), enc, "")
+			if omit {
+				wantReason(t, err, sso.ReasonSignatureInvalid)
+			} else {
+				wantReason(t, err, sso.ReasonUntrustedKey)
+			}
+		}
+	}
+}
+
+func wrap(s string, n int) string {
+	var b strings.Builder
+	for len(s) > n {
+		b.WriteString(s[:n] + "\n")
+		s = s[n:]
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+func TestSubjectAndAttributes(t *testing.T) {
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) {
+		c.SubjectAttribute = "UID"
+		c.TrustEmail = true
+		c.AllowIdPInitiated = true
+	})
+	resp := e.response(samltest.ResponseOptions{
+		NameID: "T5014CD", NameIDFormat: saml.NameIDFormatUnspecified,
+		Attributes: map[string][]string{
+			"UID": {"T5014CD"}, "Email": {"David.Smith@Example.COM"}, "First name": {"David"}, "Last name": {"Smith"},
+			"Department": {"Shipping"}, "Roles": {"Clerk, Manager ,Clerk"}, "Language": {"1"}, "SSOModule": {"SAML2"},
+			"email": nil, "givenName": nil, "sn": nil, "department": nil, "groups": nil, "displayName": nil,
+		},
+		ExtraAttributes: []samltest.Attribute{
+			{Name: "urn:oid:1.3.6.1.4.1.5923.1.1.1.7", FriendlyName: "eduPersonEntitlement", Values: []string{"a"}},
+			{Name: "urn:oid:1.3.6.1.4.1.5923.1.1.1.7", Values: []string{"b", "c"}},
+		},
+	})
+	id, err := e.complete(resp, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Subject != "T5014CD" || id.SubjectFormat != "UID" {
+		t.Errorf("subject = %q (%q)", id.Subject, id.SubjectFormat)
+	}
+	if id.Attributes[saml.AttributeNameID][0] != "T5014CD" || id.Attributes[saml.AttributeNameIDFormat][0] != saml.NameIDFormatUnspecified {
+		t.Errorf("NameID kept as %v", id.Attributes)
+	}
+	if id.Email != "David.Smith@example.com" || !id.EmailVerified {
+		t.Errorf("email = %q verified %v", id.Email, id.EmailVerified)
+	}
+	if id.GivenName != "David" || id.FamilyName != "Smith" || id.Department != "Shipping" || id.Language != "1" || id.Module != "SAML2" {
+		t.Errorf("mapped = %+v", id)
+	}
+	if strings.Join(id.Groups, "|") != "Clerk|Manager" {
+		t.Errorf("groups = %q; want comma-separated roles split and deduplicated", id.Groups)
+	}
+	// Repeated Attribute elements merge in document order; FriendlyName
+	// finds them too.
+	if got := strings.Join(id.Attributes["urn:oid:1.3.6.1.4.1.5923.1.1.1.7"], ","); got != "a,b,c" {
+		t.Errorf("repeated attribute = %q; want a,b,c", got)
+	}
+
+	_, err = e.complete(e.response(samltest.ResponseOptions{User: "bob@example.com"}), "", "")
+	wantReason(t, err, sso.ReasonSubjectMissing)
+}
+
+func TestEmailFromNameID(t *testing.T) {
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.AllowIdPInitiated = true })
+	noEmail := map[string][]string{"email": nil}
+	for _, c := range []struct{ nameID, format, want string }{
+		{"Eve@Example.ORG", saml.NameIDFormatEmailAddress, "Eve@example.org"},
+		{"eve@example.org", saml.NameIDFormatUnspecified, "eve@example.org"},
+		{"eve@example.org", saml.NameIDFormatPersistent, ""},
+		{"not-an-email", saml.NameIDFormatEmailAddress, ""},
+	} {
+		id, err := e.complete(e.response(samltest.ResponseOptions{NameID: c.nameID, NameIDFormat: c.format, Attributes: noEmail}), "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id.Email != c.want {
+			t.Errorf("NameID %q (%s): email %q; want %q", c.nameID, c.format, id.Email, c.want)
+		}
+		if c.nameID == "not-an-email" && (len(id.Warnings) != 1 || id.Warnings[0].Reason != sso.ReasonInvalidEmail) {
+			t.Errorf("invalid email: warnings %v", id.Warnings)
+		}
+	}
+}
+
+func TestDebugLogging(t *testing.T) {
+	var buf bytes.Buffer
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) {
+		c.Debug = true
+		c.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+	})
+	_, err := e.login(samltest.ResponseOptions{Misbehavior: samltest.Misbehavior{WrongAudience: true}})
+	wantReason(t, err, sso.ReasonAudienceMismatch) // debug never loosens a check
+	out := buf.String()
+	for _, want := range []string{"saml: AuthnRequest", "saml: response received", "AttributeStatement", "saml: response rejected", "reason=audience_mismatch", "AudienceRestriction", "expected=" + spEntity} {
+		if !strings.Contains(out, want) {
+			t.Errorf("debug log lacks %q:\n%s", want, out)
+		}
+	}
+	buf.Reset()
+	quiet := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.Logger = slog.New(slog.NewTextHandler(&buf, nil)) })
+	_, _ = quiet.login(samltest.ResponseOptions{Misbehavior: samltest.Misbehavior{WrongAudience: true}})
+	if buf.Len() != 0 {
+		t.Errorf("logged without Debug: %s", buf.String())
+	}
+}
+
+func TestCompleteRequestErrors(t *testing.T) {
+	e := newEnv(t, samltest.Config{}, nil)
+	_, err := e.sp.Complete(context.Background(), sso.CompleteRequest{Params: url.Values{}})
+	wantReason(t, err, sso.ReasonInvalidRequest)
+}

@@ -1,0 +1,317 @@
+package saml
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/ssokit/sso"
+)
+
+// Defaults applied by New for zero Config fields.
+const (
+	// DefaultClockSkew is the tolerance for clock differences between the
+	// IdP and this server when checking NotBefore, NotOnOrAfter and
+	// IssueInstant.
+	DefaultClockSkew = 3 * time.Minute
+	// DefaultMaxResponseSize caps a decoded SAMLResponse before parsing.
+	DefaultMaxResponseSize = 256 << 10
+	// DefaultFlowLifetime is how long a login started with Begin may take.
+	DefaultFlowLifetime = 15 * time.Minute
+	// DefaultCertificateWarning is how long before a certificate's expiry
+	// the certificate_expiring event starts.
+	DefaultCertificateWarning = 30 * 24 * time.Hour
+	// DefaultMetadataRefresh is the refresh interval of metadata fetched
+	// from a URL when it states no cacheDuration.
+	DefaultMetadataRefresh = 6 * time.Hour
+	// DefaultMetadataMaxSize caps fetched metadata.
+	DefaultMetadataMaxSize = 4 << 20
+	// DefaultMetadataTimeout bounds one metadata fetch.
+	DefaultMetadataTimeout = 20 * time.Second
+)
+
+// Config configures one SAML connection: this application as a service
+// provider (SP) towards one identity provider (IdP). New reads it once; the
+// Config is not used after New returns.
+//
+// The IdP is described by exactly one of IdPMetadataXML, IdPMetadataURL, or
+// the IdP* fields set by hand (IdPEntityID, IdPSSOURL, IdPCertificates).
+// With metadata, IdPCertificates may add certificates to trust beyond those
+// the metadata lists (e.g. an announced successor).
+type Config struct {
+	// ID is the connection ID, unique across the application. Required.
+	ID string
+	// Account is the account (tenant) the connection belongs to; it only
+	// labels events.
+	Account string
+
+	// EntityID is this service provider's entity ID, the Audience the IdP
+	// must address. Required.
+	EntityID string
+	// ACSURL is the absolute URL of this connection's Assertion Consumer
+	// Service, where the IdP POSTs responses. Responses must name it as
+	// Destination and Recipient. Required.
+	ACSURL string
+	// SLOURL is the absolute URL where the IdP sends LogoutResponses.
+	// Published in the SP metadata when set.
+	SLOURL string
+
+	// IdPMetadataXML is the IdP's metadata document.
+	IdPMetadataXML []byte
+	// IdPMetadataURL is where to fetch the IdP's metadata. It is fetched by
+	// New and refreshed in the background (see the Metadata* fields).
+	IdPMetadataURL string
+	// IdPEntityID is the IdP's entity ID, the expected Issuer. With
+	// metadata that describes several IdPs it picks one.
+	IdPEntityID string
+	// IdPSSOURL is the IdP's single sign-on URL. Optional for connections
+	// that only accept IdP-initiated logins.
+	IdPSSOURL string
+	// IdPSSOBinding is the binding of IdPSSOURL: BindingHTTPRedirect
+	// (default) or BindingHTTPPost.
+	IdPSSOBinding string
+	// IdPSLOURL is the IdP's single logout URL (HTTP-Redirect binding).
+	IdPSLOURL string
+	// IdPCertificates are the IdP's signing certificates, each in any form
+	// ParseCertificates reads (PEM, bare base64 on one or many lines, DER);
+	// an element may hold several. Two certificates allow a rollover.
+	IdPCertificates [][]byte
+
+	// HTTPClient fetches IdPMetadataURL; a guarded default client when nil.
+	HTTPClient *http.Client
+	// AllowHTTPMetadataURL allows an http:// metadata URL. Without TLS the
+	// metadata, and so the trusted certificates, can be replaced in transit:
+	// use only for tests and private networks.
+	AllowHTTPMetadataURL bool
+	// AllowPrivateMetadataAddress allows metadata URLs that resolve to
+	// loopback, private or link-local addresses (refused by default so that
+	// a tenant cannot make the server fetch from its internal network).
+	AllowPrivateMetadataAddress bool
+	// MetadataMaxSize caps fetched metadata; DefaultMetadataMaxSize when 0.
+	MetadataMaxSize int64
+	// MetadataTimeout bounds one fetch; DefaultMetadataTimeout when 0.
+	MetadataTimeout time.Duration
+	// MetadataRefresh is the refresh interval when the metadata states no
+	// cacheDuration; DefaultMetadataRefresh when 0.
+	MetadataRefresh time.Duration
+
+	// SPKeys are the service provider's keys. The first is current: it
+	// signs requests and its certificate is published for encryption. All
+	// of them decrypt, so during a key change the old key stays listed
+	// until the IdP uses the new certificate.
+	SPKeys []KeyPair
+	// SignAuthnRequests signs AuthnRequests with SPKeys[0] (RSA-SHA256).
+	// LogoutRequests are signed whenever an SP key is configured.
+	SignAuthnRequests bool
+
+	// RequestBinding is the binding for AuthnRequests: BindingHTTPRedirect
+	// or BindingHTTPPost. When empty, Redirect is used if the IdP offers it.
+	RequestBinding string
+	// NameIDFormat is the NameIDPolicy Format to request, e.g.
+	// NameIDFormatEmailAddress. Empty lets the IdP choose.
+	NameIDFormat string
+	// SendLoginHint puts BeginRequest.LoginHint into the AuthnRequest's
+	// Subject. Some IdPs use it to pre-fill their login page; some reject
+	// requests that carry a Subject, hence opt-in.
+	SendLoginHint bool
+	// SubjectAttribute names the attribute that holds the stable user
+	// identifier (e.g. "UID"); the NameID is used when empty.
+	SubjectAttribute string
+	// Attributes maps attributes to Identity fields; see AttributeMap.
+	Attributes AttributeMap
+	// TrustEmail marks Identity.Email as verified: set it when the IdP is
+	// authoritative for the emails it sends.
+	TrustEmail bool
+
+	// AllowIdPInitiated accepts unsolicited responses (IdP-initiated login).
+	// Their RelayState is used only as a same-site relative return path.
+	AllowIdPInitiated bool
+	// AllowSHA1 accepts RSA-SHA1 signatures and SHA-1 digests. Off by
+	// default: SHA-1 is broken for collision resistance.
+	AllowSHA1 bool
+	// RejectExpiredCertificates rejects responses signed with an IdP
+	// certificate outside its validity dates. By default they are accepted
+	// with a warning on the Identity and an event, because many IdPs keep
+	// signing with expired certificates and the certificate is pinned.
+	RejectExpiredCertificates bool
+	// SkipIssuerCheck accepts any Issuer. It exists for ssocheck, which may
+	// be given certificates without an entity ID; applications MUST NOT set
+	// it.
+	SkipIssuerCheck bool
+	// ClockSkew is the tolerance for time checks; DefaultClockSkew when 0.
+	ClockSkew time.Duration
+	// MaxResponseSize caps the decoded response; DefaultMaxResponseSize
+	// when 0.
+	MaxResponseSize int
+	// FlowLifetime is how long a login may take between Begin and
+	// Complete; DefaultFlowLifetime when 0.
+	FlowLifetime time.Duration
+	// LogoutRedirectURL is where Logout sends the browser when the IdP has
+	// no single logout service (e.g. the IdP's own logout page).
+	LogoutRedirectURL string
+	// CertificateWarning is how long before expiry certificate_expiring
+	// events start; DefaultCertificateWarning when 0.
+	CertificateWarning time.Duration
+
+	// Debug logs each decoded message and the exact failing check to
+	// Logger, for administrators setting up a connection. It never loosens
+	// a check. Messages contain personal data: do not leave it on.
+	Debug bool
+	// Logger receives debug output; slog.Default() when nil.
+	Logger *slog.Logger
+	// Events receives certificate, metadata and warning events.
+	Events sso.EventFunc
+	// StateStore keeps pending logins; an in-memory store when nil (one
+	// instance only; use a shared store behind a load balancer).
+	StateStore sso.StateStore
+	// ReplayCache remembers used assertion IDs; an in-memory cache when nil.
+	ReplayCache sso.ReplayCache
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Rand is the source for state handles; crypto/rand when nil.
+	Rand io.Reader
+}
+
+// AttributeMap names the attributes that fill Identity fields. Each field
+// lists attribute names (the Name, or the FriendlyName) tried in order; the
+// first present wins. A nil field uses the defaults below, which cover
+// Entra ID, ADFS, Okta, Google, OneLogin, Shibboleth (OIDs) and plain
+// names. Missing attributes are not an error.
+type AttributeMap struct {
+	Email, GivenName, FamilyName, DisplayName []string
+	Department, Language, Module              []string
+	// Groups lists the group or role attributes; all of them are read, and
+	// values holding commas are split.
+	Groups []string
+}
+
+const claims = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/"
+
+// DefaultAttributes is the AttributeMap used for nil fields.
+var DefaultAttributes = AttributeMap{
+	Email: []string{"email", "Email", "mail", "emailAddress", "EmailAddress", "User.email",
+		claims + "emailaddress", claims + "emailAddress", "urn:oid:0.9.2342.19200300.100.1.3"},
+	GivenName: []string{"givenName", "firstName", "FirstName", "first_name", "First name", "User.FirstName",
+		claims + "givenname", "urn:oid:2.5.4.42"},
+	FamilyName: []string{"sn", "surname", "lastName", "LastName", "last_name", "Last name", "User.LastName",
+		claims + "surname", "urn:oid:2.5.4.4"},
+	DisplayName: []string{"displayName", "DisplayName", "name", "cn",
+		"http://schemas.microsoft.com/identity/claims/displayname", "urn:oid:2.16.840.1.113730.3.1.241", "urn:oid:2.5.4.3"},
+	Department: []string{"department", "Department", "ou", "urn:oid:2.5.4.11"},
+	Language:   []string{"language", "Language", "preferredLanguage", "locale", "urn:oid:2.16.840.1.113730.3.1.39"},
+	Module:     []string{"SSOModule", "ssoModule"},
+	Groups: []string{"groups", "Groups", "memberOf", "roles", "Roles", "role", "Role",
+		"http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+		"http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
+		"urn:oid:1.3.6.1.4.1.5923.1.5.1.1"},
+}
+
+func (m AttributeMap) withDefaults() AttributeMap {
+	pick := func(a, d []string) []string {
+		if a == nil {
+			return d
+		}
+		return a
+	}
+	d := DefaultAttributes
+	return AttributeMap{
+		Email: pick(m.Email, d.Email), GivenName: pick(m.GivenName, d.GivenName),
+		FamilyName: pick(m.FamilyName, d.FamilyName), DisplayName: pick(m.DisplayName, d.DisplayName),
+		Department: pick(m.Department, d.Department), Language: pick(m.Language, d.Language),
+		Module: pick(m.Module, d.Module), Groups: pick(m.Groups, d.Groups),
+	}
+}
+
+// Validate checks the configuration without parsing certificates or
+// metadata (New does that). Errors match sso.ReasonInvalidConfig and name
+// the field to fix.
+func (c *Config) Validate() error {
+	bad := func(format string, a ...any) error {
+		return &sso.Error{Op: "saml.Config.Validate", Reason: sso.ReasonInvalidConfig, Connection: c.ID, Detail: fmt.Sprintf(format, a...)}
+	}
+	if c.ID == "" {
+		return bad("ID is required")
+	}
+	if c.EntityID == "" {
+		return bad("EntityID (the service provider's entity ID) is required")
+	}
+	if err := absURL(c.ACSURL); err != nil {
+		return bad("ACSURL: %v", err)
+	}
+	if c.SLOURL != "" {
+		if err := absURL(c.SLOURL); err != nil {
+			return bad("SLOURL: %v", err)
+		}
+	}
+	if c.LogoutRedirectURL != "" {
+		if err := absURL(c.LogoutRedirectURL); err != nil {
+			return bad("LogoutRedirectURL: %v", err)
+		}
+	}
+	sources := 0
+	if len(c.IdPMetadataXML) > 0 {
+		sources++
+	}
+	if c.IdPMetadataURL != "" {
+		sources++
+		u, err := url.Parse(c.IdPMetadataURL)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			return bad("IdPMetadataURL %q is not an absolute http(s) URL", c.IdPMetadataURL)
+		}
+		if u.Scheme == "http" && !c.AllowHTTPMetadataURL {
+			return bad("IdPMetadataURL %q is not https; metadata carries the trusted certificates and must be fetched over TLS (AllowHTTPMetadataURL allows http for tests)", c.IdPMetadataURL)
+		}
+	}
+	switch {
+	case sources > 1:
+		return bad("set only one of IdPMetadataXML and IdPMetadataURL")
+	case sources == 0 && len(c.IdPCertificates) == 0:
+		return bad("describe the IdP: set IdPMetadataXML, IdPMetadataURL, or IdPEntityID, IdPSSOURL and IdPCertificates")
+	case sources == 0 && c.IdPEntityID == "" && !c.SkipIssuerCheck:
+		return bad("IdPEntityID (the IdP's entity ID, the expected Issuer) is required when the IdP is configured by hand")
+	}
+	if c.IdPSSOURL != "" {
+		if err := absURL(c.IdPSSOURL); err != nil {
+			return bad("IdPSSOURL: %v", err)
+		}
+	}
+	if c.IdPSLOURL != "" {
+		if err := absURL(c.IdPSLOURL); err != nil {
+			return bad("IdPSLOURL: %v", err)
+		}
+	}
+	switch c.IdPSSOBinding {
+	case "", BindingHTTPRedirect, BindingHTTPPost:
+	default:
+		return bad("IdPSSOBinding %q is not %s or %s", c.IdPSSOBinding, BindingHTTPRedirect, BindingHTTPPost)
+	}
+	switch c.RequestBinding {
+	case "", BindingHTTPRedirect, BindingHTTPPost:
+	default:
+		return bad("RequestBinding %q is not %s or %s", c.RequestBinding, BindingHTTPRedirect, BindingHTTPPost)
+	}
+	if c.SignAuthnRequests && len(c.SPKeys) == 0 {
+		return bad("SignAuthnRequests needs a key in SPKeys")
+	}
+	if c.ClockSkew < 0 || c.ClockSkew > time.Hour {
+		return bad("ClockSkew %v is outside 0..1h", c.ClockSkew)
+	}
+	if c.MaxResponseSize < 0 || c.FlowLifetime < 0 || c.MetadataMaxSize < 0 || c.MetadataTimeout < 0 || c.MetadataRefresh < 0 || c.CertificateWarning < 0 {
+		return bad("sizes and durations must not be negative")
+	}
+	return nil
+}
+
+func absURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q does not parse: %v", s, err)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	return nil
+}

@@ -1,0 +1,241 @@
+package samltest_test
+
+import (
+	"context"
+	"encoding/base64"
+	"html"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/saml"
+	"github.com/ssokit/sso/saml/samltest"
+)
+
+var (
+	inputRE  = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+	actionRE = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
+)
+
+// form returns the action and hidden fields of the first form in body.
+func form(t *testing.T, body string) (string, url.Values) {
+	t.Helper()
+	m := actionRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no form in:\n%s", body)
+	}
+	v := url.Values{}
+	end := strings.Index(body, "</form>")
+	for _, f := range inputRE.FindAllStringSubmatch(body[:end], -1) {
+		v.Add(html.UnescapeString(f[1]), html.UnescapeString(f[2]))
+	}
+	return html.UnescapeString(m[1]), v
+}
+
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func get(t *testing.T, u string) (*http.Response, string) {
+	t.Helper()
+	resp, err := noRedirect.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func post(t *testing.T, u string, v url.Values) (*http.Response, string) {
+	t.Helper()
+	resp, err := noRedirect.PostForm(u, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// loginAt fills the IdP login page at loginURL (GET) and returns the ACS
+// form the IdP answers with.
+func loginAt(t *testing.T, page, email, password string) (int, string, url.Values) {
+	t.Helper()
+	action, fields := form(t, page)
+	fields.Set("email", email)
+	fields.Set("password", password)
+	resp, body := post(t, action, fields)
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, body, nil
+	}
+	acs, v := form(t, body)
+	return resp.StatusCode, acs, v
+}
+
+const (
+	spEntity = "https://app.example.test/saml/acme/metadata"
+	acsURL   = "https://app.example.test/saml/acme/acs"
+)
+
+func newSP(t *testing.T, idp *samltest.IdP, mod func(*saml.Config)) *saml.ServiceProvider {
+	t.Helper()
+	cfg := idp.ConnectionConfig("acme", spEntity, acsURL)
+	if mod != nil {
+		mod(&cfg)
+	}
+	sp, err := saml.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
+}
+
+func TestBrowserLogin(t *testing.T) {
+	idp := samltest.Start(t, samltest.Config{})
+	sp := newSP(t, idp, nil)
+	step, err := sp.Begin(context.Background(), sso.BeginRequest{Binding: "cookie", ReturnTo: "/home", LoginHint: "bob@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, page := get(t, step.URL)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Sign in") {
+		t.Fatalf("login page: %d\n%s", resp.StatusCode, page)
+	}
+	if code, _, _ := loginAt(t, page, "bob@example.com", "wrong"); code != http.StatusUnauthorized {
+		t.Fatalf("wrong password: status %d", code)
+	}
+	code, acs, fields := loginAt(t, page, "bob@example.com", samltest.DefaultPassword)
+	if code != http.StatusOK || acs != acsURL || fields.Get("RelayState") != step.State {
+		t.Fatalf("ACS post: %d %s %v", code, acs, fields)
+	}
+	id, err := sp.Complete(context.Background(), sso.CompleteRequest{Binding: "cookie", Params: fields})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Subject != "bob@example.com" || id.ReturnTo != "/home" || id.DisplayName != "Bob Builder" {
+		t.Fatalf("identity = %+v", id)
+	}
+	// The login handle is single use.
+	if code, _, _ := loginAt(t, page, "bob@example.com", samltest.DefaultPassword); code != http.StatusBadRequest {
+		t.Fatalf("reused login handle: status %d", code)
+	}
+}
+
+func TestPostBindingAndMisbehavior(t *testing.T) {
+	idp := samltest.Start(t, samltest.Config{})
+	sp := newSP(t, idp, func(c *saml.Config) { c.RequestBinding = saml.BindingHTTPPost })
+	run := func() (*sso.Identity, error) {
+		step, err := sp.Begin(context.Background(), sso.BeginRequest{Binding: "cookie"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, page := post(t, step.URL, step.Form)
+		_, _, fields := loginAt(t, page, "alice@example.com", samltest.DefaultPassword)
+		return sp.Complete(context.Background(), sso.CompleteRequest{Binding: "cookie", Params: fields})
+	}
+	if _, err := run(); err != nil {
+		t.Fatal(err)
+	}
+	idp.SetMisbehavior(samltest.Misbehavior{WrongAudience: true})
+	if _, err := run(); !errorIs(err, sso.ReasonAudienceMismatch) {
+		t.Fatalf("wrong audience: %v", err)
+	}
+	// Replay: the IdP posts its previous response again.
+	idp.SetMisbehavior(samltest.Misbehavior{})
+	if _, err := run(); err != nil {
+		t.Fatal(err)
+	}
+	idp.SetMisbehavior(samltest.Misbehavior{Replay: true})
+	if _, err := run(); !errorIs(err, sso.ReasonInResponseToMismatch) && !errorIs(err, sso.ReasonReplayed) {
+		t.Fatalf("replay: %v", err)
+	}
+}
+
+func errorIs(err error, r sso.Reason) bool { return err != nil && sso.ReasonOf(err) == r }
+
+func TestIdPInitiatedAndMounting(t *testing.T) {
+	// Mounted below /idp/ on a mux the application owns.
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	idp, err := samltest.New(samltest.Config{BaseURL: srv.URL + "/idp", Users: []samltest.User{{Email: "dana@corp.example", Password: "s3cret", Attributes: map[string][]string{"UID": {"D-17"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/idp/", idp)
+	sp := newSP(t, idp, func(c *saml.Config) { c.AllowIdPInitiated = true; c.SubjectAttribute = "UID" })
+
+	resp, md := get(t, idp.MetadataURL())
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("metadata: %d", resp.StatusCode)
+	}
+	if r := saml.CheckMetadata([]byte(md), saml.CheckOptions{}); !r.OK() || r.EntityID != srv.URL+"/idp/metadata" {
+		t.Fatalf("metadata check: %+v", r)
+	}
+	_, page := get(t, idp.StartURL(spEntity, "/after"))
+	code, acs, fields := loginAt(t, page, "dana@corp.example", "s3cret")
+	if code != http.StatusOK || acs != acsURL {
+		t.Fatalf("IdP-initiated: %d %s", code, acs)
+	}
+	id, err := sp.Complete(context.Background(), sso.CompleteRequest{Params: fields})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !id.IdPInitiated || id.ReturnTo != "/after" || id.Subject != "D-17" {
+		t.Fatalf("identity = %+v", id)
+	}
+	if r, _ := get(t, srv.URL+"/idp/nope"); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown path: %d", r.StatusCode)
+	}
+}
+
+func TestEncryptedBrowserLogin(t *testing.T) {
+	key, cert, err := samltest.GenerateKeyPair("sp enc", time.Now().Add(-time.Hour), time.Now().Add(time.Hour*24))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idp := samltest.Start(t, samltest.Config{})
+	sp := newSP(t, idp, func(c *saml.Config) { c.SPKeys = []saml.KeyPair{samltest.KeyPair(key, cert)} })
+	_ = idp.AddServiceProvider(samltest.ServiceProvider{EntityID: spEntity, ACSURL: acsURL, EncryptionCertificate: cert})
+	step, _ := sp.Begin(context.Background(), sso.BeginRequest{Binding: "c"})
+	_, page := get(t, step.URL)
+	_, _, fields := loginAt(t, page, "carol@example.com", samltest.DefaultPassword)
+	if !strings.Contains(decode(t, fields.Get("SAMLResponse")), "EncryptedAssertion") {
+		t.Fatal("the response is not encrypted")
+	}
+	id, err := sp.Complete(context.Background(), sso.CompleteRequest{Binding: "c", Params: fields})
+	if err != nil || id.Subject != "carol@example.com" {
+		t.Fatalf("encrypted login: %v %+v", err, id)
+	}
+}
+
+func decode(t *testing.T, s string) string {
+	b, err := base64Decode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestNewErrors(t *testing.T) {
+	if _, err := samltest.New(samltest.Config{}); err == nil {
+		t.Error("no BaseURL accepted")
+	}
+	if _, err := samltest.New(samltest.Config{BaseURL: "relative"}); err == nil {
+		t.Error("relative BaseURL accepted")
+	}
+	idp, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test"})
+	if _, err := idp.Response(samltest.ResponseOptions{User: "nobody@example.com", Audience: spEntity, ACSURL: acsURL}); err == nil {
+		t.Error("unknown user accepted")
+	}
+	if _, err := idp.Response(samltest.ResponseOptions{User: "alice@example.com"}); err == nil {
+		t.Error("response without audience accepted")
+	}
+}
+
+func base64Decode(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }

@@ -1,0 +1,433 @@
+package saml
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	saml2 "github.com/russellhaering/gosaml2"
+	dsig "github.com/russellhaering/goxmldsig"
+	"github.com/ssokit/sso"
+)
+
+// ServiceProvider is one SAML connection: this application as service
+// provider towards one identity provider. It implements sso.Authenticator.
+//
+// Create it with New, which parses certificates, keys and metadata once.
+// A ServiceProvider is safe for concurrent use. When it fetches metadata
+// from a URL it refreshes it in the background until Close is called.
+type ServiceProvider struct {
+	cfg    Config
+	attrs  AttributeMap
+	keys   []*spKey
+	extra  []*x509.Certificate // IdPCertificates added to metadata ones
+	store  sso.StateStore
+	replay sso.ReplayCache
+	log    *slog.Logger
+	clock  *dsig.Clock
+
+	idp atomic.Pointer[idpState]
+
+	lastCertCheck atomic.Int64 // unix seconds of the last expiry check
+	warnedMu      sync.Mutex
+	warned        map[string]time.Time // expired-cert warnings, rate-limited
+
+	closeOnce sync.Once
+	stop      func()
+}
+
+// idpState is an immutable snapshot of what the SP knows about the IdP.
+// Metadata refreshes replace it atomically.
+type idpState struct {
+	md       *IdPMetadata
+	certs    []*trustedCert
+	sso      Endpoint // chosen SSO endpoint, Location empty when none
+	slo      Endpoint // SLO endpoint, Location empty when none
+	gosp     *saml2.SAMLServiceProvider
+	fetched  time.Time
+	metadata []byte // raw metadata, when from XML or URL
+}
+
+// trustedCert is a trusted IdP signing certificate with a validation
+// context that trusts only it.
+type trustedCert struct {
+	cert *x509.Certificate
+	info CertificateInfo
+	rsa  *rsa.PublicKey
+	vctx *dsig.ValidationContext
+}
+
+// New checks cfg, parses its certificates, keys and metadata (fetching the
+// metadata URL, if any, with ctx) and returns the connection. Errors match
+// sso.ReasonInvalidConfig, sso.ReasonMetadataInvalid or
+// sso.ReasonMetadataFetchFailed and name what to fix.
+func New(ctx context.Context, cfg Config) (*ServiceProvider, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ClockSkew == 0 {
+		cfg.ClockSkew = DefaultClockSkew
+	}
+	if cfg.MaxResponseSize == 0 {
+		cfg.MaxResponseSize = DefaultMaxResponseSize
+	}
+	if cfg.FlowLifetime == 0 {
+		cfg.FlowLifetime = DefaultFlowLifetime
+	}
+	if cfg.CertificateWarning == 0 {
+		cfg.CertificateWarning = DefaultCertificateWarning
+	}
+	if cfg.MetadataMaxSize == 0 {
+		cfg.MetadataMaxSize = DefaultMetadataMaxSize
+	}
+	if cfg.MetadataTimeout == 0 {
+		cfg.MetadataTimeout = DefaultMetadataTimeout
+	}
+	if cfg.MetadataRefresh == 0 {
+		cfg.MetadataRefresh = DefaultMetadataRefresh
+	}
+	sp := &ServiceProvider{
+		cfg:    cfg,
+		attrs:  cfg.Attributes.withDefaults(),
+		store:  cfg.StateStore,
+		replay: cfg.ReplayCache,
+		log:    cfg.Logger,
+		warned: map[string]time.Time{},
+		stop:   func() {},
+	}
+	sp.cfg.IdPCertificates = nil
+	sp.cfg.IdPMetadataXML = nil
+	sp.cfg.SPKeys = nil
+	if sp.store == nil {
+		sp.store = sso.NewMemoryStateStore(sso.MemoryOptions{Now: cfg.Now})
+	}
+	if sp.replay == nil {
+		sp.replay = sso.NewMemoryReplayCache(sso.MemoryOptions{Now: cfg.Now})
+	}
+	if sp.log == nil {
+		sp.log = slog.Default()
+	}
+	sp.clock = dsig.NewFakeClock(nowClock{clockwork.NewRealClock(), cfg.Now})
+	for i, kp := range cfg.SPKeys {
+		k, err := parseKeyPair(kp, i)
+		if err != nil {
+			return nil, withConn(err, cfg.ID)
+		}
+		sp.keys = append(sp.keys, k)
+	}
+	if len(sp.keys) > 0 && sp.keys[0].cert == nil && (cfg.SignAuthnRequests || cfg.SLOURL != "") {
+		return nil, &sso.Error{Op: "saml.New", Reason: sso.ReasonInvalidConfig, Connection: cfg.ID, Detail: "SPKeys[0] has no Certificate, which signing and the SP metadata need"}
+	}
+	for i, b := range cfg.IdPCertificates {
+		certs, err := ParseCertificates(b)
+		if err != nil {
+			e := err.(*sso.Error)
+			e.Detail = fmt.Sprintf("IdPCertificates[%d]: %s", i, e.Detail)
+			return nil, withConn(e, cfg.ID)
+		}
+		sp.extra = append(sp.extra, certs...)
+	}
+
+	var st *idpState
+	var err error
+	switch {
+	case len(cfg.IdPMetadataXML) > 0:
+		st, err = sp.stateFromMetadata(cfg.IdPMetadataXML)
+	case cfg.IdPMetadataURL != "":
+		st, err = sp.startMetadataURL(ctx)
+	default:
+		st, err = sp.newState(&IdPMetadata{EntityID: cfg.IdPEntityID}, nil)
+	}
+	if err != nil {
+		return nil, withConn(err, cfg.ID)
+	}
+	sp.idp.Store(st)
+	sp.checkCertificates(ctx, st, cfg.Now(), true)
+	return sp, nil
+}
+
+func withConn(err error, id string) error {
+	if e, ok := err.(*sso.Error); ok && e.Connection == "" {
+		e.Connection = id
+		if e.Op == "" {
+			e.Op = "saml.New"
+		}
+	}
+	return err
+}
+
+// nowClock adapts Config.Now to the clock interface of gosaml2/goxmldsig.
+type nowClock struct {
+	clockwork.Clock
+	now func() time.Time
+}
+
+func (c nowClock) Now() time.Time { return c.now() }
+
+// stateFromMetadata parses metadata into a new idpState.
+func (sp *ServiceProvider) stateFromMetadata(data []byte) (*idpState, error) {
+	md, err := ParseMetadata(data, sp.cfg.IdPEntityID)
+	if err != nil {
+		return nil, err
+	}
+	return sp.newState(md, data)
+}
+
+// newState builds an idpState from md, completed by the IdP* fields of the
+// Config set by hand.
+func (sp *ServiceProvider) newState(md *IdPMetadata, raw []byte) (*idpState, error) {
+	c := &sp.cfg
+	if c.IdPSSOURL != "" {
+		b := c.IdPSSOBinding
+		if b == "" {
+			b = BindingHTTPRedirect
+		}
+		md.SSO = append([]Endpoint{{Binding: b, Location: c.IdPSSOURL}}, md.SSO...)
+	}
+	if c.IdPSLOURL != "" {
+		md.SLO = append([]Endpoint{{Binding: BindingHTTPRedirect, Location: c.IdPSLOURL}}, md.SLO...)
+	}
+	st := &idpState{md: md, metadata: raw, fetched: c.Now()}
+	seen := map[string]bool{}
+	for _, cert := range append(append([]*x509.Certificate{}, md.SigningCertificates...), sp.extra...) {
+		if seen[string(cert.Raw)] {
+			continue
+		}
+		seen[string(cert.Raw)] = true
+		st.certs = append(st.certs, sp.newTrustedCert(cert))
+	}
+	if len(st.certs) == 0 {
+		return nil, &sso.Error{Op: "saml.New", Reason: sso.ReasonInvalidConfig, Detail: "no IdP signing certificate: the metadata lists none and IdPCertificates is empty"}
+	}
+	md.SigningCertificates = nil
+	for _, tc := range st.certs {
+		md.SigningCertificates = append(md.SigningCertificates, tc.cert)
+	}
+	prefs := []string{BindingHTTPRedirect, BindingHTTPPost}
+	if c.RequestBinding == BindingHTTPPost {
+		prefs = []string{BindingHTTPPost, BindingHTTPRedirect}
+	}
+	if c.RequestBinding != "" && len(md.SSO) > 0 {
+		if _, ok := endpoint(md.SSO, c.RequestBinding); !ok {
+			return nil, &sso.Error{Op: "saml.New", Reason: sso.ReasonMetadataInvalid, Detail: "the IdP offers no SingleSignOnService with the configured RequestBinding " + c.RequestBinding}
+		}
+	}
+	st.sso, _ = endpoint(md.SSO, prefs...)
+	st.slo, _ = endpoint(md.SLO, BindingHTTPRedirect, BindingHTTPPost)
+	if md.WantAuthnRequestsSigned && !c.SignAuthnRequests {
+		sp.emit(context.Background(), sso.Event{Type: sso.EventWarning, Reason: sso.ReasonSigningKeyMissing,
+			Detail: "the IdP wants signed AuthnRequests (WantAuthnRequestsSigned) but SignAuthnRequests is off; it may refuse logins"})
+	}
+
+	gosp := &saml2.SAMLServiceProvider{
+		IdentityProviderSSOURL:      st.sso.Location,
+		IdentityProviderSSOBinding:  st.sso.Binding,
+		IdentityProviderIssuer:      md.EntityID,
+		AssertionConsumerServiceURL: c.ACSURL,
+		ServiceProviderIssuer:       c.EntityID,
+		ServiceProviderSLOURL:       c.SLOURL,
+		SignAuthnRequests:           c.SignAuthnRequests,
+		SignAuthnRequestsAlgorithm:  dsig.RSASHA256SignatureMethod,
+		NameIdFormat:                c.NameIDFormat,
+		AudienceURI:                 c.EntityID,
+		Clock:                       sp.clock,
+	}
+	if len(sp.keys) > 0 && sp.keys[0].cert != nil {
+		k := sp.keys[0]
+		if _, ok := k.signer.(*rsa.PrivateKey); !ok {
+			gosp.SignAuthnRequestsAlgorithm = dsig.ECDSASHA256SignatureMethod
+		}
+		if err := gosp.SetSPSigningKeyStore(&saml2.KeyStore{Signer: k.signer, Cert: k.cert.Raw}); err != nil {
+			return nil, &sso.Error{Op: "saml.New", Reason: sso.ReasonInvalidConfig, Detail: "SPKeys[0] cannot sign", Err: err}
+		}
+	}
+	st.gosp = gosp
+	return st, nil
+}
+
+// newTrustedCert prepares the validation context for one certificate. The
+// context's copy of the certificate has its validity dates opened, so that
+// goxmldsig does not reject an expired certificate by itself: ssokit checks
+// the dates after the signature verifies and applies the connection's
+// choice (warn by default, or RejectExpiredCertificates). The copy keeps the
+// certificate's bytes and key, so only this exact certificate matches.
+func (sp *ServiceProvider) newTrustedCert(c *x509.Certificate) *trustedCert {
+	open := *c
+	open.NotBefore = time.Time{}
+	open.NotAfter = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	tc := &trustedCert{cert: c, info: DescribeCertificate(c)}
+	tc.rsa, _ = c.PublicKey.(*rsa.PublicKey)
+	tc.vctx = &dsig.ValidationContext{
+		CertificateStore: &dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{&open}},
+		IdAttribute:      dsig.DefaultIdAttr,
+		Clock:            sp.clock,
+	}
+	return tc
+}
+
+func (sp *ServiceProvider) state() *idpState { return sp.idp.Load() }
+
+// ID returns the connection ID.
+func (sp *ServiceProvider) ID() string { return sp.cfg.ID }
+
+// Protocol returns sso.ProtocolSAML.
+func (sp *ServiceProvider) Protocol() sso.Protocol { return sso.ProtocolSAML }
+
+// EntityID returns the service provider's entity ID.
+func (sp *ServiceProvider) EntityID() string { return sp.cfg.EntityID }
+
+// ACSURL returns the Assertion Consumer Service URL.
+func (sp *ServiceProvider) ACSURL() string { return sp.cfg.ACSURL }
+
+// Metadata returns the service provider's metadata XML for the IdP
+// administrator: entity ID, ACS (HTTP-POST), WantAssertionsSigned,
+// NameIDFormat, the encryption certificate when an SP key is configured,
+// the signing certificate when requests or logouts are signed, and the
+// single logout service when SLOURL is set.
+func (sp *ServiceProvider) Metadata() ([]byte, error) {
+	b, err := sp.spMetadata()
+	if err != nil {
+		return nil, &sso.Error{Op: "saml.Metadata", Reason: sso.ReasonInternal, Connection: sp.cfg.ID, Err: err}
+	}
+	return b, nil
+}
+
+// signsMessages reports whether the SP signs AuthnRequests or logout
+// requests, so that its signing certificate belongs in its metadata.
+func (sp *ServiceProvider) signsMessages() bool {
+	return len(sp.keys) > 0 && sp.keys[0].cert != nil && (sp.cfg.SignAuthnRequests || sp.cfg.SLOURL != "")
+}
+
+// IdPInfo describes the IdP as the connection currently knows it.
+type IdPInfo struct {
+	EntityID     string            `json:"entity_id"`
+	SSO          Endpoint          `json:"sso"`
+	SLO          *Endpoint         `json:"slo,omitempty"`
+	Certificates []CertificateInfo `json:"certificates"`
+	// MetadataURL and Fetched tell where and when the metadata came from.
+	MetadataURL string    `json:"metadata_url,omitempty"`
+	Fetched     time.Time `json:"fetched"`
+}
+
+// IdP returns what the connection currently knows about the IdP.
+func (sp *ServiceProvider) IdP() IdPInfo {
+	st := sp.state()
+	info := IdPInfo{EntityID: st.md.EntityID, SSO: st.sso, MetadataURL: sp.cfg.IdPMetadataURL, Fetched: st.fetched}
+	if st.slo.Location != "" {
+		e := st.slo
+		info.SLO = &e
+	}
+	for _, tc := range st.certs {
+		info.Certificates = append(info.Certificates, tc.info)
+	}
+	return info
+}
+
+// Close stops background metadata refreshes. It is safe to call more than
+// once; the ServiceProvider keeps working with the metadata it has.
+func (sp *ServiceProvider) Close() error {
+	sp.closeOnce.Do(func() { sp.stop() })
+	return nil
+}
+
+func (sp *ServiceProvider) errorf(op string, reason sso.Reason, detail string, cause error) *sso.Error {
+	return &sso.Error{Op: op, Reason: reason, Connection: sp.cfg.ID, Detail: detail, Err: cause}
+}
+
+// Begin starts an SP-initiated login. It stores the AuthnRequest ID in a
+// flow bound to the browser (req.Binding) and returns a redirect (HTTP-
+// Redirect binding) or an auto-submitting form (HTTP-POST binding) to the
+// IdP, with the flow's handle as RelayState.
+func (sp *ServiceProvider) Begin(ctx context.Context, req sso.BeginRequest) (*sso.Step, error) {
+	const op = "saml.Begin"
+	if req.Binding == "" {
+		return nil, sp.errorf(op, sso.ReasonInvalidRequest, "BeginRequest.Binding is empty: pass the browser binding cookie (sso.NewBinding) so the response can be tied to this browser", nil)
+	}
+	var returnTo string
+	if req.ReturnTo != "" {
+		p, ok := sso.SafeReturnPath(req.ReturnTo)
+		if !ok {
+			return nil, sp.errorf(op, sso.ReasonInvalidRequest, fmt.Sprintf("ReturnTo %q is not a same-site relative path", req.ReturnTo), nil)
+		}
+		returnTo = p
+	}
+	st := sp.state()
+	if st.sso.Location == "" {
+		return nil, sp.errorf(op, sso.ReasonInvalidConfig, "the IdP has no single sign-on URL (set IdPSSOURL or use metadata); this connection can only accept IdP-initiated logins", nil)
+	}
+	doc, err := st.gosp.BuildAuthRequestDocumentNoSig()
+	if err != nil {
+		return nil, sp.errorf(op, sso.ReasonInternal, "building the AuthnRequest failed", err)
+	}
+	root := doc.Root()
+	requestID := root.SelectAttrValue("ID", "")
+	if req.ForceAuthn {
+		root.CreateAttr("ForceAuthn", "true")
+	}
+	if sp.cfg.SendLoginHint && req.LoginHint != "" {
+		subj := root.CreateElement("saml:Subject")
+		subj.CreateElement("saml:NameID").SetText(req.LoginHint)
+		root.RemoveChild(subj)
+		root.InsertChildAt(1, subj) // after Issuer, as the schema orders it
+	}
+	flowID, err := sso.RandomToken(sp.cfg.Rand, 24)
+	if err != nil {
+		return nil, err
+	}
+	now := sp.cfg.Now()
+	flow := &sso.Flow{
+		ID:          flowID,
+		Connection:  sp.cfg.ID,
+		BindingHash: sso.HashBinding(req.Binding),
+		RequestID:   requestID,
+		ReturnTo:    returnTo,
+		LoginHint:   req.LoginHint,
+		Data:        req.FlowData,
+		Created:     now,
+		Expires:     now.Add(sp.cfg.FlowLifetime),
+	}
+	if err := sso.SaveFlow(ctx, sp.store, flow); err != nil {
+		return nil, err
+	}
+	step := &sso.Step{State: flowID, Expires: flow.Expires}
+	if st.sso.Binding == BindingHTTPPost {
+		if sp.cfg.SignAuthnRequests {
+			signed, err := st.gosp.SignAuthnRequest(root)
+			if err != nil {
+				return nil, sp.errorf(op, sso.ReasonInternal, "signing the AuthnRequest failed", err)
+			}
+			doc.SetRoot(signed)
+		}
+		b, err := doc.WriteToBytes()
+		if err != nil {
+			return nil, sp.errorf(op, sso.ReasonInternal, "writing the AuthnRequest failed", err)
+		}
+		step.Kind = sso.StepPostForm
+		step.URL = st.sso.Location
+		step.Form = map[string][]string{"SAMLRequest": {base64.StdEncoding.EncodeToString(b)}, "RelayState": {flowID}}
+	} else {
+		u, err := st.gosp.BuildAuthURLRedirect(flowID, doc)
+		if err != nil {
+			return nil, sp.errorf(op, sso.ReasonInternal, "building the redirect URL failed", err)
+		}
+		step.Kind = sso.StepRedirect
+		step.URL = u
+	}
+	if sp.cfg.Debug {
+		b, _ := doc.WriteToString()
+		sp.log.Info("saml: AuthnRequest", "connection", sp.cfg.ID, "request_id", requestID, "binding", st.sso.Binding, "url", st.sso.Location, "xml", b)
+	}
+	return step, nil
+}
+
+var _ sso.Authenticator = (*ServiceProvider)(nil)

@@ -1,0 +1,167 @@
+package saml
+
+import (
+	"bytes"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+)
+
+// XML namespaces used by SAML 2.0 messages and metadata.
+const (
+	nsProtocol  = "urn:oasis:names:tc:SAML:2.0:protocol"
+	nsAssertion = "urn:oasis:names:tc:SAML:2.0:assertion"
+	nsMetadata  = "urn:oasis:names:tc:SAML:2.0:metadata"
+	nsDSig      = "http://www.w3.org/2000/09/xmldsig#"
+	nsXMLEnc    = "http://www.w3.org/2001/04/xmlenc#"
+	nsXSI       = "http://www.w3.org/2001/XMLSchema-instance"
+)
+
+// maxXMLDepth bounds the nesting of parsed messages. SAML responses nest
+// about ten levels deep; anything far deeper is hostile.
+const maxXMLDepth = 64
+
+// parseXML parses b into a tree. It refuses DTDs before parsing: a
+// document type declaration is the door to entity expansion attacks and no
+// SAML message or metadata needs one.
+func parseXML(b []byte) (*etree.Document, error) {
+	if hasDoctype(b) {
+		return nil, errDoctype
+	}
+	doc := etree.NewDocument()
+	doc.ReadSettings = etree.ReadSettings{MaxDepth: maxXMLDepth}
+	if err := doc.ReadFromBytes(b); err != nil {
+		return nil, err
+	}
+	if doc.Root() == nil {
+		return nil, errNoRoot
+	}
+	return doc, nil
+}
+
+type xmlError string
+
+func (e xmlError) Error() string { return string(e) }
+
+const (
+	errDoctype xmlError = "the document contains a DOCTYPE declaration"
+	errNoRoot  xmlError = "the document has no root element"
+)
+
+// hasDoctype reports whether b contains "<!DOCTYPE" in any letter case.
+func hasDoctype(b []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(b[i:], []byte("<!"))
+		if j < 0 {
+			return false
+		}
+		i += j + 2
+		if len(b)-i >= 7 && strings.EqualFold(string(b[i:i+7]), "DOCTYPE") {
+			return true
+		}
+	}
+}
+
+// is reports whether el is the element ns:tag.
+func is(el *etree.Element, ns, tag string) bool {
+	return el != nil && el.Tag == tag && el.NamespaceURI() == ns
+}
+
+// child returns the first child element ns:tag of el, or nil.
+func child(el *etree.Element, ns, tag string) *etree.Element {
+	if el == nil {
+		return nil
+	}
+	for _, c := range el.Child {
+		if e, ok := c.(*etree.Element); ok && e.Tag == tag && e.NamespaceURI() == ns {
+			return e
+		}
+	}
+	return nil
+}
+
+// children returns the child elements ns:tag of el.
+func children(el *etree.Element, ns, tag string) []*etree.Element {
+	if el == nil {
+		return nil
+	}
+	var out []*etree.Element
+	for _, c := range el.Child {
+		if e, ok := c.(*etree.Element); ok && e.Tag == tag && e.NamespaceURI() == ns {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// walk calls f for el and every descendant element in document order.
+func walk(el *etree.Element, f func(*etree.Element)) {
+	f(el)
+	for _, c := range el.Child {
+		if e, ok := c.(*etree.Element); ok {
+			walk(e, f)
+		}
+	}
+}
+
+// text returns all character data directly inside el, concatenated, with
+// surrounding white space trimmed. Unlike etree's Text it does not stop at
+// a comment or child element, so "a<!---->b" reads as "ab", never "a": a
+// parser that stops at the comment is the classic NameID truncation bug.
+func text(el *etree.Element) string {
+	if el == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, c := range el.Child {
+		if cd, ok := c.(*etree.CharData); ok {
+			b.WriteString(cd.Data)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// attr returns the value of the unqualified attribute key of el.
+func attr(el *etree.Element, key string) string {
+	if el == nil {
+		return ""
+	}
+	for _, a := range el.Attr {
+		if a.Space == "" && a.Key == key {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// parseTime parses an xs:dateTime as SAML uses it (UTC, "Z" suffix,
+// optional fraction). A value without a zone is read as UTC.
+func parseTime(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, false
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, true
+	}
+	if t, err := time.ParseInLocation("2006-01-02T15:04:05.999999999", s, time.UTC); err == nil {
+		return t, true
+	}
+	return time.Time{}, false
+}
+
+// stripSpace removes all XML white space from s (base64 text in XML may be
+// wrapped and indented).
+func stripSpace(s string) string {
+	if !strings.ContainsAny(s, " \t\r\n") {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\t', '\r', '\n':
+			return -1
+		}
+		return r
+	}, s)
+}
