@@ -274,7 +274,7 @@ func (c *Connection) load(ctx context.Context) (*provider, error) {
 
 // newProvider checks m and builds zitadel's relying party for it.
 func (c *Connection) newProvider(m *Metadata) (*provider, error) {
-	if err := m.usable(c.cfg.Issuer, c.cfg.AllowInsecureHTTP, c.algs); err != nil {
+	if err := m.usable(c.cfg.Issuer, c.cfg.IssuerAliases, c.cfg.AllowInsecureHTTP, c.algs); err != nil {
 		e := err.(*sso.Error)
 		e.Connection = c.cfg.ID
 		return nil, e

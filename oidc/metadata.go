@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/ssokit/sso"
@@ -117,19 +118,65 @@ type DiscoverOptions struct {
 // Discover fetches and parses the discovery document of issuer. It does not
 // judge the provider; see [Metadata.Compatibility] and [Check].
 func Discover(ctx context.Context, issuer string, opts DiscoverOptions) (*Metadata, error) {
-	n, err := opts.netConfig()
+	m, _, _, err := opts.discover(ctx, issuer)
+	return m, err
+}
+
+func (o *DiscoverOptions) discover(ctx context.Context, issuer string) (*Metadata, *http.Client, netConfig, error) {
+	n, err := o.netConfig()
 	if err != nil {
-		return nil, err
+		return nil, nil, n, err
 	}
-	for _, u := range []string{issuer, opts.DiscoveryURL} {
+	for _, u := range []string{issuer, o.DiscoveryURL} {
 		if u == "" {
 			continue
 		}
 		if err := n.checkFetchURL(u); err != nil {
-			return nil, fetchFailed("oidc.Discover", "", "discovery document", err)
+			return nil, nil, n, fetchFailed("oidc.Discover", "", "discovery document", err)
 		}
 	}
-	return discover(ctx, newHTTPClient(n), issuer, opts.DiscoveryURL, opts.AllowInsecureHTTP, n.maxBytes, opts.now())
+	client := newHTTPClient(n)
+	m, err := discover(ctx, client, issuer, o.DiscoveryURL, o.AllowInsecureHTTP, n.maxBytes, o.now())
+	return m, client, n, err
+}
+
+// Check fetches the discovery document of issuer and its JWKS and reports
+// whether an ssokit connection can use the provider. An error means the
+// discovery document could not be fetched or parsed; everything else is in
+// the Report.
+func Check(ctx context.Context, issuer string, opts DiscoverOptions) (*Report, error) {
+	m, client, n, err := opts.discover(ctx, issuer)
+	if err != nil {
+		return nil, err
+	}
+	r := m.Compatibility(issuer)
+	if m.JWKSURI != "" {
+		r.Keys = 0
+		b, err := get(ctx, client, m.JWKSURI, n.maxBytes)
+		if err == nil {
+			var keys []jose.JSONWebKey
+			var skipped int
+			keys, skipped, err = parseJWKS(b)
+			r.Keys = len(keys)
+			if err == nil && len(keys) == 0 {
+				err = errors.New("no usable signing key" + skippedNote(skipped))
+			}
+		}
+		if err != nil {
+			r.Missing = append(r.Missing, "the JWKS at "+m.JWKSURI+" is unusable: "+errText(err))
+		}
+	}
+	r.Usable = len(r.Missing) == 0
+	return r, nil
+}
+
+// errText returns an *sso.Error's Detail, or err's text.
+func errText(err error) string {
+	var se *sso.Error
+	if errors.As(err, &se) && se.Detail != "" {
+		return se.Detail
+	}
+	return err.Error()
 }
 
 func (o *DiscoverOptions) now() time.Time {
@@ -200,11 +247,11 @@ func fetchFailed(op, conn, what string, err error) *sso.Error {
 // usable checks that m can serve a connection to issuer: the issuer is
 // identical, the endpoints a login needs are present and allowed, the code
 // flow is offered and at least one allowed algorithm is supported.
-func (m *Metadata) usable(issuer string, allowHTTP bool, algs []string) error {
+func (m *Metadata) usable(issuer string, aliases []string, allowHTTP bool, algs []string) error {
 	fail := func(detail string) error {
 		return &sso.Error{Op: "oidc.Connection", Reason: sso.ReasonMetadataInvalid, Detail: detail + " (from " + m.DiscoveryURL + ")"}
 	}
-	if m.Issuer != issuer {
+	if m.Issuer != issuer && !slices.Contains(aliases, m.Issuer) {
 		e := &sso.Error{Op: "oidc.Connection", Reason: sso.ReasonIssuerMismatch, Expected: issuer, Actual: m.Issuer,
 			Detail: "the discovery document names another issuer (OpenID Connect Discovery 4.3 requires them identical)" + issuerHint(issuer, m.Issuer)}
 		return e
@@ -238,6 +285,8 @@ func issuerHint(want, got string) string {
 		return "; they differ only by a trailing slash: configure the issuer as " + quote(got)
 	case strings.Contains(got, "{tenantid}") || strings.Contains(got, "{tenant}"):
 		return "; this is a multi-tenant endpoint: configure the tenant-specific issuer, e.g. https://login.microsoftonline.com/<tenant-id>/v2.0"
+	case !strings.Contains(got, "://") && strings.TrimPrefix(want, "https://") == got:
+		return "; the document names the issuer without its scheme (older Google documents do): add " + quote(got) + " to IssuerAliases"
 	}
 	return ""
 }
