@@ -277,7 +277,7 @@ func (c *Config) validate() (*parsed, error) {
 			e := &sso.Error{Op: "oidc.Config.Validate", Reason: sso.ReasonInvalidConfig, Connection: c.ID,
 				Detail: field + " " + quote(u) + " is refused by the fetch guard", Err: gerr}
 			if se, ok := gerr.(*sso.Error); ok {
-				e.Detail += ": " + se.Detail
+				e.Detail += ": " + guardDetail(se.Detail)
 				e.Err = se.Reason // errors.Is(err, sso.ReasonAddressNotAllowed) holds
 			}
 			return nil, e

@@ -565,7 +565,7 @@ func transportError(op, conn, what string, def sso.Reason, err error) error {
 	var ue *url.Error
 	switch {
 	case errors.As(err, &se) && se.Reason == sso.ReasonAddressNotAllowed:
-		return &sso.Error{Op: op, Reason: sso.ReasonAddressNotAllowed, Connection: conn, Detail: "the " + what + " address is not allowed: " + se.Detail, Expected: se.Expected, Actual: se.Actual, Err: se.Err}
+		return &sso.Error{Op: op, Reason: sso.ReasonAddressNotAllowed, Connection: conn, Detail: "the " + what + " address is not allowed: " + guardDetail(se.Detail), Expected: se.Expected, Actual: se.Actual, Err: se.Err}
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
 		return &sso.Error{Op: op, Reason: sso.ReasonUnavailable, Connection: conn, Detail: "the " + what + " timed out", Err: err}
 	case errors.As(err, &se):

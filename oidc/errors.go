@@ -18,3 +18,9 @@ func quote(s string) string {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func joinComma(s []string) string { return strings.Join(s, ", ") }
+
+// guardDetail renames the fetch guard's option names in a detail to this
+// package's Config field names.
+func guardDetail(s string) string {
+	return strings.ReplaceAll(s, "set AllowHTTP", "set AllowInsecureHTTP")
+}

@@ -238,7 +238,7 @@ func fetchFailed(op, conn, what string, err error) *sso.Error {
 		// message does not repeat itself.
 		e.Reason, e.Expected, e.Actual, e.Err = se.Reason, se.Expected, se.Actual, se.Err
 		if se.Detail != "" {
-			e.Detail += ": " + se.Detail
+			e.Detail += ": " + guardDetail(se.Detail)
 		}
 	}
 	return e
