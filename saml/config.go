@@ -1,6 +1,8 @@
 package saml
 
 import (
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/internal/safehttp"
 )
 
 // Defaults applied by New for zero Config fields.
@@ -80,8 +83,14 @@ type Config struct {
 	// an element may hold several. Two certificates allow a rollover.
 	IdPCertificates [][]byte
 
-	// HTTPClient fetches IdPMetadataURL; a guarded default client when nil.
+	// HTTPClient replaces the guarded client that fetches IdPMetadataURL.
+	// Tests only: the address and scheme guards are then the client's
+	// business (the size cap still applies).
 	HTTPClient *http.Client
+	// MetadataRootCAs, when set, replaces the system roots for verifying
+	// the metadata server's TLS certificate (e.g. an internal CA of an
+	// on-premises ADFS).
+	MetadataRootCAs *x509.CertPool
 	// AllowHTTPMetadataURL allows an http:// metadata URL. Without TLS the
 	// metadata, and so the trusted certificates, can be replaced in transit:
 	// use only for tests and private networks.
@@ -257,12 +266,16 @@ func (c *Config) Validate() error {
 	}
 	if c.IdPMetadataURL != "" {
 		sources++
-		u, err := url.Parse(c.IdPMetadataURL)
-		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-			return bad("IdPMetadataURL %q is not an absolute http(s) URL", c.IdPMetadataURL)
-		}
-		if u.Scheme == "http" && !c.AllowHTTPMetadataURL {
-			return bad("IdPMetadataURL %q is not https; metadata carries the trusted certificates and must be fetched over TLS (AllowHTTPMetadataURL allows http for tests)", c.IdPMetadataURL)
+		if c.HTTPClient == nil {
+			if err := safehttp.CheckURL(c.IdPMetadataURL, c.safeOptions()); err != nil {
+				var e *sso.Error
+				if errors.As(err, &e) {
+					return &sso.Error{Op: "saml.Config.Validate", Reason: e.Reason, Connection: c.ID, Detail: "IdPMetadataURL: " + e.Detail, Err: err}
+				}
+				return bad("IdPMetadataURL: %v", err)
+			}
+		} else if err := absURL(c.IdPMetadataURL); err != nil {
+			return bad("IdPMetadataURL: %v", err)
 		}
 	}
 	switch {

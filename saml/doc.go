@@ -22,6 +22,15 @@
 // with CheckMetadata, which names what is wrong or missing. The SP's own
 // metadata comes from ServiceProvider.Metadata.
 //
+// Metadata from IdPMetadataURL is fetched through a guarded client (https
+// only, public addresses only, size cap and timeout, unless the connection
+// allows more), cached per its cacheDuration, validUntil or HTTP caching
+// headers, and refreshed in the background; a failed refresh keeps the last
+// good copy. A refresh that would replace every signing certificate in use
+// with none overlapping is held back and reported (metadata_held_back)
+// until an administrator applies it with ForceMetadataRefresh. Events warn
+// ahead of the expiry of IdP and SP certificates.
+//
 // # What Complete checks
 //
 // Built on gosaml2 v0.11.0 and goxmldsig, Complete adds the checks gosaml2

@@ -269,7 +269,7 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 			continue
 		}
-		if r := sso.ReasonOf(err); r != sso.ReasonInvalidConfig && r != sso.ReasonMetadataInvalid {
+		if r := sso.ReasonOf(err); r != sso.ReasonInvalidConfig && r != sso.ReasonMetadataInvalid && r != sso.ReasonAddressNotAllowed {
 			t.Errorf("%s: reason %s: %v", name, r, err)
 		}
 		if !strings.Contains(err.Error(), `"c1"`) && name != "no ID" {

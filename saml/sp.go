@@ -33,7 +33,8 @@ type ServiceProvider struct {
 	log    *slog.Logger
 	clock  *dsig.Clock
 
-	idp atomic.Pointer[idpState]
+	idp  atomic.Pointer[idpState]
+	meta *metadataSource // when the metadata comes from a URL
 
 	lastCertCheck atomic.Int64 // unix seconds of the last expiry check
 	warnedMu      sync.Mutex
@@ -46,13 +47,16 @@ type ServiceProvider struct {
 // idpState is an immutable snapshot of what the SP knows about the IdP.
 // Metadata refreshes replace it atomically.
 type idpState struct {
-	md       *IdPMetadata
-	certs    []*trustedCert
-	sso      Endpoint // chosen SSO endpoint, Location empty when none
-	slo      Endpoint // SLO endpoint, Location empty when none
-	gosp     *saml2.SAMLServiceProvider
-	fetched  time.Time
-	metadata []byte // raw metadata, when from XML or URL
+	md    *IdPMetadata
+	certs []*trustedCert
+	// fromMetadata are the signing certificates the metadata lists (without
+	// IdPCertificates), for the hold-back rule of refreshes.
+	fromMetadata []*x509.Certificate
+	sso          Endpoint // chosen SSO endpoint, Location empty when none
+	slo          Endpoint // SLO endpoint, Location empty when none
+	gosp         *saml2.SAMLServiceProvider
+	fetched      time.Time
+	metadata     []byte // raw metadata, when from XML or URL
 }
 
 // trustedCert is a trusted IdP signing certificate with a validation
@@ -197,7 +201,7 @@ func (sp *ServiceProvider) newState(md *IdPMetadata, raw []byte) (*idpState, err
 	if c.IdPSLOURL != "" {
 		md.SLO = append([]Endpoint{{Binding: BindingHTTPRedirect, Location: c.IdPSLOURL}}, md.SLO...)
 	}
-	st := &idpState{md: md, metadata: raw, fetched: c.Now()}
+	st := &idpState{md: md, metadata: raw, fetched: c.Now(), fromMetadata: md.SigningCertificates}
 	seen := map[string]bool{}
 	for _, cert := range append(append([]*x509.Certificate{}, md.SigningCertificates...), sp.extra...) {
 		if seen[string(cert.Raw)] {
@@ -275,7 +279,12 @@ func (sp *ServiceProvider) newTrustedCert(c *x509.Certificate) *trustedCert {
 	return tc
 }
 
-func (sp *ServiceProvider) state() *idpState { return sp.idp.Load() }
+func (sp *ServiceProvider) state() *idpState {
+	if sp.meta != nil {
+		return sp.meta.src.Current()
+	}
+	return sp.idp.Load()
+}
 
 // ID returns the connection ID.
 func (sp *ServiceProvider) ID() string { return sp.cfg.ID }
@@ -317,6 +326,11 @@ type IdPInfo struct {
 	// MetadataURL and Fetched tell where and when the metadata came from.
 	MetadataURL string    `json:"metadata_url,omitempty"`
 	Fetched     time.Time `json:"fetched"`
+	// NextRefresh, RefreshFailures and RefreshError describe the
+	// background refresh of metadata from a URL.
+	NextRefresh     time.Time `json:"next_refresh,omitempty"`
+	RefreshFailures int       `json:"refresh_failures,omitempty"`
+	RefreshError    string    `json:"refresh_error,omitempty"`
 }
 
 // IdP returns what the connection currently knows about the IdP.
@@ -329,6 +343,13 @@ func (sp *ServiceProvider) IdP() IdPInfo {
 	}
 	for _, tc := range st.certs {
 		info.Certificates = append(info.Certificates, tc.info)
+	}
+	if sp.meta != nil {
+		status := sp.meta.src.Status()
+		info.NextRefresh, info.RefreshFailures = status.Next, status.Failures
+		if status.Err != nil {
+			info.RefreshError = status.Err.Error()
+		}
 	}
 	return info
 }

@@ -1,0 +1,225 @@
+package saml_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/saml"
+	"github.com/ssokit/sso/saml/samltest"
+)
+
+// metadataServer serves whatever metadata the test sets.
+type metadataServer struct {
+	mu     sync.Mutex
+	body   []byte
+	status int
+	header http.Header
+	hits   int
+}
+
+func (m *metadataServer) set(status int, body []byte, header http.Header) {
+	m.mu.Lock()
+	m.status, m.body, m.header = status, body, header
+	m.mu.Unlock()
+}
+
+func (m *metadataServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.hits++
+	for k, v := range m.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(m.status)
+	_, _ = w.Write(m.body)
+}
+
+// withCerts returns idp's metadata listing the given IdPs' certificates.
+func withCerts(idp *samltest.IdP, others ...*samltest.IdP) []byte {
+	md := string(idp.Metadata())
+	i := strings.Index(md, "<md:KeyDescriptor")
+	j := strings.Index(md, "</md:KeyDescriptor>") + len("</md:KeyDescriptor>")
+	var kds string
+	for _, o := range others {
+		om := string(o.Metadata())
+		kds += om[strings.Index(om, "<md:KeyDescriptor"):strings.Index(om, "</md:KeyDescriptor>")+len("</md:KeyDescriptor>")]
+	}
+	return []byte(md[:i] + kds + md[j:])
+}
+
+func TestMetadataURL(t *testing.T) {
+	k1, c1, _ := samltest.GenerateKeyPair("idp 2029", t0.Add(-time.Hour), t0.Add(400*24*time.Hour))
+	k2, c2, _ := samltest.GenerateKeyPair("idp 2030", t0.Add(-time.Hour), t0.Add(800*24*time.Hour))
+	k3, c3, _ := samltest.GenerateKeyPair("idp hijacked", t0.Add(-time.Hour), t0.Add(800*24*time.Hour))
+	idp1, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test", Key: k1, Certificate: c1, Now: func() time.Time { return t0 }})
+	idp2, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test", Key: k2, Certificate: c2, Now: func() time.Time { return t0 }})
+	idp3, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test", Key: k3, Certificate: c3, Now: func() time.Time { return t0 }})
+	for _, idp := range []*samltest.IdP{idp1, idp2, idp3} {
+		_ = idp.AddServiceProvider(samltest.ServiceProvider{EntityID: spEntity, ACSURL: acsURL})
+	}
+
+	ms := &metadataServer{}
+	ms.set(200, withCerts(idp1, idp1), http.Header{"Cache-Control": {"max-age=7200"}})
+	srv := httptest.NewServer(ms)
+	defer srv.Close()
+	ev := &eventLog{}
+	cfg := saml.Config{
+		ID: "c1", EntityID: spEntity, ACSURL: acsURL, IdPMetadataURL: srv.URL + "/metadata",
+		AllowHTTPMetadataURL: true, AllowPrivateMetadataAddress: true,
+		AllowIdPInitiated: true, Now: func() time.Time { return t0 }, Events: ev.record,
+	}
+	sp, err := saml.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	login := func(idp *samltest.IdP) error {
+		enc, _ := idp.EncodedResponse(samltest.ResponseOptions{User: "alice@example.com"})
+		_, err := sp.ValidateResponse(context.Background(), enc, "")
+		return err
+	}
+	if err := login(idp1); err != nil {
+		t.Fatal(err)
+	}
+	info := sp.IdP()
+	if info.MetadataURL != cfg.IdPMetadataURL || len(info.Certificates) != 1 || !info.NextRefresh.Equal(t0.Add(2*time.Hour)) {
+		t.Fatalf("IdP info = %+v (want next refresh from max-age)", info)
+	}
+	if err := login(idp2); err == nil {
+		t.Fatal("accepted a certificate the metadata does not list")
+	}
+
+	// Rotation, step 1: the IdP publishes its next certificate beside the
+	// current one; cacheDuration sets the schedule.
+	md := strings.Replace(string(withCerts(idp1, idp1, idp2)), "<md:EntityDescriptor ", `<md:EntityDescriptor cacheDuration="PT3H" `, 1)
+	ms.set(200, []byte(md), nil)
+	if err := sp.RefreshMetadata(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := login(idp2); err != nil {
+		t.Fatalf("new certificate after refresh: %v", err)
+	}
+	if next := sp.IdP().NextRefresh; !next.Equal(t0.Add(3 * time.Hour)) {
+		t.Fatalf("next refresh %v; want cacheDuration", next)
+	}
+	if n := len(ev.of(sso.EventMetadataRefreshed)); n != 1 {
+		t.Fatalf("%d metadata_refreshed events", n)
+	}
+	// Step 2: the old certificate goes; overlap with what was in use.
+	ms.set(200, withCerts(idp1, idp2), nil)
+	if err := sp.RefreshMetadata(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := login(idp1); err == nil {
+		t.Fatal("retired certificate still accepted")
+	}
+
+	// A document replacing every certificate at once is held back.
+	ms.set(200, withCerts(idp1, idp3), nil)
+	err = sp.RefreshMetadata(context.Background())
+	wantReason(t, err, sso.ReasonMetadataInvalid)
+	if err := login(idp2); err != nil {
+		t.Fatalf("held-back refresh changed the trusted certificates: %v", err)
+	}
+	if err := login(idp3); err == nil {
+		t.Fatal("held-back certificate trusted")
+	}
+	if held := ev.of(sso.EventMetadataHeldBack); len(held) != 1 || !strings.Contains(held[0].Detail, "idp hijacked") {
+		t.Fatalf("metadata_held_back events = %+v", held)
+	}
+	if info := sp.IdP(); info.RefreshFailures != 1 || info.RefreshError == "" {
+		t.Fatalf("status after hold-back = %+v", info)
+	}
+
+	// Fetch failures keep the last good copy.
+	ms.set(500, []byte("oops"), nil)
+	err = sp.RefreshMetadata(context.Background())
+	wantReason(t, err, sso.ReasonMetadataFetchFailed)
+	ms.set(200, []byte("<not-metadata/>"), nil)
+	err = sp.RefreshMetadata(context.Background())
+	wantReason(t, err, sso.ReasonMetadataInvalid)
+	if err := login(idp2); err != nil {
+		t.Fatalf("after failed refreshes: %v", err)
+	}
+	if n := len(ev.of(sso.EventMetadataRefreshError)); n != 2 {
+		t.Fatalf("%d metadata_refresh_failed events; want 2", n)
+	}
+
+	// An administrator who confirmed the rotation applies it.
+	ms.set(200, withCerts(idp1, idp3), nil)
+	if err := sp.ForceMetadataRefresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := login(idp3); err != nil {
+		t.Fatalf("forced refresh: %v", err)
+	}
+}
+
+func TestMetadataURLGuard(t *testing.T) {
+	idp, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test"})
+	ms := &metadataServer{}
+	ms.set(200, idp.Metadata(), nil)
+	srv := httptest.NewServer(ms)
+	defer srv.Close()
+	base := saml.Config{ID: "c1", EntityID: spEntity, ACSURL: acsURL, IdPMetadataURL: srv.URL + "/metadata"}
+
+	// http refused unless allowed; then loopback refused unless allowed.
+	_, err := saml.New(context.Background(), base)
+	wantReason(t, err, sso.ReasonAddressNotAllowed)
+	if !strings.Contains(err.Error(), "AllowHTTPMetadataURL") {
+		t.Errorf("error does not name the option: %v", err)
+	}
+	c := base
+	c.AllowHTTPMetadataURL = true
+	_, err = saml.New(context.Background(), c)
+	wantReason(t, err, sso.ReasonAddressNotAllowed)
+	if !strings.Contains(err.Error(), "AllowPrivateMetadataAddress") {
+		t.Errorf("error does not name the option: %v", err)
+	}
+	c.IdPMetadataURL = "https://169.254.169.254/latest/meta-data/"
+	_, err = saml.New(context.Background(), c)
+	wantReason(t, err, sso.ReasonAddressNotAllowed)
+
+	// Size cap.
+	c = base
+	c.AllowHTTPMetadataURL, c.AllowPrivateMetadataAddress = true, true
+	c.MetadataMaxSize = 100
+	_, err = saml.New(context.Background(), c)
+	wantReason(t, err, sso.ReasonMetadataFetchFailed)
+
+	// Expired document.
+	ms.set(200, []byte(strings.Replace(string(idp.Metadata()), "<md:EntityDescriptor ", `<md:EntityDescriptor validUntil="2001-01-01T00:00:00Z" `, 1)), nil)
+	c.MetadataMaxSize = 0
+	_, err = saml.New(context.Background(), c)
+	wantReason(t, err, sso.ReasonMetadataInvalid)
+
+	// Timeout.
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	defer slow.Close()
+	c.IdPMetadataURL = slow.URL
+	c.MetadataTimeout = 200 * time.Millisecond
+	start := time.Now()
+	_, err = saml.New(context.Background(), c)
+	wantReason(t, err, sso.ReasonMetadataFetchFailed)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("timeout took %v", d)
+	}
+
+	// No URL.
+	e := newEnv(t, samltest.Config{}, nil)
+	if err := e.sp.RefreshMetadata(context.Background()); !errors.Is(err, sso.ReasonInvalidConfig) {
+		t.Fatalf("RefreshMetadata without URL: %v", err)
+	}
+}
