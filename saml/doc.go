@@ -55,5 +55,12 @@
 // Detail tells an administrator what to fix. Debug mode logs each decoded
 // message and the exact failing check; it never loosens a check.
 //
+// # Single logout
+//
+// Logout sends a LogoutRequest to the IdP's single logout service (signed
+// when an SP key is configured) in a flow bound to the browser, or
+// redirects to LogoutRedirectURL for IdPs without one; CompleteLogout
+// checks the IdP's LogoutResponse at SLOURL (HTTP-POST or HTTP-Redirect).
+//
 // Package samltest provides an in-process IdP for tests and demos.
 package saml

@@ -49,7 +49,7 @@ func withCerts(idp *samltest.IdP, others ...*samltest.IdP) []byte {
 	var kds string
 	for _, o := range others {
 		om := string(o.Metadata())
-		kds += om[strings.Index(om, "<md:KeyDescriptor"):strings.Index(om, "</md:KeyDescriptor>")+len("</md:KeyDescriptor>")]
+		kds += om[strings.Index(om, "<md:KeyDescriptor") : strings.Index(om, "</md:KeyDescriptor>")+len("</md:KeyDescriptor>")]
 	}
 	return []byte(md[:i] + kds + md[j:])
 }

@@ -78,12 +78,17 @@ type checker struct {
 	sp  *ServiceProvider
 	st  *idpState
 	now time.Time
+	op  string // operation named in errors; opComplete when empty
 }
 
 const opComplete = "saml.Complete"
 
 func (c *checker) fail(reason sso.Reason, detail string, cause error) *sso.Error {
-	return c.sp.errorf(opComplete, reason, detail, cause)
+	op := c.op
+	if op == "" {
+		op = opComplete
+	}
+	return c.sp.errorf(op, reason, detail, cause)
 }
 
 func (c *checker) mismatch(reason sso.Reason, detail, expected, actual string) *sso.Error {

@@ -1,0 +1,244 @@
+package saml_test
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"encoding/base64"
+	"html"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/saml"
+	"github.com/ssokit/sso/saml/samltest"
+)
+
+const sloURL = "https://app.example.test/saml/c1/slo"
+
+var noFollow = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// sloEnv is a connection with single logout to a samltest IdP on HTTP.
+func sloEnv(t *testing.T, postOnly bool, signed bool) (*samltest.IdP, *saml.ServiceProvider, *sso.Identity) {
+	t.Helper()
+	idp := samltest.Start(t, samltest.Config{})
+	k, c, _ := samltest.GenerateKeyPair("sp", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	sp := samltest.ServiceProvider{EntityID: spEntity, ACSURL: acsURL, SLOURL: sloURL}
+	if signed {
+		sp.SigningCertificate = c
+	}
+	_ = idp.AddServiceProvider(sp)
+	md := idp.Metadata()
+	if postOnly {
+		md = regexp.MustCompile(`<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"[^>]*/>`).ReplaceAll(md, nil)
+	}
+	cfg := saml.Config{ID: "c1", EntityID: spEntity, ACSURL: acsURL, SLOURL: sloURL, IdPMetadataXML: md}
+	if signed {
+		cfg.SPKeys = []saml.KeyPair{samltest.KeyPair(k, c)}
+	}
+	conn, err := saml.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step, _ := conn.Begin(context.Background(), sso.BeginRequest{Binding: browser})
+	_, form, err := idp.RespondTo(step, samltest.ResponseOptions{User: "alice@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := conn.Complete(context.Background(), sso.CompleteRequest{Binding: browser, Params: form})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idp, conn, id
+}
+
+// followLogout sends the Logout step to the IdP and returns the parameters
+// the IdP sends back to SLOURL.
+func followLogout(t *testing.T, step *sso.Step) url.Values {
+	t.Helper()
+	var resp *http.Response
+	var err error
+	if step.Kind == sso.StepRedirect {
+		resp, err = noFollow.Get(step.URL)
+	} else {
+		resp, err = noFollow.PostForm(step.URL, step.Form)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusSeeOther {
+		u, _ := url.Parse(resp.Header.Get("Location"))
+		if !strings.HasPrefix(u.String(), sloURL+"?") {
+			t.Fatalf("IdP redirected to %s", u)
+		}
+		return u.Query()
+	}
+	v := url.Values{}
+	for _, m := range regexp.MustCompile(`name="([^"]+)" value="([^"]*)"`).FindAllStringSubmatch(string(body), -1) {
+		v.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
+	}
+	if v.Get("SAMLResponse") == "" {
+		t.Fatalf("IdP answer %d: %s", resp.StatusCode, body)
+	}
+	return v
+}
+
+func TestLogout(t *testing.T) {
+	for _, c := range []struct {
+		name             string
+		postOnly, signed bool
+		kind             sso.StepKind
+	}{
+		{"redirect signed", false, true, sso.StepRedirect},
+		{"redirect unsigned", false, false, sso.StepRedirect},
+		{"post signed", true, true, sso.StepPostForm},
+		{"post unsigned", true, false, sso.StepPostForm},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			idp, sp, id := sloEnv(t, c.postOnly, c.signed)
+			step, err := sp.Logout(context.Background(), saml.LogoutRequestFor(id, browser, "/bye"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if step.Kind != c.kind {
+				t.Fatalf("step kind %v", step.Kind)
+			}
+			params := followLogout(t, step)
+			recs := idp.LogoutRequests()
+			if len(recs) != 1 {
+				t.Fatalf("IdP saw %d logout requests", len(recs))
+			}
+			r := recs[0]
+			if r.NameID != "alice@example.com" || r.NameIDFormat != saml.NameIDFormatEmailAddress || r.SessionIndex != id.SessionIndex || r.Issuer != spEntity {
+				t.Errorf("LogoutRequest = %+v", r)
+			}
+			if r.Signed != c.signed || r.Verified != c.signed {
+				t.Errorf("LogoutRequest signed %v verified %v; want %v", r.Signed, r.Verified, c.signed)
+			}
+			res, err := sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: params})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ReturnTo != "/bye" || res.Partial {
+				t.Errorf("result = %+v", res)
+			}
+			// The flow is used once.
+			_, err = sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: params})
+			wantReason(t, err, sso.ReasonStateMissing)
+		})
+	}
+}
+
+func TestCompleteLogoutChecks(t *testing.T) {
+	for _, postOnly := range []bool{false, true} {
+		idp, sp, id := sloEnv(t, postOnly, true)
+		params := func() url.Values {
+			step, err := sp.Logout(context.Background(), saml.LogoutRequestFor(id, browser, ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return followLogout(t, step)
+		}
+		p := params()
+		_, err := sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: "other-browser", Params: p})
+		wantReason(t, err, sso.ReasonStateMismatch)
+
+		p = params()
+		if postOnly {
+			xml, _ := base64.StdEncoding.DecodeString(p.Get("SAMLResponse"))
+			xml = []byte(strings.Replace(string(xml), "status:Success", "status:Requester", 1))
+			p.Set("SAMLResponse", base64.StdEncoding.EncodeToString(xml))
+		} else {
+			p.Set("RelayState", p.Get("RelayState")+"x") // the query signature covers RelayState
+		}
+		_, err = sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: p})
+		wantReason(t, err, sso.ReasonSignatureInvalid)
+
+		_, err = sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: url.Values{"SAMLResponse": {"PHg+"}}})
+		if err == nil {
+			t.Fatal("accepted garbage")
+		}
+		_ = idp
+	}
+	_, sp, id := sloEnv(t, false, false)
+	_, err := sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: url.Values{}})
+	wantReason(t, err, sso.ReasonInvalidRequest)
+
+	// Unsigned answers (Signature dropped) with another status.
+	edited := func(from, to string) url.Values {
+		step, err := sp.Logout(context.Background(), saml.LogoutRequestFor(id, browser, "/bye"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := followLogout(t, step)
+		xml := string(inflate(t, p.Get("SAMLResponse")))
+		if !strings.Contains(xml, from) {
+			t.Fatalf("no %q in %s", from, xml)
+		}
+		var buf bytes.Buffer
+		fw, _ := flate.NewWriter(&buf, flate.BestCompression)
+		fw.Write([]byte(strings.Replace(xml, from, to, 1)))
+		fw.Close()
+		return url.Values{"SAMLResponse": {base64.StdEncoding.EncodeToString(buf.Bytes())}, "RelayState": {p.Get("RelayState")}}
+	}
+	_, err = sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: edited(
+		`<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/>`,
+		`<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"/>`)})
+	wantReason(t, err, sso.ReasonIdPError)
+	res, err := sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: edited(
+		`<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/>`,
+		`<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:PartialLogout"/></samlp:StatusCode>`)})
+	if err != nil || !res.Partial || res.ReturnTo != "/bye" {
+		t.Fatalf("partial logout: %+v %v", res, err)
+	}
+	_, err = sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: edited(`InResponseTo="`, `InResponseTo="x`)})
+	wantReason(t, err, sso.ReasonInResponseToMismatch)
+	_, err = sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: edited(`Destination="`, `Destination="https://elsewhere.example/`)})
+	wantReason(t, err, sso.ReasonDestinationMismatch)
+	_, err = sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: edited(`<saml:Issuer>`, `<saml:Issuer>https://other-idp.example/`)})
+	wantReason(t, err, sso.ReasonIssuerMismatch)
+}
+
+func TestLogoutWithoutSLO(t *testing.T) {
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.IdPMetadataXML = stripSLO(c.IdPMetadataXML) })
+	_, err := e.sp.Logout(context.Background(), saml.LogoutRequest{Binding: browser, NameID: "x"})
+	wantReason(t, err, sso.ReasonLogoutNotSupported)
+
+	e = newEnv(t, samltest.Config{}, func(c *saml.Config) {
+		c.IdPMetadataXML = stripSLO(c.IdPMetadataXML)
+		c.LogoutRedirectURL = "https://idp.example.test/logout"
+	})
+	step, err := e.sp.Logout(context.Background(), saml.LogoutRequest{Binding: browser, NameID: "x"})
+	if err != nil || step.Kind != sso.StepRedirect || step.URL != "https://idp.example.test/logout" {
+		t.Fatalf("LogoutRedirectURL: %+v %v", step, err)
+	}
+	// An IdP with SLO, but no SLOURL to come back to.
+	e = newEnv(t, samltest.Config{}, nil)
+	_, err = e.sp.Logout(context.Background(), saml.LogoutRequest{Binding: browser, NameID: "x"})
+	wantReason(t, err, sso.ReasonLogoutNotSupported)
+	e = newEnv(t, samltest.Config{}, func(c *saml.Config) { c.SLOURL = sloURL })
+	_, err = e.sp.Logout(context.Background(), saml.LogoutRequest{Binding: browser, NameID: "x", ReturnTo: "https://evil.example/"})
+	wantReason(t, err, sso.ReasonInvalidRequest)
+	_, err = e.sp.Logout(context.Background(), saml.LogoutRequest{Binding: browser})
+	wantReason(t, err, sso.ReasonSubjectMissing)
+}
+
+func stripSLO(md []byte) []byte {
+	return regexp.MustCompile(`<md:SingleLogoutService[^>]*/>`).ReplaceAll(md, nil)
+}
+
+func TestLogoutRequestFor(t *testing.T) {
+	id := &sso.Identity{Subject: "T5014CD", SubjectFormat: "UID", SessionIndex: "s1",
+		Attributes: map[string][]string{saml.AttributeNameID: {"david@example.com"}, saml.AttributeNameIDFormat: {saml.NameIDFormatEmailAddress}}}
+	r := saml.LogoutRequestFor(id, "b", "/x")
+	if r.NameID != "david@example.com" || r.NameIDFormat != saml.NameIDFormatEmailAddress || r.SessionIndex != "s1" || r.Binding != "b" || r.ReturnTo != "/x" {
+		t.Fatalf("%+v", r)
+	}
+}
