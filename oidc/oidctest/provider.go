@@ -474,7 +474,28 @@ func randomString(n int) string {
 // authorize validates an authorization request and shows the login page.
 func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	p.count(&p.stats.Authorize)
-	q := r.URL.Query()
+	req, back, msg := p.checkRequest(r.URL.Query())
+	switch {
+	case msg != "":
+		// Never redirect to an unregistered URL.
+		renderPage(w, http.StatusBadRequest, pageData{Error: msg})
+		return
+	case back != nil:
+		http.Redirect(w, r, back.String(), http.StatusSeeOther)
+		return
+	}
+	id := randomString(16)
+	p.mu.Lock()
+	p.requests[id] = req
+	users := slices.Clone(p.users)
+	p.mu.Unlock()
+	renderPage(w, http.StatusOK, pageData{Request: id, Users: users, LoginHint: req.loginHint, Client: req.client, Action: p.issuer + "/login"})
+}
+
+// checkRequest validates an authorization request. It returns the request,
+// or a redirect back with an error, or a message for a page when the
+// client or redirect URI is unknown.
+func (p *Provider) checkRequest(q url.Values) (*authRequest, *url.URL, string) {
 	p.mu.Lock()
 	c := p.clients[q.Get("client_id")]
 	mis := p.mis
@@ -483,37 +504,26 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	p.mu.Unlock()
 	redirect := q.Get("redirect_uri")
 	if c == nil || !slices.Contains(c.RedirectURIs, redirect) {
-		// Never redirect to an unregistered URL.
-		renderPage(w, http.StatusBadRequest, pageData{Error: "Unknown client or unregistered redirect_uri."})
-		return
+		return nil, nil, "Unknown client or unregistered redirect_uri."
 	}
 	req := &authRequest{client: c.ID, redirectURI: redirect, state: q.Get("state"), nonce: q.Get("nonce"),
 		challenge: q.Get("code_challenge"), scope: q.Get("scope"), loginHint: q.Get("login_hint"), prompt: q.Get("prompt")}
 	switch {
 	case mis.CallbackError != "":
-		p.redirectBack(w, r, req, url.Values{"error": {mis.CallbackError}, "error_description": {mis.CallbackErrorDescription}})
-		return
+		return nil, p.callbackURL(req, url.Values{"error": {mis.CallbackError}, "error_description": {mis.CallbackErrorDescription}}), ""
 	case q.Get("response_type") != "code":
-		p.redirectBack(w, r, req, url.Values{"error": {"unsupported_response_type"}})
-		return
+		return nil, p.callbackURL(req, url.Values{"error": {"unsupported_response_type"}}), ""
 	case !slices.Contains(strings.Fields(req.scope), "openid"):
-		p.redirectBack(w, r, req, url.Values{"error": {"invalid_scope"}, "error_description": {"openid scope missing"}})
-		return
+		return nil, p.callbackURL(req, url.Values{"error": {"invalid_scope"}, "error_description": {"openid scope missing"}}), ""
 	case req.challenge == "" || q.Get("code_challenge_method") != "S256":
-		p.redirectBack(w, r, req, url.Values{"error": {"invalid_request"}, "error_description": {"PKCE with S256 is required"}})
-		return
+		return nil, p.callbackURL(req, url.Values{"error": {"invalid_request"}, "error_description": {"PKCE with S256 is required"}}), ""
 	}
-	id := randomString(16)
-	p.mu.Lock()
-	p.requests[id] = req
-	users := slices.Clone(p.users)
-	p.mu.Unlock()
-	renderPage(w, http.StatusOK, pageData{Request: id, Users: users, LoginHint: req.loginHint, Client: c.ID, Action: p.issuer + "/login"})
+	return req, nil, ""
 }
 
-// redirectBack sends the browser to the client's redirect URI with params,
-// the state and (RFC 9207) iss.
-func (p *Provider) redirectBack(w http.ResponseWriter, r *http.Request, req *authRequest, params url.Values) {
+// callbackURL is the client's redirect URI with params, the state and
+// (RFC 9207) iss.
+func (p *Provider) callbackURL(req *authRequest, params url.Values) *url.URL {
 	p.mu.Lock()
 	mis := p.mis
 	p.mu.Unlock()
@@ -534,8 +544,55 @@ func (p *Provider) redirectBack(w http.ResponseWriter, r *http.Request, req *aut
 		}
 	}
 	u.RawQuery = q.Encode()
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+	return u
+}
+
+// findUser returns the user with the given subject or email.
+func (p *Provider) findUser(who string) *User {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := range p.users {
+		if p.users[i].Subject == who || strings.EqualFold(p.users[i].Email, who) {
+			u := p.users[i]
+			return &u
+		}
+	}
+	return nil
+}
+
+// issueCode creates a code for req and returns the callback URL.
+func (p *Provider) issueCode(req *authRequest, user *User) *url.URL {
+	code := randomString(32)
+	now := p.now()
+	p.mu.Lock()
+	p.codes[code] = &grant{req: req, user: *user, authTime: now, expires: now.Add(time.Minute)}
+	p.mu.Unlock()
+	return p.callbackURL(req, url.Values{"code": {code}})
+}
+
+// Authorize answers an authorization request in-process, without the
+// login page: it validates authURL (the redirect from the relying party's
+// Begin) as the authorization endpoint does, logs in the user with the
+// given subject or email, and returns the callback URL with code, state
+// and iss (or with an error). It is meant for unit tests and benchmarks;
+// LoginAs drives the real page.
+func (p *Provider) Authorize(authURL, who string) (*url.URL, error) {
+	u, err := url.Parse(authURL)
+	if err != nil {
+		return nil, err
+	}
+	req, back, msg := p.checkRequest(u.Query())
+	switch {
+	case msg != "":
+		return nil, errors.New("oidctest: " + msg)
+	case back != nil:
+		return back, nil
+	}
+	user := p.findUser(who)
+	if user == nil {
+		return nil, errors.New("oidctest: no user " + who)
+	}
+	return p.issueCode(req, user), nil
 }
 
 // login handles the login page's form: the chosen user or typed email.
@@ -550,16 +607,9 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 	if who == "" {
 		who = strings.TrimSpace(r.PostForm.Get("email"))
 	}
+	user := p.findUser(who)
 	p.mu.Lock()
 	req := p.requests[id]
-	var user *User
-	for i := range p.users {
-		if p.users[i].Subject == who || strings.EqualFold(p.users[i].Email, who) {
-			u := p.users[i]
-			user = &u
-			break
-		}
-	}
 	if req != nil && user != nil {
 		delete(p.requests, id)
 	}
@@ -574,12 +624,8 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 			Error: "No user " + who + " here."})
 		return
 	}
-	code := randomString(32)
-	now := p.now()
-	p.mu.Lock()
-	p.codes[code] = &grant{req: req, user: *user, authTime: now, expires: now.Add(time.Minute)}
-	p.mu.Unlock()
-	p.redirectBack(w, r, req, url.Values{"code": {code}})
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	http.Redirect(w, r, p.issueCode(req, user).String(), http.StatusSeeOther)
 }
 
 // token redeems a code.

@@ -1,0 +1,135 @@
+package oidc_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/zitadel/oidc/v3/pkg/client/rp"
+	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/oidc/oidctest"
+)
+
+// zitadelRP is zitadel's own relying party for the same provider and
+// client: discovery, remote key set and its ID token verifier.
+func zitadelRP(b *testing.B, e *env, nonce *string) rp.RelyingParty {
+	r, err := rp.NewRelyingPartyOIDC(context.Background(), e.op.Issuer(), clientID, secret, redirectURL, []string{"openid", "email", "profile"},
+		rp.WithHTTPClient(e.op.Client()),
+		rp.WithVerifierOpts(rp.WithNonce(func(context.Context) string { return *nonce })))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r
+}
+
+// BenchmarkVerifyIDToken verifies the same RS256 ID token with warm key
+// caches: ssokit's VerifyIDToken against zitadel's rp.VerifyIDToken.
+func BenchmarkVerifyIDToken(b *testing.B) {
+	e := newEnv(b, oidctest.Options{}, nil)
+	ctx := context.Background()
+	claims := e.op.Claims(clientID, "alice-0001", "n-1")
+	claims["email"], claims["email_verified"], claims["name"] = "alice@example.com", true, "Alice Liddell"
+	tok := e.op.Sign(claims)
+
+	b.Run("ssokit", func(b *testing.B) {
+		if _, err := e.conn.VerifyIDToken(ctx, tok, "n-1"); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.conn.VerifyIDToken(ctx, tok, "n-1"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("zitadel", func(b *testing.B) {
+		nonce := "n-1"
+		v := zitadelRP(b, e, &nonce).IDTokenVerifier()
+		if _, err := rp.VerifyIDToken[*zoidc.IDTokenClaims](ctx, tok, v); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := rp.VerifyIDToken[*zoidc.IDTokenClaims](ctx, tok, v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkCallback measures the callback of a login: state lookup, code
+// exchange with PKCE at the provider's token endpoint (in-process, TLS over
+// loopback with keep-alive) and ID token verification. The authorization
+// step before it runs with the timer stopped. ssokit runs Complete (flow,
+// replay cache, exchange, verification, claims); zitadel runs a state map
+// lookup and rp.CodeExchange with its verifier.
+func BenchmarkCallback(b *testing.B) {
+	ctx := context.Background()
+	b.Run("ssokit", func(b *testing.B) {
+		e := newEnv(b, oidctest.Options{}, nil)
+		req := sso.CompleteRequest{Binding: e.binding}
+		prepare := func() {
+			step, err := e.conn.Begin(ctx, sso.BeginRequest{Binding: e.binding})
+			if err != nil {
+				b.Fatal(err)
+			}
+			u, err := e.op.Authorize(step.URL, "alice-0001")
+			if err != nil {
+				b.Fatal(err)
+			}
+			req.Params = u.Query()
+		}
+		prepare()
+		if _, err := e.conn.Complete(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			b.StopTimer()
+			prepare()
+			b.StartTimer()
+			if _, err := e.conn.Complete(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("zitadel", func(b *testing.B) {
+		e := newEnv(b, oidctest.Options{}, nil)
+		var nonce string
+		r := zitadelRP(b, e, &nonce)
+		type pending struct{ nonce, verifier string }
+		states := map[string]pending{}
+		var code, state string
+		prepare := func() {
+			state, nonce = sso.NewBinding(), sso.NewBinding()
+			verifier := sso.NewBinding()
+			states[state] = pending{nonce, verifier}
+			u := rp.AuthURL(state, r, rp.WithCodeChallenge(zoidc.NewSHACodeChallenge(verifier)), rp.AuthURLOpt(rp.WithURLParam("nonce", nonce)))
+			cb, err := e.op.Authorize(u, "alice-0001")
+			if err != nil {
+				b.Fatal(err)
+			}
+			code, state = cb.Query().Get("code"), cb.Query().Get("state")
+		}
+		callback := func() {
+			p, ok := states[state]
+			if !ok {
+				b.Fatal("state")
+			}
+			delete(states, state)
+			if _, err := rp.CodeExchange[*zoidc.IDTokenClaims](ctx, code, r, rp.WithCodeVerifier(p.verifier)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		prepare()
+		callback()
+		b.ReportAllocs()
+		for b.Loop() {
+			b.StopTimer()
+			prepare()
+			b.StartTimer()
+			callback()
+		}
+	})
+}
