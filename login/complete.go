@@ -1,0 +1,337 @@
+package login
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/discovery"
+	"github.com/ssokit/sso/policy"
+	"github.com/ssokit/sso/provisioning"
+)
+
+// connection returns the registry entry for the {connection} path value if
+// it has the given protocol, or writes the error page.
+func (h *Handler) connection(w http.ResponseWriter, r *http.Request, proto sso.Protocol) (*Connection, bool) {
+	id := r.PathValue("connection")
+	entry, ok := h.cfg.Connections.Connection(id)
+	if !ok || entry.Authenticator.Protocol() != proto {
+		detail := "no " + string(proto) + " connection " + quote(id) + " is registered"
+		h.fail(w, r, failure{connection: id, err: &sso.Error{Op: "login", Reason: sso.ReasonConnectionNotFound, Connection: id, Detail: detail}})
+		return nil, false
+	}
+	return entry, true
+}
+
+// samlMetadata serves GET /saml/{connection}/metadata.
+func (h *Handler) samlMetadata(w http.ResponseWriter, r *http.Request) {
+	entry, ok := h.connection(w, r, sso.ProtocolSAML)
+	if !ok {
+		return
+	}
+	md, ok := entry.Authenticator.(interface{ Metadata() ([]byte, error) })
+	if !ok {
+		h.fail(w, r, failure{connection: entry.Authenticator.ID(), err: &sso.Error{Op: "login.Metadata", Reason: sso.ReasonInvalidConfig,
+			Connection: entry.Authenticator.ID(), Detail: "the connection's authenticator has no Metadata method"}})
+		return
+	}
+	b, err := md.Metadata()
+	if err != nil {
+		h.fail(w, r, failure{connection: entry.Authenticator.ID(), err: err})
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "application/samlmetadata+xml")
+	hd.Set("Cache-Control", "public, max-age=3600")
+	if r.URL.Query().Has("download") {
+		hd.Set("Content-Disposition", `attachment; filename="`+safeFilename(entry.Authenticator.ID())+`-sp-metadata.xml"`)
+	}
+	_, _ = w.Write(b)
+}
+
+func safeFilename(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// samlACS serves POST /saml/{connection}/acs: SP-initiated responses, and
+// IdP-initiated ones where the connection allows them. The IdP's POST is
+// cross-site by design, so no origin check applies; the response's
+// signature, audience, destination, InResponseTo and the browser binding
+// protect it.
+func (h *Handler) samlACS(w http.ResponseWriter, r *http.Request) {
+	entry, ok := h.connection(w, r, sso.ProtocolSAML)
+	if !ok || !h.parseForm(w, r, h.cfg.MaxSAMLBodyBytes, entry.Authenticator.ID()) {
+		return
+	}
+	// A fresh binding is set when the browser has none (an IdP-initiated
+	// login in a browser that never visited the application), so that an
+	// unknown identity can wait for login binding.
+	binding := h.bindingCookie(w, r)
+	id, err := entry.Authenticator.Complete(r.Context(), sso.CompleteRequest{Binding: binding, Params: r.PostForm})
+	if err != nil {
+		h.fail(w, r, failure{connection: entry.Authenticator.ID(), err: err})
+		return
+	}
+	h.finish(w, r, entry, id, binding, id.ReturnTo)
+}
+
+// oidcCallback serves GET /oidc/{connection}/callback.
+func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
+	entry, ok := h.connection(w, r, sso.ProtocolOIDC)
+	if !ok {
+		return
+	}
+	binding := h.existingBinding(r)
+	id, err := entry.Authenticator.Complete(r.Context(), sso.CompleteRequest{Binding: binding, Params: r.URL.Query()})
+	if err != nil {
+		h.fail(w, r, failure{connection: entry.Authenticator.ID(), err: err})
+		return
+	}
+	h.finish(w, r, entry, id, binding, id.ReturnTo)
+}
+
+// ldapPage serves GET /ldap/{connection}/login: the directory's form.
+func (h *Handler) ldapPage(w http.ResponseWriter, r *http.Request) {
+	entry, ok := h.connection(w, r, sso.ProtocolLDAP)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	email, _ := sso.NormalizeEmail(q.Get("email"))
+	h.renderDirectory(w, http.StatusOK, entry, email, returnPath(q.Get("return_to")), q.Get("test") == "1", "")
+}
+
+func (h *Handler) renderDirectory(w http.ResponseWriter, status int, entry *Connection, email, rt string, test bool, msg string) {
+	id := entry.Authenticator.ID()
+	name := id
+	if c, err := h.cfg.Discovery.Connection(id); err == nil && c.DisplayName != "" {
+		name = c.DisplayName
+	}
+	h.render(w, status, TemplateDirectory, &DirectoryPage{
+		Page:        h.page("Log in with "+name, rt, msg),
+		Connection:  id,
+		DisplayName: name,
+		Action:      h.base + "/ldap/" + url.PathEscape(id) + "/login",
+		Email:       email,
+		Test:        test,
+	})
+}
+
+// ldapSubmit serves POST /ldap/{connection}/login.
+func (h *Handler) ldapSubmit(w http.ResponseWriter, r *http.Request) {
+	entry, ok := h.connection(w, r, sso.ProtocolLDAP)
+	if !ok || !h.checkOrigin(w, r) || !h.parseForm(w, r, h.cfg.MaxBodyBytes, entry.Authenticator.ID()) {
+		return
+	}
+	f := r.PostForm
+	rt := returnPath(f.Get("return_to"))
+	test := f.Get("test") == "1"
+	conn := entry.Authenticator.ID()
+	typed := strings.TrimSpace(f.Get("email"))
+	id, err := entry.Authenticator.Complete(r.Context(), sso.CompleteRequest{Email: typed, Password: sso.Secret(f.Get("password"))})
+	if err != nil {
+		switch reason := sso.ReasonOf(err); reason {
+		case sso.ReasonInvalidCredentials, sso.ReasonPasswordEmpty, sso.ReasonLDAPUserNotFound, sso.ReasonInvalidEmail:
+			// Ask again on the same form; the event and log still record it.
+			var acct string
+			if c, e := h.cfg.Discovery.Connection(conn); e == nil {
+				acct = c.Account
+			}
+			h.cfg.Events.Emit(r.Context(), sso.Event{Type: sso.EventLoginFailed, Time: h.now(), Account: acct, Connection: conn, Reason: reason, Detail: detailOf(err)})
+			h.log.LogAttrs(r.Context(), slog.LevelInfo, "login failed", slog.String("reason", string(reason)), slog.String("account", acct), slog.String("connection", conn), slog.String("error", err.Error()))
+			email, _ := sso.NormalizeEmail(typed)
+			h.renderDirectory(w, statusFor(reason), entry, email, rt, test, UserMessage(reason))
+		default:
+			h.fail(w, r, failure{connection: conn, err: err, returnTo: rt})
+		}
+		return
+	}
+	id.ReturnTo = rt
+	if test {
+		id.FlowData = map[string]string{flowTestKey: "1"}
+	}
+	h.finish(w, r, entry, id, h.existingBinding(r), rt)
+}
+
+func detailOf(err error) string {
+	var se *sso.Error
+	if errors.As(err, &se) {
+		return se.Detail
+	}
+	return ""
+}
+
+// finish turns a completed identity into a login: the connection's account,
+// SSOModule routing of IdP-initiated logins, policy (before and after the
+// user is known), provisioning, and the host's session.
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, entry *Connection, id *sso.Identity, binding, rt string) {
+	ctx := r.Context()
+	conn := entry.Authenticator.ID()
+	if id.Connection == "" {
+		id.Connection = conn
+	}
+	if id.Protocol == "" {
+		id.Protocol = entry.Authenticator.Protocol()
+	}
+	rt = returnPath(rt)
+	fail := func(err error, acct string, reported bool) {
+		h.fail(w, r, failure{err: err, account: acct, connection: id.Connection, subject: id.Subject, reported: reported, returnTo: rt})
+	}
+	choice, err := h.cfg.Discovery.Connection(conn)
+	if err != nil {
+		fail(&sso.Error{Op: "login.Complete", Reason: sso.ReasonInvalidConfig, Connection: conn,
+			Detail: "the connection is registered but discovery has no account for it; add it to an account's connections", Err: err}, "", false)
+		return
+	}
+	if id.IdPInitiated && id.Module != "" {
+		next, err := h.routeModule(choice, id)
+		if err != nil {
+			fail(err, choice.Account, false)
+			return
+		}
+		if next.Connection != conn {
+			e, ok := h.cfg.Connections.Connection(next.Connection)
+			if !ok {
+				fail(&sso.Error{Op: "login.Complete", Reason: sso.ReasonConnectionNotFound, Connection: next.Connection,
+					Detail: "SSOModule " + quote(id.Module) + " selects connection " + quote(next.Connection) + ", which the registry does not hold"}, choice.Account, false)
+				return
+			}
+			entry, choice = e, next
+			id.Connection = next.Connection
+		}
+	}
+	acct, err := h.cfg.Accounts.Account(ctx, choice.Account)
+	if err != nil {
+		fail(err, choice.Account, false)
+		return
+	}
+	method := policy.MethodOf(id)
+	if entry.Debug {
+		h.log.LogAttrs(ctx, slog.LevelInfo, "login: identity (debug mode)", slog.String("connection", id.Connection), slog.String("issuer", id.Issuer),
+			slog.String("subject", id.Subject), slog.String("email", id.Email), slog.Any("groups", id.Groups), slog.Any("attributes", id.Attributes),
+			slog.Bool("idp_initiated", id.IdPInitiated))
+	}
+	if id.FlowData[flowTestKey] == "1" {
+		if !h.isAdmin(r, acct.ID) {
+			fail(&sso.Error{Op: "login.Test", Reason: ReasonNotAdministrator, Connection: id.Connection, Detail: "test logins are for administrators of account " + quote(acct.ID)}, acct.ID, false)
+			return
+		}
+		d := policy.Decide(acct.Policy, policy.User{Email: id.Email}, method)
+		h.render(w, http.StatusOK, TemplateTestResult, &TestPage{
+			Page:    h.page("Test login", rt, ""),
+			Account: acct.ID, Connection: id.Connection, Identity: id, Attributes: sortedAttributes(id.Attributes), Decision: d,
+		})
+		return
+	}
+	// Policy before the user is known: drafts, password-only accounts,
+	// connections the account does not accept, testing connections
+	// closed to this email.
+	if !startAllowed(acct.Policy, id.Email, choice) {
+		fail(policy.Decide(acct.Policy, policy.User{Email: id.Email}, method).Err(), acct.ID, false)
+		return
+	}
+	pc := entry.Provisioning
+	pc.ID = id.Connection
+	res, err := h.cfg.Provisioner.Provision(ctx, provisioning.Request{
+		Account:    provisioning.Account{ID: acct.ID, Domains: acct.Domains},
+		Connection: pc,
+		Identity:   id,
+		Binding:    binding,
+	})
+	if err != nil {
+		if errors.Is(err, provisioning.ErrBindingPending) {
+			h.awaitBinding(w, r, entry, acct.ID, id, binding, rt)
+			return
+		}
+		fail(err, acct.ID, true)
+		return
+	}
+	h.grantSSO(w, r, acct, id, res, rt)
+}
+
+// grantSSO decides policy with the user's facts and starts the session.
+func (h *Handler) grantSSO(w http.ResponseWriter, r *http.Request, acct *Account, id *sso.Identity, res *provisioning.Result, rt string) {
+	ctx := r.Context()
+	method := policy.MethodOf(id)
+	facts, err := h.cfg.Users.Facts(ctx, res.User.ID, acct.ID)
+	if err != nil {
+		h.fail(w, r, failure{err: &sso.Error{Op: "login.Complete", Reason: sso.ReasonInternal, Connection: id.Connection, Detail: "reading the user's facts failed", Err: err},
+			account: acct.ID, connection: id.Connection, user: res.User.ID, returnTo: rt})
+		return
+	}
+	d := policy.Decide(acct.Policy, facts, method)
+	if !d.Allowed {
+		h.fail(w, r, failure{err: d.Err(), account: acct.ID, connection: id.Connection, user: res.User.ID, subject: id.Subject, returnTo: rt})
+		return
+	}
+	email := res.User.Email
+	if email == "" {
+		email = id.Email
+	}
+	accounts := res.Accounts
+	if len(accounts) == 0 {
+		accounts = []string{acct.ID}
+	}
+	h.startSession(w, r, &Result{
+		User: res.User.ID, Email: email, Method: method, Identity: id,
+		Accounts: accounts, ReturnTo: h.orDefault(rt), Provisioning: res,
+		Decisions: []policy.Decision{d}, SecondFactorRequired: d.SecondFactorRequired,
+	})
+}
+
+// startSession hands res to the host and redirects to its return path.
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, res *Result) {
+	if err := h.cfg.Sessions.StartSession(w, r, res); err != nil {
+		var conn, acct string
+		if res.Identity != nil {
+			conn = res.Identity.Connection
+		}
+		if len(res.Accounts) > 0 {
+			acct = res.Accounts[0]
+		}
+		h.fail(w, r, failure{err: &sso.Error{Op: "login.StartSession", Reason: sso.ReasonInternal, Connection: conn, Detail: "the application could not start its session", Err: err},
+			account: acct, connection: conn, user: res.User, returnTo: res.ReturnTo})
+		return
+	}
+	http.Redirect(w, r, res.ReturnTo, http.StatusSeeOther)
+}
+
+// routeModule picks the connection an IdP-initiated login's SSOModule names
+// among the account's connections (SmartSimple's "SSO alias"). The named
+// connection must trust the same identity provider: discovery must list
+// the identity's issuer for it, so that one IdP cannot log in through
+// another IdP's connection.
+func (h *Handler) routeModule(arrived discovery.Choice, id *sso.Identity) (discovery.Choice, error) {
+	next, err := h.cfg.Discovery.LookupModule(arrived.Account, id.Module)
+	if err != nil {
+		return discovery.Choice{}, &sso.Error{Op: "login.Complete", Reason: sso.ReasonConnectionNotFound, Connection: arrived.Connection,
+			Detail: "the assertion's SSOModule " + quote(id.Module) + " names no connection of account " + quote(arrived.Account) + "; set that module on one of its connections", Err: err}
+	}
+	if next.Connection == arrived.Connection {
+		return next, nil
+	}
+	if next.Protocol != arrived.Protocol {
+		return discovery.Choice{}, &sso.Error{Op: "login.Complete", Reason: sso.ReasonIssuerMismatch, Connection: arrived.Connection,
+			Detail: "SSOModule " + quote(id.Module) + " selects " + string(next.Protocol) + " connection " + quote(next.Connection) + "; it must be a " + string(arrived.Protocol) + " connection"}
+	}
+	sharing, _ := h.cfg.Discovery.LookupIssuer(id.Issuer)
+	for _, c := range sharing {
+		if c.Connection == next.Connection {
+			return next, nil
+		}
+	}
+	return discovery.Choice{}, &sso.Error{Op: "login.Complete", Reason: sso.ReasonIssuerMismatch, Connection: arrived.Connection,
+		Detail:   "SSOModule " + quote(id.Module) + " selects connection " + quote(next.Connection) + ", which does not list the issuer " + quote(id.Issuer) + " among its issuers",
+		Expected: id.Issuer}
+}

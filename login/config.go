@@ -1,0 +1,323 @@
+package login
+
+import (
+	"context"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/discovery"
+	"github.com/ssokit/sso/policy"
+	"github.com/ssokit/sso/provisioning"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	// DefaultCookieName is the name of the browser binding cookie.
+	DefaultCookieName = "ssokit_binding"
+	// DefaultMaxBodyBytes caps the body of the handler's own forms.
+	DefaultMaxBodyBytes = 64 << 10
+	// DefaultMaxACSBodyBytes caps the body of a SAML POST (ACS and single
+	// logout): a base64 SAMLResponse of saml.DefaultMaxResponseSize with
+	// room to spare.
+	DefaultMaxACSBodyBytes = 1 << 20
+	// DefaultReturnPath is where a login lands without a return path.
+	DefaultReturnPath = "/"
+	// DefaultBindingWait is how long an SSO identity waits for the password
+	// login that binds it, when its connection sets no window.
+	DefaultBindingWait = provisioning.DefaultBindingWindow
+)
+
+// Config configures a Handler. Connections, Discovery, Accounts,
+// Provisioner, Users and Sessions are required; every other zero field means
+// a safe default.
+type Config struct {
+	// BasePath is the path prefix the handler is mounted under, e.g.
+	// "/auth", or "" for the root. Links and form actions on its pages start
+	// with it. Requests reach the handler with or without the prefix (for
+	// example through http.StripPrefix).
+	BasePath string
+
+	// Connections maps connection IDs to their Authenticator and settings.
+	// *ConnectionSet is the default implementation.
+	Connections Registry
+	// Discovery finds the connections of an email, domain alias, issuer or
+	// account. *discovery.Router implements it.
+	Discovery Discovery
+	// Accounts returns an account's claimed domains and login policy.
+	// *AccountSet is the default implementation.
+	Accounts Accounts
+	// Provisioner maps identities to the application's users.
+	// *provisioning.Provisioner implements it.
+	Provisioner Provisioner
+	// Users gives the facts policy decisions need about the application's
+	// users. StoreUsers is the default implementation.
+	Users Users
+	// Sessions starts and ends the host's own session. The handler never
+	// keeps a session of its own.
+	Sessions Sessions
+	// Passwords checks the host's own passwords. Nil turns password login
+	// off: the login page then only finds single sign-on connections.
+	Passwords PasswordChecker
+
+	// States keeps SSO identities that wait for a password login to bind
+	// them (see provisioning.LoginBinding). A bounded in-memory store when
+	// nil; pass a shared store when the application runs several
+	// instances.
+	States sso.StateStore
+
+	// Templates replaces the default pages. It must define every template
+	// named in this package's Template* constants; see DefaultTemplates
+	// for the data each one receives.
+	Templates *template.Template
+
+	// CanAdminister reports whether the request comes from an administrator
+	// of the account. When it does, error pages show the Reason and Detail
+	// as in debug mode, and test logins (see Handler.TestLoginURL) may be
+	// run. Nil means nobody: no test logins, details only in debug mode.
+	CanAdminister func(r *http.Request, account string) bool
+
+	// DefaultReturnPath is where a login lands when no return path was
+	// given; DefaultReturnPath when empty. It must be a same-site path.
+	DefaultReturnPath string
+	// LogoutReturnPath is where the browser goes after a logout that has no
+	// single logout and no logout redirect URL; DefaultReturnPath when
+	// empty. It must be a same-site path.
+	LogoutReturnPath string
+
+	// TrustedOrigins are origins ("https://admin.example") whose
+	// cross-origin POSTs to the handler's forms are allowed. Empty: only
+	// same-origin requests.
+	TrustedOrigins []string
+	// MaxBodyBytes caps the body of the handler's forms;
+	// DefaultMaxBodyBytes when zero.
+	MaxBodyBytes int64
+	// MaxSAMLBodyBytes caps the body of SAML POSTs to the ACS and single
+	// logout endpoints; DefaultMaxACSBodyBytes when zero.
+	MaxSAMLBodyBytes int64
+
+	// CookieName is the browser binding cookie's name; DefaultCookieName
+	// when empty.
+	CookieName string
+	// SecureCookies marks the binding cookie Secure (with SameSite=None)
+	// on every request. Set it when TLS ends at a proxy in front of the
+	// application, where the handler sees plain http requests. Without it
+	// the cookie is Secure on https requests and on loopback hosts
+	// (localhost, 127.0.0.1), which browsers treat as secure contexts; see
+	// the package documentation.
+	SecureCookies bool
+
+	// Events receives an audit event for every failed login and refused
+	// password, and for successful password logins. Nil drops them.
+	Events sso.EventFunc
+	// Logger receives one record per failure, without secrets or protocol
+	// messages; in a connection's debug mode also the identity's
+	// attributes. slog.Default() when nil.
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Validate reports a missing required field or a bad path as an
+// *sso.Error with sso.ReasonInvalidConfig naming the field.
+func (c *Config) Validate() error {
+	bad := func(detail string) error {
+		return &sso.Error{Op: "login.Config.Validate", Reason: sso.ReasonInvalidConfig, Detail: detail}
+	}
+	switch {
+	case c.Connections == nil:
+		return bad("Connections is nil: pass a *login.ConnectionSet holding the connections' authenticators")
+	case c.Discovery == nil:
+		return bad("Discovery is nil: pass a *discovery.Router")
+	case c.Accounts == nil:
+		return bad("Accounts is nil: pass a *login.AccountSet with each account's domains and policy")
+	case c.Provisioner == nil:
+		return bad("Provisioner is nil: pass a *provisioning.Provisioner")
+	case c.Users == nil:
+		return bad("Users is nil: pass login.StoreUsers over the provisioning store, or your own implementation")
+	case c.Sessions == nil:
+		return bad("Sessions is nil: pass the application's session starter (see login.Sessions)")
+	}
+	if c.BasePath != "" && (!strings.HasPrefix(c.BasePath, "/") || strings.HasSuffix(c.BasePath, "/") || strings.ContainsAny(c.BasePath, "?#\\ ")) {
+		return bad("BasePath " + quote(c.BasePath) + " must start with / and not end with / (e.g. \"/auth\"), or be empty")
+	}
+	for name, p := range map[string]string{"DefaultReturnPath": c.DefaultReturnPath, "LogoutReturnPath": c.LogoutReturnPath} {
+		if p == "" {
+			continue
+		}
+		if _, ok := sso.SafeReturnPath(p); !ok {
+			return bad(name + " " + quote(p) + " must be a same-site path starting with / (e.g. \"/\")")
+		}
+	}
+	if c.MaxBodyBytes < 0 || c.MaxSAMLBodyBytes < 0 {
+		return bad("MaxBodyBytes and MaxSAMLBodyBytes must not be negative")
+	}
+	if c.CookieName != "" && !validCookieName(c.CookieName) {
+		return bad("CookieName " + quote(c.CookieName) + " must be a cookie token: letters, digits and - _ .")
+	}
+	if c.Templates != nil {
+		for _, n := range templateNames {
+			if c.Templates.Lookup(n) == nil {
+				return bad("Templates defines no template " + quote(n) + ": start from login.DefaultTemplates() and replace what you need")
+			}
+		}
+	}
+	return nil
+}
+
+func validCookieName(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func quote(s string) string { return "\"" + s + "\"" }
+
+// Connection is one connection as the handler uses it: its Authenticator and
+// the settings that are not the protocol's business.
+type Connection struct {
+	// Authenticator is the connection's SAML service provider, OpenID
+	// Connect relying party or LDAP authenticator. Its ID is the
+	// connection ID. Required.
+	Authenticator sso.Authenticator
+	// Provisioning holds the connection's provisioning settings. Its ID is
+	// set to the Authenticator's ID when empty.
+	Provisioning provisioning.Connection
+	// Debug shows the Reason and the administrator's Detail of a failed
+	// login on the error page, and logs the identity's attributes. It never
+	// loosens a check. The page tells everyone who tries why a login
+	// failed: turn it on only while setting a connection up.
+	Debug bool
+	// LogoutRedirectURL is where the browser goes after the logout of a
+	// session that logged in through this connection, when the connection
+	// has no single logout (e.g. the identity provider's own logout page,
+	// or a page of the host). An absolute URL or a same-site path.
+	LogoutRedirectURL string
+}
+
+// Registry returns the connection with the given ID. Implementations must be
+// safe for concurrent use; *ConnectionSet is the default.
+type Registry interface {
+	Connection(id string) (*Connection, bool)
+}
+
+// Discovery is the part of *discovery.Router the handler uses.
+// Implementations must be safe for concurrent use.
+type Discovery interface {
+	Lookup(email string) (discovery.Route, error)
+	LookupAlias(alias string) (discovery.Route, error)
+	LookupAccount(id string) (discovery.Route, error)
+	LookupIssuer(issuer string) ([]discovery.Choice, error)
+	LookupModule(account, module string) (discovery.Choice, error)
+	Connection(id string) (discovery.Choice, error)
+}
+
+var _ Discovery = (*discovery.Router)(nil)
+
+// Account is what the handler needs to know about an account: the email
+// domains it claims (for provisioning) and its login policy.
+type Account struct {
+	// ID is the account ID.
+	ID string
+	// Domains are the email domains the account claims.
+	Domains []string
+	// Policy is the account's login policy; its Account must equal ID.
+	Policy policy.Policy
+}
+
+// Accounts returns accounts by ID. An unknown account is an error matching
+// sso.ReasonAccountNotFound. Implementations must be safe for concurrent
+// use; *AccountSet is the default.
+type Accounts interface {
+	Account(ctx context.Context, id string) (*Account, error)
+}
+
+// Provisioner is the part of *provisioning.Provisioner the handler uses.
+type Provisioner interface {
+	Provision(ctx context.Context, req provisioning.Request) (*provisioning.Result, error)
+	CompleteBinding(ctx context.Context, binding, userID string) (*provisioning.Result, error)
+	RecordPasswordLogin(ctx context.Context, binding, userID, account string) (*provisioning.Result, error)
+}
+
+var _ Provisioner = (*provisioning.Provisioner)(nil)
+
+// Users gives the facts about the application's users that policy
+// decisions need. Implementations must be safe for concurrent use;
+// StoreUsers is the default.
+type Users interface {
+	// UserByEmail returns the ID of the user with the email (compared
+	// without regard to case), or an error matching sso.ReasonNotFound.
+	UserByEmail(ctx context.Context, email string) (string, error)
+	// Accounts returns the IDs of the accounts the user is a member of.
+	Accounts(ctx context.Context, userID string) ([]string, error)
+	// Facts returns what policy needs to know about the user in the
+	// account: email, roles, whether an administrator.
+	Facts(ctx context.Context, userID, account string) (policy.User, error)
+}
+
+// PasswordChecker checks the host's own passwords. The handler asks policy
+// first and calls CheckPassword only for people allowed to use a password.
+type PasswordChecker interface {
+	// CheckPassword returns the ID of the user with this email and
+	// password, or an error (any error counts as a wrong password; its text
+	// is logged, never shown).
+	CheckPassword(ctx context.Context, email string, password sso.Secret) (userID string, err error)
+}
+
+// PasswordCheckFunc adapts a function to PasswordChecker.
+type PasswordCheckFunc func(ctx context.Context, email string, password sso.Secret) (string, error)
+
+// CheckPassword calls f.
+func (f PasswordCheckFunc) CheckPassword(ctx context.Context, email string, password sso.Secret) (string, error) {
+	return f(ctx, email, password)
+}
+
+// Sessions is the host's session: the handler calls StartSession after a
+// successful login and EndSession at logout. ssokit never owns the
+// application's session.
+type Sessions interface {
+	// StartSession starts the host's session for res, typically by setting
+	// a cookie on w. It must not write a status or body: the handler
+	// redirects to res.ReturnTo afterwards. An error fails the login.
+	StartSession(w http.ResponseWriter, r *http.Request, res *Result) error
+	// EndSession ends the host's session and returns the identity of the
+	// single sign-on login it came from (as given to StartSession in
+	// Result.Identity), or nil for a password session or none. The handler
+	// uses it for single logout and the connection's logout redirect.
+	EndSession(w http.ResponseWriter, r *http.Request) (*sso.Identity, error)
+}
+
+// Result is a successful login, handed to Sessions.StartSession.
+type Result struct {
+	// User is the application's user ID.
+	User string
+	// Email is the user's email as the login knew it.
+	Email string
+	// Method is how the person logged in.
+	Method policy.Method
+	// Identity is what the connection proved; nil for a password login.
+	Identity *sso.Identity
+	// Accounts are the accounts this login grants: for single sign-on only
+	// the account whose connection the login went through; for a password
+	// login the user's accounts whose policy allows a password.
+	Accounts []string
+	// Refused are the decisions of the user's accounts that a password
+	// login does not grant (their policy requires single sign-on).
+	Refused []policy.Decision
+	// ReturnTo is the same-site path the browser is sent to next.
+	ReturnTo string
+	// Provisioning is the provisioning result of a single sign-on login.
+	Provisioning *provisioning.Result
+	// Decisions are the policy decisions that allowed the login, one per
+	// granted account.
+	Decisions []policy.Decision
+	// SecondFactorRequired reports that an account still requires the
+	// host's own second factor.
+	SecondFactorRequired bool
+}

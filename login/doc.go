@@ -1,0 +1,102 @@
+// Package login is the net/http glue of ssokit: one http.Handler that turns
+// an email address, an SSO domain or an identity provider's response into a
+// session of the host application. It wires package discovery (which
+// connections serve this person), package policy (may this person use a
+// password, this connection), the connection's sso.Authenticator (SAML,
+// OpenID Connect, LDAP) and package provisioning (which user is this), and
+// ends in the host's Sessions.StartSession. ssokit never owns the host's
+// session.
+//
+// # Routes
+//
+// Relative to Config.BasePath:
+//
+//	GET  /login                       email (and password) form
+//	POST /login                       email alone: discovery, then single sign-on, the
+//	                                  picker, or the password field; email and password:
+//	                                  policy first, then the host's password check
+//	GET  /login/sso                   asks for the organisation's SSO domain
+//	GET  /login/sso/{domain}          bookmarkable single sign-on of that domain
+//	POST /login/start                 the picker's choice of connection
+//	GET  /login/test/{connection}     an administrator's test login
+//	POST /login/bind                  password that binds a waiting SSO identity
+//	GET  /saml/{connection}/metadata  SP metadata (?download for an attachment)
+//	POST /saml/{connection}/acs       SAML responses, SP- and IdP-initiated
+//	GET|POST /saml/{connection}/slo   SAML single logout messages
+//	GET  /oidc/{connection}/callback  OpenID Connect callback
+//	GET|POST /ldap/{connection}/login directory email and password form
+//	POST /logout                      host logout, then single logout or redirect
+//
+// The handler works with http.ServeMux and any router: mount it at
+// BasePath+"/" (or each of Handler.Routes), with or without
+// http.StripPrefix. Its pages are html/template templates the host may
+// replace (see DefaultTemplates and the Template* constants).
+//
+// # The login path
+//
+//  1. An email (POST /login), an SSO domain (/login/sso/{domain}) or an
+//     identity provider's own POST to a connection's ACS starts it.
+//  2. Discovery finds the connections by the email's domain only, so the
+//     answer never reveals whether a person has an account. Several
+//     connections (a domain shared by several accounts, or an account with
+//     several identity providers) are offered on the picker. None: the
+//     password field.
+//  3. Policy filters them: draft connections and password-only accounts are
+//     never offered; a testing connection only to its test users.
+//  4. The connection's Authenticator runs Begin and Complete.
+//  5. An IdP-initiated SAML login arrives at the URL of one connection;
+//     an SSOModule attribute may then pick another connection of the same
+//     account that trusts the same issuer (SmartSimple's "SSO alias").
+//  6. Policy decides with what the identity says, provisioning finds,
+//     links or creates the user (or parks the identity for login binding
+//     and the handler asks for the password that binds it), and policy
+//     decides again with the user's roles.
+//  7. Sessions.StartSession gets a Result: the user, the identity, and only
+//     the account whose connection the login went through. The browser is
+//     redirected to the return path.
+//
+// A password login asks policy before the host's password check: a person
+// whose account requires single sign-on is refused with the
+// sso.ReasonSSORequired message (and offered the account's single sign-on)
+// and their password is never checked, except an administrator covered by
+// the break-glass. A password login grants the user's accounts whose policy
+// allows a password; the others are listed in Result.Refused.
+//
+// # The browser binding cookie
+//
+// Every login is bound to the browser that started it by a random value in
+// an HttpOnly cookie (sso.NewBinding), stored only hashed with the pending
+// login. The SAML identity provider returns the browser with a cross-site
+// POST: a SameSite=Lax cookie is not sent on it, so the cookie must be
+// SameSite=None, which browsers accept only with Secure. The handler
+// therefore sets SameSite=None; Secure on https requests, on loopback hosts
+// (localhost, *.localhost, 127.0.0.1, ::1: browsers treat these as secure
+// contexts and keep Secure cookies on them over plain http, so the demo
+// works on http://localhost), and everywhere when Config.SecureCookies is
+// set (TLS ending at a proxy). On other plain-http hosts it falls back to
+// SameSite=Lax, which serves OpenID Connect's top-level GET callback and
+// LDAP, but not an SP-initiated SAML login: run SAML over https.
+//
+// # Cross-site request forgery
+//
+// The handler's own forms (POST /login, /login/start, /login/bind,
+// /ldap/{connection}/login, /logout) are checked with Go's
+// http.CrossOriginProtection (Sec-Fetch-Site and Origin headers; no tokens).
+// The SAML ACS and SLO endpoints are exempt because the identity provider's
+// POST is cross-site by design; signatures, audience, destination,
+// InResponseTo and the binding cookie protect them. Return paths pass
+// sso.SafeReturnPath (same-site relative paths only), and request bodies are
+// capped (Config.MaxBodyBytes, Config.MaxSAMLBodyBytes).
+//
+// # Errors, events and logs
+//
+// A failed login shows Reason.UserMessage (see UserMessage); the Reason and
+// the administrator's Detail appear on the page only when the connection is
+// in debug mode (Connection.Debug) or Config.CanAdminister says the request
+// comes from an administrator of the account. Every failure is an audit
+// event through Config.Events, except refusals by the Provisioner, which
+// reports them itself: pass the same EventFunc as provisioning.Config.Events.
+// Logs go to Config.Logger, one record per failure with the Reason and the
+// error's text, which never holds secrets; identities' attributes are
+// logged only in debug mode, and protocol messages never by this package.
+package login

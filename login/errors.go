@@ -1,0 +1,149 @@
+package login
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/ssokit/sso"
+)
+
+// Reasons of this package, in addition to the root package's.
+const (
+	// ReasonCrossOrigin: a browser POSTed to one of the handler's forms
+	// from another origin (cross-site request forgery, or a login page on
+	// another origin that is missing from Config.TrustedOrigins).
+	ReasonCrossOrigin sso.Reason = "cross_origin_request"
+	// ReasonPasswordIncorrect: the host's password check refused the email
+	// and password.
+	ReasonPasswordIncorrect sso.Reason = "password_incorrect"
+	// ReasonPasswordDisabled: a password was submitted but the host has no
+	// password login (Config.Passwords is nil).
+	ReasonPasswordDisabled sso.Reason = "password_login_disabled"
+)
+
+// UserMessage returns the short message shown to the person for reason,
+// covering this package's reasons and falling back to
+// sso.Reason.UserMessage.
+func UserMessage(reason sso.Reason) string {
+	switch reason {
+	case ReasonCrossOrigin:
+		return "This login request came from another site and was refused. Open the login page and try again."
+	case ReasonPasswordIncorrect:
+		return "The email address or password is incorrect."
+	case ReasonPasswordDisabled:
+		return "Log in with your organisation's single sign-on."
+	case sso.ReasonRequestTooLarge:
+		return "The request was too large. Please try again."
+	case sso.ReasonInvalidRequest:
+		return "The login request was incomplete or malformed. Please start again from the login page."
+	case sso.ReasonConnectionNotFound:
+		return "This single sign-on connection does not exist. Check the link, or start again from the login page."
+	}
+	return reason.UserMessage()
+}
+
+// statusFor returns the HTTP status of an error page for reason.
+func statusFor(reason sso.Reason) int {
+	switch reason {
+	case sso.ReasonInvalidRequest, sso.ReasonInvalidEmail, sso.ReasonStateMissing, sso.ReasonStateMismatch:
+		return http.StatusBadRequest
+	case sso.ReasonRequestTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case sso.ReasonConnectionNotFound, sso.ReasonAccountNotFound, sso.ReasonNoSSO:
+		return http.StatusNotFound
+	case sso.ReasonUnavailable, sso.ReasonMetadataFetchFailed:
+		return http.StatusBadGateway
+	case sso.ReasonInternal, sso.ReasonInvalidConfig:
+		return http.StatusInternalServerError
+	case ReasonPasswordIncorrect, sso.ReasonInvalidCredentials, sso.ReasonPasswordEmpty, sso.ReasonLDAPUserNotFound:
+		return http.StatusUnauthorized
+	}
+	return http.StatusForbidden
+}
+
+// failure is a failed login to report and explain.
+type failure struct {
+	err                 error
+	account, connection string
+	user, subject       string
+	// event is the event type; sso.EventLoginFailed when empty.
+	event sso.EventType
+	// reported marks failures whose event another package already sent
+	// (provisioning reports its own refusals).
+	reported bool
+	returnTo string
+}
+
+// fail reports f as an audit event and a log record, and writes the error
+// page: the short user message, plus the Reason and Detail when the
+// connection is in debug mode or the request comes from an administrator of
+// the account.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, f failure) {
+	ctx := r.Context()
+	reason := sso.ReasonOf(f.err)
+	var se *sso.Error
+	errors.As(f.err, &se)
+	if f.connection == "" && se != nil {
+		f.connection = se.Connection
+	}
+	var entry *Connection
+	if f.connection != "" {
+		entry, _ = h.cfg.Connections.Connection(f.connection)
+		if f.account == "" {
+			if c, err := h.cfg.Discovery.Connection(f.connection); err == nil {
+				f.account = c.Account
+			}
+		}
+	}
+	detail := ""
+	if se != nil {
+		detail = se.Detail
+	}
+	if !f.reported {
+		typ := f.event
+		if typ == "" {
+			typ = sso.EventLoginFailed
+		}
+		h.cfg.Events.Emit(ctx, sso.Event{Type: typ, Time: h.now(), Account: f.account, Connection: f.connection,
+			User: f.user, Subject: f.subject, Reason: reason, Detail: detail})
+	}
+	level := slog.LevelInfo
+	if reason == sso.ReasonInternal || reason == sso.ReasonInvalidConfig || reason == sso.ReasonUnavailable {
+		level = slog.LevelError
+	}
+	h.log.LogAttrs(ctx, level, "login failed", slog.String("reason", string(reason)), slog.String("account", f.account),
+		slog.String("connection", f.connection), slog.String("user", f.user), slog.String("error", errText(f.err)))
+
+	status := statusFor(reason)
+	p := &ErrorPage{
+		Page:     h.page("Login failed", f.returnTo, UserMessage(reason)),
+		Status:   status,
+		RetryURL: h.LoginURL(f.returnTo),
+	}
+	if (entry != nil && entry.Debug) || h.isAdmin(r, f.account) {
+		p.ShowDetail = true
+		p.Reason = reason
+		p.Connection = f.connection
+		if se != nil {
+			p.Op, p.Detail, p.Expected, p.Actual = se.Op, se.Detail, se.Expected, se.Actual
+			if se.Err != nil && se.Detail == "" {
+				p.Detail = se.Err.Error()
+			}
+		} else if f.err != nil {
+			p.Detail = f.err.Error()
+		}
+	}
+	h.render(w, status, TemplateError, p)
+}
+
+func (h *Handler) isAdmin(r *http.Request, account string) bool {
+	return account != "" && h.cfg.CanAdminister != nil && h.cfg.CanAdminister(r, account)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

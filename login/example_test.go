@@ -1,0 +1,125 @@
+package login_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/discovery"
+	"github.com/ssokit/sso/login"
+	"github.com/ssokit/sso/oidc"
+	"github.com/ssokit/sso/policy"
+	"github.com/ssokit/sso/provisioning"
+)
+
+// appSessions is the host application's session: here a cookie naming the
+// user. A real application signs it or keeps it server-side.
+type appSessions struct{}
+
+func (appSessions) StartSession(w http.ResponseWriter, r *http.Request, res *login.Result) error {
+	http.SetCookie(w, &http.Cookie{Name: "session", Value: res.User, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	return nil
+}
+
+func (appSessions) EndSession(w http.ResponseWriter, r *http.Request) (*sso.Identity, error) {
+	http.SetCookie(w, &http.Cookie{Name: "session", Path: "/", MaxAge: -1})
+	return nil, nil
+}
+
+// Example mounts the login handler under /auth of an http.ServeMux, with
+// one OpenID Connect connection for the account "acme".
+func Example() {
+	ctx := context.Background()
+	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
+
+	// The connection's protocol settings. New does no network I/O.
+	acme, err := oidc.New(oidc.Config{
+		ID:           "acme-entra",
+		Issuer:       "https://login.microsoftonline.com/0b0c0d0e/v2.0",
+		ClientID:     "app-client-id",
+		ClientSecret: sso.Secret("app-client-secret"),
+		RedirectURL:  "https://app.example/auth/oidc/acme-entra/callback",
+		States:       states,
+	})
+	if err != nil {
+		panic(err)
+	}
+	conns, _ := login.NewConnectionSet(&login.Connection{
+		Authenticator: acme,
+		Provisioning:  provisioning.Connection{JIT: provisioning.JIT{Enabled: true, DefaultRoles: []string{"member"}}},
+	})
+
+	// How people find it, and who must use it.
+	table, err := discovery.New(discovery.Config{Accounts: []discovery.Account{{
+		ID: "acme", Name: "Acme", Aliases: []string{"acme"},
+		Domains:     []discovery.Domain{{Name: "acme.example"}},
+		Connections: []discovery.Connection{{ID: "acme-entra", Protocol: sso.ProtocolOIDC}},
+	}}})
+	if err != nil {
+		panic(err)
+	}
+	accounts, _ := login.NewAccountSet(login.Account{ID: "acme", Domains: []string{"acme.example"}, Policy: policy.Policy{
+		Mode: policy.ModeSSORequired, AdminsMayUsePassword: true,
+		Connections: []policy.Connection{{ID: "acme-entra", Stage: policy.StageLive}},
+	}})
+
+	// The application's users.
+	users := provisioning.NewMemoryStore(provisioning.MemoryOptions{})
+	prov, _ := provisioning.New(provisioning.Config{Store: users})
+
+	h, err := login.New(login.Config{
+		BasePath:    "/auth",
+		Connections: conns,
+		Discovery:   discovery.NewRouter(table),
+		Accounts:    accounts,
+		Provisioner: prov,
+		Users:       login.StoreUsers{Store: users, AdminRoles: []string{"admin"}},
+		Sessions:    appSessions{},
+		Passwords: login.PasswordCheckFunc(func(ctx context.Context, email string, pw sso.Secret) (string, error) {
+			return "", errors.New("the application's own password check goes here")
+		}),
+	})
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", h)
+
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, "/auth/login", nil))
+	fmt.Println(rec.Code, rec.Header().Get("Content-Type"))
+	// Output: 200 text/html; charset=utf-8
+}
+
+// ExampleHandler_Routes mounts a handler at the root of a ServeMux, where
+// its routes sit beside the application's own.
+func ExampleHandler_Routes() {
+	store := provisioning.NewMemoryStore(provisioning.MemoryOptions{})
+	prov, _ := provisioning.New(provisioning.Config{Store: store})
+	h, err := login.New(login.Config{
+		Connections: new(login.ConnectionSet),
+		Discovery:   discovery.NewRouter(nil),
+		Accounts:    new(login.AccountSet),
+		Provisioner: prov,
+		Users:       login.StoreUsers{Store: store},
+		Sessions:    appSessions{},
+	})
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	for _, p := range h.Routes() {
+		mux.Handle(p, h)
+		fmt.Println(p)
+	}
+	// Output:
+	// /login
+	// /login/
+	// /saml/
+	// /oidc/
+	// /ldap/
+	// /logout
+}

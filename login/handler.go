@@ -1,0 +1,270 @@
+package login
+
+import (
+	"bytes"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ssokit/sso"
+)
+
+// Handler is the login flow as an http.Handler: email-first login, the SSO
+// domain prompt, the provider picker, the protocol endpoints of every
+// connection and logout. See the package documentation for its routes.
+//
+// A Handler is safe for concurrent use.
+type Handler struct {
+	cfg    Config
+	base   string
+	mux    *http.ServeMux
+	cop    *http.CrossOriginProtection
+	tmpl   *template.Template
+	log    *slog.Logger
+	states sso.StateStore
+	now    func() time.Time
+}
+
+// New validates cfg, fills in the defaults and returns the Handler.
+func New(cfg Config) (*Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.DefaultReturnPath == "" {
+		cfg.DefaultReturnPath = DefaultReturnPath
+	}
+	if cfg.LogoutReturnPath == "" {
+		cfg.LogoutReturnPath = cfg.DefaultReturnPath
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxSAMLBodyBytes == 0 {
+		cfg.MaxSAMLBodyBytes = DefaultMaxACSBodyBytes
+	}
+	if cfg.CookieName == "" {
+		cfg.CookieName = DefaultCookieName
+	}
+	h := &Handler{cfg: cfg, base: cfg.BasePath, tmpl: cfg.Templates, log: cfg.Logger, states: cfg.States, now: cfg.Now}
+	if h.tmpl == nil {
+		h.tmpl = DefaultTemplates()
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.states == nil {
+		h.states = sso.NewMemoryStateStore(sso.MemoryOptions{Capacity: 10_000, Now: cfg.Now})
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	h.cop = http.NewCrossOriginProtection()
+	for _, o := range cfg.TrustedOrigins {
+		if err := h.cop.AddTrustedOrigin(o); err != nil {
+			return nil, &sso.Error{Op: "login.New", Reason: sso.ReasonInvalidConfig, Detail: "TrustedOrigins: " + err.Error()}
+		}
+	}
+	m := http.NewServeMux()
+	m.HandleFunc("GET /login", h.loginPage)
+	m.HandleFunc("POST /login", h.loginSubmit)
+	m.HandleFunc("GET /login/sso", h.domainPrompt)
+	m.HandleFunc("GET /login/sso/{domain}", h.domainStart)
+	m.HandleFunc("POST /login/start", h.start)
+	m.HandleFunc("GET /login/test/{connection}", h.testStart)
+	m.HandleFunc("POST /login/bind", h.bindSubmit)
+	m.HandleFunc("GET /saml/{connection}/metadata", h.samlMetadata)
+	m.HandleFunc("POST /saml/{connection}/acs", h.samlACS)
+	m.HandleFunc("GET /saml/{connection}/slo", h.samlSLO)
+	m.HandleFunc("POST /saml/{connection}/slo", h.samlSLO)
+	m.HandleFunc("GET /oidc/{connection}/callback", h.oidcCallback)
+	m.HandleFunc("GET /ldap/{connection}/login", h.ldapPage)
+	m.HandleFunc("POST /ldap/{connection}/login", h.ldapSubmit)
+	m.HandleFunc("POST /logout", h.logout)
+	h.mux = m
+	return h, nil
+}
+
+// Routes returns the path patterns the handler serves, with BasePath, for
+// routers that need them listed: with http.ServeMux,
+//
+//	for _, p := range h.Routes() { mux.Handle(p, h) }
+//
+// When BasePath is set, mounting the handler at BasePath+"/" is enough.
+func (h *Handler) Routes() []string {
+	return []string{h.base + "/login", h.base + "/login/", h.base + "/saml/", h.base + "/oidc/", h.base + "/ldap/", h.base + "/logout"}
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	p := r.URL.Path
+	if h.base != "" && strings.HasPrefix(p, h.base+"/") {
+		r2 := new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		u.Path = strings.TrimPrefix(p, h.base)
+		u.RawPath = ""
+		r2.URL = &u
+		r = r2
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// LoginURL returns the login page's URL with the given return path (dropped
+// when it is not a safe same-site path).
+func (h *Handler) LoginURL(returnTo string) string {
+	return h.withReturn(h.base+"/login", returnTo)
+}
+
+// DomainLoginURL returns the bookmarkable single sign-on URL of an SSO
+// domain alias: BasePath + "/login/sso/" + domain.
+func (h *Handler) DomainLoginURL(domain, returnTo string) string {
+	return h.withReturn(h.base+"/login/sso/"+url.PathEscape(domain), returnTo)
+}
+
+// TestLoginURL returns the URL that runs an administrator's test login
+// through the connection: the login runs as usual (ForceAuthn where the
+// protocol has it) but ends on a page showing what the identity provider
+// sent and what the policy decides, without provisioning or a session.
+// Only requests for which Config.CanAdminister reports true for the
+// connection's account may use it.
+func (h *Handler) TestLoginURL(connection, returnTo string) string {
+	return h.withReturn(h.base+"/login/test/"+url.PathEscape(connection), returnTo)
+}
+
+// MetadataURL returns the path of a SAML connection's SP metadata.
+func (h *Handler) MetadataURL(connection string) string {
+	return h.base + "/saml/" + url.PathEscape(connection) + "/metadata"
+}
+
+// LogoutURL returns the path logout forms POST to.
+func (h *Handler) LogoutURL() string { return h.base + "/logout" }
+
+func (h *Handler) withReturn(u, returnTo string) string {
+	if p, ok := sso.SafeReturnPath(returnTo); ok && p != h.cfg.DefaultReturnPath {
+		return u + "?return_to=" + url.QueryEscape(p)
+	}
+	return u
+}
+
+// returnPath returns the checked return path from the request's return_to
+// value, or "" when absent or unsafe.
+func returnPath(v string) string {
+	p, _ := sso.SafeReturnPath(v)
+	return p
+}
+
+func (h *Handler) orDefault(p string) string {
+	if p == "" {
+		return h.cfg.DefaultReturnPath
+	}
+	return p
+}
+
+// parseForm caps the body at limit and parses it. It writes the error page
+// and returns false on failure.
+func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request, limit int64, connection string) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if err := r.ParseForm(); err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			h.fail(w, r, failure{connection: connection, err: &sso.Error{Op: "login", Reason: sso.ReasonRequestTooLarge, Connection: connection,
+				Detail: "the request body is larger than " + strconv.FormatInt(limit, 10) + " bytes"}})
+			return false
+		}
+		h.fail(w, r, failure{connection: connection, err: &sso.Error{Op: "login", Reason: sso.ReasonInvalidRequest, Connection: connection, Detail: "the form could not be parsed", Err: err}})
+		return false
+	}
+	return true
+}
+
+// checkOrigin applies cross-origin protection to a form POST. It writes the
+// error page and returns false when the request is refused.
+func (h *Handler) checkOrigin(w http.ResponseWriter, r *http.Request) bool {
+	if err := h.cop.Check(r); err != nil {
+		h.fail(w, r, failure{err: &sso.Error{Op: "login", Reason: ReasonCrossOrigin,
+			Detail: "a cross-origin POST to a login form was refused (" + err.Error() + "); add the page's origin to Config.TrustedOrigins if it is yours"}})
+		return false
+	}
+	return true
+}
+
+// render executes the named template into a buffer first, so a template
+// error never leaves half a page.
+func (h *Handler) render(w http.ResponseWriter, status int, name string, data any) {
+	var b bytes.Buffer
+	if err := h.tmpl.ExecuteTemplate(&b, name, data); err != nil {
+		h.log.Error("login: template failed", "template", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Content-Security-Policy", pageCSP)
+	hd.Set("X-Frame-Options", "DENY")
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
+}
+
+func (h *Handler) page(title, returnTo, msg string) Page {
+	return Page{Title: title, BasePath: h.base, ReturnTo: returnTo, Message: msg}
+}
+
+// bindingCookie returns the browser's binding value, setting a new cookie
+// when there is none. See the package documentation for its attributes.
+func (h *Handler) bindingCookie(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(h.cfg.CookieName); err == nil && len(c.Value) >= 32 && len(c.Value) <= 128 {
+		return c.Value
+	}
+	v := sso.NewBinding()
+	c := &http.Cookie{Name: h.cfg.CookieName, Value: v, Path: h.cookiePath(), HttpOnly: true}
+	if h.cfg.SecureCookies || r.TLS != nil || loopbackHost(r.Host) {
+		c.Secure = true
+		c.SameSite = http.SameSiteNoneMode
+	} else {
+		c.SameSite = http.SameSiteLaxMode
+	}
+	http.SetCookie(w, c)
+	return v
+}
+
+// existingBinding returns the browser's binding value, or "".
+func (h *Handler) existingBinding(r *http.Request) string {
+	if c, err := r.Cookie(h.cfg.CookieName); err == nil && len(c.Value) >= 32 && len(c.Value) <= 128 {
+		return c.Value
+	}
+	return ""
+}
+
+func (h *Handler) cookiePath() string {
+	if h.base == "" {
+		return "/"
+	}
+	return h.base + "/"
+}
+
+// loopbackHost reports whether the Host header names this machine:
+// localhost (or a subdomain of it) or a loopback IP address. Browsers
+// treat these origins as secure contexts and keep Secure cookies on them
+// over plain http.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}

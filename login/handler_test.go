@@ -1,0 +1,646 @@
+package login_test
+
+import (
+	"context"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/login"
+	"github.com/ssokit/sso/policy"
+	"github.com/ssokit/sso/provisioning"
+)
+
+func form(kv ...string) url.Values {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return v
+}
+
+func TestOIDCEmailFirst(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	wantStatus(t, b.get("/auth/login"), http.StatusOK)
+	p := b.post("/auth/login", form("email", "Olly@ACME.example", "return_to", "/reports?q=1"))
+	p = b.oidcLogin(p, "olly")
+	wantRedirect(t, p, "/reports?q=1")
+	res := b.mustSession("olly@acme.example")
+	if res.Method != policy.SSO("acme-oidc", sso.ProtocolOIDC) || !slices.Equal(res.Accounts, []string{"acme"}) {
+		t.Fatalf("method %v accounts %v", res.Method, res.Accounts)
+	}
+	if res.Identity == nil || res.Identity.Subject != "olly" || res.Provisioning == nil || res.Provisioning.Match != provisioning.MatchEmail {
+		t.Fatalf("identity %+v provisioning %+v", res.Identity, res.Provisioning)
+	}
+	if got := w.op.LoginHints(); len(got) != 1 || got[0] != "Olly@acme.example" {
+		t.Fatalf("login_hint = %v", got)
+	}
+}
+
+func TestOIDCFailureMessageAndDebugDetail(t *testing.T) {
+	for _, debug := range []bool{false, true} {
+		w := newWorld(t, worldOptions{debug: map[string]bool{"acme-oidc": debug}})
+		b := w.browser()
+		p := b.oidcLogin(b.post("/auth/login", form("email", "newbie@acme.example")), "newbie")
+		wantStatus(t, p, http.StatusForbidden)
+		wantBody(t, p, template.HTMLEscapeString(sso.ReasonUserNotProvisioned.UserMessage()))
+		if debug {
+			wantBody(t, p, "reason: user_not_provisioned", "connection: acme-oidc")
+		} else {
+			wantNoBody(t, p, "user_not_provisioned", "For the administrator")
+		}
+		if b.session() != nil {
+			t.Fatal("a session was started")
+		}
+		if len(w.events.find(sso.EventLoginFailed, sso.ReasonUserNotProvisioned)) != 1 {
+			t.Fatalf("events: %+v", w.events.list)
+		}
+	}
+}
+
+func TestAdministratorSeesDetail(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	wantRedirect(t, b.post("/auth/login", form("email", "ada@acme.example", "password", "ada-pw")), "/")
+	w.makeAdmin("ada@acme.example", "acme")
+	// A callback with a state this browser never started.
+	p := b.get("/auth/oidc/acme-oidc/callback?code=x&state=forged")
+	wantStatus(t, p, http.StatusBadRequest)
+	wantBody(t, p, "reason: state_missing")
+}
+
+func TestPasswordRefusedWhenSSORequired(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	// The wrong password gets the same answer as the right one: policy is
+	// asked first and the password is never checked.
+	for _, pw := range []string{"olly-pw", "wrong"} {
+		p := b.post("/auth/login", form("email", "olly@acme.example", "password", pw))
+		wantStatus(t, p, http.StatusForbidden)
+		wantBody(t, p, template.HTMLEscapeString(sso.ReasonSSORequired.UserMessage()), `name="connection" value="acme-oidc"`, "Acme Entra ID")
+	}
+	if b.session() != nil {
+		t.Fatal("session started")
+	}
+	if n := len(w.events.find(sso.EventPasswordRefused, sso.ReasonSSORequired)); n != 2 {
+		t.Fatalf("%d password_refused events", n)
+	}
+	// An unknown address at the domain gets the same refusal.
+	p := b.post("/auth/login", form("email", "nobody@acme.example", "password", "x"))
+	wantStatus(t, p, http.StatusForbidden)
+	wantBody(t, p, template.HTMLEscapeString(sso.ReasonSSORequired.UserMessage()))
+}
+
+func TestAdminBreakGlass(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	p := b.post("/auth/login", form("email", "ada@acme.example", "password", "wrong"))
+	wantStatus(t, p, http.StatusUnauthorized)
+	wantBody(t, p, "The email address or password is incorrect.")
+	wantRedirect(t, b.post("/auth/login", form("email", "ada@acme.example", "password", "ada-pw")), "/")
+	res := b.mustSession("ada@acme.example")
+	if res.Method != policy.Password() || !slices.Equal(res.Accounts, []string{"acme"}) || res.Decisions[0].Rule != policy.RuleAdminBreakGlass {
+		t.Fatalf("result %+v", res)
+	}
+	if len(w.events.find(sso.EventLoginFailed, login.ReasonPasswordIncorrect)) != 1 {
+		t.Fatal("no event for the wrong password")
+	}
+}
+
+func TestEmailDomainScope(t *testing.T) {
+	w := newWorld(t)
+	// The assessor's domain is outside the SSO scope: password works.
+	b := w.browser()
+	wantRedirect(t, b.post("/auth/login", form("email", "assessor@outside.example", "password", "assessor-pw")), "/")
+	if res := b.mustSession("assessor@outside.example"); !slices.Equal(res.Accounts, []string{"grants"}) {
+		t.Fatalf("accounts %v", res.Accounts)
+	}
+	// Staff at grants.example must use SSO.
+	p := w.browser().post("/auth/login", form("email", "sam@grants.example", "password", "sam-pw"))
+	wantStatus(t, p, http.StatusForbidden)
+}
+
+func TestSAMLSPInitiated(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	p := b.post("/auth/login", form("email", "sam@grants.example", "return_to", "/grants"))
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, w.idp.SSOURL()+"?") {
+		t.Fatalf("want a redirect to the IdP: %d %q", p.status, p.loc)
+	}
+	cookie := p.header.Get("Set-Cookie")
+	for _, attr := range []string{login.DefaultCookieName + "=", "Path=/auth/", "HttpOnly", "Secure", "SameSite=None"} {
+		if !strings.Contains(cookie, attr) {
+			t.Fatalf("binding cookie %q lacks %s", cookie, attr)
+		}
+	}
+	wantRedirect(t, b.samlLogin(p, "sam@grants.example"), "/grants")
+	res := b.mustSession("sam@grants.example")
+	if res.Identity.Connection != "grants-saml" || res.Identity.IdPInitiated || !slices.Equal(res.Accounts, []string{"grants"}) {
+		t.Fatalf("result %+v", res)
+	}
+}
+
+func TestSAMLResponseInAnotherBrowser(t *testing.T) {
+	w := newWorld(t)
+	a, other := w.browser(), w.browser()
+	action, v := a.samlIdPLogin(a.post("/auth/login", form("email", "sam@grants.example")), "sam@grants.example")
+	p := other.postACS(action, v)
+	wantStatus(t, p, http.StatusBadRequest)
+	wantBody(t, p, template.HTMLEscapeString(sso.ReasonStateMismatch.UserMessage()))
+	if len(w.events.find(sso.EventLoginFailed, sso.ReasonStateMismatch)) != 1 {
+		t.Fatal("no event")
+	}
+}
+
+func TestDomainPrompt(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	wantBody(t, b.get("/auth/login/sso"), `name="domain"`)
+	wantRedirect(t, b.get("/auth/login/sso?domain=grants&return_to=/x"), "/auth/login/sso/grants?return_to=%2Fx")
+	p := b.get("/auth/login/sso/grants?return_to=/x")
+	wantRedirect(t, b.samlLogin(p, "sam@grants.example"), "/x")
+	b.mustSession("sam@grants.example")
+	// An email domain works as an alias too.
+	p = w.browser().get("/auth/login/sso/grants.example")
+	if !strings.HasPrefix(p.loc, w.idp.SSOURL()) {
+		t.Fatalf("domain start went to %q", p.loc)
+	}
+	p = b.get("/auth/login/sso/nosuch")
+	wantStatus(t, p, http.StatusNotFound)
+	wantBody(t, p, "Single sign-on is not set up for this organisation", `value="nosuch"`)
+	// A draft connection is not started.
+	wantStatus(t, b.get("/auth/login/sso/drafty"), http.StatusNotFound)
+}
+
+func TestIdPInitiatedWithSSOModule(t *testing.T) {
+	w := newWorld(t)
+	staffEntity := w.base + "/auth/saml/simple-staff/metadata"
+	tests := []struct {
+		email, relay, wantConn, wantReturn string
+		wantRoles                          []string
+	}{
+		{"dave@simple.example", "/welcome", "simple-partners", "/welcome", []string{"Clerk", "Partner", "Reviewer"}},
+		{"stan@simple.example", "//evil.example/x", "simple-staff", "/", []string{"Staff"}},
+	}
+	for _, tc := range tests {
+		b := w.browser()
+		p := b.get(w.idp.StartURL(staffEntity, tc.relay))
+		action, v := b.samlIdPLogin(p, tc.email)
+		if !strings.HasSuffix(action, "/auth/saml/simple-staff/acs") {
+			t.Fatalf("IdP posts to %s", action)
+		}
+		wantRedirect(t, b.postACS(action, v), tc.wantReturn)
+		res := b.mustSessionOf(tc.email)
+		if !res.Identity.IdPInitiated || res.Identity.Connection != tc.wantConn || !slices.Equal(res.Accounts, []string{"simple"}) {
+			t.Fatalf("%s: identity %+v accounts %v", tc.email, res.Identity, res.Accounts)
+		}
+		if !res.Provisioning.Created || !slices.Equal(res.Provisioning.Roles(), tc.wantRoles) {
+			t.Fatalf("%s: provisioning %+v roles %v", tc.email, res.Provisioning, res.Provisioning.Roles())
+		}
+	}
+	// A module no connection has is refused.
+	b := w.browser()
+	action, v := b.samlIdPLogin(b.get(w.idp.StartURL(staffEntity, "")), "eve@simple.example")
+	p := b.postACS(action, v)
+	wantStatus(t, p, http.StatusNotFound)
+	if len(w.events.find(sso.EventLoginFailed, sso.ReasonConnectionNotFound)) != 1 {
+		t.Fatal("no event for the unknown module")
+	}
+}
+
+// mustSessionOf is mustSession for users created by the login.
+func (b *browser) mustSessionOf(email string) *login.Result {
+	b.t.Helper()
+	res := b.session()
+	if res == nil || res.Email != email {
+		b.t.Fatalf("session %+v; want one for %s", res, email)
+	}
+	return res
+}
+
+func TestIdPInitiatedRefusedWhereNotAllowed(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	action, v := b.samlIdPLogin(b.get(w.idp.StartURL(w.base+"/auth/saml/grants-saml/metadata", "")), "sam@grants.example")
+	wantStatus(t, b.postACS(action, v), http.StatusForbidden)
+	if len(w.events.find(sso.EventLoginFailed, sso.ReasonUnsolicited)) != 1 {
+		t.Fatalf("events %+v", w.events.list)
+	}
+}
+
+func TestLoginBinding(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	// SSO first: the IdP's identifier is unknown, so the bind form shows.
+	p := b.samlLogin(b.post("/auth/login", form("email", "r.roberts@recruit.example", "return_to", "/jobs")), "r.roberts@recruit.example")
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "Connect your account", "r.roberts@recruit.example", `action="/auth/login/bind"`)
+	if b.session() != nil {
+		t.Fatal("session before binding")
+	}
+	p = b.post("/auth/login/bind", form("email", "rita@recruit.example", "password", "wrong"))
+	wantStatus(t, p, http.StatusUnauthorized)
+	wantBody(t, p, "The email address or password is incorrect.")
+	// Another browser cannot complete it.
+	wantStatus(t, w.browser().post("/auth/login/bind", form("email", "rita@recruit.example", "password", "rita-pw")), http.StatusBadRequest)
+	wantRedirect(t, b.post("/auth/login/bind", form("email", "rita@recruit.example", "password", "rita-pw")), "/jobs")
+	res := b.mustSession("rita@recruit.example")
+	if res.Provisioning.Match != provisioning.MatchBinding || res.Method.Kind != policy.MethodSSO || res.Identity.Subject != "SR-77" {
+		t.Fatalf("result %+v", res)
+	}
+	// The next SSO login is recognised at once, in any browser.
+	b2 := w.browser()
+	wantRedirect(t, b2.samlLogin(b2.post("/auth/login", form("email", "r.roberts@recruit.example")), "r.roberts@recruit.example"), "/")
+	if res := b2.mustSession("rita@recruit.example"); res.Provisioning.Match != provisioning.MatchLink {
+		t.Fatalf("match %s", res.Provisioning.Match)
+	}
+}
+
+func TestLoginBindingPasswordFirst(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	wantRedirect(t, b.post("/auth/login", form("email", "rita@recruit.example", "password", "rita-pw")), "/")
+	// An IdP-initiated login in the same browser links to rita.
+	action, v := b.samlIdPLogin(b.get(w.idp.StartURL(w.base+"/auth/saml/recruit-saml/metadata", "")), "r.roberts@recruit.example")
+	wantRedirect(t, b.postACS(action, v), "/")
+	if res := b.mustSession("rita@recruit.example"); res.Provisioning.Match != provisioning.MatchBinding {
+		t.Fatalf("match %s", res.Provisioning.Match)
+	}
+}
+
+func TestPickerForSharedDomain(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	p := b.post("/auth/login", form("email", "alice@example.com", "return_to", "/keys"))
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "Choose how to log in", `value="keyldap"`, `value="keyoidc"`, "Key directory", "Key OpenID")
+
+	// LDAP: the directory's form, a wrong password, then the right one.
+	p = b.post("/auth/login/start", form("connection", "keyldap", "email", "alice@example.com", "return_to", "/keys"))
+	wantRedirect(t, p, "/auth/ldap/keyldap/login?email=alice%40example.com&return_to=%2Fkeys")
+	p = b.get(p.loc)
+	wantBody(t, p, `action="/auth/ldap/keyldap/login"`, `value="alice@example.com"`, `name="return_to" value="/keys"`)
+	p = b.post("/auth/ldap/keyldap/login", form("email", "alice@example.com", "password", "nope", "return_to", "/keys"))
+	wantStatus(t, p, http.StatusUnauthorized)
+	wantBody(t, p, "The email address or password is incorrect.")
+	if len(w.events.find(sso.EventLoginFailed, sso.ReasonInvalidCredentials)) != 1 {
+		t.Fatal("no event for the wrong directory password")
+	}
+	wantRedirect(t, b.post("/auth/ldap/keyldap/login", form("email", "alice@example.com", "password", "alice-password", "return_to", "/keys")), "/keys")
+	if res := b.mustSession("alice@example.com"); !slices.Equal(res.Accounts, []string{"keyldap"}) || res.Identity.Protocol != sso.ProtocolLDAP {
+		t.Fatalf("result %+v", res)
+	}
+
+	// OIDC through the other account: only that account is granted.
+	b = w.browser()
+	p = b.post("/auth/login/start", form("connection", "keyoidc", "email", "alice@example.com"))
+	wantRedirect(t, b.oidcLogin(p, "alice-0001"), "/")
+	if res := b.mustSession("alice@example.com"); !slices.Equal(res.Accounts, []string{"keyoidc"}) {
+		t.Fatalf("accounts %v", res.Accounts)
+	}
+}
+
+func TestPasswordGrantsOnlyAllowedAccounts(t *testing.T) {
+	w := newWorld(t)
+	// alice administers keyldap (SSO required, break-glass) and is a member
+	// of keyoidc (optional): her password grants both.
+	b := w.browser()
+	wantRedirect(t, b.post("/auth/login", form("email", "alice@example.com", "password", "alice-app-pw")), "/")
+	if res := b.mustSession("alice@example.com"); !slices.Equal(res.Accounts, []string{"keyldap", "keyoidc"}) {
+		t.Fatalf("accounts %v", res.Accounts)
+	}
+	// bob is no administrator: keyldap refuses his password.
+	p := w.browser().post("/auth/login", form("email", "bob@example.com", "password", "bob-app-pw"))
+	wantStatus(t, p, http.StatusForbidden)
+	wantBody(t, p, `value="keyldap"`)
+}
+
+func TestCrossOriginRefused(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	posts := []struct {
+		path string
+		v    url.Values
+	}{
+		{"/auth/login", form("email", "ada@acme.example", "password", "ada-pw")},
+		{"/auth/login/start", form("connection", "acme-oidc")},
+		{"/auth/login/bind", form("email", "rita@recruit.example", "password", "rita-pw")},
+		{"/auth/ldap/keyldap/login", form("email", "alice@example.com", "password", "alice-password")},
+		{"/auth/logout", nil},
+	}
+	for _, tc := range posts {
+		for _, hdr := range [][]string{
+			{"Sec-Fetch-Site", "cross-site"},
+			{"Sec-Fetch-Site", "same-site"},
+			{"Origin", "http://evil.example", "Sec-Fetch-Site", ""},
+		} {
+			p := b.post(tc.path, tc.v, hdr...)
+			wantStatus(t, p, http.StatusForbidden)
+			wantBody(t, p, "came from another site")
+		}
+	}
+	if b.session() != nil {
+		t.Fatal("a cross-origin POST logged in")
+	}
+	if n := len(w.events.find(sso.EventLoginFailed, login.ReasonCrossOrigin)); n != len(posts)*3 {
+		t.Fatalf("%d cross-origin events", n)
+	}
+}
+
+func TestTrustedOrigin(t *testing.T) {
+	w := newWorld(t, worldOptions{templates: func(c *login.Config) { c.TrustedOrigins = []string{"https://www.example.net"} }})
+	b := w.browser()
+	wantRedirect(t, b.post("/auth/login", form("email", "ada@acme.example", "password", "ada-pw"), "Origin", "https://www.example.net", "Sec-Fetch-Site", "cross-site"), "/")
+}
+
+func TestOpenRedirectRefused(t *testing.T) {
+	w := newWorld(t)
+	for _, rt := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", " //evil.example", "/ok\r\nX: y"} {
+		b := w.browser()
+		wantRedirect(t, b.post("/auth/login", form("email", "ada@acme.example", "password", "ada-pw", "return_to", rt)), "/")
+	}
+	// Through an OIDC login too.
+	b := w.browser()
+	wantRedirect(t, b.oidcLogin(b.post("/auth/login", form("email", "olly@acme.example", "return_to", "//evil.example")), "olly"), "/")
+	// And the login page does not echo it.
+	wantNoBody(t, w.browser().get("/auth/login?return_to=//evil.example"), "evil.example")
+}
+
+func TestBodyCapped(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	big := strings.Repeat("a", login.DefaultMaxBodyBytes+1)
+	p := b.post("/auth/login", form("email", "ada@acme.example", "password", big))
+	wantStatus(t, p, http.StatusRequestEntityTooLarge)
+	p = b.postACS(w.base+"/auth/saml/grants-saml/acs", form("SAMLResponse", strings.Repeat("A", login.DefaultMaxACSBodyBytes+1)))
+	wantStatus(t, p, http.StatusRequestEntityTooLarge)
+	if len(w.events.find(sso.EventLoginFailed, sso.ReasonRequestTooLarge)) != 2 {
+		t.Fatal("no events")
+	}
+}
+
+func TestDraftConnectionAndTestLogin(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	// The draft connection is not offered: the password field is.
+	p := b.post("/auth/login", form("email", "dana@drafty.example"))
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, `id="password"`)
+	wantNoBody(t, p, "drafty-oidc")
+	// Starting it by hand is refused.
+	p = b.post("/auth/login/start", form("connection", "drafty-oidc"))
+	wantStatus(t, p, http.StatusForbidden)
+	wantBody(t, p, template.HTMLEscapeString(sso.ReasonConnectionNotLive.UserMessage()))
+	// A test login needs an administrator of the account.
+	wantStatus(t, b.get("/auth/login/test/drafty-oidc"), http.StatusForbidden)
+	wantRedirect(t, b.post("/auth/login", form("email", "dana@drafty.example", "password", "dana-pw")), "/")
+	before := b.session()
+	w.makeAdmin("dana@drafty.example", "drafty")
+	p = b.get("/auth/login/test/drafty-oidc?return_to=/admin")
+	p = b.oidcLogin(p, "drafty")
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "Test login", "drafty", "connection_not_live", "dana@drafty.example", `href="/admin"`)
+	if got := w.op.Prompts(); got[len(got)-1] != "login" {
+		t.Fatalf("test login prompts %v; want prompt=login", got)
+	}
+	if b.session() != before {
+		t.Fatal("the test login changed the session")
+	}
+}
+
+func TestLogout(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	wantRedirect(t, b.oidcLogin(b.post("/auth/login", form("email", "olly@acme.example")), "olly"), "/")
+	b.mustSession("olly@acme.example")
+	// The connection has a logout redirect URL.
+	wantRedirect(t, b.post("/auth/logout", nil), "/goodbye")
+	if b.session() != nil {
+		t.Fatal("session survived logout")
+	}
+	// A password session goes to the logout return path.
+	wantRedirect(t, b.post("/auth/login", form("email", "ada@acme.example", "password", "ada-pw")), "/")
+	wantRedirect(t, b.post("/auth/logout", nil), "/")
+	wantStatus(t, b.get("/auth/logout"), http.StatusMethodNotAllowed)
+}
+
+func TestSAMLMetadata(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	p := b.get("/auth/saml/grants-saml/metadata")
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "EntityDescriptor", w.base+"/auth/saml/grants-saml/acs")
+	if ct := p.header.Get("Content-Type"); ct != "application/samlmetadata+xml" {
+		t.Fatalf("content type %q", ct)
+	}
+	p = b.get("/auth/saml/grants-saml/metadata?download")
+	if !strings.Contains(p.header.Get("Content-Disposition"), "grants-saml-sp-metadata.xml") {
+		t.Fatalf("disposition %q", p.header.Get("Content-Disposition"))
+	}
+	wantStatus(t, b.get("/auth/saml/nosuch/metadata"), http.StatusNotFound)
+	wantStatus(t, b.get("/auth/saml/acme-oidc/metadata"), http.StatusNotFound)
+	wantStatus(t, b.get("/auth/oidc/grants-saml/callback"), http.StatusNotFound)
+	wantStatus(t, b.get("/auth/ldap/acme-oidc/login"), http.StatusNotFound)
+	wantStatus(t, b.get("/auth/saml/grants-saml/acs"), http.StatusMethodNotAllowed)
+}
+
+func TestEmailFirstWithoutSSO(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	p := b.post("/auth/login", form("email", "someone@unclaimed.example"))
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, `id="password"`, `value="someone@unclaimed.example"`)
+	p = b.post("/auth/login", form("email", "not an email"))
+	wantStatus(t, p, http.StatusBadRequest)
+	wantBody(t, p, "Please enter a valid email address.")
+}
+
+func TestConfigValidate(t *testing.T) {
+	w := newWorld(t)
+	good := func() login.Config {
+		return login.Config{Connections: w.conns, Discovery: w.router, Accounts: w.accts, Provisioner: nil, Users: login.StoreUsers{Store: w.store}, Sessions: w.host}
+	}
+	prov, _ := provisioning.New(provisioning.Config{Store: w.store})
+	tests := []struct {
+		name string
+		mod  func(*login.Config)
+		want string
+	}{
+		{"no provisioner", func(c *login.Config) {}, "Provisioner is nil"},
+		{"no sessions", func(c *login.Config) { c.Provisioner, c.Sessions = prov, nil }, "Sessions is nil"},
+		{"bad base path", func(c *login.Config) { c.Provisioner, c.BasePath = prov, "/auth/" }, "BasePath"},
+		{"unsafe return path", func(c *login.Config) { c.Provisioner, c.DefaultReturnPath = prov, "//evil" }, "DefaultReturnPath"},
+		{"templates missing", func(c *login.Config) {
+			c.Provisioner = prov
+			c.Templates = template.Must(template.New("login").Parse("x"))
+		}, `no template "sso_domain"`},
+		{"bad trusted origin", func(c *login.Config) { c.Provisioner, c.TrustedOrigins = prov, []string{"not a url"} }, "TrustedOrigins"},
+	}
+	for _, tc := range tests {
+		c := good()
+		tc.mod(&c)
+		_, err := login.New(c)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || sso.ReasonOf(err) != sso.ReasonInvalidConfig {
+			t.Errorf("%s: err = %v; want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestReplacedTemplate(t *testing.T) {
+	w := newWorld(t, worldOptions{templates: func(c *login.Config) {
+		tm := login.DefaultTemplates()
+		template.Must(tm.New(login.TemplateLogin).Parse(`<p>Custom {{.BasePath}} {{.PasswordEnabled}}</p>`))
+		c.Templates = tm
+	}})
+	wantBody(t, w.browser().get("/auth/login"), "<p>Custom /auth true</p>")
+}
+
+func TestConnectionSetSwap(t *testing.T) {
+	w := newWorld(t)
+	old := w.conns.Delete("acme-oidc")
+	if old == nil {
+		t.Fatal("Delete returned nil")
+	}
+	b := w.browser()
+	// Discovery still lists it, the registry not: the login page offers
+	// nothing and asks for the password.
+	p := b.post("/auth/login", form("email", "olly@acme.example"))
+	wantNoBody(t, p, "acme-oidc")
+	if _, err := w.conns.Set(old); err != nil {
+		t.Fatal(err)
+	}
+	wantRedirect(t, b.oidcLogin(b.post("/auth/login", form("email", "olly@acme.example")), "olly"), "/")
+	if _, err := w.conns.Set(&login.Connection{}); sso.ReasonOf(err) != sso.ReasonInvalidConfig {
+		t.Fatalf("Set of an empty connection: %v", err)
+	}
+}
+
+func TestSSOModuleMustShareTheIssuer(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	// mallory's assertion names module OTHER, whose connection trusts
+	// another IdP: the IdP of simple-staff may not log in through it.
+	action, v := b.samlIdPLogin(b.get(w.idp.StartURL(w.base+"/auth/saml/simple-staff/metadata", "")), "mallory@simple.example")
+	wantStatus(t, b.postACS(action, v), http.StatusForbidden)
+	if b.session() != nil || len(w.events.find(sso.EventLoginFailed, sso.ReasonIssuerMismatch)) != 1 {
+		t.Fatalf("session %+v events %+v", b.session(), w.events.list)
+	}
+}
+
+func TestPolicyCheckedAtCompletion(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	p := b.post("/auth/login", form("email", "olly@acme.example"))
+	// The connection goes back to draft while the person is at the IdP.
+	if err := w.accts.Set(login.Account{ID: "acme", Domains: []string{"acme.example"}, Policy: policy.Policy{Mode: policy.ModeSSOOptional,
+		Connections: []policy.Connection{{ID: "acme-oidc", Stage: policy.StageDraft}}}}); err != nil {
+		t.Fatal(err)
+	}
+	p = b.oidcLogin(p, "olly")
+	wantStatus(t, p, http.StatusForbidden)
+	if b.session() != nil || len(w.events.find(sso.EventLoginFailed, sso.ReasonConnectionNotLive)) != 1 {
+		t.Fatal("a draft connection logged in")
+	}
+}
+
+func TestTestingConnectionByUserID(t *testing.T) {
+	w := newWorld(t)
+	if err := w.accts.Set(login.Account{ID: "keyoidc", Domains: []string{"example.com"}, Policy: policy.Policy{Mode: policy.ModeSSOOptional,
+		Connections: []policy.Connection{{ID: "keyoidc", Stage: policy.StageTesting, TestUserIDs: []string{w.users["alice@example.com"]}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	b := w.browser()
+	wantRedirect(t, b.oidcLogin(b.post("/auth/login/start", form("connection", "keyoidc")), "alice-0001"), "/")
+	b.mustSession("alice@example.com")
+	// bob is a member but no test user: refused once provisioning knows
+	// who he is.
+	ctx := context.Background()
+	if err := w.store.Tx(ctx, func(tx provisioning.Tx) error {
+		return tx.PutMembership(ctx, &provisioning.Membership{User: w.users["bob@example.com"], Account: "keyoidc", Status: provisioning.StatusActive})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b = w.browser()
+	p := b.oidcLogin(b.post("/auth/login/start", form("connection", "keyoidc")), "bob-0002")
+	wantStatus(t, p, http.StatusForbidden)
+	wantBody(t, p, template.HTMLEscapeString(sso.ReasonConnectionNotLive.UserMessage()))
+	if b.session() != nil {
+		t.Fatal("bob logged in through a testing connection")
+	}
+}
+
+func TestBindingCookieAttributes(t *testing.T) {
+	w := newWorld(t)
+	tests := []struct {
+		host   string
+		tls    bool
+		secure bool
+	}{
+		{"app.example", false, false},
+		{"app.example", true, true},
+		{"localhost:8080", false, true},
+		{"127.0.0.1:8080", false, true},
+		{"[::1]:8080", false, true},
+		{"demo.localhost", false, true},
+	}
+	for _, tc := range tests {
+		req := httptestRequest(http.MethodPost, "/auth/login/start", form("connection", "acme-oidc"))
+		req.Host = tc.host
+		if tc.tls {
+			req.TLS = tlsState()
+		}
+		rec := recorder()
+		w.h.ServeHTTP(rec, req)
+		c := rec.Result().Cookies()
+		if rec.Code != http.StatusSeeOther || len(c) != 1 {
+			t.Fatalf("%s: %d %v", tc.host, rec.Code, rec.Body)
+		}
+		want := http.SameSiteLaxMode
+		if tc.secure {
+			want = http.SameSiteNoneMode
+		}
+		if c[0].Secure != tc.secure || c[0].SameSite != want || !c[0].HttpOnly || c[0].Path != "/auth/" {
+			t.Errorf("%s tls=%v: cookie %+v", tc.host, tc.tls, c[0])
+		}
+	}
+}
+
+func TestDraftConnectionProvisionsNobody(t *testing.T) {
+	w := newWorld(t)
+	if err := w.accts.Set(login.Account{ID: "simple", Domains: []string{"simple.example"}, Policy: policy.Policy{Mode: policy.ModeSSOOptional,
+		Connections: []policy.Connection{{ID: "simple-staff", Stage: policy.StageDraft}}}}); err != nil {
+		t.Fatal(err)
+	}
+	b := w.browser()
+	action, v := b.samlIdPLogin(b.get(w.idp.StartURL(w.base+"/auth/saml/simple-staff/metadata", "")), "stan@simple.example")
+	wantStatus(t, b.postACS(action, v), http.StatusForbidden)
+	if users, _, _, _ := w.store.Len(); users != len(w.users) {
+		t.Fatalf("%d users after a login through a draft connection; want %d", users, len(w.users))
+	}
+}
+
+func TestDirectoryTestLoginNeedsAdministrator(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	p := b.post("/auth/ldap/keyldap/login", form("email", "alice@example.com", "password", "alice-password", "test", "1"))
+	wantStatus(t, p, http.StatusForbidden)
+	wantNoBody(t, p, "Test login")
+	// An administrator gets the test page, and no new session.
+	wantRedirect(t, b.post("/auth/login", form("email", "alice@example.com", "password", "alice-app-pw")), "/")
+	w.makeAdmin("alice@example.com", "keyldap")
+	before := b.session()
+	p = b.get("/auth/login/test/keyldap")
+	wantRedirect(t, p, "/auth/ldap/keyldap/login?test=1")
+	wantBody(t, b.get(p.loc), `name="test" value="1"`)
+	p = b.post("/auth/ldap/keyldap/login", form("email", "alice@example.com", "password", "alice-password", "test", "1"))
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "Test login", "uid=alice,ou=people,dc=example,dc=com", "this person may log in")
+	if b.session() != before {
+		t.Fatal("test login replaced the session")
+	}
+}

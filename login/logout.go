@@ -1,0 +1,125 @@
+package login
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/ssokit/sso"
+)
+
+// LogoutStarter is implemented by authenticators whose identity provider
+// offers single logout (a SAML IdP with a SingleLogoutService). After the
+// host's session has ended, the handler sends the browser to the identity
+// provider with the returned step.
+type LogoutStarter interface {
+	StartLogout(ctx context.Context, req LogoutRequest) (*sso.Step, error)
+}
+
+// LogoutRequest describes a single logout to start.
+type LogoutRequest struct {
+	// Identity is the identity of the session that ended, as the host
+	// gave it back from Sessions.EndSession.
+	Identity *sso.Identity
+	// Binding is the browser binding cookie value.
+	Binding string
+	// ReturnTo is the same-site path to land on when the logout completes.
+	ReturnTo string
+}
+
+// LogoutFinisher is implemented by authenticators that take the identity
+// provider's answer to a single logout at the connection's SLO endpoint
+// (GET or POST /saml/{connection}/slo).
+type LogoutFinisher interface {
+	FinishLogout(ctx context.Context, req sso.CompleteRequest) (*LogoutOutcome, error)
+}
+
+// LogoutOutcome is what a LogoutFinisher found at the SLO endpoint.
+type LogoutOutcome struct {
+	// ReturnTo is the same-site path to land on (from a LogoutResponse's
+	// RelayState), or "".
+	ReturnTo string
+	// IdPRequest reports a LogoutRequest from the identity provider: the
+	// handler ends the host's session and writes Step, the LogoutResponse
+	// back to the identity provider.
+	IdPRequest bool
+	Step       *sso.Step
+}
+
+// logout serves POST /logout: the host's session ends first; then single
+// logout at the identity provider where the connection has it, else the
+// connection's logout redirect URL, else Config.LogoutReturnPath.
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	if !h.checkOrigin(w, r) || !h.parseForm(w, r, h.cfg.MaxBodyBytes, "") {
+		return
+	}
+	ctx := r.Context()
+	id, err := h.cfg.Sessions.EndSession(w, r)
+	if err != nil {
+		h.log.LogAttrs(ctx, slog.LevelError, "logout: ending the session failed", slog.String("error", err.Error()))
+	}
+	target := h.cfg.LogoutReturnPath
+	if id != nil && id.Connection != "" {
+		if entry, ok := h.cfg.Connections.Connection(id.Connection); ok {
+			if ls, ok := entry.Authenticator.(LogoutStarter); ok {
+				step, err := ls.StartLogout(ctx, LogoutRequest{Identity: id, Binding: h.bindingCookie(w, r), ReturnTo: target})
+				if err == nil {
+					if err := step.Write(w, r); err != nil {
+						h.log.LogAttrs(ctx, slog.LevelError, "logout: writing the step failed", slog.String("error", err.Error()))
+					}
+					return
+				}
+				if sso.ReasonOf(err) != sso.ReasonLogoutNotSupported {
+					h.log.LogAttrs(ctx, slog.LevelWarn, "logout: single logout could not start", slog.String("connection", id.Connection), slog.String("error", err.Error()))
+				}
+			}
+			if entry.LogoutRedirectURL != "" {
+				target = entry.LogoutRedirectURL
+			}
+		}
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// samlSLO serves GET and POST /saml/{connection}/slo: the identity
+// provider's LogoutResponse (or its own LogoutRequest). Like the ACS it is
+// exempt from the origin check: the identity provider's POST is
+// cross-site by design.
+func (h *Handler) samlSLO(w http.ResponseWriter, r *http.Request) {
+	entry, ok := h.connection(w, r, sso.ProtocolSAML)
+	if !ok || !h.parseForm(w, r, h.cfg.MaxSAMLBodyBytes, entry.Authenticator.ID()) {
+		return
+	}
+	ctx := r.Context()
+	conn := entry.Authenticator.ID()
+	lf, ok := entry.Authenticator.(LogoutFinisher)
+	if !ok {
+		h.fail(w, r, failure{connection: conn, event: sso.EventWarning, err: &sso.Error{Op: "login.Logout", Reason: sso.ReasonLogoutNotSupported, Connection: conn,
+			Detail: "the connection does not handle single logout messages"}})
+		return
+	}
+	out, err := lf.FinishLogout(ctx, sso.CompleteRequest{Binding: h.existingBinding(r), Params: r.Form})
+	if err != nil {
+		h.fail(w, r, failure{connection: conn, event: sso.EventWarning, err: err})
+		return
+	}
+	if out.IdPRequest {
+		if _, err := h.cfg.Sessions.EndSession(w, r); err != nil {
+			h.log.LogAttrs(ctx, slog.LevelError, "logout: ending the session failed", slog.String("error", err.Error()))
+		}
+		if out.Step != nil {
+			if err := out.Step.Write(w, r); err != nil {
+				h.log.LogAttrs(ctx, slog.LevelError, "logout: writing the step failed", slog.String("error", err.Error()))
+			}
+			return
+		}
+	}
+	target := returnPath(out.ReturnTo)
+	if target == "" {
+		target = h.cfg.LogoutReturnPath
+		if entry.LogoutRedirectURL != "" {
+			target = entry.LogoutRedirectURL
+		}
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}

@@ -1,0 +1,279 @@
+package login
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/discovery"
+	"github.com/ssokit/sso/policy"
+)
+
+// ReasonNotAdministrator: a test login was requested by someone who is not
+// an administrator of the connection's account.
+const ReasonNotAdministrator sso.Reason = "not_administrator"
+
+// flowTestKey marks an administrator's test login in BeginRequest.FlowData.
+const flowTestKey = "ssokit_test"
+
+// loginPage serves GET /login.
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	email, _ := sso.NormalizeEmail(q.Get("email"))
+	h.render(w, http.StatusOK, TemplateLogin, &LoginPage{
+		Page:            h.page("Log in", returnPath(q.Get("return_to")), ""),
+		Email:           email,
+		PasswordEnabled: h.cfg.Passwords != nil,
+	})
+}
+
+// loginSubmit serves POST /login: an email alone starts single sign-on (or
+// asks for the password when none serves it); an email with a password is
+// a password login, asked of policy first.
+func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	if !h.checkOrigin(w, r) || !h.parseForm(w, r, h.cfg.MaxBodyBytes, "") {
+		return
+	}
+	f := r.PostForm
+	rt := returnPath(f.Get("return_to"))
+	typed := strings.TrimSpace(f.Get("email"))
+	email, err := sso.NormalizeEmail(typed)
+	if err != nil {
+		h.render(w, http.StatusBadRequest, TemplateLogin, &LoginPage{
+			Page:            h.page("Log in", rt, UserMessage(sso.ReasonInvalidEmail)),
+			Email:           typed,
+			PasswordEnabled: h.cfg.Passwords != nil,
+		})
+		return
+	}
+	if pw := f.Get("password"); pw != "" {
+		if h.cfg.Passwords == nil {
+			h.render(w, http.StatusForbidden, TemplateLogin, &LoginPage{
+				Page:  h.page("Log in", rt, UserMessage(ReasonPasswordDisabled)),
+				Email: email,
+			})
+			return
+		}
+		h.passwordLogin(w, r, email, sso.Secret(pw), rt)
+		return
+	}
+	h.emailFirst(w, r, email, rt)
+}
+
+// emailFirst routes an email to its connections: an email without a
+// password means "log in with single sign-on". The answer depends on the
+// email's domain only (see discovery), so it tells nobody whether a person
+// has an account. Without a usable connection the password field is asked
+// for.
+func (h *Handler) emailFirst(w http.ResponseWriter, r *http.Request, email, rt string) {
+	ctx := r.Context()
+	route, err := h.cfg.Discovery.Lookup(email)
+	var choices []discovery.Choice
+	if err == nil {
+		choices = h.offer(ctx, route, email)
+	} else if r := sso.ReasonOf(err); r != sso.ReasonNoSSO && r != sso.ReasonInvalidEmail {
+		h.log.LogAttrs(ctx, slog.LevelError, "login: discovery failed", slog.String("error", err.Error()))
+	}
+	switch len(choices) {
+	case 0:
+		msg := ""
+		if h.cfg.Passwords == nil {
+			msg = UserMessage(sso.ReasonNoSSO)
+		}
+		h.render(w, http.StatusOK, TemplateLogin, &LoginPage{
+			Page:            h.page("Log in", rt, msg),
+			Email:           email,
+			PasswordEnabled: h.cfg.Passwords != nil,
+			AskPassword:     h.cfg.Passwords != nil,
+		})
+	case 1:
+		h.begin(w, r, choices[0], email, rt, false)
+	default:
+		h.picker(w, email, rt, choices)
+	}
+}
+
+func (h *Handler) picker(w http.ResponseWriter, email, rt string, choices []discovery.Choice) {
+	h.render(w, http.StatusOK, TemplatePicker, &PickerPage{Page: h.page("Choose how to log in", rt, ""), Email: email, Choices: choices, PasswordEnabled: h.cfg.Passwords != nil})
+}
+
+// offer returns the choices of route that may be offered to email: known
+// connections whose policy is not a draft, not password-only, and, while
+// testing, not closed to this email. Only the email is used, not what the
+// application knows about its user, so the answer reveals nothing about the
+// user.
+func (h *Handler) offer(ctx context.Context, route discovery.Route, email string) []discovery.Choice {
+	var out []discovery.Choice
+	for _, c := range route.Choices() {
+		acct, err := h.cfg.Accounts.Account(ctx, c.Account)
+		if err != nil {
+			h.log.LogAttrs(ctx, slog.LevelWarn, "login: account of a connection is missing", slog.String("account", c.Account), slog.String("connection", c.Connection), slog.String("error", err.Error()))
+			continue
+		}
+		if _, ok := h.cfg.Connections.Connection(c.Connection); !ok {
+			h.log.LogAttrs(ctx, slog.LevelWarn, "login: connection in discovery but not in the registry", slog.String("connection", c.Connection))
+			continue
+		}
+		if startAllowed(acct.Policy, email, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// startAllowed reports whether a login through c may start for email ("" when
+// unknown): refused for draft connections, password-only accounts and
+// connections the policy does not list; for a testing connection, only
+// when email is a test user or cannot be judged yet (unknown email, or test
+// users named by user ID, known after provisioning).
+func startAllowed(p policy.Policy, email string, c discovery.Choice) bool {
+	d := policy.Decide(p, policy.User{Email: email}, policy.SSO(c.Connection, c.Protocol))
+	if d.Allowed {
+		return true
+	}
+	return d.Rule == policy.RuleConnectionTesting && (email == "" || hasTestIDs(p, c.Connection))
+}
+
+func hasTestIDs(p policy.Policy, conn string) bool {
+	pc, ok := p.Connection(conn)
+	return ok && len(pc.TestUserIDs) > 0
+}
+
+// domainPrompt serves GET /login/sso: the SSO domain form, or with
+// ?domain= a redirect to the bookmarkable /login/sso/{domain}.
+func (h *Handler) domainPrompt(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	rt := returnPath(q.Get("return_to"))
+	if d := strings.TrimSpace(q.Get("domain")); d != "" {
+		http.Redirect(w, r, h.DomainLoginURL(d, rt), http.StatusSeeOther)
+		return
+	}
+	h.render(w, http.StatusOK, TemplateDomain, &DomainPage{Page: h.page("Log in with single sign-on", rt, "")})
+}
+
+// domainStart serves GET /login/sso/{domain}: the account's connection
+// starts at once, or the picker offers its connections.
+func (h *Handler) domainStart(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	domain := r.PathValue("domain")
+	rt := returnPath(r.URL.Query().Get("return_to"))
+	route, err := h.cfg.Discovery.LookupAlias(domain)
+	var choices []discovery.Choice
+	if err == nil {
+		choices = h.offer(ctx, route, "")
+	}
+	if len(choices) == 0 {
+		reason := sso.ReasonOf(err)
+		if err == nil {
+			reason = sso.ReasonNoSSO
+		}
+		h.render(w, http.StatusNotFound, TemplateDomain, &DomainPage{Page: h.page("Log in with single sign-on", rt, UserMessage(reason)), Domain: domain})
+		return
+	}
+	if len(choices) == 1 {
+		h.begin(w, r, choices[0], "", rt, false)
+		return
+	}
+	h.picker(w, "", rt, choices)
+}
+
+// start serves POST /login/start: the picker's choice.
+func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
+	if !h.checkOrigin(w, r) || !h.parseForm(w, r, h.cfg.MaxBodyBytes, "") {
+		return
+	}
+	f := r.PostForm
+	rt := returnPath(f.Get("return_to"))
+	conn := f.Get("connection")
+	choice, err := h.cfg.Discovery.Connection(conn)
+	if err != nil {
+		h.fail(w, r, failure{err: err, returnTo: rt})
+		return
+	}
+	email, _ := sso.NormalizeEmail(f.Get("email"))
+	h.begin(w, r, choice, email, rt, false)
+}
+
+// testStart serves GET /login/test/{connection}: an administrator's test
+// login, which may use a draft or testing connection.
+func (h *Handler) testStart(w http.ResponseWriter, r *http.Request) {
+	rt := returnPath(r.URL.Query().Get("return_to"))
+	choice, err := h.cfg.Discovery.Connection(r.PathValue("connection"))
+	if err != nil {
+		h.fail(w, r, failure{err: err, returnTo: rt})
+		return
+	}
+	if !h.isAdmin(r, choice.Account) {
+		h.fail(w, r, failure{err: &sso.Error{Op: "login.Test", Reason: ReasonNotAdministrator, Connection: choice.Connection,
+			Detail: "test logins are for administrators of account " + quote(choice.Account)}, account: choice.Account, connection: choice.Connection, returnTo: rt})
+		return
+	}
+	h.begin(w, r, choice, "", rt, true)
+}
+
+// begin starts a login through choice: a redirect or auto-POST form to the
+// identity provider, or the directory's password form.
+func (h *Handler) begin(w http.ResponseWriter, r *http.Request, choice discovery.Choice, email, rt string, test bool) {
+	ctx := r.Context()
+	fail := func(err error) {
+		h.fail(w, r, failure{err: err, account: choice.Account, connection: choice.Connection, returnTo: rt})
+	}
+	entry, ok := h.cfg.Connections.Connection(choice.Connection)
+	if !ok {
+		fail(&sso.Error{Op: "login.Begin", Reason: sso.ReasonConnectionNotFound, Connection: choice.Connection,
+			Detail: "discovery lists connection " + quote(choice.Connection) + " but the connection registry has no authenticator for it"})
+		return
+	}
+	if !test {
+		acct, err := h.cfg.Accounts.Account(ctx, choice.Account)
+		if err != nil {
+			fail(err)
+			return
+		}
+		if !startAllowed(acct.Policy, email, choice) {
+			fail(policy.Decide(acct.Policy, policy.User{Email: email}, policy.SSO(choice.Connection, choice.Protocol)).Err())
+			return
+		}
+	}
+	if entry.Authenticator.Protocol() == sso.ProtocolLDAP {
+		q := url.Values{}
+		if email != "" {
+			q.Set("email", email)
+		}
+		if rt != "" {
+			q.Set("return_to", rt)
+		}
+		if test {
+			q.Set("test", "1")
+		}
+		u := h.base + "/ldap/" + url.PathEscape(choice.Connection) + "/login"
+		if len(q) > 0 {
+			u += "?" + q.Encode()
+		}
+		http.Redirect(w, r, u, http.StatusSeeOther)
+		return
+	}
+	req := sso.BeginRequest{Binding: h.bindingCookie(w, r), ReturnTo: rt, LoginHint: email, ForceAuthn: test}
+	if test {
+		req.FlowData = map[string]string{flowTestKey: "1"}
+	}
+	step, err := entry.Authenticator.Begin(ctx, req)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if step.Kind == sso.StepPasswordPrompt {
+		fail(&sso.Error{Op: "login.Begin", Reason: sso.ReasonInvalidConfig, Connection: choice.Connection,
+			Detail: "a " + string(entry.Authenticator.Protocol()) + " connection asked for a password prompt"})
+		return
+	}
+	if entry.Debug {
+		h.log.LogAttrs(ctx, slog.LevelInfo, "login: started", slog.String("connection", choice.Connection), slog.String("kind", step.Kind.String()), slog.String("url", step.URL))
+	}
+	if err := step.Write(w, r); err != nil {
+		h.log.LogAttrs(ctx, slog.LevelError, "login: writing the step failed", slog.String("connection", choice.Connection), slog.String("error", err.Error()))
+	}
+}

@@ -1,0 +1,555 @@
+package login_test
+
+import (
+	"context"
+	"errors"
+	"html"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/discovery"
+	"github.com/ssokit/sso/ldap"
+	"github.com/ssokit/sso/ldap/ldaptest"
+	"github.com/ssokit/sso/login"
+	"github.com/ssokit/sso/oidc"
+	"github.com/ssokit/sso/oidc/oidctest"
+	"github.com/ssokit/sso/policy"
+	"github.com/ssokit/sso/provisioning"
+	"github.com/ssokit/sso/saml"
+	"github.com/ssokit/sso/saml/samltest"
+)
+
+const adminRole = "Administrator"
+
+// world is a host application with the login handler mounted at /auth,
+// a mock OpenID provider, a SAML IdP and an LDAP directory, and one account
+// per seed scenario:
+//
+//	acme     OIDC, SSO required for all, admins may use their password
+//	grants   SAML, SSO required for grants.example only (assessors keep passwords)
+//	simple   two SAML connections sharing one IdP, IdP-initiated, SSOModule, JIT
+//	recruit  SAML with login binding on the subject
+//	keyldap  LDAP, SSO required, break-glass; shares example.com with keyoidc
+//	keyoidc  OIDC, optional; alice@example.com is in both key accounts
+//	drafty   a draft OIDC connection
+type world struct {
+	t       *testing.T
+	app     *httptest.Server
+	base    string // http://localhost:port
+	h       *login.Handler
+	op      *oidctest.Server
+	idp     *samltest.IdP
+	dir     *ldaptest.Server
+	store   *provisioning.MemoryStore
+	conns   *login.ConnectionSet
+	accts   *login.AccountSet
+	router  *discovery.Router
+	host    *host
+	users   map[string]string // email -> user ID
+	events  *events
+	admin   map[string]bool // user IDs for which CanAdminister is true
+	adminMu sync.Mutex
+}
+
+// host is the application's part: passwords and sessions.
+type host struct {
+	mu        sync.Mutex
+	passwords map[string]string // email -> password
+	users     map[string]string // email -> user ID
+	sessions  map[string]*login.Result
+	ended     []*sso.Identity
+}
+
+func (h *host) CheckPassword(_ context.Context, email string, pw sso.Secret) (string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if want, ok := h.passwords[email]; ok && want == pw.Reveal() {
+		return h.users[email], nil
+	}
+	return "", errors.New("wrong password")
+}
+
+func (h *host) StartSession(w http.ResponseWriter, _ *http.Request, res *login.Result) error {
+	sid := sso.NewBinding()
+	h.mu.Lock()
+	h.sessions[sid] = res
+	h.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: "sid", Value: sid, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	return nil
+}
+
+func (h *host) EndSession(w http.ResponseWriter, r *http.Request) (*sso.Identity, error) {
+	c, err := r.Cookie("sid")
+	if err != nil {
+		return nil, nil
+	}
+	h.mu.Lock()
+	res := h.sessions[c.Value]
+	delete(h.sessions, c.Value)
+	h.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: "sid", Value: "", Path: "/", MaxAge: -1})
+	if res == nil {
+		return nil, nil
+	}
+	h.mu.Lock()
+	h.ended = append(h.ended, res.Identity)
+	h.mu.Unlock()
+	return res.Identity, nil
+}
+
+func (h *host) session(sid string) *login.Result {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.sessions[sid]
+}
+
+type events struct {
+	mu   sync.Mutex
+	list []sso.Event
+}
+
+func (e *events) add(_ context.Context, ev sso.Event) {
+	e.mu.Lock()
+	e.list = append(e.list, ev)
+	e.mu.Unlock()
+}
+
+// find returns the events of the given type and reason ("" for any).
+func (e *events) find(typ sso.EventType, reason sso.Reason) []sso.Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []sso.Event
+	for _, ev := range e.list {
+		if ev.Type == typ && (reason == "" || ev.Reason == reason) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// Users of the mock identity providers.
+var (
+	oidcUsers = []oidctest.User{
+		{Subject: "olly", Email: "olly@acme.example", GivenName: "Olly", FamilyName: "Otter"},
+		{Subject: "ada", Email: "ada@acme.example", GivenName: "Ada", FamilyName: "Admin"},
+		{Subject: "newbie", Email: "newbie@acme.example"},
+		{Subject: "alice-0001", Email: "alice@example.com", GivenName: "Alice", FamilyName: "Liddell"},
+		{Subject: "bob-0002", Email: "bob@example.com"},
+		{Subject: "drafty", Email: "dana@drafty.example"},
+	}
+	samlUsers = []samltest.User{
+		{Email: "sam@grants.example", GivenName: "Sam", FamilyName: "Grant"},
+		{Email: "dave@simple.example", GivenName: "David", FamilyName: "Smith", Department: "Shipping",
+			Attributes: map[string][]string{"SSOModule": {"PARTNERS"}, "UID": {"T5014CD"}, "Roles": {"Clerk,Reviewer"}}},
+		{Email: "stan@simple.example", GivenName: "Stan", Attributes: map[string][]string{"SSOModule": {"SAML2"}, "UID": {"S1"}}},
+		{Email: "eve@simple.example", Attributes: map[string][]string{"SSOModule": {"NOSUCH"}, "UID": {"E1"}}},
+		{Email: "mallory@simple.example", Attributes: map[string][]string{"SSOModule": {"OTHER"}, "UID": {"M1"}}},
+		{Email: "r.roberts@recruit.example", NameID: "SR-77", NameIDFormat: saml.NameIDFormatPersistent},
+	}
+)
+
+type worldOptions struct {
+	debug     map[string]bool // connection -> debug mode
+	templates func(*login.Config)
+}
+
+func newWorld(t *testing.T, opts ...worldOptions) *world {
+	t.Helper()
+	var o worldOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	ctx := context.Background()
+	w := &world{t: t, users: map[string]string{}, events: &events{}, admin: map[string]bool{}}
+	w.app = httptest.NewUnstartedServer(nil)
+	w.base = "http://localhost:" + strconv.Itoa(w.app.Listener.Addr().(*net.TCPAddr).Port)
+	w.op = oidctest.Start(t, oidctest.Options{Users: oidcUsers})
+	w.idp = samltest.Start(t, samltest.Config{Users: samlUsers})
+	w.dir = ldaptest.Start(t, ldaptest.SampleConfig())
+	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
+	replay := sso.NewMemoryReplayCache(sso.MemoryOptions{})
+
+	newOIDC := func(id string) sso.Authenticator {
+		redirect := w.base + "/auth/oidc/" + id + "/callback"
+		w.op.AddClient(oidctest.Client{ID: id + "-client", Secret: "secret-" + id, RedirectURIs: []string{redirect}})
+		c, err := oidc.New(oidc.Config{ID: id, Issuer: w.op.Issuer(), ClientID: id + "-client", ClientSecret: sso.Secret("secret-" + id),
+			RedirectURL: redirect, CACertPEM: w.op.CACertPEM(), AllowPrivateNetwork: true, States: states, Replay: replay})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	newSAML := func(id string, mod func(*saml.Config)) sso.Authenticator {
+		cfg := w.idp.ConnectionConfig(id, w.base+"/auth/saml/"+id+"/metadata", w.base+"/auth/saml/"+id+"/acs")
+		cfg.StateStore, cfg.ReplayCache, cfg.TrustEmail = states, replay, true
+		if mod != nil {
+			mod(&cfg)
+		}
+		sp, err := saml.New(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sp
+	}
+	dirAuth, err := ldap.New(ldap.Config{ID: "keyldap", URLs: []string{w.dir.URL}, CACertPEM: w.dir.CACertPEM, TrustEmail: true,
+		Search: &ldap.Search{BaseDN: ldaptest.SampleBaseDN, ObjectClass: "inetOrgPerson", BindDN: ldaptest.SampleServiceDN, BindPassword: ldaptest.SampleServicePassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dirAuth.Close() })
+	jitSimple := func(role string) provisioning.Connection {
+		return provisioning.Connection{TrustEmail: true, Identifier: provisioning.IdentifierAttribute, IdentifierAttribute: "UID",
+			JIT:     provisioning.JIT{Enabled: true, DefaultRoles: []string{role}},
+			Updates: provisioning.Updates{Roles: true, Names: true},
+			Roles:   provisioning.RoleMapping{Attribute: "Roles", SplitCommas: true, PassThrough: true}}
+	}
+	allowIdP := func(c *saml.Config) { c.AllowIdPInitiated = true }
+	conns := []*login.Connection{
+		{Authenticator: newOIDC("acme-oidc"), Provisioning: provisioning.Connection{TrustEmail: true}, Debug: o.debug["acme-oidc"], LogoutRedirectURL: "/goodbye"},
+		{Authenticator: newSAML("grants-saml", nil), Provisioning: provisioning.Connection{TrustEmail: true}, Debug: o.debug["grants-saml"]},
+		{Authenticator: newSAML("simple-staff", allowIdP), Provisioning: jitSimple("Staff")},
+		{Authenticator: newSAML("simple-partners", allowIdP), Provisioning: jitSimple("Partner")},
+		{Authenticator: newSAML("simple-other", allowIdP), Provisioning: jitSimple("Other")},
+		{Authenticator: newSAML("recruit-saml", allowIdP), Provisioning: provisioning.Connection{TrustEmail: true, Identifier: provisioning.IdentifierSubject,
+			LoginBinding: provisioning.LoginBinding{Enabled: true}}},
+		{Authenticator: dirAuth, Provisioning: provisioning.Connection{TrustEmail: true}},
+		{Authenticator: newOIDC("keyoidc"), Provisioning: provisioning.Connection{TrustEmail: true}},
+		{Authenticator: newOIDC("drafty-oidc"), Provisioning: provisioning.Connection{TrustEmail: true}},
+	}
+	if w.conns, err = login.NewConnectionSet(conns...); err != nil {
+		t.Fatal(err)
+	}
+	d := func(names ...string) []discovery.Domain {
+		var out []discovery.Domain
+		for _, n := range names {
+			out = append(out, discovery.Domain{Name: n})
+		}
+		return out
+	}
+	shared := []discovery.Domain{{Name: "example.com", Shared: true}}
+	disc := discovery.Config{Accounts: []discovery.Account{
+		{ID: "acme", Name: "Acme", Aliases: []string{"acme"}, Domains: d("acme.example"),
+			Connections: []discovery.Connection{{ID: "acme-oidc", Protocol: sso.ProtocolOIDC, DisplayName: "Acme Entra ID"}}},
+		{ID: "grants", Name: "Grants Org", Aliases: []string{"grants"}, Domains: d("grants.example"),
+			Connections: []discovery.Connection{{ID: "grants-saml", Protocol: sso.ProtocolSAML, DisplayName: "Grants Okta"}}},
+		{ID: "simple", Name: "Simple", Domains: d("simple.example"), Connections: []discovery.Connection{
+			{ID: "simple-staff", Protocol: sso.ProtocolSAML, Module: "SAML2", Issuers: []string{w.idp.EntityID()}},
+			{ID: "simple-partners", Protocol: sso.ProtocolSAML, Module: "PARTNERS", Issuers: []string{w.idp.EntityID()}},
+			{ID: "simple-other", Protocol: sso.ProtocolSAML, Module: "OTHER", Issuers: []string{"https://other-idp.example/"}},
+		}},
+		{ID: "recruit", Name: "Recruit", Domains: d("recruit.example"),
+			Connections: []discovery.Connection{{ID: "recruit-saml", Protocol: sso.ProtocolSAML}}},
+		{ID: "keyldap", Name: "Key LDAP", Domains: shared, Connections: []discovery.Connection{{ID: "keyldap", Protocol: sso.ProtocolLDAP, DisplayName: "Key directory"}}},
+		{ID: "keyoidc", Name: "Key OIDC", Domains: shared, Connections: []discovery.Connection{{ID: "keyoidc", Protocol: sso.ProtocolOIDC, DisplayName: "Key OpenID"}}},
+		{ID: "drafty", Name: "Drafty", Aliases: []string{"drafty"}, Domains: d("drafty.example"),
+			Connections: []discovery.Connection{{ID: "drafty-oidc", Protocol: sso.ProtocolOIDC}}},
+	}}
+	tab, err := discovery.New(disc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.router = discovery.NewRouter(tab)
+	live := func(ids ...string) []policy.Connection {
+		var out []policy.Connection
+		for _, id := range ids {
+			out = append(out, policy.Connection{ID: id, Stage: policy.StageLive})
+		}
+		return out
+	}
+	w.accts, err = login.NewAccountSet(
+		login.Account{ID: "acme", Domains: []string{"acme.example"}, Policy: policy.Policy{Mode: policy.ModeSSORequired, AdminsMayUsePassword: true, Connections: live("acme-oidc")}},
+		login.Account{ID: "grants", Domains: []string{"grants.example"}, Policy: policy.Policy{Mode: policy.ModeSSORequired,
+			Scope: policy.Scope{Kind: policy.ScopeEmailDomains, Domains: []string{"grants.example"}}, Connections: live("grants-saml")}},
+		login.Account{ID: "simple", Domains: []string{"simple.example"}, Policy: policy.Policy{Mode: policy.ModeSSOOptional, Connections: live("simple-staff", "simple-partners", "simple-other")}},
+		login.Account{ID: "recruit", Domains: []string{"recruit.example"}, Policy: policy.Policy{Mode: policy.ModeSSOOptional, Connections: live("recruit-saml")}},
+		login.Account{ID: "keyldap", Domains: []string{"example.com"}, Policy: policy.Policy{Mode: policy.ModeSSORequired, AdminsMayUsePassword: true, Connections: live("keyldap")}},
+		login.Account{ID: "keyoidc", Domains: []string{"example.com"}, Policy: policy.Policy{Mode: policy.ModeSSOOptional, Connections: live("keyoidc")}},
+		login.Account{ID: "drafty", Domains: []string{"drafty.example"}, Policy: policy.Policy{Mode: policy.ModeSSOOptional,
+			Connections: []policy.Connection{{ID: "drafty-oidc", Stage: policy.StageDraft}}}},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.store = provisioning.NewMemoryStore(provisioning.MemoryOptions{})
+	prov, err := provisioning.New(provisioning.Config{Store: w.store, Events: w.events.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.host = &host{passwords: map[string]string{}, users: w.users, sessions: map[string]*login.Result{}}
+	w.addUser("ada@acme.example", "ada-pw", map[string][]string{"acme": {adminRole}})
+	w.addUser("olly@acme.example", "olly-pw", map[string][]string{"acme": nil})
+	w.addUser("sam@grants.example", "sam-pw", map[string][]string{"grants": nil})
+	w.addUser("assessor@outside.example", "assessor-pw", map[string][]string{"grants": {"Assessor"}})
+	w.addUser("rita@recruit.example", "rita-pw", map[string][]string{"recruit": nil})
+	w.addUser("alice@example.com", "alice-app-pw", map[string][]string{"keyldap": {adminRole}, "keyoidc": nil})
+	w.addUser("bob@example.com", "bob-app-pw", map[string][]string{"keyldap": nil})
+	w.addUser("dana@drafty.example", "dana-pw", map[string][]string{"drafty": {adminRole}})
+
+	cfg := login.Config{
+		BasePath:    "/auth",
+		Connections: w.conns,
+		Discovery:   w.router,
+		Accounts:    w.accts,
+		Provisioner: prov,
+		Users:       login.StoreUsers{Store: w.store, AdminRoles: []string{adminRole}},
+		Sessions:    w.host,
+		Passwords:   w.host,
+		Events:      w.events.add,
+		Logger:      discardLogger(),
+		CanAdminister: func(r *http.Request, account string) bool {
+			c, err := r.Cookie("sid")
+			if err != nil {
+				return false
+			}
+			res := w.host.session(c.Value)
+			if res == nil {
+				return false
+			}
+			w.adminMu.Lock()
+			defer w.adminMu.Unlock()
+			return w.admin[res.User+"/"+account]
+		},
+	}
+	if o.templates != nil {
+		o.templates(&cfg)
+	}
+	w.h, err = login.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", w.h)
+	mux.HandleFunc("GET /{$}", func(rw http.ResponseWriter, r *http.Request) { io.WriteString(rw, "home") })
+	w.app.Config.Handler = mux
+	w.app.Start()
+	t.Cleanup(w.app.Close)
+	return w
+}
+
+// addUser creates a user with memberships (account -> admin-granted roles)
+// and a host password.
+func (w *world) addUser(email, pw string, accounts map[string][]string) string {
+	w.t.Helper()
+	ctx := context.Background()
+	u := &provisioning.User{Email: email}
+	err := w.store.Tx(ctx, func(tx provisioning.Tx) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		for acct, roles := range accounts {
+			m := &provisioning.Membership{User: u.ID, Account: acct, Status: provisioning.StatusActive}
+			for _, r := range roles {
+				m.Roles = append(m.Roles, provisioning.RoleGrant{Role: r, Source: provisioning.RoleSourceAdmin})
+			}
+			if err := tx.PutMembership(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.host.mu.Lock()
+	w.host.passwords[email] = pw
+	w.users[email] = u.ID
+	w.host.mu.Unlock()
+	return u.ID
+}
+
+func (w *world) makeAdmin(email, account string) {
+	w.adminMu.Lock()
+	w.admin[w.users[email]+"/"+account] = true
+	w.adminMu.Unlock()
+}
+
+// browser is a cookie-keeping HTTP client that does not follow redirects.
+type browser struct {
+	t *testing.T
+	w *world
+	c *http.Client
+}
+
+func (w *world) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: w.t, w: w, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// page is a response with its body read.
+type page struct {
+	status int
+	header http.Header
+	body   string
+	loc    string
+}
+
+func (b *browser) do(req *http.Request) *page {
+	b.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return &page{status: resp.StatusCode, header: resp.Header, body: string(body), loc: resp.Header.Get("Location")}
+}
+
+func (b *browser) abs(u string) string {
+	if strings.HasPrefix(u, "/") {
+		return b.w.base + u
+	}
+	return u
+}
+
+func (b *browser) get(u string) *page {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.abs(u), nil)
+	return b.do(req)
+}
+
+// post submits a form as a same-origin browser page would.
+func (b *browser) post(u string, v url.Values, headers ...string) *page {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.abs(u), strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if strings.HasPrefix(b.abs(u), b.w.base) {
+		req.Header.Set("Origin", b.w.base)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return b.do(req)
+}
+
+// sid returns the host session of the browser, or nil.
+func (b *browser) session() *login.Result {
+	u, _ := url.Parse(b.w.base)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == "sid" {
+			return b.w.host.session(c.Value)
+		}
+	}
+	return nil
+}
+
+func (b *browser) mustSession(who string) *login.Result {
+	b.t.Helper()
+	res := b.session()
+	if res == nil {
+		b.t.Fatalf("no session after %s's login", who)
+	}
+	if res.User != b.w.users[who] {
+		b.t.Fatalf("session of user %q; want %s (%q)", res.User, who, b.w.users[who])
+	}
+	return res
+}
+
+// oidcLogin completes an OIDC login at the provider as who, from the
+// redirect p to the provider, and returns the app's answer to the callback.
+func (b *browser) oidcLogin(p *page, who string) *page {
+	b.t.Helper()
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, b.w.op.URL()) {
+		b.t.Fatalf("want a redirect to the OpenID provider, got %d %q: %s", p.status, p.loc, p.body)
+	}
+	cb, err := oidctest.LoginAs(b.w.op.Client(), p.loc, who)
+	if err != nil {
+		b.t.Fatalf("LoginAs: %v", err)
+	}
+	return b.get(cb.String())
+}
+
+var (
+	reLoginHandle = regexp.MustCompile(`name="login" value="([^"]+)"`)
+	reFormAction  = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
+	reHidden      = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)"`)
+)
+
+// samlLogin logs in at the SAML IdP's login page p as email and returns
+// the IdP's auto-POST form: the ACS URL and its fields.
+func (b *browser) samlIdPLogin(p *page, email string) (string, url.Values) {
+	b.t.Helper()
+	if p.status == http.StatusSeeOther {
+		p = b.get(p.loc)
+	}
+	m := reLoginHandle.FindStringSubmatch(p.body)
+	if m == nil {
+		b.t.Fatalf("no IdP login page (%d): %s", p.status, p.body)
+	}
+	pw := samltest.DefaultPassword
+	resp := b.post(b.w.idp.URL()+"/login", url.Values{"login": {html.UnescapeString(m[1])}, "email": {email}, "password": {pw}})
+	return autoPost(b.t, resp)
+}
+
+// autoPost parses an auto-submitting form page.
+func autoPost(t *testing.T, p *page) (string, url.Values) {
+	t.Helper()
+	m := reFormAction.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no auto-POST form (%d): %s", p.status, p.body)
+	}
+	v := url.Values{}
+	for _, f := range reHidden.FindAllStringSubmatch(p.body, -1) {
+		v.Add(html.UnescapeString(f[1]), html.UnescapeString(f[2]))
+	}
+	return html.UnescapeString(m[1]), v
+}
+
+// postACS posts the IdP's form to the app as the browser does: a
+// cross-site POST.
+func (b *browser) postACS(action string, v url.Values) *page {
+	b.t.Helper()
+	return b.post(action, v, "Origin", b.w.idp.URL(), "Sec-Fetch-Site", "cross-site")
+}
+
+// samlLogin runs the IdP part and the ACS POST.
+func (b *browser) samlLogin(p *page, email string) *page {
+	b.t.Helper()
+	action, v := b.samlIdPLogin(p, email)
+	return b.postACS(action, v)
+}
+
+func wantStatus(t *testing.T, p *page, status int) {
+	t.Helper()
+	if p.status != status {
+		t.Fatalf("status %d; want %d (Location %q)\n%s", p.status, status, p.loc, p.body)
+	}
+}
+
+func wantBody(t *testing.T, p *page, parts ...string) {
+	t.Helper()
+	for _, s := range parts {
+		if !strings.Contains(p.body, s) {
+			t.Fatalf("page lacks %q:\n%s", s, p.body)
+		}
+	}
+}
+
+func wantNoBody(t *testing.T, p *page, parts ...string) {
+	t.Helper()
+	for _, s := range parts {
+		if strings.Contains(p.body, s) {
+			t.Fatalf("page contains %q:\n%s", s, p.body)
+		}
+	}
+}
+
+func wantRedirect(t *testing.T, p *page, loc string) {
+	t.Helper()
+	if p.status != http.StatusSeeOther || p.loc != loc {
+		t.Fatalf("got %d to %q; want 303 to %q\n%s", p.status, p.loc, loc, p.body)
+	}
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
