@@ -56,6 +56,7 @@ func TestMisbehavingProvider(t *testing.T) {
 		{name: "callback without advertised iss", mis: oidctest.Misbehaviour{OmitCallbackIss: true}, want: sso.ReasonIssuerMismatch, detail: "no iss parameter"},
 		{name: "token endpoint error", mis: oidctest.Misbehaviour{TokenError: "invalid_grant"}, want: sso.ReasonTokenExchangeFailed, detail: "invalid_grant"},
 		{name: "userinfo about someone else", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true, UserinfoWrongSubject: true}, want: sso.ReasonMalformed, detail: "another subject"},
+		{name: "userinfo as a signed JWT", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true, UserinfoAsJWT: true}, want: sso.ReasonMalformed, detail: "plain JSON"},
 		{name: "no email anywhere", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true},
 			mutate: func(c *oidc.Config) { c.Userinfo = oidc.UserinfoNever }, want: sso.ReasonEmailMissing},
 	}
@@ -289,11 +290,7 @@ func TestMetadataAndKeysRefresh(t *testing.T) {
 	if _, err := e.conn.Begin(context.Background(), sso.BeginRequest{Binding: e.binding}); err != nil {
 		t.Fatalf("Begin with a stale document and the provider down: %v", err)
 	}
-	found := false
-	for _, ev := range e.events.list {
-		found = found || ev.Type == sso.EventMetadataRefreshError
-	}
-	if !found {
+	if !e.events.has(sso.EventMetadataRefreshError) {
 		t.Fatal("no metadata_refresh_failed event")
 	}
 }

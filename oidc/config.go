@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,10 +59,13 @@ const (
 	DefaultMaxResponseBytes       = 1 << 20
 )
 
-// DefaultSigningAlgorithms is the allow-list of ID token signature
+// defaultAlgs is the allow-list used when Config.SigningAlgorithms is empty.
+var defaultAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+
+// DefaultSigningAlgorithms returns the allow-list of ID token signature
 // algorithms used when [Config.SigningAlgorithms] is empty: asymmetric
 // algorithms only.
-var DefaultSigningAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+func DefaultSigningAlgorithms() []string { return slices.Clone(defaultAlgs) }
 
 // asymmetricAlgs is every algorithm Config.SigningAlgorithms may name.
 var asymmetricAlgs = map[string]bool{
@@ -175,7 +179,7 @@ type Config struct {
 	PostLogoutRedirectURL string
 
 	// SigningAlgorithms is the allow-list of ID token algorithms;
-	// DefaultSigningAlgorithms when empty. "none" and HMAC algorithms are
+	// DefaultSigningAlgorithms() when empty. "none" and HMAC algorithms are
 	// refused.
 	SigningAlgorithms []string
 	// TrustedAudiences are audiences other than ClientID that an ID token
@@ -364,7 +368,7 @@ func (c *Config) validate() (*parsed, error) {
 			return fail("Scopes entry %q is empty or contains a space, quote or backslash", s)
 		}
 	}
-	p.algs = DefaultSigningAlgorithms
+	p.algs = defaultAlgs
 	if len(c.SigningAlgorithms) > 0 {
 		p.algs = nil
 		for _, a := range c.SigningAlgorithms {

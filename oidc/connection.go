@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -597,7 +598,12 @@ func (c *Connection) userinfo(ctx context.Context, p *provider, tok *oauth2.Toke
 	ui, err := rp.Userinfo[claimMap](ctx, tok.AccessToken, tok.Type(), sub, p.rp)
 	if err != nil {
 		var oe *zoidc.Error
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
 		switch {
+		case errors.As(err, &se), errors.As(err, &te):
+			return nil, &sso.Error{Op: op, Reason: sso.ReasonMalformed, Connection: c.cfg.ID,
+				Detail: "the userinfo answer is not a JSON object; signed or encrypted userinfo responses are not supported: configure the client at the provider to receive plain JSON", Err: err}
 		case errors.Is(err, rp.ErrUserInfoSubNotMatching):
 			return nil, &sso.Error{Op: op, Reason: sso.ReasonMalformed, Connection: c.cfg.ID,
 				Detail: "the userinfo response is about another subject than the ID token", Expected: sub, Actual: ui.GetSubject()}

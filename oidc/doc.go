@@ -37,10 +37,15 @@
 // true, unless [Config.AllowUnverifiedEmail] says the connection trusts the
 // provider's addresses.
 //
-// Every request to the provider goes through one HTTP client per
-// connection with timeouts, a response size cap, https only (unless
-// [Config.AllowInsecureHTTP]) and system or custom ([Config.CACertPEM])
-// root certificates.
+// [New] does no network I/O: the discovery document and the JWKS are
+// fetched on first use, or at once by [Connection.Refresh], and cached.
+//
+// Every request to the provider goes through one guarded HTTP client per
+// connection (package internal/safehttp): timeouts, a response size cap,
+// https only unless [Config.AllowInsecureHTTP], public addresses only
+// unless [Config.AllowPrivateNetwork] (checked when connecting, so an
+// issuer URL typed by a tenant cannot reach internal services), and system
+// or custom ([Config.CACertPEM]) root certificates.
 //
 // Errors are *[sso.Error] values with a [sso.Reason]; their Detail tells an
 // administrator what to fix.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,9 +31,28 @@ type env struct {
 	events  *eventLog
 }
 
-type eventLog struct{ list []sso.Event }
+// eventLog collects events; EventFuncs must be safe for concurrent use.
+type eventLog struct {
+	mu   sync.Mutex
+	list []sso.Event
+}
 
-func (l *eventLog) add(_ context.Context, e sso.Event) { l.list = append(l.list, e) }
+func (l *eventLog) add(_ context.Context, e sso.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.list = append(l.list, e)
+}
+
+func (l *eventLog) has(t sso.EventType) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.list {
+		if e.Type == t {
+			return true
+		}
+	}
+	return false
+}
 
 // newEnv starts a provider with one client and a connection to it. mutate
 // may change the connection's config before New.

@@ -75,7 +75,7 @@ func TestMetadataUsable(t *testing.T) {
 		return &Metadata{Issuer: "https://idp.example", AuthorizationEndpoint: "https://idp.example/a", TokenEndpoint: "https://idp.example/t",
 			JWKSURI: "https://idp.example/k", ResponseTypesSupported: []string{"code"}, IDTokenSigningAlgValuesSupported: []string{"RS256"}}
 	}
-	if err := base().usable("https://idp.example", nil, false, DefaultSigningAlgorithms); err != nil {
+	if err := base().usable("https://idp.example", nil, false, defaultAlgs); err != nil {
 		t.Fatal(err)
 	}
 	for name, mut := range map[string]func(*Metadata){
@@ -90,7 +90,7 @@ func TestMetadataUsable(t *testing.T) {
 	} {
 		m := base()
 		mut(m)
-		if err := m.usable("https://idp.example", nil, false, DefaultSigningAlgorithms); err == nil {
+		if err := m.usable("https://idp.example", nil, false, defaultAlgs); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}

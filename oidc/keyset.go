@@ -126,10 +126,10 @@ func (k *keySet) run(ctx context.Context, f *keyFetch, url string) {
 	}
 	k.inflight = nil
 	k.mu.Unlock()
-	close(f.done)
 	if err == nil {
 		k.events.Emit(ctx, sso.Event{Type: sso.EventMetadataRefreshed, Time: k.now(), Connection: k.conn, Detail: "JWKS fetched", Attrs: map[string]string{"url": url, "keys": itoa(len(keys))}})
 	}
+	close(f.done)
 }
 
 func (k *keySet) fetch(ctx context.Context, url string) ([]jose.JSONWebKey, error) {

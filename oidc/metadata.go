@@ -20,6 +20,7 @@ import (
 // Metadata is an OpenID provider's configuration: a parsed discovery
 // document, or the endpoints of a hand-configured connection.
 type Metadata struct {
+	// Issuer and the endpoints, as the document names them.
 	Issuer                string `json:"issuer"`
 	AuthorizationEndpoint string `json:"authorization_endpoint,omitempty"`
 	TokenEndpoint         string `json:"token_endpoint,omitempty"`
@@ -27,6 +28,7 @@ type Metadata struct {
 	JWKSURI               string `json:"jwks_uri,omitempty"`
 	EndSessionEndpoint    string `json:"end_session_endpoint,omitempty"`
 
+	// What the provider says it supports (OpenID Connect Discovery 3).
 	ScopesSupported                   []string `json:"scopes_supported,omitempty"`
 	ResponseTypesSupported            []string `json:"response_types_supported,omitempty"`
 	ResponseModesSupported            []string `json:"response_modes_supported,omitempty"`
@@ -411,7 +413,7 @@ func (m *Metadata) Compatibility(issuer string) *Report {
 	r.SigningAlgorithms = m.IDTokenSigningAlgValuesSupported
 	if len(r.SigningAlgorithms) == 0 {
 		missing("id_token_signing_alg_values_supported is missing")
-	} else if !slices.ContainsFunc(r.SigningAlgorithms, func(a string) bool { return slices.Contains(DefaultSigningAlgorithms, a) }) {
+	} else if !slices.ContainsFunc(r.SigningAlgorithms, func(a string) bool { return slices.Contains(defaultAlgs, a) }) {
 		missing("no allowed ID token signing algorithm (provider offers " + strings.Join(r.SigningAlgorithms, ", ") + "; ssokit accepts asymmetric algorithms only)")
 	}
 	if len(m.IDTokenEncryptionAlgValues) > 0 {

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -139,6 +140,9 @@ type Misbehaviour struct {
 	UserinfoWrongSubject bool   // userinfo is about someone else
 	// UserinfoClaims are set in userinfo only, over the user's claims.
 	UserinfoClaims map[string]any
+	// UserinfoAsJWT answers userinfo with a signed JWT (application/jwt)
+	// instead of JSON.
+	UserinfoAsJWT bool
 	// Availability.
 	Delay time.Duration // every endpoint waits this long first (slow)
 	Down  bool          // every endpoint answers 503
@@ -841,6 +845,12 @@ func (p *Provider) userinfoHandler(w http.ResponseWriter, r *http.Request) {
 	}
 	if mis.UserinfoWrongSubject {
 		claims["sub"] = "someone-else"
+	}
+	if mis.UserinfoAsJWT {
+		claims["iss"], claims["aud"] = p.issuer, g.req.client
+		w.Header().Set("Content-Type", "application/jwt")
+		io.WriteString(w, p.Sign(claims))
+		return
 	}
 	writeJSON(w, http.StatusOK, claims)
 }

@@ -135,6 +135,7 @@ type LoginError struct {
 	Body   string
 }
 
+// Error returns the sentinel's message and the HTTP status.
 func (e *LoginError) Error() string {
 	return errNoRedirect.Error() + " (HTTP " + http.StatusText(e.Status) + ")"
 }
