@@ -130,6 +130,15 @@ func CheckMetadata(data []byte, opts CheckOptions) *Report {
 	if r.Problems == nil {
 		r.Problems = []Problem{}
 	}
+	if r.NameIDFormats == nil {
+		r.NameIDFormats = []string{}
+	}
+	if r.SigningCertificates == nil {
+		r.SigningCertificates = []CertificateInfo{}
+	}
+	if r.SSO == nil {
+		r.SSO = []Endpoint{}
+	}
 	return r
 }
 

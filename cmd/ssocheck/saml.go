@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/internal/safehttp"
+	"github.com/ssokit/sso/saml"
+)
+
+func init() {
+	register("saml response", command{
+		summary: "check a captured SAML response against a connection's settings",
+		run:     runSAMLResponse,
+	})
+	register("saml metadata", command{
+		summary: "check IdP metadata (file or URL) for compatibility",
+		run:     runSAMLMetadata,
+	})
+}
+
+// fileList is a repeatable flag.
+type fileList []string
+
+func (f *fileList) String() string     { return strings.Join(*f, ",") }
+func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
+
+const samlResponseUsage = `usage: ssocheck saml response (--idp-metadata FILE | --idp-cert FILE [--idp-cert FILE]...)
+        --sp-entity-id ID --acs-url URL [--request-id ID] [--now RFC3339] [--skew DURATION]
+        [--allow-idp-initiated] [--allow-sha1] [--sp-key FILE] [FILE]
+
+Checks a SAML response (raw XML or base64, from FILE or stdin) as the
+connection described by the flags would. Prints the identity as JSON and
+exits 0 when it is accepted; prints {"error":{"reason","detail"}} and exits 1
+when it is rejected; exits 2 on usage errors.
+
+Without --request-id the response is checked as IdP-initiated, which needs
+--allow-idp-initiated; a response that answers a request (InResponseTo) then
+fails. With --idp-cert only, the issuer is not checked (no entity ID is
+known); it is printed.
+
+flags:`
+
+// samlIdentityJSON is the output of an accepted response.
+type samlIdentityJSON struct {
+	Subject      string              `json:"subject"`
+	NameIDFormat string              `json:"nameid_format"`
+	Email        string              `json:"email"`
+	Attributes   map[string][]string `json:"attributes"`
+	Issuer       string              `json:"issuer,omitempty"`
+	Warnings     []string            `json:"warnings,omitempty"`
+}
+
+func runSAMLResponse(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	const name = "ssocheck saml response"
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	metadata := fs.String("idp-metadata", "", "IdP metadata XML `FILE`")
+	var certs fileList
+	fs.Var(&certs, "idp-cert", "IdP signing certificate `FILE` (PEM, base64 or DER); repeat for rollover")
+	entityID := fs.String("sp-entity-id", "", "the service provider's entity `ID` (the expected Audience)")
+	acsURL := fs.String("acs-url", "", "the ACS `URL` (the expected Destination and Recipient)")
+	requestID := fs.String("request-id", "", "`ID` of the pending AuthnRequest the response must answer")
+	nowFlag := fs.String("now", "", "check at this `RFC3339` time instead of now")
+	skew := fs.Duration("skew", saml.DefaultClockSkew, "clock skew `DURATION` tolerated")
+	allowIdP := fs.Bool("allow-idp-initiated", false, "accept an unsolicited (IdP-initiated) response")
+	allowSHA1 := fs.Bool("allow-sha1", false, "accept RSA-SHA1 signatures and SHA-1 digests")
+	spKey := fs.String("sp-key", "", "SP private key `FILE` (PEM) to decrypt encrypted assertions")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, samlResponseUsage)
+		fs.PrintDefaults()
+	}
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, name+": "+format+"\n", a...)
+		return exitUsage
+	}
+	pos, err := samlArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
+	}
+	switch {
+	case len(pos) > 1:
+		return usage("give at most one response FILE")
+	case *entityID == "":
+		return usage("--sp-entity-id is required")
+	case *acsURL == "":
+		return usage("--acs-url is required")
+	case (*metadata == "") == (len(certs) == 0):
+		return usage("give either --idp-metadata or --idp-cert")
+	case *skew < 0:
+		return usage("--skew must not be negative")
+	}
+	now := time.Now()
+	if *nowFlag != "" {
+		t, err := time.Parse(time.RFC3339Nano, *nowFlag)
+		if err != nil {
+			return usage("--now %q is not an RFC 3339 time (e.g. 2024-05-01T12:00:00Z)", *nowFlag)
+		}
+		now = t
+	}
+	cfg := saml.Config{
+		ID: "ssocheck", EntityID: *entityID, ACSURL: *acsURL,
+		AllowIdPInitiated: *allowIdP, AllowSHA1: *allowSHA1, ClockSkew: *skew,
+		Now:    func() time.Time { return now },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if *skew == 0 {
+		cfg.ClockSkew = time.Nanosecond // zero means the default in Config
+	}
+	if *metadata != "" {
+		b, err := os.ReadFile(*metadata)
+		if err != nil {
+			return usage("--idp-metadata: %v", err)
+		}
+		cfg.IdPMetadataXML = b
+	} else {
+		for _, f := range certs {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return usage("--idp-cert: %v", err)
+			}
+			cfg.IdPCertificates = append(cfg.IdPCertificates, b)
+		}
+		cfg.SkipIssuerCheck = true
+	}
+	if *spKey != "" {
+		b, err := os.ReadFile(*spKey)
+		if err != nil {
+			return usage("--sp-key: %v", err)
+		}
+		kp := saml.KeyPair{Key: sso.Secret(b)}
+		if bytes.Contains(b, []byte("CERTIFICATE-----")) {
+			kp.Certificate = b
+		}
+		cfg.SPKeys = []saml.KeyPair{kp}
+	}
+	var in []byte
+	if len(pos) == 1 {
+		in, err = os.ReadFile(pos[0])
+	} else {
+		in, err = io.ReadAll(io.LimitReader(stdin, 16<<20))
+	}
+	if err != nil {
+		return usage("reading the response: %v", err)
+	}
+	encoded, err := encodeResponse(in)
+	if err != nil {
+		return usage("%v", err)
+	}
+	ctx := context.Background()
+	sp, err := saml.New(ctx, cfg)
+	if err != nil {
+		var e *sso.Error
+		if errors.As(err, &e) {
+			return usage("%s", e.Detail)
+		}
+		return usage("%v", err)
+	}
+	defer sp.Close()
+	id, err := sp.ValidateResponse(ctx, encoded, *requestID)
+	if err != nil {
+		return writeError(stdout, err)
+	}
+	out := samlIdentityJSON{Subject: id.Subject, NameIDFormat: id.SubjectFormat, Email: id.Email, Attributes: id.Attributes, Issuer: id.Issuer}
+	if v := id.Attributes[saml.AttributeNameIDFormat]; len(v) > 0 {
+		out.NameIDFormat = v[0]
+	}
+	if out.Attributes == nil {
+		out.Attributes = map[string][]string{}
+	}
+	for _, w := range id.Warnings {
+		out.Warnings = append(out.Warnings, w.String())
+	}
+	writeJSON(stdout, out)
+	return exitOK
+}
+
+// encodeResponse returns the response base64-encoded, as the SAMLResponse
+// form value: in may be raw XML, base64 (wrapped or not), or base64 of
+// DEFLATEd XML as some capture tools store it.
+func encodeResponse(in []byte) (string, error) {
+	in = bytes.TrimSpace(bytes.TrimPrefix(in, []byte("\xef\xbb\xbf")))
+	if len(in) == 0 {
+		return "", errors.New("the response is empty")
+	}
+	if in[0] == '<' {
+		return base64.StdEncoding.EncodeToString(in), nil
+	}
+	s := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+			return -1
+		}
+		return r
+	}, string(in))
+	if strings.Contains(s, "%") { // copied from a browser's form data
+		if u, err := url.PathUnescape(s); err == nil {
+			s = u
+		}
+	}
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return "", errors.New("the response is neither XML nor base64")
+	}
+	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '<' {
+		return s, nil
+	}
+	inflated, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(raw)), 16<<20))
+	if err != nil || len(bytes.TrimSpace(inflated)) == 0 || bytes.TrimSpace(inflated)[0] != '<' {
+		return "", errors.New("the response decodes from base64 but is not XML")
+	}
+	return base64.StdEncoding.EncodeToString(inflated), nil
+}
+
+const samlMetadataUsage = `usage: ssocheck saml metadata FILE|URL [--allow-http] [--allow-private-network]
+
+Checks IdP metadata and prints a compatibility report as JSON: entity ID,
+endpoints, signing certificates, NameID formats, and each problem found.
+Exits 0 when the metadata is usable, 1 when it is not (or cannot be
+fetched), 2 on usage errors.
+
+flags:`
+
+func runSAMLMetadata(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	const name = "ssocheck saml metadata"
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	allowHTTP := fs.Bool("allow-http", false, "permit a plain http:// URL (tests and trusted networks only)")
+	allowPrivate := fs.Bool("allow-private-network", false, "permit loopback, private and link-local addresses")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, samlMetadataUsage)
+		fs.PrintDefaults()
+	}
+	pos, err := samlArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, name+": give exactly one FILE or URL")
+		fs.Usage()
+		return exitUsage
+	}
+	src := pos[0]
+	var data []byte
+	if strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://") {
+		opts := safehttp.Options{AllowHTTP: *allowHTTP, AllowPrivateNetwork: *allowPrivate, MaxBytes: saml.DefaultMetadataMaxSize,
+			HTTPOptionName: "--allow-http", PrivateNetworkOptionName: "--allow-private-network"}
+		ctx, cancel := context.WithTimeout(context.Background(), saml.DefaultMetadataTimeout)
+		defer cancel()
+		resp, err := safehttp.Get(ctx, safehttp.NewClient(opts), src, opts.MaxBytes)
+		if err != nil {
+			return writeError(stdout, err)
+		}
+		data = resp.Body
+	} else {
+		data, err = os.ReadFile(src)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", name, err)
+			return exitUsage
+		}
+	}
+	r := saml.CheckMetadata(data, saml.CheckOptions{})
+	writeJSON(stdout, r)
+	if !r.OK() {
+		return exitFail
+	}
+	return exitOK
+}
+
+// samlArgs parses flags given before or after the positional arguments and
+// returns the positional ones.
+func samlArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+}
