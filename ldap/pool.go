@@ -253,8 +253,16 @@ func run(ctx context.Context, c *conn, timeout time.Duration, op func() error) e
 	c.lc.SetTimeout(timeout)
 	stop := context.AfterFunc(ctx, func() { _ = c.lc.Close() })
 	err := op()
-	if !stop() && err != nil {
-		return errors.Join(ctx.Err(), err)
+	stop()
+	if err != nil {
+		// The context ended first, or the request timeout derived from its
+		// deadline fired a moment before the context's own timer.
+		if cerr := ctx.Err(); cerr != nil {
+			return errors.Join(cerr, err)
+		}
+		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+			return errors.Join(context.DeadlineExceeded, err)
+		}
 	}
 	return err
 }

@@ -14,6 +14,7 @@ type front struct {
 	addr    string
 	backend string
 	count   *atomic.Int64
+	pending *sync.WaitGroup // backend connections gldap has not finished
 
 	mu    sync.Mutex
 	ln    net.Listener
@@ -21,12 +22,12 @@ type front struct {
 	wg    sync.WaitGroup
 }
 
-func newFront(backend string, count *atomic.Int64) (*front, error) {
+func newFront(backend string, count *atomic.Int64, pending *sync.WaitGroup) (*front, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	f := &front{addr: ln.Addr().String(), backend: backend, count: count, conns: map[net.Conn]struct{}{}}
+	f := &front{addr: ln.Addr().String(), backend: backend, count: count, pending: pending, conns: map[net.Conn]struct{}{}}
 	f.serve(ln)
 	return f, nil
 }
@@ -52,8 +53,10 @@ func (f *front) serve(ln net.Listener) {
 }
 
 func (f *front) forward(c net.Conn) {
+	f.pending.Add(1)
 	b, err := net.Dial("tcp", f.backend)
 	if err != nil {
+		f.pending.Done()
 		_ = c.Close()
 		return
 	}

@@ -159,6 +159,11 @@ type Server struct {
 	fronts   []*front
 	backends []*gldap.Server
 	runErrs  chan error
+	// backendConns counts the connections to the gldap backends that
+	// gldap has not finished yet (Done in its OnClose callback). Close
+	// waits for them before calling gldap's Stop, whose WaitGroup must not
+	// see an Add from a new connection during its Wait.
+	backendConns sync.WaitGroup
 }
 
 type connKey struct{ backend, id int }
@@ -224,7 +229,7 @@ func NewServer(cfg Config) (*Server, error) {
 			s.Close()
 			return nil, err
 		}
-		f, err := newFront(addr, &s.nConns)
+		f, err := newFront(addr, &s.nConns, &s.backendConns)
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -273,6 +278,7 @@ func (s *Server) startBackend(idx int) (string, error) {
 				s.mu.Lock()
 				delete(s.conns, connKey{idx, id})
 				s.mu.Unlock()
+				s.backendConns.Done()
 			}),
 		)
 		if err != nil {
@@ -297,11 +303,13 @@ func (s *Server) startBackend(idx int) (string, error) {
 			if lastErr != nil {
 				break
 			}
+			s.backendConns.Add(1)
 			if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 				_ = c.Close()
 				s.backends = append(s.backends, srv)
 				return addr, nil
 			}
+			s.backendConns.Done()
 			time.Sleep(2 * time.Millisecond)
 		}
 		_ = srv.Stop()
@@ -318,6 +326,15 @@ func (s *Server) Close() {
 		close(s.closed)
 		for _, f := range s.fronts {
 			f.close()
+		}
+		done := make(chan struct{})
+		go func() {
+			s.backendConns.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
 		}
 		for _, b := range s.backends {
 			_ = b.Stop()
