@@ -196,8 +196,10 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 
 // CertificateInfo describes a certificate for administrators.
 type CertificateInfo struct {
-	Subject   string    `json:"subject"`
-	Issuer    string    `json:"issuer"`
+	// Subject and Issuer are the certificate's distinguished names.
+	Subject string `json:"subject"`
+	Issuer  string `json:"issuer"`
+	// NotBefore and NotAfter bound its validity.
 	NotBefore time.Time `json:"not_before"`
 	NotAfter  time.Time `json:"not_after"`
 	// SHA256 and SHA1 are the fingerprints of the DER certificate, as

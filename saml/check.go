@@ -22,9 +22,12 @@ const (
 
 // Problem is one finding of CheckMetadata.
 type Problem struct {
-	Severity Severity   `json:"severity"`
-	Reason   sso.Reason `json:"reason"`
-	Detail   string     `json:"detail"`
+	// Severity grades the problem.
+	Severity Severity `json:"severity"`
+	// Reason classifies it, e.g. sso.ReasonMetadataInvalid.
+	Reason sso.Reason `json:"reason"`
+	// Detail says what is wrong and what to do.
+	Detail string `json:"detail"`
 }
 
 type problems []Problem
@@ -36,14 +39,21 @@ func (ps *problems) add(s Severity, r sso.Reason, detail string) {
 // Report is the compatibility report of IdP metadata: what ssokit found in
 // it and what is wrong or missing.
 type Report struct {
-	EntityID                string            `json:"entity_id"`
-	SSO                     []Endpoint        `json:"sso"`
-	SLO                     []Endpoint        `json:"slo,omitempty"`
-	SigningCertificates     []CertificateInfo `json:"signing_certificates"`
-	NameIDFormats           []string          `json:"nameid_formats"`
-	WantAuthnRequestsSigned bool              `json:"want_authn_requests_signed"`
-	ValidUntil              *time.Time        `json:"valid_until,omitempty"`
-	CacheDuration           string            `json:"cache_duration,omitempty"`
+	// EntityID is the IdP's entity ID.
+	EntityID string `json:"entity_id"`
+	// SSO and SLO are the single sign-on and logout endpoints.
+	SSO []Endpoint `json:"sso"`
+	SLO []Endpoint `json:"slo,omitempty"`
+	// SigningCertificates describes the signing certificates.
+	SigningCertificates []CertificateInfo `json:"signing_certificates"`
+	// NameIDFormats are the NameID formats the IdP offers.
+	NameIDFormats []string `json:"nameid_formats"`
+	// WantAuthnRequestsSigned is the IdP's wish for signed requests.
+	WantAuthnRequestsSigned bool `json:"want_authn_requests_signed"`
+	// ValidUntil and CacheDuration are the metadata's own validity and
+	// caching period, when stated.
+	ValidUntil    *time.Time `json:"valid_until,omitempty"`
+	CacheDuration string     `json:"cache_duration,omitempty"`
 	// Problems lists the findings, errors first.
 	Problems []Problem `json:"problems"`
 }

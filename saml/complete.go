@@ -186,6 +186,10 @@ func (sp *ServiceProvider) fillIdentity(id *sso.Identity, res *checkedResponse) 
 		}
 	} else {
 		id.Subject, id.SubjectFormat = res.nameID, res.nameIDFormat
+		if res.nameIDFormat == NameIDFormatTransient {
+			id.Warnings = append(id.Warnings, sso.Warning{Reason: sso.ReasonSubjectMissing,
+				Detail: "the NameID is transient: it changes at every login, so it cannot identify the user; ask the IdP for a persistent or emailAddress NameID, or configure SubjectAttribute"})
+		}
 	}
 	m := sp.attrs
 	email := look.any(m.Email)

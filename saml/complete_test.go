@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -475,6 +476,17 @@ func TestEmailFromNameID(t *testing.T) {
 	}
 }
 
+func TestTransientNameIDWarning(t *testing.T) {
+	e := newEnv(t, samltest.Config{}, nil)
+	id, err := e.login(samltest.ResponseOptions{NameID: "_8f2c", NameIDFormat: saml.NameIDFormatTransient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(id.Warnings) != 1 || !strings.Contains(id.Warnings[0].Detail, "transient") {
+		t.Fatalf("warnings = %v", id.Warnings)
+	}
+}
+
 func TestDebugLogging(t *testing.T) {
 	var buf bytes.Buffer
 	e := newEnv(t, samltest.Config{}, func(c *saml.Config) {
@@ -501,4 +513,44 @@ func TestCompleteRequestErrors(t *testing.T) {
 	e := newEnv(t, samltest.Config{}, nil)
 	_, err := e.sp.Complete(context.Background(), sso.CompleteRequest{Params: url.Values{}})
 	wantReason(t, err, sso.ReasonInvalidRequest)
+}
+
+// TestConcurrentLogins runs logins, logouts and metadata reads in
+// parallel on one connection (run with -race).
+func TestConcurrentLogins(t *testing.T) {
+	e := newEnv(t, samltest.Config{Sign: samltest.SignBoth}, func(c *saml.Config) { c.AllowIdPInitiated = true })
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 4; i++ {
+				binding := fmt.Sprintf("browser-%d-%d", g, i)
+				step, err := e.sp.Begin(context.Background(), sso.BeginRequest{Binding: binding})
+				if err != nil {
+					errs <- err
+					return
+				}
+				_, form, err := e.idp.RespondTo(step, samltest.ResponseOptions{User: "bob@example.com"})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if _, err := e.sp.Complete(context.Background(), sso.CompleteRequest{Binding: binding, Params: form}); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := e.sp.Metadata(); err != nil {
+					errs <- err
+				}
+				_ = e.sp.IdP()
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }

@@ -190,8 +190,12 @@ type Config struct {
 // Entra ID, ADFS, Okta, Google, OneLogin, Shibboleth (OIDs) and plain
 // names. Missing attributes are not an error.
 type AttributeMap struct {
+	// Email, GivenName, FamilyName and DisplayName fill the Identity
+	// fields of the same names.
 	Email, GivenName, FamilyName, DisplayName []string
-	Department, Language, Module              []string
+	// Department, Language and Module fill Identity.Department, Language
+	// and Module (SmartSimple's SSOModule picks among connections).
+	Department, Language, Module []string
 	// Groups lists the group or role attributes; all of them are read, and
 	// values holding commas are split.
 	Groups []string

@@ -28,8 +28,11 @@ const (
 
 // Endpoint is a SAML service endpoint from metadata.
 type Endpoint struct {
-	Binding          string `json:"binding"`
-	Location         string `json:"location"`
+	// Binding is the binding URI, e.g. BindingHTTPRedirect.
+	Binding string `json:"binding"`
+	// Location is the endpoint URL.
+	Location string `json:"location"`
+	// ResponseLocation, when set, receives responses instead of Location.
 	ResponseLocation string `json:"response_location,omitempty"`
 }
 
@@ -47,9 +50,9 @@ type IdPMetadata struct {
 	NameIDFormats []string
 	// WantAuthnRequestsSigned is the IdP's request for signed AuthnRequests.
 	WantAuthnRequestsSigned bool
-	// ValidUntil and CacheDuration bound how long the metadata may be used
-	// and cached; zero when absent.
-	ValidUntil    time.Time
+	// ValidUntil is when the metadata expires; zero when not stated.
+	ValidUntil time.Time
+	// CacheDuration is how long it may be cached; zero when not stated.
 	CacheDuration time.Duration
 }
 

@@ -493,6 +493,9 @@ func (c *checker) decrypt(ea *etree.Element) (*etree.Element, error) {
 	if len(plain) > c.sp.cfg.MaxResponseSize {
 		return nil, c.fail(sso.ReasonRequestTooLarge, "the decrypted assertion is larger than MaxResponseSize", nil)
 	}
+	if c.sp.cfg.Debug {
+		c.sp.log.Info("saml: decrypted assertion", "connection", c.sp.cfg.ID, "xml", truncate(string(plain), 64<<10))
+	}
 	a, err := c.parseMessage(plain, "decrypted assertion")
 	if err != nil {
 		return nil, err

@@ -319,9 +319,14 @@ func (sp *ServiceProvider) signsMessages() bool {
 
 // IdPInfo describes the IdP as the connection currently knows it.
 type IdPInfo struct {
-	EntityID     string            `json:"entity_id"`
-	SSO          Endpoint          `json:"sso"`
-	SLO          *Endpoint         `json:"slo,omitempty"`
+	// EntityID is the IdP's entity ID, the expected Issuer.
+	EntityID string `json:"entity_id"`
+	// SSO is the endpoint Begin sends AuthnRequests to (empty Location
+	// when the connection only accepts IdP-initiated logins).
+	SSO Endpoint `json:"sso"`
+	// SLO is the single logout endpoint, nil when the IdP has none.
+	SLO *Endpoint `json:"slo,omitempty"`
+	// Certificates are the trusted signing certificates.
 	Certificates []CertificateInfo `json:"certificates"`
 	// MetadataURL and Fetched tell where and when the metadata came from.
 	MetadataURL string    `json:"metadata_url,omitempty"`

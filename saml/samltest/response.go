@@ -105,8 +105,10 @@ func (x XSW) String() string {
 
 // Attribute is one SAML Attribute element.
 type Attribute struct {
+	// Name and FriendlyName are the Attribute's attributes.
 	Name, FriendlyName string
-	Values             []string
+	// Values become AttributeValue elements.
+	Values []string
 }
 
 // ForgedNameID is the NameID of forged assertions (signature wrapping, two
@@ -140,7 +142,8 @@ type ResponseOptions struct {
 	SessionIndex string
 	// Encrypt encrypts the assertion for EncryptionCertificate, or for the
 	// registered SP's encryption certificate.
-	Encrypt               bool
+	Encrypt bool
+	// EncryptionCertificate is the SP certificate to encrypt for.
 	EncryptionCertificate *x509.Certificate
 	// OmitKeyInfo leaves KeyInfo out of signatures (the SP must then know
 	// the certificate; tests rollover with several trusted certificates).

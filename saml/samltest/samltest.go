@@ -108,10 +108,11 @@ type Config struct {
 	EntityID string
 	// Users defaults to DefaultUsers.
 	Users []User
-	// Key and Certificate sign responses. When nil, a generated RSA-2048
-	// key is used (shared by all IdPs of the process, so tests stay fast;
-	// use GenerateKeyPair for distinct keys).
-	Key         *rsa.PrivateKey
+	// Key signs responses. When nil, a generated RSA-2048 key is used
+	// (shared by all IdPs of the process, so tests stay fast; use
+	// GenerateKeyPair for distinct keys).
+	Key *rsa.PrivateKey
+	// Certificate is Key's certificate, published in the metadata.
 	Certificate *x509.Certificate
 	// SignatureAlgorithm defaults to RSA-SHA256.
 	SignatureAlgorithm string
@@ -281,7 +282,10 @@ func (idp *IdP) SetMisbehavior(m Misbehavior) {
 
 // LogoutRecord describes a LogoutRequest the IdP received.
 type LogoutRecord struct {
-	ID, Issuer, NameID, NameIDFormat, SessionIndex string
+	// ID and Issuer identify the request and the SP that sent it.
+	ID, Issuer string
+	// NameID, NameIDFormat and SessionIndex name the session to end.
+	NameID, NameIDFormat, SessionIndex string
 	// Binding is saml.BindingHTTPRedirect or saml.BindingHTTPPost.
 	Binding string
 	// Signed reports a signature; Verified that it verified with the
