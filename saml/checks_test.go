@@ -2,8 +2,10 @@ package saml_test
 
 import (
 	"bytes"
+	"crypto/rsa"
 	"encoding/base64"
 	"strings"
+	"time"
 	"testing"
 
 	"github.com/beevik/etree"
@@ -166,4 +168,32 @@ func TestSignatureValueWithLineBreaks(t *testing.T) {
 	if _, err := e.complete(base64.StdEncoding.EncodeToString(out), "", ""); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestKeyValueKeyInfo: some IdPs (SecureWorks) put only the RSA key, no
+// certificate, in KeyInfo; the key must be one the connection trusts.
+func TestKeyValueKeyInfo(t *testing.T) {
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.AllowIdPInitiated = true })
+	withKey := func(pub *rsa.PublicKey) string {
+		b, _ := e.idp.Response(samltest.ResponseOptions{User: "alice@example.com"})
+		doc := etree.NewDocument()
+		if err := doc.ReadFromBytes(b); err != nil {
+			t.Fatal(err)
+		}
+		ki := doc.FindElement("//Signature/KeyInfo")
+		for _, c := range ki.ChildElements() {
+			ki.RemoveChild(c)
+		}
+		kv := ki.CreateElement("ds:KeyValue").CreateElement("ds:RSAKeyValue")
+		kv.CreateElement("ds:Modulus").SetText(base64.StdEncoding.EncodeToString(pub.N.Bytes()))
+		kv.CreateElement("ds:Exponent").SetText("AQAB")
+		out, _ := doc.WriteToBytes()
+		return base64.StdEncoding.EncodeToString(out)
+	}
+	if _, err := e.complete(withKey(e.idp.Certificate().PublicKey.(*rsa.PublicKey)), "", ""); err != nil {
+		t.Fatalf("trusted key value: %v", err)
+	}
+	other, _, _ := samltest.GenerateKeyPair("other", t0, t0.Add(time.Hour))
+	_, err := e.complete(withKey(&other.PublicKey), "", "")
+	wantReason(t, err, sso.ReasonUntrustedKey)
 }
