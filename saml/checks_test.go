@@ -5,8 +5,8 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
