@@ -17,14 +17,14 @@ import (
 // data 52e, v3839".
 var adDataCode = regexp.MustCompile(`(?i)\bdata ([0-9a-f]{1,8})\b`)
 
-// adSubcode describes one Active Directory bind sub-code.
-type adSubcode struct {
+// reasonDetail is the reason and Detail a directory's answer maps to.
+type reasonDetail struct {
 	reason sso.Reason
 	detail string
 }
 
 // adSubcodes maps the sub-codes of Active Directory's result code 49.
-var adSubcodes = map[string]adSubcode{
+var adSubcodes = map[string]reasonDetail{
 	"525": {sso.ReasonLDAPUserNotFound, "Active Directory: no user has this name (data 525)"},
 	"52e": {sso.ReasonInvalidCredentials, "Active Directory: wrong password (data 52e)"},
 	"530": {sso.ReasonAccountDisabled, "Active Directory: the account may not log in at this time (logon hours, data 530)"},
@@ -48,7 +48,7 @@ func ParseADBindError(diagnostic string) (string, bool) {
 }
 
 // Behera password policy error codes (draft-behera-ldap-password-policy).
-var ppolicyReasons = map[int8]adSubcode{
+var ppolicyReasons = map[int8]reasonDetail{
 	0: {sso.ReasonPasswordExpired, "password policy: the password has expired"},
 	1: {sso.ReasonAccountLocked, "password policy: the account is locked"},
 	2: {sso.ReasonPasswordMustChange, "password policy: the password was reset and must be changed"},

@@ -164,7 +164,7 @@ func start(slapd, ldapadd string, opts Options) (*Server, error) {
 	}
 	tlsConf := ""
 	if !opts.NoTLS {
-		caPEM, certPEM, keyPEM, err := makeCerts()
+		caPEM, certPEM, keyPEM, err := testCerts()
 		if err != nil {
 			return nil, err
 		}
@@ -286,6 +286,19 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+var (
+	certsOnce                    sync.Once
+	certsCA, certsCert, certsKey []byte
+	certsErr                     error
+)
+
+// testCerts returns the process's test CA and server certificate, made
+// once: an RSA key takes a while to generate.
+func testCerts() (caPEM, certPEM, keyPEM []byte, err error) {
+	certsOnce.Do(func() { certsCA, certsCert, certsKey, certsErr = makeCerts() })
+	return certsCA, certsCert, certsKey, certsErr
 }
 
 // makeCerts returns a CA certificate and a server certificate and key for

@@ -540,7 +540,8 @@ func (s *Server) rebuild() error {
 		return nil
 	}
 	for i := range s.users {
-		u := &s.users[i]
+		u := new(User) // a copy: SetUser may overwrite s.users[i] while handlers read the old entries
+		*u = s.users[i]
 		if err := container(u.DN); err != nil {
 			return err
 		}
