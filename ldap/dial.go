@@ -107,10 +107,10 @@ func (d *dialer) connect(ctx context.Context) (*conn, error) {
 		}
 		var tlsErr *tlsFailure
 		failures = append(failures, dialFailure{url: u.String(), tls: errors.As(err, &tlsErr), err: err})
-		d.mark(u.String(), true, now)
 		if ctx.Err() != nil {
-			break
+			break // the caller gave up; the server is not to blame
 		}
+		d.mark(u.String(), true, now)
 	}
 	return nil, &errDial{failures}
 }

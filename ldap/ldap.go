@@ -153,6 +153,10 @@ func (a *Authenticator) loginSearch(ctx context.Context, email string, pw sso.Se
 		if err != nil {
 			return err
 		}
+		if strings.TrimSpace(e.DN) == "" {
+			// A bind with an empty name would be anonymous.
+			return a.fail(sso.ReasonLDAPOperationFailed, "the search returned an entry without a DN", nil)
+		}
 		entry = e
 		if a.s.GroupSearch != nil {
 			groups, err = a.searchGroups(ctx, c, e.DN, email)

@@ -417,3 +417,25 @@ func TestHangingServer(t *testing.T) {
 		t.Fatalf("login = %+v, %v; want the second server", id, err)
 	}
 }
+
+// TestCancelledLoginDoesNotMarkServerDown: a login whose context ends while
+// dialling leaves the server in the rotation.
+func TestCancelledLoginDoesNotMarkServerDown(t *testing.T) {
+	first := ldaptest.Start(t, ldaptest.SampleConfig())
+	second := ldaptest.Start(t, ldaptest.SampleConfig())
+	a := newAuth(t, ldap.Config{URLs: []string{first.URL, second.URL},
+		CACertPEM: append(append([]byte(nil), first.CACertPEM...), second.CACertPEM...), Search: serviceSearch(), DisablePooling: true})
+	first.SetDelay(300 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := a.Complete(ctx, sso.CompleteRequest{Email: "alice@example.com", Password: "alice-password"})
+	wantReason(t, err, sso.ReasonUnavailable)
+	first.SetDelay(0)
+	id, err := login(a, "alice@example.com", "alice-password")
+	if err != nil || id.Issuer != first.URL {
+		t.Fatalf("login = %+v, %v; want the first server still in use", id, err)
+	}
+	if second.Stats().Connections != 0 {
+		t.Fatalf("the second server was dialled")
+	}
+}
