@@ -1,6 +1,7 @@
 // Package ssotest holds conformance tests that any implementation of the
 // root package's interfaces can run, in the manner of testing/slogtest:
-// [TestStateStore] and [TestReplayCache] for durable stores (SQL, Redis).
+// [TestStateStore] and [TestReplayCache] for durable stores (SQL, Redis), and
+// [TestAuthenticator] for a protocol connection.
 package ssotest
 
 import (
