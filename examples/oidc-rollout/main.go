@@ -1,0 +1,321 @@
+// Command oidc-rollout shows how an account moves to OpenID Connect single
+// sign-on in two steps, as Smart.pr onboards its customers:
+//
+//  1. Single sign-on is optional: the account's OpenID provider is
+//     configured and people may log in with it, while their passwords keep
+//     working. This is when the organisation tests its setup.
+//  2. Single sign-on is required: an administrator switches the account on
+//     its settings page (/admin). From then on a password login is refused
+//     with a message that points to single sign-on, and the password is not
+//     even checked.
+//
+// The switch goes through policy.Update, which refuses it (would_lock_out)
+// while no administrator of the account has completed a single sign-on
+// login: nobody can lock the account out by requiring a connection that
+// has never worked.
+//
+// Run it with
+//
+//	go run ./examples/oidc-rollout
+//
+// and open http://localhost:8080. The mock OpenID provider runs on a free
+// port of 127.0.0.1; the test logins are printed on start.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"html/template"
+	"log"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/discovery"
+	"github.com/ssokit/sso/examples/internal/host"
+	"github.com/ssokit/sso/login"
+	"github.com/ssokit/sso/oidc"
+	"github.com/ssokit/sso/oidc/oidctest"
+	"github.com/ssokit/sso/policy"
+	"github.com/ssokit/sso/provisioning"
+)
+
+const (
+	account    = "newsroom"
+	connection = "newsroom-entra"
+)
+
+// people are the application's users, created before single sign-on
+// existed, each with a password.
+var people = []host.User{
+	{Email: "ada@newsroom.example", Password: "ada-password", GivenName: "Ada",
+		Members: []host.Member{{Account: account, Roles: []string{"admin"}}}},
+	{Email: "olly@newsroom.example", Password: "olly-password", GivenName: "Olly",
+		Members: []host.Member{{Account: account, Roles: []string{"editor"}}}},
+}
+
+func main() {
+	addr := flag.String("addr", "localhost:8080", "where the application listens")
+	flag.Parse()
+	a, err := start(*addr, host.Logger())
+	if err != nil {
+		log.Fatal(err)
+	}
+	a.home.Print(os.Stdout, a.url, "Mock OpenID provider: "+a.op.Issuer())
+	host.WaitForInterrupt()
+	a.Close()
+}
+
+// app is the running example.
+type app struct {
+	url      string
+	op       *oidctest.Server
+	store    *provisioning.MemoryStore
+	users    login.StoreUsers
+	accounts *login.AccountSet
+	sessions *host.Sessions
+	audit    *host.Audit
+	home     *host.Home
+	cleanup  host.Cleanup
+	mu       sync.Mutex // serialises policy changes
+}
+
+// start builds the application and serves it on addr in the background.
+func start(addr string, logger *slog.Logger) (_ *app, err error) {
+	ctx := context.Background()
+	a := &app{audit: host.NewAudit(logger), sessions: host.NewSessions()}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	ln, url, err := host.Listen(addr)
+	if err != nil {
+		return nil, err
+	}
+	a.url = url
+	a.cleanup.Add(func() { ln.Close() })
+
+	// The customer's OpenID provider (here a mock one), where the
+	// application is registered as a client with its callback URL.
+	a.op = oidctest.NewHTTPServer(oidctest.Options{Users: []oidctest.User{
+		{Subject: "ada-7f1c", Email: "ada@newsroom.example", GivenName: "Ada", FamilyName: "Admin"},
+		{Subject: "olly-2b9e", Email: "olly@newsroom.example", GivenName: "Olly", FamilyName: "Otter"},
+	}})
+	a.cleanup.Add(a.op.Close)
+	callback := a.url + "/oidc/" + connection + "/callback"
+	a.op.AddClient(oidctest.Client{ID: "newsroom-app", Secret: "newsroom-secret", RedirectURIs: []string{callback}})
+
+	// The connection: an OpenID Connect relying party. New does no I/O;
+	// the provider's discovery document is fetched at the first login.
+	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
+	rp, err := oidc.New(oidc.Config{
+		ID:           connection,
+		DisplayName:  "Newsroom Entra ID",
+		Issuer:       a.op.Issuer(),
+		ClientID:     "newsroom-app",
+		ClientSecret: sso.Secret("newsroom-secret"),
+		RedirectURL:  callback,
+		States:       states,
+		Events:       a.audit.Event,
+		// The mock provider runs on plain http on 127.0.0.1. A real
+		// provider needs neither switch.
+		AllowInsecureHTTP:   true,
+		AllowPrivateNetwork: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Provisioning's zero value is the strictest: only users the
+	// application already has (Smart.pr has no automatic provisioning),
+	// matched by the email the provider verified, in the account's domain.
+	conns, err := login.NewConnectionSet(&login.Connection{Authenticator: rp})
+	if err != nil {
+		return nil, err
+	}
+
+	// Discovery: an email at newsroom.example, or the SSO domain
+	// "newsroom", finds the connection.
+	table, err := discovery.New(discovery.Config{Accounts: []discovery.Account{{
+		ID: account, Name: "Newsroom Ltd", Aliases: []string{"newsroom"},
+		Domains:     []discovery.Domain{{Name: "newsroom.example"}},
+		Connections: []discovery.Connection{{ID: connection, Protocol: sso.ProtocolOIDC, DisplayName: "Newsroom Entra ID"}},
+	}}})
+	if err != nil {
+		return nil, err
+	}
+
+	// Policy, step 1: single sign-on is optional.
+	if a.accounts, err = login.NewAccountSet(login.Account{ID: account, Domains: []string{"newsroom.example"}, Policy: policy.Policy{
+		Mode:        policy.ModeSSOOptional,
+		Connections: []policy.Connection{{ID: connection, Stage: policy.StageLive}},
+	}}); err != nil {
+		return nil, err
+	}
+
+	// The application's users, with their own passwords.
+	a.store = provisioning.NewMemoryStore(provisioning.MemoryOptions{})
+	a.users = login.StoreUsers{Store: a.store, AdminRoles: []string{"admin"}, SSOLogins: a.sessions.SSOLogins}
+	passwords := host.NewPasswords(a.users)
+	if err := host.AddUsers(ctx, a.store, passwords, people...); err != nil {
+		return nil, err
+	}
+	prov, err := provisioning.New(provisioning.Config{Store: a.store, Events: a.audit.Event})
+	if err != nil {
+		return nil, err
+	}
+
+	// The login handler, mounted at the root beside the application's pages.
+	h, err := login.New(login.Config{
+		Connections:   conns,
+		Discovery:     discovery.NewRouter(table),
+		Accounts:      a.accounts,
+		Provisioner:   prov,
+		Users:         a.users,
+		Sessions:      a.sessions,
+		Passwords:     passwords,
+		CanAdminister: a.sessions.IsAdmin(a.users),
+		Events:        a.audit.Event,
+		Logger:        logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.home = &host.Home{
+		Title:    "OIDC rollout: optional, then required",
+		Intro:    "Newsroom Ltd logs in with its OpenID provider. Single sign-on starts optional; an administrator requires it on the account settings page.",
+		Sessions: a.sessions,
+		Links:    []host.Link{{Text: "Account settings (administrators)", URL: "/admin"}},
+		Logins: []host.TestLogin{
+			{Who: "olly@newsroom.example", Password: "olly-password", Shows: "password works while SSO is optional, is refused once it is required"},
+			{Who: "olly@newsroom.example", Shows: "email only: single sign-on at the OpenID provider"},
+			{Who: "ada@newsroom.example", Password: "ada-password", Shows: "administrator: requires SSO at /admin, after one SSO login of her own"},
+		},
+	}
+	mux := http.NewServeMux()
+	for _, p := range h.Routes() {
+		mux.Handle(p, h)
+	}
+	mux.Handle("GET /{$}", a.home)
+	mux.Handle("GET /me", a.sessions.MeHandler(a.store))
+	mux.HandleFunc("GET /admin", a.adminPage)
+	mux.Handle("POST /admin", http.NewCrossOriginProtection().Handler(http.HandlerFunc(a.adminSubmit)))
+	srv := host.Serve(ln, mux, logger)
+	a.cleanup.Add(srv.Close)
+	return a, nil
+}
+
+// Close stops the application and the mock provider.
+func (a *app) Close() { a.cleanup.Run() }
+
+// setMode switches the account's mode, refusing a change that would lock
+// every administrator out.
+func (a *app) setMode(ctx context.Context, by string, mode policy.Mode) (*policy.Change, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	old, err := a.accounts.Account(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	next := old.Policy
+	next.Mode = mode
+	admins, err := a.admins(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, change, err := policy.Update(old.Policy, next, admins, by, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := a.accounts.Set(login.Account{ID: account, Domains: old.Domains, Policy: p}); err != nil {
+		return nil, err
+	}
+	for _, e := range change.Events() {
+		a.audit.Event(ctx, e)
+	}
+	return change, nil
+}
+
+// admins returns the account's administrators with the connections they
+// have logged in through, for lockout prevention. A real application
+// lists the account's members from its own user table.
+func (a *app) admins(ctx context.Context) ([]policy.User, error) {
+	var out []policy.User
+	for _, u := range people {
+		id, err := a.users.UserByEmail(ctx, u.Email)
+		if err != nil {
+			return nil, err
+		}
+		f, err := a.users.Facts(ctx, id, account)
+		if err != nil {
+			return nil, err
+		}
+		if f.Admin {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+var adminPage = template.Must(template.New("admin").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Account settings</title></head><body><main>
+<h1>Newsroom Ltd: single sign-on</h1>
+{{if .Message}}<p role="alert" id="message">{{.Message}}</p>{{end}}
+<p id="mode">Mode: {{.Mode}}</p>
+<form method="post" action="/admin">
+{{if eq .Mode "sso_required"}}<input type="hidden" name="mode" value="sso_optional"><button type="submit">Make single sign-on optional</button>
+{{else}}<input type="hidden" name="mode" value="sso_required"><button type="submit">Require single sign-on</button>{{end}}
+</form>
+<p><a href="/">Home</a></p>
+</main></body></html>
+`))
+
+func (a *app) renderAdmin(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	acct, err := a.accounts.Account(r.Context(), account)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_ = adminPage.Execute(w, map[string]any{"Mode": string(acct.Policy.Mode), "Message": msg})
+}
+
+// adminPage serves GET /admin to the account's administrators.
+func (a *app) adminPage(w http.ResponseWriter, r *http.Request) {
+	if !a.sessions.IsAdmin(a.users)(r, account) {
+		http.Error(w, "for administrators of the account only; log in first", http.StatusForbidden)
+		return
+	}
+	a.renderAdmin(w, r, http.StatusOK, "")
+}
+
+// adminSubmit serves POST /admin: the switch of the account's mode.
+func (a *app) adminSubmit(w http.ResponseWriter, r *http.Request) {
+	if !a.sessions.IsAdmin(a.users)(r, account) {
+		http.Error(w, "for administrators of the account only; log in first", http.StatusForbidden)
+		return
+	}
+	mode := policy.Mode(r.PostFormValue("mode"))
+	if mode != policy.ModeSSOOptional && mode != policy.ModeSSORequired {
+		http.Error(w, "unknown mode", http.StatusBadRequest)
+		return
+	}
+	change, err := a.setMode(r.Context(), a.sessions.Current(r).User, mode)
+	if err != nil {
+		// Administrators see what to fix.
+		msg := err.Error()
+		var se *sso.Error
+		if errors.As(err, &se) {
+			msg = fmt.Sprintf("Not changed (%s): %s", se.Reason, se.Detail)
+		}
+		a.renderAdmin(w, r, http.StatusConflict, msg)
+		return
+	}
+	a.renderAdmin(w, r, http.StatusOK, "Saved: "+fmt.Sprint(change.Summary))
+}
