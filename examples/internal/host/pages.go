@@ -80,7 +80,7 @@ func (h *Home) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Home) Print(w io.Writer, url string, notes ...string) {
 	fmt.Fprintf(w, "%s\n\n  %s\n\n", h.Title, url)
 	for _, n := range notes {
-		fmt.Fprintf(w, "%s\n", n)
+		fmt.Fprintf(w, "%s\n\n", n)
 	}
 	fmt.Fprintln(w, "Test logins:")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
