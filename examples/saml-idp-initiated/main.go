@@ -1,0 +1,256 @@
+// Command saml-idp-initiated shows SAML logins that start at the
+// organisation's identity provider, as SmartSimple supports them:
+//
+//   - the employee opens the application from the IdP's portal, which POSTs
+//     a signed assertion to the application's ACS (IdP-initiated SAML, opt-in
+//     per connection with saml.Config.AllowIdPInitiated);
+//   - people the application does not know yet are created at their first
+//     login with the connection's defaults (role, status, organisation),
+//     and an organisation named by their Department is created when missing;
+//   - users are identified by the UID attribute (SmartSimple's "Use UID as
+//     Unique Identifier"), not by the NameID;
+//   - the account has two connections trusting the same IdP, "SAML2" for
+//     staff and "PARTNERS" for partners: the assertion's SSOModule attribute
+//     picks one (SmartSimple's "SSO Alias"), with its own defaults;
+//   - each login updates the user's names, roles (the comma-separated Roles
+//     attribute) and organisation (Department) from the assertion; roles an
+//     administrator granted are kept;
+//   - single sign-on is enforced for chosen roles only: Employees and
+//     Managers must use it, a Consultant keeps the password;
+//   - logging out sends single sign-on users to a logout redirect URL, here
+//     the IdP's portal.
+//
+// Run it with
+//
+//	go run ./examples/saml-idp-initiated
+//
+// and open the mock IdP's portal printed on start (a free port of
+// 127.0.0.1), or the application at http://localhost:8080.
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/discovery"
+	"github.com/ssokit/sso/examples/internal/host"
+	"github.com/ssokit/sso/examples/internal/mockidp"
+	"github.com/ssokit/sso/login"
+	"github.com/ssokit/sso/policy"
+	"github.com/ssokit/sso/provisioning"
+	"github.com/ssokit/sso/saml"
+	"github.com/ssokit/sso/saml/samltest"
+)
+
+const account = "simple"
+
+func main() {
+	addr := flag.String("addr", "localhost:8080", "where the application listens")
+	flag.Parse()
+	a, err := start(*addr, host.Logger())
+	if err != nil {
+		log.Fatal(err)
+	}
+	a.home.Print(os.Stdout, a.url, "Start at the mock IdP's portal: "+a.idp.URL()+"/")
+	host.WaitForInterrupt()
+	a.Close()
+}
+
+// app is the running example.
+type app struct {
+	url      string
+	idp      *mockidp.SAML
+	staff    *saml.ServiceProvider // the "SAML2" connection
+	store    *provisioning.MemoryStore
+	sessions *host.Sessions
+	audit    *host.Audit
+	home     *host.Home
+	cleanup  host.Cleanup
+}
+
+// idpUser is a person at the IdP, with SmartSimple's attribute names.
+func idpUser(email, uid, module, first, last, department, roles string) samltest.User {
+	attrs := map[string][]string{"UID": {uid}, "SSOModule": {module}, "First name": {first}, "Last name": {last}}
+	if department != "" {
+		attrs["Department"] = []string{department}
+	}
+	if roles != "" {
+		attrs["Roles"] = []string{roles}
+	}
+	return samltest.User{Email: email, NameID: uid, NameIDFormat: saml.NameIDFormatUnspecified, Attributes: attrs}
+}
+
+// start builds the application and serves it on addr in the background.
+func start(addr string, logger *slog.Logger) (_ *app, err error) {
+	ctx := context.Background()
+	a := &app{audit: host.NewAudit(logger), sessions: host.NewSessions()}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	ln, url, err := host.Listen(addr)
+	if err != nil {
+		return nil, err
+	}
+	a.url = url
+	a.cleanup.Add(func() { ln.Close() })
+
+	// The organisation's identity provider (here a mock one) and its people.
+	if a.idp, err = mockidp.StartSAML(samltest.Config{Users: []samltest.User{
+		idpUser("dave@simple.example", "T5014CD", "SAML2", "David", "Smith", "Shipping", "Clerk"),
+		idpUser("sue@simple.example", "S1001", "SAML2", "Susan", "Jones", "Finance", "Manager,Reviewer"),
+		idpUser("pia@simple.example", "P2002", "PARTNERS", "Pia", "Berg", "", ""),
+		idpUser("eve@simple.example", "E3003", "NOSUCH", "Eve", "Nobody", "", ""),
+	}}); err != nil {
+		return nil, err
+	}
+	a.cleanup.Add(a.idp.Close)
+
+	// Two connections of the account, both trusting the same IdP. Only
+	// IdP-initiated logins arrive; users are identified by UID.
+	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
+	replay := sso.NewMemoryReplayCache(sso.MemoryOptions{})
+	newSP := func(id string) (*saml.ServiceProvider, error) {
+		cfg := saml.Config{
+			ID:                id,
+			Account:           account,
+			EntityID:          a.url + "/saml/" + id + "/metadata",
+			ACSURL:            a.url + "/saml/" + id + "/acs",
+			IdPMetadataXML:    a.idp.Metadata(),
+			AllowIdPInitiated: true,
+			SubjectAttribute:  "UID",
+			TrustEmail:        true,
+			StateStore:        states,
+			ReplayCache:       replay,
+			Events:            a.audit.Event,
+		}
+		if err := a.idp.AddServiceProvider(samltest.ServiceProvider{EntityID: cfg.EntityID, ACSURL: cfg.ACSURL}); err != nil {
+			return nil, err
+		}
+		return saml.New(ctx, cfg)
+	}
+	if a.staff, err = newSP("simple-saml2"); err != nil {
+		return nil, err
+	}
+	partners, err := newSP("simple-partners")
+	if err != nil {
+		return nil, err
+	}
+	// Provisioning: create unknown users with the connection's defaults,
+	// match known ones by UID, and keep names, roles and organisation up
+	// to date from the assertion.
+	provisioningFor := func(defaultRole, defaultOrg string) provisioning.Connection {
+		return provisioning.Connection{
+			TrustEmail:          true,
+			Identifier:          provisioning.IdentifierAttribute,
+			IdentifierAttribute: "UID",
+			JIT: provisioning.JIT{Enabled: true, DefaultRoles: []string{defaultRole}, DefaultStatus: provisioning.StatusActive,
+				DefaultOrganisation: defaultOrg, CreateOrganisation: true, OrganisationStatus: "Active"},
+			Updates: provisioning.Updates{Names: true, Roles: true, Organisation: true},
+			Roles:   provisioning.RoleMapping{Attribute: "Roles", SplitCommas: true, PassThrough: true},
+		}
+	}
+	// Single sign-on users who log out land on the IdP's portal.
+	portal := a.idp.URL() + "/"
+	conns, err := login.NewConnectionSet(
+		&login.Connection{Authenticator: a.staff, Provisioning: provisioningFor("Employee", "Head Office"), LogoutRedirectURL: portal},
+		&login.Connection{Authenticator: partners, Provisioning: provisioningFor("Partner", "Partners"), LogoutRedirectURL: portal},
+	)
+	if err != nil {
+		return nil, err
+	}
+	a.cleanup.Add(func() { _ = conns.Close() })
+
+	// Discovery: the IdP's entity ID and the SSOModule values select the
+	// connections. The account claims no email domain for discovery: its
+	// people start at the IdP.
+	table, err := discovery.New(discovery.Config{Accounts: []discovery.Account{{
+		ID: account, Name: "Simple Foundation",
+		Connections: []discovery.Connection{
+			{ID: "simple-saml2", Protocol: sso.ProtocolSAML, DisplayName: "Simple ADFS", Module: "SAML2", Issuers: []string{a.idp.EntityID()}},
+			{ID: "simple-partners", Protocol: sso.ProtocolSAML, DisplayName: "Simple ADFS (partners)", Module: "PARTNERS", Issuers: []string{a.idp.EntityID()}},
+		},
+	}}})
+	if err != nil {
+		return nil, err
+	}
+	// Policy: single sign-on is enforced for Employees and Managers; the
+	// other roles may also use their password.
+	accounts, err := login.NewAccountSet(login.Account{ID: account, Domains: []string{"simple.example"}, Policy: policy.Policy{
+		Mode:  policy.ModeSSORequired,
+		Scope: policy.Scope{Kind: policy.ScopeRoles, Roles: []string{"Employee", "Manager"}},
+		Connections: []policy.Connection{
+			{ID: "simple-saml2", Stage: policy.StageLive},
+			{ID: "simple-partners", Stage: policy.StageLive},
+		},
+	}})
+	if err != nil {
+		return nil, err
+	}
+
+	a.store = provisioning.NewMemoryStore(provisioning.MemoryOptions{})
+	users := login.StoreUsers{Store: a.store, AdminRoles: []string{"Administrator"}}
+	passwords := host.NewPasswords(users)
+	if err := host.Organisations(ctx, a.store, account, "Head Office", "Finance"); err != nil {
+		return nil, err
+	}
+	if err := host.AddUsers(ctx, a.store, passwords,
+		host.User{Email: "sue@simple.example", Password: "sue-password",
+			Members: []host.Member{{Account: account, Roles: []string{"Employee"}, SSOIdentifier: "S1001", Organisation: "Head Office"}}},
+		host.User{Email: "pat@simple.example", Password: "pat-password",
+			Members: []host.Member{{Account: account, Roles: []string{"Consultant"}, Organisation: "Head Office"}}},
+	); err != nil {
+		return nil, err
+	}
+	prov, err := provisioning.New(provisioning.Config{Store: a.store, Events: a.audit.Event})
+	if err != nil {
+		return nil, err
+	}
+
+	h, err := login.New(login.Config{
+		Connections: conns,
+		Discovery:   discovery.NewRouter(table),
+		Accounts:    accounts,
+		Provisioner: prov,
+		Users:       users,
+		Sessions:    a.sessions,
+		Passwords:   passwords,
+		Events:      a.audit.Event,
+		Logger:      logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.home = &host.Home{
+		Title:    "IdP-initiated SAML with just-in-time users",
+		Intro:    "Simple Foundation's people start at their identity provider's portal. New people are created at their first login; the SSOModule attribute picks the staff or the partners connection.",
+		Sessions: a.sessions,
+		Links:    []host.Link{{Text: "The identity provider's portal (start here)", URL: portal}},
+		Logins: []host.TestLogin{
+			{Who: "dave@simple.example", Shows: "new: created as Employee + Clerk, organisation Shipping created"},
+			{Who: "pia@simple.example", Shows: "SSOModule PARTNERS: created through the partners connection"},
+			{Who: "sue@simple.example", Shows: "known by UID S1001: roles and organisation updated from the assertion"},
+			{Who: "eve@simple.example", Shows: "SSOModule NOSUCH: refused"},
+			{Who: "sue@simple.example", Password: "sue-password", Shows: "Employee: the password is refused"},
+			{Who: "pat@simple.example", Password: "pat-password", Shows: "Consultant: the password works"},
+		},
+	}
+	mux := http.NewServeMux()
+	for _, p := range h.Routes() {
+		mux.Handle(p, h)
+	}
+	mux.Handle("GET /{$}", a.home)
+	mux.Handle("GET /me", a.sessions.MeHandler(a.store))
+	srv := host.Serve(ln, mux, logger)
+	a.cleanup.Add(srv.Close)
+	return a, nil
+}
+
+// Close stops the application and the mock identity provider.
+func (a *app) Close() { a.cleanup.Run() }
