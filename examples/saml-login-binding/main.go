@@ -1,0 +1,241 @@
+// Command saml-login-binding shows SAML single sign-on keyed on SSO
+// identifiers, with login binding, as SmartRecruiters runs it:
+//
+//   - each user has an SSO identifier, set by an administrator when the user
+//     is created; it must equal the identity provider's NameID exactly,
+//     case included. A user without one is identified by the email;
+//   - when the NameID matches nobody, the application asks for a password
+//     instead: whoever logs in then gets the identity bound to their user
+//     ("login binding"), and the next single sign-on logs them in directly.
+//     It works both ways: single sign-on first then the password, or the
+//     password first then a login started at the identity provider;
+//   - logins start at the application (SP-initiated, after the email) or at
+//     the identity provider (IdP-initiated);
+//   - Recruit Co's old ADFS still signs with RSA-SHA1, so that one
+//     connection allows SHA-1 (saml.Config.AllowSHA1); every other
+//     connection, like the Talent Agency's, refuses it
+//     (algorithm_not_allowed).
+//
+// Login binding links the identity to whoever types a password in that
+// browser, who need not be the person who signed in at the identity
+// provider (see provisioning.LoginBinding): the page says which identity is
+// about to be connected, and the binding waits ten minutes at most.
+//
+// Run it with
+//
+//	go run ./examples/saml-login-binding
+//
+// and open http://localhost:8080. The mock identity providers run on free
+// ports of 127.0.0.1; the test logins are printed on start.
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+	"log/slog"
+	"net/http"
+	"os"
+
+	dsig "github.com/russellhaering/goxmldsig"
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/discovery"
+	"github.com/ssokit/sso/examples/internal/host"
+	"github.com/ssokit/sso/examples/internal/mockidp"
+	"github.com/ssokit/sso/login"
+	"github.com/ssokit/sso/policy"
+	"github.com/ssokit/sso/provisioning"
+	"github.com/ssokit/sso/saml"
+	"github.com/ssokit/sso/saml/samltest"
+)
+
+func main() {
+	addr := flag.String("addr", "localhost:8080", "where the application listens")
+	flag.Parse()
+	a, err := start(*addr, host.Logger())
+	if err != nil {
+		log.Fatal(err)
+	}
+	a.home.Print(os.Stdout, a.url,
+		"Recruit Co's ADFS (IdP-initiated login): "+a.adfs.StartURL(a.recruit.EntityID(), ""),
+		"Talent Agency's Okta: "+a.okta.URL())
+	host.WaitForInterrupt()
+	a.Close()
+}
+
+// app is the running example.
+type app struct {
+	url      string
+	adfs     *mockidp.SAML // Recruit Co's IdP, signing with RSA-SHA1
+	okta     *mockidp.SAML // the Talent Agency's IdP, RSA-SHA256
+	recruit  *saml.ServiceProvider
+	store    *provisioning.MemoryStore
+	sessions *host.Sessions
+	audit    *host.Audit
+	home     *host.Home
+	cleanup  host.Cleanup
+}
+
+// start builds the application and serves it on addr in the background.
+func start(addr string, logger *slog.Logger) (_ *app, err error) {
+	ctx := context.Background()
+	a := &app{audit: host.NewAudit(logger), sessions: host.NewSessions()}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	ln, url, err := host.Listen(addr)
+	if err != nil {
+		return nil, err
+	}
+	a.url = url
+	a.cleanup.Add(func() { ln.Close() })
+
+	// Recruit Co's ADFS sends persistent NameIDs for some people and
+	// email NameIDs for others, and signs with RSA-SHA1.
+	persistent := func(email, nameID string) samltest.User {
+		return samltest.User{Email: email, NameID: nameID, NameIDFormat: saml.NameIDFormatPersistent}
+	}
+	if a.adfs, err = mockidp.StartSAML(samltest.Config{
+		SignatureAlgorithm: dsig.RSASHA1SignatureMethod,
+		Users: []samltest.User{
+			persistent("emp@recruit.example", "E12345"),
+			{Email: "sam@recruit.example"},
+			{Email: "jane.doe@recruit.example"},
+			persistent("ken@recruit.example", "K-998"),
+		},
+	}); err != nil {
+		return nil, err
+	}
+	a.cleanup.Add(a.adfs.Close)
+	if a.okta, err = mockidp.StartSAML(samltest.Config{Users: []samltest.User{{Email: "alex@agency.example"}}}); err != nil {
+		return nil, err
+	}
+	a.cleanup.Add(a.okta.Close)
+
+	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
+	replay := sso.NewMemoryReplayCache(sso.MemoryOptions{})
+	newSP := func(id string, idp *mockidp.SAML, allowSHA1 bool) (*saml.ServiceProvider, error) {
+		cfg := saml.Config{
+			ID:                id,
+			EntityID:          a.url + "/saml/" + id + "/metadata",
+			ACSURL:            a.url + "/saml/" + id + "/acs",
+			IdPMetadataXML:    idp.Metadata(),
+			AllowIdPInitiated: true,
+			AllowSHA1:         allowSHA1,
+			TrustEmail:        true,
+			StateStore:        states,
+			ReplayCache:       replay,
+			Events:            a.audit.Event,
+		}
+		if err := idp.AddServiceProvider(samltest.ServiceProvider{EntityID: cfg.EntityID, ACSURL: cfg.ACSURL}); err != nil {
+			return nil, err
+		}
+		return saml.New(ctx, cfg)
+	}
+	// SHA-1 is accepted from Recruit Co's ADFS only.
+	if a.recruit, err = newSP("recruit-adfs", a.adfs, true); err != nil {
+		return nil, err
+	}
+	agency, err := newSP("agency-okta", a.okta, false)
+	if err != nil {
+		return nil, err
+	}
+	conns, err := login.NewConnectionSet(
+		// The NameID is matched against each member's SSO identifier
+		// (exactly), and login binding handles the NameIDs that match
+		// nobody.
+		&login.Connection{Authenticator: a.recruit, Provisioning: provisioning.Connection{
+			TrustEmail:   true,
+			Identifier:   provisioning.IdentifierSubject,
+			LoginBinding: provisioning.LoginBinding{Enabled: true},
+		}},
+		&login.Connection{Authenticator: agency, Provisioning: provisioning.Connection{TrustEmail: true}},
+	)
+	if err != nil {
+		return nil, err
+	}
+	a.cleanup.Add(func() { _ = conns.Close() })
+
+	// Discovery: by email domain (SP-initiated) and by the IdP's entity ID
+	// (IdP-initiated).
+	table, err := discovery.New(discovery.Config{Accounts: []discovery.Account{
+		{ID: "recruit", Name: "Recruit Co", Domains: []discovery.Domain{{Name: "recruit.example"}},
+			Connections: []discovery.Connection{{ID: "recruit-adfs", Protocol: sso.ProtocolSAML, DisplayName: "Recruit Co ADFS", Issuers: []string{a.adfs.EntityID()}}}},
+		{ID: "agency", Name: "Talent Agency", Domains: []discovery.Domain{{Name: "agency.example"}},
+			Connections: []discovery.Connection{{ID: "agency-okta", Protocol: sso.ProtocolSAML, DisplayName: "Talent Agency Okta", Issuers: []string{a.okta.EntityID()}}}},
+	}})
+	if err != nil {
+		return nil, err
+	}
+	// Policy: single sign-on is optional; direct login with the
+	// password stays possible.
+	optional := func(id, conn, domain string) login.Account {
+		return login.Account{ID: id, Domains: []string{domain}, Policy: policy.Policy{
+			Mode: policy.ModeSSOOptional, Connections: []policy.Connection{{ID: conn, Stage: policy.StageLive}}}}
+	}
+	accounts, err := login.NewAccountSet(optional("recruit", "recruit-adfs", "recruit.example"), optional("agency", "agency-okta", "agency.example"))
+	if err != nil {
+		return nil, err
+	}
+
+	// The users, created through the application's users API, some with
+	// an SSO identifier.
+	a.store = provisioning.NewMemoryStore(provisioning.MemoryOptions{})
+	users := login.StoreUsers{Store: a.store}
+	passwords := host.NewPasswords(users)
+	if err := host.AddUsers(ctx, a.store, passwords,
+		host.User{Email: "emp@recruit.example", Password: "emp-password", Members: []host.Member{{Account: "recruit", SSOIdentifier: "E12345"}}},
+		host.User{Email: "sam@recruit.example", Password: "sam-password", Members: []host.Member{{Account: "recruit"}}},
+		host.User{Email: "jane.doe@recruit.example", Password: "jane-password", Members: []host.Member{{Account: "recruit", SSOIdentifier: "Jane.Doe@recruit.example"}}},
+		host.User{Email: "ken@recruit.example", Password: "ken-password", Members: []host.Member{{Account: "recruit", SSOIdentifier: "ken-old"}}},
+		host.User{Email: "alex@agency.example", Password: "alex-password", Members: []host.Member{{Account: "agency"}}},
+	); err != nil {
+		return nil, err
+	}
+	prov, err := provisioning.New(provisioning.Config{Store: a.store, Events: a.audit.Event})
+	if err != nil {
+		return nil, err
+	}
+
+	h, err := login.New(login.Config{
+		Connections: conns,
+		Discovery:   discovery.NewRouter(table),
+		Accounts:    accounts,
+		Provisioner: prov,
+		Users:       users,
+		Sessions:    a.sessions,
+		Passwords:   passwords,
+		Events:      a.audit.Event,
+		Logger:      logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.home = &host.Home{
+		Title:    "SAML with SSO identifiers and login binding",
+		Intro:    "Recruit Co's people log in with their ADFS; a NameID that matches no SSO identifier is bound to the user who then logs in with a password.",
+		Sessions: a.sessions,
+		Links:    []host.Link{{Text: "Start at Recruit Co's ADFS (IdP-initiated)", URL: a.adfs.StartURL(a.recruit.EntityID(), "")}},
+		Logins: []host.TestLogin{
+			{Who: "emp@recruit.example", Shows: "NameID E12345 equals his SSO identifier: logged in"},
+			{Who: "sam@recruit.example", Shows: "no SSO identifier: the email NameID identifies him"},
+			{Who: "jane.doe@recruit.example", Shows: "her SSO identifier is Jane.Doe@recruit.example: the case differs, so log in once with jane-password to bind"},
+			{Who: "ken@recruit.example", Password: "ken-password", Shows: "password first, then start at the ADFS: NameID K-998 is bound to him"},
+			{Who: "alex@agency.example", Shows: "the Talent Agency's connection refuses RSA-SHA1 (only Recruit Co's allows it)"},
+		},
+	}
+	mux := http.NewServeMux()
+	for _, p := range h.Routes() {
+		mux.Handle(p, h)
+	}
+	mux.Handle("GET /{$}", a.home)
+	mux.Handle("GET /me", a.sessions.MeHandler(a.store))
+	srv := host.Serve(ln, mux, logger)
+	a.cleanup.Add(srv.Close)
+	return a, nil
+}
+
+// Close stops the application and the mock identity providers.
+func (a *app) Close() { a.cleanup.Run() }

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+	"testing"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/examples/internal/browser"
+	"github.com/ssokit/sso/login"
+	"github.com/ssokit/sso/saml/samltest"
+)
+
+func startApp(t *testing.T) *app {
+	t.Helper()
+	a, err := start("localhost:0", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	return a
+}
+
+// spInitiated types the email at the application and signs in at the IdP
+// it leads to.
+func spInitiated(b *browser.Browser, a *app, idp *samltest.IdP, email string) *browser.Page {
+	p := b.Get(a.url+"/login").Form("/login").Set("email", email).Submit().WantAt(idp.URL())
+	return p.Form("#login").Set("email", email).Set("password", samltest.DefaultPassword).Submit()
+}
+
+// idpInitiated starts at Recruit Co's ADFS.
+func idpInitiated(b *browser.Browser, a *app, email string) *browser.Page {
+	p := b.Get(a.adfs.StartURL(a.recruit.EntityID(), "")).Want(http.StatusOK, "(IdP-initiated)")
+	return p.Form("#login").Set("email", email).Set("password", samltest.DefaultPassword).Submit()
+}
+
+func TestSSOIdentifiers(t *testing.T) {
+	a := startApp(t)
+	for _, c := range []struct{ email, subject string }{
+		{"emp@recruit.example", "E12345"},              // the SSO identifier, set at creation
+		{"sam@recruit.example", "sam@recruit.example"}, // none set: the email
+	} {
+		b := browser.New(t)
+		spInitiated(b, a, a.adfs.IdP, c.email).Want(http.StatusOK, "Logged in as "+c.email+" with SAML single sign-on through recruit-adfs")
+		if m := b.Me(a.url); m.Identity == nil || m.Identity.Subject != c.subject || m.Identity.IdPInitiated {
+			t.Fatalf("%s: /me = %+v, identity %+v", c.email, m, m.Identity)
+		}
+	}
+}
+
+func TestLoginBindingSSOFirst(t *testing.T) {
+	a := startApp(t)
+	// Jane's identifier is "Jane.Doe@recruit.example"; her IdP sends
+	// "jane.doe@recruit.example". Identifiers are case-sensitive, so the
+	// application asks for a password to bind the identity.
+	b := browser.New(t)
+	p := spInitiated(b, a, a.adfs.IdP, "jane.doe@recruit.example").
+		Want(http.StatusOK, "Connect your account", "jane.doe@recruit.example")
+	b.WantLoggedOut(a.url)
+	// A wrong password binds nothing and asks again.
+	p = p.Form("/login/bind").Set("email", "jane.doe@recruit.example").Set("password", "wrong").Submit().
+		Want(http.StatusUnauthorized, login.UserMessage(login.ReasonPasswordIncorrect))
+	p.Form("/login/bind").Set("email", "jane.doe@recruit.example").Set("password", "jane-password").Submit().
+		Want(http.StatusOK, "Logged in as jane.doe@recruit.example with SAML single sign-on through recruit-adfs")
+	if m := b.Me(a.url); m.Method != "sso" || m.Identity.Subject != "jane.doe@recruit.example" {
+		t.Fatalf("/me = %+v", m)
+	}
+	if len(a.audit.Find(sso.EventUserLinked, "")) != 1 {
+		t.Fatalf("want one user_linked event: %+v", a.audit.Events())
+	}
+	// From now on the identity logs her in directly, from anywhere.
+	spInitiated(browser.New(t), a, a.adfs.IdP, "jane.doe@recruit.example").Want(http.StatusOK, "Logged in as jane.doe@recruit.example with SAML")
+	idpInitiated(browser.New(t), a, "jane.doe@recruit.example").Want(http.StatusOK, "Logged in as jane.doe@recruit.example with SAML")
+}
+
+func TestLoginBindingPasswordFirst(t *testing.T) {
+	a := startApp(t)
+	// Ken's NameID K-998 matches no SSO identifier. Without a password
+	// login in the browser, the application asks for one.
+	idpInitiated(browser.New(t), a, "ken@recruit.example").Want(http.StatusOK, "Connect your account")
+	// Ken logs in with his password, then follows the link at the ADFS in
+	// the same browser: the identity is bound to him.
+	b := browser.New(t)
+	b.Get(a.url+"/login").Form("/login").Set("email", "ken@recruit.example").Set("password", "ken-password").Submit().
+		Want(http.StatusOK, "Logged in as ken@recruit.example with password")
+	idpInitiated(b, a, "ken@recruit.example").
+		Want(http.StatusOK, "Logged in as ken@recruit.example with SAML single sign-on through recruit-adfs (started at the identity provider)")
+	if m := b.Me(a.url); m.Identity == nil || m.Identity.Subject != "K-998" || !m.Identity.IdPInitiated {
+		t.Fatalf("/me = %+v", m)
+	}
+	// The next login through the ADFS, in another browser, is direct.
+	idpInitiated(browser.New(t), a, "ken@recruit.example").Want(http.StatusOK, "Logged in as ken@recruit.example with SAML")
+}
+
+func TestSHA1OnOneConnectionOnly(t *testing.T) {
+	a := startApp(t)
+	// The Talent Agency's Okta signs with RSA-SHA256: fine.
+	spInitiated(browser.New(t), a, a.okta.IdP, "alex@agency.example").Want(http.StatusOK, "Logged in as alex@agency.example with SAML")
+	// Signing with RSA-SHA1, as Recruit Co's ADFS does, it is refused:
+	// only Recruit Co's connection allows SHA-1.
+	a.okta.SetMisbehavior(samltest.Misbehavior{SHA1: true})
+	b := browser.New(t)
+	spInitiated(b, a, a.okta.IdP, "alex@agency.example").Want(http.StatusForbidden, login.UserMessage(sso.ReasonAlgorithmNotAllowed))
+	b.WantLoggedOut(a.url)
+	evs := a.audit.Find(sso.EventLoginFailed, sso.ReasonAlgorithmNotAllowed)
+	if len(evs) != 1 || evs[0].Connection != "agency-okta" {
+		t.Fatalf("want one login_failed event with algorithm_not_allowed for agency-okta: %+v", a.audit.Events())
+	}
+}
