@@ -644,3 +644,23 @@ func TestDirectoryTestLoginNeedsAdministrator(t *testing.T) {
 		t.Fatal("test login replaced the session")
 	}
 }
+
+func TestTestingConnectionOffer(t *testing.T) {
+	w := newWorld(t)
+	if err := w.accts.Set(login.Account{ID: "grants", Domains: []string{"grants.example"}, Policy: policy.Policy{Mode: policy.ModeSSOOptional,
+		Connections: []policy.Connection{{ID: "grants-saml", Stage: policy.StageTesting, TestUserEmails: []string{"sam@grants.example"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	// The test user's email starts it; another email gets the password field.
+	if p := w.browser().post("/auth/login", form("email", "sam@grants.example")); p.status != http.StatusSeeOther {
+		t.Fatalf("test user: %d", p.status)
+	}
+	p := w.browser().post("/auth/login", form("email", "other@grants.example"))
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, `id="password"`)
+	// The SSO domain prompt knows nobody: with nothing else to offer, the
+	// testing connection starts, and completion decides.
+	b := w.browser()
+	wantRedirect(t, b.samlLogin(b.get("/auth/login/sso/grants"), "sam@grants.example"), "/")
+	b.mustSession("sam@grants.example")
+}

@@ -100,13 +100,16 @@ func (h *Handler) picker(w http.ResponseWriter, email, rt string, choices []disc
 	h.render(w, http.StatusOK, TemplatePicker, &PickerPage{Page: h.page("Choose how to log in", rt, ""), Email: email, Choices: choices, PasswordEnabled: h.cfg.Passwords != nil})
 }
 
-// offer returns the choices of route that may be offered to email: known
-// connections whose policy is not a draft, not password-only, and, while
-// testing, not closed to this email. Only the email is used, not what the
-// application knows about its user, so the answer reveals nothing about the
-// user.
+// offer returns the choices of route that may be offered to email ("" when
+// unknown): known connections whose policy is not a draft, not
+// password-only, and, while testing, open to this email. A testing
+// connection is offered to an unknown person (the SSO domain prompt) only
+// when the route has nothing else, so its testers can reach it while
+// everyone else sees the live connection alone. Only the email is used, not
+// what the application knows about its user, so the answer reveals nothing
+// about the user.
 func (h *Handler) offer(ctx context.Context, route discovery.Route, email string) []discovery.Choice {
-	var out []discovery.Choice
+	var out, testing []discovery.Choice
 	for _, c := range route.Choices() {
 		acct, err := h.cfg.Accounts.Account(ctx, c.Account)
 		if err != nil {
@@ -117,9 +120,16 @@ func (h *Handler) offer(ctx context.Context, route discovery.Route, email string
 			h.log.LogAttrs(ctx, slog.LevelWarn, "login: connection in discovery but not in the registry", slog.String("connection", c.Connection))
 			continue
 		}
-		if startAllowed(acct.Policy, email, c) {
+		d := policy.Decide(acct.Policy, policy.User{Email: email}, policy.SSO(c.Connection, c.Protocol))
+		switch {
+		case d.Allowed || (d.Rule == policy.RuleConnectionTesting && hasTestIDs(acct.Policy, c.Connection)):
 			out = append(out, c)
+		case d.Rule == policy.RuleConnectionTesting && email == "":
+			testing = append(testing, c)
 		}
+	}
+	if len(out) == 0 {
+		return testing
 	}
 	return out
 }

@@ -1,0 +1,558 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/discovery"
+	"github.com/ssokit/sso/ldap"
+	"github.com/ssokit/sso/login"
+	"github.com/ssokit/sso/oidc"
+	"github.com/ssokit/sso/oidc/oidctest"
+	"github.com/ssokit/sso/policy"
+	"github.com/ssokit/sso/provisioning"
+	"github.com/ssokit/sso/saml"
+	"github.com/ssokit/sso/saml/samltest"
+	"github.com/ssokit/sso/store/sqlstore"
+)
+
+// Options are the demo's command-line settings. The zero value of each
+// field means its flag's default.
+type Options struct {
+	// Addr is where the application listens; "localhost:8080" when empty.
+	// Port 0 picks a free port (see app.URL).
+	Addr string
+	// BaseURL overrides the public URL (Config.BaseURL).
+	BaseURL string
+	// ConfigFile replaces the built-in setup.
+	ConfigFile string
+	// DB overrides the SQLite file (Config.Database).
+	DB string
+	// SAMLAddr, OIDCAddr and LDAPAddr override the mock identity
+	// providers' addresses (Config.MockIdPs); port 0 picks a free port.
+	SAMLAddr, OIDCAddr, LDAPAddr string
+	// Logger receives the application's logs; a text logger on stderr when
+	// nil.
+	Logger *slog.Logger
+}
+
+// app is the running demo: the host application around the login handler.
+type app struct {
+	opts    Options
+	cfg     *Config
+	log     *slog.Logger
+	baseURL string
+	ln      net.Listener
+	srv     *http.Server
+	mocks   *mocks
+	store   *sqlstore.Store
+	tmpDir  string
+
+	conns  *login.ConnectionSet
+	accts  *login.AccountSet
+	router *discovery.Router
+	prov   *provisioning.Provisioner
+	users  login.StoreUsers
+	login  *login.Handler
+	host   *host
+	events sso.EventFunc
+
+	mu       sync.Mutex // guards the maps below and serialises admin changes
+	accounts map[string]*AccountConfig
+	connOf   map[string]*connInfo
+}
+
+// connInfo is what the demo keeps about a built connection.
+type connInfo struct {
+	account string
+	issuer  string // the IdP's entity ID or issuer, for IdP-initiated routing
+	cfg     ConnectionConfig
+	field   string // its place in the configuration
+	auth    sso.Authenticator
+	samlCfg saml.Config // for rebuilding with new metadata
+}
+
+// start builds the application and serves it in the background. Nothing
+// is left running when it returns an error.
+func start(ctx context.Context, opts Options) (_ *app, err error) {
+	a := &app{opts: opts, log: opts.Logger, accounts: map[string]*AccountConfig{}, connOf: map[string]*connInfo{}}
+	if a.log == nil {
+		a.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if opts.ConfigFile != "" {
+		if a.cfg, err = LoadConfig(opts.ConfigFile); err != nil {
+			return nil, err
+		}
+	} else {
+		a.cfg = builtinConfig()
+	}
+	cfg := a.cfg
+	var p problems
+	cfg.check(&p)
+	checkMockRefs(cfg, &p)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+
+	addr := opts.Addr
+	if addr == "" {
+		addr = "localhost:8080"
+	}
+	if a.ln, err = net.Listen("tcp", addr); err != nil {
+		return nil, fmt.Errorf("listening on %s: %w (pick another address with -addr)", addr, err)
+	}
+	a.baseURL = firstNonEmpty(opts.BaseURL, cfg.BaseURL)
+	if a.baseURL == "" {
+		host, _, _ := net.SplitHostPort(addr)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		a.baseURL = "http://" + net.JoinHostPort(host, fmt.Sprint(a.ln.Addr().(*net.TCPAddr).Port))
+	}
+	a.baseURL = strings.TrimRight(a.baseURL, "/")
+
+	if cfg.MockIdPs != nil {
+		m := *cfg.MockIdPs
+		m.SAMLAddr = firstNonEmpty(opts.SAMLAddr, m.SAMLAddr, defaultSAMLAddr)
+		m.OIDCAddr = firstNonEmpty(opts.OIDCAddr, m.OIDCAddr, defaultOIDCAddr)
+		m.LDAPAddr = firstNonEmpty(opts.LDAPAddr, m.LDAPAddr, defaultLDAPAddr)
+		if a.mocks, err = startMocks(m, a.log); err != nil {
+			return nil, err
+		}
+		resolveMockRefs(cfg, a.mocks)
+	}
+
+	dbPath := firstNonEmpty(opts.DB, cfg.Database)
+	if dbPath == "" {
+		if a.tmpDir, err = os.MkdirTemp("", "ssokit-demo-"); err != nil {
+			return nil, err
+		}
+		dbPath = filepath.Join(a.tmpDir, "demo.db")
+	}
+	if a.store, err = sqlstore.OpenSQLite(ctx, dbPath, sqlstore.Config{}); err != nil {
+		return nil, fmt.Errorf("database %s: %w", dbPath, err)
+	}
+	a.events = a.store.EventFunc(func(err error) { a.log.Error("event log", "err", err) })
+
+	if err := a.build(ctx); err != nil {
+		return nil, err
+	}
+	mux := a.routes()
+	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("server", "err", err)
+		}
+	}()
+	return a, nil
+}
+
+// run starts the application and serves until ctx is done.
+func run(ctx context.Context, opts Options) error {
+	a, err := start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	a.log.Info("ssokit demo running", "url", a.baseURL)
+	if a.mocks != nil {
+		a.log.Info("mock identity providers", "saml", a.mocks.samlURL, "oidc", a.mocks.oidcURL, "ldap", a.mocks.ldapURL)
+	}
+	<-ctx.Done()
+	return a.Close()
+}
+
+// URL returns the application's base URL.
+func (a *app) URL() string { return a.baseURL }
+
+// Close stops the server, the connections, the mocks and the database.
+func (a *app) Close() error {
+	if a.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = a.srv.Shutdown(ctx)
+		cancel()
+	} else if a.ln != nil {
+		a.ln.Close()
+	}
+	for _, ci := range a.connOf {
+		if c, ok := ci.auth.(io.Closer); ok {
+			_ = c.Close()
+		}
+	}
+	if a.mocks != nil {
+		a.mocks.Close()
+	}
+	if a.store != nil {
+		_ = a.store.Close()
+	}
+	if a.tmpDir != "" {
+		_ = os.RemoveAll(a.tmpDir)
+	}
+	return nil
+}
+
+// absolute makes a same-site path absolute on base.
+func absolute(base, u string) string {
+	if strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "//") {
+		return base + u
+	}
+	return u
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// checkMockRefs reports {mock_...} references without mock_idps.
+func checkMockRefs(cfg *Config, p *problems) {
+	if cfg.MockIdPs != nil {
+		return
+	}
+	walkRefs(cfg, func(field string, v *string) {
+		if strings.Contains(*v, "{mock_") {
+			p.add(field, "refers to the built-in mock identity providers (%s), but the configuration has no \"mock_idps\" section: add one, or point at your real identity provider", *v)
+		}
+	})
+}
+
+// resolveMockRefs replaces the {mock_...} references with the mocks' URLs.
+func resolveMockRefs(cfg *Config, m *mocks) {
+	r := strings.NewReplacer(mockSAMLRef, m.samlURL, mockOIDCRef, m.oidcURL, mockLDAPRef, m.ldapURL, mockLDAPCARef, string(m.ldap.CACertPEM))
+	walkRefs(cfg, func(_ string, v *string) { *v = r.Replace(*v) })
+}
+
+// walkRefs calls f for every configuration value that may refer to a mock.
+func walkRefs(cfg *Config, f func(field string, v *string)) {
+	for i := range cfg.Accounts {
+		for j := range cfg.Accounts[i].Connections {
+			c := &cfg.Accounts[i].Connections[j]
+			cf := fmt.Sprintf("accounts[%d].connections[%d]", i, j)
+			if c.SAML != nil {
+				f(cf+".saml.idp_metadata_url", &c.SAML.IdPMetadataURL)
+			}
+			if c.OIDC != nil {
+				f(cf+".oidc.issuer", &c.OIDC.Issuer)
+			}
+			if c.LDAP != nil {
+				for k := range c.LDAP.URLs {
+					f(fmt.Sprintf("%s.ldap.urls[%d]", cf, k), &c.LDAP.URLs[k])
+				}
+				f(cf+".ldap.ca_cert_pem", &c.LDAP.CACertPEM)
+			}
+		}
+	}
+}
+
+// build constructs every connection, the routing table, the policies, the
+// provisioner and the login handler from a.cfg, and seeds the users. Every
+// problem is collected with its field; any problem fails the whole build.
+func (a *app) build(ctx context.Context) error {
+	cfg := a.cfg
+	var p problems
+	var entries []*login.Connection
+	var accounts []login.Account
+	for i := range cfg.Accounts {
+		ac := &cfg.Accounts[i]
+		af := fmt.Sprintf("accounts[%d]", i)
+		a.accounts[ac.ID] = ac
+		pol := policy.Policy{Account: ac.ID, Mode: ac.Policy.Mode, Scope: ac.Policy.Scope, AdminsMayUsePassword: ac.Policy.AdminsMayUsePassword,
+			DryRun: ac.Policy.DryRun, SecondFactorRequired: ac.Policy.SecondFactorRequired, SSOSatisfiesSecondFactor: ac.Policy.SSOSatisfiesSecondFactor}
+		for j := range ac.Connections {
+			cc := ac.Connections[j]
+			cf := fmt.Sprintf("%s.connections[%d]", af, j)
+			ci := &connInfo{account: ac.ID, cfg: cc, field: cf}
+			auth, issuer, err := a.newAuthenticator(ctx, ci)
+			if err != nil {
+				p.addErr(cf+"."+string(cc.Protocol), err)
+				continue
+			}
+			ci.auth, ci.issuer = auth, issuer
+			a.connOf[cc.ID] = ci
+			pc, err := cc.Provisioning.toProvisioning(cc.ID)
+			if err != nil {
+				p.addErr(cf+".provisioning", err)
+				continue
+			}
+			entries = append(entries, &login.Connection{Authenticator: auth, Provisioning: pc, Debug: cc.Debug, LogoutRedirectURL: cc.LogoutRedirectURL})
+			pol.Connections = append(pol.Connections, policy.Connection{ID: cc.ID, Stage: cc.Stage, TestUserEmails: cc.TestUsers})
+		}
+		if err := pol.Validate(); err != nil {
+			p.addErr(af+".policy", err)
+		}
+		var domains []string
+		for _, d := range ac.Domains {
+			domains = append(domains, d.Name)
+		}
+		accounts = append(accounts, login.Account{ID: ac.ID, Domains: domains, Policy: pol})
+	}
+	disc := a.discoveryConfig()
+	tab, err := discovery.New(disc)
+	if err != nil {
+		p.addErr("accounts", err)
+	}
+	if err := p.err(); err != nil {
+		return err
+	}
+	a.router = discovery.NewRouter(tab)
+	if a.conns, err = login.NewConnectionSet(entries...); err != nil {
+		return err
+	}
+	if a.accts, err = login.NewAccountSet(accounts...); err != nil {
+		return err
+	}
+	if a.prov, err = provisioning.New(provisioning.Config{Store: a.store, Events: a.events}); err != nil {
+		return err
+	}
+	adminRole := firstNonEmpty(cfg.AdminRole, "Administrator")
+	a.host = newHost(a)
+	a.users = login.StoreUsers{Store: a.store, AdminRoles: []string{adminRole}, SSOLogins: a.host.ssoLoginsOf}
+	if err := a.seed(ctx); err != nil {
+		return err
+	}
+	a.registerWithMocks()
+	a.login, err = login.New(login.Config{
+		Connections:   a.conns,
+		Discovery:     a.router,
+		Accounts:      a.accts,
+		Provisioner:   a.prov,
+		Users:         a.users,
+		Sessions:      a.host,
+		Passwords:     a.host,
+		States:        a.store,
+		CanAdminister: a.canAdminister,
+		Events:        a.events,
+		Logger:        a.log,
+		SecureCookies: strings.HasPrefix(a.baseURL, "https://"),
+	})
+	return err
+}
+
+// discoveryConfig is the routing configuration of the accounts and their
+// built connections. a.mu is held or the app is not serving yet.
+func (a *app) discoveryConfig() discovery.Config {
+	var disc discovery.Config
+	for _, ac := range a.cfg.Accounts {
+		da := discovery.Account{ID: ac.ID, Name: ac.Name, Aliases: ac.Aliases, Domains: ac.Domains}
+		for _, cc := range ac.Connections {
+			ci := a.connOf[cc.ID]
+			if ci == nil {
+				continue
+			}
+			issuers := append([]string(nil), cc.Issuers...)
+			if ci.issuer != "" && !slices.Contains(issuers, ci.issuer) {
+				issuers = append(issuers, ci.issuer)
+			}
+			da.Connections = append(da.Connections, discovery.Connection{ID: cc.ID, Protocol: cc.Protocol, DisplayName: cc.DisplayName,
+				LogoURL: cc.LogoURL, Issuers: issuers, Module: cc.Module})
+		}
+		disc.Accounts = append(disc.Accounts, da)
+	}
+	return disc
+}
+
+// newAuthenticator builds a connection's authenticator and returns the
+// issuer that IdP-initiated logins carry (SAML entity ID, OIDC issuer).
+func (a *app) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authenticator, string, error) {
+	cc := ci.cfg
+	esc := url.PathEscape(cc.ID)
+	switch cc.Protocol {
+	case sso.ProtocolSAML:
+		s := cc.SAML
+		sc := saml.Config{
+			ID: cc.ID, Account: ci.account,
+			EntityID:       a.baseURL + "/saml/" + esc + "/metadata",
+			ACSURL:         a.baseURL + "/saml/" + esc + "/acs",
+			IdPMetadataURL: s.IdPMetadataURL, IdPEntityID: s.IdPEntityID,
+			AllowHTTPMetadataURL: s.AllowHTTPMetadataURL, AllowPrivateMetadataAddress: s.AllowPrivateMetadataAddress,
+			AllowIdPInitiated: s.AllowIdPInitiated, SubjectAttribute: s.SubjectAttribute, NameIDFormat: s.NameIDFormat,
+			TrustEmail: s.TrustEmail, AllowSHA1: s.AllowSHA1,
+			LogoutRedirectURL: absolute(a.baseURL, cc.LogoutRedirectURL),
+			Debug:             cc.Debug, Logger: a.log, Events: a.events,
+			StateStore: a.store, ReplayCache: a.store,
+		}
+		switch {
+		case s.IdPMetadataXML != "":
+			sc.IdPMetadataXML = []byte(s.IdPMetadataXML)
+		case s.IdPMetadataFile != "":
+			b, err := os.ReadFile(s.IdPMetadataFile)
+			if err != nil {
+				return nil, "", fmt.Errorf("idp_metadata_file: %w", err)
+			}
+			sc.IdPMetadataXML = b
+		}
+		ci.samlCfg = sc
+		sp, err := saml.New(ctx, sc)
+		if err != nil {
+			return nil, "", err
+		}
+		return sp, sp.IdP().EntityID, nil
+	case sso.ProtocolOIDC:
+		o := cc.OIDC
+		oc := oidc.Config{
+			ID: cc.ID, DisplayName: cc.DisplayName, LogoURL: cc.LogoURL,
+			Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: sso.Secret(o.ClientSecret), AuthMethod: oidc.AuthMethod(o.AuthMethod),
+			RedirectURL: a.baseURL + "/oidc/" + esc + "/callback", Scopes: o.Scopes,
+			AllowUnverifiedEmail: o.AllowUnverifiedEmail, AllowInsecureHTTP: o.AllowInsecureHTTP, AllowPrivateNetwork: o.AllowPrivateNetwork,
+			States: a.store, Replay: a.store, Events: a.events,
+		}
+		if o.CACertFile != "" {
+			b, err := os.ReadFile(o.CACertFile)
+			if err != nil {
+				return nil, "", fmt.Errorf("ca_cert_file: %w", err)
+			}
+			oc.CACertPEM = string(b)
+		}
+		c, err := oidc.New(oc)
+		if err != nil {
+			return nil, "", err
+		}
+		// Find a wrong issuer now rather than at the first login; an
+		// unreachable provider is only a warning, as it may come back.
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := c.Refresh(rctx); err != nil {
+			a.log.Warn("OpenID provider not reachable yet", "connection", cc.ID, "issuer", o.Issuer, "err", err)
+		}
+		return c, o.Issuer, nil
+	case sso.ProtocolLDAP:
+		l := cc.LDAP
+		lc := ldap.Config{ID: cc.ID, URLs: l.URLs, ServerName: l.ServerName, Templates: l.Templates, TrustEmail: l.TrustEmail, Events: a.events}
+		if l.CACertPEM != "" {
+			lc.CACertPEM = []byte(l.CACertPEM)
+		}
+		if l.CACertFile != "" {
+			b, err := os.ReadFile(l.CACertFile)
+			if err != nil {
+				return nil, "", fmt.Errorf("ca_cert_file: %w", err)
+			}
+			lc.CACertPEM = b
+		}
+		if l.Search != nil {
+			lc.Search = &ldap.Search{BaseDN: l.Search.BaseDN, ObjectClass: l.Search.ObjectClass, BindDN: l.Search.BindDN, BindPassword: sso.Secret(l.Search.BindPassword)}
+		}
+		if l.UPN != nil {
+			lc.UPN = &ldap.UPN{BaseDN: l.UPN.BaseDN}
+		}
+		c, err := ldap.New(lc)
+		if err != nil {
+			return nil, "", err
+		}
+		return c, "", nil
+	}
+	return nil, "", fmt.Errorf("unknown protocol %q", cc.Protocol)
+}
+
+// toProvisioning converts the JSON settings.
+func (pc ProvisioningConfig) toProvisioning(id string) (provisioning.Connection, error) {
+	c := provisioning.Connection{
+		ID: id, TrustEmail: pc.TrustEmail, Identifier: provisioning.IdentifierSource(pc.Identifier), IdentifierAttribute: pc.IdentifierAttribute,
+		AllowEmailOutsideDomains: pc.AllowEmailOutsideDomains,
+		LoginBinding:             provisioning.LoginBinding{Enabled: pc.LoginBinding},
+		Updates:                  provisioning.Updates{Names: pc.UpdateNames, Roles: pc.UpdateRoles, Organisation: pc.UpdateOrganisation},
+		Roles:                    provisioning.RoleMapping{Attribute: pc.RolesAttribute, SplitCommas: pc.RolesSplitCommas, Map: pc.RolesMap, PassThrough: pc.RolesPassThrough},
+	}
+	if pc.JIT != nil {
+		c.JIT = provisioning.JIT{Enabled: true, DefaultRoles: pc.JIT.DefaultRoles, DefaultOrganisation: pc.JIT.DefaultOrganisation, CreateOrganisation: pc.JIT.CreateOrganisation}
+	}
+	return c, c.Validate()
+}
+
+// registerWithMocks registers the connections that use the mock identity
+// providers with them: SAML service providers (for IdP-initiated logins)
+// and OpenID clients.
+func (a *app) registerWithMocks() {
+	if a.mocks == nil {
+		return
+	}
+	for id, ci := range a.connOf {
+		switch auth := ci.auth.(type) {
+		case *saml.ServiceProvider:
+			if strings.HasPrefix(ci.cfg.SAML.IdPMetadataURL, a.mocks.samlURL) {
+				_ = a.mocks.saml.AddServiceProvider(samltest.ServiceProvider{EntityID: auth.EntityID(), ACSURL: auth.ACSURL()})
+			}
+		case *oidc.Connection:
+			if ci.cfg.OIDC.Issuer == a.mocks.oidcURL {
+				method := ci.cfg.OIDC.AuthMethod
+				a.mocks.oidc.AddClient(oidctest.Client{ID: ci.cfg.OIDC.ClientID, Secret: string(ci.cfg.OIDC.ClientSecret), AuthMethod: method,
+					RedirectURIs: []string{a.baseURL + "/oidc/" + url.PathEscape(id) + "/callback"}})
+			}
+		}
+	}
+}
+
+// seed creates the configured users and memberships the database lacks.
+func (a *app) seed(ctx context.Context) error {
+	now := time.Now()
+	for i, u := range a.cfg.Users {
+		email, _ := sso.NormalizeEmail(u.Email)
+		err := a.store.Tx(ctx, func(tx provisioning.Tx) error {
+			usr, err := tx.FindUserByEmail(ctx, email)
+			if sso.ReasonOf(err) == sso.ReasonNotFound {
+				usr = &provisioning.User{Email: email, GivenName: u.GivenName, FamilyName: u.FamilyName,
+					DisplayName: strings.TrimSpace(u.GivenName + " " + u.FamilyName), Created: now, Updated: now}
+				err = tx.CreateUser(ctx, usr)
+			}
+			if err != nil {
+				return err
+			}
+			for _, m := range u.Memberships {
+				if _, err := tx.FindMembership(ctx, usr.ID, m.Account); err == nil {
+					continue
+				} else if sso.ReasonOf(err) != sso.ReasonNotFound {
+					return err
+				}
+				pm := &provisioning.Membership{User: usr.ID, Account: m.Account, SSOIdentifier: m.SSOIdentifier, Status: provisioning.StatusActive, Created: now, Updated: now}
+				for _, r := range m.Roles {
+					pm.Roles = append(pm.Roles, provisioning.RoleGrant{Role: r, Source: provisioning.RoleSourceAdmin})
+				}
+				for _, r := range m.IdPRoles {
+					pm.Roles = append(pm.Roles, provisioning.RoleGrant{Role: r, Source: provisioning.RoleSourceIdP})
+				}
+				if m.Organisation != "" {
+					org, err := tx.FindOrganisationByName(ctx, m.Account, m.Organisation)
+					if sso.ReasonOf(err) == sso.ReasonNotFound {
+						org = &provisioning.Organisation{Account: m.Account, Name: m.Organisation, Created: now}
+						err = tx.CreateOrganisation(ctx, org)
+					}
+					if err != nil {
+						return err
+					}
+					pm.Organisation = org.ID
+				}
+				if err := tx.PutMembership(ctx, pm); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return &ConfigError{Problems: []Problem{{Field: fmt.Sprintf("users[%d]", i), Fix: "could not be created: " + err.Error()}}}
+		}
+		if u.Password != "" {
+			a.host.setPassword(email, string(u.Password))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssokit/sso/saml"
+	"github.com/ssokit/sso/saml/samltest"
+)
+
+func writeConfig(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// wantProblems fails unless err is a *ConfigError with a problem at each
+// field whose fix contains the given text.
+func wantProblems(t *testing.T, err error, fieldFix ...string) {
+	t.Helper()
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v; want a *ConfigError", err)
+	}
+	for i := 0; i+1 < len(fieldFix); i += 2 {
+		found := false
+		for _, p := range ce.Problems {
+			if p.Field == fieldFix[i] && strings.Contains(p.Fix, fieldFix[i+1]) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no problem %s: ...%s...; got:\n%v", fieldFix[i], fieldFix[i+1], ce)
+		}
+	}
+}
+
+func TestBadConfigNamesFieldAndFix(t *testing.T) {
+	tests := []struct {
+		name     string
+		config   string
+		fieldFix []string
+	}{
+		{"unknown field", `{"accounts": [{"id": "a", "polcy": {}}]}`, []string{"config", `unknown field "polcy": remove it or fix its spelling`}},
+		{"wrong type", `{"accounts": [{"id": 7}]}`, []string{"accounts.id", "expected string at line 1"}},
+		{"syntax", "{\n\"accounts\": [\n}", []string{"config", "JSON syntax error at line 3"}},
+		{"no accounts", `{}`, []string{"accounts", "no accounts"}},
+		{"many problems", `{
+  "accounts": [
+    {"id": "acme", "policy": {"mode": "sso_mandatory"}, "connections": [
+      {"id": "acme-sso", "protocol": "saml", "oidc": {"issuer": "https://op.example", "client_id": "x", "client_secret": "y"}},
+      {"id": "acme-op", "protocol": "oidc", "oidc": {"issuer": "https://op.example"}},
+      {"id": "acme-op", "protocol": "ldap", "ldap": {"urls": ["ldaps://dir.example"]}},
+      {"id": "acme-idp", "protocol": "saml", "saml": {"idp_metadata_url": "{mock_saml}/metadata", "idp_metadata_xml": "<x/>"}}
+    ]}
+  ],
+  "users": [{"email": "a@acme.example", "memberships": [{"account": "acme"}, {"account": "other"}]}, {"email": "not-an-email"}]
+}`, []string{
+			"accounts[0].policy.mode", `"sso_mandatory" is not a mode`,
+			"accounts[0].connections[0]", `a saml connection needs exactly one settings object, "saml"`,
+			"accounts[0].connections[1].oidc.client_id", "missing: the client ID",
+			"accounts[0].connections[1].oidc.client_secret", "missing",
+			"accounts[0].connections[2].id", `"acme-op" is also used at accounts[0].connections[1]`,
+			"accounts[0].connections[2].ldap", "set exactly one of search, templates and upn",
+			"accounts[0].connections[3].saml", "set exactly one of idp_metadata_url, idp_metadata_xml and idp_metadata_file",
+			"accounts[0].connections[3].saml.idp_metadata_url", `no "mock_idps" section`,
+			"users[0].memberships[1].account", `no account "other": use one of acme`,
+			"users[1].email", "not an email address",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := freeOptions()
+			opts.ConfigFile = writeConfig(t, tc.config)
+			_, err := start(context.Background(), opts)
+			wantProblems(t, err, tc.fieldFix...)
+		})
+	}
+}
+
+// TestBadConfigStartsNothing fails late, while building the connections
+// after the listeners and mock identity providers started: everything is
+// stopped again.
+func TestBadConfigStartsNothing(t *testing.T) {
+	opts := Options{Addr: freeAddr(t), SAMLAddr: freeAddr(t), OIDCAddr: freeAddr(t), LDAPAddr: freeAddr(t), Logger: freeOptions().Logger}
+	opts.ConfigFile = writeConfig(t, `{
+  "mock_idps": {},
+  "accounts": [{"id": "acme", "domains": ["acme.example"], "policy": {"mode": "sso_required", "scope": {"kind": "email_domains"}},
+    "connections": [
+      {"id": "acme-saml", "protocol": "saml", "stage": "live", "saml": {"idp_metadata_xml": "<EntityDescriptor/>"}},
+      {"id": "acme-op", "protocol": "oidc", "stage": "live", "oidc": {"issuer": "{mock_oidc}", "client_id": "c", "client_secret": "s", "allow_insecure_http": true, "allow_private_network": true}}
+    ]}]
+}`)
+	_, err := start(context.Background(), opts)
+	wantProblems(t, err, "accounts[0].connections[0].saml", "", "accounts[0].policy", "")
+	for _, addr := range []string{opts.Addr, opts.SAMLAddr, opts.OIDCAddr, opts.LDAPAddr} {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatalf("%s still in use after a failed start: %v", addr, err)
+		}
+		l.Close()
+	}
+}
+
+// TestConfigForRealIdentityProviders starts from a configuration without
+// mocks: SAML metadata as XML, an OpenID issuer and an LDAP directory that
+// are contacted only at login.
+func TestConfigForRealIdentityProviders(t *testing.T) {
+	idp, err := samltest.New(samltest.Config{BaseURL: "https://idp.acme.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		Accounts: []AccountConfig{{ID: "acme", Name: "Acme", Aliases: []string{"acme"}, Policy: PolicyConfig{Mode: "sso_optional"},
+			Connections: []ConnectionConfig{
+				{ID: "acme-saml", Protocol: "saml", Stage: "live", SAML: &SAMLConfig{IdPMetadataXML: string(idp.Metadata())}},
+				{ID: "acme-ad", Protocol: "ldap", Stage: "draft", LDAP: &LDAPConfig{URLs: []string{"ldaps://dc1.acme.invalid"},
+					Templates: map[string]string{"acme.example": "uid={},ou=people,dc=acme,dc=example"}}},
+			}}},
+		Users: []UserConfig{{Email: "ann@acme.example", Password: "ann-pw", Memberships: []MembershipConfig{{Account: "acme", Roles: []string{"Administrator"}}}}},
+	}
+	b, _ := json.Marshal(cfg)
+	opts := freeOptions()
+	opts.ConfigFile = writeConfig(t, string(b))
+	a := startDemo(t, opts)
+	if a.mocks != nil {
+		t.Fatal("mocks started without mock_idps")
+	}
+	br := newBrowser(t, a)
+	p := br.get("/login/sso/acme")
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, "https://idp.acme.example/sso?") {
+		t.Fatalf("domain login went to %d %q", p.status, p.loc)
+	}
+	wantRedirect(t, br.post("/login", form("email", "ann@acme.example", "password", "ann-pw")), "/")
+	br.mustMe("ann@acme.example")
+	// The start page of a real setup shows no passwords.
+	p = br.get("/")
+	if strings.Contains(p.body, "ann-pw") {
+		t.Fatal("the start page shows a password of a real setup")
+	}
+}
+
+// TestSampleConfigStarts runs the sample file on free ports.
+func TestSampleConfigStarts(t *testing.T) {
+	opts := freeOptions()
+	opts.ConfigFile = sampleFile
+	a := startDemo(t, opts)
+	b := newBrowser(t, a)
+	wantRedirect(t, b.oidcLogin(b.post("/login", form("email", "pete@pressroom.example")), "pete"), "/")
+	b.mustMe("pete@pressroom.example")
+}
+
+func TestCommandLine(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := realMain([]string{"-check", "-config", sampleFile}, &out, &errb); code != 0 || !strings.Contains(out.String(), "configuration OK") {
+		t.Fatalf("-check sample: %d %q %q", code, out.String(), errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	bad := writeConfig(t, `{"accounts": [{"id": "a", "policy": {"mode": "sometimes"}}]}`)
+	if code := realMain([]string{"-check", "-config", bad}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "accounts[0].policy.mode") {
+		t.Fatalf("-check bad: %d %q", code, errb.String())
+	}
+	if code := realMain([]string{"-nosuchflag"}, &out, &errb); code != 2 {
+		t.Fatalf("bad flag: %d", code)
+	}
+	// A bad file refuses to start, saying nothing was started.
+	errb.Reset()
+	if code := realMain([]string{"-config", bad, "-addr", "localhost:0"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "nothing was started") {
+		t.Fatalf("start bad: %d %q", code, errb.String())
+	}
+}
+
+func TestAdminMetadata(t *testing.T) {
+	a := startDemo(t, freeOptions())
+	b := newBrowser(t, a)
+	wantRedirect(t, b.samlLogin(b.post("/login", form("email", "rachel@hireco.example")), "rachel@hireco.example"), "/")
+	p := b.post("/admin/hireco/metadata", form("action", "check", "metadata", string(a.mocks.saml.Metadata())))
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "Compatible.", a.mocks.saml.EntityID())
+	p = b.post("/admin/hireco/metadata", form("action", "check", "metadata", "<EntityDescriptor xmlns=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"x\"/>"))
+	wantBody(t, p, "Not compatible.")
+	wantStatus(t, b.post("/admin/hireco/metadata", form("action", "apply", "connection", "hireco-saml", "metadata", "<nope/>")), http.StatusUnprocessableEntity)
+
+	// A new IdP for the connection, applied at once.
+	key, cert, err := samltest.GenerateKeyPair("new idp", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := samltest.New(samltest.Config{BaseURL: "https://new-idp.hireco.example", Key: key, Certificate: cert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = b.post("/admin/hireco/metadata", form("action", "apply", "connection", "hireco-saml", "metadata", string(next.Metadata())))
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "Applied to hireco-saml")
+	entry, _ := a.conns.Connection("hireco-saml")
+	if got := entry.Authenticator.(*saml.ServiceProvider).IdP().EntityID; got != next.EntityID() {
+		t.Fatalf("connection's IdP is %q", got)
+	}
+	if cs, err := a.router.LookupIssuer(next.EntityID()); err != nil || cs[0].Connection != "hireco-saml" {
+		t.Fatalf("discovery by the new issuer: %v %v", cs, err)
+	}
+	wantBody(t, b.get("/admin/hireco"), "connection_changed")
+	// Another account's connection cannot be replaced from here.
+	wantStatus(t, b.post("/admin/hireco/metadata", form("action", "apply", "connection", "grantmakers-saml", "metadata", string(next.Metadata()))), http.StatusBadRequest)
+}

@@ -1,0 +1,455 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ssokit/sso/oidc/oidctest"
+	"github.com/ssokit/sso/saml/samltest"
+)
+
+// freeOptions runs the demo and its mock identity providers on free ports.
+func freeOptions() Options {
+	return Options{Addr: "localhost:0", SAMLAddr: "127.0.0.1:0", OIDCAddr: "127.0.0.1:0", LDAPAddr: "127.0.0.1:0",
+		Logger: slog.New(slog.DiscardHandler)}
+}
+
+// startDemo starts the demo in-process and stops it when the test ends.
+func startDemo(t *testing.T, opts Options) *app {
+	t.Helper()
+	a, err := start(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+// browser keeps cookies and does not follow redirects.
+type browser struct {
+	t *testing.T
+	a *app
+	c *http.Client
+}
+
+func newBrowser(t *testing.T, a *app) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, a: a, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type page struct {
+	status int
+	header http.Header
+	body   string
+	loc    string
+}
+
+func (b *browser) abs(u string) string {
+	if strings.HasPrefix(u, "/") {
+		return b.a.URL() + u
+	}
+	return u
+}
+
+func (b *browser) do(req *http.Request) *page {
+	b.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return &page{status: resp.StatusCode, header: resp.Header, body: string(body), loc: resp.Header.Get("Location")}
+}
+
+func (b *browser) get(u string) *page {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.abs(u), nil)
+	return b.do(req)
+}
+
+// post submits a form the way a browser does from a page of the target's
+// origin (or, for the IdP's auto-POST, from the IdP's origin).
+func (b *browser) post(u string, v url.Values) *page {
+	b.t.Helper()
+	target := b.abs(u)
+	req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return b.do(req)
+}
+
+// follow follows redirects within the application and stops at the first
+// page or at a redirect elsewhere.
+func (b *browser) follow(p *page) *page {
+	b.t.Helper()
+	for i := 0; i < 10 && p.status >= 300 && p.status < 400 && strings.HasPrefix(b.abs(p.loc), b.a.URL()); i++ {
+		p = b.get(p.loc)
+	}
+	return p
+}
+
+func form(kv ...string) url.Values {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return v
+}
+
+// me returns the /me JSON, or nil when logged out.
+func (b *browser) me() *meJSON {
+	b.t.Helper()
+	p := b.get("/me")
+	if p.status == http.StatusUnauthorized {
+		return nil
+	}
+	if p.status != http.StatusOK {
+		b.t.Fatalf("/me: %d %s", p.status, p.body)
+	}
+	var m meJSON
+	if err := json.Unmarshal([]byte(p.body), &m); err != nil {
+		b.t.Fatal(err)
+	}
+	return &m
+}
+
+func (b *browser) mustMe(email string) *meJSON {
+	b.t.Helper()
+	m := b.me()
+	if m == nil || m.User.Email != email {
+		b.t.Fatalf("/me = %+v; want %s logged in", m, email)
+	}
+	return m
+}
+
+// oidcLogin logs in at the mock OpenID provider as who from the redirect p.
+func (b *browser) oidcLogin(p *page, who string) *page {
+	b.t.Helper()
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, b.a.mocks.oidcURL) {
+		b.t.Fatalf("want a redirect to the OpenID provider, got %d %q\n%s", p.status, p.loc, p.body)
+	}
+	cb, err := oidctest.LoginAs(http.DefaultClient, p.loc, who)
+	if err != nil {
+		b.t.Fatalf("LoginAs: %v", err)
+	}
+	return b.get(cb.String())
+}
+
+var (
+	reHandle  = regexp.MustCompile(`name="login" value="([^"]+)"`)
+	reAction  = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
+	reHidden  = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)"`)
+	reConnBtn = regexp.MustCompile(`name="connection" value="([^"]+)"`)
+)
+
+// samlLogin logs in at the mock SAML IdP's page (p, or the page p
+// redirects to) as email and posts its response to the application.
+func (b *browser) samlLogin(p *page, email string) *page {
+	b.t.Helper()
+	if p.status == http.StatusSeeOther {
+		if !strings.HasPrefix(p.loc, b.a.mocks.samlURL) {
+			b.t.Fatalf("want a redirect to the SAML IdP, got %q\n%s", p.loc, p.body)
+		}
+		p = b.get(p.loc)
+	}
+	m := reHandle.FindStringSubmatch(p.body)
+	if m == nil {
+		b.t.Fatalf("no IdP login page (%d): %s", p.status, p.body)
+	}
+	resp := b.post(b.a.mocks.samlURL+"/login", form("login", html.UnescapeString(m[1]), "email", email, "password", samltest.DefaultPassword))
+	am := reAction.FindStringSubmatch(resp.body)
+	if am == nil {
+		b.t.Fatalf("no auto-POST form from the IdP (%d): %s", resp.status, resp.body)
+	}
+	v := url.Values{}
+	for _, f := range reHidden.FindAllStringSubmatch(resp.body, -1) {
+		v.Add(html.UnescapeString(f[1]), html.UnescapeString(f[2]))
+	}
+	// The IdP's page posts cross-site to the ACS.
+	req, _ := http.NewRequest(http.MethodPost, html.UnescapeString(am[1]), strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", b.a.mocks.samlURL)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	return b.do(req)
+}
+
+func wantStatus(t *testing.T, p *page, status int) {
+	t.Helper()
+	if p.status != status {
+		t.Fatalf("status %d; want %d (Location %q)\n%s", p.status, status, p.loc, p.body)
+	}
+}
+
+func wantBody(t *testing.T, p *page, parts ...string) {
+	t.Helper()
+	for _, s := range parts {
+		if !strings.Contains(p.body, s) {
+			t.Fatalf("page lacks %q:\n%s", s, p.body)
+		}
+	}
+}
+
+func wantRedirect(t *testing.T, p *page, loc string) {
+	t.Helper()
+	if p.status != http.StatusSeeOther || p.loc != loc {
+		t.Fatalf("got %d to %q; want 303 to %q\n%s", p.status, p.loc, loc, p.body)
+	}
+}
+
+func TestStartPageMeHealthz(t *testing.T) {
+	a := startDemo(t, freeOptions())
+	b := newBrowser(t, a)
+	if !strings.HasPrefix(a.URL(), "http://localhost:") || !strings.HasPrefix(a.mocks.samlURL, "http://127.0.0.1:") {
+		t.Fatalf("app %s, SAML IdP %s: want the app on localhost and the IdPs on 127.0.0.1", a.URL(), a.mocks.samlURL)
+	}
+	p := b.get("/healthz")
+	wantStatus(t, p, http.StatusOK)
+	p = b.get("/me")
+	wantStatus(t, p, http.StatusUnauthorized)
+	if ct := p.header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("/me content type %q", ct)
+	}
+	p = b.get("/")
+	wantStatus(t, p, http.StatusOK)
+	for _, ac := range builtinConfig().Accounts {
+		wantBody(t, p, html.EscapeString(ac.Name))
+	}
+	for _, u := range builtinConfig().Users {
+		wantBody(t, p, u.Email, "<code>"+string(u.Password)+"</code>")
+	}
+	wantBody(t, p, "david@simplecity.example", a.mocks.samlURL+"/start?")
+}
+
+func TestSmartPrOIDC(t *testing.T) {
+	a := startDemo(t, freeOptions())
+	b := newBrowser(t, a)
+	// Optional: the email alone goes to the OpenID provider.
+	wantRedirect(t, b.oidcLogin(b.post("/login", form("email", "pete@pressroom.example")), "pete"), "/")
+	m := b.mustMe("pete@pressroom.example")
+	if m.Method != "sso:oidc:pressroom-oidc" || !slices.Equal(m.Accounts, []string{"pressroom"}) || m.Identity.Subject != "pete" {
+		t.Fatalf("/me %+v", m)
+	}
+	// ... and the password works too.
+	b = newBrowser(t, a)
+	wantRedirect(t, b.post("/login", form("email", "pete@pressroom.example", "password", "pete-pw")), "/")
+	b.mustMe("pete@pressroom.example")
+	// Required: Nina's password is refused, Ned's (an administrator) is not.
+	b = newBrowser(t, a)
+	p := b.post("/login", form("email", "nina@newsdesk.example", "password", "nina-pw"))
+	wantStatus(t, p, http.StatusForbidden)
+	wantBody(t, p, "requires you to log in with single sign-on", `value="newsdesk-oidc"`)
+	wantRedirect(t, b.post("/login", form("email", "ned@newsdesk.example", "password", "ned-pw")), "/")
+	b.mustMe("ned@newsdesk.example")
+	// Logout ends the session.
+	wantRedirect(t, b.post("/logout", nil), "/")
+	if b.me() != nil {
+		t.Fatal("/me after logout")
+	}
+}
+
+func TestPolicySwitchWithLockoutPrevention(t *testing.T) {
+	a := startDemo(t, freeOptions())
+	paula := newBrowser(t, a)
+	wantRedirect(t, paula.post("/login", form("email", "paula@pressroom.example", "password", "paula-pw")), "/")
+	p := paula.get("/admin/pressroom")
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "pressroom-oidc", "Run a test login", "Recent login events")
+	required := form("mode", "sso_required", "scope_kind", "all_users", "stage.pressroom-oidc", "live")
+	// Required without the break-glass, before any administrator logged in
+	// through SSO: refused.
+	p = paula.post("/admin/pressroom/policy", required)
+	wantStatus(t, p, http.StatusConflict)
+	wantBody(t, p, "would_lock_out")
+	// With the break-glass: saved, and Pete's password is refused now.
+	required.Set("admins_may_use_password", "1")
+	p = paula.post("/admin/pressroom/policy", required)
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "Saved")
+	p = newBrowser(t, a).post("/login", form("email", "pete@pressroom.example", "password", "pete-pw"))
+	wantStatus(t, p, http.StatusForbidden)
+	// After Paula's SSO login, the break-glass may go.
+	wantRedirect(t, paula.oidcLogin(paula.post("/login", form("email", "paula@pressroom.example")), "paula"), "/")
+	required.Del("admins_may_use_password")
+	wantStatus(t, paula.post("/admin/pressroom/policy", required), http.StatusOK)
+	p = paula.get("/admin/pressroom")
+	wantBody(t, p, "password_refused", "policy_changed")
+	// The admin form refuses cross-site posts.
+	req, _ := http.NewRequest(http.MethodPost, a.URL()+"/admin/pressroom/policy", strings.NewReader(required.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	wantStatus(t, paula.do(req), http.StatusForbidden)
+}
+
+func TestAdminPageAccess(t *testing.T) {
+	a := startDemo(t, freeOptions())
+	b := newBrowser(t, a)
+	wantRedirect(t, b.get("/admin/hireco"), "/login?return_to=%2Fadmin%2Fhireco")
+	wantRedirect(t, b.post("/login", form("email", "ron@hireco.example", "password", "ron-pw")), "/")
+	wantStatus(t, b.get("/admin/hireco"), http.StatusForbidden)
+	wantStatus(t, b.get("/admin/nosuch"), http.StatusNotFound)
+	// Paula administers pressroom, not hireco.
+	b = newBrowser(t, a)
+	wantRedirect(t, b.post("/login", form("email", "paula@pressroom.example", "password", "paula-pw")), "/")
+	wantStatus(t, b.get("/admin/hireco"), http.StatusForbidden)
+}
+
+func TestSmartyGrantsSAML(t *testing.T) {
+	a := startDemo(t, freeOptions())
+	// The bookmarkable domain URL.
+	b := newBrowser(t, a)
+	wantRedirect(t, b.samlLogin(b.get("/login/sso/grantmakers"), "greg@grantmakers.example"), "/")
+	m := b.mustMe("greg@grantmakers.example")
+	if m.Identity.Connection != "grantmakers-saml" || m.Provisioning.Match != "email" {
+		t.Fatalf("/me %+v", m)
+	}
+	// The domain prompt.
+	b = newBrowser(t, a)
+	p := b.get("/login/sso?domain=grantmakers")
+	wantRedirect(t, p, "/login/sso/grantmakers")
+	// Gus is at the IdP but not in the account.
+	p = b.samlLogin(b.get(p.loc), "gus@grantmakers.example")
+	wantStatus(t, p, http.StatusForbidden)
+	wantBody(t, p, "you do not have an account here yet")
+	// The assessor keeps the password; Greg's is refused.
+	b = newBrowser(t, a)
+	wantRedirect(t, b.post("/login", form("email", "alex@assessors.example", "password", "alex-pw")), "/")
+	b.mustMe("alex@assessors.example")
+	wantStatus(t, newBrowser(t, a).post("/login", form("email", "greg@grantmakers.example", "password", "greg-pw")), http.StatusForbidden)
+	// Gina, the staging connection's test user, is offered both.
+	p = newBrowser(t, a).post("/login", form("email", "gina@grantmakers.example"))
+	wantStatus(t, p, http.StatusOK)
+	if got := reConnBtn.FindAllStringSubmatch(p.body, -1); len(got) != 2 {
+		t.Fatalf("picker offers %v", got)
+	}
+	p = newBrowser(t, a).post("/login", form("email", "greg@grantmakers.example"))
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("Greg should go straight to the live connection: %d", p.status)
+	}
+}
+
+func TestSmartyGrantsTestLogin(t *testing.T) {
+	a := startDemo(t, freeOptions())
+	b := newBrowser(t, a)
+	p := b.post("/login/start", form("connection", "grantmakers-saml", "email", "gina@grantmakers.example"))
+	wantRedirect(t, b.samlLogin(p, "gina@grantmakers.example"), "/")
+	p = b.get("/admin/grantmakers")
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "/login/test/grantmakers-staging", "/saml/grantmakers-staging/metadata?download")
+	p = b.samlLogin(b.get("/login/test/grantmakers-staging?return_to=/admin/grantmakers"), "gina@grantmakers.example")
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "Test login", "grantmakers-staging", "this person may log in")
+	// SP metadata download.
+	p = b.get("/saml/grantmakers-staging/metadata?download")
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, a.URL()+"/saml/grantmakers-staging/acs")
+}
+
+func TestSmartSimpleIdPInitiated(t *testing.T) {
+	a := startDemo(t, freeOptions())
+	staff := a.URL() + "/saml/simplecity-staff/metadata"
+	tests := []struct {
+		email, conn string
+		roles       []string
+		created     bool
+	}{
+		{"david@simplecity.example", "simplecity-staff", []string{"Clerk", "Staff"}, true},
+		{"priya@simplecity.example", "simplecity-partners", []string{"Approver", "Partner", "Reviewer"}, true},
+		{"sally@simplecity.example", "simplecity-staff", []string{"Administrator", "Clerk"}, false},
+	}
+	for _, tc := range tests {
+		b := newBrowser(t, a)
+		wantRedirect(t, b.samlLogin(b.get(a.mocks.saml.StartURL(staff, "/")), tc.email), "/")
+		m := b.mustMe(tc.email)
+		if !m.Identity.IdPInitiated || m.Identity.Connection != tc.conn || m.Provisioning.Created != tc.created ||
+			!slices.Equal(m.Roles["simplecity"], tc.roles) || !slices.Equal(m.Accounts, []string{"simplecity"}) {
+			t.Errorf("%s: /me %+v identity %+v provisioning %+v", tc.email, m, m.Identity, m.Provisioning)
+		}
+		if tc.email == "david@simplecity.example" && m.Provisioning.Organisation != "Shipping" {
+			t.Errorf("david's organisation %q", m.Provisioning.Organisation)
+		}
+	}
+	// Sally is a Clerk now: her password login is a dry-run refusal.
+	b := newBrowser(t, a)
+	wantRedirect(t, b.post("/login", form("email", "sally@simplecity.example", "password", "sally-pw")), "/")
+	p := b.get("/admin/simplecity")
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "policy_dry_run_refusal", "user_created")
+}
+
+func TestSmartRecruitersBinding(t *testing.T) {
+	a := startDemo(t, freeOptions())
+	// Rachel's identifier was set beforehand.
+	b := newBrowser(t, a)
+	wantRedirect(t, b.samlLogin(b.post("/login", form("email", "rachel@hireco.example")), "rachel@hireco.example"), "/")
+	if m := b.mustMe("rachel@hireco.example"); m.Provisioning.Match != "identifier" {
+		t.Fatalf("match %s", m.Provisioning.Match)
+	}
+	// Ronald's is unknown: the password form binds it to Ron.
+	b = newBrowser(t, a)
+	p := b.samlLogin(b.get(a.mocks.saml.StartURL(a.URL()+"/saml/hireco-saml/metadata", "")), "ronald@hireco.example")
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "Connect your account", "ronald@hireco.example")
+	wantRedirect(t, b.post("/login/bind", form("email", "ron@hireco.example", "password", "ron-pw")), "/")
+	if m := b.mustMe("ron@hireco.example"); m.Provisioning.Match != "binding" || m.Identity.Subject != "HC-1002" {
+		t.Fatalf("/me %+v", m)
+	}
+	b = newBrowser(t, a)
+	wantRedirect(t, b.samlLogin(b.post("/login", form("email", "ronald@hireco.example")), "ronald@hireco.example"), "/")
+	if m := b.mustMe("ron@hireco.example"); m.Provisioning.Match != "link" {
+		t.Fatalf("match %s", m.Provisioning.Match)
+	}
+}
+
+func TestSmartKeyMultiAccount(t *testing.T) {
+	a := startDemo(t, freeOptions())
+	b := newBrowser(t, a)
+	p := b.post("/login", form("email", "kim@keyteam.example"))
+	wantStatus(t, p, http.StatusOK)
+	var conns []string
+	for _, m := range reConnBtn.FindAllStringSubmatch(p.body, -1) {
+		conns = append(conns, m[1])
+	}
+	if !slices.Equal(conns, []string{"vault-eu-saml", "vault-us-oidc", "vault-lab-ldap"}) {
+		t.Fatalf("picker offers %v", conns)
+	}
+	// The directory.
+	p = b.follow(b.post("/login/start", form("connection", "vault-lab-ldap", "email", "kim@keyteam.example")))
+	wantBody(t, p, `action="/ldap/vault-lab-ldap/login"`)
+	wantRedirect(t, b.post("/ldap/vault-lab-ldap/login", form("email", "kim@keyteam.example", "password", "kim-directory-pw")), "/")
+	m := b.mustMe("kim@keyteam.example")
+	if !slices.Equal(m.Accounts, []string{"vault-lab"}) || m.Identity.Protocol != "ldap" {
+		t.Fatalf("/me %+v", m)
+	}
+	wantBody(t, b.get("/"), "switching needs another login", "Administer vault-lab")
+	// SAML and OpenID grant only their own accounts.
+	b = newBrowser(t, a)
+	wantRedirect(t, b.samlLogin(b.post("/login/start", form("connection", "vault-eu-saml")), "kim@keyteam.example"), "/")
+	if m := b.mustMe("kim@keyteam.example"); !slices.Equal(m.Accounts, []string{"vault-eu"}) {
+		t.Fatalf("accounts %v", m.Accounts)
+	}
+	b = newBrowser(t, a)
+	wantRedirect(t, b.oidcLogin(b.post("/login/start", form("connection", "vault-us-oidc")), "kim"), "/")
+	if m := b.mustMe("kim@keyteam.example"); !slices.Equal(m.Accounts, []string{"vault-us"}) {
+		t.Fatalf("accounts %v", m.Accounts)
+	}
+	// Kim's password: the break-glass of the account she administers only.
+	b = newBrowser(t, a)
+	wantRedirect(t, b.post("/login", form("email", "kim@keyteam.example", "password", "kim-pw")), "/")
+	m = b.mustMe("kim@keyteam.example")
+	if !slices.Equal(m.Accounts, []string{"vault-lab"}) || len(m.Refused) != 2 {
+		t.Fatalf("/me %+v", m)
+	}
+	// Ken is no administrator.
+	wantStatus(t, newBrowser(t, a).post("/login", form("email", "ken@keyteam.example", "password", "ken-pw")), http.StatusForbidden)
+}

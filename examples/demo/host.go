@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/login"
+	"github.com/ssokit/sso/policy"
+	"github.com/ssokit/sso/provisioning"
+)
+
+// The host application's own part of logging in: its passwords and its
+// session. ssokit never owns either; this is one simple way to do them.
+
+const (
+	sessionCookie    = "demo_session"
+	sessionLifetime  = 8 * time.Hour
+	pbkdf2Iterations = 100_000
+)
+
+// session is the demo's server-side session.
+type session struct {
+	ID      string
+	Result  *login.Result
+	Created time.Time
+}
+
+// host keeps passwords, sessions and which connections each user has
+// logged in through (for lockout prevention).
+type host struct {
+	a         *app
+	mu        sync.Mutex
+	passwords map[string][]byte // lower-case email -> salt (16 bytes) + PBKDF2-SHA256
+	sessions  map[string]*session
+	ssoLogins map[string][]string        // user -> connections
+	seen      map[string]map[string]bool // account -> users who logged in
+}
+
+func newHost(a *app) *host {
+	return &host{a: a, passwords: map[string][]byte{}, sessions: map[string]*session{},
+		ssoLogins: map[string][]string{}, seen: map[string]map[string]bool{}}
+}
+
+func hashPassword(pw string, salt []byte) []byte {
+	k, err := pbkdf2.Key(sha256.New, pw, salt, pbkdf2Iterations, 32)
+	if err != nil {
+		panic(err) // only for invalid parameters
+	}
+	return append(append([]byte(nil), salt...), k...)
+}
+
+func (h *host) setPassword(email, pw string) {
+	salt := make([]byte, 16)
+	_, _ = rand.Read(salt)
+	hv := hashPassword(pw, salt)
+	h.mu.Lock()
+	h.passwords[strings.ToLower(email)] = hv
+	h.mu.Unlock()
+}
+
+var errWrongPassword = errors.New("wrong email or password")
+
+// CheckPassword implements login.PasswordChecker.
+func (h *host) CheckPassword(ctx context.Context, email string, pw sso.Secret) (string, error) {
+	h.mu.Lock()
+	stored := h.passwords[strings.ToLower(email)]
+	h.mu.Unlock()
+	if stored == nil {
+		hashPassword(pw.Reveal(), make([]byte, 16)) // same work for unknown emails
+		return "", errWrongPassword
+	}
+	if subtle.ConstantTimeCompare(hashPassword(pw.Reveal(), stored[:16]), stored) != 1 {
+		return "", errWrongPassword
+	}
+	return h.a.users.UserByEmail(ctx, email)
+}
+
+// StartSession implements login.Sessions: a random session ID in an
+// HttpOnly, SameSite=Lax cookie, the login's Result on the server.
+func (h *host) StartSession(w http.ResponseWriter, r *http.Request, res *login.Result) error {
+	if old, err := r.Cookie(sessionCookie); err == nil {
+		h.mu.Lock()
+		delete(h.sessions, old.Value)
+		h.mu.Unlock()
+	}
+	s := &session{ID: sso.NewBinding(), Result: res, Created: time.Now()}
+	h.mu.Lock()
+	h.sessions[s.ID] = s
+	if res.Method.Kind == policy.MethodSSO && !slices.Contains(h.ssoLogins[res.User], res.Method.Connection) {
+		h.ssoLogins[res.User] = append(h.ssoLogins[res.User], res.Method.Connection)
+	}
+	for _, acct := range res.Accounts {
+		if h.seen[acct] == nil {
+			h.seen[acct] = map[string]bool{}
+		}
+		h.seen[acct][res.User] = true
+	}
+	h.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: s.ID, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: strings.HasPrefix(h.a.baseURL, "https://"), MaxAge: int(sessionLifetime / time.Second)})
+	return nil
+}
+
+// EndSession implements login.Sessions.
+func (h *host) EndSession(w http.ResponseWriter, r *http.Request) (*sso.Identity, error) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	s := h.current(r)
+	if s == nil {
+		return nil, nil
+	}
+	h.mu.Lock()
+	delete(h.sessions, s.ID)
+	h.mu.Unlock()
+	return s.Result.Identity, nil
+}
+
+// current returns the request's session, or nil.
+func (h *host) current(r *http.Request) *session {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.sessions[c.Value]
+	if s != nil && time.Since(s.Created) > sessionLifetime {
+		delete(h.sessions, c.Value)
+		return nil
+	}
+	return s
+}
+
+func (h *host) ssoLoginsOf(_ context.Context, user string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.ssoLogins[user])
+}
+
+// knownUsers returns the IDs of the configured users and of everyone who
+// logged in to the account.
+func (h *host) knownUsers(ctx context.Context, account string) []string {
+	ids := map[string]bool{}
+	for _, u := range h.a.cfg.Users {
+		if id, err := h.a.users.UserByEmail(ctx, u.Email); err == nil {
+			ids[id] = true
+		}
+	}
+	h.mu.Lock()
+	for id := range h.seen[account] {
+		ids[id] = true
+	}
+	h.mu.Unlock()
+	out := make([]string, 0, len(ids))
+	for id := range ids {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// canAdminister reports whether the request's session grants the account
+// and its user is an administrator there.
+func (a *app) canAdminister(r *http.Request, account string) bool {
+	s := a.host.current(r)
+	if s == nil || !slices.Contains(s.Result.Accounts, account) {
+		return false
+	}
+	f, err := a.users.Facts(r.Context(), s.Result.User, account)
+	return err == nil && f.Admin
+}
+
+// membership returns the user's membership in account, or nil.
+func (a *app) membership(ctx context.Context, user, account string) *provisioning.Membership {
+	var m *provisioning.Membership
+	_ = a.store.Tx(ctx, func(tx provisioning.Tx) error {
+		m, _ = tx.FindMembership(ctx, user, account)
+		return nil
+	})
+	return m
+}
