@@ -64,6 +64,7 @@ const (
 	ReasonReplayed               Reason = "replayed"                // assertion ID, nonce or code used before
 	ReasonAssertionCount         Reason = "assertion_count"         // not exactly one assertion
 	ReasonSubjectMissing         Reason = "subject_missing"         // empty NameID, sub or configured identifier attribute
+	ReasonSubjectMismatch        Reason = "subject_mismatch"        // OIDC userinfo about another sub than the ID token
 	ReasonDecryptionFailed       Reason = "decryption_failed"       // encrypted for another key, or corrupted
 	ReasonEncryptedNotSupported  Reason = "encrypted_not_supported" // e.g. an encrypted OIDC ID token
 	ReasonNonceMismatch          Reason = "nonce_mismatch"          // OIDC nonce differs from the one sent
@@ -98,6 +99,7 @@ const (
 const (
 	ReasonInvalidEmail          Reason = "invalid_email"             // not a usable email address
 	ReasonNoSSO                 Reason = "no_sso"                    // no SSO connection serves this email or domain
+	ReasonDomainNotProven       Reason = "domain_not_proven"         // the DNS TXT record proving a claimed domain is missing
 	ReasonAccountNotFound       Reason = "account_not_found"         // no such account or alias
 	ReasonConnectionNotFound    Reason = "connection_not_found"      // no such connection
 	ReasonConnectionNotLive     Reason = "connection_not_live"       // draft connection, or testing and not a test user

@@ -12,9 +12,9 @@ import (
 	"github.com/ssokit/sso"
 )
 
-// ReasonDomainNotProven: the DNS TXT record that proves ownership of a
-// claimed domain was not found.
-const ReasonDomainNotProven sso.Reason = "domain_not_proven"
+// ReasonDomainNotProven is [sso.ReasonDomainNotProven]: the DNS TXT record
+// that proves ownership of a claimed domain was not found.
+const ReasonDomainNotProven = sso.ReasonDomainNotProven
 
 // Domain ownership proof. The owner of a claimed domain publishes the TXT
 // record ProofPrefix + token at ProofLabel + "." + domain (preferred, since

@@ -55,7 +55,7 @@ func TestMisbehavingProvider(t *testing.T) {
 		{name: "callback iss of another provider", mis: oidctest.Misbehaviour{CallbackWrongIss: true}, want: sso.ReasonIssuerMismatch, detail: "RFC 9207"},
 		{name: "callback without advertised iss", mis: oidctest.Misbehaviour{OmitCallbackIss: true}, want: sso.ReasonIssuerMismatch, detail: "no iss parameter"},
 		{name: "token endpoint error", mis: oidctest.Misbehaviour{TokenError: "invalid_grant"}, want: sso.ReasonTokenExchangeFailed, detail: "invalid_grant"},
-		{name: "userinfo about someone else", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true, UserinfoWrongSubject: true}, want: sso.ReasonMalformed, detail: "another subject"},
+		{name: "userinfo about someone else", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true, UserinfoWrongSubject: true}, want: sso.ReasonSubjectMismatch, detail: "another subject"},
 		{name: "userinfo as a signed JWT", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true, UserinfoAsJWT: true}, want: sso.ReasonMalformed, detail: "plain JSON"},
 		{name: "no email anywhere", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true},
 			mutate: func(c *oidc.Config) { c.Userinfo = oidc.UserinfoNever }, want: sso.ReasonEmailMissing},

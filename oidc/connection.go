@@ -605,7 +605,7 @@ func (c *Connection) userinfo(ctx context.Context, p *provider, tok *oauth2.Toke
 			return nil, &sso.Error{Op: op, Reason: sso.ReasonMalformed, Connection: c.cfg.ID,
 				Detail: "the userinfo answer is not a JSON object; signed or encrypted userinfo responses are not supported: configure the client at the provider to receive plain JSON", Err: err}
 		case errors.Is(err, rp.ErrUserInfoSubNotMatching):
-			return nil, &sso.Error{Op: op, Reason: sso.ReasonMalformed, Connection: c.cfg.ID,
+			return nil, &sso.Error{Op: op, Reason: sso.ReasonSubjectMismatch, Connection: c.cfg.ID,
 				Detail: "the userinfo response is about another subject than the ID token", Expected: sub, Actual: ui.GetSubject()}
 		case errors.As(err, &oe):
 			return nil, &sso.Error{Op: op, Reason: sso.ReasonIdPError, Connection: c.cfg.ID,
