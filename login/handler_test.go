@@ -664,3 +664,54 @@ func TestTestingConnectionOffer(t *testing.T) {
 	wantRedirect(t, b.samlLogin(b.get("/auth/login/sso/grants"), "sam@grants.example"), "/")
 	b.mustSession("sam@grants.example")
 }
+
+func TestSAMLSingleLogout(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	wantRedirect(t, b.samlLogin(b.post("/auth/login", form("email", "sam@grants.example")), "sam@grants.example"), "/")
+	id := b.mustSession("sam@grants.example").Identity
+	p := b.post("/auth/logout", nil)
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, w.idp.SLOURL()+"?") {
+		t.Fatalf("logout went to %d %q", p.status, p.loc)
+	}
+	if b.session() != nil {
+		t.Fatal("the application's session survived")
+	}
+	// The IdP ends its session and answers at the connection's SLO URL.
+	p = b.get(p.loc)
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, w.base+"/auth/saml/grants-saml/slo?") {
+		t.Fatalf("IdP answered %d %q: %s", p.status, p.loc, p.body)
+	}
+	reqs := w.idp.LogoutRequests()
+	if len(reqs) != 1 || reqs[0].NameID != "sam@grants.example" || reqs[0].SessionIndex != id.SessionIndex || id.SessionIndex == "" {
+		t.Fatalf("logout requests %+v; session index %q", reqs, id.SessionIndex)
+	}
+	// This browser lands on the return path; the answer works once.
+	wantRedirect(t, b.get(p.loc), "/")
+	wantStatus(t, b.get(p.loc), http.StatusBadRequest)
+	if len(w.events.find(sso.EventWarning, sso.ReasonStateMissing)) != 1 {
+		t.Fatalf("events %+v", w.events.list)
+	}
+	// An answer from another browser is refused.
+	wantRedirect(t, b.samlLogin(b.post("/auth/login", form("email", "sam@grants.example")), "sam@grants.example"), "/")
+	p = b.get(b.post("/auth/logout", nil).loc)
+	wantStatus(t, w.browser().get(p.loc), http.StatusBadRequest)
+	if len(w.events.find(sso.EventWarning, sso.ReasonStateMismatch)) != 1 {
+		t.Fatalf("events %+v", w.events.list)
+	}
+}
+
+func TestDryRunRefusalIsReported(t *testing.T) {
+	w := newWorld(t)
+	if err := w.accts.Set(login.Account{ID: "acme", Domains: []string{"acme.example"}, Policy: policy.Policy{Mode: policy.ModeSSORequired, DryRun: true,
+		Connections: []policy.Connection{{ID: "acme-oidc", Stage: policy.StageLive}}}}); err != nil {
+		t.Fatal(err)
+	}
+	b := w.browser()
+	wantRedirect(t, b.post("/auth/login", form("email", "olly@acme.example", "password", "olly-pw")), "/")
+	b.mustSession("olly@acme.example")
+	ev := w.events.find(sso.EventPolicyDryRunRefusal, sso.ReasonSSORequired)
+	if len(ev) != 1 || ev[0].Account != "acme" || ev[0].User != w.users["olly@acme.example"] {
+		t.Fatalf("dry-run events %+v", ev)
+	}
+}

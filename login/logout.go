@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/saml"
 )
 
 // LogoutStarter is implemented by authenticators whose identity provider
@@ -46,6 +47,46 @@ type LogoutOutcome struct {
 	Step       *sso.Step
 }
 
+// logoutStarter returns a's single logout: its own LogoutStarter, or the
+// adapter for a *saml.ServiceProvider.
+func logoutStarter(a sso.Authenticator) (LogoutStarter, bool) {
+	if ls, ok := a.(LogoutStarter); ok {
+		return ls, true
+	}
+	if sp, ok := a.(*saml.ServiceProvider); ok {
+		return samlLogout{sp}, true
+	}
+	return nil, false
+}
+
+// logoutFinisher is logoutStarter for the SLO endpoint.
+func logoutFinisher(a sso.Authenticator) (LogoutFinisher, bool) {
+	if lf, ok := a.(LogoutFinisher); ok {
+		return lf, true
+	}
+	if sp, ok := a.(*saml.ServiceProvider); ok {
+		return samlLogout{sp}, true
+	}
+	return nil, false
+}
+
+// samlLogout adapts a SAML connection's single logout: a LogoutRequest
+// for the session's NameID and SessionIndex, and its LogoutResponse at
+// the connection's SLOURL (which must be BasePath/saml/{connection}/slo).
+type samlLogout struct{ sp *saml.ServiceProvider }
+
+func (s samlLogout) StartLogout(ctx context.Context, req LogoutRequest) (*sso.Step, error) {
+	return s.sp.Logout(ctx, saml.LogoutRequestFor(req.Identity, req.Binding, req.ReturnTo))
+}
+
+func (s samlLogout) FinishLogout(ctx context.Context, req sso.CompleteRequest) (*LogoutOutcome, error) {
+	res, err := s.sp.CompleteLogout(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return &LogoutOutcome{ReturnTo: res.ReturnTo}, nil
+}
+
 // logout serves POST /logout: the host's session ends first; then single
 // logout at the identity provider where the connection has it, else the
 // connection's logout redirect URL, else Config.LogoutReturnPath.
@@ -61,7 +102,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	target := h.cfg.LogoutReturnPath
 	if id != nil && id.Connection != "" {
 		if entry, ok := h.cfg.Connections.Connection(id.Connection); ok {
-			if ls, ok := entry.Authenticator.(LogoutStarter); ok {
+			if ls, ok := logoutStarter(entry.Authenticator); ok {
 				step, err := ls.StartLogout(ctx, LogoutRequest{Identity: id, Binding: h.bindingCookie(w, r), ReturnTo: target})
 				if err == nil {
 					if err := step.Write(w, r); err != nil {
@@ -92,7 +133,7 @@ func (h *Handler) samlSLO(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	conn := entry.Authenticator.ID()
-	lf, ok := entry.Authenticator.(LogoutFinisher)
+	lf, ok := logoutFinisher(entry.Authenticator)
 	if !ok {
 		h.fail(w, r, failure{connection: conn, event: sso.EventWarning, err: &sso.Error{Op: "login.Logout", Reason: sso.ReasonLogoutNotSupported, Connection: conn,
 			Detail: "the connection does not handle single logout messages"}})
@@ -114,12 +155,12 @@ func (h *Handler) samlSLO(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	target := returnPath(out.ReturnTo)
-	if target == "" {
-		target = h.cfg.LogoutReturnPath
-		if entry.LogoutRedirectURL != "" {
-			target = entry.LogoutRedirectURL
-		}
+	target := h.cfg.LogoutReturnPath
+	if p := returnPath(out.ReturnTo); p != "" {
+		target = p
+	}
+	if entry.LogoutRedirectURL != "" {
+		target = entry.LogoutRedirectURL
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }

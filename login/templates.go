@@ -167,10 +167,14 @@ const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' h
 // DefaultTemplates returns a new copy of the default pages: plain, accessible
 // HTML (labelled fields, one heading per page, a lang attribute, visible
 // focus) with inline styles and no scripts or external assets. Hosts may
-// parse their own definitions into the copy to replace single templates:
+// parse their own definitions into the copy to replace single templates,
+// including the partials every page shares: "head" (up to and including the
+// page's h1 and Message) and "foot" (the closing tags), both executed with
+// the page's data.
 //
 //	t := login.DefaultTemplates()
 //	template.Must(t.New(login.TemplateLogin).Parse(myLoginPage))
+//	template.Must(t.New("foot").Parse(`<footer>…</footer></main></body></html>`))
 func DefaultTemplates() *template.Template {
 	return template.Must(template.New("ssokit").Parse(defaultTemplates))
 }

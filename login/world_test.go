@@ -193,6 +193,10 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 	newSAML := func(id string, mod func(*saml.Config)) sso.Authenticator {
 		cfg := w.idp.ConnectionConfig(id, w.base+"/auth/saml/"+id+"/metadata", w.base+"/auth/saml/"+id+"/acs")
 		cfg.StateStore, cfg.ReplayCache, cfg.TrustEmail = states, replay, true
+		cfg.SLOURL = w.base + "/auth/saml/" + id + "/slo"
+		if err := w.idp.AddServiceProvider(samltest.ServiceProvider{EntityID: cfg.EntityID, ACSURL: cfg.ACSURL, SLOURL: cfg.SLOURL}); err != nil {
+			t.Fatal(err)
+		}
 		if mod != nil {
 			mod(&cfg)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"log/slog"
 	"net"
@@ -341,6 +342,7 @@ func (a *app) build(ctx context.Context) error {
 		Sessions:      a.host,
 		Passwords:     a.host,
 		States:        a.store,
+		Templates:     loginTemplates(),
 		CanAdminister: a.canAdminister,
 		Events:        a.events,
 		Logger:        a.log,
@@ -372,6 +374,15 @@ func (a *app) discoveryConfig() discovery.Config {
 	return disc
 }
 
+// loginTemplates are the login handler's default pages with a link back to
+// the start page in their shared "foot".
+func loginTemplates() *template.Template {
+	t := login.DefaultTemplates()
+	template.Must(t.New("foot").Parse(`<p><a href="/">Back to the start page</a></p></main></body></html>
+`))
+	return t
+}
+
 // newAuthenticator builds a connection's authenticator and returns the
 // issuer that IdP-initiated logins carry (SAML entity ID, OIDC issuer).
 func (a *app) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authenticator, string, error) {
@@ -384,6 +395,7 @@ func (a *app) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authentic
 			ID: cc.ID, Account: ci.account,
 			EntityID:       a.baseURL + "/saml/" + esc + "/metadata",
 			ACSURL:         a.baseURL + "/saml/" + esc + "/acs",
+			SLOURL:         a.baseURL + "/saml/" + esc + "/slo",
 			IdPMetadataURL: s.IdPMetadataURL, IdPEntityID: s.IdPEntityID,
 			AllowHTTPMetadataURL: s.AllowHTTPMetadataURL, AllowPrivateMetadataAddress: s.AllowPrivateMetadataAddress,
 			AllowIdPInitiated: s.AllowIdPInitiated, SubjectAttribute: s.SubjectAttribute, NameIDFormat: s.NameIDFormat,
@@ -490,7 +502,7 @@ func (a *app) registerWithMocks() {
 		switch auth := ci.auth.(type) {
 		case *saml.ServiceProvider:
 			if strings.HasPrefix(ci.cfg.SAML.IdPMetadataURL, a.mocks.samlURL) {
-				_ = a.mocks.saml.AddServiceProvider(samltest.ServiceProvider{EntityID: auth.EntityID(), ACSURL: auth.ACSURL()})
+				_ = a.mocks.saml.AddServiceProvider(samltest.ServiceProvider{EntityID: auth.EntityID(), ACSURL: auth.ACSURL(), SLOURL: ci.samlCfg.SLOURL})
 			}
 		case *oidc.Connection:
 			if ci.cfg.OIDC.Issuer == a.mocks.oidcURL {

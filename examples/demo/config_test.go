@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"os"
@@ -226,4 +227,22 @@ func TestAdminMetadata(t *testing.T) {
 	wantBody(t, b.get("/admin/hireco"), "connection_changed")
 	// Another account's connection cannot be replaced from here.
 	wantStatus(t, b.post("/admin/hireco/metadata", form("action", "apply", "connection", "grantmakers-saml", "metadata", string(next.Metadata()))), http.StatusBadRequest)
+}
+
+func TestAdminMetadataUpload(t *testing.T) {
+	a := startDemo(t, freeOptions())
+	b := newBrowser(t, a)
+	wantRedirect(t, b.samlLogin(b.post("/login", form("email", "rachel@hireco.example")), "rachel@hireco.example"), "/")
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("action", "check")
+	fw, _ := mw.CreateFormFile("file", "idp.xml")
+	_, _ = fw.Write(a.mocks.saml.Metadata())
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, a.URL()+"/admin/hireco/metadata", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	p := b.do(req)
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "Compatible.", a.mocks.saml.EntityID())
 }

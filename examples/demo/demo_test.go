@@ -313,9 +313,22 @@ func TestSmartyGrantsSAML(t *testing.T) {
 	if m.Identity.Connection != "grantmakers-saml" || m.Provisioning.Match != "email" {
 		t.Fatalf("/me %+v", m)
 	}
+	// Logout ends the session here and, by single logout, at the IdP.
+	p := b.post("/logout", nil)
+	if !strings.HasPrefix(p.loc, a.mocks.samlURL+"/slo?") {
+		t.Fatalf("logout went to %q", p.loc)
+	}
+	p = b.get(p.loc)
+	if !strings.HasPrefix(p.loc, a.URL()+"/saml/grantmakers-saml/slo?") {
+		t.Fatalf("the IdP answered %d %q", p.status, p.loc)
+	}
+	wantRedirect(t, b.get(p.loc), "/")
+	if b.me() != nil || len(a.mocks.saml.LogoutRequests()) != 1 {
+		t.Fatal("not logged out")
+	}
 	// The domain prompt.
 	b = newBrowser(t, a)
-	p := b.get("/login/sso?domain=grantmakers")
+	p = b.get("/login/sso?domain=grantmakers")
 	wantRedirect(t, p, "/login/sso/grantmakers")
 	// Gus is at the IdP but not in the account.
 	p = b.samlLogin(b.get(p.loc), "gus@grantmakers.example")
