@@ -80,6 +80,15 @@ type Config struct {
 	// run. Nil means nobody: no test logins, details only in debug mode.
 	CanAdminister func(r *http.Request, account string) bool
 
+	// OfferMemberAccounts adds, when a known user's email is typed, the
+	// connections of every account the user is a member of to those of the
+	// email's domain: the picker of a person in several accounts with
+	// different identity providers and domains. It tells whoever types an
+	// address which accounts it belongs to, so it is off by default; a
+	// domain shared by the accounts (discovery.Domain.Shared) gives the
+	// same picker without revealing anything.
+	OfferMemberAccounts bool
+
 	// DefaultReturnPath is where a login lands when no return path was
 	// given; DefaultReturnPath when empty. It must be a same-site path.
 	DefaultReturnPath string
@@ -215,6 +224,7 @@ type Discovery interface {
 	LookupAccount(id string) (discovery.Route, error)
 	LookupIssuer(issuer string) ([]discovery.Choice, error)
 	LookupModule(account, module string) (discovery.Choice, error)
+	ForAccounts(ids []string) (discovery.Route, error)
 	Connection(id string) (discovery.Choice, error)
 }
 

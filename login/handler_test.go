@@ -715,3 +715,24 @@ func TestDryRunRefusalIsReported(t *testing.T) {
 		t.Fatalf("dry-run events %+v", ev)
 	}
 }
+
+func TestOfferMemberAccounts(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		w := newWorld(t, worldOptions{templates: func(c *login.Config) { c.OfferMemberAccounts = on }})
+		// bob@example.com also belongs to acme, whose domain is another.
+		ctx := context.Background()
+		if err := w.store.Tx(ctx, func(tx provisioning.Tx) error {
+			return tx.PutMembership(ctx, &provisioning.Membership{User: w.users["bob@example.com"], Account: "acme", Status: provisioning.StatusActive})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		p := w.browser().post("/auth/login", form("email", "bob@example.com"))
+		wantStatus(t, p, http.StatusOK)
+		wantBody(t, p, `value="keyldap"`, `value="keyoidc"`)
+		if got := strings.Contains(p.body, `value="acme-oidc"`); got != on {
+			t.Fatalf("OfferMemberAccounts=%v: acme-oidc offered: %v", on, got)
+		}
+		// An unknown address at the domain gets the domain's choices only.
+		wantNoBody(t, w.browser().post("/auth/login", form("email", "nobody@example.com")), `value="acme-oidc"`)
+	}
+}

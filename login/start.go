@@ -77,6 +77,9 @@ func (h *Handler) emailFirst(w http.ResponseWriter, r *http.Request, email, rt s
 	} else if r := sso.ReasonOf(err); r != sso.ReasonNoSSO && r != sso.ReasonInvalidEmail {
 		h.log.LogAttrs(ctx, slog.LevelError, "login: discovery failed", slog.String("error", err.Error()))
 	}
+	if h.cfg.OfferMemberAccounts {
+		choices = h.addMemberChoices(ctx, email, choices)
+	}
 	switch len(choices) {
 	case 0:
 		msg := ""
@@ -94,6 +97,34 @@ func (h *Handler) emailFirst(w http.ResponseWriter, r *http.Request, email, rt s
 	default:
 		h.picker(w, email, rt, choices)
 	}
+}
+
+// addMemberChoices adds the connections of the accounts the user with this
+// email is a member of (Config.OfferMemberAccounts).
+func (h *Handler) addMemberChoices(ctx context.Context, email string, choices []discovery.Choice) []discovery.Choice {
+	uid, err := h.cfg.Users.UserByEmail(ctx, email)
+	if err != nil {
+		return choices
+	}
+	ids, err := h.cfg.Users.Accounts(ctx, uid)
+	if err != nil || len(ids) == 0 {
+		return choices
+	}
+	route, err := h.cfg.Discovery.ForAccounts(ids)
+	if err != nil {
+		return choices
+	}
+	have := map[string]bool{}
+	for _, c := range choices {
+		have[c.Connection] = true
+	}
+	for _, c := range h.offer(ctx, route, email) {
+		if !have[c.Connection] {
+			have[c.Connection] = true
+			choices = append(choices, c)
+		}
+	}
+	return choices
 }
 
 func (h *Handler) picker(w http.ResponseWriter, email, rt string, choices []discovery.Choice) {
