@@ -1,0 +1,244 @@
+package e2e
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/login"
+	"github.com/ssokit/sso/saml/samltest"
+)
+
+// Selectors of the demo's and the mock identity providers' pages.
+const (
+	loginForm     = `form[action="/login"]`
+	loggedIn      = `section[aria-labelledby="me"]` // the start page's "Logged in" section
+	loggedOut     = `a[href="/login"]`              // the start page's "Log in" link
+	message       = `p.message[role="alert"]`       // the login pages' message
+	idpLoginForm  = `form#login`                    // both mock IdPs' login forms
+	logoutButton  = `form[action="/logout"] button[type="submit"]`
+	directoryForm = `form[action^="/ldap/"]`
+)
+
+// emailFirst opens the login page, types the email (and the password, if
+// any) and submits.
+func (tb *tab) emailFirst(email, password string) {
+	tb.t.Helper()
+	steps := []chromedp.Action[chromedp.Void]{
+		chromedp.Navigate(tb.demo.URL + "/login"),
+		chromedp.WaitVisible(chromedp.CSS(loginForm + ` #email`)),
+		chromedp.SendKeys(chromedp.CSS(loginForm+` #email`), email),
+	}
+	if password != "" {
+		steps = append(steps, chromedp.SendKeys(chromedp.CSS(loginForm+` #password`), password))
+	}
+	steps = append(steps, chromedp.Click(chromedp.CSS(loginForm+` button[type="submit"]`)))
+	tb.do("submitting "+email+" on the login page", steps...)
+}
+
+// samlIdPLogin signs in on the mock SAML IdP's login page, which must be
+// showing, and waits for the application's start page.
+func (tb *tab) samlIdPLogin(email string) {
+	tb.t.Helper()
+	tb.do("waiting for the SAML IdP's login page", chromedp.WaitVisible(chromedp.CSS(idpLoginForm+` #password`)))
+	tb.wantAt(tb.demo.SAMLURL + "/")
+	tb.do("signing in at the SAML IdP as "+email,
+		chromedp.SetValue(chromedp.CSS(idpLoginForm+` #email`), email),
+		chromedp.SendKeys(chromedp.CSS(idpLoginForm+` #password`), samltest.DefaultPassword),
+		chromedp.Click(chromedp.CSS(idpLoginForm+` #submit`)),
+		chromedp.WaitVisible(chromedp.CSS(loggedIn)),
+	)
+	tb.wantAt(tb.demo.URL + "/")
+}
+
+// oidcLogin picks the person on the mock OpenID provider's page, which must
+// be showing, and waits for the application's start page.
+func (tb *tab) oidcLogin(email string) {
+	tb.t.Helper()
+	button := idpLoginForm + ` button[data-email="` + email + `"]`
+	tb.do("waiting for the OpenID provider's login page", chromedp.WaitVisible(chromedp.CSS(button)))
+	tb.wantAt(tb.demo.OIDCURL + "/")
+	tb.do("signing in at the OpenID provider as "+email,
+		chromedp.Click(chromedp.CSS(button)),
+		chromedp.WaitVisible(chromedp.CSS(loggedIn)),
+	)
+	tb.wantAt(tb.demo.URL + "/")
+}
+
+// pick clicks the picker's button of the connection.
+func (tb *tab) pick(connection string) {
+	tb.t.Helper()
+	button := `form[action="/login/start"]:has(input[name="connection"][value="` + connection + `"]) button`
+	tb.do("picking "+connection, chromedp.WaitVisible(chromedp.CSS(button)), chromedp.Click(chromedp.CSS(button)))
+}
+
+// wantSession checks /me: the user, how they logged in and the accounts
+// the login granted.
+func (tb *tab) wantSession(email, method string, accounts ...string) me {
+	tb.t.Helper()
+	tb.wantText(loggedIn, email)
+	m := tb.wantMe()
+	if m.User.Email != email || m.Method != method || !slices.Equal(m.Accounts, accounts) {
+		tb.fail("/me: %s by %s with accounts %v; want %s by %s with %v", m.User.Email, m.Method, m.Accounts, email, method, accounts)
+	}
+	return m
+}
+
+// logout clicks the start page's Log out button, waits for the logged-out
+// start page, checks that /me answers 401 and returns the URL logout led
+// to.
+func (tb *tab) logout() string {
+	tb.t.Helper()
+	tb.do("logging out",
+		chromedp.Navigate(tb.demo.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(logoutButton)),
+		chromedp.Click(chromedp.CSS(logoutButton)),
+		chromedp.WaitVisible(chromedp.CSS(loggedOut)),
+	)
+	loc := tb.location()
+	tb.wantLoggedOut()
+	return loc
+}
+
+// SP-initiated SAML: the email leads to the IdP on another site, whose
+// cross-site POST back must carry the browser binding cookie.
+func TestSAMLSPInitiated(t *testing.T) {
+	tb := newTab(t)
+	tb.emailFirst("greg@grantmakers.example", "")
+	tb.samlIdPLogin("greg@grantmakers.example")
+	m := tb.wantSession("greg@grantmakers.example", "sso:saml:grantmakers-saml", "grantmakers")
+	if m.Identity == nil || m.Identity.IdPInitiated || m.Identity.Subject != "greg@grantmakers.example" || m.Identity.Issuer != tb.demo.SAMLURL+"/metadata" {
+		tb.fail("/me identity %+v", m.Identity)
+	}
+}
+
+// IdP-initiated SAML from the start page's link: the user is created at
+// the first login, with roles from the assertion.
+func TestSAMLIdPInitiated(t *testing.T) {
+	tb := newTab(t)
+	start := `section[aria-labelledby="acct-simplecity"] a[href^="` + tb.demo.SAMLURL + `/start"]`
+	tb.do("following the start page's IdP-initiated link of Simple City",
+		chromedp.Navigate(tb.demo.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(start)),
+		chromedp.Click(chromedp.CSS(start)),
+		chromedp.WaitVisible(chromedp.CSS(idpLoginForm)),
+	)
+	tb.wantText("body", "(IdP-initiated)")
+	tb.samlIdPLogin("david@simplecity.example")
+	m := tb.wantSession("david@simplecity.example", "sso:saml:simplecity-staff", "simplecity")
+	if m.Identity == nil || !m.Identity.IdPInitiated || m.Identity.Subject != "T5014CD" {
+		tb.fail("/me identity %+v", m.Identity)
+	}
+	if roles := m.Roles["simplecity"]; !slices.Contains(roles, "Staff") || !slices.Contains(roles, "Clerk") {
+		tb.fail("/me roles %v, want the default Staff and the assertion's Clerk", roles)
+	}
+	// Simple City's connection has a logout redirect URL.
+	if loc := tb.logout(); !strings.Contains(loc, "logged_out=simplecity") {
+		tb.fail("after logout at %s, want the connection's logout redirect", loc)
+	}
+}
+
+// OpenID Connect: the email leads to the provider and back to the
+// callback.
+func TestOIDC(t *testing.T) {
+	tb := newTab(t)
+	tb.emailFirst("pete@pressroom.example", "")
+	tb.oidcLogin("pete@pressroom.example")
+	m := tb.wantSession("pete@pressroom.example", "sso:oidc:pressroom-oidc", "pressroom")
+	if m.Identity == nil || m.Identity.Subject != "pete" || m.Identity.Issuer != tb.demo.OIDCURL || !m.Identity.EmailVerified {
+		tb.fail("/me identity %+v", m.Identity)
+	}
+}
+
+// LDAP: Ken's domain is shared by three accounts, so he picks the
+// directory, whose form takes his directory password.
+func TestLDAP(t *testing.T) {
+	tb := newTab(t)
+	tb.emailFirst("ken@keyteam.example", "")
+	tb.pick("vault-lab-ldap")
+	tb.do("waiting for the directory's form", chromedp.WaitVisible(chromedp.CSS(directoryForm+` #password`)))
+	// A wrong password is refused on the same form.
+	tb.do("typing a wrong directory password",
+		chromedp.SendKeys(chromedp.CSS(directoryForm+` #password`), "wrong"),
+		chromedp.Click(chromedp.CSS(directoryForm+` button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(message)),
+	)
+	tb.wantText(message, login.UserMessage(sso.ReasonInvalidCredentials))
+	tb.do("typing the directory password",
+		chromedp.SendKeys(chromedp.CSS(directoryForm+` #password`), "ken-directory-pw"),
+		chromedp.Click(chromedp.CSS(directoryForm+` button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(loggedIn)),
+	)
+	m := tb.wantSession("ken@keyteam.example", "sso:ldap:vault-lab-ldap", "vault-lab")
+	if m.Identity == nil || m.Identity.Subject != "uid=ken,ou=people,dc=keyteam,dc=example" {
+		tb.fail("/me identity %+v", m.Identity)
+	}
+}
+
+// The SSO domain prompt sends the browser to the bookmarkable
+// /login/sso/{domain}, which starts single sign-on at once.
+func TestSSODomain(t *testing.T) {
+	tb := newTab(t)
+	tb.do("typing the SSO domain",
+		chromedp.Navigate(tb.demo.URL+"/login/sso"),
+		chromedp.WaitVisible(chromedp.CSS(`#domain`)),
+		chromedp.SendKeys(chromedp.CSS(`#domain`), "grantmakers"),
+		chromedp.Click(chromedp.CSS(`form[action="/login/sso"] button[type="submit"]`)),
+	)
+	tb.samlIdPLogin("greg@grantmakers.example")
+	tb.wantSession("greg@grantmakers.example", "sso:saml:grantmakers-saml", "grantmakers")
+
+	// The bookmark itself, in another window.
+	tb = newTab(t)
+	tb.do("opening /login/sso/grantmakers", chromedp.Navigate(tb.demo.URL+"/login/sso/grantmakers"))
+	tb.samlIdPLogin("gina@grantmakers.example")
+	tb.wantSession("gina@grantmakers.example", "sso:saml:grantmakers-saml", "grantmakers")
+}
+
+// The picker: Kim is in three accounts with three identity providers; her
+// OpenID Connect login grants only the account of that provider.
+func TestPicker(t *testing.T) {
+	tb := newTab(t)
+	tb.emailFirst("kim@keyteam.example", "")
+	tb.do("waiting for the picker", chromedp.WaitVisible(chromedp.CSS(`form[action="/login/start"]`)))
+	n := run(tb, "counting the picker's choices", chromedp.Evaluate[int](`document.querySelectorAll('form[action="/login/start"]').length`))
+	if n != 3 {
+		tb.fail("the picker offers %d choices, want 3 (SAML, OpenID Connect, LDAP)", n)
+	}
+	tb.pick("vault-us-oidc")
+	tb.oidcLogin("kim@keyteam.example")
+	tb.wantSession("kim@keyteam.example", "sso:oidc:vault-us-oidc", "vault-us")
+}
+
+// SSO required: Nina's password is refused with the message that points to
+// single sign-on, and no session starts.
+func TestSSORequiredRefusesPassword(t *testing.T) {
+	tb := newTab(t)
+	tb.emailFirst("nina@newsdesk.example", "nina-pw")
+	tb.do("waiting for the refusal", chromedp.WaitVisible(chromedp.CSS(message)))
+	tb.wantText(message, login.UserMessage(sso.ReasonSSORequired))
+	tb.wantLoggedOut()
+}
+
+// Admin break-glass: Ned administers Newsdesk, which requires single
+// sign-on; his password still works.
+func TestAdminBreakGlass(t *testing.T) {
+	tb := newTab(t)
+	tb.emailFirst("ned@newsdesk.example", "ned-pw")
+	tb.do("waiting for the start page", chromedp.WaitVisible(chromedp.CSS(loggedIn)))
+	tb.wantSession("ned@newsdesk.example", "password", "newsdesk")
+}
+
+// Logout ends the session: the start page offers the login again and /me
+// answers 401.
+func TestLogout(t *testing.T) {
+	tb := newTab(t)
+	tb.emailFirst("pete@pressroom.example", "")
+	tb.oidcLogin("pete@pressroom.example")
+	tb.wantMe()
+	if loc := tb.logout(); loc != tb.demo.URL+"/" {
+		tb.fail("logout led to %s, want the start page", loc)
+	}
+}
