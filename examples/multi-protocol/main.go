@@ -118,21 +118,16 @@ func start(addr, dbPath string, logger *slog.Logger) (_ *app, err error) {
 	a.cleanup.Add(a.dir.Close)
 
 	// Acme: SAML, emailAddress NameIDs.
-	samlCfg := saml.Config{
-		ID:             "acme-saml",
-		EntityID:       a.url + "/saml/acme-saml/metadata",
-		ACSURL:         a.url + "/saml/acme-saml/acs",
-		IdPMetadataXML: a.idp.Metadata(),
-		NameIDFormat:   saml.NameIDFormatEmailAddress,
-		TrustEmail:     true,
-		StateStore:     a.store,
-		ReplayCache:    a.store,
-		Events:         events,
-	}
-	if err := a.idp.AddServiceProvider(samltest.ServiceProvider{EntityID: samlCfg.EntityID, ACSURL: samlCfg.ACSURL}); err != nil {
-		return nil, err
-	}
-	acme, err := saml.New(ctx, samlCfg)
+	acme, err := a.idp.NewServiceProvider(ctx, saml.Config{
+		ID:           "acme-saml",
+		EntityID:     a.url + "/saml/acme-saml/metadata",
+		ACSURL:       a.url + "/saml/acme-saml/acs",
+		NameIDFormat: saml.NameIDFormatEmailAddress,
+		TrustEmail:   true,
+		StateStore:   a.store,
+		ReplayCache:  a.store,
+		Events:       events,
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -104,28 +104,21 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 
 	// The connections: one SAML service provider per organisation, each
 	// with its own entity ID and ACS URL, trusting the metadata the
-	// organisation gave (here fetched from the mock IdP in-process).
+	// organisation gave (see mockidp.SAML.NewServiceProvider).
 	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
 	replay := sso.NewMemoryReplayCache(sso.MemoryOptions{})
 	newSP := func(id string, idp *mockidp.SAML, attrs saml.AttributeMap) (*saml.ServiceProvider, error) {
-		cfg := saml.Config{
-			ID:             id,
-			EntityID:       a.url + "/saml/" + id + "/metadata",
-			ACSURL:         a.url + "/saml/" + id + "/acs",
-			IdPMetadataXML: idp.Metadata(),
-			Attributes:     attrs,
+		return idp.NewServiceProvider(ctx, saml.Config{
+			ID:         id,
+			EntityID:   a.url + "/saml/" + id + "/metadata",
+			ACSURL:     a.url + "/saml/" + id + "/acs",
+			Attributes: attrs,
 			// The organisation vouches for the emails its IdP sends.
 			TrustEmail:  true,
 			StateStore:  states,
 			ReplayCache: replay,
 			Events:      a.audit.Event,
-		}
-		// The organisation's administrator registers the application at
-		// the IdP with its metadata (entity ID and ACS URL).
-		if err := idp.AddServiceProvider(samltest.ServiceProvider{EntityID: cfg.EntityID, ACSURL: cfg.ACSURL}); err != nil {
-			return nil, err
-		}
-		return saml.New(ctx, cfg)
+		})
 	}
 	// The Fund: the email is the NameID (no attribute is read for it).
 	fund, err := newSP("fund-okta", a.fundIdP, saml.AttributeMap{Email: []string{}})

@@ -117,23 +117,18 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
 	replay := sso.NewMemoryReplayCache(sso.MemoryOptions{})
 	newSP := func(id string) (*saml.ServiceProvider, error) {
-		cfg := saml.Config{
+		return a.idp.NewServiceProvider(ctx, saml.Config{
 			ID:                id,
 			Account:           account,
 			EntityID:          a.url + "/saml/" + id + "/metadata",
 			ACSURL:            a.url + "/saml/" + id + "/acs",
-			IdPMetadataXML:    a.idp.Metadata(),
 			AllowIdPInitiated: true,
 			SubjectAttribute:  "UID",
 			TrustEmail:        true,
 			StateStore:        states,
 			ReplayCache:       replay,
 			Events:            a.audit.Event,
-		}
-		if err := a.idp.AddServiceProvider(samltest.ServiceProvider{EntityID: cfg.EntityID, ACSURL: cfg.ACSURL}); err != nil {
-			return nil, err
-		}
-		return saml.New(ctx, cfg)
+		})
 	}
 	if a.staff, err = newSP("simple-saml2"); err != nil {
 		return nil, err

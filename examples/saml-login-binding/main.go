@@ -117,22 +117,17 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
 	replay := sso.NewMemoryReplayCache(sso.MemoryOptions{})
 	newSP := func(id string, idp *mockidp.SAML, allowSHA1 bool) (*saml.ServiceProvider, error) {
-		cfg := saml.Config{
+		return idp.NewServiceProvider(ctx, saml.Config{
 			ID:                id,
 			EntityID:          a.url + "/saml/" + id + "/metadata",
 			ACSURL:            a.url + "/saml/" + id + "/acs",
-			IdPMetadataXML:    idp.Metadata(),
 			AllowIdPInitiated: true,
 			AllowSHA1:         allowSHA1,
 			TrustEmail:        true,
 			StateStore:        states,
 			ReplayCache:       replay,
 			Events:            a.audit.Event,
-		}
-		if err := idp.AddServiceProvider(samltest.ServiceProvider{EntityID: cfg.EntityID, ACSURL: cfg.ACSURL}); err != nil {
-			return nil, err
-		}
-		return saml.New(ctx, cfg)
+		})
 	}
 	// SHA-1 is accepted from Recruit Co's ADFS only.
 	if a.recruit, err = newSP("recruit-adfs", a.adfs, true); err != nil {

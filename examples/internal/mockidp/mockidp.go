@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ssokit/sso/saml"
 	"github.com/ssokit/sso/saml/samltest"
 )
 
@@ -46,4 +47,18 @@ func (s *SAML) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = s.srv.Shutdown(ctx)
+}
+
+// NewServiceProvider does both halves of setting up a SAML connection with
+// this IdP: it registers the service provider's entity ID and ACS URL at the
+// IdP (what the organisation's administrator does with the application's
+// SP metadata) and builds the service provider with cfg.IdPMetadataXML set
+// to the IdP's metadata (what the application's administrator pastes or
+// uploads).
+func (s *SAML) NewServiceProvider(ctx context.Context, cfg saml.Config) (*saml.ServiceProvider, error) {
+	if err := s.AddServiceProvider(samltest.ServiceProvider{EntityID: cfg.EntityID, ACSURL: cfg.ACSURL}); err != nil {
+		return nil, err
+	}
+	cfg.IdPMetadataXML = s.Metadata()
+	return saml.New(ctx, cfg)
 }
