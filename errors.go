@@ -95,6 +95,14 @@ const (
 	ReasonLDAPDomainNotConfigured Reason = "ldap_domain_not_configured" // no DN template for this email domain
 )
 
+// Reasons of the login handler.
+const (
+	ReasonCrossOrigin       Reason = "cross_origin_request"    // a form was POSTed from another origin (CSRF)
+	ReasonPasswordIncorrect Reason = "password_incorrect"      // the host's password check refused the login
+	ReasonPasswordDisabled  Reason = "password_login_disabled" // the host offers no password login
+	ReasonNotAdministrator  Reason = "not_administrator"       // a test login by someone who does not administer the account
+)
+
 // Reasons of discovery, policy and provisioning.
 const (
 	ReasonInvalidEmail          Reason = "invalid_email"             // not a usable email address
@@ -226,7 +234,19 @@ func (r Reason) UserMessage() string {
 		return "Log in with your password once to connect your account to single sign-on."
 	case ReasonStateMissing, ReasonStateMismatch:
 		return "Your login took too long or was started in another browser. Please try again."
-	case ReasonInvalidCredentials, ReasonPasswordEmpty, ReasonLDAPUserNotFound:
+	case ReasonCrossOrigin:
+		return "This login request came from another site and was refused. Open the login page and try again."
+	case ReasonPasswordDisabled:
+		return "Log in with your organisation's single sign-on."
+	case ReasonRequestTooLarge:
+		return "The request was too large. Please try again."
+	case ReasonInvalidRequest:
+		return "The login request was incomplete or malformed. Please start again from the login page."
+	case ReasonConnectionNotFound:
+		return "This single sign-on connection does not exist. Check the link, or start again from the login page."
+	case ReasonNotAdministrator:
+		return "Only administrators of this account may run a test login."
+	case ReasonInvalidCredentials, ReasonPasswordEmpty, ReasonLDAPUserNotFound, ReasonPasswordIncorrect:
 		return "The email address or password is incorrect."
 	case ReasonPasswordExpired, ReasonPasswordMustChange:
 		return "Your directory password has expired or must be changed. Change it, then try again."

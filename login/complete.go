@@ -151,7 +151,7 @@ func (h *Handler) ldapSubmit(w http.ResponseWriter, r *http.Request) {
 			h.cfg.Events.Emit(r.Context(), sso.Event{Type: sso.EventLoginFailed, Time: h.now(), Account: acct, Connection: conn, Reason: reason, Detail: detailOf(err)})
 			h.log.LogAttrs(r.Context(), slog.LevelInfo, "login failed", slog.String("reason", string(reason)), slog.String("account", acct), slog.String("connection", conn), slog.String("error", err.Error()))
 			email, _ := sso.NormalizeEmail(typed)
-			h.renderDirectory(w, statusFor(reason), entry, email, rt, test, UserMessage(reason))
+			h.renderDirectory(w, statusFor(reason), entry, email, rt, test, reason.UserMessage())
 		default:
 			h.fail(w, r, failure{connection: conn, err: err, returnTo: rt})
 		}

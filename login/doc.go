@@ -90,7 +90,7 @@
 //
 // # Errors, events and logs
 //
-// A failed login shows Reason.UserMessage (see UserMessage); the Reason and
+// A failed login shows Reason.UserMessage; the Reason and
 // the administrator's Detail appear on the page only when the connection is
 // in debug mode (Connection.Debug) or Config.CanAdminister says the request
 // comes from an administrator of the account. Every failure is an audit

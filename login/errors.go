@@ -8,40 +8,18 @@ import (
 	"github.com/ssokit/sso"
 )
 
-// Reasons of this package, in addition to the root package's.
+// Reasons this package reports; they are root package Reasons, repeated
+// here for convenience.
 const (
-	// ReasonCrossOrigin: a browser POSTed to one of the handler's forms
-	// from another origin (cross-site request forgery, or a login page on
-	// another origin that is missing from Config.TrustedOrigins).
-	ReasonCrossOrigin sso.Reason = "cross_origin_request"
-	// ReasonPasswordIncorrect: the host's password check refused the email
-	// and password.
-	ReasonPasswordIncorrect sso.Reason = "password_incorrect"
-	// ReasonPasswordDisabled: a password was submitted but the host has no
-	// password login (Config.Passwords is nil).
-	ReasonPasswordDisabled sso.Reason = "password_login_disabled"
+	ReasonCrossOrigin       = sso.ReasonCrossOrigin
+	ReasonPasswordIncorrect = sso.ReasonPasswordIncorrect
+	ReasonPasswordDisabled  = sso.ReasonPasswordDisabled
+	ReasonNotAdministrator  = sso.ReasonNotAdministrator
 )
 
-// UserMessage returns the short message shown to the person for reason,
-// covering this package's reasons and falling back to
-// sso.Reason.UserMessage.
-func UserMessage(reason sso.Reason) string {
-	switch reason {
-	case ReasonCrossOrigin:
-		return "This login request came from another site and was refused. Open the login page and try again."
-	case ReasonPasswordIncorrect:
-		return "The email address or password is incorrect."
-	case ReasonPasswordDisabled:
-		return "Log in with your organisation's single sign-on."
-	case sso.ReasonRequestTooLarge:
-		return "The request was too large. Please try again."
-	case sso.ReasonInvalidRequest:
-		return "The login request was incomplete or malformed. Please start again from the login page."
-	case sso.ReasonConnectionNotFound:
-		return "This single sign-on connection does not exist. Check the link, or start again from the login page."
-	}
-	return reason.UserMessage()
-}
+// UserMessage returns the short message shown to the person for reason:
+// reason.UserMessage().
+func UserMessage(reason sso.Reason) string { return reason.UserMessage() }
 
 // statusFor returns the HTTP status of an error page for reason.
 func statusFor(reason sso.Reason) int {
@@ -117,7 +95,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, f failure) {
 
 	status := statusFor(reason)
 	p := &ErrorPage{
-		Page:     h.page("Login failed", f.returnTo, UserMessage(reason)),
+		Page:     h.page("Login failed", f.returnTo, reason.UserMessage()),
 		Status:   status,
 		RetryURL: h.LoginURL(f.returnTo),
 	}

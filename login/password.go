@@ -86,7 +86,7 @@ func (h *Handler) passwordLogin(w http.ResponseWriter, r *http.Request, email st
 		h.cfg.Events.Emit(ctx, sso.Event{Type: sso.EventLoginFailed, Time: h.now(), User: userID, Reason: ReasonPasswordIncorrect, Attrs: map[string]string{"method": "password"}})
 		h.log.LogAttrs(ctx, slog.LevelInfo, "login failed", slog.String("reason", string(ReasonPasswordIncorrect)), slog.String("user", userID), slog.String("error", errText(err)))
 		h.render(w, http.StatusUnauthorized, TemplateLogin, &LoginPage{
-			Page: h.page("Log in", rt, UserMessage(ReasonPasswordIncorrect)), Email: email, PasswordEnabled: true, AskPassword: true,
+			Page: h.page("Log in", rt, ReasonPasswordIncorrect.UserMessage()), Email: email, PasswordEnabled: true, AskPassword: true,
 		})
 		return
 	}
@@ -145,7 +145,7 @@ func (h *Handler) refusePassword(w http.ResponseWriter, r *http.Request, email, 
 		reason = sso.ReasonSSORequired
 	}
 	h.render(w, http.StatusForbidden, TemplateLogin, &LoginPage{
-		Page: h.page("Log in", rt, UserMessage(reason)), Email: email, PasswordEnabled: true, Choices: choices,
+		Page: h.page("Log in", rt, reason.UserMessage()), Email: email, PasswordEnabled: true, Choices: choices,
 	})
 }
 
@@ -272,7 +272,7 @@ func (h *Handler) bindSubmit(w http.ResponseWriter, r *http.Request) {
 		_ = h.states.Put(ctx, key, raw, p.Expires)
 		h.cfg.Events.Emit(ctx, sso.Event{Type: sso.EventLoginFailed, Time: h.now(), Account: p.Account, Connection: id.Connection, Subject: id.Subject, Reason: ReasonPasswordIncorrect,
 			Attrs: map[string]string{"method": "password", "purpose": "login_binding"}})
-		h.renderBind(w, http.StatusUnauthorized, id, p.ReturnTo, UserMessage(ReasonPasswordIncorrect))
+		h.renderBind(w, http.StatusUnauthorized, id, p.ReturnTo, ReasonPasswordIncorrect.UserMessage())
 		return
 	}
 	res, err := h.cfg.Provisioner.CompleteBinding(ctx, binding, userID)

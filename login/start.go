@@ -12,10 +12,6 @@ import (
 	"github.com/ssokit/sso/policy"
 )
 
-// ReasonNotAdministrator: a test login was requested by someone who is not
-// an administrator of the connection's account.
-const ReasonNotAdministrator sso.Reason = "not_administrator"
-
 // flowTestKey marks an administrator's test login in BeginRequest.FlowData.
 const flowTestKey = "ssokit_test"
 
@@ -43,7 +39,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	email, err := sso.NormalizeEmail(typed)
 	if err != nil {
 		h.render(w, http.StatusBadRequest, TemplateLogin, &LoginPage{
-			Page:            h.page("Log in", rt, UserMessage(sso.ReasonInvalidEmail)),
+			Page:            h.page("Log in", rt, sso.ReasonInvalidEmail.UserMessage()),
 			Email:           typed,
 			PasswordEnabled: h.cfg.Passwords != nil,
 		})
@@ -52,7 +48,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if pw := f.Get("password"); pw != "" {
 		if h.cfg.Passwords == nil {
 			h.render(w, http.StatusForbidden, TemplateLogin, &LoginPage{
-				Page:  h.page("Log in", rt, UserMessage(ReasonPasswordDisabled)),
+				Page:  h.page("Log in", rt, ReasonPasswordDisabled.UserMessage()),
 				Email: email,
 			})
 			return
@@ -84,7 +80,7 @@ func (h *Handler) emailFirst(w http.ResponseWriter, r *http.Request, email, rt s
 	case 0:
 		msg := ""
 		if h.cfg.Passwords == nil {
-			msg = UserMessage(sso.ReasonNoSSO)
+			msg = sso.ReasonNoSSO.UserMessage()
 		}
 		h.render(w, http.StatusOK, TemplateLogin, &LoginPage{
 			Page:            h.page("Log in", rt, msg),
@@ -211,7 +207,7 @@ func (h *Handler) domainStart(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			reason = sso.ReasonNoSSO
 		}
-		h.render(w, http.StatusNotFound, TemplateDomain, &DomainPage{Page: h.page("Log in with single sign-on", rt, UserMessage(reason)), Domain: domain})
+		h.render(w, http.StatusNotFound, TemplateDomain, &DomainPage{Page: h.page("Log in with single sign-on", rt, reason.UserMessage()), Domain: domain})
 		return
 	}
 	if len(choices) == 1 {
