@@ -3,12 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/ssokit/sso/ldap/ldaptest"
@@ -35,7 +32,6 @@ type mocks struct {
 	ldap    *ldaptest.Server
 	ldapURL string
 	servers []*http.Server
-	fwd     *forwarder
 }
 
 // startMocks starts the mock SAML IdP, OpenID provider and LDAP directory
@@ -82,16 +78,12 @@ func startMocks(addrs MockIdPs, log *slog.Logger) (m *mocks, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	if m.ldap, err = ldaptest.NewServer(mockDirectory()); err != nil {
-		return nil, fmt.Errorf("mock LDAP directory: %w", err)
+	dir := mockDirectory()
+	dir.Addr = addrs.LDAPAddr
+	if m.ldap, err = ldaptest.NewServer(dir); err != nil {
+		return nil, fmt.Errorf("mock LDAP directory on %s: %w (pick another port with -ldap-addr)", addrs.LDAPAddr, err)
 	}
 	m.ldapURL = m.ldap.URL
-	if _, port, _ := net.SplitHostPort(addrs.LDAPAddr); port != "0" {
-		if m.fwd, err = newForwarder(addrs.LDAPAddr, strings.TrimPrefix(m.ldap.URL, "ldap://")); err != nil {
-			return nil, fmt.Errorf("mock LDAP directory on %s: %w (pick another port with -ldap-addr)", addrs.LDAPAddr, err)
-		}
-		m.ldapURL = "ldap://" + m.fwd.addr
-	}
 	return m, nil
 }
 
@@ -101,9 +93,6 @@ func (m *mocks) Close() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = s.Shutdown(ctx)
 		cancel()
-	}
-	if m.fwd != nil {
-		m.fwd.Close()
 	}
 	if m.ldap != nil {
 		m.ldap.Close()
@@ -116,68 +105,4 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// forwarder passes TCP connections from a fixed address to the mock
-// directory, which picks its own port. TLS (StartTLS) runs end to end
-// through it.
-type forwarder struct {
-	addr    string
-	backend string
-	ln      net.Listener
-	mu      sync.Mutex
-	conns   map[net.Conn]bool
-	wg      sync.WaitGroup
-}
-
-func newForwarder(addr, backend string) (*forwarder, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	f := &forwarder{addr: ln.Addr().String(), backend: backend, ln: ln, conns: map[net.Conn]bool{}}
-	f.wg.Add(1)
-	go f.serve()
-	return f, nil
-}
-
-func (f *forwarder) serve() {
-	defer f.wg.Done()
-	for {
-		c, err := f.ln.Accept()
-		if err != nil {
-			return
-		}
-		b, err := net.DialTimeout("tcp", f.backend, 5*time.Second)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		f.mu.Lock()
-		f.conns[c], f.conns[b] = true, true
-		f.mu.Unlock()
-		f.wg.Add(2)
-		pipe := func(dst, src net.Conn) {
-			defer f.wg.Done()
-			_, _ = io.Copy(dst, src)
-			dst.Close()
-			src.Close()
-			f.mu.Lock()
-			delete(f.conns, dst)
-			delete(f.conns, src)
-			f.mu.Unlock()
-		}
-		go pipe(b, c)
-		go pipe(c, b)
-	}
-}
-
-func (f *forwarder) Close() {
-	_ = f.ln.Close()
-	f.mu.Lock()
-	for c := range f.conns {
-		c.Close()
-	}
-	f.mu.Unlock()
-	f.wg.Wait()
 }

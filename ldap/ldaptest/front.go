@@ -22,8 +22,8 @@ type front struct {
 	wg    sync.WaitGroup
 }
 
-func newFront(backend string, count *atomic.Int64, pending *sync.WaitGroup) (*front, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func newFront(listen, backend string, count *atomic.Int64, pending *sync.WaitGroup) (*front, error) {
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,11 @@ type Config struct {
 	// Groups are groupOfNames entries; their members get a memberOf value.
 	Groups []Group
 
+	// Addr is the listen address of URL (plain LDAP with StartTLS), e.g.
+	// "127.0.0.1:8389"; a free loopback port when empty. The LDAPS
+	// listener always takes a free loopback port.
+	Addr string
+
 	// NoTLS makes a plain-only server: StartTLS is refused and there is no
 	// LDAPS listener.
 	NoTLS bool
@@ -229,7 +234,11 @@ func NewServer(cfg Config) (*Server, error) {
 			s.Close()
 			return nil, err
 		}
-		f, err := newFront(addr, &s.nConns, &s.backendConns)
+		listen := "127.0.0.1:0"
+		if i == backendPlain && cfg.Addr != "" {
+			listen = cfg.Addr
+		}
+		f, err := newFront(listen, addr, &s.nConns, &s.backendConns)
 		if err != nil {
 			s.Close()
 			return nil, err

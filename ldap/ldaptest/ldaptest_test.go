@@ -314,3 +314,30 @@ func TestSetUserAndGroup(t *testing.T) {
 		t.Fatal("an invalid base DN was accepted")
 	}
 }
+
+func TestFixedAddress(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cfg := ldaptest.SampleConfig()
+	cfg.Addr = addr
+	srv := ldaptest.Start(t, cfg)
+	if srv.URL != "ldap://"+addr {
+		t.Fatalf("URL = %q; want ldap://%s", srv.URL, addr)
+	}
+	c, err := goldap.DialURL(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.StartTLS(&tls.Config{RootCAs: srv.CertPool(), ServerName: "127.0.0.1"}); err != nil {
+		t.Fatalf("StartTLS on the fixed address: %v", err)
+	}
+	// The address is taken while the server runs.
+	if _, err := ldaptest.NewServer(cfg); err == nil {
+		t.Fatal("a second server on the same address started")
+	}
+}
