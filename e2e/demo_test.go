@@ -88,6 +88,7 @@ func startDemo(goBin string) (_ *demo, err error) {
 		"-ldap-addr", d.LDAPAddr,
 		"-db", filepath.Join(d.dir, "demo.db"))
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	dieWithParent(d.cmd)
 	if err := d.cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/ssokit/sso"
-	"github.com/ssokit/sso/login"
 	"github.com/ssokit/sso/saml/samltest"
 )
 
@@ -118,7 +117,7 @@ func TestSAMLSPInitiated(t *testing.T) {
 // the first login, with roles from the assertion.
 func TestSAMLIdPInitiated(t *testing.T) {
 	tb := newTab(t)
-	start := `section[aria-labelledby="acct-simplecity"] a[href^="` + tb.demo.SAMLURL + `/start"]`
+	start := `section[aria-labelledby="acct-simplecity"] a[href^="` + tb.demo.SAMLURL + `/start"][href*="simplecity-staff"]`
 	tb.do("following the start page's IdP-initiated link of Simple City",
 		chromedp.Navigate(tb.demo.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(start)),
@@ -165,7 +164,7 @@ func TestLDAP(t *testing.T) {
 		chromedp.Click(chromedp.CSS(directoryForm+` button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(message)),
 	)
-	tb.wantText(message, login.UserMessage(sso.ReasonInvalidCredentials))
+	tb.wantText(message, sso.ReasonInvalidCredentials.UserMessage())
 	tb.do("typing the directory password",
 		chromedp.SendKeys(chromedp.CSS(directoryForm+` #password`), "ken-directory-pw"),
 		chromedp.Click(chromedp.CSS(directoryForm+` button[type="submit"]`)),
@@ -218,7 +217,7 @@ func TestSSORequiredRefusesPassword(t *testing.T) {
 	tb := newTab(t)
 	tb.emailFirst("nina@newsdesk.example", "nina-pw")
 	tb.do("waiting for the refusal", chromedp.WaitVisible(chromedp.CSS(message)))
-	tb.wantText(message, login.UserMessage(sso.ReasonSSORequired))
+	tb.wantText(message, sso.ReasonSSORequired.UserMessage())
 	tb.wantLoggedOut()
 }
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/examples/internal/browser"
-	"github.com/ssokit/sso/login"
 	"github.com/ssokit/sso/saml/samltest"
 )
 
@@ -54,7 +53,7 @@ func TestAdminBreakGlass(t *testing.T) {
 	}
 	// Sam is no administrator: refused, and offered Acme's single sign-on.
 	b = browser.New(t)
-	password(b, a, "sam@acme.example", "sam-password").Want(http.StatusForbidden, login.UserMessage(sso.ReasonSSORequired), "Continue with Acme SAML")
+	password(b, a, "sam@acme.example", "sam-password").Want(http.StatusForbidden, sso.ReasonSSORequired.UserMessage(), "Continue with Acme SAML")
 	b.WantLoggedOut(a.url)
 	// The audit log in SQLite has both decisions.
 	evs, err := a.store.Recent(context.Background(), "acme", 10)
@@ -90,7 +89,7 @@ func TestPickerLDAP(t *testing.T) {
 		Want(http.StatusOK, "Log in with Initech directory")
 	// A wrong directory password is refused on the same form.
 	p = p.Form("/ldap/initech-ldap/login").Set("password", "wrong").Submit().
-		Want(http.StatusUnauthorized, login.UserMessage(sso.ReasonInvalidCredentials))
+		Want(http.StatusUnauthorized, sso.ReasonInvalidCredentials.UserMessage())
 	p.Form("/ldap/initech-ldap/login").Set("email", "alice@example.com").Set("password", "alice-password").Submit().
 		Want(http.StatusOK, "Logged in as alice@example.com with LDAP single sign-on through initech-ldap", "Accounts: initech.")
 	if m := b.Me(a.url); !slices.Equal(m.Accounts, []string{"initech"}) || m.Identity.Subject != "uid=alice,ou=people,dc=example,dc=com" {

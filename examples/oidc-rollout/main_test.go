@@ -36,7 +36,7 @@ func ssoLogin(t *testing.T, b *browser.Browser, a *app, email string) *browser.P
 
 func TestRollout(t *testing.T) {
 	a := startApp(t)
-	ssoRequired := login.UserMessage(sso.ReasonSSORequired)
+	ssoRequired := sso.ReasonSSORequired.UserMessage()
 
 	// Step 1, single sign-on optional: the password works...
 	b := browser.New(t)
@@ -46,8 +46,12 @@ func TestRollout(t *testing.T) {
 		t.Fatalf("/me after the password login = %+v", m)
 	}
 	// ...a wrong one does not...
-	passwordLogin(browser.New(t), a, "olly@newsroom.example", "wrong").
-		Want(http.StatusUnauthorized, login.UserMessage(login.ReasonPasswordIncorrect))
+	b2 := browser.New(t)
+	passwordLogin(b2, a, "olly@newsroom.example", "wrong").Want(http.StatusUnauthorized, "Password")
+	b2.WantLoggedOut(a.url)
+	if len(a.audit.Find(sso.EventLoginFailed, login.ReasonPasswordIncorrect)) != 1 {
+		t.Fatalf("want one login_failed event with password_incorrect: %+v", a.audit.Events())
+	}
 
 	// ...and single sign-on can be tested: the email alone leads to the
 	// OpenID provider and back.

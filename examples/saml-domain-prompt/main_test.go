@@ -8,7 +8,6 @@ import (
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/examples/internal/browser"
-	"github.com/ssokit/sso/login"
 	"github.com/ssokit/sso/saml"
 	"github.com/ssokit/sso/saml/samltest"
 )
@@ -61,7 +60,7 @@ func TestBookmarkAndEmailAttribute(t *testing.T) {
 		t.Fatalf("/me = %+v, identity %+v", m, m.Identity)
 	}
 	// An unknown SSO domain says so.
-	browser.New(t).Get(a.url+"/login/sso/nosuch").Want(http.StatusNotFound, login.UserMessage(sso.ReasonAccountNotFound))
+	browser.New(t).Get(a.url+"/login/sso/nosuch").Want(http.StatusNotFound, sso.ReasonAccountNotFound.UserMessage())
 }
 
 func TestEmailDomainScope(t *testing.T) {
@@ -78,7 +77,7 @@ func TestEmailDomainScope(t *testing.T) {
 	// offered.
 	b = browser.New(t)
 	b.Get(a.url+"/login").Form("/login").Set("email", "olly@fund.example").Set("password", "olly-password").Submit().
-		Want(http.StatusForbidden, login.UserMessage(sso.ReasonSSORequired), "Continue with The Fund's Okta")
+		Want(http.StatusForbidden, sso.ReasonSSORequired.UserMessage(), "Continue with The Fund's Okta")
 	b.WantLoggedOut(a.url)
 	if len(a.audit.Find(sso.EventPasswordRefused, sso.ReasonSSORequired)) != 1 {
 		t.Fatalf("want one password_refused event: %+v", a.audit.Events())
@@ -93,7 +92,7 @@ func TestPreProvisionedOnly(t *testing.T) {
 	// Newbie is known to The Fund's IdP but was never added here.
 	b := browser.New(t)
 	idpLogin(b.Get(a.url+"/login/sso/thefund"), a.fundIdP.IdP, "newbie@fund.example").
-		Want(http.StatusForbidden, login.UserMessage(sso.ReasonUserNotProvisioned))
+		Want(http.StatusForbidden, sso.ReasonUserNotProvisioned.UserMessage())
 	b.WantLoggedOut(a.url)
 	evs := a.audit.Find(sso.EventLoginFailed, sso.ReasonUserNotProvisioned)
 	if len(evs) != 1 || evs[0].Connection != "fund-okta" || evs[0].Account != "fund" {

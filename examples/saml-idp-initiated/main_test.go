@@ -9,7 +9,6 @@ import (
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/examples/internal/browser"
 	"github.com/ssokit/sso/examples/internal/host"
-	"github.com/ssokit/sso/login"
 	"github.com/ssokit/sso/saml/samltest"
 )
 
@@ -76,7 +75,7 @@ func TestModuleRouting(t *testing.T) {
 	}
 	// A module no connection has is refused.
 	b = browser.New(t)
-	fromPortal(b, a, "eve@simple.example").Want(http.StatusNotFound, login.UserMessage(sso.ReasonConnectionNotFound))
+	fromPortal(b, a, "eve@simple.example").Want(http.StatusNotFound)
 	b.WantLoggedOut(a.url)
 	if len(a.audit.Find(sso.EventLoginFailed, sso.ReasonConnectionNotFound)) != 1 {
 		t.Fatalf("want one login_failed event with connection_not_found: %+v", a.audit.Events())
@@ -108,7 +107,7 @@ func TestSSOEnforcedForRoles(t *testing.T) {
 	}
 	// Sue is an Employee: single sign-on is enforced for her.
 	b, p := password("sue@simple.example", "sue-password")
-	p.Want(http.StatusForbidden, login.UserMessage(sso.ReasonSSORequired))
+	p.Want(http.StatusForbidden, sso.ReasonSSORequired.UserMessage())
 	b.WantLoggedOut(a.url)
 	// Pat is a Consultant: the password works.
 	b, p = password("pat@simple.example", "pat-password")

@@ -59,7 +59,10 @@ func TestLoginBindingSSOFirst(t *testing.T) {
 	b.WantLoggedOut(a.url)
 	// A wrong password binds nothing and asks again.
 	p = p.Form("/login/bind").Set("email", "jane.doe@recruit.example").Set("password", "wrong").Submit().
-		Want(http.StatusUnauthorized, login.UserMessage(login.ReasonPasswordIncorrect))
+		Want(http.StatusUnauthorized, "Connect your account")
+	if len(a.audit.Find(sso.EventLoginFailed, login.ReasonPasswordIncorrect)) != 1 {
+		t.Fatalf("want one login_failed event with password_incorrect: %+v", a.audit.Events())
+	}
 	p.Form("/login/bind").Set("email", "jane.doe@recruit.example").Set("password", "jane-password").Submit().
 		Want(http.StatusOK, "Logged in as jane.doe@recruit.example with SAML single sign-on through recruit-adfs")
 	if m := b.Me(a.url); m.Method != "sso" || m.Identity.Subject != "jane.doe@recruit.example" {
@@ -100,7 +103,7 @@ func TestSHA1OnOneConnectionOnly(t *testing.T) {
 	// only Recruit Co's connection allows SHA-1.
 	a.okta.SetMisbehavior(samltest.Misbehavior{SHA1: true})
 	b := browser.New(t)
-	spInitiated(b, a, a.okta.IdP, "alex@agency.example").Want(http.StatusForbidden, login.UserMessage(sso.ReasonAlgorithmNotAllowed))
+	spInitiated(b, a, a.okta.IdP, "alex@agency.example").Want(http.StatusForbidden, sso.ReasonAlgorithmNotAllowed.UserMessage())
 	b.WantLoggedOut(a.url)
 	evs := a.audit.Find(sso.EventLoginFailed, sso.ReasonAlgorithmNotAllowed)
 	if len(evs) != 1 || evs[0].Connection != "agency-okta" {
