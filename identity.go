@@ -55,8 +55,13 @@ type Identity struct {
 	Attributes map[string][]string
 	// AuthTime is when the person authenticated at the issuer, if known.
 	AuthTime time.Time
-	// SessionIndex is the SAML session index, needed for single logout.
+	// SessionIndex is the SAML session index, needed for single logout
+	// (the OIDC "sid" claim for OpenID Connect).
 	SessionIndex string
+	// IDToken is the raw OpenID Connect ID token, kept so that logout can
+	// send it to the provider as id_token_hint. It redacts itself when
+	// printed, logged or marshalled to JSON. Empty for SAML and LDAP.
+	IDToken Secret
 	// IdPInitiated reports a login the identity provider started (SAML
 	// unsolicited response) rather than one this application requested.
 	IdPInitiated bool

@@ -2,6 +2,8 @@ package login_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -427,6 +429,50 @@ func TestLogout(t *testing.T) {
 	wantRedirect(t, b.post("/auth/login", form("email", "ada@acme.example", "password", "ada-pw")), "/")
 	wantRedirect(t, b.post("/auth/logout", nil), "/")
 	wantStatus(t, b.get("/auth/logout"), http.StatusMethodNotAllowed)
+}
+
+func TestOIDCLogoutAtProvider(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	wantRedirect(t, b.oidcLogin(b.post("/auth/login/start", form("connection", "keyoidc", "email", "alice@example.com")), "alice-0001"), "/")
+	res := b.mustSession("alice@example.com")
+	if res.Identity.IDToken == "" {
+		t.Fatal("the identity keeps no ID token for logout")
+	}
+	js, _ := json.Marshal(res.Identity)
+	if strings.Contains(fmt.Sprintf("%+v", *res.Identity), res.Identity.IDToken.Reveal()) || strings.Contains(string(js), res.Identity.IDToken.Reveal()) {
+		t.Fatal("the ID token is printed or marshalled with the identity")
+	}
+	// keyoidc has a PostLogoutRedirectURL: the session ends here, then the
+	// browser goes to the provider's end_session_endpoint with the ID token.
+	p := b.post("/auth/logout", nil)
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, w.op.URL()) {
+		t.Fatalf("logout: %d to %q; want a redirect to the provider", p.status, p.loc)
+	}
+	if b.session() != nil {
+		t.Fatal("session survived logout")
+	}
+	u, _ := url.Parse(p.loc)
+	if u.Query().Get("id_token_hint") != res.Identity.IDToken.Reveal() || u.Query().Get("post_logout_redirect_uri") != w.base+"/signed-out" {
+		t.Fatalf("end session request %q", p.loc)
+	}
+	resp, err := noRedirects(w.op.Client()).Get(p.loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, w.base+"/signed-out") {
+		t.Fatalf("provider answered %d to %q", resp.StatusCode, loc)
+	}
+	if l := w.op.Logouts(); len(l) != 1 || !l[0].IDTokenHintValid || l[0].Subject != "alice-0001" {
+		t.Fatalf("provider logouts %+v", l)
+	}
+}
+
+func noRedirects(c *http.Client) *http.Client {
+	cc := *c
+	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cc
 }
 
 func TestSAMLMetadata(t *testing.T) {

@@ -6,13 +6,15 @@ import (
 	"net/http"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/oidc"
 	"github.com/ssokit/sso/saml"
 )
 
 // LogoutStarter is implemented by authenticators whose identity provider
-// offers single logout (a SAML IdP with a SingleLogoutService). After the
-// host's session has ended, the handler sends the browser to the identity
-// provider with the returned step.
+// offers single logout: a SAML IdP with a SingleLogoutService, or an OpenID
+// provider with an end_session_endpoint when the connection has a
+// PostLogoutRedirectURL. After the host's session has ended, the handler
+// sends the browser to the identity provider with the returned step.
 type LogoutStarter interface {
 	StartLogout(ctx context.Context, req LogoutRequest) (*sso.Step, error)
 }
@@ -53,10 +55,33 @@ func logoutStarter(a sso.Authenticator) (LogoutStarter, bool) {
 	if ls, ok := a.(LogoutStarter); ok {
 		return ls, true
 	}
-	if sp, ok := a.(*saml.ServiceProvider); ok {
-		return samlLogout{sp}, true
+	switch c := a.(type) {
+	case *saml.ServiceProvider:
+		return samlLogout{c}, true
+	case *oidc.Connection:
+		return oidcLogout{c}, true
 	}
 	return nil, false
+}
+
+// oidcLogout adapts OpenID Connect RP-initiated logout: a redirect to the
+// provider's end_session_endpoint with the session's ID token as
+// id_token_hint. The provider then returns the browser to the connection's
+// PostLogoutRedirectURL; without one, the connection's LogoutRedirectURL
+// applies instead, because ending the provider's session for every
+// application is a choice the host makes per connection.
+type oidcLogout struct{ c *oidc.Connection }
+
+func (o oidcLogout) StartLogout(ctx context.Context, req LogoutRequest) (*sso.Step, error) {
+	if o.c.PostLogoutRedirectURL() == "" {
+		return nil, &sso.Error{Op: "login.Logout", Reason: sso.ReasonLogoutNotSupported, Connection: o.c.ID(),
+			Detail: "the connection has no PostLogoutRedirectURL, so it does not log out at the provider"}
+	}
+	lr := oidc.LogoutRequest{IDTokenHint: req.Identity.IDToken}
+	if lr.IDTokenHint == "" {
+		lr.LogoutHint = req.Identity.Email
+	}
+	return o.c.Logout(ctx, lr)
 }
 
 // logoutFinisher is logoutStarter for the SLO endpoint.

@@ -180,11 +180,12 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
 	replay := sso.NewMemoryReplayCache(sso.MemoryOptions{})
 
-	newOIDC := func(id string) sso.Authenticator {
+	newOIDC := func(id string, postLogout ...string) sso.Authenticator {
 		redirect := w.base + "/auth/oidc/" + id + "/callback"
-		w.op.AddClient(oidctest.Client{ID: id + "-client", Secret: "secret-" + id, RedirectURIs: []string{redirect}})
+		w.op.AddClient(oidctest.Client{ID: id + "-client", Secret: "secret-" + id, RedirectURIs: []string{redirect}, PostLogoutRedirectURIs: postLogout})
 		c, err := oidc.New(oidc.Config{ID: id, Issuer: w.op.Issuer(), ClientID: id + "-client", ClientSecret: sso.Secret("secret-" + id),
-			RedirectURL: redirect, CACertPEM: w.op.CACertPEM(), AllowPrivateNetwork: true, States: states, Replay: replay})
+			RedirectURL: redirect, CACertPEM: w.op.CACertPEM(), AllowPrivateNetwork: true, States: states, Replay: replay,
+			PostLogoutRedirectURL: strings.Join(postLogout, "")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,7 +229,7 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 		{Authenticator: newSAML("recruit-saml", allowIdP), Provisioning: provisioning.Connection{TrustEmail: true, Identifier: provisioning.IdentifierSubject,
 			LoginBinding: provisioning.LoginBinding{Enabled: true}}},
 		{Authenticator: dirAuth, Provisioning: provisioning.Connection{TrustEmail: true}},
-		{Authenticator: newOIDC("keyoidc"), Provisioning: provisioning.Connection{TrustEmail: true}},
+		{Authenticator: newOIDC("keyoidc", w.base+"/signed-out"), Provisioning: provisioning.Connection{TrustEmail: true}},
 		{Authenticator: newOIDC("drafty-oidc"), Provisioning: provisioning.Connection{TrustEmail: true}},
 	}
 	if w.conns, err = login.NewConnectionSet(conns...); err != nil {

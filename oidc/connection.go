@@ -163,6 +163,11 @@ func (c *Connection) LogoURL() string { return c.cfg.LogoURL }
 // Issuer returns the configured issuer.
 func (c *Connection) Issuer() string { return c.cfg.Issuer }
 
+// PostLogoutRedirectURL returns the configured post-logout redirect URL.
+// The login handler sends a logging-out user to the provider's
+// end_session_endpoint only when it is set, since the provider must know it.
+func (c *Connection) PostLogoutRedirectURL() string { return c.cfg.PostLogoutRedirectURL }
+
 // Metadata returns the provider's configuration, fetching the discovery
 // document if it is not cached yet. The result must not be modified.
 func (c *Connection) Metadata(ctx context.Context) (*Metadata, error) {
@@ -484,6 +489,7 @@ func (c *Connection) CompleteWithTokens(ctx context.Context, req sso.CompleteReq
 	if id.AuthTime.IsZero() {
 		id.AuthTime = idt.AuthTime
 	}
+	id.IDToken = sso.Secret(rawID)
 	toks := &Tokens{IDToken: sso.Secret(rawID), AccessToken: sso.Secret(tok.AccessToken), RefreshToken: sso.Secret(tok.RefreshToken), Claims: idt}
 	if ei, ok := tok.Extra("expires_in").(float64); ok && ei > 0 {
 		toks.Expiry = now.Add(time.Duration(ei) * time.Second)
