@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,8 +17,6 @@ import (
 // stepTimeout bounds one step of a scenario (a navigation, a click and the
 // wait for the next page).
 const stepTimeout = 20 * time.Second
-
-func listenLoopback() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
 
 // browser is the one headless Chromium of the test binary.
 type browser struct {

@@ -31,8 +31,10 @@
 // as JSON, 401 when logged out), /healthz, and /admin/{account}, the SSO
 // settings page of an account for its administrators.
 //
-// Tests start the demo in-process with start(ctx, Options{...}) on free
-// ports (port 0) and close it with app.Close.
+// The application itself is package demoapp beside this file: tests (and
+// the browser end-to-end tests in e2e) start it in-process with
+// demoapp.Start(ctx, demoapp.Options{...}) on free ports (port 0) and stop
+// it with App.Close.
 package main
 
 import (
@@ -44,6 +46,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/ssokit/sso/examples/demo/demoapp"
 )
 
 func main() {
@@ -55,15 +59,15 @@ func main() {
 func realMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var opts Options
+	var opts demoapp.Options
 	var check bool
-	fs.StringVar(&opts.Addr, "addr", "localhost:8080", "where the application listens")
+	fs.StringVar(&opts.Addr, "addr", demoapp.DefaultAddr, "where the application listens")
 	fs.StringVar(&opts.BaseURL, "base-url", "", "the application's public URL (default http://ADDR)")
 	fs.StringVar(&opts.ConfigFile, "config", "", "configuration file replacing the built-in setup (see sample-config.json)")
 	fs.StringVar(&opts.DB, "db", "", "SQLite database file (default: a temporary file)")
-	fs.StringVar(&opts.SAMLAddr, "saml-addr", "", "mock SAML IdP address (default "+defaultSAMLAddr+")")
-	fs.StringVar(&opts.OIDCAddr, "oidc-addr", "", "mock OpenID provider address (default "+defaultOIDCAddr+")")
-	fs.StringVar(&opts.LDAPAddr, "ldap-addr", "", "mock LDAP directory address (default "+defaultLDAPAddr+")")
+	fs.StringVar(&opts.SAMLAddr, "saml-addr", "", "mock SAML IdP address (default "+demoapp.DefaultSAMLAddr+")")
+	fs.StringVar(&opts.OIDCAddr, "oidc-addr", "", "mock OpenID provider address (default "+demoapp.DefaultOIDCAddr+")")
+	fs.StringVar(&opts.LDAPAddr, "ldap-addr", "", "mock LDAP directory address (default "+demoapp.DefaultLDAPAddr+")")
 	fs.BoolVar(&check, "check", false, "check the configuration file and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -73,7 +77,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if check {
-		if err := checkOnly(opts); err != nil {
+		if err := demoapp.Check(opts); err != nil {
 			fmt.Fprintln(stderr, "demo:", err)
 			return 1
 		}
@@ -82,29 +86,13 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, opts); err != nil {
+	if err := demoapp.Run(ctx, opts); err != nil {
 		fmt.Fprintln(stderr, "demo:", err)
-		var ce *ConfigError
+		var ce *demoapp.ConfigError
 		if errors.As(err, &ce) {
 			fmt.Fprintln(stderr, "demo: nothing was started; fix the configuration and try again")
 		}
 		return 1
 	}
 	return 0
-}
-
-// checkOnly checks the configuration without starting anything or
-// contacting identity providers.
-func checkOnly(opts Options) error {
-	cfg := builtinConfig()
-	if opts.ConfigFile != "" {
-		var err error
-		if cfg, err = LoadConfig(opts.ConfigFile); err != nil {
-			return err
-		}
-	}
-	var p problems
-	cfg.check(&p)
-	checkMockRefs(cfg, &p)
-	return p.err()
 }

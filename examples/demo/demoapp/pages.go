@@ -1,4 +1,4 @@
-package main
+package demoapp
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 
 // routes returns the application's handler: the login handler's routes,
 // the start page, /me, /healthz and the admin pages.
-func (a *app) routes() http.Handler {
+func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()
 	for _, p := range a.login.Routes() {
 		mux.Handle(p, a.login)
@@ -45,7 +45,7 @@ func securityHeaders(h http.Handler) http.Handler {
 
 const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
 
-func (a *app) render(w http.ResponseWriter, status int, t *template.Template, data any) {
+func (a *App) render(w http.ResponseWriter, status int, t *template.Template, data any) {
 	var b bytes.Buffer
 	if err := t.Execute(&b, data); err != nil {
 		a.log.Error("template", "err", err)
@@ -60,7 +60,7 @@ func (a *app) render(w http.ResponseWriter, status int, t *template.Template, da
 }
 
 // healthz serves GET /healthz: 200 "ok" when the database answers.
-func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
+func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -128,7 +128,7 @@ type provisioningJSON struct {
 
 // me serves GET /me: the session's user, identity and accounts as JSON, or
 // 401 when logged out.
-func (a *app) me(w http.ResponseWriter, r *http.Request) {
+func (a *App) me(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	s := a.host.current(r)
@@ -142,7 +142,7 @@ func (a *app) me(w http.ResponseWriter, r *http.Request) {
 	_ = enc.Encode(a.meOf(r.Context(), s))
 }
 
-func (a *app) meOf(ctx context.Context, s *session) *meJSON {
+func (a *App) meOf(ctx context.Context, s *session) *meJSON {
 	res := s.Result
 	out := &meJSON{Method: res.Method.String(), Accounts: res.Accounts, Roles: map[string][]string{},
 		SecondFactorRequired: res.SecondFactorRequired, LoggedInAt: s.Created}
@@ -219,7 +219,7 @@ type connView struct {
 
 // startPage serves GET /: who is logged in, and every account with its
 // connections and test users.
-func (a *app) startPage(w http.ResponseWriter, r *http.Request) {
+func (a *App) startPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	d := &startData{BaseURL: a.baseURL, Mocks: a.mocks != nil}
 	if a.mocks != nil {
@@ -271,7 +271,7 @@ func (a *app) startPage(w http.ResponseWriter, r *http.Request) {
 
 // otherAccounts lists the user's accounts this login did not grant, with
 // whether switching to each needs another login (policy.NeedsReauth).
-func (a *app) otherAccounts(ctx context.Context, s *session) []otherAccount {
+func (a *App) otherAccounts(ctx context.Context, s *session) []otherAccount {
 	ids, err := a.users.Accounts(ctx, s.Result.User)
 	if err != nil {
 		return nil

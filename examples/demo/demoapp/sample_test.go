@@ -1,4 +1,4 @@
-package main
+package demoapp
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite sample-config.json from the built-in setup")
 
-const sampleFile = "sample-config.json"
+const sampleFile = "../sample-config.json"
 
 // TestSampleConfigIsBuiltin keeps sample-config.json equal to the built-in
 // setup, so the documented file is the one the demo runs.

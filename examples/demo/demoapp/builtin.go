@@ -1,4 +1,4 @@
-package main
+package demoapp
 
 import (
 	"github.com/ssokit/sso"
@@ -134,7 +134,7 @@ func builtinConfig() *Config {
 			"To connect a real identity provider, replace them with its metadata URL (or idp_metadata_xml / idp_metadata_file), issuer or LDAP URL and CA; " +
 			"drop mock_idps when nothing refers to it. The field documentation is in examples/demo/config.go.",
 		AdminRole: "Administrator",
-		MockIdPs:  &MockIdPs{SAMLAddr: defaultSAMLAddr, OIDCAddr: defaultOIDCAddr, LDAPAddr: defaultLDAPAddr},
+		MockIdPs:  &MockIdPs{SAMLAddr: DefaultSAMLAddr, OIDCAddr: DefaultOIDCAddr, LDAPAddr: DefaultLDAPAddr},
 		Accounts: []AccountConfig{
 			{ID: "pressroom", Name: "Press Room", Aliases: []string{"pressroom"}, Domains: domain("pressroom.example"),
 				Comment:     "Smart.pr: OpenID Connect, single sign-on optional. Its administrator switches it to required on the admin page; lockout prevention refuses until she has logged in through SSO once or keeps the break-glass.",

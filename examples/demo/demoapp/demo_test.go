@@ -1,4 +1,4 @@
-package main
+package demoapp
 
 import (
 	"context"
@@ -25,9 +25,9 @@ func freeOptions() Options {
 }
 
 // startDemo starts the demo in-process and stops it when the test ends.
-func startDemo(t *testing.T, opts Options) *app {
+func startDemo(t *testing.T, opts Options) *App {
 	t.Helper()
-	a, err := start(context.Background(), opts)
+	a, err := Start(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
@@ -38,11 +38,11 @@ func startDemo(t *testing.T, opts Options) *app {
 // browser keeps cookies and does not follow redirects.
 type browser struct {
 	t *testing.T
-	a *app
+	a *App
 	c *http.Client
 }
 
-func newBrowser(t *testing.T, a *app) *browser {
+func newBrowser(t *testing.T, a *App) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, a: a, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }

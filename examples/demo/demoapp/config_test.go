@@ -1,4 +1,4 @@
-package main
+package demoapp
 
 import (
 	"bytes"
@@ -95,7 +95,7 @@ func TestBadConfigNamesFieldAndFix(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := freeOptions()
 			opts.ConfigFile = writeConfig(t, tc.config)
-			_, err := start(context.Background(), opts)
+			_, err := Start(context.Background(), opts)
 			wantProblems(t, err, tc.fieldFix...)
 		})
 	}
@@ -114,7 +114,7 @@ func TestBadConfigStartsNothing(t *testing.T) {
       {"id": "acme-op", "protocol": "oidc", "stage": "live", "oidc": {"issuer": "{mock_oidc}", "client_id": "c", "client_secret": "s", "allow_insecure_http": true, "allow_private_network": true}}
     ]}]
 }`)
-	_, err := start(context.Background(), opts)
+	_, err := Start(context.Background(), opts)
 	wantProblems(t, err, "accounts[0].connections[0].saml", "", "accounts[0].policy", "")
 	for _, addr := range []string{opts.Addr, opts.SAMLAddr, opts.OIDCAddr, opts.LDAPAddr} {
 		l, err := net.Listen("tcp", addr)
@@ -171,27 +171,6 @@ func TestSampleConfigStarts(t *testing.T) {
 	b := newBrowser(t, a)
 	wantRedirect(t, b.oidcLogin(b.post("/login", form("email", "pete@pressroom.example")), "pete"), "/")
 	b.mustMe("pete@pressroom.example")
-}
-
-func TestCommandLine(t *testing.T) {
-	var out, errb bytes.Buffer
-	if code := realMain([]string{"-check", "-config", sampleFile}, &out, &errb); code != 0 || !strings.Contains(out.String(), "configuration OK") {
-		t.Fatalf("-check sample: %d %q %q", code, out.String(), errb.String())
-	}
-	out.Reset()
-	errb.Reset()
-	bad := writeConfig(t, `{"accounts": [{"id": "a", "policy": {"mode": "sometimes"}}]}`)
-	if code := realMain([]string{"-check", "-config", bad}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "accounts[0].policy.mode") {
-		t.Fatalf("-check bad: %d %q", code, errb.String())
-	}
-	if code := realMain([]string{"-nosuchflag"}, &out, &errb); code != 2 {
-		t.Fatalf("bad flag: %d", code)
-	}
-	// A bad file refuses to start, saying nothing was started.
-	errb.Reset()
-	if code := realMain([]string{"-config", bad, "-addr", "localhost:0"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "nothing was started") {
-		t.Fatalf("start bad: %d %q", code, errb.String())
-	}
 }
 
 func TestAdminMetadata(t *testing.T) {

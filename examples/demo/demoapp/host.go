@@ -1,4 +1,4 @@
-package main
+package demoapp
 
 import (
 	"context"
@@ -38,7 +38,7 @@ type session struct {
 // host keeps passwords, sessions and which connections each user has
 // logged in through (for lockout prevention).
 type host struct {
-	a         *app
+	a         *App
 	mu        sync.Mutex
 	passwords map[string][]byte // lower-case email -> salt (16 bytes) + PBKDF2-SHA256
 	sessions  map[string]*session
@@ -46,7 +46,7 @@ type host struct {
 	seen      map[string]map[string]bool // account -> users who logged in
 }
 
-func newHost(a *app) *host {
+func newHost(a *App) *host {
 	return &host{a: a, passwords: map[string][]byte{}, sessions: map[string]*session{},
 		ssoLogins: map[string][]string{}, seen: map[string]map[string]bool{}}
 }
@@ -170,7 +170,7 @@ func (h *host) knownUsers(ctx context.Context, account string) []string {
 
 // canAdminister reports whether the request's session grants the account
 // and its user is an administrator there.
-func (a *app) canAdminister(r *http.Request, account string) bool {
+func (a *App) canAdminister(r *http.Request, account string) bool {
 	s := a.host.current(r)
 	if s == nil || !slices.Contains(s.Result.Accounts, account) {
 		return false
@@ -180,7 +180,7 @@ func (a *app) canAdminister(r *http.Request, account string) bool {
 }
 
 // membership returns the user's membership in account, or nil.
-func (a *app) membership(ctx context.Context, user, account string) *provisioning.Membership {
+func (a *App) membership(ctx context.Context, user, account string) *provisioning.Membership {
 	var m *provisioning.Membership
 	_ = a.store.Tx(ctx, func(tx provisioning.Tx) error {
 		m, _ = tx.FindMembership(ctx, user, account)

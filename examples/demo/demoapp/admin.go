@@ -1,4 +1,4 @@
-package main
+package demoapp
 
 import (
 	"errors"
@@ -50,7 +50,7 @@ type adminConn struct {
 
 // admin returns the account if the request may administer it, or writes
 // the refusal.
-func (a *app) admin(w http.ResponseWriter, r *http.Request) (*login.Account, bool) {
+func (a *App) admin(w http.ResponseWriter, r *http.Request) (*login.Account, bool) {
 	id := r.PathValue("account")
 	acct, err := a.accts.Account(r.Context(), id)
 	if err != nil {
@@ -68,7 +68,7 @@ func (a *app) admin(w http.ResponseWriter, r *http.Request) (*login.Account, boo
 	return acct, true
 }
 
-func (a *app) adminPage(w http.ResponseWriter, r *http.Request) {
+func (a *App) adminPage(w http.ResponseWriter, r *http.Request) {
 	acct, ok := a.admin(w, r)
 	if !ok {
 		return
@@ -76,7 +76,7 @@ func (a *app) adminPage(w http.ResponseWriter, r *http.Request) {
 	a.renderAdmin(w, r, acct, http.StatusOK, &adminData{})
 }
 
-func (a *app) renderAdmin(w http.ResponseWriter, r *http.Request, acct *login.Account, status int, d *adminData) {
+func (a *App) renderAdmin(w http.ResponseWriter, r *http.Request, acct *login.Account, status int, d *adminData) {
 	ctx := r.Context()
 	d.ID, d.Policy = acct.ID, acct.Policy
 	if ac := a.accounts[acct.ID]; ac != nil {
@@ -139,7 +139,7 @@ func (a *app) renderAdmin(w http.ResponseWriter, r *http.Request, acct *login.Ac
 // adminPolicy serves POST /admin/{account}/policy: the policy form, checked
 // by policy.Update, which refuses changes that would lock every
 // administrator out.
-func (a *app) adminPolicy(w http.ResponseWriter, r *http.Request) {
+func (a *App) adminPolicy(w http.ResponseWriter, r *http.Request) {
 	acct, ok := a.admin(w, r)
 	if !ok {
 		return
@@ -234,7 +234,7 @@ func splitList(s string) []string {
 // IdP metadata gets the compatibility report; with action=apply and a
 // report without errors it replaces the IdP of one of the account's SAML
 // connections at once (logins in flight finish with the old one).
-func (a *app) adminMetadata(w http.ResponseWriter, r *http.Request) {
+func (a *App) adminMetadata(w http.ResponseWriter, r *http.Request) {
 	acct, ok := a.admin(w, r)
 	if !ok {
 		return

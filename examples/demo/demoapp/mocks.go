@@ -1,4 +1,4 @@
-package main
+package demoapp
 
 import (
 	"context"
@@ -13,14 +13,19 @@ import (
 	"github.com/ssokit/sso/saml/samltest"
 )
 
-// Default addresses of the mock identity providers: loopback IP addresses,
-// while the application runs on localhost, so that the identity provider is
-// another site than the application, as in real life, and cookie or SameSite
-// mistakes show.
+// Default addresses: the application on localhost, the mock identity
+// providers on loopback IP addresses, so that the identity provider is
+// another site than the application, as in real life, and cookie or
+// SameSite mistakes show.
 const (
-	defaultSAMLAddr = "127.0.0.1:8081"
-	defaultOIDCAddr = "127.0.0.1:8082"
-	defaultLDAPAddr = "127.0.0.1:8389"
+	// DefaultAddr is where the application listens.
+	DefaultAddr = "localhost:8080"
+	// DefaultSAMLAddr is where the mock SAML IdP listens.
+	DefaultSAMLAddr = "127.0.0.1:8081"
+	// DefaultOIDCAddr is where the mock OpenID provider listens.
+	DefaultOIDCAddr = "127.0.0.1:8082"
+	// DefaultLDAPAddr is where the mock LDAP directory listens.
+	DefaultLDAPAddr = "127.0.0.1:8389"
 )
 
 // mocks are the running mock identity providers.

@@ -1,4 +1,4 @@
-package main
+package demoapp
 
 import (
 	"context"
@@ -50,8 +50,10 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// app is the running demo: the host application around the login handler.
-type app struct {
+// App is the running demo: the host application around the login handler,
+// its mock identity providers and its database. It is safe for concurrent
+// use.
+type App struct {
 	opts    Options
 	cfg     *Config
 	log     *slog.Logger
@@ -71,6 +73,8 @@ type app struct {
 	host   *host
 	events sso.EventFunc
 
+	closeOnce sync.Once
+
 	mu       sync.Mutex // guards the maps below and serialises admin changes
 	accounts map[string]*AccountConfig
 	connOf   map[string]*connInfo
@@ -86,10 +90,14 @@ type connInfo struct {
 	samlCfg saml.Config // for rebuilding with new metadata
 }
 
-// start builds the application and serves it in the background. Nothing
-// is left running when it returns an error.
-func start(ctx context.Context, opts Options) (_ *app, err error) {
-	a := &app{opts: opts, log: opts.Logger, accounts: map[string]*AccountConfig{}, connOf: map[string]*connInfo{}}
+// Start builds the application and serves it in the background, with the
+// mock identity providers when the configuration has mock_idps. Nothing is
+// left running when it returns an error: a configuration with problems is
+// a *ConfigError listing each field and its fix. ctx bounds the start only
+// (fetching metadata, contacting providers); stop the application with
+// Close.
+func Start(ctx context.Context, opts Options) (_ *App, err error) {
+	a := &App{opts: opts, log: opts.Logger, accounts: map[string]*AccountConfig{}, connOf: map[string]*connInfo{}}
 	if a.log == nil {
 		a.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
@@ -115,7 +123,7 @@ func start(ctx context.Context, opts Options) (_ *app, err error) {
 
 	addr := opts.Addr
 	if addr == "" {
-		addr = "localhost:8080"
+		addr = DefaultAddr
 	}
 	if a.ln, err = net.Listen("tcp", addr); err != nil {
 		return nil, fmt.Errorf("listening on %s: %w (pick another address with -addr)", addr, err)
@@ -132,9 +140,9 @@ func start(ctx context.Context, opts Options) (_ *app, err error) {
 
 	if cfg.MockIdPs != nil {
 		m := *cfg.MockIdPs
-		m.SAMLAddr = firstNonEmpty(opts.SAMLAddr, m.SAMLAddr, defaultSAMLAddr)
-		m.OIDCAddr = firstNonEmpty(opts.OIDCAddr, m.OIDCAddr, defaultOIDCAddr)
-		m.LDAPAddr = firstNonEmpty(opts.LDAPAddr, m.LDAPAddr, defaultLDAPAddr)
+		m.SAMLAddr = firstNonEmpty(opts.SAMLAddr, m.SAMLAddr, DefaultSAMLAddr)
+		m.OIDCAddr = firstNonEmpty(opts.OIDCAddr, m.OIDCAddr, DefaultOIDCAddr)
+		m.LDAPAddr = firstNonEmpty(opts.LDAPAddr, m.LDAPAddr, DefaultLDAPAddr)
 		if a.mocks, err = startMocks(m, a.log); err != nil {
 			return nil, err
 		}
@@ -166,9 +174,9 @@ func start(ctx context.Context, opts Options) (_ *app, err error) {
 	return a, nil
 }
 
-// run starts the application and serves until ctx is done.
-func run(ctx context.Context, opts Options) error {
-	a, err := start(ctx, opts)
+// Run starts the application, logs its URLs and serves until ctx is done.
+func Run(ctx context.Context, opts Options) error {
+	a, err := Start(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -180,11 +188,45 @@ func run(ctx context.Context, opts Options) error {
 	return a.Close()
 }
 
-// URL returns the application's base URL.
-func (a *app) URL() string { return a.baseURL }
+// URL returns the application's base URL, e.g. http://localhost:8080.
+func (a *App) URL() string { return a.baseURL }
 
-// Close stops the server, the connections, the mocks and the database.
-func (a *app) Close() error {
+// SAMLURL returns the base URL of the mock SAML IdP (its metadata is at
+// SAMLURL()+"/metadata"), or "" when the configuration has no mock_idps.
+func (a *App) SAMLURL() string {
+	if a.mocks == nil {
+		return ""
+	}
+	return a.mocks.samlURL
+}
+
+// OIDCURL returns the issuer URL of the mock OpenID provider, or "" when
+// the configuration has no mock_idps.
+func (a *App) OIDCURL() string {
+	if a.mocks == nil {
+		return ""
+	}
+	return a.mocks.oidcURL
+}
+
+// LDAPURL returns the ldap:// URL of the mock LDAP directory, or "" when
+// the configuration has no mock_idps.
+func (a *App) LDAPURL() string {
+	if a.mocks == nil {
+		return ""
+	}
+	return a.mocks.ldapURL
+}
+
+// Close stops the server (waiting up to five seconds for requests in
+// flight), the connections, the mocks and the database, and removes the
+// temporary database. Calling it again does nothing.
+func (a *App) Close() error {
+	a.closeOnce.Do(a.close)
+	return nil
+}
+
+func (a *App) close() {
 	if a.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = a.srv.Shutdown(ctx)
@@ -206,7 +248,6 @@ func (a *app) Close() error {
 	if a.tmpDir != "" {
 		_ = os.RemoveAll(a.tmpDir)
 	}
-	return nil
 }
 
 // absolute makes a same-site path absolute on base.
@@ -269,7 +310,7 @@ func walkRefs(cfg *Config, f func(field string, v *string)) {
 // build constructs every connection, the routing table, the policies, the
 // provisioner and the login handler from a.cfg, and seeds the users. Every
 // problem is collected with its field; any problem fails the whole build.
-func (a *app) build(ctx context.Context) error {
+func (a *App) build(ctx context.Context) error {
 	cfg := a.cfg
 	var p problems
 	var entries []*login.Connection
@@ -353,7 +394,7 @@ func (a *app) build(ctx context.Context) error {
 
 // discoveryConfig is the routing configuration of the accounts and their
 // built connections. a.mu is held or the app is not serving yet.
-func (a *app) discoveryConfig() discovery.Config {
+func (a *App) discoveryConfig() discovery.Config {
 	var disc discovery.Config
 	for _, ac := range a.cfg.Accounts {
 		da := discovery.Account{ID: ac.ID, Name: ac.Name, Aliases: ac.Aliases, Domains: ac.Domains}
@@ -385,7 +426,7 @@ func loginTemplates() *template.Template {
 
 // newAuthenticator builds a connection's authenticator and returns the
 // issuer that IdP-initiated logins carry (SAML entity ID, OIDC issuer).
-func (a *app) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authenticator, string, error) {
+func (a *App) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authenticator, string, error) {
 	cc := ci.cfg
 	esc := url.PathEscape(cc.ID)
 	switch cc.Protocol {
@@ -494,7 +535,7 @@ func (pc ProvisioningConfig) toProvisioning(id string) (provisioning.Connection,
 // registerWithMocks registers the connections that use the mock identity
 // providers with them: SAML service providers (for IdP-initiated logins)
 // and OpenID clients.
-func (a *app) registerWithMocks() {
+func (a *App) registerWithMocks() {
 	if a.mocks == nil {
 		return
 	}
@@ -515,7 +556,7 @@ func (a *app) registerWithMocks() {
 }
 
 // seed creates the configured users and memberships the database lacks.
-func (a *app) seed(ctx context.Context) error {
+func (a *App) seed(ctx context.Context) error {
 	now := time.Now()
 	for i, u := range a.cfg.Users {
 		email, _ := sso.NormalizeEmail(u.Email)
@@ -567,4 +608,22 @@ func (a *app) seed(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// Check checks the configuration of opts (the built-in setup, or
+// opts.ConfigFile) without starting anything or contacting identity
+// providers. Problems are a *ConfigError naming each field and its fix.
+// Start checks the same and more (metadata, issuers, certificates).
+func Check(opts Options) error {
+	cfg := builtinConfig()
+	if opts.ConfigFile != "" {
+		var err error
+		if cfg, err = LoadConfig(opts.ConfigFile); err != nil {
+			return err
+		}
+	}
+	var p problems
+	cfg.check(&p)
+	checkMockRefs(cfg, &p)
+	return p.err()
 }
