@@ -58,6 +58,13 @@
 // in with a password, who need not be the person who authenticated at the
 // identity provider (see [LoginBinding]).
 //
+// # Previews
+//
+// [Provisioner.Preview] tells what Provision would do for an identity (the
+// match, the user that would be created, linked or updated, or the Reason
+// of the refusal) without changing anything, for an administrator's test
+// login.
+//
 // # Events
 //
 // Config.Events receives login_succeeded and login_failed (with the Reason),

@@ -113,3 +113,42 @@ func ExampleConnection_TrustEmail() {
 	// link_requires_proof
 	// email user-1 <nil>
 }
+
+// An administrator's test login previews what the login would do, without
+// creating anything: here a just-in-time user in a new organisation, then a
+// refusal whose Detail says what to change.
+func ExampleProvisioner_Preview() {
+	ctx := context.Background()
+	store := provisioning.NewMemoryStore(provisioning.MemoryOptions{})
+	p, _ := provisioning.New(provisioning.Config{Store: store})
+	req := provisioning.Request{
+		Account: provisioning.Account{ID: "acme", Domains: []string{"acme.example"}},
+		Connection: provisioning.Connection{ID: "acme-saml",
+			JIT:     provisioning.JIT{Enabled: true, DefaultRoles: []string{"Applicant"}, CreateOrganisation: true},
+			Updates: provisioning.Updates{Organisation: true}},
+		Identity: &sso.Identity{Connection: "acme-saml", Subject: "T5014CD", Email: "david@acme.example", Department: "Shipping"},
+	}
+	plan, err := p.Preview(ctx, req)
+	if err != nil {
+		panic(err)
+	}
+	r := plan.Result
+	fmt.Println(plan.Allowed(), r.Match, r.User.ID, r.User.Email, r.Roles(), r.Organisation.Name, r.Organisation.ID)
+	for _, e := range plan.Events {
+		fmt.Println(" ", e.Type)
+	}
+	users, _, orgs, _ := store.Len()
+	fmt.Println("stored users and organisations:", users, orgs)
+
+	req.Identity.Email = "david@gmail.example"
+	plan, _ = p.Preview(ctx, req)
+	fmt.Println(plan.Allowed(), plan.Reason)
+	// Output:
+	// true created (new) david@acme.example [Applicant] Shipping (new)
+	//   organisation_created
+	//   user_created
+	//   user_linked
+	//   login_succeeded
+	// stored users and organisations: 0 0
+	// false email_domain_not_allowed
+}

@@ -133,10 +133,7 @@ func New(cfg Config) (*Provisioner, error) {
 // transaction committed.
 func (p *Provisioner) Provision(ctx context.Context, req Request) (*Result, error) {
 	now := p.now()
-	fail := sso.Event{Type: sso.EventLoginFailed, Time: now, Account: req.Account.ID, Connection: req.Connection.ID}
-	if req.Identity != nil {
-		fail.Subject = req.Identity.Subject
-	}
+	fail := loginFailed(&req, now)
 	email, err := check(&req)
 	if err != nil {
 		p.failed(ctx, fail, err)
@@ -144,7 +141,7 @@ func (p *Provisioner) Provision(ctx context.Context, req Request) (*Result, erro
 	}
 	var a *attempt
 	err = p.runTx(ctx, func(tx Tx) error {
-		a = &attempt{ctx: ctx, tx: tx, op: "provisioning.Provision", req: &req, id: req.Identity, email: email, now: now, pwWindow: p.pwWindow}
+		a = p.newAttempt(ctx, tx, &req, email, now)
 		return a.provision()
 	})
 	if err == nil && a.refusal != nil {
@@ -156,6 +153,20 @@ func (p *Provisioner) Provision(ctx context.Context, req Request) (*Result, erro
 	}
 	p.succeeded(ctx, a)
 	return a.res, nil
+}
+
+// newAttempt starts one try of Provision for req inside tx.
+func (p *Provisioner) newAttempt(ctx context.Context, tx Tx, req *Request, email string, now time.Time) *attempt {
+	return &attempt{ctx: ctx, tx: tx, op: "provisioning.Provision", req: req, id: req.Identity, email: email, now: now, pwWindow: p.pwWindow}
+}
+
+// loginFailed returns the login_failed event of req, without its Reason.
+func loginFailed(req *Request, now time.Time) sso.Event {
+	e := sso.Event{Type: sso.EventLoginFailed, Time: now, Account: req.Account.ID, Connection: req.Connection.ID}
+	if req.Identity != nil {
+		e.Subject = req.Identity.Subject
+	}
+	return e
 }
 
 // CompleteBinding links the SSO identity parked in this browser (see
@@ -251,19 +262,29 @@ func (p *Provisioner) runTx(ctx context.Context, fn func(Tx) error) error {
 }
 
 func (p *Provisioner) failed(ctx context.Context, e sso.Event, err error) {
+	p.events.Emit(ctx, withFailure(e, err))
+}
+
+// withFailure returns e with the Reason and Detail of err.
+func withFailure(e sso.Event, err error) sso.Event {
 	e.Reason = sso.ReasonOf(err)
 	var se *sso.Error
 	if errors.As(err, &se) {
 		e.Detail = se.Detail
 	}
-	p.events.Emit(ctx, e)
+	return e
 }
 
 func (p *Provisioner) succeeded(ctx context.Context, a *attempt) {
-	for _, e := range a.events {
+	for _, e := range a.successEvents() {
 		p.events.Emit(ctx, e)
 	}
-	p.events.Emit(ctx, a.event(sso.EventLoginSucceeded, a.res.User.ID, map[string]string{"match": string(a.res.Match)}))
+}
+
+// successEvents returns the events of a successful attempt: what it created,
+// linked and updated, then login_succeeded.
+func (a *attempt) successEvents() []sso.Event {
+	return append(slices.Clip(a.events), a.event(sso.EventLoginSucceeded, a.res.User.ID, map[string]string{"match": string(a.res.Match)}))
 }
 
 // check validates the request and applies the email domain rule. It returns

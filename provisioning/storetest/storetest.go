@@ -47,6 +47,7 @@ func TestStore(t *testing.T, newStore Factory) {
 	t.Run("ConcurrentCreate", func(t *testing.T) { testConcurrentCreate(t, newStore(t)) })
 	t.Run("ProvisionIsAtomic", func(t *testing.T) { testProvisionAtomic(t, newStore) })
 	t.Run("ProvisionConcurrentFirstLogin", func(t *testing.T) { testProvisionConcurrent(t, newStore(t)) })
+	t.Run("PreviewChangesNothing", func(t *testing.T) { testPreview(t, newStore(t)) })
 }
 
 // tx runs fn in a transaction and fails the test on error.
@@ -701,5 +702,58 @@ func testProvisionConcurrent(t *testing.T, s provisioning.Store) {
 		if ids[i] != ids[0] {
 			t.Fatalf("logins got different users: %v", ids)
 		}
+	}
+}
+
+// testPreview previews a just-in-time login and a login bound to a password
+// login in the same browser, checks that the previews left the store as it
+// was (the pending password login is still there), then runs the logins.
+func testPreview(t *testing.T, s provisioning.Store) {
+	ctx := context.Background()
+	p, err := provisioning.New(provisioning.Config{Store: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jit := jitRequest("subject-preview", "preview@example.org")
+	plan, err := p.Preview(ctx, jit)
+	if err != nil || !plan.Allowed() || plan.Result.Match != provisioning.MatchCreated || plan.Result.Organisation == nil ||
+		plan.Result.Organisation.Name != "Shipping" || plan.Result.Organisation.ID != provisioning.PreviewID {
+		t.Fatalf("Preview(JIT) = %+v, %v; want a creation in a new organisation Shipping", plan, err)
+	}
+	tx(t, s, func(tx provisioning.Tx) error {
+		if _, err := tx.FindUserByEmail(ctx, "preview@example.org"); !errors.Is(err, sso.ReasonNotFound) {
+			t.Errorf("Preview created the user (err %v)", err)
+		}
+		if _, err := tx.FindOrganisationByName(ctx, "acct-jit", "Shipping"); !errors.Is(err, sso.ReasonNotFound) {
+			t.Errorf("Preview created the organisation (err %v)", err)
+		}
+		return nil
+	})
+	res, err := p.Provision(ctx, jit)
+	if err != nil || res.Match != provisioning.MatchCreated || res.Organisation == nil || res.Organisation.Name != "Shipping" {
+		t.Fatalf("Provision(JIT) after Preview = %+v, %v", res, err)
+	}
+
+	// Password first, then SSO in the same browser: the preview must not
+	// use up the password login.
+	browser := sso.NewBinding()
+	if _, err := p.RecordPasswordLogin(ctx, browser, res.User.ID, "acct-jit"); err != nil {
+		t.Fatal(err)
+	}
+	bind := provisioning.Request{
+		Account:    provisioning.Account{ID: "acct-jit", Domains: []string{"example.org"}},
+		Connection: provisioning.Connection{ID: "conn-bind", Identifier: provisioning.IdentifierSubject, LoginBinding: provisioning.LoginBinding{Enabled: true}},
+		Identity:   &sso.Identity{Connection: "conn-bind", Subject: "unknown-at-the-idp"},
+		Binding:    browser,
+	}
+	for i := 0; i < 2; i++ {
+		plan, err = p.Preview(ctx, bind)
+		if err != nil || !plan.Allowed() || plan.Result.Match != provisioning.MatchBinding || plan.Result.User.ID != res.User.ID {
+			t.Fatalf("Preview(binding) #%d = %+v, %v; want bound to %s", i+1, plan, err, res.User.ID)
+		}
+	}
+	got, err := p.Provision(ctx, bind)
+	if err != nil || got.Match != provisioning.MatchBinding || got.User.ID != res.User.ID {
+		t.Fatalf("Provision(binding) after Preview = %+v, %v; want bound to %s", got, err, res.User.ID)
 	}
 }
