@@ -66,6 +66,9 @@ func TestConfigValidate(t *testing.T) {
 		{"shared by one side only", discovery.Config{Accounts: []discovery.Account{
 			{ID: "a", Domains: []discovery.Domain{{Name: "acme.example", Shared: true}}},
 			{ID: "b", Domains: []discovery.Domain{{Name: "acme.example"}}}}}, "claimed by accounts"},
+		{"shared by the second claim only", discovery.Config{Accounts: []discovery.Account{
+			{ID: "a", Domains: []discovery.Domain{{Name: "acme.example"}}},
+			{ID: "b", Domains: []discovery.Domain{{Name: "acme.example", Shared: true}}}}}, "claimed by accounts"},
 		{"shared by both", discovery.Config{Accounts: []discovery.Account{
 			{ID: "a", Domains: []discovery.Domain{{Name: "acme.example", Shared: true}}},
 			{ID: "b", Domains: []discovery.Domain{{Name: "acme.example", Shared: true}}}}}, ""},

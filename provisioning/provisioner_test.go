@@ -688,6 +688,9 @@ func TestLoginBindingSSOFirst(t *testing.T) {
 	outsider := e.addUser("x@other.example", provisioning.Membership{Account: "other"})
 	_, err = e.p.CompleteBinding(context.Background(), browser, outsider)
 	wantReason(t, err, sso.ReasonUserNotProvisioned)
+	if !strings.Contains(err.Error(), "logged in with a password but is not a member of account") {
+		t.Fatalf("detail = %v; want it to say the password user is not a member", err)
+	}
 
 	e.clock.Advance(4 * time.Minute)
 	res, err := e.p.CompleteBinding(context.Background(), browser, uid)
@@ -775,6 +778,15 @@ func TestLoginBindingPasswordFirstLimits(t *testing.T) {
 	r := req(bindingConn(), ident("Rita.R", ""))
 	r.Binding = browser
 	_, err := e.provision(r)
+	wantReason(t, err, sso.ReasonUserNotProvisioned)
+	// A record whose account differs from its key's (written by another
+	// component, or tampered with) is not trusted either.
+	_ = e.store.Tx(context.Background(), func(tx provisioning.Tx) error {
+		now := e.clock.Now()
+		return tx.PutBinding(context.Background(), &provisioning.BindingRecord{Key: provisioning.PasswordBindingKey("acme", sso.HashBinding(browser)),
+			Kind: provisioning.BindingPassword, Account: "other", User: uid, Created: now, Expires: now.Add(time.Minute)})
+	})
+	_, err = e.provision(r)
 	wantReason(t, err, sso.ReasonUserNotProvisioned)
 	// The connection's window (5 minutes) is shorter than the record's.
 	e2 := newEnv(t)
