@@ -302,18 +302,35 @@ func TestTemplateLogin(t *testing.T) {
 	wantReason(t, err, sso.ReasonInvalidCredentials)
 }
 
-// TestTemplateLoginSubject: the Subject is the DN the directory returns,
-// normalised, not the template's spelling.
-func TestTemplateLoginSubject(t *testing.T) {
-	srv := ldaptest.Start(t, ldaptest.SampleConfig())
-	a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM,
-		Templates: map[string]string{"example.com": "UID={}, OU=People,dc=example,dc=com"}})
-	id, err := login(a, "alice@example.com", "alice-password")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if id.Subject != "uid=alice,ou=people,dc=example,dc=com" {
-		t.Fatalf("Subject = %q; want the directory's spelling, normalised", id.Subject)
+// TestLoginSubjectNormalised: the Subject is the DN the directory returns,
+// normalised, whatever the method and however the directory or the
+// template spells it.
+func TestLoginSubjectNormalised(t *testing.T) {
+	cfg := ldaptest.SampleConfig()
+	cfg.ActiveDirectory = true
+	cfg.Users = append(cfg.Users, ldaptest.User{DN: "UID=carol , OU=people,DC=example,DC=com", Password: "carol-password",
+		Attributes: map[string][]string{"mail": {"carol@example.com"}, "userPrincipalName": {"carol@example.com"}, "cn": {"Carol"}}})
+	srv := ldaptest.Start(t, cfg)
+	for _, tc := range []struct {
+		name string
+		cfg  ldap.Config
+	}{
+		{"search", ldap.Config{Search: serviceSearch()}},
+		{"template", ldap.Config{Templates: map[string]string{"example.com": "UID={}, OU=People,dc=example,dc=com"}}},
+		{"upn", ldap.Config{UPN: &ldap.UPN{}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.cfg
+			c.URLs, c.CACertPEM = []string{srv.URL}, srv.CACertPEM
+			a := newAuth(t, c)
+			id, err := login(a, "carol@example.com", "carol-password")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id.Subject != "uid=carol,ou=people,dc=example,dc=com" {
+				t.Fatalf("Subject = %q; want the directory's DN, normalised", id.Subject)
+			}
+		})
 	}
 }
 

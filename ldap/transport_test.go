@@ -286,6 +286,46 @@ func TestPoolReuse(t *testing.T) {
 	}
 }
 
+// TestSearchesNeverRunAsUser: a connection on which a user has bound is
+// never used for the next login's search, which must run as the service
+// account (or anonymously) whoever logged in before.
+func TestSearchesNeverRunAsUser(t *testing.T) {
+	srv := ldaptest.Start(t, ldaptest.SampleConfig())
+	for _, tc := range []struct {
+		name    string
+		search  *ldap.Search
+		boundAs string
+	}{
+		{"service account", serviceSearch(), ldaptest.SampleServiceDN},
+		{"anonymous", &ldap.Search{BaseDN: sampleBase, ObjectClass: "inetOrgPerson"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv.ResetStats()
+			a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: tc.search, MaxConns: 1})
+			for _, l := range []struct{ user, password string }{
+				{"alice", "alice-password"}, {"bob", "bob-password"}, {"alice", "wrong"}, {"bob", "bob-password"},
+			} {
+				_, err := login(a, l.user+"@example.com", l.password)
+				if (err == nil) != (l.password != "wrong") {
+					t.Fatalf("%s: %v", l.user, err)
+				}
+			}
+			searches := srv.Searches()
+			if len(searches) != 4 {
+				t.Fatalf("server saw %d searches; want 4", len(searches))
+			}
+			for i, s := range searches {
+				if s.BoundDN != tc.boundAs {
+					t.Fatalf("search %d ran bound as %q; want %q", i, s.BoundDN, tc.boundAs)
+				}
+			}
+			if st := a.Stats(); st.Service.Reuses != 3 || st.Bind.Reuses != 3 {
+				t.Fatalf("Stats = %+v; want the connections reused", st)
+			}
+		})
+	}
+}
+
 func TestDisablePooling(t *testing.T) {
 	srv := ldaptest.Start(t, ldaptest.SampleConfig())
 	for _, tc := range []struct {
