@@ -101,7 +101,9 @@ type IdentifierSource string
 
 // Identifier sources.
 const (
-	// IdentifierEmail: the identity's email (the default).
+	// IdentifierEmail: the identity's email (the default). Being an
+	// email, it links a member only when the account claims its domain and
+	// the identity provider vouches for it (TrustEmail, EmailVerified).
 	IdentifierEmail IdentifierSource = "email"
 	// IdentifierSubject: the identity's subject (SAML NameID, OIDC sub,
 	// LDAP DN).

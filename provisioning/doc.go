@@ -30,11 +30,13 @@
 // domains (unless the connection allows it), then tries in order: an existing
 // link of (connection, subject); a member whose SSO identifier equals the
 // identity's identifier (case-sensitive; email, subject or a named attribute);
-// a user with the same email (case-insensitive), linked automatically only
-// when the account claims the email's domain and the identity provider
-// vouches for the email, because linking on an unvouched email hands the
-// user's account to whoever controls that address at the identity provider;
-// just-in-time creation; login binding. Otherwise the login is refused with
+// a user with the same email (case-insensitive). Whatever ties the identity
+// to an existing user by an email (the email match, or an SSO identifier
+// that is the email) links automatically only when the account claims the
+// email's domain and the identity provider vouches for the email, because
+// linking on an unvouched email hands the user's account to whoever controls
+// that address at the identity provider. Then come
+// just-in-time creation and login binding. Otherwise the login is refused with
 // sso.ReasonUserNotProvisioned (or sso.ReasonLinkRequiresProof when a user was
 // found but may not be linked without proof).
 //

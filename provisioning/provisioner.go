@@ -111,7 +111,10 @@ func New(cfg Config) (*Provisioner, error) {
 //
 //  1. by an existing link of (connection, subject);
 //  2. by a member of the account whose SSOIdentifier, set by an
-//     administrator, equals the identity's identifier (case-sensitive);
+//     administrator, equals the identity's identifier (case-sensitive). When
+//     the identifier is the email (IdentifierEmail), this links only under
+//     the rule of 3 (claimed domain, vouched email), else
+//     sso.ReasonLinkRequiresProof;
 //  3. by email (case-insensitive; also the identifier when it stands for the
 //     email): linked automatically only when the account claims the email's
 //     domain and the identity provider vouches for the email (TrustEmail or
@@ -417,7 +420,9 @@ func (a *attempt) provision() error {
 		return a.storeErr("find a link", err)
 	}
 
-	// 2. A member whose SSO identifier an administrator set.
+	// 2. A member whose SSO identifier an administrator set. When the
+	// identifier is the identity's email, it proves no more than the email
+	// does: it links only when the email is vouched for.
 	ident := c.identifier(a.id, a.email)
 	if ident != "" {
 		m, err := a.tx.FindMembershipBySSOIdentifier(a.ctx, acct, ident)
@@ -425,6 +430,9 @@ func (a *attempt) provision() error {
 			u, err := a.user(m.User)
 			if err != nil {
 				return err
+			}
+			if why := a.emailIdentifierUnvouched(); why != "" {
+				return a.refuseOrBind(sso.ReasonLinkRequiresProof, fmt.Sprintf("user %q has the SSO identifier %q, but %s", u.ID, ident, why))
 			}
 			return a.finish(u, m, MatchIdentifier, true)
 		} else if !notFound(err) {
@@ -470,8 +478,13 @@ func (a *attempt) provision() error {
 		detail = fmt.Sprintf("user %q has the identity's email but is not a member of account %q", cand.ID, acct)
 	}
 
-	// 5. Login binding.
-	if c.LoginBinding.Enabled && a.req.Binding != "" {
+	return a.refuseOrBind(reason, detail)
+}
+
+// refuseOrBind ends a login that matched no user it may link: by login
+// binding when the connection allows it (5.), otherwise with the refusal.
+func (a *attempt) refuseOrBind(reason sso.Reason, detail string) error {
+	if a.conn().LoginBinding.Enabled && a.req.Binding != "" {
 		done, err := a.bindPasswordLogin()
 		if done || err != nil {
 			return err
@@ -479,6 +492,22 @@ func (a *attempt) provision() error {
 		return a.park(reason, detail)
 	}
 	return a.refuse(reason, detail)
+}
+
+// emailIdentifierUnvouched returns why the identity's email, used as the SSO
+// identifier (IdentifierEmail), may not link a member automatically, or "".
+func (a *attempt) emailIdentifierUnvouched() string {
+	c := a.conn()
+	if c.Identifier != "" && c.Identifier != IdentifierEmail {
+		return ""
+	}
+	if d := sso.EmailDomain(a.email); !a.req.Account.Claims(d) {
+		return fmt.Sprintf("the identifier is the identity's email, whose domain %q account %q does not claim, so it is not linked automatically", d, a.account())
+	}
+	if !c.TrustEmail && !a.id.EmailVerified {
+		return "the identifier is the identity's email, which the identity provider does not vouch for (no verified email, and the connection does not declare TrustEmail), so it is not linked automatically"
+	}
+	return ""
 }
 
 // emailCandidate returns the user matched by email, or nil.

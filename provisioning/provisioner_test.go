@@ -312,6 +312,61 @@ func TestMatchByIdentifier(t *testing.T) {
 	wantReason(t, err, sso.ReasonUserNotProvisioned)
 }
 
+// An SSO identifier that is the identity's email (the default source) is
+// only as good as the email: linked automatically under the email rule
+// (claimed domain, vouched email), else only with proof.
+func TestEmailIdentifierNeedsVouchedEmail(t *testing.T) {
+	cases := []struct {
+		name     string
+		conn     provisioning.Connection
+		email    string
+		verified bool
+		want     sso.Reason // "" = linked
+	}{
+		{"verified email", provisioning.Connection{}, "olly@acme.example", true, ""},
+		{"trusted connection", provisioning.Connection{TrustEmail: true}, "olly@acme.example", false, ""},
+		{"unvouched email", provisioning.Connection{}, "olly@acme.example", false, sso.ReasonLinkRequiresProof},
+		{"unvouched email, JIT on (no second user)", provisioning.Connection{JIT: provisioning.JIT{Enabled: true}}, "olly@acme.example", false, sso.ReasonLinkRequiresProof},
+		{"unclaimed domain, allowed in", provisioning.Connection{TrustEmail: true, AllowEmailOutsideDomains: true}, "olly@gmail.example", true, sso.ReasonLinkRequiresProof},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			// The user's own email differs from the identifier an
+			// administrator set, so only the identifier can match.
+			uid := e.addUser("o.ng@acme.example", provisioning.Membership{Account: "acme", SSOIdentifier: c.email})
+			id := ident("idp-sub-1", c.email)
+			id.EmailVerified = c.verified
+			res, err := e.provision(req(c.conn, id))
+			if c.want == "" {
+				if err != nil || res.Match != provisioning.MatchIdentifier || res.User.ID != uid || !res.Linked {
+					t.Fatalf("= %+v, %v; want linked by the SSO identifier", res, err)
+				}
+				return
+			}
+			wantReason(t, err, c.want)
+			if !strings.Contains(err.Error(), `has the SSO identifier "`+c.email+`"`) {
+				t.Fatalf("detail = %v; want it to name the identifier", err)
+			}
+			if users, _, _, links := e.store.Len(); users != 1 || links != 0 {
+				t.Fatalf("users=%d links=%d after refusal; want 1, 0", users, links)
+			}
+		})
+	}
+	// A password login in the same browser is the proof.
+	e := newEnv(t)
+	uid := e.addUser("o.ng@acme.example", provisioning.Membership{Account: "acme", SSOIdentifier: "olly@acme.example"})
+	r := req(provisioning.Connection{LoginBinding: provisioning.LoginBinding{Enabled: true}}, ident("idp-sub-1", "olly@acme.example"))
+	r.Binding = sso.NewBinding()
+	_, err := e.provision(r)
+	if !errors.Is(err, sso.ReasonLinkRequiresProof) || !errors.Is(err, provisioning.ErrBindingPending) {
+		t.Fatalf("err = %v; want link_requires_proof with a binding pending", err)
+	}
+	if res, err := e.p.CompleteBinding(context.Background(), r.Binding, uid); err != nil || res.User.ID != uid || !res.Linked {
+		t.Fatalf("CompleteBinding = %+v, %v", res, err)
+	}
+}
+
 func TestEmailLinkingNeedsClaimedDomainAndVouchedEmail(t *testing.T) {
 	cases := []struct {
 		name    string
