@@ -148,7 +148,16 @@ type UPN struct {
 // Attributes names the attributes read from the user's entry. Empty fields
 // take the defaults (mail, givenName, sn, displayName, memberOf).
 type Attributes struct {
-	Mail, GivenName, Surname, DisplayName, MemberOf string
+	// Mail holds the email (default "mail"); a value equal to the login
+	// email is preferred, else the first valid one.
+	Mail string
+	// GivenName, Surname and DisplayName hold the names (defaults
+	// "givenName", "sn" and "displayName"; cn stands in for an empty
+	// display name).
+	GivenName, Surname, DisplayName string
+	// MemberOf holds the DNs of the user's groups (default "memberOf"),
+	// read unless Config.GroupSearch is set.
+	MemberOf string
 	// Extra lists further attributes copied into [sso.Identity.Attributes].
 	Extra []string
 }
@@ -183,6 +192,9 @@ type settings struct {
 	templates map[string]string // normalised domain -> template
 	attrs     Attributes
 	readAttrs []string // attributes requested from the user's entry
+	// userFilter is the search filter up to the escaped email:
+	// "(&(objectClass=C)(mail=".
+	userFilter string
 }
 
 func configError(detail string) error {
@@ -283,6 +295,7 @@ func (c *Config) settings() (*settings, error) {
 			}
 		}
 		s.Search = &sr
+		s.userFilter = "(&(objectClass=" + EscapeFilterValue(sr.ObjectClass) + ")(" + sr.MailAttribute + "="
 	case methodTemplate:
 		s.templates = make(map[string]string, len(c.Templates))
 		domains := make([]string, 0, len(c.Templates))

@@ -141,7 +141,7 @@ func (a *Authenticator) janitor() {
 // loginSearch: search as the service account, then bind as the entry found.
 func (a *Authenticator) loginSearch(ctx context.Context, email string, pw sso.Secret) (*sso.Identity, error) {
 	sr := a.s.Search
-	filter := "(&(objectClass=" + EscapeFilterValue(sr.ObjectClass) + ")(" + sr.MailAttribute + "=" + EscapeFilterValue(email) + "))"
+	filter := a.s.userFilter + EscapeFilterValue(email) + "))"
 	req := goldap.NewSearchRequest(sr.BaseDN, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases,
 		2, 0, false, filter, a.s.readAttrs, nil)
 	var (

@@ -26,8 +26,9 @@ type PoolStats struct {
 
 // Stats describes the authenticator's two pools: Service for the searches
 // (bound as the service account, or anonymous), Bind for the users' binds.
-// With Config.DisablePooling every login dials once and counts under
-// Service.
+// With Config.DisablePooling every login dials once: under Service with
+// Search (the user's bind reuses the search's connection), under Bind with
+// Templates and UPN.
 type Stats struct {
 	Service, Bind PoolStats
 }

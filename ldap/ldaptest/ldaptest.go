@@ -73,6 +73,8 @@ type User struct {
 
 // Group is a groupOfNames entry.
 type Group struct {
+	// DN is the group's distinguished name, e.g.
+	// "cn=staff,ou=groups,dc=example,dc=com".
 	DN string
 	// Members are the members' DNs.
 	Members []string
@@ -83,7 +85,9 @@ type Group struct {
 
 // Result is an LDAP result code with a diagnostic message.
 type Result struct {
-	Code       int
+	// Code is the LDAP result code, e.g. 49 (invalidCredentials).
+	Code int
+	// Diagnostic is the diagnosticMessage sent with it.
 	Diagnostic string
 }
 
