@@ -6,6 +6,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,6 +105,34 @@ func TestTLSRequired(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestSystemRoots: without CACertPEM the system roots are trusted. The
+// test runs its own binary again with SSL_CERT_FILE naming the test CA,
+// which Go reads as the system roots on Unix.
+func TestSystemRoots(t *testing.T) {
+	const urlEnv = "SSOKIT_LDAP_SYSTEM_ROOTS_URL"
+	if url := os.Getenv(urlEnv); url != "" {
+		a := newAuth(t, ldap.Config{URLs: []string{url}, Search: serviceSearch()})
+		if _, err := login(a, "alice@example.com", "alice-password"); err != nil {
+			t.Fatalf("with the CA among the system roots: %v", err)
+		}
+		return
+	}
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" || runtime.GOOS == "ios" {
+		t.Skip("the system roots do not come from SSL_CERT_FILE here")
+	}
+	srv := ldaptest.Start(t, ldaptest.SampleConfig())
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, srv.CACertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSystemRoots$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+ca, urlEnv+"="+srv.URL)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestSystemRoots") {
+		t.Fatalf("child test: %v\n%s", err, out)
+	}
 }
 
 func TestFailover(t *testing.T) {
