@@ -10,15 +10,19 @@ import (
 	"github.com/ssokit/sso/saml/samltest"
 )
 
-// Selectors of the demo's and the mock identity providers' pages.
+// Selectors of the demo's and the mock identity providers' pages, by the
+// stable ids of their elements.
 const (
-	loginForm     = `form[action="/login"]`
-	loggedIn      = `section[aria-labelledby="me"]` // the start page's "Logged in" section
-	loggedOut     = `a[href="/login"]`              // the start page's "Log in" link
-	message       = `p.message[role="alert"]`       // the login pages' message
-	idpLoginForm  = `form#login`                    // both mock IdPs' login forms
-	logoutButton  = `form[action="/logout"] button[type="submit"]`
-	directoryForm = `form[action^="/ldap/"]`
+	loginForm       = `#login-form`
+	loginSubmit     = `#login-submit`
+	loggedIn        = `#session`    // the start page's "Logged in" section
+	loggedOut       = `#login-link` // the start page's "Log in" link
+	message         = `#message`    // the login pages' message
+	idpLoginForm    = `form#login`  // both mock IdPs' login forms
+	logoutButton    = `#logout`
+	directoryForm   = `#directory-form`
+	directorySubmit = `#directory-submit`
+	choices         = `#choices` // the picker's buttons
 )
 
 // emailFirst opens the login page, types the email (and the password, if
@@ -33,7 +37,7 @@ func (tb *tab) emailFirst(email, password string) {
 	if password != "" {
 		steps = append(steps, chromedp.SendKeys(chromedp.CSS(loginForm+` #password`), password))
 	}
-	steps = append(steps, chromedp.Click(chromedp.CSS(loginForm+` button[type="submit"]`)))
+	steps = append(steps, chromedp.Click(chromedp.CSS(loginSubmit)))
 	tb.do("submitting "+email+" on the login page", steps...)
 }
 
@@ -69,7 +73,7 @@ func (tb *tab) oidcLogin(email string) {
 // pick clicks the picker's button of the connection.
 func (tb *tab) pick(connection string) {
 	tb.t.Helper()
-	button := `form[action="/login/start"]:has(input[name="connection"][value="` + connection + `"]) button`
+	button := `#pick-` + connection
 	tb.do("picking "+connection, chromedp.WaitVisible(chromedp.CSS(button)), chromedp.Click(chromedp.CSS(button)))
 }
 
@@ -117,7 +121,7 @@ func TestSAMLSPInitiated(t *testing.T) {
 // the first login, with roles from the assertion.
 func TestSAMLIdPInitiated(t *testing.T) {
 	tb := newTab(t)
-	start := `section[aria-labelledby="acct-simplecity"] a[href^="` + tb.demo.SAMLURL + `/start"][href*="simplecity-staff"]`
+	start := `#idp-start-simplecity-staff`
 	tb.do("following the start page's IdP-initiated link of Simple City",
 		chromedp.Navigate(tb.demo.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(start)),
@@ -161,13 +165,13 @@ func TestLDAP(t *testing.T) {
 	// A wrong password is refused on the same form.
 	tb.do("typing a wrong directory password",
 		chromedp.SendKeys(chromedp.CSS(directoryForm+` #password`), "wrong"),
-		chromedp.Click(chromedp.CSS(directoryForm+` button[type="submit"]`)),
+		chromedp.Click(chromedp.CSS(directorySubmit)),
 		chromedp.WaitVisible(chromedp.CSS(message)),
 	)
 	tb.wantText(message, sso.ReasonInvalidCredentials.UserMessage())
 	tb.do("typing the directory password",
 		chromedp.SendKeys(chromedp.CSS(directoryForm+` #password`), "ken-directory-pw"),
-		chromedp.Click(chromedp.CSS(directoryForm+` button[type="submit"]`)),
+		chromedp.Click(chromedp.CSS(directorySubmit)),
 		chromedp.WaitVisible(chromedp.CSS(loggedIn)),
 	)
 	m := tb.wantSession("ken@keyteam.example", "sso:ldap:vault-lab-ldap", "vault-lab")
@@ -184,7 +188,7 @@ func TestSSODomain(t *testing.T) {
 		chromedp.Navigate(tb.demo.URL+"/login/sso"),
 		chromedp.WaitVisible(chromedp.CSS(`#domain`)),
 		chromedp.SendKeys(chromedp.CSS(`#domain`), "grantmakers"),
-		chromedp.Click(chromedp.CSS(`form[action="/login/sso"] button[type="submit"]`)),
+		chromedp.Click(chromedp.CSS(`#sso-domain-submit`)),
 	)
 	tb.samlIdPLogin("greg@grantmakers.example")
 	tb.wantSession("greg@grantmakers.example", "sso:saml:grantmakers-saml", "grantmakers")
@@ -201,8 +205,8 @@ func TestSSODomain(t *testing.T) {
 func TestPicker(t *testing.T) {
 	tb := newTab(t)
 	tb.emailFirst("kim@keyteam.example", "")
-	tb.do("waiting for the picker", chromedp.WaitVisible(chromedp.CSS(`form[action="/login/start"]`)))
-	n := run(tb, "counting the picker's choices", chromedp.Evaluate[int](`document.querySelectorAll('form[action="/login/start"]').length`))
+	tb.do("waiting for the picker", chromedp.WaitVisible(chromedp.CSS(choices)))
+	n := run(tb, "counting the picker's choices", chromedp.Evaluate[int](`document.querySelectorAll('#choices button[id^="pick-"]').length`))
 	if n != 3 {
 		tb.fail("the picker offers %d choices, want 3 (SAML, OpenID Connect, LDAP)", n)
 	}
@@ -231,13 +235,40 @@ func TestAdminBreakGlass(t *testing.T) {
 }
 
 // Logout ends the session: the start page offers the login again and /me
-// answers 401.
+// answers 401. A password session ends here only; an OpenID Connect
+// session also at the provider (RP-initiated logout), which returns the
+// browser to the connection's post-logout URL; a SAML session by single
+// logout at the IdP.
 func TestLogout(t *testing.T) {
 	tb := newTab(t)
+	tb.emailFirst("ned@newsdesk.example", "ned-pw")
+	tb.do("waiting for the start page", chromedp.WaitVisible(chromedp.CSS(loggedIn)))
+	if loc := tb.logout(); loc != tb.demo.URL+"/" {
+		tb.fail("logout of a password session led to %s, want the start page", loc)
+	}
+
+	op := tb.demo.app.MockOIDC()
+	before := len(op.Logouts())
 	tb.emailFirst("pete@pressroom.example", "")
 	tb.oidcLogin("pete@pressroom.example")
 	tb.wantMe()
+	if loc := tb.logout(); loc != tb.demo.URL+"/?logged_out=pressroom-oidc" {
+		tb.fail("logout of an OpenID session led to %s, want the post-logout redirect URL", loc)
+	}
+	tb.do("reopening the page logout led to", chromedp.Navigate(tb.demo.URL+"/?logged_out=pressroom-oidc"), chromedp.WaitVisible(chromedp.CSS(`#logged-out`)))
+	if l := op.Logouts(); len(l) != before+1 || !l[len(l)-1].IDTokenHintValid || l[len(l)-1].Subject != "pete" {
+		tb.fail("the OpenID provider's end_session_endpoint got %+v; want one logout of pete with his ID token", l[before:])
+	}
+
+	idp := tb.demo.app.MockSAML()
+	before = len(idp.LogoutRequests())
+	tb.emailFirst("greg@grantmakers.example", "")
+	tb.samlIdPLogin("greg@grantmakers.example")
+	tb.wantMe()
 	if loc := tb.logout(); loc != tb.demo.URL+"/" {
-		tb.fail("logout led to %s, want the start page", loc)
+		tb.fail("single logout led to %s, want the start page", loc)
+	}
+	if n := len(idp.LogoutRequests()); n != before+1 {
+		tb.fail("the SAML IdP got %d LogoutRequests, want 1", n-before)
 	}
 }

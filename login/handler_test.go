@@ -546,6 +546,22 @@ func TestReplacedTemplate(t *testing.T) {
 	wantBody(t, w.browser().get("/auth/login"), "<p>Custom /auth true</p>")
 }
 
+// TestStableIDs: the default pages give the elements that tests and
+// scripts use stable ids.
+func TestStableIDs(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	wantBody(t, b.get("/auth/login"), `<form method="post" action="/auth/login" id="login-form">`, `id="login-submit"`, `id="sso-domain-link"`)
+	wantBody(t, b.get("/auth/login/sso"), `id="sso-domain-form"`, `id="sso-domain-submit"`)
+	p := b.post("/auth/login", form("email", "alice@example.com"))
+	wantBody(t, p, `id="choices"`, `id="pick-form-keyldap"`, `<button type="submit" id="pick-keyldap">`, `<button type="submit" id="pick-keyoidc">`)
+	wantBody(t, b.get("/auth/ldap/keyldap/login"), `id="directory-form"`, `id="directory-submit"`)
+	p = b.post("/auth/ldap/keyldap/login", form("email", "alice@example.com", "password", "nope"))
+	wantBody(t, p, `<p class="message" id="message" role="alert">`)
+	wantBody(t, b.get("/auth/login/sso/nosuch"), `id="message"`)
+	wantBody(t, b.get("/auth/oidc/nosuch/callback"), `id="retry"`)
+}
+
 func TestConnectionSetSwap(t *testing.T) {
 	w := newWorld(t)
 	old := w.conns.Delete("acme-oidc")
@@ -563,6 +579,18 @@ func TestConnectionSetSwap(t *testing.T) {
 	wantRedirect(t, b.oidcLogin(b.post("/auth/login", form("email", "olly@acme.example")), "olly"), "/")
 	if _, err := w.conns.Set(&login.Connection{}); sso.ReasonOf(err) != sso.ReasonInvalidConfig {
 		t.Fatalf("Set of an empty connection: %v", err)
+	}
+	// A logout redirect must be a same-site path or an http(s) URL.
+	for u, ok := range map[string]bool{
+		"/signed-out": true, "https://idp.example/logout": true, "http://localhost:8080/": true,
+		"javascript:alert(1)": false, "//evil.example/": false, "evil.example/logout": false, "https://user@evil.example/": false, "https:///nohost": false,
+	} {
+		c := *old
+		c.LogoutRedirectURL = u
+		_, err := w.conns.Set(&c)
+		if ok != (err == nil) || (err != nil && sso.ReasonOf(err) != sso.ReasonInvalidConfig) {
+			t.Errorf("LogoutRedirectURL %q: %v", u, err)
+		}
 	}
 }
 

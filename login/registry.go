@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"io"
+	"net/url"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -73,6 +74,10 @@ func checkConnection(c *Connection) (*Connection, error) {
 	if cc.Provisioning.ID != id {
 		return nil, &sso.Error{Op: "login.ConnectionSet", Reason: sso.ReasonInvalidConfig, Connection: id,
 			Detail: "Provisioning.ID " + quote(cc.Provisioning.ID) + " differs from the Authenticator's ID; leave it empty"}
+	}
+	if u := cc.LogoutRedirectURL; u != "" && !validRedirect(u) {
+		return nil, &sso.Error{Op: "login.ConnectionSet", Reason: sso.ReasonInvalidConfig, Connection: id,
+			Detail: "LogoutRedirectURL " + quote(u) + " must be an absolute http(s) URL or a same-site path starting with /"}
 	}
 	if err := cc.Provisioning.Validate(); err != nil {
 		return nil, err
@@ -245,4 +250,14 @@ func (s *AccountSet) Delete(id string) {
 		}
 	}
 	s.m.Store(&next)
+}
+
+// validRedirect reports whether u is a same-site path or an absolute
+// http(s) URL.
+func validRedirect(u string) bool {
+	if _, ok := sso.SafeReturnPath(u); ok {
+		return true
+	}
+	p, err := url.Parse(u)
+	return err == nil && (p.Scheme == "https" || p.Scheme == "http") && p.Host != "" && p.User == nil
 }

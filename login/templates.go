@@ -166,7 +166,13 @@ const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' h
 
 // DefaultTemplates returns a new copy of the default pages: plain, accessible
 // HTML (labelled fields, one heading per page, a lang attribute, visible
-// focus) with inline styles and no scripts or external assets. Hosts may
+// focus) with inline styles and no scripts or external assets. Their
+// elements that tests and scripts use have stable ids: the forms
+// login-form, sso-domain-form, directory-form and bind-form, their submit
+// buttons login-submit, sso-domain-submit, directory-submit and
+// bind-submit, the picker's buttons pick-{connection} (in forms
+// pick-form-{connection}), the message, the administrator's detail, the
+// retry link and the test login's test-decision. Hosts may
 // parse their own definitions into the copy to replace single templates,
 // including the partials every page shares: "head" (up to and including the
 // page's h1 and Message) and "foot" (the closing tags), both executed with
@@ -198,42 +204,42 @@ button.secondary{background:#fff;color:#1f4e8c}
 .hint{color:#555;font-size:.9rem}
 </style></head><body><main>
 <h1>{{.Title}}</h1>
-{{if .Message}}<p class="message" role="alert">{{.Message}}</p>{{end}}
+{{if .Message}}<p class="message" id="message" role="alert">{{.Message}}</p>{{end}}
 {{end}}
 
 {{define "foot"}}</main></body></html>
 {{end}}
 
-{{define "choices"}}{{$p := .}}<div class="choices">
-{{range .Choices}}<form method="post" action="{{$p.BasePath}}/login/start">
+{{define "choices"}}{{$p := .}}<div class="choices" id="choices">
+{{range .Choices}}<form method="post" action="{{$p.BasePath}}/login/start" id="pick-form-{{.Connection}}">
 <input type="hidden" name="connection" value="{{.Connection}}">
 <input type="hidden" name="email" value="{{$p.Email}}">
 <input type="hidden" name="return_to" value="{{$p.ReturnTo}}">
-<button type="submit">Continue with {{.DisplayName}}{{if and .AccountName (ne .AccountName .DisplayName)}} ({{.AccountName}}){{end}}</button>
+<button type="submit" id="pick-{{.Connection}}">Continue with {{.DisplayName}}{{if and .AccountName (ne .AccountName .DisplayName)}} ({{.AccountName}}){{end}}</button>
 </form>
 {{end}}</div>{{end}}
 
 {{define "login"}}{{template "head" .}}
-<form method="post" action="{{.BasePath}}/login">
+<form method="post" action="{{.BasePath}}/login" id="login-form">
 <input type="hidden" name="return_to" value="{{.ReturnTo}}">
 <label for="email">Email address</label>
 <input type="email" id="email" name="email" value="{{.Email}}" autocomplete="username" required{{if not .AskPassword}} autofocus{{end}}>
 {{if .PasswordEnabled}}<label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password"{{if .AskPassword}} autofocus{{end}}>
 <p class="hint">Leave the password empty to log in with your organisation's single sign-on.</p>
-{{end}}<button type="submit">{{if .AskPassword}}Log in{{else}}Continue{{end}}</button>
+{{end}}<button type="submit" id="login-submit">{{if .AskPassword}}Log in{{else}}Continue{{end}}</button>
 </form>
 {{if .Choices}}<h2>Or use single sign-on</h2>{{template "choices" .}}{{end}}
-<p><a href="{{.BasePath}}/login/sso{{if .ReturnTo}}?return_to={{.ReturnTo}}{{end}}">Log in with your organisation's SSO domain</a></p>
+<p><a href="{{.BasePath}}/login/sso{{if .ReturnTo}}?return_to={{.ReturnTo}}{{end}}" id="sso-domain-link">Log in with your organisation's SSO domain</a></p>
 {{template "foot" .}}{{end}}
 
 {{define "sso_domain"}}{{template "head" .}}
-<form method="get" action="{{.BasePath}}/login/sso">
+<form method="get" action="{{.BasePath}}/login/sso" id="sso-domain-form">
 <input type="hidden" name="return_to" value="{{.ReturnTo}}">
 <label for="domain">Your organisation's SSO domain</label>
 <input type="text" id="domain" name="domain" value="{{.Domain}}" autocomplete="organization" required autofocus>
 <p class="hint">For example acme or acme.example. Bookmark {{.BasePath}}/login/sso/&lt;domain&gt; to skip this step.</p>
-<button type="submit">Continue</button>
+<button type="submit" id="sso-domain-submit">Continue</button>
 </form>
 <p><a href="{{.BasePath}}/login">Log in with email instead</a></p>
 {{template "foot" .}}{{end}}
@@ -246,43 +252,43 @@ button.secondary{background:#fff;color:#1f4e8c}
 {{template "foot" .}}{{end}}
 
 {{define "directory_login"}}{{template "head" .}}
-<form method="post" action="{{.Action}}">
+<form method="post" action="{{.Action}}" id="directory-form">
 <input type="hidden" name="return_to" value="{{.ReturnTo}}">
 {{if .Test}}<input type="hidden" name="test" value="1">{{end}}
 <label for="email">Email address</label>
 <input type="email" id="email" name="email" value="{{.Email}}" autocomplete="username" required{{if not .Email}} autofocus{{end}}>
 <label for="password">Directory password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required{{if .Email}} autofocus{{end}}>
-<button type="submit">Log in</button>
+<button type="submit" id="directory-submit">Log in</button>
 </form>
 {{template "foot" .}}{{end}}
 
 {{define "bind"}}{{template "head" .}}
 <p>You signed in with {{.DisplayName}} as <strong>{{if .IdentityEmail}}{{.IdentityEmail}}{{else}}{{.Subject}}{{end}}</strong>, but this identity is not connected to an account here yet.</p>
 <p>Log in once with your email address and password to connect it. From then on, single sign-on logs you in directly. Whoever logs in here now gets this identity connected to their account.</p>
-<form method="post" action="{{.BasePath}}/login/bind">
+<form method="post" action="{{.BasePath}}/login/bind" id="bind-form">
 <label for="email">Email address</label>
 <input type="email" id="email" name="email" autocomplete="username" required autofocus>
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
-<button type="submit">Log in and connect</button>
+<button type="submit" id="bind-submit">Log in and connect</button>
 </form>
 {{template "foot" .}}{{end}}
 
 {{define "error"}}{{template "head" .}}
 {{if .ShowDetail}}<h2>For the administrator</h2>
-<div class="detail" aria-label="Technical detail">reason: {{.Reason}}{{if .Connection}}
+<div class="detail" id="detail" aria-label="Technical detail">reason: {{.Reason}}{{if .Connection}}
 connection: {{.Connection}}{{end}}{{if .Op}}
 operation: {{.Op}}{{end}}{{if .Detail}}
 detail: {{.Detail}}{{end}}{{if or .Expected .Actual}}
 expected: {{.Expected}}
 actual: {{.Actual}}{{end}}</div>
-{{end}}<p><a href="{{.RetryURL}}">Back to the login page</a></p>
+{{end}}<p><a href="{{.RetryURL}}" id="retry">Back to the login page</a></p>
 {{template "foot" .}}{{end}}
 
 {{define "test_result"}}{{template "head" .}}
 <p>The identity provider of connection <strong>{{.Connection}}</strong> proved the identity below. Nothing was saved and no session was started.</p>
-<p>Policy of account {{.Account}}: {{if .Decision.Allowed}}this person may log in ({{.Decision.Rule}}){{else}}refused: {{.Decision.Reason}} ({{.Decision.Rule}}){{end}}{{if .Decision.Detail}}. {{.Decision.Detail}}{{end}}</p>
+<p id="test-decision">Policy of account {{.Account}}: {{if .Decision.Allowed}}this person may log in ({{.Decision.Rule}}){{else}}refused: {{.Decision.Reason}} ({{.Decision.Rule}}){{end}}{{if .Decision.Detail}}. {{.Decision.Detail}}{{end}}</p>
 <dl>
 <dt>Subject</dt><dd>{{.Identity.Subject}}{{if .Identity.SubjectFormat}} ({{.Identity.SubjectFormat}}){{end}}</dd>
 <dt>Issuer</dt><dd>{{.Identity.Issuer}}</dd>

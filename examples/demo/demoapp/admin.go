@@ -322,19 +322,19 @@ func (a *App) adminMetadata(w http.ResponseWriter, r *http.Request) {
 var adminTmpl = template.Must(template.New("admin").Funcs(funcs).Parse(layoutHead + `
 <h1>Single sign-on settings: {{.Name}} <small>({{.ID}})</small></h1>
 <p><a href="/">Start page</a> · logged in as {{.Me}}</p>
-{{if .Message}}<p class="message" role="status">{{.Message}}</p>{{end}}
-{{if .Error}}<p class="message" role="alert">{{.Error}}</p>{{end}}
+{{if .Message}}<p class="message" id="admin-message" role="status">{{.Message}}</p>{{end}}
+{{if .Error}}<p class="message" id="admin-error" role="alert">{{.Error}}</p>{{end}}
 
 <section aria-labelledby="conns"><h2 id="conns">Connections</h2>
 <table><thead><tr><th scope="col">Connection</th><th scope="col">Protocol</th><th scope="col">Stage</th><th scope="col">Identity provider</th><th scope="col">Actions</th></tr></thead><tbody>
 {{range .Connections}}<tr><td>{{.DisplayName}}<br><code>{{.ID}}</code></td><td>{{.Protocol}}</td>
 <td>{{.Stage}}{{if .TestUsers}}<br>test users: {{.TestUsers}}{{end}}{{if not .LiveAt.IsZero}}<br>live since {{since .LiveAt}} by {{.LiveBy}}{{end}}</td>
 <td>{{.IdP}}{{range .Certificates}}<br><small>certificate {{.}}</small>{{end}}</td>
-<td><a href="{{.TestLoginURL}}">Run a test login</a>{{if .SPMetadataURL}}<br><a href="{{.SPMetadataURL}}">Download SP metadata</a>{{end}}</td></tr>
+<td><a href="{{.TestLoginURL}}" id="test-login-{{.ID}}">Run a test login</a>{{if .SPMetadataURL}}<br><a href="{{.SPMetadataURL}}" id="sp-metadata-{{.ID}}">Download SP metadata</a>{{end}}</td></tr>
 {{end}}</tbody></table></section>
 
 <section aria-labelledby="policy"><h2 id="policy">Login policy</h2>
-<form method="post" action="/admin/{{.ID}}/policy">
+<form method="post" action="/admin/{{.ID}}/policy" id="policy-form">
 <p><label for="mode">Mode</label>
 <select id="mode" name="mode">
 <option value="password_only"{{if eq .Policy.Mode "password_only" ""}} selected{{end}}>Passwords only</option>
@@ -363,21 +363,21 @@ var adminTmpl = template.Must(template.New("admin").Funcs(funcs).Parse(layoutHea
 <label for="test_users.{{.ID}}">Test users (emails)</label>
 <input id="test_users.{{.ID}}" name="test_users.{{.ID}}" value="{{join .TestUserEmails}}">
 </fieldset>{{end}}
-<p><button type="submit">Save policy</button></p>
+<p><button type="submit" id="policy-save">Save policy</button></p>
 </form>
 {{if .WouldRefuse}}<p>If single sign-on were required for the scope above, these people's passwords would be refused: {{join .WouldRefuse}}.</p>{{end}}
 </section>
 
 <section aria-labelledby="md"><h2 id="md">Identity provider metadata</h2>
-<form method="post" action="/admin/{{.ID}}/metadata" enctype="multipart/form-data">
+<form method="post" action="/admin/{{.ID}}/metadata" enctype="multipart/form-data" id="metadata-form">
 <p><label for="metadata">Paste the IdP's metadata XML</label><br>
 <textarea id="metadata" name="metadata" rows="6" cols="80">{{.ReportXML}}</textarea></p>
 <p><label for="file">or upload the file</label> <input type="file" id="file" name="file" accept=".xml,application/xml,application/samlmetadata+xml"></p>
-<p><button type="submit" name="action" value="check">Check compatibility</button>
+<p><button type="submit" name="action" value="check" id="metadata-check">Check compatibility</button>
 {{if .SAMLConns}}<label for="connection">and apply to</label> <select id="connection" name="connection">{{range .SAMLConns}}<option>{{.}}</option>{{end}}</select>
-<button type="submit" name="action" value="apply">Check and apply</button>{{end}}</p>
+<button type="submit" name="action" value="apply" id="metadata-apply">Check and apply</button>{{end}}</p>
 </form>
-{{with .Report}}<h3>Compatibility report</h3>
+{{with .Report}}<h3 id="report">Compatibility report</h3>
 <p>{{if .OK}}<span class="ok">Compatible.</span>{{else}}<span class="bad">Not compatible.</span>{{end}} Entity ID <code>{{.EntityID}}</code>.</p>
 <ul>{{range .SSO}}<li>single sign-on: {{.Binding}} {{.Location}}</li>{{end}}{{range .SLO}}<li>single logout: {{.Binding}} {{.Location}}</li>{{end}}
 {{range .SigningCertificates}}<li>signing certificate {{.}}</li>{{end}}</ul>
@@ -386,7 +386,7 @@ var adminTmpl = template.Must(template.New("admin").Funcs(funcs).Parse(layoutHea
 </section>
 
 <section aria-labelledby="events"><h2 id="events">Recent login events</h2>
-<table><thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Reason</th><th scope="col">Connection</th><th scope="col">User</th><th scope="col">Detail</th></tr></thead><tbody>
+<table id="events-table"><thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Reason</th><th scope="col">Connection</th><th scope="col">User</th><th scope="col">Detail</th></tr></thead><tbody>
 {{range .Events}}<tr><td>{{since .Time}}</td><td>{{.Type}}</td><td>{{if .Reason}}<code>{{.Reason}}</code>{{end}}</td><td>{{.Connection}}</td><td>{{.User}}{{if .Subject}} <small>{{.Subject}}</small>{{end}}</td><td>{{.Detail}}</td></tr>
 {{else}}<tr><td colspan="6">No events yet.</td></tr>{{end}}</tbody></table>
 </section>

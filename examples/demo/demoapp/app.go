@@ -209,6 +209,26 @@ func (a *App) OIDCURL() string {
 	return a.mocks.oidcURL
 }
 
+// MockSAML returns the running mock SAML IdP, for tests that check what it
+// received (its LogoutRequests) or start IdP-initiated logins; nil when the
+// configuration has no mock_idps.
+func (a *App) MockSAML() *samltest.IdP {
+	if a.mocks == nil {
+		return nil
+	}
+	return a.mocks.saml
+}
+
+// MockOIDC returns the running mock OpenID provider, for tests that check
+// what it received (its Logouts); nil when the configuration has no
+// mock_idps.
+func (a *App) MockOIDC() *oidctest.Provider {
+	if a.mocks == nil {
+		return nil
+	}
+	return a.mocks.oidc
+}
+
 // LDAPURL returns the ldap:// URL of the mock LDAP directory, or "" when
 // the configuration has no mock_idps.
 func (a *App) LDAPURL() string {
@@ -467,7 +487,8 @@ func (a *App) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authentic
 			ID: cc.ID, DisplayName: cc.DisplayName, LogoURL: cc.LogoURL,
 			Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: sso.Secret(o.ClientSecret), AuthMethod: oidc.AuthMethod(o.AuthMethod),
 			RedirectURL: a.baseURL + "/oidc/" + esc + "/callback", Scopes: o.Scopes,
-			AllowUnverifiedEmail: o.AllowUnverifiedEmail, AllowInsecureHTTP: o.AllowInsecureHTTP, AllowPrivateNetwork: o.AllowPrivateNetwork,
+			PostLogoutRedirectURL: absolute(a.baseURL, o.PostLogoutRedirectURL),
+			AllowUnverifiedEmail:  o.AllowUnverifiedEmail, AllowInsecureHTTP: o.AllowInsecureHTTP, AllowPrivateNetwork: o.AllowPrivateNetwork,
 			States: a.store, Replay: a.store, Events: a.events,
 		}
 		if o.CACertFile != "" {
@@ -533,8 +554,9 @@ func (pc ProvisioningConfig) toProvisioning(id string) (provisioning.Connection,
 }
 
 // registerWithMocks registers the connections that use the mock identity
-// providers with them: SAML service providers (for IdP-initiated logins)
-// and OpenID clients.
+// providers with them: SAML service providers (for IdP-initiated logins
+// and single logout) and OpenID clients (with their post-logout redirect
+// URLs).
 func (a *App) registerWithMocks() {
 	if a.mocks == nil {
 		return
@@ -548,8 +570,12 @@ func (a *App) registerWithMocks() {
 		case *oidc.Connection:
 			if ci.cfg.OIDC.Issuer == a.mocks.oidcURL {
 				method := ci.cfg.OIDC.AuthMethod
-				a.mocks.oidc.AddClient(oidctest.Client{ID: ci.cfg.OIDC.ClientID, Secret: string(ci.cfg.OIDC.ClientSecret), AuthMethod: method,
-					RedirectURIs: []string{a.baseURL + "/oidc/" + url.PathEscape(id) + "/callback"}})
+				c := oidctest.Client{ID: ci.cfg.OIDC.ClientID, Secret: string(ci.cfg.OIDC.ClientSecret), AuthMethod: method,
+					RedirectURIs: []string{a.baseURL + "/oidc/" + url.PathEscape(id) + "/callback"}}
+				if u := auth.PostLogoutRedirectURL(); u != "" {
+					c.PostLogoutRedirectURIs = []string{u}
+				}
+				a.mocks.oidc.AddClient(c)
 			}
 		}
 	}

@@ -112,7 +112,8 @@ func builtinConfig() *Config {
 	}
 	oidcConn := func(id, name string) ConnectionConfig {
 		return ConnectionConfig{ID: id, Protocol: sso.ProtocolOIDC, DisplayName: name, Stage: policy.StageLive,
-			OIDC:         &OIDCConfig{Issuer: mockOIDCRef, ClientID: id + "-client", ClientSecret: Secret(id + "-secret"), AllowInsecureHTTP: true, AllowPrivateNetwork: true},
+			OIDC: &OIDCConfig{Issuer: mockOIDCRef, ClientID: id + "-client", ClientSecret: Secret(id + "-secret"), AllowInsecureHTTP: true, AllowPrivateNetwork: true,
+				PostLogoutRedirectURL: "/?logged_out=" + id},
 			Provisioning: ProvisioningConfig{TrustEmail: true}}
 	}
 	domain := func(n string) []discovery.Domain { return []discovery.Domain{{Name: n}} }
@@ -132,12 +133,12 @@ func builtinConfig() *Config {
 		Comment: "The demo's built-in setup as a file: go run ./examples/demo -config examples/demo/sample-config.json. " +
 			"{mock_saml}, {mock_oidc}, {mock_ldap} and {mock_ldap_ca} stand for the built-in mock identity providers started by mock_idps. " +
 			"To connect a real identity provider, replace them with its metadata URL (or idp_metadata_xml / idp_metadata_file), issuer or LDAP URL and CA; " +
-			"drop mock_idps when nothing refers to it. The field documentation is in examples/demo/config.go.",
+			"drop mock_idps when nothing refers to it. The field documentation is in examples/demo/demoapp/config.go.",
 		AdminRole: "Administrator",
 		MockIdPs:  &MockIdPs{SAMLAddr: DefaultSAMLAddr, OIDCAddr: DefaultOIDCAddr, LDAPAddr: DefaultLDAPAddr},
 		Accounts: []AccountConfig{
 			{ID: "pressroom", Name: "Press Room", Aliases: []string{"pressroom"}, Domains: domain("pressroom.example"),
-				Comment:     "Smart.pr: OpenID Connect, single sign-on optional. Its administrator switches it to required on the admin page; lockout prevention refuses until she has logged in through SSO once or keeps the break-glass.",
+				Comment:     "Smart.pr: OpenID Connect, single sign-on optional. Its administrator switches it to required on the admin page; lockout prevention refuses until she has logged in through SSO once or keeps the break-glass. Logging out of an OpenID session logs out at the provider too (RP-initiated logout) and returns to the start page.",
 				Policy:      PolicyConfig{Mode: policy.ModeSSOOptional},
 				Connections: []ConnectionConfig{oidcConn("pressroom-oidc", "Press Room Entra ID")}},
 			{ID: "newsdesk", Name: "Newsdesk", Aliases: []string{"newsdesk"}, Domains: domain("newsdesk.example"),

@@ -110,7 +110,11 @@ type ConnectionConfig struct {
 	Issuers []string `json:"issuers,omitempty"`
 	// Debug shows failure details on the error page.
 	Debug bool `json:"debug,omitempty"`
-	// LogoutRedirectURL is where logout sends the browser.
+	// LogoutRedirectURL is where logout sends the browser after a session
+	// of this connection ends, when the identity provider does not end its
+	// own session too (SAML without single logout, OpenID Connect without
+	// post_logout_redirect_url): e.g. the identity provider's logout page
+	// or a page of this application. An absolute URL or a path.
 	LogoutRedirectURL string `json:"logout_redirect_url,omitempty"`
 
 	SAML *SAMLConfig `json:"saml,omitempty"`
@@ -153,6 +157,14 @@ type OIDCConfig struct {
 	// AuthMethod is "client_secret_basic" (default) or "client_secret_post".
 	AuthMethod string   `json:"auth_method,omitempty"`
 	Scopes     []string `json:"scopes,omitempty"`
+	// PostLogoutRedirectURL turns on logout at the provider (OpenID
+	// Connect RP-initiated logout): after the application's session ends,
+	// the browser goes to the provider's end_session_endpoint, which ends
+	// the provider's session and returns it here. An absolute URL or a
+	// path of this application ("/?logged_out=1"); register it at the
+	// provider as a post-logout redirect URI. Empty: logout ends only the
+	// application's session (then logout_redirect_url applies).
+	PostLogoutRedirectURL string `json:"post_logout_redirect_url,omitempty"`
 	// AllowUnverifiedEmail trusts emails without email_verified (Entra ID).
 	AllowUnverifiedEmail bool `json:"allow_unverified_email,omitempty"`
 	// CACertFile holds PEM certificates to trust for the provider's TLS.
@@ -437,6 +449,7 @@ func (c *Config) check(p *problems) {
 			} else {
 				conns[cc.ID] = cf
 			}
+			checkRedirect(p, cf+".logout_redirect_url", cc.LogoutRedirectURL)
 			switch cc.Stage {
 			case "", policy.StageDraft, policy.StageTesting, policy.StageLive:
 			default:
@@ -483,6 +496,7 @@ func (c *Config) check(p *problems) {
 				if o.ClientSecret == "" {
 					p.add(cf+".oidc.client_secret", "missing: the client secret registered at the provider")
 				}
+				checkRedirect(p, cf+".oidc.post_logout_redirect_url", o.PostLogoutRedirectURL)
 			}
 			if cc.LDAP != nil {
 				l := cc.LDAP
@@ -532,4 +546,19 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// checkRedirect reports a redirect URL that is neither an absolute http(s)
+// URL nor a path of this application.
+func checkRedirect(p *problems, field, v string) {
+	if v == "" {
+		return
+	}
+	if _, ok := sso.SafeReturnPath(v); ok {
+		return
+	}
+	if u, err := url.Parse(v); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+		return
+	}
+	p.add(field, "%q is neither an absolute http(s) URL nor a path of this application starting with / (e.g. \"/?logged_out=1\")", v)
 }

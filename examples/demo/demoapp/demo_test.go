@@ -258,6 +258,33 @@ func TestSmartPrOIDC(t *testing.T) {
 	}
 }
 
+// TestOIDCLogoutAtProvider: an OpenID session's logout ends the session
+// here, then at the provider's end_session_endpoint with the ID token, and
+// the provider returns the browser to the registered post-logout URL.
+func TestOIDCLogoutAtProvider(t *testing.T) {
+	a := startDemo(t, freeOptions())
+	b := newBrowser(t, a)
+	wantRedirect(t, b.oidcLogin(b.post("/login", form("email", "pete@pressroom.example")), "pete"), "/")
+	b.mustMe("pete@pressroom.example")
+	p := b.post("/logout", nil)
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, a.OIDCURL()+"/end_session?") {
+		t.Fatalf("logout: %d to %q; want the provider's end_session_endpoint", p.status, p.loc)
+	}
+	if b.me() != nil {
+		t.Fatal("the session survived logout")
+	}
+	u, _ := url.Parse(p.loc)
+	if u.Query().Get("id_token_hint") == "" || u.Query().Get("post_logout_redirect_uri") != a.URL()+"/?logged_out=pressroom-oidc" {
+		t.Fatalf("end session request %q", p.loc)
+	}
+	p = b.get(p.loc)
+	wantRedirect(t, p, a.URL()+"/?logged_out=pressroom-oidc")
+	if l := a.MockOIDC().Logouts(); len(l) != 1 || !l[0].IDTokenHintValid || l[0].Subject != "pete" {
+		t.Fatalf("provider logouts %+v", l)
+	}
+	wantBody(t, b.get(p.loc), `id="logged-out"`, "You are logged out (pressroom-oidc)")
+}
+
 func TestPolicySwitchWithLockoutPrevention(t *testing.T) {
 	a := startDemo(t, freeOptions())
 	paula := newBrowser(t, a)

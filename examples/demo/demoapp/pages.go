@@ -182,16 +182,20 @@ func (a *App) meOf(ctx context.Context, s *session) *meJSON {
 
 // Start page data.
 type startData struct {
-	BaseURL  string
-	Me       *meJSON
-	Admin    []string // accounts the session may administer
-	Others   []otherAccount
-	Accounts []accountView
-	Mocks    bool
-	MockSAML string
-	MockOIDC string
-	MockLDAP string
-	IdPUsers []mockUser
+	BaseURL string
+	// LoggedOut is the logged_out query value that logout redirects
+	// (single logout, the provider's post-logout redirect, a connection's
+	// logout redirect URL) carry here.
+	LoggedOut string
+	Me        *meJSON
+	Admin     []string // accounts the session may administer
+	Others    []otherAccount
+	Accounts  []accountView
+	Mocks     bool
+	MockSAML  string
+	MockOIDC  string
+	MockLDAP  string
+	IdPUsers  []mockUser
 }
 
 type otherAccount struct {
@@ -221,7 +225,7 @@ type connView struct {
 // connections and test users.
 func (a *App) startPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	d := &startData{BaseURL: a.baseURL, Mocks: a.mocks != nil}
+	d := &startData{BaseURL: a.baseURL, Mocks: a.mocks != nil, LoggedOut: r.URL.Query().Get("logged_out")}
 	if a.mocks != nil {
 		d.MockSAML, d.MockOIDC, d.MockLDAP = a.mocks.samlURL, a.mocks.oidcURL, a.mocks.ldapURL
 		d.IdPUsers = mockUsers
@@ -331,16 +335,17 @@ button{padding:.3rem .8rem;font-size:1rem}label{font-weight:600}
 
 var startTmpl = template.Must(template.New("start").Funcs(funcs).Parse(layoutHead + `
 <h1>ssokit demo</h1>
-{{if .Me}}<section aria-labelledby="me"><h2 id="me">Logged in</h2>
+{{if and .LoggedOut (not .Me)}}<p class="message" id="logged-out" role="status">You are logged out ({{.LoggedOut}}).</p>{{end}}
+{{if .Me}}<section aria-labelledby="me" id="session"><h2 id="me">Logged in</h2>
 <p>As <strong>{{.Me.User.Email}}</strong> ({{.Me.Method}}){{if .Me.Identity}}, identity <code>{{.Me.Identity.Subject}}</code> from <code>{{.Me.Identity.Issuer}}</code>{{if .Me.Identity.IdPInitiated}} (IdP-initiated){{end}}{{end}}.</p>
 <p>This login grants: {{range .Me.Accounts}}<strong>{{.}}</strong> {{with index $.Me.Roles .}}(roles: {{join .}}){{end}} {{else}}no account{{end}}</p>
 {{if .Me.Provisioning}}<p>Provisioning: matched by <strong>{{.Me.Provisioning.Match}}</strong>{{if .Me.Provisioning.Created}}, user created{{end}}{{if .Me.Provisioning.Linked}}, identity linked{{end}}{{if .Me.Provisioning.Updated}}, updated {{join .Me.Provisioning.Updated}}{{end}}{{if .Me.Provisioning.Organisation}}, organisation {{.Me.Provisioning.Organisation}}{{end}}.</p>{{end}}
 {{range .Me.Refused}}<p class="bad">Not granted by this password login: {{.Account}} ({{.Reason}}).</p>{{end}}
 {{range .Others}}<p>Also a member of <strong>{{.Name}}</strong>: {{if .NeedsReauth}}switching needs another login{{if .Reason}} ({{.Reason}}){{end}}{{if .LoginURL}}, <a href="{{.LoginURL}}">log in to {{.Name}}</a>{{end}}{{else}}switching needs no new login{{end}}.</p>{{end}}
-{{range .Admin}}<p><a href="/admin/{{.}}">Administer {{.}}</a></p>{{end}}
-<p><a href="/me">/me as JSON</a></p>
-<form method="post" action="/logout"><button type="submit">Log out</button></form>
-</section>{{else}}<p><a href="/login">Log in</a> with an email address (and password), or with an organisation's <a href="/login/sso">SSO domain</a>. <a href="/me">/me</a> answers 401 until you do.</p>{{end}}
+{{range .Admin}}<p><a href="/admin/{{.}}" id="admin-{{.}}">Administer {{.}}</a></p>{{end}}
+<p><a href="/me" id="me-link">/me as JSON</a></p>
+<form method="post" action="/logout" id="logout-form"><button type="submit" id="logout">Log out</button></form>
+</section>{{else}}<p><a href="/login" id="login-link">Log in</a> with an email address (and password), or with an organisation's <a href="/login/sso">SSO domain</a>. <a href="/me">/me</a> answers 401 until you do.</p>{{end}}
 
 <p class="note">An application embedding ssokit: every account below stands for a customer of one of the seed products, with its own identity provider and login policy.
 {{if .Mocks}}The identity providers are built in: a SAML IdP at <a href="{{.MockSAML}}">{{.MockSAML}}</a>, an OpenID provider at <code>{{.MockOIDC}}</code> and an LDAP directory at <code>{{.MockLDAP}}</code>, on 127.0.0.1 while the application is on localhost, so the identity provider is another site as in real life.{{end}}</p>
@@ -349,7 +354,7 @@ var startTmpl = template.Must(template.New("start").Funcs(funcs).Parse(layoutHea
 {{if .Comment}}<p>{{.Comment}}</p>{{end}}
 <p>Email domains: {{join .Domains}}.{{range .Aliases}} SSO domain: <a href="/login/sso/{{.}}">/login/sso/{{.}}</a>.{{end}}</p>
 <table><thead><tr><th scope="col">Connection</th><th scope="col">Protocol</th><th scope="col">Stage</th><th scope="col">IdP-initiated</th></tr></thead><tbody>
-{{range .Connections}}<tr><td>{{.DisplayName}} <code>{{.ID}}</code>{{if .Module}} (SSOModule {{.Module}}){{end}}</td><td>{{.Protocol}}</td><td>{{.Stage}}</td><td>{{if .IdPStartURL}}<a href="{{.IdPStartURL}}">start at the IdP</a>{{end}}</td></tr>
+{{range .Connections}}<tr><td>{{.DisplayName}} <code>{{.ID}}</code>{{if .Module}} (SSOModule {{.Module}}){{end}}</td><td>{{.Protocol}}</td><td>{{.Stage}}</td><td>{{if .IdPStartURL}}<a href="{{.IdPStartURL}}" id="idp-start-{{.ID}}">start at the IdP</a>{{end}}</td></tr>
 {{end}}</tbody></table>
 {{if .Users}}<table><thead><tr><th scope="col">Test user</th><th scope="col">Application password</th><th scope="col">What it shows</th></tr></thead><tbody>
 {{range .Users}}<tr><td><a href="{{loginURL .Email}}">{{.Email}}</a></td><td>{{if .Password}}<code>{{reveal .Password}}</code>{{end}}</td><td>{{.Comment}}</td></tr>
