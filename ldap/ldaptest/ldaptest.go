@@ -409,40 +409,48 @@ func (s *Server) CertPool() *x509.CertPool {
 	return s.pki.pool
 }
 
-// SetUser adds u, or replaces the user with the same DN.
+// SetUser adds u, or replaces the user with the same DN. An invalid user
+// (bad DN, outside the base DN) is refused and the directory is unchanged.
 func (s *Server) SetUser(u User) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, err := dnKey(u.DN)
-	if err != nil {
-		return err
-	}
-	for i := range s.users {
-		if kk, _ := dnKey(s.users[i].DN); kk == k {
-			s.users[i] = u
-			return s.rebuild()
-		}
-	}
-	s.users = append(s.users, u)
-	return s.rebuild()
+	return update(s, &s.users, u, func(u User) string { return u.DN })
 }
 
-// SetGroup adds g, or replaces the group with the same DN.
+// SetGroup adds g, or replaces the group with the same DN. An invalid
+// group is refused and the directory is unchanged.
 func (s *Server) SetGroup(g Group) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, err := dnKey(g.DN)
+	return update(s, &s.groups, g, func(g Group) string { return g.DN })
+}
+
+// update replaces the element of *list whose DN names the same entry as
+// v's, or appends v, and rebuilds the entries; on error *list is left as
+// it was. s.mu is held.
+func update[T any](s *Server, list *[]T, v T, dnOf func(T) string) error {
+	k, err := dnKey(dnOf(v))
 	if err != nil {
 		return err
 	}
-	for i := range s.groups {
-		if kk, _ := dnKey(s.groups[i].DN); kk == k {
-			s.groups[i] = g
-			return s.rebuild()
+	old := *list
+	next := append([]T(nil), old...)
+	replaced := false
+	for i := range next {
+		if kk, _ := dnKey(dnOf(next[i])); kk == k {
+			next[i], replaced = v, true
+			break
 		}
 	}
-	s.groups = append(s.groups, g)
-	return s.rebuild()
+	if !replaced {
+		next = append(next, v)
+	}
+	*list = next
+	if err := s.rebuild(); err != nil {
+		*list = old
+		return err
+	}
+	return nil
 }
 
 // wait sleeps for the configured delay, or until Close.

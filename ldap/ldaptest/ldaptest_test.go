@@ -310,6 +310,20 @@ func TestSetUserAndGroup(t *testing.T) {
 	if err := srv.SetUser(ldaptest.User{DN: "uid=x,dc=other,dc=org"}); err == nil {
 		t.Fatal("a user outside the base DN was accepted")
 	}
+	if err := srv.SetGroup(ldaptest.Group{DN: "cn=ops,ou=groups,dc=example,dc=com", Members: []string{"not a dn"}}); err == nil {
+		t.Fatal("a group with an invalid member was accepted")
+	}
+	// The refused changes left the directory as it was and usable.
+	if err := srv.SetUser(ldaptest.User{DN: "uid=yan,ou=staff,dc=example,dc=com", Password: "yan-pw"}); err != nil {
+		t.Fatalf("after a refused change: %v", err)
+	}
+	if err := c.Bind("uid=yan,ou=staff,dc=example,dc=com", "yan-pw"); err != nil {
+		t.Fatal(err)
+	}
+	res, err = search(c, "dc=example,dc=com", goldap.ScopeWholeSubtree, "(memberOf=cn=ops,ou=groups,dc=example,dc=com)", 0)
+	if err != nil || len(res.Entries) != 1 {
+		t.Fatalf("after a refused group change: %q, %v", dns(res), err)
+	}
 	if _, err := ldaptest.NewServer(ldaptest.Config{BaseDN: "not a dn"}); err == nil {
 		t.Fatal("an invalid base DN was accepted")
 	}
