@@ -10,6 +10,7 @@
 package oidctest
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -143,9 +144,16 @@ type Misbehaviour struct {
 	// UserinfoAsJWT answers userinfo with a signed JWT (application/jwt)
 	// instead of JSON.
 	UserinfoAsJWT bool
+	// UserinfoError makes userinfo refuse the access token with this
+	// OAuth error code (HTTP 401), e.g. "invalid_token".
+	UserinfoError string
 	// Availability.
 	Delay time.Duration // every endpoint waits this long first (slow)
 	Down  bool          // every endpoint answers 503
+	// Endpoint limits Delay and Down to one endpoint, named by its path
+	// below the issuer: "/.well-known/openid-configuration", "/jwks",
+	// "/authorize", "/login", "/token", "/userinfo" or "/end_session".
+	Endpoint string
 }
 
 // Stats counts requests per endpoint.
@@ -403,16 +411,22 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	mis := p.mis
 	p.mu.Unlock()
-	if mis.Delay > 0 {
-		select {
-		case <-time.After(mis.Delay):
-		case <-r.Context().Done():
+	if mis.Endpoint == "" || strings.TrimPrefix(r.URL.Path, issuerPath(p.issuer)) == mis.Endpoint {
+		if mis.Delay > 0 {
+			// Read the body first: only then does the server notice a
+			// client that gives up, and end the wait.
+			b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+			r.Body = io.NopCloser(bytes.NewReader(b))
+			select {
+			case <-time.After(mis.Delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if mis.Down {
+			http.Error(w, "service unavailable", http.StatusServiceUnavailable)
 			return
 		}
-	}
-	if mis.Down {
-		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
-		return
 	}
 	if prefix := issuerPath(p.issuer); prefix != "" {
 		if !strings.HasPrefix(r.URL.Path, prefix+"/") {
@@ -833,9 +847,14 @@ func (p *Provider) userinfoHandler(w http.ResponseWriter, r *http.Request) {
 	g := p.access[tok]
 	mis := p.mis
 	p.mu.Unlock()
-	if !ok || g == nil {
+	switch {
+	case !ok || g == nil:
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		oauthError(w, http.StatusUnauthorized, "invalid_token", "unknown access token")
+		return
+	case mis.UserinfoError != "":
+		w.Header().Set("WWW-Authenticate", `Bearer error="`+mis.UserinfoError+`"`)
+		oauthError(w, http.StatusUnauthorized, mis.UserinfoError, "misbehaving on purpose")
 		return
 	}
 	claims := map[string]any{"sub": g.user.Subject}

@@ -304,9 +304,43 @@ func TestKeysAndSwitches(t *testing.T) {
 	if resp.StatusCode != 503 {
 		t.Fatalf("down: %d", resp.StatusCode)
 	}
+	// Down at one endpoint only.
+	op.Misbehave(oidctest.Misbehaviour{Down: true, Endpoint: "/jwks"})
+	for path, want := range map[string]int{"/jwks": 503, "/.well-known/openid-configuration": 200} {
+		resp, _ := op.Client().Get(op.Issuer() + path)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("%s with /jwks down: %d", path, resp.StatusCode)
+		}
+	}
 	op.Misbehave(oidctest.Misbehaviour{})
-	if s := op.Stats(); s.Discovery != 0 || s.JWKS != 2 { // a request answered "down" reaches no endpoint
+	if s := op.Stats(); s.Discovery != 1 || s.JWKS != 2 { // a request answered "down" reaches no endpoint
 		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestUserinfoSwitches(t *testing.T) {
+	op := start(t)
+	_, body := redeem(t, op, tokenForm(code(t, op)), true)
+	get := func() (int, map[string]any) {
+		req, _ := http.NewRequest("GET", op.Issuer()+"/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+body["access_token"].(string))
+		resp, err := op.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	op.Misbehave(oidctest.Misbehaviour{UserinfoError: "insufficient_scope"})
+	if status, m := get(); status != 401 || m["error"] != "insufficient_scope" {
+		t.Fatalf("userinfo error: %d %v", status, m)
+	}
+	op.Misbehave(oidctest.Misbehaviour{UserinfoWrongSubject: true, UserinfoClaims: map[string]any{"department": "R&D"}})
+	if status, m := get(); status != 200 || m["sub"] == "alice-0001" || m["department"] != "R&D" {
+		t.Fatalf("userinfo: %d %v", status, m)
 	}
 }
 
