@@ -2,8 +2,11 @@ package oidc_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -51,10 +54,25 @@ func TestMisbehavingProvider(t *testing.T) {
 		{name: "email not verified", mis: oidctest.Misbehaviour{EmailNotVerified: true}, want: sso.ReasonEmailNotVerified, detail: "email_verified=false"},
 		{name: "no email_verified", mis: oidctest.Misbehaviour{OmitEmailVerified: true}, want: sso.ReasonEmailNotVerified, detail: "AllowUnverifiedEmail"},
 		{name: "error on the callback", mis: oidctest.Misbehaviour{CallbackError: "access_denied", CallbackErrorDescription: "User is not assigned to the app"},
-			want: sso.ReasonIdPError, detail: `error_description="User is not assigned to the app"`},
+			want: sso.ReasonIdPError, detail: `authorization endpoint answered error "access_denied": "User is not assigned to the app"`},
+		{name: "interactive login required", mis: oidctest.Misbehaviour{CallbackError: "interaction_required"},
+			want: sso.ReasonAuthenticationRequired, detail: `"interaction_required"`},
+		{name: "provider temporarily unavailable", mis: oidctest.Misbehaviour{CallbackError: "temporarily_unavailable"},
+			want: sso.ReasonUnavailable, detail: "try again later"},
+		{name: "error on the callback from another provider", mis: oidctest.Misbehaviour{CallbackError: "access_denied", CallbackWrongIss: true},
+			want: sso.ReasonIssuerMismatch, detail: "RFC 9207"},
 		{name: "callback iss of another provider", mis: oidctest.Misbehaviour{CallbackWrongIss: true}, want: sso.ReasonIssuerMismatch, detail: "RFC 9207"},
 		{name: "callback without advertised iss", mis: oidctest.Misbehaviour{OmitCallbackIss: true}, want: sso.ReasonIssuerMismatch, detail: "no iss parameter"},
-		{name: "token endpoint error", mis: oidctest.Misbehaviour{TokenError: "invalid_grant"}, want: sso.ReasonTokenExchangeFailed, detail: "invalid_grant"},
+		{name: "token endpoint error", mis: oidctest.Misbehaviour{TokenError: "invalid_grant"}, want: sso.ReasonTokenExchangeFailed,
+			detail: `token endpoint answered error "invalid_grant": "misbehaving on purpose"`},
+		{name: "token endpoint down", mis: oidctest.Misbehaviour{Down: true, Endpoint: "/token"}, want: sso.ReasonUnavailable, detail: "HTTP 503"},
+		{name: "userinfo refuses the access token", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true, UserinfoError: "invalid_token"},
+			want: sso.ReasonIdPError, detail: `userinfo endpoint answered error "invalid_token"`},
+		{name: "userinfo down", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true, Down: true, Endpoint: "/userinfo"},
+			want: sso.ReasonUnavailable, detail: "503"},
+		{name: "userinfo vouches for another address", mis: oidctest.Misbehaviour{OmitEmailVerified: true,
+			UserinfoClaims: map[string]any{"email": "mallory@example.com", "email_verified": true}},
+			mutate: func(c *oidc.Config) { c.Userinfo = oidc.UserinfoAlways }, want: sso.ReasonEmailNotVerified},
 		{name: "userinfo about someone else", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true, UserinfoWrongSubject: true}, want: sso.ReasonSubjectMismatch, detail: "another subject"},
 		{name: "userinfo as a signed JWT", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true, UserinfoAsJWT: true}, want: sso.ReasonMalformed, detail: "plain JSON"},
 		{name: "no email anywhere", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true},
@@ -73,6 +91,16 @@ func TestMisbehavingProvider(t *testing.T) {
 			var se *sso.Error
 			if !errors.As(err, &se) || se.Connection != "acme" || !strings.HasPrefix(se.Op, "oidc.") {
 				t.Fatalf("err %#v is not an oidc *sso.Error for the connection", err)
+			}
+			if len(err.Error()) > 1000 {
+				t.Fatalf("error message of %d bytes: %v", len(err.Error()), err)
+			}
+			// OAuth error answers are typed.
+			var pe *oidc.ProviderError
+			if code := tc.mis.CallbackError + tc.mis.TokenError + tc.mis.UserinfoError; code != "" && !tc.mis.CallbackWrongIss {
+				if !errors.As(err, &pe) || pe.Code != code || pe.Description != tc.mis.CallbackErrorDescription && tc.mis.CallbackError != "" {
+					t.Fatalf("err %v: ProviderError %+v; want code %q", err, pe, code)
+				}
 			}
 		})
 	}
@@ -312,17 +340,45 @@ func TestProviderDownOrSlow(t *testing.T) {
 		_, err := e.complete(params)
 		wantReason(t, err, sso.ReasonUnavailable)
 	})
-	t.Run("slow", func(t *testing.T) {
-		e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.Timeout = 100 * time.Millisecond })
-		params := e.callback(e.begin(sso.BeginRequest{}), "alice-0001")
-		e.op.Misbehave(oidctest.Misbehaviour{Delay: 400 * time.Millisecond})
-		start := time.Now()
-		_, err := e.complete(params)
-		wantReason(t, err, sso.ReasonUnavailable)
-		if d := time.Since(start); d > 350*time.Millisecond {
-			t.Fatalf("Complete took %v with a 100ms timeout", d)
+	// Every request to the provider is bounded by Config.Timeout, also
+	// with an injected HTTP client that has no timeout of its own. The
+	// provider waits far longer than the bound asserted.
+	for _, endpoint := range []string{"/.well-known/openid-configuration", "/jwks", "/token", "/userinfo"} {
+		for _, injected := range []bool{false, true} {
+			t.Run(fmt.Sprintf("slow %s, injected client %v", endpoint, injected), func(t *testing.T) {
+				e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) {
+					c.Timeout = 100 * time.Millisecond
+					if injected {
+						c.HTTPClient = clientTrusting(t, c.CACertPEM) // no Timeout
+					}
+				})
+				e.op.Misbehave(oidctest.Misbehaviour{Delay: 10 * time.Second, Endpoint: endpoint, EmailOnlyInUserinfo: true})
+				start := time.Now()
+				var err error
+				if step, berr := e.conn.Begin(context.Background(), sso.BeginRequest{Binding: e.binding}); berr != nil {
+					err = berr
+				} else {
+					_, err = e.complete(e.callback(step, "alice-0001"))
+				}
+				if r := sso.ReasonOf(err); r != sso.ReasonUnavailable && r != sso.ReasonMetadataFetchFailed {
+					t.Fatalf("err = %v; want a timeout", err)
+				}
+				if d := time.Since(start); d > 5*time.Second {
+					t.Fatalf("the login took %v with a 100ms timeout", d)
+				}
+			})
 		}
-	})
+	}
+}
+
+// clientTrusting returns an HTTP client without timeouts that trusts the
+// PEM certificates.
+func clientTrusting(t testing.TB, caPEM string) *http.Client {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM([]byte(caPEM)) {
+		t.Fatal("no certificate")
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
 
 func TestTLSRoots(t *testing.T) {
@@ -416,6 +472,35 @@ func TestClockSkew(t *testing.T) {
 	delete(claims, "iat")
 	_, err = e.conn.VerifyIDToken(ctx, e.op.Sign(claims), "n")
 	wantReason(t, err, sso.ReasonMalformed)
+}
+
+func TestClockSkewConfigured(t *testing.T) {
+	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.ClockSkew = 5 * time.Second })
+	ctx := context.Background()
+	claims := e.op.Claims(clientID, "alice-0001", "n")
+	claims["iat"] = e.clock.Now().Add(-time.Hour).Unix()
+	claims["exp"] = e.clock.Now().Add(-3 * time.Second).Unix()
+	if _, err := e.conn.VerifyIDToken(ctx, e.op.Sign(claims), "n"); err != nil {
+		t.Fatalf("expired 3s ago, 5s skew: %v", err)
+	}
+	claims["exp"] = e.clock.Now().Add(-30 * time.Second).Unix()
+	_, err := e.conn.VerifyIDToken(ctx, e.op.Sign(claims), "n")
+	wantReason(t, err, sso.ReasonExpired)
+	if !strings.Contains(err.Error(), "clock skew allowed: 5s") {
+		t.Fatalf("err = %v", err)
+	}
+	claims["exp"] = e.clock.Now().Add(time.Hour).Unix()
+	claims["iat"] = e.clock.Now().Add(30 * time.Second).Unix()
+	_, err = e.conn.VerifyIDToken(ctx, e.op.Sign(claims), "n")
+	wantReason(t, err, sso.ReasonNotYetValid)
+}
+
+func TestIDTokenSizeCap(t *testing.T) {
+	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.MaxResponseBytes = 4096 })
+	claims := e.op.Claims(clientID, "alice-0001", "n")
+	claims["padding"] = strings.Repeat("x", 5000)
+	_, err := e.conn.VerifyIDToken(context.Background(), e.op.Sign(claims), "n")
+	wantReason(t, err, sso.ReasonRequestTooLarge)
 }
 
 func TestVerifyIDTokenMalformed(t *testing.T) {

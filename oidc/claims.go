@@ -17,9 +17,10 @@ type claimMap map[string]any
 func (m claimMap) GetSubject() string { s, _ := m["sub"].(string); return s }
 
 // mergeClaims returns primary's claims plus those of secondary that
-// primary lacks. email and email_verified travel together: when the email
-// comes from secondary, so does email_verified, so that one source cannot
-// vouch for the other's address.
+// primary lacks. email and email_verified travel together, so that one
+// source cannot vouch for the other's address: email_verified comes from
+// the source of the email, and from the other source only when it names
+// the same address.
 func mergeClaims(primary, secondary map[string]any, emailClaim string) map[string]any {
 	out := make(map[string]any, len(primary)+len(secondary))
 	for k, v := range primary {
@@ -30,16 +31,24 @@ func mergeClaims(primary, secondary map[string]any, emailClaim string) map[strin
 			out[k] = v
 		}
 	}
-	if emailClaim != "" {
-		if _, ok := primary[emailClaim]; !ok {
-			if _, ok := secondary[emailClaim]; ok {
-				if v, ok := secondary["email_verified"]; ok {
-					out["email_verified"] = v
-				} else {
-					delete(out, "email_verified")
-				}
-			}
-		}
+	if emailClaim == "" {
+		return out
+	}
+	pe, inP := primary[emailClaim]
+	se, inS := secondary[emailClaim]
+	from, other := primary, secondary
+	if !inP {
+		from, other = secondary, primary
+	}
+	if !inP && !inS {
+		return out
+	}
+	if v, ok := from["email_verified"]; ok {
+		out["email_verified"] = v
+	} else if v, ok := other["email_verified"]; ok && inP && inS && strings.EqualFold(claimString(pe), claimString(se)) {
+		out["email_verified"] = v
+	} else {
+		delete(out, "email_verified")
 	}
 	return out
 }

@@ -211,7 +211,8 @@ type Config struct {
 	// URL typed by a tenant cannot reach internal services.
 	AllowPrivateNetwork bool
 	// HTTPClient replaces the connection's HTTP client. Tests only: the
-	// guards above and Timeout are then the client's business.
+	// guards above and the size cap are then the client's business;
+	// Timeout still bounds every request.
 	HTTPClient *http.Client
 	// Timeout bounds every request to the provider; DefaultTimeout when
 	// zero.

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -419,14 +420,8 @@ func (c *Connection) CompleteWithTokens(ctx context.Context, req sso.CompleteReq
 		if err := c.checkCallbackIssuer(q, p.meta); err != nil {
 			return nil, nil, err
 		}
-		detail := "the provider answered with error=" + quote(e)
-		if d := q.Get("error_description"); d != "" {
-			detail += " error_description=" + quote(d)
-		}
-		if u := q.Get("error_uri"); u != "" {
-			detail += " error_uri=" + quote(u)
-		}
-		return nil, nil, &sso.Error{Op: op, Reason: sso.ReasonIdPError, Connection: c.cfg.ID, Detail: detail, Actual: e}
+		pe := &ProviderError{Endpoint: "authorization", Code: e, Description: q.Get("error_description"), URI: q.Get("error_uri")}
+		return fail(callbackReason(e), "the provider refused the login"+callbackHint(e), pe)
 	}
 	if flowErr != nil {
 		return nil, nil, flowErr
@@ -515,6 +510,10 @@ func (c *Connection) checkCallbackIssuer(q url.Values, m *Metadata) error {
 // exchange redeems the code at the token endpoint with zitadel's rp.
 func (c *Connection) exchange(ctx context.Context, p *provider, code, verifier string, now time.Time) (*oauth2.Token, error) {
 	const op = "oidc.Complete"
+	// The client's own timeout may be absent (Config.HTTPClient): bound
+	// the request here too.
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
 	opts := []rp.CodeExchangeOpt{rp.WithCodeVerifier(verifier)}
 	if c.key != nil {
 		jti, err := sso.RandomToken(c.cfg.Rand, 16)
@@ -543,16 +542,14 @@ func (c *Connection) exchangeError(err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		if re.ErrorCode == "" && re.Response != nil && re.Response.StatusCode >= 500 {
-			return &sso.Error{Op: op, Reason: sso.ReasonUnavailable, Connection: c.cfg.ID, Detail: "the token endpoint answered HTTP " + strconv.Itoa(re.Response.StatusCode), Err: err}
+			return &sso.Error{Op: op, Reason: sso.ReasonUnavailable, Connection: c.cfg.ID, Detail: "the token endpoint answered HTTP " + strconv.Itoa(re.Response.StatusCode), Err: briefError{err}}
 		}
 		detail := "the token endpoint refused the code"
+		var cause error = briefError{err}
 		if re.ErrorCode != "" {
-			detail += ": error=" + quote(re.ErrorCode)
-			if re.ErrorDescription != "" {
-				detail += " error_description=" + quote(re.ErrorDescription)
-			}
+			cause = &ProviderError{Endpoint: "token", Code: re.ErrorCode, Description: re.ErrorDescription, URI: re.ErrorURI, Err: err}
 		} else if re.Response != nil {
-			detail += ": HTTP " + strconv.Itoa(re.Response.StatusCode)
+			detail += " with HTTP " + strconv.Itoa(re.Response.StatusCode)
 		}
 		switch re.ErrorCode {
 		case "invalid_client", "unauthorized_client":
@@ -560,7 +557,7 @@ func (c *Connection) exchangeError(err error) error {
 		case "invalid_grant":
 			detail += "; the code expired, was used, or the redirect URL or PKCE verifier differ"
 		}
-		return &sso.Error{Op: op, Reason: sso.ReasonTokenExchangeFailed, Connection: c.cfg.ID, Detail: detail, Actual: re.ErrorCode, Err: err}
+		return &sso.Error{Op: op, Reason: sso.ReasonTokenExchangeFailed, Connection: c.cfg.ID, Detail: detail, Err: cause}
 	}
 	return transportError(op, c.cfg.ID, "token endpoint", sso.ReasonTokenExchangeFailed, err)
 }
@@ -578,10 +575,24 @@ func transportError(op, conn, what string, def sso.Reason, err error) error {
 	case errors.As(err, &se):
 		return &sso.Error{Op: op, Reason: sso.ReasonUnavailable, Connection: conn, Detail: "the " + what + " failed: " + se.Detail, Err: se.Err}
 	case errors.As(err, &ue):
-		return &sso.Error{Op: op, Reason: sso.ReasonUnavailable, Connection: conn, Detail: "the " + what + " could not be reached: " + err.Error(), Err: err}
+		return &sso.Error{Op: op, Reason: sso.ReasonUnavailable, Connection: conn, Detail: "the " + what + " could not be reached", Err: briefError{err}}
 	}
-	return &sso.Error{Op: op, Reason: def, Connection: conn, Detail: "the " + what + " failed: " + err.Error(), Err: err}
+	return &sso.Error{Op: op, Reason: def, Connection: conn, Detail: "the " + what + " failed", Err: briefError{err}}
 }
+
+// briefError shortens the message of a library error, which may quote a
+// whole response body, and keeps the error for errors.Is and errors.As.
+type briefError struct{ err error }
+
+func (e briefError) Error() string {
+	s := e.err.Error()
+	if len(s) > 300 {
+		s = strings.ToValidUTF8(s[:300], "") + "…"
+	}
+	return s
+}
+
+func (e briefError) Unwrap() error { return e.err }
 
 // wantsUserinfo applies the UserinfoMode.
 func (c *Connection) wantsUserinfo(p *provider, claims map[string]any) bool {
@@ -601,6 +612,8 @@ func (c *Connection) wantsUserinfo(p *provider, claims map[string]any) bool {
 // also checks that its sub equals the ID token's.
 func (c *Connection) userinfo(ctx context.Context, p *provider, tok *oauth2.Token, sub string) (map[string]any, error) {
 	const op = "oidc.Complete"
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
 	ui, err := rp.Userinfo[claimMap](ctx, tok.AccessToken, tok.Type(), sub, p.rp)
 	if err != nil {
 		var oe *zoidc.Error
@@ -608,14 +621,21 @@ func (c *Connection) userinfo(ctx context.Context, p *provider, tok *oauth2.Toke
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &se), errors.As(err, &te):
+			// The JSON error alone: zitadel's message quotes the body,
+			// which holds the user's claims.
+			var cause error = se
+			if se == nil {
+				cause = te
+			}
 			return nil, &sso.Error{Op: op, Reason: sso.ReasonMalformed, Connection: c.cfg.ID,
-				Detail: "the userinfo answer is not a JSON object; signed or encrypted userinfo responses are not supported: configure the client at the provider to receive plain JSON", Err: err}
+				Detail: "the userinfo answer is not a JSON object; signed or encrypted userinfo responses are not supported: configure the client at the provider to receive plain JSON", Err: cause}
 		case errors.Is(err, rp.ErrUserInfoSubNotMatching):
 			return nil, &sso.Error{Op: op, Reason: sso.ReasonSubjectMismatch, Connection: c.cfg.ID,
-				Detail: "the userinfo response is about another subject than the ID token", Expected: sub, Actual: ui.GetSubject()}
+				Detail: "the userinfo response is about another subject than the ID token's " + quote(sub)}
 		case errors.As(err, &oe):
 			return nil, &sso.Error{Op: op, Reason: sso.ReasonIdPError, Connection: c.cfg.ID,
-				Detail: "the userinfo endpoint refused the access token: error=" + quote(string(oe.ErrorType)) + " error_description=" + quote(oe.Description), Err: err}
+				Detail: "the userinfo endpoint refused the access token",
+				Err:    &ProviderError{Endpoint: "userinfo", Code: string(oe.ErrorType), Description: oe.Description, Err: err}}
 		}
 		return nil, transportError(op, c.cfg.ID, "userinfo endpoint", sso.ReasonUnavailable, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/oidc"
 	"github.com/ssokit/sso/oidc/oidctest"
 )
 
@@ -59,6 +60,10 @@ func TestLoginHappyPath(t *testing.T) {
 	if id.SessionIndex != "sid-alice-0001" || id.AuthTime.IsZero() {
 		t.Errorf("sid %q auth_time %v", id.SessionIndex, id.AuthTime)
 	}
+	// The raw ID token is kept for logout's id_token_hint, and verifies.
+	if tok, err := e.conn.VerifyIDToken(context.Background(), id.IDToken.Reveal(), q.Get("nonce")); err != nil || tok.Subject != id.Subject {
+		t.Errorf("Identity.IDToken %q: %v", id.IDToken.Reveal(), err)
+	}
 	if id.Attribute("sub") != "alice-0001" || len(id.Attributes["groups"]) != 2 || id.Attribute("email_verified") != "true" {
 		t.Errorf("attributes %v", id.Attributes)
 	}
@@ -77,10 +82,49 @@ func TestSteadyStateFetchesNothing(t *testing.T) {
 		if _, err := e.login("bob@example.com"); err != nil {
 			t.Fatalf("login %d: %v", i, err)
 		}
+		// Past the refetch rate limit, within the cache lifetimes.
+		e.clock.Advance(5 * oidc.DefaultJWKSMinRefetchInterval)
 	}
 	s := e.op.Stats()
 	if s.Discovery != 1 || s.JWKS != 1 || s.Token != 3 || s.Userinfo != 0 {
 		t.Fatalf("provider stats %+v; want one discovery, one JWKS fetch, three token requests, no userinfo", s)
 	}
-	_ = context.Background()
+}
+
+func TestScopes(t *testing.T) {
+	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.Scopes = []string{"groups", "email", "offline_access"} })
+	step := e.begin(sso.BeginRequest{})
+	u, _ := url.Parse(step.URL)
+	if got := u.Query().Get("scope"); got != "openid email profile groups offline_access" {
+		t.Fatalf("scope = %q", got)
+	}
+	if _, err := e.complete(e.callback(step, "alice-0001")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestProviderPicker shows what a provider picker and a logout need from
+// a Connection.
+func TestProviderPicker(t *testing.T) {
+	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) {
+		c.DisplayName, c.LogoURL, c.PostLogoutRedirectURL = "Acme staff", "https://app.example/logos/acme.svg", "https://app.example/bye"
+	})
+	if e.conn.ID() != "acme" || e.conn.Protocol() != sso.ProtocolOIDC || e.conn.DisplayName() != "Acme staff" ||
+		e.conn.LogoURL() != "https://app.example/logos/acme.svg" || e.conn.Issuer() != e.op.Issuer() ||
+		e.conn.PostLogoutRedirectURL() != "https://app.example/bye" {
+		t.Fatalf("accessors of %+v", e.cfg)
+	}
+	// Without a display name, the issuer's host.
+	e2 := newEnv(t, oidctest.Options{}, nil)
+	if u, _ := url.Parse(e2.op.Issuer()); e2.conn.DisplayName() != u.Host || e2.conn.LogoURL() != "" {
+		t.Fatalf("default display name %q", e2.conn.DisplayName())
+	}
+	// Metadata fetches the discovery document once.
+	m, err := e.conn.Metadata(context.Background())
+	if err != nil || m.Issuer != e.op.Issuer() || m.EndSessionEndpoint != e.op.Issuer()+"/end_session" || !m.AuthorizationResponseIssParameterSupported {
+		t.Fatalf("Metadata: %+v %v", m, err)
+	}
+	if _, err := e.conn.Metadata(context.Background()); err != nil || e.op.Stats().Discovery != 1 {
+		t.Fatalf("second Metadata: %v, %d discoveries", err, e.op.Stats().Discovery)
+	}
 }

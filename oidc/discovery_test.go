@@ -123,3 +123,38 @@ func TestProviderDocumentsOverTheNetwork(t *testing.T) {
 		}
 	})
 }
+
+func TestDiscover(t *testing.T) {
+	op := oidctest.Start(t, oidctest.Options{})
+	ctx := context.Background()
+	m, err := oidc.Discover(ctx, op.Issuer(), oidc.DiscoverOptions{CACertPEM: op.CACertPEM(), AllowPrivateNetwork: true})
+	if err != nil || m.Issuer != op.Issuer() || m.DiscoveryURL != oidc.DiscoveryURLFor(op.Issuer()) || m.Fetched.IsZero() ||
+		!slices.Contains(m.CodeChallengeMethodsSupported, "S256") || m.UserinfoEndpoint != op.Issuer()+"/userinfo" {
+		t.Fatalf("Discover: %+v %v", m, err)
+	}
+	// An explicit discovery URL.
+	if _, err := oidc.Discover(ctx, op.Issuer(), oidc.DiscoverOptions{DiscoveryURL: op.Issuer() + "/.well-known/openid-configuration?x=1",
+		HTTPClient: op.Client()}); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		issuer string
+		opts   oidc.DiscoverOptions
+		want   sso.Reason
+	}{
+		"loopback":    {op.Issuer(), oidc.DiscoverOptions{CACertPEM: op.CACertPEM()}, sso.ReasonAddressNotAllowed},
+		"bad CA":      {op.Issuer(), oidc.DiscoverOptions{CACertPEM: "junk", AllowPrivateNetwork: true}, sso.ReasonInvalidConfig},
+		"untrusted":   {op.Issuer(), oidc.DiscoverOptions{AllowPrivateNetwork: true}, sso.ReasonMetadataFetchFailed},
+		"not a URL":   {"acme", oidc.DiscoverOptions{HTTPClient: op.Client()}, sso.ReasonInvalidConfig},
+		"http issuer": {"http://idp.example", oidc.DiscoverOptions{HTTPClient: op.Client()}, sso.ReasonInvalidConfig},
+		"not JSON":    {op.Issuer(), oidc.DiscoverOptions{DiscoveryURL: op.Issuer() + "/jwks?x", HTTPClient: op.Client()}, sso.ReasonMetadataInvalid},
+	} {
+		_, err := oidc.Discover(ctx, tc.issuer, tc.opts)
+		if sso.ReasonOf(err) != tc.want {
+			t.Errorf("%s: %v; want %s", name, err, tc.want)
+		}
+	}
+	if algs := oidc.DefaultSigningAlgorithms(); slices.ContainsFunc(algs, func(a string) bool { return a == "none" || strings.HasPrefix(a, "HS") }) {
+		t.Fatalf("default algorithms %v", algs)
+	}
+}

@@ -2,6 +2,7 @@ package oidc_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -89,6 +90,32 @@ func Example_errors() {
 	// algorithm_not_allowed
 	// email_not_verified
 	// idp_error
+}
+
+// An OAuth error answer of the provider is a *ProviderError inside the
+// *sso.Error, with the provider's own code and description.
+func ExampleProviderError() {
+	op := oidctest.NewServer(oidctest.Options{})
+	defer op.Close()
+	op.AddClient(oidctest.Client{ID: "my-app", Secret: "secret", RedirectURIs: []string{"https://app.example/cb"}})
+	conn, _ := oidc.New(oidc.Config{ID: "acme", Issuer: op.Issuer(), ClientID: "my-app", ClientSecret: "secret",
+		RedirectURL: "https://app.example/cb", CACertPEM: op.CACertPEM(), AllowPrivateNetwork: true,
+		States: sso.NewMemoryStateStore(sso.MemoryOptions{})})
+	op.Misbehave(oidctest.Misbehaviour{CallbackError: "access_denied", CallbackErrorDescription: "User is not assigned to the application"})
+	ctx := context.Background()
+	b := sso.NewBinding()
+	step, _ := conn.Begin(ctx, sso.BeginRequest{Binding: b})
+	cb, _ := op.Authorize(step.URL, "alice-0001")
+	_, err := conn.Complete(ctx, sso.CompleteRequest{Binding: b, Params: cb.Query()})
+
+	var pe *oidc.ProviderError
+	if errors.As(err, &pe) {
+		fmt.Println(sso.ReasonOf(err), pe.Endpoint, pe.Code)
+		fmt.Println(pe.Description)
+	}
+	// Output:
+	// idp_error authorization access_denied
+	// User is not assigned to the application
 }
 
 // Check tells an administrator whether a provider can be used, before any

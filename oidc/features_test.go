@@ -66,6 +66,26 @@ func TestUserinfo(t *testing.T) {
 		_, err := e.login("alice-0001")
 		wantReason(t, err, sso.ReasonEmailNotVerified)
 	})
+	t.Run("userinfo verifies the ID token's address", func(t *testing.T) {
+		// The ID token has the email without email_verified; userinfo
+		// names the same address and verifies it.
+		e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.Userinfo = oidc.UserinfoAlways })
+		e.op.Misbehave(oidctest.Misbehaviour{OmitEmailVerified: true, UserinfoClaims: map[string]any{"email": "Alice@example.com", "email_verified": true}})
+		id, err := e.login("alice-0001")
+		if err != nil || id.Email != "alice@example.com" || !id.EmailVerified {
+			t.Fatalf("identity %+v, %v", id, err)
+		}
+	})
+	t.Run("email_verified as a string", func(t *testing.T) {
+		e := newEnv(t, oidctest.Options{}, nil)
+		e.op.AddUser(oidctest.User{Subject: "cognito-1", Email: "c@example.com", Name: "C", Claims: map[string]any{"email_verified": "true"}})
+		e.op.AddUser(oidctest.User{Subject: "cognito-2", Email: "d@example.com", Name: "D", Claims: map[string]any{"email_verified": "false"}})
+		if id, err := e.login("cognito-1"); err != nil || !id.EmailVerified {
+			t.Fatalf("identity %+v, %v", id, err)
+		}
+		_, err := e.login("cognito-2")
+		wantReason(t, err, sso.ReasonEmailNotVerified)
+	})
 	t.Run("provider without userinfo", func(t *testing.T) {
 		e := newEnv(t, oidctest.Options{NoUserinfo: true}, nil)
 		e.op.Misbehave(oidctest.Misbehaviour{EmailOnlyInUserinfo: true})

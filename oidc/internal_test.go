@@ -15,20 +15,52 @@ func TestMergeClaimsKeepsEmailWithItsVerification(t *testing.T) {
 	id := map[string]any{"sub": "s", "email_verified": true, "name": "From ID token"}
 	ui := map[string]any{"sub": "s", "email": "a@example.com", "email_verified": false, "name": "From userinfo", "locale": "fr"}
 	m := mergeClaims(id, ui, "email")
-	if m["email"] != "a@example.com" || m["email_verified"] != false {
-		t.Fatalf("email %v verified %v: the ID token vouched for userinfo's address", m["email"], m["email_verified"])
-	}
 	if m["name"] != "From ID token" || m["locale"] != "fr" {
 		t.Fatalf("merge %v", m)
 	}
-	delete(ui, "email_verified")
-	if m := mergeClaims(id, ui, "email"); m["email_verified"] != nil {
-		t.Fatalf("email_verified %v kept from the ID token for userinfo's address", m["email_verified"])
+	tests := []struct {
+		name        string
+		primary     map[string]any
+		secondary   map[string]any
+		email       any
+		verified    any // nil: absent
+		noVerifiedK bool
+	}{
+		{"email from secondary keeps its false", map[string]any{"email_verified": true}, map[string]any{"email": "a@example.com", "email_verified": false}, "a@example.com", false, false},
+		{"email from secondary without verification", map[string]any{"email_verified": true}, map[string]any{"email": "a@example.com"}, "a@example.com", nil, true},
+		{"email from primary, verification only in secondary", map[string]any{"email": "a@example.com"}, map[string]any{"email_verified": true}, "a@example.com", nil, true},
+		{"secondary vouches for another address", map[string]any{"email": "a@example.com"}, map[string]any{"email": "b@example.com", "email_verified": true}, "a@example.com", nil, true},
+		{"secondary vouches for the same address", map[string]any{"email": "A@example.com"}, map[string]any{"email": "a@example.com", "email_verified": true}, "A@example.com", true, false},
+		{"both verify: primary wins", map[string]any{"email": "b@example.com", "email_verified": true}, map[string]any{"email": "a@example.com", "email_verified": false}, "b@example.com", true, false},
+		{"primary false wins over the same address", map[string]any{"email": "a@example.com", "email_verified": false}, map[string]any{"email": "a@example.com", "email_verified": true}, "a@example.com", false, false},
+		{"no email anywhere", map[string]any{"email_verified": true}, map[string]any{}, nil, true, false},
 	}
-	// Both have an email: the primary's pair stays.
-	id["email"] = "b@example.com"
-	if m := mergeClaims(id, ui, "email"); m["email"] != "b@example.com" || m["email_verified"] != true {
-		t.Fatalf("merge %v", m)
+	for _, tc := range tests {
+		m := mergeClaims(tc.primary, tc.secondary, "email")
+		v, ok := m["email_verified"]
+		if m["email"] != tc.email || v != tc.verified || ok == tc.noVerifiedK {
+			t.Errorf("%s: email %v email_verified %v (present %v); want %v %v", tc.name, m["email"], v, ok, tc.email, tc.verified)
+		}
+	}
+}
+
+func TestClaimValues(t *testing.T) {
+	for v, want := range map[any][2]bool{true: {true, true}, false: {false, true}, "true": {true, true}, " TRUE ": {true, true},
+		"false": {false, true}, "yes": {false, false}, 1.0: {false, false}} {
+		if got, present := claimBool(v); got != want[0] || present != want[1] {
+			t.Errorf("claimBool(%#v) = %v, %v", v, got, present)
+		}
+	}
+	if got := claimTime(json.Number("1700000000")); got.Unix() != 1700000000 {
+		t.Errorf("claimTime(json.Number) = %v", got)
+	}
+	if got := claimTime(1700000000.0); got.Unix() != 1700000000 {
+		t.Errorf("claimTime(float64) = %v", got)
+	}
+	for _, v := range []any{"1700000000", json.Number("-5"), nil} {
+		if got := claimTime(v); !got.IsZero() {
+			t.Errorf("claimTime(%#v) = %v", v, got)
+		}
 	}
 }
 
