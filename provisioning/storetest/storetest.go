@@ -46,6 +46,7 @@ func TestStore(t *testing.T, newStore Factory) {
 	t.Run("RollbackOnPanic", func(t *testing.T) { testRollbackOnPanic(t, newStore(t)) })
 	t.Run("ConcurrentCreate", func(t *testing.T) { testConcurrentCreate(t, newStore(t)) })
 	t.Run("ProvisionIsAtomic", func(t *testing.T) { testProvisionAtomic(t, newStore) })
+	t.Run("ProvisionUpdateIsAtomic", func(t *testing.T) { testProvisionUpdateAtomic(t, newStore(t)) })
 	t.Run("ProvisionConcurrentFirstLogin", func(t *testing.T) { testProvisionConcurrent(t, newStore(t)) })
 	t.Run("PreviewChangesNothing", func(t *testing.T) { testPreview(t, newStore(t)) })
 }
@@ -755,5 +756,72 @@ func testPreview(t *testing.T, s provisioning.Store) {
 	got, err := p.Provision(ctx, bind)
 	if err != nil || got.Match != provisioning.MatchBinding || got.User.ID != res.User.ID {
 		t.Fatalf("Provision(binding) after Preview = %+v, %v; want bound to %s", got, err, res.User.ID)
+	}
+}
+
+// testProvisionUpdateAtomic runs the first SSO login of an existing member
+// (linked by a vouched email, names and IdP roles updated, moved to the
+// department's organisation) with a failure injected at each write in turn,
+// and checks each failed login left the user, membership and links as they
+// were.
+func testProvisionUpdateAtomic(t *testing.T, inner provisioning.Store) {
+	ctx := context.Background()
+	u := &provisioning.User{Email: "kim@example.org", GivenName: "Kim", Created: base, Updated: base}
+	var shipping string
+	tx(t, inner, func(tx provisioning.Tx) error {
+		o := &provisioning.Organisation{Account: "acct-up", Name: "Shipping", Created: base}
+		if err := tx.CreateOrganisation(ctx, o); err != nil {
+			return err
+		}
+		shipping = o.ID
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		return tx.PutMembership(ctx, &provisioning.Membership{User: u.ID, Account: "acct-up", Status: provisioning.StatusActive, Created: base, Updated: base,
+			Roles: []provisioning.RoleGrant{{Role: "Admin", Source: provisioning.RoleSourceAdmin}, {Role: "Old", Source: provisioning.RoleSourceIdP}}})
+	})
+	req := provisioning.Request{
+		Account: provisioning.Account{ID: "acct-up", Domains: []string{"example.org"}},
+		Connection: provisioning.Connection{ID: "conn-up", TrustEmail: true,
+			Updates: provisioning.Updates{Names: true, Roles: true, Organisation: true},
+			Roles:   provisioning.RoleMapping{Map: map[string][]string{"staff": {"Clerk"}}}},
+		Identity: &sso.Identity{Connection: "conn-up", Subject: "kim-at-idp", Email: "kim@example.org", GivenName: "Kimberly", Department: "Shipping", Groups: []string{"staff"}},
+	}
+	for failAt := 1; ; failAt++ {
+		if failAt > 20 {
+			t.Fatal("the login still fails after 20 injected failures")
+		}
+		fs := &failingStore{Store: inner, failAt: failAt}
+		p, err := provisioning.New(provisioning.Config{Store: fs, ConflictRetries: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := p.Provision(ctx, req)
+		if err == nil {
+			if failAt < 4 {
+				t.Fatalf("login succeeded with a failure injected at write %d; want 3 writes (link, user, membership)", failAt)
+			}
+			if res.Match != provisioning.MatchEmail || res.User.GivenName != "Kimberly" || res.Membership.Organisation != shipping ||
+				!slices.Equal(res.Roles(), []string{"Admin", "Clerk"}) {
+				t.Fatalf("result = %+v, roles %v", res, res.Roles())
+			}
+			break
+		}
+		if !errors.Is(err, errInjected) || !errors.Is(err, sso.ReasonInternal) {
+			t.Fatalf("write %d: err = %v; want the injected failure as sso.ReasonInternal", failAt, err)
+		}
+		tx(t, inner, func(tx provisioning.Tx) error {
+			if _, err := tx.FindLink(ctx, "conn-up", "kim-at-idp"); !errors.Is(err, sso.ReasonNotFound) {
+				t.Errorf("write %d failed, yet the link exists (err %v)", failAt, err)
+			}
+			if got, err := tx.FindUser(ctx, u.ID); err != nil || got.GivenName != "Kim" || !sameTime(got.Updated, base) {
+				t.Errorf("write %d failed, yet the user changed: %+v, %v", failAt, got, err)
+			}
+			m, err := tx.FindMembership(ctx, u.ID, "acct-up")
+			if err != nil || m.Organisation != "" || !sameGrants(m.Roles, []provisioning.RoleGrant{{Role: "Admin", Source: provisioning.RoleSourceAdmin}, {Role: "Old", Source: provisioning.RoleSourceIdP}}) {
+				t.Errorf("write %d failed, yet the membership changed: %+v, %v", failAt, m, err)
+			}
+			return nil
+		})
 	}
 }

@@ -12,13 +12,20 @@ import (
 
 // Tx implements provisioning.Store: fn runs in one database transaction,
 // committed when fn returns nil and rolled back when it returns an error or
-// panics. On SQLite, transactions begin immediately (one writer at a time);
-// on PostgreSQL they run at READ COMMITTED, and a uniqueness violation
+// panics. On SQLite, transactions begin immediately (one writer at a time).
+// On PostgreSQL they run at REPEATABLE READ, so that every read of a login
+// sees the same snapshot (at READ COMMITTED a login retried after a
+// concurrent first login of the same person could find that login's user
+// but not yet its link); a uniqueness violation or serialisation failure
 // (e.g. two first logins of one person at once) is reported as
 // sso.ReasonConflict for the Provisioner to retry.
 func (s *Store) Tx(ctx context.Context, fn func(tx provisioning.Tx) error) (err error) {
 	const op = "sqlstore.Tx"
-	sqlTx, err := s.db.BeginTx(ctx, nil)
+	var opts *sql.TxOptions
+	if s.dialect == Postgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead}
+	}
+	sqlTx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return dbError(op, "begin a transaction", err)
 	}
