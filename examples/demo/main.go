@@ -16,7 +16,9 @@
 //	-addr ADDR        where the application listens (default localhost:8080)
 //	-base-url URL     its public URL, when it differs (behind a proxy)
 //	-config FILE      replace the built-in setup (see sample-config.json)
-//	-db FILE          the SQLite database (default: a temporary file)
+//	-db FILE          the SQLite database (default: a temporary file); it
+//	                  keeps users, logins, events and the admin page's
+//	                  changes, so a restart with the same file keeps them
 //	-saml-addr ADDR   the mock SAML IdP (default 127.0.0.1:8081)
 //	-oidc-addr ADDR   the mock OpenID provider (default 127.0.0.1:8082)
 //	-ldap-addr ADDR   the mock LDAP directory (default 127.0.0.1:8389)

@@ -17,7 +17,9 @@ import (
 
 // The admin page of an account: what a host application's SSO settings
 // screen needs. Only administrators of the account whose current login
-// grants it may use it. Changes live in memory until the demo stops.
+// grants it may use it. Its changes take effect at once and are kept in
+// the database (see settings.go), so a restart with the same -db keeps
+// them.
 
 const maxMetadataUpload = 4 << 20
 
@@ -185,6 +187,16 @@ func (a *App) adminPolicy(w http.ResponseWriter, r *http.Request) {
 	updated := *acct
 	if err == nil {
 		updated.Policy = stored
+		err = stored.Validate()
+	}
+	// Kept in the database first, so that what runs is never what a
+	// restart would lose.
+	if err == nil && !change.Empty() {
+		if perr := a.settings.putPolicy(ctx, stored); perr != nil {
+			err = &sso.Error{Op: "demo.admin", Reason: sso.ReasonInternal, Detail: "the policy could not be saved in the database: " + perr.Error()}
+		}
+	}
+	if err == nil {
 		err = a.accts.Set(updated)
 	}
 	a.mu.Unlock()
@@ -291,6 +303,18 @@ func (a *App) adminMetadata(w http.ResponseWriter, r *http.Request) {
 		a.renderAdmin(w, r, acct, http.StatusUnprocessableEntity, d)
 		return
 	}
+	// Kept in the database first; put back if the change cannot be made.
+	prev, err := a.settings.get(ctx, metadataKeyPrefix+conn)
+	if err == nil {
+		err = a.settings.put(ctx, metadataKeyPrefix+conn, data)
+	}
+	if err != nil {
+		a.mu.Unlock()
+		_ = sp.Close()
+		d.Error = "Not applied: the database did not take the metadata: " + err.Error()
+		a.renderAdmin(w, r, acct, http.StatusInternalServerError, d)
+		return
+	}
 	entry, _ := a.conns.Connection(conn)
 	next := *entry
 	next.Authenticator = sp
@@ -299,7 +323,14 @@ func (a *App) adminMetadata(w http.ResponseWriter, r *http.Request) {
 		nci := *ci
 		nci.auth, nci.issuer, nci.samlCfg = sp, sp.IdP().EntityID, sc
 		a.connOf[conn] = &nci
-		err = a.router.Reload(a.discoveryConfig())
+		if err = a.router.Reload(a.discoveryConfig()); err != nil {
+			a.connOf[conn] = ci
+			_, _ = a.conns.Set(entry)
+			old = &next
+		}
+	}
+	if err != nil {
+		_ = a.settings.put(ctx, metadataKeyPrefix+conn, prev)
 	}
 	a.mu.Unlock()
 	if err != nil {

@@ -62,7 +62,14 @@ type App struct {
 	srv     *http.Server
 	mocks   *mocks
 	store   *sqlstore.Store
+	dbPath  string
 	tmpDir  string
+
+	// settings keeps the admin page's changes; keptPolicies and
+	// keptMetadata are what it held at start.
+	settings     *settings
+	keptPolicies map[string]policy.Policy
+	keptMetadata map[string][]byte
 
 	conns  *login.ConnectionSet
 	accts  *login.AccountSet
@@ -159,7 +166,17 @@ func Start(ctx context.Context, opts Options) (_ *App, err error) {
 	if a.store, err = sqlstore.OpenSQLite(ctx, dbPath, sqlstore.Config{}); err != nil {
 		return nil, fmt.Errorf("database %s: %w", dbPath, err)
 	}
+	a.dbPath = dbPath
 	a.events = a.store.EventFunc(func(err error) { a.log.Error("event log", "err", err) })
+	if a.settings, err = openSettings(ctx, a.store.DB()); err != nil {
+		return nil, fmt.Errorf("database %s: %w", dbPath, err)
+	}
+	if a.keptPolicies, err = a.settings.policies(ctx); err != nil {
+		return nil, fmt.Errorf("database %s: %w", dbPath, err)
+	}
+	if a.keptMetadata, err = a.settings.all(ctx, metadataKeyPrefix); err != nil {
+		return nil, fmt.Errorf("database %s: %w", dbPath, err)
+	}
 
 	if err := a.build(ctx); err != nil {
 		return nil, err
@@ -360,7 +377,13 @@ func (a *App) build(ctx context.Context) error {
 			entries = append(entries, &login.Connection{Authenticator: auth, Provisioning: pc, Debug: cc.Debug, LogoutRedirectURL: cc.LogoutRedirectURL})
 			pol.Connections = append(pol.Connections, policy.Connection{ID: cc.ID, Stage: cc.Stage, TestUserEmails: cc.TestUsers})
 		}
-		if err := pol.Validate(); err != nil {
+		if kept, ok := a.keptPolicies[ac.ID]; ok {
+			merged := mergePolicy(pol, kept)
+			if err := merged.Validate(); err != nil {
+				p.add(af+".policy", "the policy saved on the admin page (in %s) no longer fits the configuration: %v; save the policy again on the admin page, or start with another -db", a.dbPath, err)
+			}
+			pol = merged
+		} else if err := pol.Validate(); err != nil {
 			p.addErr(af+".policy", err)
 		}
 		var domains []string
@@ -475,9 +498,17 @@ func (a *App) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authentic
 			}
 			sc.IdPMetadataXML = b
 		}
+		kept := a.keptMetadata[cc.ID]
+		if kept != nil {
+			sc.IdPMetadataURL, sc.IdPEntityID, sc.IdPMetadataXML = "", "", kept
+		}
 		ci.samlCfg = sc
 		sp, err := saml.New(ctx, sc)
 		if err != nil {
+			if kept != nil {
+				return nil, "", fmt.Errorf("the IdP metadata applied on the admin page (kept in %s) is refused now: %v; start once with another -db, "+
+					"or remove it with: sqlite3 %s \"DELETE FROM demo_settings WHERE key = '%s%s'\"", a.dbPath, err, a.dbPath, metadataKeyPrefix, cc.ID)
+			}
 			return nil, "", err
 		}
 		return sp, sp.IdP().EntityID, nil

@@ -1,0 +1,140 @@
+package demoapp
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ssokit/sso/policy"
+)
+
+// The admin page's changes (an account's policy with its connections'
+// stages, a SAML connection's IdP metadata) are kept in a table of the
+// demo's own in its SQLite database, so that a restart with the same -db
+// keeps them: they take the place of the configuration's values. Each
+// change is one row, written by one statement in one transaction, so a
+// crash leaves the old value or the new one, never half of either.
+
+const settingsSchema = `CREATE TABLE IF NOT EXISTS demo_settings (
+	key TEXT PRIMARY KEY,
+	value BLOB NOT NULL,
+	updated TEXT NOT NULL
+)`
+
+// Keys of the demo_settings table.
+const (
+	policyKeyPrefix   = "policy/"       // + account ID: the policy as JSON
+	metadataKeyPrefix = "idp_metadata/" // + connection ID: the IdP's metadata XML
+)
+
+// settings reads and writes the demo_settings table.
+type settings struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+func openSettings(ctx context.Context, db *sql.DB) (*settings, error) {
+	if _, err := db.ExecContext(ctx, settingsSchema); err != nil {
+		return nil, fmt.Errorf("creating the demo_settings table: %w", err)
+	}
+	return &settings{db: db, now: time.Now}, nil
+}
+
+// put writes value under key, or deletes the key when value is nil.
+func (s *settings) put(ctx context.Context, key string, value []byte) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if value == nil {
+		_, err = tx.ExecContext(ctx, `DELETE FROM demo_settings WHERE key = ?`, key)
+	} else {
+		_, err = tx.ExecContext(ctx, `INSERT INTO demo_settings (key, value, updated) VALUES (?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated = excluded.updated`,
+			key, value, s.now().UTC().Format(time.RFC3339Nano))
+	}
+	if err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// get returns the value under key, or nil.
+func (s *settings) get(ctx context.Context, key string) ([]byte, error) {
+	var v []byte
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM demo_settings WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return v, err
+}
+
+// all returns every value whose key starts with prefix, by the rest of
+// the key.
+func (s *settings) all(ctx context.Context, prefix string) (map[string][]byte, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT key, value FROM demo_settings`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]byte{}
+	for rows.Next() {
+		var k string
+		var v []byte
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		if rest, ok := strings.CutPrefix(k, prefix); ok {
+			out[rest] = v
+		}
+	}
+	return out, rows.Err()
+}
+
+// putPolicy keeps an account's policy.
+func (s *settings) putPolicy(ctx context.Context, p policy.Policy) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	return s.put(ctx, policyKeyPrefix+p.Account, b)
+}
+
+// policies returns the kept policies by account.
+func (s *settings) policies(ctx context.Context) (map[string]policy.Policy, error) {
+	raw, err := s.all(ctx, policyKeyPrefix)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]policy.Policy, len(raw))
+	for acct, b := range raw {
+		var p policy.Policy
+		if err := json.Unmarshal(b, &p); err != nil {
+			return nil, fmt.Errorf("the kept policy of account %q is not valid JSON: %w", acct, err)
+		}
+		out[acct] = p
+	}
+	return out, nil
+}
+
+// mergePolicy applies the kept policy to the configured one: the kept
+// mode, scope and switches, and the kept stage and test users of each
+// connection that the configuration still has. Connections the
+// configuration added keep their configured values.
+func mergePolicy(configured, kept policy.Policy) policy.Policy {
+	out := kept
+	out.Account = configured.Account
+	out.Connections = nil
+	for _, c := range configured.Connections {
+		if k, ok := kept.Connection(c.ID); ok {
+			c = k
+		}
+		out.Connections = append(out.Connections, c)
+	}
+	return out
+}

@@ -1,0 +1,140 @@
+package demoapp
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssokit/sso/policy"
+	"github.com/ssokit/sso/saml"
+	"github.com/ssokit/sso/saml/samltest"
+)
+
+// TestAdminChangesSurviveRestart: a policy switch and IdP metadata applied
+// on the admin page are kept in the database, and a restart with the same
+// database file runs with them.
+func TestAdminChangesSurviveRestart(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	opts := freeOptions()
+	opts.DB = db
+	a, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+
+	// Paula makes SSO required for Press Room, keeping the break-glass.
+	paula := newBrowser(t, a)
+	wantRedirect(t, paula.post("/login", form("email", "paula@pressroom.example", "password", "paula-pw")), "/")
+	p := paula.post("/admin/pressroom/policy", form("mode", "sso_required", "scope_kind", "all_users", "admins_may_use_password", "1",
+		"stage.pressroom-oidc", "live"))
+	wantStatus(t, p, http.StatusOK)
+	// Gina adds Greg to the staging connection's testers.
+	gina := newBrowser(t, a)
+	wantRedirect(t, gina.samlLogin(gina.post("/login/start", form("connection", "grantmakers-saml", "email", "gina@grantmakers.example")), "gina@grantmakers.example"), "/")
+	p = gina.post("/admin/grantmakers/policy", form("mode", "sso_required", "scope_kind", "email_domains", "scope_values", "grantmakers.example",
+		"stage.grantmakers-saml", "live", "stage.grantmakers-staging", "testing", "test_users.grantmakers-staging", "gina@grantmakers.example, greg@grantmakers.example"))
+	wantStatus(t, p, http.StatusOK)
+	// Rachel gives HireCo's connection a new IdP.
+	next, err := samltest.New(samltest.Config{BaseURL: "https://new-idp.hireco.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rachel := newBrowser(t, a)
+	wantRedirect(t, rachel.samlLogin(rachel.post("/login", form("email", "rachel@hireco.example")), "rachel@hireco.example"), "/")
+	p = rachel.post("/admin/hireco/metadata", form("action", "apply", "connection", "hireco-saml", "metadata", string(next.Metadata())))
+	wantStatus(t, p, http.StatusOK)
+	a.Close()
+
+	b, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	t.Cleanup(func() { b.Close() })
+	acct, err := b.accts.Account(context.Background(), "pressroom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := acct.Policy
+	pc, _ := pol.Connection("pressroom-oidc")
+	if pol.Mode != policy.ModeSSORequired || !pol.AdminsMayUsePassword || pc.Stage != policy.StageLive || pc.LiveBy != "" {
+		t.Fatalf("after the restart Press Room's policy is %+v", pol)
+	}
+	wantStatus(t, newBrowser(t, b).post("/login", form("email", "pete@pressroom.example", "password", "pete-pw")), http.StatusForbidden)
+	acct, _ = b.accts.Account(context.Background(), "grantmakers")
+	if pc, _ := acct.Policy.Connection("grantmakers-staging"); pc.Stage != policy.StageTesting || !slices.Equal(pc.TestUserEmails, []string{"gina@grantmakers.example", "greg@grantmakers.example"}) {
+		t.Fatalf("after the restart grantmakers-staging is %+v", pc)
+	}
+	// Greg is offered the staging connection now.
+	if p := newBrowser(t, b).post("/login", form("email", "greg@grantmakers.example")); !strings.Contains(p.body, `id="pick-grantmakers-staging"`) {
+		t.Fatalf("Greg is not offered the staging connection: %d %s", p.status, p.body)
+	}
+	entry, _ := b.conns.Connection("hireco-saml")
+	if got := entry.Authenticator.(*saml.ServiceProvider).IdP().EntityID; got != next.EntityID() {
+		t.Fatalf("after the restart hireco-saml trusts %q", got)
+	}
+	if cs, err := b.router.LookupIssuer(next.EntityID()); err != nil || cs[0].Connection != "hireco-saml" {
+		t.Fatalf("discovery by the kept issuer: %v %v", cs, err)
+	}
+	// Another account is untouched.
+	if acct, _ := b.accts.Account(context.Background(), "newsdesk"); acct.Policy.Mode != policy.ModeSSORequired {
+		t.Fatalf("newsdesk %+v", acct.Policy)
+	}
+}
+
+// TestKeptMetadataRefusedStartsNothing: kept metadata that no longer
+// builds a connection stops the start with a problem naming the connection,
+// the database and the fix.
+func TestKeptMetadataRefusedStartsNothing(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	opts := freeOptions()
+	opts.DB = db
+	a, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.settings.put(context.Background(), metadataKeyPrefix+"hireco-saml", []byte("<not-metadata/>")); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	_, err = Start(context.Background(), opts)
+	wantProblems(t, err, "accounts[4].connections[0].saml", "applied on the admin page (kept in "+db+")",
+		"accounts[4].connections[0].saml", "DELETE FROM demo_settings WHERE key = 'idp_metadata/hireco-saml'")
+}
+
+// TestSettingsPutIsAtomic: a failed write leaves the old value.
+func TestSettingsPutIsAtomic(t *testing.T) {
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	s, err := openSettings(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.put(ctx, "k", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.put(cctx, "k", []byte("two")); err == nil {
+		t.Fatal("a cancelled write succeeded")
+	}
+	if v, err := s.get(ctx, "k"); err != nil || string(v) != "one" {
+		t.Fatalf("after a failed write: %q %v", v, err)
+	}
+	s.now = func() time.Time { return time.Unix(0, 0) }
+	if err := s.put(ctx, "k", nil); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.get(ctx, "k"); v != nil {
+		t.Fatalf("deleted key holds %q", v)
+	}
+}
