@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/oidc"
@@ -156,5 +157,27 @@ func TestDiscover(t *testing.T) {
 	}
 	if algs := oidc.DefaultSigningAlgorithms(); slices.ContainsFunc(algs, func(a string) bool { return a == "none" || strings.HasPrefix(a, "HS") }) {
 		t.Fatalf("default algorithms %v", algs)
+	}
+}
+
+func TestDiscoverTimeout(t *testing.T) {
+	op := oidctest.Start(t, oidctest.Options{})
+	ctx := context.Background()
+	for _, endpoint := range []string{"/.well-known/openid-configuration", "/jwks"} {
+		op.Misbehave(oidctest.Misbehaviour{Delay: 10 * time.Second, Endpoint: endpoint})
+		// An injected client without a timeout of its own.
+		opts := oidc.DiscoverOptions{HTTPClient: clientTrusting(t, op.CACertPEM()), Timeout: 100 * time.Millisecond}
+		start := time.Now()
+		r, err := oidc.Check(ctx, op.Issuer(), opts)
+		if endpoint == "/jwks" {
+			if err != nil || r.Usable || !strings.Contains(strings.Join(r.Missing, " "), "JWKS") {
+				t.Errorf("%s slow: %+v %v", endpoint, r, err)
+			}
+		} else if sso.ReasonOf(err) != sso.ReasonMetadataFetchFailed {
+			t.Errorf("%s slow: %v", endpoint, err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("%s slow: Check took %v with a 100ms timeout", endpoint, d)
+		}
 	}
 }

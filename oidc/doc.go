@@ -35,7 +35,14 @@
 // from the userinfo endpoint (see [UserinfoMode]); the userinfo sub must
 // equal the ID token's. An email is accepted only when email_verified is
 // true, unless [Config.AllowUnverifiedEmail] says the connection trusts the
-// provider's addresses.
+// provider's addresses; email_verified counts only from the source (ID
+// token or userinfo) of the address, or from the other one when it names
+// the same address.
+//
+// Complete keeps the raw ID token in [sso.Identity].IDToken; after the
+// host ended its session, [Connection.Logout] sends the browser to the
+// provider's end_session_endpoint (RP-Initiated Logout) with it as
+// id_token_hint.
 //
 // [New] does no network I/O: the discovery document and the JWKS are
 // fetched on first use, or at once by [Connection.Refresh], and cached.
@@ -47,8 +54,13 @@
 // issuer URL typed by a tenant cannot reach internal services), and system
 // or custom ([Config.CACertPEM]) root certificates.
 //
+// [Config.Timeout] bounds every request, also through an injected
+// [Config.HTTPClient].
+//
 // Errors are *[sso.Error] values with a [sso.Reason]; their Detail tells an
-// administrator what to fix.
+// administrator what to fix. An OAuth error answer of the provider (the
+// error parameter of the callback, an error body of the token or userinfo
+// endpoint) is a *[ProviderError] inside it, found with errors.As.
 //
 // Package oidctest provides an in-process OpenID provider for tests and
 // demos, with switches for every misbehaviour the checks above catch.

@@ -138,6 +138,8 @@ func (o *DiscoverOptions) discover(ctx context.Context, issuer string) (*Metadat
 		}
 	}
 	client := newHTTPClient(n)
+	ctx, cancel := context.WithTimeout(ctx, n.timeout) // also for an injected client
+	defer cancel()
 	m, err := discover(ctx, client, issuer, o.DiscoveryURL, o.AllowInsecureHTTP, n.maxBytes, o.now())
 	return m, client, n, err
 }
@@ -154,6 +156,8 @@ func Check(ctx context.Context, issuer string, opts DiscoverOptions) (*Report, e
 	r := m.Compatibility(issuer)
 	if m.JWKSURI != "" {
 		r.Keys = 0
+		ctx, cancel := context.WithTimeout(ctx, n.timeout)
+		defer cancel()
 		b, err := get(ctx, client, m.JWKSURI, n.maxBytes)
 		if err == nil {
 			var keys []jose.JSONWebKey

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 
 	"github.com/ssokit/sso"
@@ -47,6 +48,15 @@ func runOIDCDiscover(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
+	for _, u := range []string{pos[0], *discoveryURL} {
+		if u == "" {
+			continue
+		}
+		if pu, err := url.Parse(u); err != nil || !pu.IsAbs() || pu.Host == "" || (pu.Scheme != "https" && pu.Scheme != "http") {
+			fmt.Fprintf(stderr, "ssocheck oidc discover: %q is not an absolute http(s) URL\n", u)
+			return exitUsage
+		}
+	}
 	opts := oidc.DiscoverOptions{DiscoveryURL: *discoveryURL, AllowInsecureHTTP: *allowHTTP, AllowPrivateNetwork: *allowPrivate, Timeout: *timeout}
 	if *ca != "" {
 		b, err := os.ReadFile(*ca)
@@ -64,6 +74,9 @@ func runOIDCDiscover(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		if errors.As(err, &se) && se.Reason == sso.ReasonInvalidConfig {
 			fmt.Fprintf(stderr, "ssocheck oidc discover: %s\n", se.Detail)
 			return exitUsage
+		}
+		if errors.As(err, &se) && se.Reason == sso.ReasonAddressNotAllowed {
+			fmt.Fprintln(stderr, "ssocheck oidc discover: refused by the fetch guard; --allow-http permits plain http, --allow-private-network loopback and private addresses")
 		}
 		return writeError(stdout, err)
 	}

@@ -43,15 +43,19 @@ func TestOIDCDiscoverAgainstProvider(t *testing.T) {
 		r.Endpoints["token"] != op.Issuer()+"/token" || len(r.SupportedAuthMethods) != 3 || len(r.Missing) != 0 {
 		t.Fatalf("report %+v", r)
 	}
+	// "--" ends the flags.
+	if code, _, _ := runOIDC(t, "--allow-private-network", "--ca", ca, "--", op.Issuer()); code != exitOK {
+		t.Fatalf("with --: exit %d", code)
+	}
 	// Flags may come first too.
 	if code, _, _ := runOIDC(t, "--allow-private-network", "--ca", ca, op.Issuer()); code != exitOK {
 		t.Fatalf("flags first: exit %d", code)
 	}
 
 	// The provider is on loopback: refused without the flag.
-	code, out, _ = runOIDC(t, op.Issuer(), "--ca", ca)
-	if code != exitFail || !strings.Contains(out, `"reason": "address_not_allowed"`) {
-		t.Fatalf("without --allow-private-network: exit %d %s", code, out)
+	code, out, errs = runOIDC(t, op.Issuer(), "--ca", ca)
+	if code != exitFail || !strings.Contains(out, `"reason": "address_not_allowed"`) || !strings.Contains(errs, "--allow-private-network") {
+		t.Fatalf("without --allow-private-network: exit %d %s %s", code, out, errs)
 	}
 	// Its certificate is not trusted without --ca.
 	code, out, _ = runOIDC(t, op.Issuer(), "--allow-private-network")
@@ -116,6 +120,8 @@ func TestOIDCDiscoverUsage(t *testing.T) {
 		{"https://a.example", "--ca", filepath.Join(t.TempDir(), "missing.pem")},
 		{"not a url"},
 		{"https://a.example", "--timeout"},
+		{"https://a.example", "--ca", writeCA(t, "not a certificate")},
+		{"https://a.example", "--discovery-url", "ftp://a.example/doc"},
 	} {
 		code, _, errs := runOIDC(t, args...)
 		if code != exitUsage || errs == "" {
