@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -123,6 +124,9 @@ func runLDAPLogin(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if *caFile != "" {
 		if cfg.CACertPEM, err = os.ReadFile(*caFile); err != nil {
 			return usage("--ca: %v", err)
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM(cfg.CACertPEM) {
+			return usage("--ca: %s holds no PEM certificate", *caFile)
 		}
 	}
 	switch {

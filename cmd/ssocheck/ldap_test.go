@@ -111,6 +111,13 @@ func TestLDAPLoginWithLdaptest(t *testing.T) {
 		if r.code != exitFail || r.errOut.Error.Reason != "ldap_user_not_found" {
 			t.Fatalf("unknown user: exit %d: %s", r.code, r.stdout)
 		}
+		_, _, badSvc := ldapFiles(t, nil, "", "Svc-Secret-Wr0ng")
+		r = runLDAP(t, "--url", srv.URL, "--ca", ca, "--email", "alice@example.com", "--password-file", pw,
+			"--search-base", "dc=example,dc=com", "--object-class", "inetOrgPerson", "--bind-dn", ldaptest.SampleServiceDN, "--bind-password-file", badSvc)
+		if r.code != exitFail || r.errOut.Error.Reason != "invalid_config" || !strings.Contains(r.errOut.Error.Detail, "service account") ||
+			strings.Contains(r.stdout+r.stderr, "Svc-Secret") {
+			t.Fatalf("wrong service password: exit %d: %s %s", r.code, r.stdout, r.stderr)
+		}
 		r = runLDAP(t, "--url", srv.URL, "--ca", ca, "--email", "alice)(uid=*@example.com", "--password-file", pw, "--dn-template", "uid={},dc=example,dc=com")
 		if r.code != exitFail || r.errOut.Error.Reason != "invalid_email" {
 			t.Fatalf("bad email: exit %d: %s", r.code, r.stdout)
@@ -140,6 +147,7 @@ func TestLDAPLoginUsage(t *testing.T) {
 		{"no password file", []string{"--url", "ldaps://h", "--email", "a@example.com", "--upn"}, "--password-file is required"},
 		{"missing password file", []string{"--url", "ldaps://h", "--email", "a@example.com", "--password-file", filepath.Join(dir, "none"), "--upn"}, "--password-file"},
 		{"missing ca", append(append([]string{}, base...), "--upn", "--ca", filepath.Join(dir, "none")), "--ca"},
+		{"ca without certificate", append(append([]string{}, base...), "--upn", "--ca", pw), "--ca: " + pw + " holds no PEM certificate"},
 		{"bad template", append(append([]string{}, base...), "--dn-template", "uid=x,dc=x"), "placeholder {}"},
 		{"bad url", []string{"--url", "http://h", "--email", "a@example.com", "--password-file", pw, "--upn"}, "scheme must be ldaps or ldap"},
 		{"bad base", append(append([]string{}, base...), "--search-base", "nonsense", "--object-class", "c"), "not a valid DN"},
