@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"crypto/rsa"
 	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +55,7 @@ func TestAssertionChecks(t *testing.T) {
 		{"confirmation expired", setAttr("./Subject/SubjectConfirmation/SubjectConfirmationData", "NotOnOrAfter", past), sso.ReasonExpired},
 		{"confirmation without NotOnOrAfter", setAttr("./Subject/SubjectConfirmation/SubjectConfirmationData", "NotOnOrAfter", ""), sso.ReasonMalformed},
 		{"confirmation not yet valid", setAttr("./Subject/SubjectConfirmation/SubjectConfirmationData", "NotBefore", future), sso.ReasonNotYetValid},
+		{"confirmation NotBefore not a date", setAttr("./Subject/SubjectConfirmation/SubjectConfirmationData", "NotBefore", "yesterday"), sso.ReasonMalformed},
 		{"conditions expired", setAttr("./Conditions", "NotOnOrAfter", past), sso.ReasonExpired},
 		{"issued in the future", setAttr(".", "IssueInstant", future), sso.ReasonNotYetValid},
 		{"no conditions", removeElement("./Conditions"), sso.ReasonAudienceMismatch},
@@ -67,12 +71,28 @@ func TestAssertionChecks(t *testing.T) {
 		{"no subject", removeElement("./Subject"), sso.ReasonSubjectMissing},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			e := newEnv(t, samltest.Config{}, nil)
-			_, err := e.login(samltest.ResponseOptions{EditAssertion: c.edit})
-			wantReason(t, err, c.want)
-		})
+		// Debug mode logs the failing check and never skips it.
+		for _, debug := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/debug=%v", c.name, debug), func(t *testing.T) {
+				e := newEnv(t, samltest.Config{}, func(cfg *saml.Config) {
+					cfg.Debug = debug
+					cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+				})
+				_, err := e.login(samltest.ResponseOptions{EditAssertion: c.edit})
+				wantReason(t, err, c.want)
+			})
+		}
 	}
+	// SkipIssuerCheck (ssocheck with bare certificates) accepts any
+	// Issuer, but the assertion must still have one.
+	t.Run("no assertion issuer with SkipIssuerCheck", func(t *testing.T) {
+		e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.SkipIssuerCheck = true })
+		if _, err := e.login(samltest.ResponseOptions{EditAssertion: func(a *etree.Element) { a.FindElement("./Issuer").SetText("https://other-idp.example/") }}); err != nil {
+			t.Fatalf("SkipIssuerCheck: %v", err)
+		}
+		_, err := e.login(samltest.ResponseOptions{EditAssertion: removeElement("./Issuer")})
+		wantReason(t, err, sso.ReasonIssuerMismatch)
+	})
 	t.Run("no assertion ID in signed Response", func(t *testing.T) {
 		e := newEnv(t, samltest.Config{Sign: samltest.SignResponse}, nil)
 		_, err := e.login(samltest.ResponseOptions{EditAssertion: setAttr(".", "ID", "")})

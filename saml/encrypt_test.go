@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/saml"
 	"github.com/ssokit/sso/saml/samltest"
@@ -37,6 +38,29 @@ func TestEncryptedAssertion(t *testing.T) {
 			wantReason(t, err, sso.ReasonDecryptionFailed)
 		})
 	}
+	// Anyone holding the SP's public certificate can encrypt an assertion:
+	// encryption proves nothing, a signature is still required, and the
+	// signature inside obeys the algorithm rules.
+	t.Run("unsigned", func(t *testing.T) {
+		e := newEnv(t, samltest.Config{}, rotating)
+		_, err := e.login(samltest.ResponseOptions{Encrypt: true, EncryptionCertificate: newCert, Misbehavior: samltest.Misbehavior{Unsigned: true}})
+		wantReason(t, err, sso.ReasonSignatureMissing)
+	})
+	t.Run("SHA-1 signature inside", func(t *testing.T) {
+		e := newEnv(t, samltest.Config{}, rotating)
+		_, err := e.login(samltest.ResponseOptions{Encrypt: true, EncryptionCertificate: newCert, Misbehavior: samltest.Misbehavior{SHA1: true}})
+		wantReason(t, err, sso.ReasonAlgorithmNotAllowed)
+	})
+	t.Run("assertion nested inside", func(t *testing.T) {
+		e := newEnv(t, samltest.Config{}, rotating)
+		nest := func(a *etree.Element) {
+			inner := a.Copy()
+			inner.CreateAttr("ID", "_nested")
+			a.CreateElement("saml:Advice").AddChild(inner)
+		}
+		_, err := e.login(samltest.ResponseOptions{Encrypt: true, EncryptionCertificate: newCert, EditAssertion: nest})
+		wantReason(t, err, sso.ReasonAssertionCount)
+	})
 	t.Run("no SP key", func(t *testing.T) {
 		e := newEnv(t, samltest.Config{}, nil)
 		_, err := e.login(samltest.ResponseOptions{Encrypt: true, EncryptionCertificate: newCert})

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"html"
 	"io"
@@ -14,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	dsig "github.com/russellhaering/goxmldsig"
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/saml"
 	"github.com/ssokit/sso/saml/samltest"
@@ -26,7 +31,12 @@ var noFollow = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) 
 // sloEnv is a connection with single logout to a samltest IdP on HTTP.
 func sloEnv(t *testing.T, postOnly bool, signed bool) (*samltest.IdP, *saml.ServiceProvider, *sso.Identity) {
 	t.Helper()
-	idp := samltest.Start(t, samltest.Config{})
+	return sloEnvWith(t, samltest.Config{}, postOnly, signed)
+}
+
+func sloEnvWith(t *testing.T, idpCfg samltest.Config, postOnly bool, signed bool) (*samltest.IdP, *saml.ServiceProvider, *sso.Identity) {
+	t.Helper()
+	idp := samltest.Start(t, idpCfg)
 	k, c, _ := samltest.GenerateKeyPair("sp", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 	sp := samltest.ServiceProvider{EntityID: spEntity, ACSURL: acsURL, SLOURL: sloURL}
 	if signed {
@@ -161,6 +171,19 @@ func TestCompleteLogoutChecks(t *testing.T) {
 		_, err = sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: p})
 		wantReason(t, err, sso.ReasonSignatureInvalid)
 
+		// SHA-1 is refused without AllowSHA1, in the query signature as in
+		// the XML signature.
+		p = params()
+		if postOnly {
+			xml, _ := base64.StdEncoding.DecodeString(p.Get("SAMLResponse"))
+			xml = []byte(strings.Replace(string(xml), dsig.RSASHA256SignatureMethod, dsig.RSASHA1SignatureMethod, 1))
+			p.Set("SAMLResponse", base64.StdEncoding.EncodeToString(xml))
+		} else {
+			p.Set("SigAlg", dsig.RSASHA1SignatureMethod)
+		}
+		_, err = sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: p})
+		wantReason(t, err, sso.ReasonAlgorithmNotAllowed)
+
 		_, err = sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: url.Values{"SAMLResponse": {"PHg+"}}})
 		if err == nil {
 			t.Fatal("accepted garbage")
@@ -204,6 +227,40 @@ func TestCompleteLogoutChecks(t *testing.T) {
 	wantReason(t, err, sso.ReasonDestinationMismatch)
 	_, err = sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: edited(`<saml:Issuer>`, `<saml:Issuer>https://other-idp.example/`)})
 	wantReason(t, err, sso.ReasonIssuerMismatch)
+	_, err = sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: edited(`Version="2.0"`, `Version="1.1"`)})
+	wantReason(t, err, sso.ReasonMalformed)
+}
+
+// TestLogoutRedirectSignatureEncodings: the HTTP-Redirect binding signs
+// the URL-encoded query as the IdP wrote it. CompleteLogout gets the
+// decoded parameters and rebuilds the signed octets with upper-case
+// escapes (most IdPs) and lower-case escapes (ADFS).
+func TestLogoutRedirectSignatureEncodings(t *testing.T) {
+	key, cert, err := samltest.GenerateKeyPair("idp", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sp, id := sloEnvWith(t, samltest.Config{Key: key, Certificate: cert}, false, false)
+	lower := func(s string) string {
+		return regexp.MustCompile(`%[0-9A-F]{2}`).ReplaceAllStringFunc(url.QueryEscape(s), strings.ToLower)
+	}
+	for name, esc := range map[string]func(string) string{"upper-case": url.QueryEscape, "lower-case": lower} {
+		step, err := sp.Logout(context.Background(), saml.LogoutRequestFor(id, browser, "/bye"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := followLogout(t, step)
+		signed := "SAMLResponse=" + esc(p.Get("SAMLResponse")) + "&RelayState=" + esc(p.Get("RelayState")) + "&SigAlg=" + esc(p.Get("SigAlg"))
+		sum := sha256.Sum256([]byte(signed))
+		sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Set("Signature", base64.StdEncoding.EncodeToString(sig))
+		if res, err := sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: p}); err != nil || res.ReturnTo != "/bye" {
+			t.Errorf("%s escapes: %+v %v", name, res, err)
+		}
+	}
 }
 
 func TestLogoutWithoutSLO(t *testing.T) {

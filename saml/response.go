@@ -728,7 +728,10 @@ func (c *checker) checkConfirmation(d *etree.Element) error {
 	}
 	if s := attr(d, "NotBefore"); s != "" {
 		nb, ok := parseTime(s)
-		if ok && c.now.Add(skew).Before(nb) {
+		if !ok {
+			return c.fail(sso.ReasonMalformed, fmt.Sprintf("SubjectConfirmationData NotBefore %q is not a date-time", s), nil)
+		}
+		if c.now.Add(skew).Before(nb) {
 			return c.mismatch(sso.ReasonNotYetValid, "the assertion is not valid yet (SubjectConfirmationData NotBefore); check the clocks", "after "+fmtTime(nb), fmtTime(c.now))
 		}
 	}
