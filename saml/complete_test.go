@@ -62,33 +62,8 @@ func TestCompleteSPInitiated(t *testing.T) {
 // TestMisbehavingIdP runs every misbehaviour switch of samltest against
 // every signing mode: each must be rejected for its reason.
 func TestMisbehavingIdP(t *testing.T) {
-	cases := []struct {
-		name string
-		m    samltest.Misbehavior
-		want sso.Reason
-	}{
-		{"wrong key", samltest.Misbehavior{WrongKey: true}, sso.ReasonUntrustedKey},
-		{"unsigned", samltest.Misbehavior{Unsigned: true}, sso.ReasonSignatureMissing},
-		{"expired", samltest.Misbehavior{Expired: true}, sso.ReasonExpired},
-		{"not yet valid", samltest.Misbehavior{NotYetValid: true}, sso.ReasonNotYetValid},
-		{"wrong audience", samltest.Misbehavior{WrongAudience: true}, sso.ReasonAudienceMismatch},
-		{"wrong recipient", samltest.Misbehavior{WrongRecipient: true}, sso.ReasonRecipientMismatch},
-		{"wrong destination", samltest.Misbehavior{WrongDestination: true}, sso.ReasonDestinationMismatch},
-		{"wrong issuer", samltest.Misbehavior{WrongIssuer: true}, sso.ReasonIssuerMismatch},
-		{"two assertions", samltest.Misbehavior{TwoAssertions: true}, sso.ReasonAssertionCount},
-		{"sha1", samltest.Misbehavior{SHA1: true}, sso.ReasonAlgorithmNotAllowed},
-		{"doctype", samltest.Misbehavior{Doctype: true}, sso.ReasonDoctypeForbidden},
-		{"empty nameid", samltest.Misbehavior{EmptyNameID: true}, sso.ReasonSubjectMissing},
-	}
-	for _, x := range samltest.AllXSW {
-		cases = append(cases, struct {
-			name string
-			m    samltest.Misbehavior
-			want sso.Reason
-		}{"xsw " + x.String(), samltest.Misbehavior{SignatureWrapping: x}, ""})
-	}
 	for _, mode := range []samltest.SignMode{samltest.SignAssertion, samltest.SignResponse, samltest.SignBoth} {
-		for _, c := range cases {
+		for _, c := range misbehaviours() {
 			t.Run(fmt.Sprintf("%d/%s", mode, c.name), func(t *testing.T) {
 				e := newEnv(t, samltest.Config{Sign: mode}, nil)
 				id, err := e.login(samltest.ResponseOptions{Misbehavior: c.m})
@@ -104,6 +79,61 @@ func TestMisbehavingIdP(t *testing.T) {
 				wantReason(t, err, c.want)
 			})
 		}
+	}
+}
+
+type misbehaviour struct {
+	name string
+	m    samltest.Misbehavior
+	want sso.Reason // "" for signature wrapping: any rejection
+}
+
+// misbehaviours lists every misbehaviour switch of samltest with the reason
+// it must be rejected for.
+func misbehaviours() []misbehaviour {
+	cases := []misbehaviour{
+		{"wrong key", samltest.Misbehavior{WrongKey: true}, sso.ReasonUntrustedKey},
+		{"unsigned", samltest.Misbehavior{Unsigned: true}, sso.ReasonSignatureMissing},
+		{"expired", samltest.Misbehavior{Expired: true}, sso.ReasonExpired},
+		{"not yet valid", samltest.Misbehavior{NotYetValid: true}, sso.ReasonNotYetValid},
+		{"wrong audience", samltest.Misbehavior{WrongAudience: true}, sso.ReasonAudienceMismatch},
+		{"wrong recipient", samltest.Misbehavior{WrongRecipient: true}, sso.ReasonRecipientMismatch},
+		{"wrong destination", samltest.Misbehavior{WrongDestination: true}, sso.ReasonDestinationMismatch},
+		{"wrong issuer", samltest.Misbehavior{WrongIssuer: true}, sso.ReasonIssuerMismatch},
+		{"two assertions", samltest.Misbehavior{TwoAssertions: true}, sso.ReasonAssertionCount},
+		{"sha1", samltest.Misbehavior{SHA1: true}, sso.ReasonAlgorithmNotAllowed},
+		{"doctype", samltest.Misbehavior{Doctype: true}, sso.ReasonDoctypeForbidden},
+		{"empty nameid", samltest.Misbehavior{EmptyNameID: true}, sso.ReasonSubjectMissing},
+	}
+	for _, x := range samltest.AllXSW {
+		cases = append(cases, misbehaviour{"xsw " + x.String(), samltest.Misbehavior{SignatureWrapping: x}, ""})
+	}
+	return cases
+}
+
+// TestDebugNeverLoosens runs every misbehaviour with Debug on: debug mode
+// logs, and rejects exactly as without it (no ignored time stamps, no
+// skipped signature).
+func TestDebugNeverLoosens(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, nil))
+	for _, c := range misbehaviours() {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, samltest.Config{Sign: samltest.SignBoth}, func(cfg *saml.Config) {
+				cfg.Debug = true
+				cfg.Logger = logger
+			})
+			id, err := e.login(samltest.ResponseOptions{Misbehavior: c.m})
+			if err == nil {
+				t.Fatalf("accepted in debug mode: subject %q", id.Subject)
+			}
+			if c.want != "" {
+				wantReason(t, err, c.want)
+			}
+		})
+	}
+	if n := strings.Count(buf.String(), "saml: response rejected"); n != len(misbehaviours()) {
+		t.Fatalf("%d rejections logged; want %d", n, len(misbehaviours()))
 	}
 }
 
@@ -193,6 +223,24 @@ func TestInResponseTo(t *testing.T) {
 		b, _ := e.idp.Response(samltest.ResponseOptions{User: "alice@example.com", InResponseTo: "_stolen-from-another-login"})
 		b = bytes.Replace(b, []byte(`InResponseTo="_stolen-from-another-login"`), []byte(`InResponseTo="`+reqID+`"`), 1)
 		_, err := e.complete(base64.StdEncoding.EncodeToString(b), relay, browser)
+		wantReason(t, err, sso.ReasonInResponseToMismatch)
+	})
+	// Only the assertion is signed and it names no request: an unsolicited
+	// assertion cannot be passed off as an answer by adding InResponseTo
+	// to the unsigned Response.
+	t.Run("unsigned Response claims the request", func(t *testing.T) {
+		e := newEnv(t, samltest.Config{Sign: samltest.SignAssertion}, nil)
+		relay, reqID, _ := e.begin(sso.BeginRequest{})
+		resp := e.response(samltest.ResponseOptions{EditResponse: setAttr(".", "InResponseTo", reqID)})
+		_, err := e.complete(resp, relay, browser)
+		wantReason(t, err, sso.ReasonInResponseToMismatch)
+	})
+	// A signed Response that names another request than its assertion.
+	t.Run("signed Response answers another request", func(t *testing.T) {
+		e := newEnv(t, samltest.Config{Sign: samltest.SignBoth}, nil)
+		relay, reqID, _ := e.begin(sso.BeginRequest{})
+		resp := e.response(samltest.ResponseOptions{InResponseTo: reqID, EditResponse: setAttr(".", "InResponseTo", "_another-request")})
+		_, err := e.complete(resp, relay, browser)
 		wantReason(t, err, sso.ReasonInResponseToMismatch)
 	})
 	t.Run("unsolicited refused", func(t *testing.T) {
@@ -345,6 +393,27 @@ func TestCertificateExpiringEvent(t *testing.T) {
 	if n := len(e.events.of(sso.EventCertificateExpiring)); n != 4 {
 		t.Fatalf("%d certificate_expiring events after a day; want 4", n)
 	}
+	// A host's daily job gets the same findings without any login.
+	ws := e.sp.CheckCertificates(context.Background())
+	if len(ws) != 2 || ws[0].Reason != sso.ReasonCertificateExpired || !strings.Contains(ws[0].Detail, "IdP signing certificate") || !strings.Contains(ws[1].Detail, "service provider certificate") {
+		t.Fatalf("CheckCertificates = %v", ws)
+	}
+	if n := len(e.events.of(sso.EventCertificateExpiring)); n != 6 {
+		t.Fatalf("%d certificate_expiring events after CheckCertificates; want 6", n)
+	}
+	// Two weeks on, the IdP certificate has expired and the SP one is due.
+	e.clock.Advance(14 * 24 * time.Hour)
+	if ws := e.sp.CheckCertificates(context.Background()); len(ws) != 2 {
+		t.Fatalf("CheckCertificates after expiry = %v", ws)
+	}
+	if ev := e.events.of(sso.EventCertificateExpired); len(ev) != 1 || ev[0].Attrs["role"] != "idp_signing" {
+		t.Fatalf("certificate_expired events = %+v", ev)
+	}
+	// Certificates far from expiry give nothing.
+	quiet := newEnv(t, samltest.Config{}, nil)
+	if ws := quiet.sp.CheckCertificates(context.Background()); len(ws) != 0 {
+		t.Fatalf("CheckCertificates with valid certificates = %v", ws)
+	}
 }
 
 // TestRollover: two trusted certificates; responses signed by either are
@@ -452,6 +521,31 @@ func TestSubjectAndAttributes(t *testing.T) {
 
 	_, err = e.complete(e.response(samltest.ResponseOptions{User: "bob@example.com"}), "", "")
 	wantReason(t, err, sso.ReasonSubjectMissing)
+}
+
+// TestSubjectSources: the subject is the NameID in each usual format, or a
+// configured attribute such as the claim URI Entra ID and ADFS send.
+func TestSubjectSources(t *testing.T) {
+	const claim = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.AllowIdPInitiated = true })
+	for _, format := range []string{saml.NameIDFormatEmailAddress, saml.NameIDFormatPersistent, saml.NameIDFormatUnspecified} {
+		id, err := e.complete(e.response(samltest.ResponseOptions{NameID: "00u1ab2CD3", NameIDFormat: format}), "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id.Subject != "00u1ab2CD3" || id.SubjectFormat != format {
+			t.Errorf("%s: subject %q (%q)", format, id.Subject, id.SubjectFormat)
+		}
+	}
+	byClaim := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.AllowIdPInitiated = true; c.SubjectAttribute = claim })
+	id, err := byClaim.complete(byClaim.response(samltest.ResponseOptions{NameID: "00u1ab2CD3", NameIDFormat: saml.NameIDFormatPersistent,
+		Attributes: map[string][]string{claim: {"Dana.Doe@Example.com"}}}), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Subject != "Dana.Doe@Example.com" || id.SubjectFormat != claim || id.Email != "Dana.Doe@example.com" {
+		t.Errorf("subject %q (%q), email %q", id.Subject, id.SubjectFormat, id.Email)
+	}
 }
 
 func TestEmailFromNameID(t *testing.T) {

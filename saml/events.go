@@ -36,34 +36,48 @@ func (sp *ServiceProvider) maybeCheckCertificates(ctx context.Context, now time.
 	}
 }
 
-// checkCertificates emits certificate_expiring for IdP signing and SP
-// certificates that expire within CertificateWarning, and
-// certificate_expired for those already expired.
-func (sp *ServiceProvider) checkCertificates(ctx context.Context, st *idpState, now time.Time, first bool) {
+// CheckCertificates checks the IdP signing certificates and the SP
+// certificates at the current time: for each one that expires within
+// CertificateWarning it emits a certificate_expiring event, for each one
+// already expired a certificate_expired event, and it returns the same
+// findings as warnings. New, every metadata refresh and the first Complete
+// of each day run this check already; a host whose connections can go
+// days without a login calls it from a daily job, so that administrators
+// still hear of an expiry ahead of it.
+func (sp *ServiceProvider) CheckCertificates(ctx context.Context) []sso.Warning {
+	return sp.checkCertificates(ctx, sp.state(), sp.cfg.Now(), false)
+}
+
+// checkCertificates is CheckCertificates for the IdP state st at now.
+func (sp *ServiceProvider) checkCertificates(ctx context.Context, st *idpState, now time.Time, first bool) []sso.Warning {
 	if first {
 		sp.lastCertCheck.Store(now.Unix())
 	}
-	if sp.cfg.Events == nil {
-		return
-	}
+	var found []sso.Warning
 	check := func(role string, c *x509.Certificate) {
+		var typ sso.EventType
+		var detail string
 		info := DescribeCertificate(c)
-		attrs := map[string]string{
+		days := fmt.Sprint(int(c.NotAfter.Sub(now).Hours() / 24))
+		switch {
+		case now.After(c.NotAfter):
+			typ = sso.EventCertificateExpired
+			detail = fmt.Sprintf("the %s certificate %s expired on %s", roleName(role), info, fmtTime(c.NotAfter))
+		case c.NotAfter.Sub(now) < sp.cfg.CertificateWarning:
+			typ = sso.EventCertificateExpiring
+			detail = fmt.Sprintf("the %s certificate %s expires on %s (in %s days); plan the rotation", roleName(role), info, fmtTime(c.NotAfter), days)
+		default:
+			return
+		}
+		found = append(found, sso.Warning{Reason: sso.ReasonCertificateExpired, Detail: detail})
+		sp.emit(ctx, sso.Event{Type: typ, Time: now, Reason: sso.ReasonCertificateExpired, Detail: detail, Attrs: map[string]string{
 			"role":        role,
 			"subject":     info.Subject,
 			"sha256":      info.SHA256,
 			"not_after":   fmtTime(c.NotAfter),
-			"days_left":   fmt.Sprint(int(c.NotAfter.Sub(now).Hours() / 24)),
+			"days_left":   days,
 			"certificate": info.String(),
-		}
-		switch {
-		case now.After(c.NotAfter):
-			sp.emit(ctx, sso.Event{Type: sso.EventCertificateExpired, Time: now, Reason: sso.ReasonCertificateExpired, Attrs: attrs,
-				Detail: fmt.Sprintf("the %s certificate %s expired on %s", roleName(role), info, fmtTime(c.NotAfter))})
-		case c.NotAfter.Sub(now) < sp.cfg.CertificateWarning:
-			sp.emit(ctx, sso.Event{Type: sso.EventCertificateExpiring, Time: now, Reason: sso.ReasonCertificateExpired, Attrs: attrs,
-				Detail: fmt.Sprintf("the %s certificate %s expires on %s (in %s days); plan the rotation", roleName(role), info, fmtTime(c.NotAfter), attrs["days_left"])})
-		}
+		}})
 	}
 	for _, tc := range st.certs {
 		check("idp_signing", tc.cert)
@@ -73,6 +87,7 @@ func (sp *ServiceProvider) checkCertificates(ctx context.Context, st *idpState, 
 			check("sp", k.cert)
 		}
 	}
+	return found
 }
 
 func roleName(role string) string {

@@ -162,6 +162,38 @@ func TestMetadataURL(t *testing.T) {
 	}
 }
 
+// TestMetadataRefreshChecksCertificates: a refresh that brings a
+// certificate close to its expiry warns at once.
+func TestMetadataRefreshChecksCertificates(t *testing.T) {
+	k1, c1, _ := samltest.GenerateKeyPair("idp current", t0.Add(-time.Hour), t0.Add(400*24*time.Hour))
+	k2, c2, _ := samltest.GenerateKeyPair("idp soon", t0.Add(-time.Hour), t0.Add(10*24*time.Hour))
+	idp1, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test", Certificate: c1, Key: k1})
+	idp2, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test", Certificate: c2, Key: k2})
+	ms := &metadataServer{}
+	ms.set(200, withCerts(idp1, idp1), nil)
+	srv := httptest.NewServer(ms)
+	defer srv.Close()
+	ev := &eventLog{}
+	sp, err := saml.New(context.Background(), saml.Config{
+		ID: "c1", EntityID: spEntity, ACSURL: acsURL, IdPMetadataURL: srv.URL + "/metadata",
+		AllowHTTPMetadataURL: true, AllowPrivateMetadataAddress: true, Now: func() time.Time { return t0 }, Events: ev.record,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	if n := len(ev.of(sso.EventCertificateExpiring)); n != 0 {
+		t.Fatalf("%d certificate_expiring events at New", n)
+	}
+	ms.set(200, withCerts(idp1, idp1, idp2), nil)
+	if err := sp.RefreshMetadata(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := ev.of(sso.EventCertificateExpiring); len(got) != 1 || got[0].Attrs["subject"] != "CN=idp soon" || got[0].Attrs["days_left"] != "10" {
+		t.Fatalf("certificate_expiring events after the refresh = %+v", got)
+	}
+}
+
 func TestMetadataURLGuard(t *testing.T) {
 	idp, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test"})
 	ms := &metadataServer{}
