@@ -560,47 +560,42 @@ func (s *Server) rebuild() error {
 		}
 		return nil
 	}
+	// entryWith adds the entry dn with attrs (in name order), and objectClass
+	// defaults when attrs has none.
+	entryWith := func(dn string, attrs map[string][]string, defaultClasses ...string) (*entry, error) {
+		if err := container(dn); err != nil {
+			return nil, err
+		}
+		e, err := add(dn)
+		if err != nil {
+			return nil, err
+		}
+		names := make([]string, 0, len(attrs))
+		for n := range attrs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			e.set(n, attrs[n]...)
+		}
+		if e.values("objectClass") == nil {
+			e.set("objectClass", defaultClasses...)
+		}
+		return e, nil
+	}
 	for i := range s.users {
 		u := new(User) // a copy: SetUser may overwrite s.users[i] while handlers read the old entries
 		*u = s.users[i]
-		if err := container(u.DN); err != nil {
-			return err
-		}
-		e, err := add(u.DN)
+		e, err := entryWith(u.DN, u.Attributes, "top", "person", "organizationalPerson", "inetOrgPerson")
 		if err != nil {
 			return err
 		}
 		e.user = u
-		names := make([]string, 0, len(u.Attributes))
-		for n := range u.Attributes {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			e.set(n, u.Attributes[n]...)
-		}
-		if e.values("objectClass") == nil {
-			e.set("objectClass", "top", "person", "organizationalPerson", "inetOrgPerson")
-		}
 	}
 	for _, g := range s.groups {
-		if err := container(g.DN); err != nil {
-			return err
-		}
-		e, err := add(g.DN)
+		e, err := entryWith(g.DN, g.Attributes, "top", "groupOfNames")
 		if err != nil {
 			return err
-		}
-		names := make([]string, 0, len(g.Attributes))
-		for n := range g.Attributes {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			e.set(n, g.Attributes[n]...)
-		}
-		if e.values("objectClass") == nil {
-			e.set("objectClass", "top", "groupOfNames")
 		}
 		if e.values("cn") == nil && len(e.dnp.RDNs) > 0 {
 			e.set("cn", e.dnp.RDNs[0].Attributes[0].Value)
