@@ -77,11 +77,16 @@ var asymmetricAlgs = map[string]bool{
 // JWKS are all set, no discovery document is fetched; Userinfo and
 // EndSession are then optional.
 type Endpoints struct {
+	// Authorization, Token and JWKS are required: the authorization
+	// endpoint, the token endpoint and the JWKS URL.
 	Authorization string
 	Token         string
-	Userinfo      string
 	JWKS          string
-	EndSession    string
+	// Userinfo is the userinfo endpoint; without it the email must be in
+	// the ID token.
+	Userinfo string
+	// EndSession is the end_session_endpoint for RP-initiated logout.
+	EndSession string
 }
 
 func (e Endpoints) manual() bool {

@@ -584,6 +584,7 @@ func transportError(op, conn, what string, def sso.Reason, err error) error {
 // whole response body, and keeps the error for errors.Is and errors.As.
 type briefError struct{ err error }
 
+// Error returns the cause's message, cut to 300 bytes.
 func (e briefError) Error() string {
 	s := e.err.Error()
 	if len(s) > 300 {
@@ -592,6 +593,7 @@ func (e briefError) Error() string {
 	return s
 }
 
+// Unwrap returns the cause.
 func (e briefError) Unwrap() error { return e.err }
 
 // wantsUserinfo applies the UserinfoMode.

@@ -300,22 +300,31 @@ func issuerHint(want, got string) string {
 // Report is the compatibility of an OpenID provider with ssokit, as
 // printed by "ssocheck oidc discover".
 type Report struct {
+	// Issuer is the document's issuer; DiscoveryURL where it came from.
 	Issuer       string `json:"issuer"`
 	DiscoveryURL string `json:"discovery_url,omitempty"`
 	// Usable is true when a connection can log in with this provider.
-	Usable    bool              `json:"usable"`
+	Usable bool `json:"usable"`
+	// Endpoints are the endpoints found, by short name: authorization,
+	// token, jwks, userinfo, end_session.
 	Endpoints map[string]string `json:"endpoints"`
 	// AuthMethods are the provider's token endpoint authentication
 	// methods; Supported are those ssokit can use.
 	AuthMethods          []string `json:"token_endpoint_auth_methods"`
 	SupportedAuthMethods []string `json:"supported_auth_methods"`
-	SigningAlgorithms    []string `json:"id_token_signing_algorithms"`
-	CodeFlow             bool     `json:"code_flow"`
-	PKCE                 bool     `json:"pkce_s256"`
-	EmailScope           bool     `json:"email_scope"`
-	Userinfo             bool     `json:"userinfo"`
-	Logout               bool     `json:"rp_initiated_logout"`
-	IssParameter         bool     `json:"iss_parameter"`
+	// SigningAlgorithms are the provider's ID token algorithms.
+	SigningAlgorithms []string `json:"id_token_signing_algorithms"`
+	// CodeFlow: the authorization code flow is offered. PKCE: S256 is
+	// advertised (ssokit sends it anyway). EmailScope: the email scope is
+	// offered, or scopes_supported is not advertised.
+	CodeFlow   bool `json:"code_flow"`
+	PKCE       bool `json:"pkce_s256"`
+	EmailScope bool `json:"email_scope"`
+	// Userinfo, Logout and IssParameter: the provider has a userinfo
+	// endpoint, an end_session_endpoint, and sends RFC 9207's iss.
+	Userinfo     bool `json:"userinfo"`
+	Logout       bool `json:"rp_initiated_logout"`
+	IssParameter bool `json:"iss_parameter"`
 	// Keys is the number of usable signing keys in the JWKS (set by
 	// [Check]); -1 when not fetched.
 	Keys int `json:"jwks_signing_keys"`
