@@ -48,30 +48,35 @@ func (t *strtab) home(h uint64) int {
 	return int(uint64(uint32(h)) * uint64(len(t.slots)) >> 32)
 }
 
+// probe returns the slot holding key's entry and the entry's arena offset,
+// or, when key is absent, the empty slot where it belongs and -1.
+func (t *strtab) probe(key string, h uint64) (slot, off int) {
+	tag := h >> 32
+	for i := t.home(h); ; {
+		s := t.slots[i]
+		if s == 0 {
+			return i, -1
+		}
+		if s>>32 == tag {
+			off := int(uint32(s)) - 1
+			n := int(t.arena[off])
+			if n == len(key) && string(t.arena[off+entryHead:off+entryHead+n]) == key {
+				return i, off
+			}
+		}
+		if i++; i == len(t.slots) {
+			i = 0
+		}
+	}
+}
+
 // find returns the arena offset of key's entry, or -1.
 func (t *strtab) find(key string) int {
 	if t == nil || len(t.slots) == 0 {
 		return -1
 	}
-	h := maphash.String(t.seed, key)
-	tag := h >> 32
-	for i := t.home(h); ; {
-		s := t.slots[i]
-		if s == 0 {
-			return -1
-		}
-		if i++; i == len(t.slots) {
-			i = 0
-		}
-		if s>>32 != tag {
-			continue
-		}
-		off := int(uint32(s)) - 1
-		n := int(t.arena[off])
-		if n == len(key) && string(t.arena[off+entryHead:off+entryHead+n]) == key {
-			return off
-		}
-	}
+	_, off := t.probe(key, maphash.String(t.seed, key))
+	return off
 }
 
 // get returns key's value.
@@ -93,30 +98,17 @@ func (t *strtab) put(key string, v uint32) (int, bool) {
 		t.grow()
 	}
 	h := maphash.String(t.seed, key)
-	tag := h >> 32
-	for i := t.home(h); ; {
-		s := t.slots[i]
-		if s == 0 {
-			off := len(t.arena)
-			t.arena = append(t.arena, byte(len(key)))
-			t.arena = binary.LittleEndian.AppendUint32(t.arena, v)
-			t.arena = append(t.arena, key...)
-			t.slots[i] = tag<<32 | uint64(off+1)
-			t.n++
-			return off, false
-		}
-		if i++; i == len(t.slots) {
-			i = 0
-		}
-		if s>>32 != tag {
-			continue
-		}
-		off := int(uint32(s)) - 1
-		n := int(t.arena[off])
-		if n == len(key) && string(t.arena[off+entryHead:off+entryHead+n]) == key {
-			return off, true
-		}
+	i, off := t.probe(key, h)
+	if off >= 0 {
+		return off, true
 	}
+	off = len(t.arena)
+	t.arena = append(t.arena, byte(len(key)))
+	t.arena = binary.LittleEndian.AppendUint32(t.arena, v)
+	t.arena = append(t.arena, key...)
+	t.slots[i] = h>>32<<32 | uint64(off+1)
+	t.n++
+	return off, false
 }
 
 // value and setValue read and write the value of the entry at off.

@@ -41,6 +41,7 @@ const (
 
 // Method is how a person logs in or logged in.
 type Method struct {
+	// Kind is password or single sign-on.
 	Kind MethodKind `json:"kind"`
 	// Connection is the connection ID of a MethodSSO login.
 	Connection string `json:"connection,omitempty"`

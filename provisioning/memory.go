@@ -122,6 +122,20 @@ func del[K comparable, V any](t *memTx, m map[K]V, k K) {
 	t.undo = append(t.undo, func() { m[k] = old })
 }
 
+// nextID advances *seq to the next prefix+number not taken in m and returns
+// it, remembering how to undo the advance.
+func nextID[V any](t *memTx, seq *int, prefix string, m map[string]V) string {
+	prev := *seq
+	t.undo = append(t.undo, func() { *seq = prev })
+	for {
+		*seq++
+		id := prefix + strconv.Itoa(*seq)
+		if _, taken := m[id]; !taken {
+			return id
+		}
+	}
+}
+
 func (t *memTx) store() *MemoryStore {
 	if t.s == nil {
 		panic("provisioning: MemoryStore transaction used after it ended")
@@ -183,15 +197,7 @@ func (t *memTx) FindUserByEmail(ctx context.Context, email string) (*User, error
 func (t *memTx) CreateUser(_ context.Context, u *User) error {
 	s := t.store()
 	if u.ID == "" {
-		prev := s.seqUser
-		for {
-			s.seqUser++
-			u.ID = "user-" + strconv.Itoa(s.seqUser)
-			if _, taken := s.users[u.ID]; !taken {
-				break
-			}
-		}
-		t.undo = append(t.undo, func() { s.seqUser = prev })
+		u.ID = nextID(t, &s.seqUser, "user-", s.users)
 	}
 	if _, ok := s.users[u.ID]; ok {
 		return memConflict("CreateUser", "a user with ID "+u.ID+" exists")
@@ -301,15 +307,7 @@ func (t *memTx) CreateOrganisation(_ context.Context, o *Organisation) error {
 		return memConflict("CreateOrganisation", "the account has an organisation of this name")
 	}
 	if o.ID == "" {
-		prev := s.seqOrg
-		for {
-			s.seqOrg++
-			o.ID = "org-" + strconv.Itoa(s.seqOrg)
-			if _, taken := s.orgs[o.ID]; !taken {
-				break
-			}
-		}
-		t.undo = append(t.undo, func() { s.seqOrg = prev })
+		o.ID = nextID(t, &s.seqOrg, "org-", s.orgs)
 	}
 	if _, ok := s.orgs[o.ID]; ok {
 		return memConflict("CreateOrganisation", "an organisation with ID "+o.ID+" exists")

@@ -38,7 +38,9 @@ const (
 // same role may be granted by several sources; it is held while any grant
 // remains.
 type RoleGrant struct {
-	Role   string
+	// Role is the application's role name.
+	Role string
+	// Source is who granted it.
 	Source RoleSource
 }
 
@@ -66,7 +68,9 @@ type User struct {
 // Membership makes a user a member of an account, with the roles, status and
 // organisation the user has there.
 type Membership struct {
-	User    string
+	// User is the member's user ID.
+	User string
+	// Account is the account's ID.
 	Account string
 	// SSOIdentifier is the identifier an administrator set for this member's
 	// identity provider login (SmartRecruiters' ssoIdentifier, SmartSimple's
@@ -109,12 +113,15 @@ func (m *Membership) HasRole(role string) bool {
 // [NameKey]).
 type Organisation struct {
 	// ID is assigned by the store on creation.
-	ID      string
+	ID string
+	// Account is the ID of the account the organisation belongs to.
 	Account string
-	Name    string
+	// Name is the organisation's name, unique in the account by [NameKey].
+	Name string
 	// Status is the host's status for the organisation (SmartSimple's
 	// "default new organisation status"); provisioning does not interpret it.
-	Status  string
+	Status string
+	// Created is when the organisation was created.
 	Created time.Time
 }
 
@@ -122,12 +129,16 @@ type Organisation struct {
 // one connection) to the application's user. Once linked, later logins
 // through the connection find the user by the link alone.
 type Link struct {
+	// Connection and Subject are the connection ID and the identity's
+	// subject there, compared exactly; together they are unique.
 	Connection string
 	Subject    string
-	User       string
+	// User is the linked user's ID.
+	User string
 	// Issuer is the identity's issuer at the time of linking, for the
 	// administrator's information.
-	Issuer  string
+	Issuer string
+	// Created is when the link was made.
 	Created time.Time
 }
 
@@ -150,7 +161,8 @@ const (
 type BindingRecord struct {
 	// Key is the record's lookup key (see [IdentityBindingKey] and
 	// [PasswordBindingKey]).
-	Key  string
+	Key string
+	// Kind says which half of a binding the record holds.
 	Kind BindingKind
 	// Account is the account the login was for.
 	Account string

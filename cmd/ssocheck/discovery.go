@@ -80,6 +80,24 @@ func discoveryFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
 	return fs, config
 }
 
+// discoveryArgs parses a discovery command's arguments, checks them with
+// ok (which sees the positional arguments) and loads the configuration. When
+// code is not -1 the command exits with it.
+func discoveryArgs(fs *flag.FlagSet, config *string, args []string, ok func(pos []string) bool, stdin io.Reader, stdout io.Writer) (pos []string, cfg discovery.Config, code int) {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return nil, cfg, exitUsage
+	}
+	if *config == "" || !ok(pos) {
+		fs.Usage()
+		return nil, cfg, exitUsage
+	}
+	if cfg, err = loadDiscovery(*config, stdin); err != nil {
+		return nil, cfg, writeError(stdout, err)
+	}
+	return pos, cfg, -1
+}
+
 func runDiscoveryLookup(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, config := discoveryFlags("lookup", stderr)
 	alias := fs.Bool("alias", false, "QUERY is an SSO domain alias (/login/sso/{alias})")
@@ -91,23 +109,17 @@ func runDiscoveryLookup(args []string, stdin io.Reader, stdout, stderr io.Writer
 		fmt.Fprintln(stderr, "usage: ssocheck discovery lookup --config FILE [--alias | --issuer | --module ACCOUNT | --accounts | --connection] QUERY\n\nWithout a kind flag QUERY is an email address. Prints the route as JSON.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return exitUsage
-	}
-	kinds := 0
-	for _, b := range []bool{*alias, *issuer, *module != "", *accounts, *connection} {
-		if b {
-			kinds++
+	pos, cfg, code := discoveryArgs(fs, config, args, func(pos []string) bool {
+		kinds := 0
+		for _, b := range []bool{*alias, *issuer, *module != "", *accounts, *connection} {
+			if b {
+				kinds++
+			}
 		}
-	}
-	if *config == "" || len(pos) != 1 || kinds > 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	cfg, err := loadDiscovery(*config, stdin)
-	if err != nil {
-		return writeError(stdout, err)
+		return len(pos) == 1 && kinds <= 1
+	}, stdin, stdout)
+	if code >= 0 {
+		return code
 	}
 	tab, err := discovery.New(cfg)
 	if err != nil {
@@ -147,17 +159,9 @@ func runDiscoveryValidate(args []string, stdin io.Reader, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "usage: ssocheck discovery validate --config FILE")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return exitUsage
-	}
-	if *config == "" || len(pos) != 0 {
-		fs.Usage()
-		return exitUsage
-	}
-	cfg, err := loadDiscovery(*config, stdin)
-	if err != nil {
-		return writeError(stdout, err)
+	_, cfg, code := discoveryArgs(fs, config, args, func(pos []string) bool { return len(pos) == 0 }, stdin, stdout)
+	if code >= 0 {
+		return code
 	}
 	tab, err := discovery.New(cfg)
 	if err != nil {
@@ -199,17 +203,9 @@ func runDiscoveryProve(args []string, stdin io.Reader, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, "usage: ssocheck discovery prove --config FILE DOMAIN\n\nLooks up the TXT record that proves ownership of DOMAIN with its proof_token from the configuration.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return exitUsage
-	}
-	if *config == "" || len(pos) != 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	cfg, err := loadDiscovery(*config, stdin)
-	if err != nil {
-		return writeError(stdout, err)
+	pos, cfg, code := discoveryArgs(fs, config, args, func(pos []string) bool { return len(pos) == 1 }, stdin, stdout)
+	if code >= 0 {
+		return code
 	}
 	want, err := sso.NormalizeDomain(pos[0])
 	if err != nil {

@@ -7,9 +7,35 @@ import (
 	"time"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/provisioning"
+	"github.com/ssokit/sso/provisioning/storetest"
 	"github.com/ssokit/sso/ssotest"
 	"github.com/ssokit/sso/store/sqlstore"
 )
+
+// opener returns a Store on a fresh, empty database of one dialect, with
+// the given clock (time.Now when nil).
+type opener func(t *testing.T, now func() time.Time) *sqlstore.Store
+
+// testDialect runs every conformance suite and store test against the
+// stores open makes.
+func testDialect(t *testing.T, open opener) {
+	t.Run("ProvisioningStore", func(t *testing.T) {
+		storetest.TestStore(t, func(t *testing.T) provisioning.Store { return open(t, nil) })
+	})
+	t.Run("StateStore", func(t *testing.T) {
+		ssotest.TestStateStore(t, func(t *testing.T, now func() time.Time) (sso.StateStore, bool) { return open(t, now), true })
+	})
+	t.Run("ReplayCache", func(t *testing.T) {
+		ssotest.TestReplayCache(t, func(t *testing.T, now func() time.Time) (sso.ReplayCache, bool) { return open(t, now), true })
+	})
+	t.Run("Events", func(t *testing.T) { testEvents(t, open(t, nil)) })
+	t.Run("Migrate", func(t *testing.T) { testMigrate(t, open(t, nil)) })
+	t.Run("Purge", func(t *testing.T) {
+		clock := ssotest.NewClock(time.Now())
+		testPurge(t, open(t, clock.Now), clock)
+	})
+}
 
 func testEvents(t *testing.T, s *sqlstore.Store) {
 	ctx := context.Background()

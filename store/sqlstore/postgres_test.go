@@ -7,10 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssokit/sso"
-	"github.com/ssokit/sso/provisioning"
-	"github.com/ssokit/sso/provisioning/storetest"
-	"github.com/ssokit/sso/ssotest"
 	"github.com/ssokit/sso/store/internal/servertest"
 	"github.com/ssokit/sso/store/sqlstore"
 )
@@ -34,30 +30,8 @@ func openPostgres(t *testing.T, now func() time.Time) *sqlstore.Store {
 	return s
 }
 
-func TestPostgresProvisioningStore(t *testing.T) {
-	storetest.TestStore(t, func(t *testing.T) provisioning.Store { return openPostgres(t, nil) })
-}
-
-func TestPostgresStateStore(t *testing.T) {
-	ssotest.TestStateStore(t, func(t *testing.T, now func() time.Time) (sso.StateStore, bool) {
-		return openPostgres(t, now), true
-	})
-}
-
-func TestPostgresReplayCache(t *testing.T) {
-	ssotest.TestReplayCache(t, func(t *testing.T, now func() time.Time) (sso.ReplayCache, bool) {
-		return openPostgres(t, now), true
-	})
-}
-
-func TestPostgresEvents(t *testing.T) { testEvents(t, openPostgres(t, nil)) }
-
-func TestPostgresMigrate(t *testing.T) { testMigrate(t, openPostgres(t, nil)) }
-
-func TestPostgresPurge(t *testing.T) {
-	clock := ssotest.NewClock(time.Now())
-	testPurge(t, openPostgres(t, clock.Now), clock)
-}
+// TestPostgres runs the conformance suites on PostgreSQL.
+func TestPostgres(t *testing.T) { testDialect(t, openPostgres) }
 
 // Several instances starting at once on an empty schema: the advisory lock
 // lets one migrate, the others find the work done.

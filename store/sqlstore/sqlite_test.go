@@ -9,8 +9,6 @@ import (
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/provisioning"
-	"github.com/ssokit/sso/provisioning/storetest"
-	"github.com/ssokit/sso/ssotest"
 	"github.com/ssokit/sso/store/sqlstore"
 )
 
@@ -24,30 +22,8 @@ func openSQLite(t *testing.T, now func() time.Time) *sqlstore.Store {
 	return s
 }
 
-func TestSQLiteProvisioningStore(t *testing.T) {
-	storetest.TestStore(t, func(t *testing.T) provisioning.Store { return openSQLite(t, nil) })
-}
-
-func TestSQLiteStateStore(t *testing.T) {
-	ssotest.TestStateStore(t, func(t *testing.T, now func() time.Time) (sso.StateStore, bool) {
-		return openSQLite(t, now), true
-	})
-}
-
-func TestSQLiteReplayCache(t *testing.T) {
-	ssotest.TestReplayCache(t, func(t *testing.T, now func() time.Time) (sso.ReplayCache, bool) {
-		return openSQLite(t, now), true
-	})
-}
-
-func TestSQLiteEvents(t *testing.T) { testEvents(t, openSQLite(t, nil)) }
-
-func TestSQLiteMigrate(t *testing.T) { testMigrate(t, openSQLite(t, nil)) }
-
-func TestSQLitePurge(t *testing.T) {
-	clock := ssotest.NewClock(time.Now())
-	testPurge(t, openSQLite(t, clock.Now), clock)
-}
+// TestSQLite runs the conformance suites on SQLite.
+func TestSQLite(t *testing.T) { testDialect(t, openSQLite) }
 
 func TestSQLiteMemory(t *testing.T) {
 	s, err := sqlstore.OpenSQLite(context.Background(), ":memory:", sqlstore.Config{})
