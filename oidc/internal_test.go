@@ -1,14 +1,19 @@
 package oidc
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/oidc/oidctest"
 )
 
 func TestMergeClaimsKeepsEmailWithItsVerification(t *testing.T) {
@@ -125,5 +130,43 @@ func TestMetadataUsable(t *testing.T) {
 		if err := m.usable("https://idp.example", nil, false, defaultAlgs); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestUnknownKeyAfterAnotherLoginsRefetch: a login that looked at the
+// cached keys before another login refetched them (after a rotation) uses
+// the new keys instead of failing on the rate limit.
+func TestUnknownKeyAfterAnotherLoginsRefetch(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	op := oidctest.Start(t, oidctest.Options{Now: clock})
+	c, err := New(Config{ID: "acme", Issuer: op.Issuer(), ClientID: "app", ClientSecret: "s", RedirectURL: "https://app.example/cb",
+		CACertPEM: op.CACertPEM(), AllowPrivateNetwork: true, Now: clock, States: sso.NewMemoryStateStore(sso.MemoryOptions{Now: clock})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := c.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * DefaultJWKSMinRefetchInterval)
+	old, oldGen, err := c.keys.current(ctx) // this login's snapshot
+	if err != nil {
+		t.Fatal(err)
+	}
+	op.RotateKey()
+	if _, err := c.keys.refetch(ctx); err != nil { // another login's refetch
+		t.Fatal(err)
+	}
+	jws, err := jose.ParseSigned(op.Sign(op.Claims("app", "alice-0001", "n")), c.joseAlgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := jws.Signatures[0].Header
+	if _, err := c.verifyWith(ctx, jws, h.KeyID, h.Algorithm, old, oldGen); err != nil {
+		t.Fatalf("verify from the old snapshot: %v", err)
+	}
+	if n := c.JWKSFetches(); n != 2 {
+		t.Fatalf("JWKS fetched %d times; want 2", n)
 	}
 }

@@ -34,6 +34,7 @@ type keySet struct {
 	mu          sync.Mutex
 	url         string
 	keys        []jose.JSONWebKey
+	gen         uint64    // changes whenever keys are replaced
 	fetched     time.Time // last successful fetch
 	lastAttempt time.Time // last fetch attempt, successful or not
 	inflight    *keyFetch
@@ -54,40 +55,47 @@ func (k *keySet) setURL(u string) {
 	defer k.mu.Unlock()
 	if k.url != u {
 		k.url, k.keys, k.fetched, k.lastAttempt = u, nil, time.Time{}, time.Time{}
+		k.gen++
 	}
 }
 
-// current returns the cached keys, fetching them when there are none or
-// they are older than maxAge. A failed refresh of stale keys keeps them.
-func (k *keySet) current(ctx context.Context) ([]jose.JSONWebKey, error) {
+// current returns the cached keys and their generation, fetching them
+// when there are none or they are older than maxAge. A failed refresh of
+// stale keys keeps them.
+func (k *keySet) current(ctx context.Context) ([]jose.JSONWebKey, uint64, error) {
 	k.mu.Lock()
-	keys, fetched, last := k.keys, k.fetched, k.lastAttempt
+	keys, gen, fetched, last := k.keys, k.gen, k.fetched, k.lastAttempt
 	k.mu.Unlock()
 	now := k.now()
 	if keys != nil && now.Sub(fetched) < k.maxAge {
-		return keys, nil
+		return keys, gen, nil
 	}
 	if keys != nil && now.Sub(last) < k.minInterval {
-		return keys, nil // a refresh failed a moment ago: keep the old keys
+		return keys, gen, nil // a refresh failed a moment ago: keep the old keys
 	}
 	fresh, err := k.refetch(ctx)
 	if err != nil {
 		if keys != nil {
 			k.events.Emit(ctx, sso.Event{Type: sso.EventMetadataRefreshError, Time: now, Connection: k.conn, Reason: sso.ReasonOf(err), Detail: "JWKS refresh failed; keeping the cached keys: " + err.Error()})
-			return keys, nil
+			return keys, gen, nil
 		}
-		return nil, err
+		return nil, 0, err
 	}
-	return fresh, nil
+	k.mu.Lock()
+	gen = k.gen
+	k.mu.Unlock()
+	return fresh, gen, nil
 }
 
 // refetchAllowed reports whether an unknown key may trigger a fetch now,
-// and when the next one is allowed otherwise.
-func (k *keySet) refetchAllowed() (bool, time.Time) {
+// and when the next one is allowed otherwise. It also returns the cached
+// keys and their generation: another login may have refetched them since
+// the caller looked.
+func (k *keySet) refetchAllowed() (ok bool, next time.Time, keys []jose.JSONWebKey, gen uint64) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	next := k.lastAttempt.Add(k.minInterval)
-	return k.inflight != nil || !k.now().Before(next), next
+	next = k.lastAttempt.Add(k.minInterval)
+	return k.inflight != nil || !k.now().Before(next), next, k.keys, k.gen
 }
 
 // refetch fetches the JWKS, or waits for a fetch already under way. The
@@ -123,6 +131,7 @@ func (k *keySet) run(ctx context.Context, f *keyFetch, url string) {
 	k.mu.Lock()
 	if err == nil && k.url == url {
 		k.keys, k.fetched = keys, k.now()
+		k.gen++
 	}
 	k.inflight = nil
 	k.mu.Unlock()

@@ -167,11 +167,18 @@ func (c *Connection) verifyIDToken(ctx context.Context, raw, nonce string) (*IDT
 // payload. An unknown key ID causes one JWKS refetch, unless one happened
 // within the rate limit.
 func (c *Connection) verifySignature(ctx context.Context, jws *jose.JSONWebSignature, kid, alg string) ([]byte, error) {
-	const op = "oidc.VerifyIDToken"
-	keys, err := c.keys.current(ctx)
+	keys, gen, err := c.keys.current(ctx)
 	if err != nil {
 		return nil, err
 	}
+	return c.verifyWith(ctx, jws, kid, alg, keys, gen)
+}
+
+// verifyWith is verifySignature from a snapshot of the cached keys and its
+// generation.
+func (c *Connection) verifyWith(ctx context.Context, jws *jose.JSONWebSignature, kid, alg string, keys []jose.JSONWebKey, gen uint64) ([]byte, error) {
+	const op = "oidc.VerifyIDToken"
+	var err error
 	refetched := false
 	for {
 		cands := candidates(keys, kid, alg)
@@ -190,13 +197,18 @@ func (c *Connection) verifySignature(ctx context.Context, jws *jose.JSONWebSigna
 			return nil, &sso.Error{Op: op, Reason: sso.ReasonUntrustedKey, Connection: c.cfg.ID,
 				Detail: "the ID token is signed with key " + quote(kid) + " (" + alg + "), which is not in the provider's JWKS even after a refetch"}
 		}
-		ok, next := c.keys.refetchAllowed()
-		if !ok {
+		ok, next, latest, latestGen := c.keys.refetchAllowed()
+		switch {
+		case latestGen != gen && latest != nil:
+			// Another login refetched since the snapshot: use its keys.
+			keys = latest
+		case !ok:
 			return nil, &sso.Error{Op: op, Reason: sso.ReasonUntrustedKey, Connection: c.cfg.ID,
 				Detail: "the ID token is signed with key " + quote(kid) + " (" + alg + "), which is not in the cached JWKS; the JWKS was fetched moments ago, the next refetch is allowed at " + next.UTC().Format(time.RFC3339)}
-		}
-		if keys, err = c.keys.refetch(ctx); err != nil {
-			return nil, err
+		default:
+			if keys, err = c.keys.refetch(ctx); err != nil {
+				return nil, err
+			}
 		}
 		refetched = true
 	}
