@@ -947,3 +947,52 @@ func TestAccountClaims(t *testing.T) {
 		}
 	}
 }
+
+// TestEventContents checks what the host's audit log gets: who, through
+// which connection, for which account, when, and why a login failed.
+func TestEventContents(t *testing.T) {
+	e := newEnv(t)
+	id := ident("T9", "eve@acme.example")
+	id.Department = "Shipping"
+	id.Attributes = map[string][]string{"Roles": {"Clerk"}}
+	res, err := e.provision(req(jitConn(), id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := e.clock.Now()
+	evs := e.takeEvents()
+	if got := eventTypes(evs); !slices.Equal(got, []string{"organisation_created", "user_created", "user_linked", "login_succeeded"}) {
+		t.Fatalf("events = %v", got)
+	}
+	for _, ev := range evs {
+		if ev.Account != "acme" || ev.Connection != "acme-saml" || ev.Subject != "T9" || !ev.Time.Equal(now) || ev.Reason != "" {
+			t.Errorf("%s: %+v; want account acme, connection acme-saml, subject T9, time %v, no reason", ev.Type, ev, now)
+		}
+		if ev.Type != sso.EventOrganisationCreated && ev.User != res.User.ID {
+			t.Errorf("%s: user %q; want %q", ev.Type, ev.User, res.User.ID)
+		}
+	}
+	if evs[0].Attrs["name"] != "Shipping" || evs[0].Attrs["organisation"] != res.Organisation.ID || evs[1].Attrs["email"] != "eve@acme.example" ||
+		evs[2].Attrs["match"] != "created" || evs[3].Attrs["match"] != "created" {
+		t.Errorf("attrs = %v / %v / %v / %v", evs[0].Attrs, evs[1].Attrs, evs[2].Attrs, evs[3].Attrs)
+	}
+
+	// An update names what changed.
+	id.Attributes = map[string][]string{"Roles": {"Mgr"}}
+	if _, err := e.provision(req(jitConn(), id)); err != nil {
+		t.Fatal(err)
+	}
+	evs = e.takeEvents()
+	if len(evs) != 2 || evs[0].Type != sso.EventUserUpdated || evs[0].Attrs["updated"] != "roles" || evs[1].Attrs["match"] != "link" {
+		t.Fatalf("events after an update = %+v", evs)
+	}
+
+	// A refusal carries the Reason and the administrator's Detail.
+	_, err = e.provision(req(jitConn(), ident("T10", "eve@gmail.example")))
+	evs = e.takeEvents()
+	if len(evs) != 1 || evs[0].Type != sso.EventLoginFailed || evs[0].Reason != sso.ReasonEmailDomainNotAllowed ||
+		evs[0].Account != "acme" || evs[0].Connection != "acme-saml" || evs[0].Subject != "T10" || evs[0].User != "" ||
+		!strings.Contains(evs[0].Detail, `"gmail.example" is not claimed`) || !errors.Is(err, sso.ReasonEmailDomainNotAllowed) {
+		t.Fatalf("refusal events = %+v", evs)
+	}
+}
