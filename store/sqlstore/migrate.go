@@ -56,7 +56,7 @@ func Migrations(dialect Dialect) ([]Migration, error) {
 		}
 		b, err := fs.ReadFile(migrationFS, path.Join(dir, n))
 		if err != nil {
-			return nil, err
+			return nil, &sso.Error{Op: "sqlstore.Migrations", Reason: sso.ReasonInternal, Detail: "cannot read the embedded migration " + n, Err: err}
 		}
 		out = append(out, Migration{Version: v, Name: n, SQL: string(b)})
 	}
