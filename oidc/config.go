@@ -141,6 +141,8 @@ type Config struct {
 	// ID is the connection ID, unique across the application. Required.
 	ID string
 	// DisplayName and LogoURL describe the provider in a provider picker.
+	// LogoURL is an absolute http(s) URL or a path on the application
+	// ("/static/acme.svg").
 	DisplayName string
 	LogoURL     string
 
@@ -228,7 +230,7 @@ type Config struct {
 
 	// MetadataMaxAge is how long a discovery document is used before it is
 	// fetched again; DefaultMetadataMaxAge when zero. A failed refresh keeps
-	// the old document.
+	// the old document and is retried after JWKSMinRefetchInterval.
 	MetadataMaxAge time.Duration
 	// JWKSMaxAge is how long keys are used before the JWKS is fetched
 	// again; DefaultJWKSMaxAge when zero.
@@ -363,6 +365,14 @@ func (c *Config) validate() (*parsed, error) {
 		return fail("RedirectURL %q is not an absolute URL without fragment", c.RedirectURL)
 	} else if u.Scheme != "https" && !(u.Scheme == "http" && (c.AllowInsecureHTTP || isLoopbackHost(u.Hostname()))) {
 		return fail("RedirectURL %q must use https (http is accepted for loopback hosts or with AllowInsecureHTTP)", c.RedirectURL)
+	}
+	if c.LogoURL != "" {
+		u, err := url.Parse(c.LogoURL)
+		abs := err == nil && u.IsAbs() && u.Host != "" && (u.Scheme == "https" || u.Scheme == "http")
+		path := err == nil && !u.IsAbs() && u.Host == "" && strings.HasPrefix(c.LogoURL, "/") && !strings.HasPrefix(c.LogoURL, "//")
+		if !abs && !path {
+			return fail("LogoURL %q is neither an absolute http(s) URL nor a path starting with /", c.LogoURL)
+		}
 	}
 	if c.PostLogoutRedirectURL != "" {
 		if u, err := url.Parse(c.PostLogoutRedirectURL); err != nil || !u.IsAbs() || (u.Scheme != "https" && u.Scheme != "http") {

@@ -316,6 +316,10 @@ func TestConfigValidate(t *testing.T) {
 		{"bad userinfo mode", func(c *oidc.Config) { c.Userinfo = "sometimes" }, "Userinfo"},
 		{"huge skew", func(c *oidc.Config) { c.ClockSkew = 3600e9 }, "ClockSkew"},
 		{"bad CA", func(c *oidc.Config) { c.CACertPEM = "not pem" }, "CACertPEM"},
+		{"script logo", func(c *oidc.Config) { c.LogoURL = "javascript:alert(1)" }, "LogoURL"},
+		{"protocol-relative logo", func(c *oidc.Config) { c.LogoURL = "//evil.example/x.png" }, "LogoURL"},
+		{"relative logo", func(c *oidc.Config) { c.LogoURL = "logo.png" }, "LogoURL"},
+		{"bad post-logout URL", func(c *oidc.Config) { c.PostLogoutRedirectURL = "/bye" }, "PostLogoutRedirectURL"},
 		{"no store", func(c *oidc.Config) { c.States = nil }, "States"},
 	}
 	for _, tc := range tests {
@@ -337,6 +341,12 @@ func TestConfigValidate(t *testing.T) {
 	c.RedirectURL = "http://127.0.0.1:8080/cb"
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	for _, logo := range []string{"https://cdn.example/acme.svg", "/static/logos/acme.svg"} {
+		c.LogoURL = logo
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// The secret never appears in errors or printed configs.
 	c = good()
