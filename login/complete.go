@@ -144,12 +144,7 @@ func (h *Handler) ldapSubmit(w http.ResponseWriter, r *http.Request) {
 		switch reason := sso.ReasonOf(err); reason {
 		case sso.ReasonInvalidCredentials, sso.ReasonPasswordEmpty, sso.ReasonLDAPUserNotFound, sso.ReasonInvalidEmail:
 			// Ask again on the same form; the event and log still record it.
-			var acct string
-			if c, e := h.cfg.Discovery.Connection(conn); e == nil {
-				acct = c.Account
-			}
-			h.cfg.Events.Emit(r.Context(), sso.Event{Type: sso.EventLoginFailed, Time: h.now(), Account: acct, Connection: conn, Reason: reason, Detail: detailOf(err)})
-			h.log.LogAttrs(r.Context(), slog.LevelInfo, "login failed", slog.String("reason", string(reason)), slog.String("account", acct), slog.String("connection", conn), slog.String("error", err.Error()))
+			h.record(r.Context(), &failure{err: err, connection: conn})
 			email, _ := sso.NormalizeEmail(typed)
 			h.renderDirectory(w, statusFor(reason), entry, email, rt, test, reason.UserMessage())
 		default:
@@ -162,14 +157,6 @@ func (h *Handler) ldapSubmit(w http.ResponseWriter, r *http.Request) {
 		id.FlowData = map[string]string{flowTestKey: "1"}
 	}
 	h.finish(w, r, entry, id, h.existingBinding(r), rt)
-}
-
-func detailOf(err error) string {
-	var se *sso.Error
-	if errors.As(err, &se) {
-		return se.Detail
-	}
-	return ""
 }
 
 // finish turns a completed identity into a login: the connection's account,

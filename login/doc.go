@@ -94,8 +94,12 @@
 // the administrator's Detail appear on the page only when the connection is
 // in debug mode (Connection.Debug) or Config.CanAdminister says the request
 // comes from an administrator of the account. Every failure is an audit
-// event through Config.Events, except refusals by the Provisioner, which
-// reports them itself: pass the same EventFunc as provisioning.Config.Events.
+// event through Config.Events, those that only show a message on the form
+// too (an invalid email, a wrong password, an unknown SSO domain), and a
+// logout that could not end a session or start single logout is an
+// sso.EventWarning; refusals by the Provisioner are the exception, as it
+// reports them itself: pass the same EventFunc as
+// provisioning.Config.Events.
 // Logs go to Config.Logger, one record per failure with the Reason and the
 // error's text, which never holds secrets; identities' attributes are
 // logged only in debug mode, and protocol messages never by this package.

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -51,27 +52,23 @@ type failure struct {
 	// (provisioning reports its own refusals).
 	reported bool
 	returnTo string
+	// attrs are the event's Attrs.
+	attrs map[string]string
 }
 
-// fail reports f as an audit event and a log record, and writes the error
-// page: the short user message, plus the Reason and Detail when the
-// connection is in debug mode or the request comes from an administrator of
-// the account.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, f failure) {
-	ctx := r.Context()
+// record reports f as an audit event (unless another package already did)
+// and a log record, filling in f's connection and account from its error
+// and discovery. It returns f's error as an *sso.Error, or nil.
+func (h *Handler) record(ctx context.Context, f *failure) *sso.Error {
 	reason := sso.ReasonOf(f.err)
 	var se *sso.Error
 	errors.As(f.err, &se)
 	if f.connection == "" && se != nil {
 		f.connection = se.Connection
 	}
-	var entry *Connection
-	if f.connection != "" {
-		entry, _ = h.cfg.Connections.Connection(f.connection)
-		if f.account == "" {
-			if c, err := h.cfg.Discovery.Connection(f.connection); err == nil {
-				f.account = c.Account
-			}
+	if f.connection != "" && f.account == "" {
+		if c, err := h.cfg.Discovery.Connection(f.connection); err == nil {
+			f.account = c.Account
 		}
 	}
 	detail := ""
@@ -84,15 +81,34 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, f failure) {
 			typ = sso.EventLoginFailed
 		}
 		h.cfg.Events.Emit(ctx, sso.Event{Type: typ, Time: h.now(), Account: f.account, Connection: f.connection,
-			User: f.user, Subject: f.subject, Reason: reason, Detail: detail})
+			User: f.user, Subject: f.subject, Reason: reason, Detail: detail, Attrs: f.attrs})
 	}
 	level := slog.LevelInfo
-	if reason == sso.ReasonInternal || reason == sso.ReasonInvalidConfig || reason == sso.ReasonUnavailable {
+	switch {
+	case reason == sso.ReasonInternal || reason == sso.ReasonInvalidConfig || reason == sso.ReasonUnavailable:
 		level = slog.LevelError
+	case f.event == sso.EventWarning:
+		level = slog.LevelWarn
 	}
-	h.log.LogAttrs(ctx, level, "login failed", slog.String("reason", string(reason)), slog.String("account", f.account),
+	msg := "login failed"
+	if f.event == sso.EventWarning {
+		msg = "login: warning"
+	}
+	h.log.LogAttrs(ctx, level, msg, slog.String("reason", string(reason)), slog.String("account", f.account),
 		slog.String("connection", f.connection), slog.String("user", f.user), slog.String("error", errText(f.err)))
+	return se
+}
 
+// fail reports f (see record) and writes the error page: the short user
+// message, plus the Reason and Detail when the connection is in debug mode
+// or the request comes from an administrator of the account.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, f failure) {
+	se := h.record(r.Context(), &f)
+	reason := sso.ReasonOf(f.err)
+	var entry *Connection
+	if f.connection != "" {
+		entry, _ = h.cfg.Connections.Connection(f.connection)
+	}
 	status := statusFor(reason)
 	p := &ErrorPage{
 		Page:     h.page("Login failed", f.returnTo, reason.UserMessage()),

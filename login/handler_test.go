@@ -1,14 +1,18 @@
 package login_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ssokit/sso"
@@ -96,6 +100,18 @@ func TestPasswordRefusedWhenSSORequired(t *testing.T) {
 	p := b.post("/auth/login", form("email", "nobody@acme.example", "password", "x"))
 	wantStatus(t, p, http.StatusForbidden)
 	wantBody(t, p, template.HTMLEscapeString(sso.ReasonSSORequired.UserMessage()))
+	// The host's password check may know the user by another address: the
+	// policy is asked again for the user the password belongs to.
+	w.host.mu.Lock()
+	w.host.passwords["olly.alias@elsewhere.example"] = "olly-pw"
+	w.users["olly.alias@elsewhere.example"] = w.users["olly@acme.example"]
+	w.host.mu.Unlock()
+	p = b.post("/auth/login", form("email", "olly.alias@elsewhere.example", "password", "olly-pw"))
+	wantStatus(t, p, http.StatusForbidden)
+	wantBody(t, p, template.HTMLEscapeString(sso.ReasonSSORequired.UserMessage()))
+	if b.session() != nil {
+		t.Fatal("a password of another address started a session of a user who must use SSO")
+	}
 }
 
 func TestAdminBreakGlass(t *testing.T) {
@@ -808,5 +824,174 @@ func TestOfferMemberAccounts(t *testing.T) {
 		}
 		// An unknown address at the domain gets the domain's choices only.
 		wantNoBody(t, w.browser().post("/auth/login", form("email", "nobody@example.com")), `value="acme-oidc"`)
+	}
+}
+
+// TestEveryFailureIsAnEvent: each way a login can fail, including those
+// that only show a message on the form, is one audit event with its
+// Reason.
+func TestEveryFailureIsAnEvent(t *testing.T) {
+	type step func(b *browser) *page
+	tests := []struct {
+		name   string
+		noPW   bool // the host has no password login
+		do     step
+		status int
+		typ    sso.EventType
+		reason sso.Reason
+	}{
+		{"invalid email", false, func(b *browser) *page { return b.post("/auth/login", form("email", "not an email")) }, 400, sso.EventLoginFailed, sso.ReasonInvalidEmail},
+		{"wrong password", false, func(b *browser) *page {
+			return b.post("/auth/login", form("email", "ada@acme.example", "password", "wrong"))
+		}, 401, sso.EventLoginFailed, login.ReasonPasswordIncorrect},
+		{"password refused", false, func(b *browser) *page {
+			return b.post("/auth/login", form("email", "olly@acme.example", "password", "olly-pw"))
+		}, 403, sso.EventPasswordRefused, sso.ReasonSSORequired},
+		{"unknown SSO domain", false, func(b *browser) *page { return b.get("/auth/login/sso/nosuch") }, 404, sso.EventLoginFailed, sso.ReasonAccountNotFound},
+		{"SSO domain with a draft connection only", false, func(b *browser) *page { return b.get("/auth/login/sso/drafty") }, 404, sso.EventLoginFailed, sso.ReasonNoSSO},
+		{"unknown connection picked", false, func(b *browser) *page { return b.post("/auth/login/start", form("connection", "nosuch")) }, 404, sso.EventLoginFailed, sso.ReasonConnectionNotFound},
+		{"test login by a non-administrator", false, func(b *browser) *page { return b.get("/auth/login/test/acme-oidc") }, 403, sso.EventLoginFailed, login.ReasonNotAdministrator},
+		{"OpenID callback without a login", false, func(b *browser) *page { return b.get("/auth/oidc/acme-oidc/callback?state=x&code=y") }, 400, sso.EventLoginFailed, sso.ReasonStateMissing},
+		{"forged SAML response", false, func(b *browser) *page {
+			return b.postACS(b.w.base+"/auth/saml/grants-saml/acs", form("SAMLResponse", "PHNhbWxwOlJlc3BvbnNlLz4="))
+		}, 403, sso.EventLoginFailed, sso.ReasonMalformed},
+		{"wrong directory password", false, func(b *browser) *page {
+			return b.post("/auth/ldap/keyldap/login", form("email", "alice@example.com", "password", "wrong"))
+		}, 401, sso.EventLoginFailed, sso.ReasonInvalidCredentials},
+		{"binding without a waiting identity", false, func(b *browser) *page {
+			return b.post("/auth/login/bind", form("email", "rita@recruit.example", "password", "rita-pw"))
+		}, 400, sso.EventLoginFailed, sso.ReasonStateMissing},
+		{"cross-origin form", false, func(b *browser) *page {
+			return b.post("/auth/login", form("email", "ada@acme.example"), "Sec-Fetch-Site", "cross-site")
+		}, 403, sso.EventLoginFailed, login.ReasonCrossOrigin},
+		{"single logout answer without a logout", false, func(b *browser) *page {
+			return b.postACS(b.w.base+"/auth/saml/grants-saml/slo", form("SAMLResponse", "PHNhbWxwOkxvZ291dFJlc3BvbnNlLz4="))
+		}, 0, sso.EventWarning, ""},
+		{"password without password login", true, func(b *browser) *page {
+			return b.post("/auth/login", form("email", "ada@acme.example", "password", "ada-pw"))
+		}, 403, sso.EventLoginFailed, login.ReasonPasswordDisabled},
+		{"no SSO and no password login", true, func(b *browser) *page { return b.post("/auth/login", form("email", "someone@nosso.example")) }, 200, sso.EventLoginFailed, sso.ReasonNoSSO},
+	}
+	w := newWorld(t)
+	noPW := newWorld(t, worldOptions{templates: func(c *login.Config) { c.Passwords = nil }})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ww := w
+			if tc.noPW {
+				ww = noPW
+			}
+			ww.events.mu.Lock()
+			before := len(ww.events.list)
+			ww.events.mu.Unlock()
+			p := tc.do(ww.browser())
+			if tc.status != 0 {
+				wantStatus(t, p, tc.status)
+			}
+			ww.events.mu.Lock()
+			got := slices.Clone(ww.events.list[before:])
+			ww.events.mu.Unlock()
+			if len(got) != 1 || got[0].Type != tc.typ || (tc.reason != "" && got[0].Reason != tc.reason) || got[0].Reason == "" {
+				t.Fatalf("events %+v; want one %s event with reason %q", got, tc.typ, tc.reason)
+			}
+		})
+	}
+}
+
+// TestLogsHoldNoSecrets: the handler's log records name the failures
+// without passwords, tokens or protocol messages; an identity's attributes
+// appear only in the connection's debug mode.
+func TestLogsHoldNoSecrets(t *testing.T) {
+	for _, debug := range []bool{false, true} {
+		var buf syncBuffer
+		w := newWorld(t, worldOptions{debug: map[string]bool{"grants-saml": debug}, templates: func(c *login.Config) {
+			c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}})
+		b := w.browser()
+		wantStatus(t, b.post("/auth/login", form("email", "ada@acme.example", "password", "wrong-pw-123")), http.StatusUnauthorized)
+		wantRedirect(t, b.post("/auth/login", form("email", "ada@acme.example", "password", "ada-pw")), "/")
+		wantStatus(t, b.post("/auth/ldap/keyldap/login", form("email", "alice@example.com", "password", "wrong-dir-pw")), http.StatusUnauthorized)
+		wantRedirect(t, b.post("/auth/ldap/keyldap/login", form("email", "alice@example.com", "password", "alice-password")), "/")
+		b = w.browser()
+		wantRedirect(t, b.oidcLogin(b.post("/auth/login/start", form("connection", "keyoidc", "email", "alice@example.com")), "alice-0001"), "/")
+		idToken := b.mustSession("alice@example.com").Identity.IDToken.Reveal()
+		b = w.browser()
+		action, v := b.samlIdPLogin(b.post("/auth/login", form("email", "sam@grants.example")), "sam@grants.example")
+		wantRedirect(t, b.postACS(action, v), "/")
+		wantStatus(t, b.postACS(action, v), http.StatusBadRequest) // used
+		logs := buf.String()
+		for _, secret := range []string{"wrong-pw-123", "ada-pw", "wrong-dir-pw", "alice-password", "secret-keyoidc", idToken, v.Get("SAMLResponse")[:40]} {
+			if secret != "" && strings.Contains(logs, secret) {
+				t.Fatalf("debug %v: the log holds %q:\n%s", debug, secret, logs)
+			}
+		}
+		if !strings.Contains(logs, "reason=password_incorrect") || !strings.Contains(logs, "reason=ldap_invalid_credentials") || strings.Count(logs, `msg="login failed"`) != 3 {
+			t.Fatalf("the failures are not logged:\n%s", logs)
+		}
+		if got := strings.Contains(logs, "identity (debug mode)") && strings.Contains(logs, `attributes="map[`); got != debug {
+			t.Fatalf("debug %v: attributes logged %v:\n%s", debug, got, logs)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var (
+	reInput = regexp.MustCompile(`<input ([^>]*)>`)
+	reID    = regexp.MustCompile(`\bid="([^"]+)"`)
+)
+
+// TestDefaultPagesAccessible: every default page is plain HTML with a
+// language, one h1, a label for each visible field, no script and no
+// external asset, served with a Content-Security-Policy that forbids them.
+func TestDefaultPagesAccessible(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	bind := w.browser()
+	action, v := bind.samlIdPLogin(bind.get(w.idp.StartURL(w.base+"/auth/saml/recruit-saml/metadata", "")), "r.roberts@recruit.example")
+	pages := map[string]*page{
+		"login":     b.get("/auth/login"),
+		"domain":    b.get("/auth/login/sso"),
+		"picker":    b.post("/auth/login", form("email", "alice@example.com")),
+		"directory": b.get("/auth/ldap/keyldap/login"),
+		"error":     b.get("/auth/oidc/acme-oidc/callback?state=x"),
+		"bind":      bind.postACS(action, v),
+	}
+	for name, p := range pages {
+		if !strings.HasPrefix(p.body, "<!DOCTYPE html>") || !strings.Contains(p.body, `<html lang="en">`) || strings.Count(p.body, "<h1>") != 1 {
+			t.Errorf("%s: not a page with a language and one h1:\n%s", name, p.body)
+		}
+		for _, bad := range []string{"<script", "<link", "<img", "<iframe", `src="`, "http://", "https://"} {
+			if strings.Contains(p.body, bad) {
+				t.Errorf("%s: the page has %q", name, bad)
+			}
+		}
+		if csp := p.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "script-src") {
+			t.Errorf("%s: Content-Security-Policy %q", name, csp)
+		}
+		for _, in := range reInput.FindAllStringSubmatch(p.body, -1) {
+			if strings.Contains(in[1], `type="hidden"`) {
+				continue
+			}
+			id := reID.FindStringSubmatch(in[1])
+			if id == nil || !strings.Contains(p.body, `<label for="`+id[1]+`">`) {
+				t.Errorf("%s: field without a label: <input %s>", name, in[1])
+			}
+		}
 	}
 }

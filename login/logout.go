@@ -122,7 +122,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id, err := h.cfg.Sessions.EndSession(w, r)
 	if err != nil {
-		h.log.LogAttrs(ctx, slog.LevelError, "logout: ending the session failed", slog.String("error", err.Error()))
+		h.record(ctx, &failure{event: sso.EventWarning, err: &sso.Error{Op: "login.Logout", Reason: sso.ReasonInternal, Detail: "the application could not end its session", Err: err}})
 	}
 	target := h.cfg.LogoutReturnPath
 	if id != nil && id.Connection != "" {
@@ -136,7 +136,10 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 					return
 				}
 				if sso.ReasonOf(err) != sso.ReasonLogoutNotSupported {
-					h.log.LogAttrs(ctx, slog.LevelWarn, "logout: single logout could not start", slog.String("connection", id.Connection), slog.String("error", err.Error()))
+					// The session here has ended; the identity provider's
+					// goes on. The administrator learns why.
+					h.record(ctx, &failure{event: sso.EventWarning, connection: id.Connection, subject: id.Subject, err: err,
+						attrs: map[string]string{"logout": "single logout could not start"}})
 				}
 			}
 			if entry.LogoutRedirectURL != "" {
@@ -171,7 +174,8 @@ func (h *Handler) samlSLO(w http.ResponseWriter, r *http.Request) {
 	}
 	if out.IdPRequest {
 		if _, err := h.cfg.Sessions.EndSession(w, r); err != nil {
-			h.log.LogAttrs(ctx, slog.LevelError, "logout: ending the session failed", slog.String("error", err.Error()))
+			h.record(ctx, &failure{event: sso.EventWarning, connection: conn, err: &sso.Error{Op: "login.Logout", Reason: sso.ReasonInternal, Connection: conn,
+				Detail: "the identity provider asked for a logout but the application could not end its session", Err: err}})
 		}
 		if out.Step != nil {
 			if err := out.Step.Write(w, r); err != nil {

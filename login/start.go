@@ -38,6 +38,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	typed := strings.TrimSpace(f.Get("email"))
 	email, err := sso.NormalizeEmail(typed)
 	if err != nil {
+		h.record(r.Context(), &failure{err: &sso.Error{Op: "login", Reason: sso.ReasonInvalidEmail, Detail: "the login form's email is not an email address", Err: err}})
 		h.render(w, http.StatusBadRequest, TemplateLogin, &LoginPage{
 			Page:            h.page("Log in", rt, sso.ReasonInvalidEmail.UserMessage()),
 			Email:           typed,
@@ -47,6 +48,8 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if pw := f.Get("password"); pw != "" {
 		if h.cfg.Passwords == nil {
+			h.record(r.Context(), &failure{err: &sso.Error{Op: "login.Password", Reason: ReasonPasswordDisabled,
+				Detail: "a password was typed but the application has no password login (Config.Passwords is nil)"}})
 			h.render(w, http.StatusForbidden, TemplateLogin, &LoginPage{
 				Page:  h.page("Log in", rt, ReasonPasswordDisabled.UserMessage()),
 				Email: email,
@@ -80,7 +83,10 @@ func (h *Handler) emailFirst(w http.ResponseWriter, r *http.Request, email, rt s
 	case 0:
 		msg := ""
 		if h.cfg.Passwords == nil {
+			// Nothing serves this email: with no password login either, the
+			// person cannot log in.
 			msg = sso.ReasonNoSSO.UserMessage()
+			h.record(ctx, &failure{err: &sso.Error{Op: "login", Reason: sso.ReasonNoSSO, Detail: "no usable single sign-on connection serves the email's domain, and the application has no password login"}})
 		}
 		h.render(w, http.StatusOK, TemplateLogin, &LoginPage{
 			Page:            h.page("Log in", rt, msg),
@@ -206,7 +212,9 @@ func (h *Handler) domainStart(w http.ResponseWriter, r *http.Request) {
 		reason := sso.ReasonOf(err)
 		if err == nil {
 			reason = sso.ReasonNoSSO
+			err = &sso.Error{Op: "login.Domain", Reason: reason, Detail: "the SSO domain " + quote(domain) + " has no connection that may be offered (draft, or password-only account)"}
 		}
+		h.record(ctx, &failure{err: err, attrs: map[string]string{"sso_domain": domain}})
 		h.render(w, http.StatusNotFound, TemplateDomain, &DomainPage{Page: h.page("Log in with single sign-on", rt, reason.UserMessage()), Domain: domain})
 		return
 	}
