@@ -184,6 +184,7 @@ type Provider struct {
 
 	mu       sync.Mutex
 	keys     []*signingKey // published in the JWKS; the last one signs
+	unknown  *signingKey   // signs for Misbehaviour.UnknownKeyID
 	clients  map[string]*Client
 	users    []User
 	requests map[string]*authRequest
@@ -275,6 +276,27 @@ func (p *Provider) newKey(kid string) *signingKey {
 	}
 	return &signingKey{kid: kid, priv: k}
 }
+
+// unknownKey returns the provider's key that is never published, made on
+// first use.
+func (p *Provider) unknownKey() *signingKey {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.unknown == nil {
+		p.unknown = p.newKey("unknown-key")
+	}
+	return p.unknown
+}
+
+// encryptionKey is the recipient of encrypted ID tokens, one per process:
+// nobody decrypts them.
+var encryptionKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
 
 // Issuer returns the issuer URL.
 func (p *Provider) Issuer() string { return p.issuer }
@@ -995,7 +1017,7 @@ func (p *Provider) Sign(claims map[string]any) string {
 		secret := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 		return sign(jose.HS256, secret, key.kid, payload)
 	case mis.UnknownKeyID:
-		return sign(p.alg, p.newKey("unknown-"+randomString(4)).priv, "unknown-key", payload)
+		return sign(p.alg, p.unknownKey().priv, "unknown-key", payload)
 	}
 	tok := sign(p.alg, key.priv, key.kid, payload)
 	switch {
@@ -1029,11 +1051,7 @@ func sign(alg jose.SignatureAlgorithm, key any, kid string, payload []byte) stri
 // encrypt wraps a signed token in a JWE for a key nobody else has, as a
 // provider configured for ID token encryption would.
 func encrypt(signed string) string {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	e, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.RSA_OAEP_256, Key: &k.PublicKey},
+	e, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.RSA_OAEP_256, Key: encryptionKey().Public()},
 		(&jose.EncrypterOptions{}).WithContentType("JWT").WithType("JWT"))
 	if err != nil {
 		panic(err)
