@@ -29,7 +29,9 @@
 // good copy. A refresh that would replace every signing certificate in use
 // with none overlapping is held back and reported (metadata_held_back)
 // until an administrator applies it with ForceMetadataRefresh. Events warn
-// ahead of the expiry of IdP and SP certificates.
+// ahead of the expiry of IdP and SP certificates: at New, after each
+// metadata refresh, at the first login of each day, and whenever the host
+// calls CheckCertificates (e.g. from a daily job).
 //
 // # What Complete checks
 //
