@@ -133,7 +133,7 @@ func builtinConfig() *Config {
 		Comment: "The demo's built-in setup as a file: go run ./examples/demo -config examples/demo/sample-config.json. " +
 			"{mock_saml}, {mock_oidc}, {mock_ldap} and {mock_ldap_ca} stand for the built-in mock identity providers started by mock_idps. " +
 			"To connect a real identity provider, replace them with its metadata URL (or idp_metadata_xml / idp_metadata_file), issuer or LDAP URL and CA; " +
-			"drop mock_idps when nothing refers to it. The field documentation is in examples/demo/demoapp/config.go.",
+			"drop mock_idps when nothing refers to it. Every field is described in examples/demo/CONFIG.md.",
 		AdminRole: "Administrator",
 		MockIdPs:  &MockIdPs{SAMLAddr: DefaultSAMLAddr, OIDCAddr: DefaultOIDCAddr, LDAPAddr: DefaultLDAPAddr},
 		Accounts: []AccountConfig{

@@ -20,8 +20,8 @@ import (
 // Config is the demo's setup: accounts with their domains, policies and
 // connections, and the application's users. The built-in setup is a Config
 // too (see builtinConfig); -config FILE reads one from JSON. Unknown fields
-// are errors, so a typo never goes unnoticed. sample-config.json shows every
-// field.
+// are errors, so a typo never goes unnoticed. sample-config.json is the
+// built-in setup as a file; CONFIG.md beside it describes every field.
 type Config struct {
 	// Comment is ignored (JSON has no comments); every object below may
 	// have one too. The start page shows the comments of accounts and
@@ -95,7 +95,8 @@ type ConnectionConfig struct {
 	// URLs (/saml/{id}/acs, /oidc/{id}/callback, /ldap/{id}/login).
 	ID       string       `json:"id"`
 	Protocol sso.Protocol `json:"protocol"`
-	// DisplayName and LogoURL are shown on the login button.
+	// DisplayName is shown on the picker's button; LogoURL is handed to
+	// the pages' data for templates that show a logo.
 	DisplayName string `json:"display_name,omitempty"`
 	LogoURL     string `json:"logo_url,omitempty"`
 	// Stage is "draft", "testing" or "live"; TestUsers are the emails that
@@ -396,7 +397,8 @@ func parseConfig(b []byte) (*Config, error) {
 			field = te.Field
 			fix = fmt.Sprintf("expected %s at line %d, not a JSON %s", te.Type, lineOf(b, te.Offset), te.Value)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			fix = strings.TrimPrefix(err.Error(), "json: ") + ": remove it or fix its spelling (see sample-config.json)"
+			fix = fmt.Sprintf("%s at line %d: remove it or fix its spelling (every field is listed in examples/demo/CONFIG.md)",
+				strings.TrimPrefix(err.Error(), "json: "), lineOf(b, dec.InputOffset()))
 		}
 		return nil, &ConfigError{Problems: []Problem{{Field: field, Fix: fix}}}
 	}

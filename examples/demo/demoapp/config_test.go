@@ -64,10 +64,14 @@ func TestBadConfigNamesFieldAndFix(t *testing.T) {
 		config   string
 		fieldFix []string
 	}{
-		{"unknown field", `{"accounts": [{"id": "a", "polcy": {}}]}`, []string{"config", `unknown field "polcy": remove it or fix its spelling`}},
+		{"unknown field", `{"accounts": [{"id": "a", "polcy": {}}]}`, []string{"config", `unknown field "polcy" at line 1: remove it or fix its spelling`}},
 		{"wrong type", `{"accounts": [{"id": 7}]}`, []string{"accounts.id", "expected string at line 1"}},
 		{"syntax", "{\n\"accounts\": [\n}", []string{"config", "JSON syntax error at line 3"}},
 		{"no accounts", `{}`, []string{"accounts", "no accounts"}},
+		{"bad redirects", `{"accounts": [{"id": "a", "connections": [{"id": "c", "protocol": "oidc", "logout_redirect_url": "javascript:alert(1)",
+			"oidc": {"issuer": "https://op.example", "client_id": "x", "client_secret": "y", "post_logout_redirect_url": "//evil.example/"}}]}]}`, []string{
+			"accounts[0].connections[0].logout_redirect_url", "neither an absolute http(s) URL nor a path",
+			"accounts[0].connections[0].oidc.post_logout_redirect_url", "neither an absolute http(s) URL nor a path"}},
 		{"many problems", `{
   "accounts": [
     {"id": "acme", "policy": {"mode": "sso_mandatory"}, "connections": [
