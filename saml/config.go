@@ -274,7 +274,8 @@ func (c *Config) Validate() error {
 			if err := safehttp.CheckURL(c.IdPMetadataURL, c.safeOptions()); err != nil {
 				var e *sso.Error
 				if errors.As(err, &e) {
-					return &sso.Error{Op: "saml.Config.Validate", Reason: e.Reason, Connection: c.ID, Detail: "IdPMetadataURL: " + e.Detail, Err: err}
+					return &sso.Error{Op: "saml.Config.Validate", Reason: e.Reason, Connection: c.ID, Detail: "IdPMetadataURL: " + e.Detail,
+						Expected: e.Expected, Actual: e.Actual, Err: e.Err}
 				}
 				return bad("IdPMetadataURL: %v", err)
 			}

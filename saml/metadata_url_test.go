@@ -194,6 +194,30 @@ func TestMetadataRefreshChecksCertificates(t *testing.T) {
 	}
 }
 
+// TestMetadataValidUntilSchedule: without cacheDuration or caching headers,
+// a document is refreshed well before its validUntil (three quarters of
+// the way), not after the default interval.
+func TestMetadataValidUntilSchedule(t *testing.T) {
+	idp, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test"})
+	ms := &metadataServer{}
+	ms.set(200, []byte(strings.Replace(string(idp.Metadata()), "<md:EntityDescriptor ", `<md:EntityDescriptor validUntil="2030-01-02T07:04:05Z" `, 1)), nil)
+	// An injected client (here the test server's own) replaces the guarded
+	// one, so the loopback http URL needs no Allow option.
+	srv := httptest.NewServer(ms)
+	defer srv.Close()
+	sp, err := saml.New(context.Background(), saml.Config{
+		ID: "c1", EntityID: spEntity, ACSURL: acsURL, IdPMetadataURL: srv.URL + "/metadata",
+		HTTPClient: srv.Client(), Now: func() time.Time { return t0 },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	if next, want := sp.IdP().NextRefresh, t0.Add(3*time.Hour); !next.Equal(want) {
+		t.Fatalf("next refresh %v; want %v (validUntil in 4h)", next, want)
+	}
+}
+
 func TestMetadataURLGuard(t *testing.T) {
 	idp, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test"})
 	ms := &metadataServer{}
