@@ -63,7 +63,9 @@ func Example() {
 }
 
 // Misbehaving providers produce typed errors whose Reason says what went
-// wrong; the Detail is for administrators.
+// wrong; the Detail is for administrators. An OAuth error answer of the
+// provider is a *ProviderError inside the *sso.Error, with the provider's
+// own code and description.
 func Example_errors() {
 	op := oidctest.NewServer(oidctest.Options{})
 	defer op.Close()
@@ -76,7 +78,7 @@ func Example_errors() {
 		{Expired: true},
 		{HS256WithPublicKey: true},
 		{EmailNotVerified: true},
-		{CallbackError: "access_denied"},
+		{CallbackError: "access_denied", CallbackErrorDescription: "User is not assigned to the application"},
 	} {
 		op.Misbehave(m)
 		b := sso.NewBinding()
@@ -84,38 +86,17 @@ func Example_errors() {
 		cb, _ := op.Authorize(step.URL, "alice-0001")
 		_, err := conn.Complete(ctx, sso.CompleteRequest{Binding: b, Params: cb.Query()})
 		fmt.Println(sso.ReasonOf(err))
+		var pe *oidc.ProviderError
+		if errors.As(err, &pe) {
+			fmt.Printf("  %s endpoint: %s: %s\n", pe.Endpoint, pe.Code, pe.Description)
+		}
 	}
 	// Output:
 	// expired
 	// algorithm_not_allowed
 	// email_not_verified
 	// idp_error
-}
-
-// An OAuth error answer of the provider is a *ProviderError inside the
-// *sso.Error, with the provider's own code and description.
-func ExampleProviderError() {
-	op := oidctest.NewServer(oidctest.Options{})
-	defer op.Close()
-	op.AddClient(oidctest.Client{ID: "my-app", Secret: "secret", RedirectURIs: []string{"https://app.example/cb"}})
-	conn, _ := oidc.New(oidc.Config{ID: "acme", Issuer: op.Issuer(), ClientID: "my-app", ClientSecret: "secret",
-		RedirectURL: "https://app.example/cb", CACertPEM: op.CACertPEM(), AllowPrivateNetwork: true,
-		States: sso.NewMemoryStateStore(sso.MemoryOptions{})})
-	op.Misbehave(oidctest.Misbehaviour{CallbackError: "access_denied", CallbackErrorDescription: "User is not assigned to the application"})
-	ctx := context.Background()
-	b := sso.NewBinding()
-	step, _ := conn.Begin(ctx, sso.BeginRequest{Binding: b})
-	cb, _ := op.Authorize(step.URL, "alice-0001")
-	_, err := conn.Complete(ctx, sso.CompleteRequest{Binding: b, Params: cb.Query()})
-
-	var pe *oidc.ProviderError
-	if errors.As(err, &pe) {
-		fmt.Println(sso.ReasonOf(err), pe.Endpoint, pe.Code)
-		fmt.Println(pe.Description)
-	}
-	// Output:
-	// idp_error authorization access_denied
-	// User is not assigned to the application
+	//   authorization endpoint: access_denied: User is not assigned to the application
 }
 
 // Check tells an administrator whether a provider can be used, before any
