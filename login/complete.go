@@ -209,16 +209,20 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, entry *Connecti
 			slog.String("subject", id.Subject), slog.String("email", id.Email), slog.Any("groups", id.Groups), slog.Any("attributes", id.Attributes),
 			slog.Bool("idp_initiated", id.IdPInitiated))
 	}
+	pc := entry.Provisioning
+	pc.ID = id.Connection
+	preq := provisioning.Request{
+		Account:    provisioning.Account{ID: acct.ID, Domains: acct.Domains},
+		Connection: pc,
+		Identity:   id,
+		Binding:    binding,
+	}
 	if id.FlowData[flowTestKey] == "1" {
 		if !h.isAdmin(r, acct.ID) {
 			fail(&sso.Error{Op: "login.Test", Reason: ReasonNotAdministrator, Connection: id.Connection, Detail: "test logins are for administrators of account " + quote(acct.ID)}, acct.ID, false)
 			return
 		}
-		d := policy.Decide(acct.Policy, policy.User{Email: id.Email}, method)
-		h.render(w, http.StatusOK, TemplateTestResult, &TestPage{
-			Page:    h.page("Test login", rt, ""),
-			Account: acct.ID, Connection: id.Connection, Identity: id, Attributes: sortedAttributes(id.Attributes), Decision: d,
-		})
+		h.testResult(w, r, acct, id, preq, rt)
 		return
 	}
 	// Policy before the user is known: drafts, password-only accounts,
@@ -228,14 +232,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, entry *Connecti
 		fail(policy.Decide(acct.Policy, policy.User{Email: id.Email}, method).Err(), acct.ID, false)
 		return
 	}
-	pc := entry.Provisioning
-	pc.ID = id.Connection
-	res, err := h.cfg.Provisioner.Provision(ctx, provisioning.Request{
-		Account:    provisioning.Account{ID: acct.ID, Domains: acct.Domains},
-		Connection: pc,
-		Identity:   id,
-		Binding:    binding,
-	})
+	res, err := h.cfg.Provisioner.Provision(ctx, preq)
 	if err != nil {
 		if errors.Is(err, provisioning.ErrBindingPending) {
 			h.awaitBinding(w, r, entry, acct.ID, id, binding, rt)
@@ -245,6 +242,40 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, entry *Connecti
 		return
 	}
 	h.grantSSO(w, r, acct, id, res, rt)
+}
+
+// testResult shows an administrator's test login: the identity, the
+// policy's decision and, when the Provisioner can preview, what
+// provisioning would do. Nothing is provisioned and no session starts.
+func (h *Handler) testResult(w http.ResponseWriter, r *http.Request, acct *Account, id *sso.Identity, preq provisioning.Request, rt string) {
+	ctx := r.Context()
+	page := &TestPage{
+		Page:    h.page("Test login", rt, ""),
+		Account: acct.ID, Connection: id.Connection, Identity: id, Attributes: sortedAttributes(id.Attributes),
+		Decision: policy.Decide(acct.Policy, policy.User{Email: id.Email}, policy.MethodOf(id)),
+	}
+	if pv, ok := h.cfg.Provisioner.(Previewer); ok {
+		plan, err := pv.Preview(ctx, preq)
+		switch {
+		case err != nil:
+			page.PreviewError = err.Error()
+			h.log.LogAttrs(ctx, slog.LevelError, "login: provisioning preview failed", slog.String("connection", id.Connection), slog.String("error", err.Error()))
+		default:
+			page.Plan = plan
+			var se *sso.Error
+			if errors.As(plan.Refusal, &se) {
+				page.PlanDetail = se.Detail
+			}
+			// With the user the login would reach, decide as at a real
+			// login: roles and the administrators' break-glass count.
+			if plan.Result != nil && !plan.Result.Created {
+				if facts, err := h.cfg.Users.Facts(ctx, plan.Result.User.ID, acct.ID); err == nil {
+					page.Decision = policy.Decide(acct.Policy, facts, policy.MethodOf(id))
+				}
+			}
+		}
+	}
+	h.render(w, http.StatusOK, TemplateTestResult, page)
 }
 
 // grantSSO decides policy with the user's facts and starts the session.

@@ -257,6 +257,16 @@ type Provisioner interface {
 
 var _ Provisioner = (*provisioning.Provisioner)(nil)
 
+// Previewer is implemented by Provisioners that can tell what a login
+// would do without doing it. An administrator's test login shows the plan
+// (which user, matched how, what would be created, linked and updated, or
+// why the login would be refused) when Config.Provisioner implements it.
+type Previewer interface {
+	Preview(ctx context.Context, req provisioning.Request) (*provisioning.Plan, error)
+}
+
+var _ Previewer = (*provisioning.Provisioner)(nil)
+
 // Users gives the facts about the application's users that policy
 // decisions need. Implementations must be safe for concurrent use;
 // StoreUsers is the default.

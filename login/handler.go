@@ -134,7 +134,9 @@ func (h *Handler) DomainLoginURL(domain, returnTo string) string {
 // TestLoginURL returns the URL that runs an administrator's test login
 // through the connection: the login runs as usual (ForceAuthn where the
 // protocol has it) but ends on a page showing what the identity provider
-// sent and what the policy decides, without provisioning or a session.
+// sent, what the policy decides and, when Config.Provisioner is a
+// Previewer, what provisioning would do, without provisioning anything or
+// starting a session.
 // Only requests for which Config.CanAdminister reports true for the
 // connection's account may use it.
 func (h *Handler) TestLoginURL(connection, returnTo string) string {

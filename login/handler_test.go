@@ -429,6 +429,22 @@ func TestDraftConnectionAndTestLogin(t *testing.T) {
 	if b.session() != before {
 		t.Fatal("the test login changed the session")
 	}
+	// The provisioning preview: Dana would be linked by her email; nothing
+	// is written, so a second test login says the same.
+	for range 2 {
+		wantBody(t, p, `id="test-provisioning"`, "the login would reach user <strong>dana@drafty.example</strong>", "matched by email", "linking this identity")
+		p = b.oidcLogin(b.get("/auth/login/test/drafty-oidc"), "drafty")
+	}
+	// A person provisioning would refuse: the reason and the detail.
+	a := w.browser()
+	wantRedirect(t, a.post("/auth/login", form("email", "ada@acme.example", "password", "ada-pw")), "/")
+	w.makeAdmin("ada@acme.example", "acme")
+	p = a.oidcLogin(a.get("/auth/login/test/acme-oidc"), "newbie")
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "the login would be refused: user_not_provisioned")
+	if n := len(w.events.find(sso.EventLoginFailed, sso.ReasonUserNotProvisioned)); n != 0 {
+		t.Fatalf("the preview reported %d events", n)
+	}
 }
 
 func TestLogout(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/discovery"
 	"github.com/ssokit/sso/policy"
+	"github.com/ssokit/sso/provisioning"
 )
 
 // The names of the templates a Config.Templates set must define, and the
@@ -140,8 +141,16 @@ type TestPage struct {
 	Identity   *sso.Identity
 	// Attributes are the identity's attributes, sorted by name.
 	Attributes []Attribute
-	// Decision is the policy's decision for the identity's email.
+	// Decision is the policy's decision: for the user the login would
+	// reach when the Plan found one, otherwise for the identity's email.
 	Decision policy.Decision
+	// Plan is what provisioning would do with the identity (see
+	// provisioning.Provisioner.Preview), nil when Config.Provisioner is no
+	// Previewer or the preview failed. PlanDetail is the Detail of its
+	// refusal; PreviewError says why the preview failed.
+	Plan         *provisioning.Plan
+	PlanDetail   string
+	PreviewError string
 }
 
 // Attribute is one attribute of a TestPage.
@@ -288,6 +297,8 @@ actual: {{.Actual}}{{end}}</div>
 
 {{define "test_result"}}{{template "head" .}}
 <p>The identity provider of connection <strong>{{.Connection}}</strong> proved the identity below. Nothing was saved and no session was started.</p>
+{{with .Plan}}<p id="test-provisioning">Provisioning: {{if .Allowed}}{{with .Result}}the login would reach user <strong>{{.User.Email}}</strong>{{if .Created}} (created now){{else}} ({{.User.ID}}){{end}}, matched by {{.Match}}{{if .Joined}}, joining the account{{end}}{{if .Linked}}, linking this identity{{end}}{{if .Updated}}, updating {{range $i, $u := .Updated}}{{if $i}}, {{end}}{{$u}}{{end}}{{end}}; roles {{range $i, $r := .Roles}}{{if $i}}, {{end}}{{$r}}{{else}}none{{end}}{{if .Organisation}}; organisation {{.Organisation.Name}}{{end}}.{{end}}{{else if .BindingPending}}the identity would wait for a password login in the same browser to bind it (login binding).{{else}}the login would be refused: {{.Reason}}{{if $.PlanDetail}}. {{$.PlanDetail}}{{end}}{{end}}</p>{{end}}
+{{if .PreviewError}}<p id="test-provisioning">Provisioning could not be previewed: {{.PreviewError}}</p>{{end}}
 <p id="test-decision">Policy of account {{.Account}}: {{if .Decision.Allowed}}this person may log in ({{.Decision.Rule}}){{else}}refused: {{.Decision.Reason}} ({{.Decision.Rule}}){{end}}{{if .Decision.Detail}}. {{.Decision.Detail}}{{end}}</p>
 <dl>
 <dt>Subject</dt><dd>{{.Identity.Subject}}{{if .Identity.SubjectFormat}} ({{.Identity.SubjectFormat}}){{end}}</dd>

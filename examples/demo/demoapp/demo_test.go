@@ -389,6 +389,8 @@ func TestSmartyGrantsTestLogin(t *testing.T) {
 	p = b.samlLogin(b.get("/login/test/grantmakers-staging?return_to=/admin/grantmakers"), "gina@grantmakers.example")
 	wantStatus(t, p, http.StatusOK)
 	wantBody(t, p, "Test login", "grantmakers-staging", "this person may log in")
+	// What provisioning would do, without doing it.
+	wantBody(t, p, `id="test-provisioning"`, "the login would reach user <strong>gina@grantmakers.example</strong>", "matched by email", "linking this identity")
 	// SP metadata download.
 	p = b.get("/saml/grantmakers-staging/metadata?download")
 	wantStatus(t, p, http.StatusOK)
