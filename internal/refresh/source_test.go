@@ -551,6 +551,9 @@ func TestCallerContextNotKept(t *testing.T) {
 	if got[0].Value(ctxKey{}) != "caller" {
 		t.Error("the first fetch does not run under New's context")
 	}
+	if dl, ok := got[0].Deadline(); !ok || time.Until(dl) > time.Minute {
+		t.Errorf("first fetch: deadline %v, %v; want FetchTimeout", dl, ok)
+	}
 	for i, fctx := range got[1:] {
 		if fctx.Value(ctxKey{}) != nil {
 			t.Errorf("background fetch %d runs under a caller's context", i+1)
