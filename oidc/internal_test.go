@@ -3,10 +3,14 @@ package oidc
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,5 +172,48 @@ func TestUnknownKeyAfterAnotherLoginsRefetch(t *testing.T) {
 	}
 	if n := c.JWKSFetches(); n != 2 {
 		t.Fatalf("JWKS fetched %d times; want 2", n)
+	}
+}
+
+func TestParseClientKey(t *testing.T) {
+	pemOf := func(typ string, der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}) }
+	pkcs8 := func(k any) []byte {
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pemOf("PRIVATE KEY", der)
+	}
+	rsa2048, _ := rsa.GenerateKey(rand.Reader, 2048)
+	rsa1024, _ := rsa.GenerateKey(rand.Reader, 1024)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	p521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	p224, _ := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
+	_, ed, _ := ed25519.GenerateKey(rand.Reader)
+	p224DER, _ := x509.MarshalECPrivateKey(p224)
+	for name, tc := range map[string]struct {
+		pem  []byte
+		alg  jose.SignatureAlgorithm
+		fail string
+	}{
+		"RSA PKCS#1":   {pem: pemOf("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rsa2048)), alg: jose.RS256},
+		"P-384":        {pem: pkcs8(p384), alg: jose.ES384},
+		"P-521":        {pem: pkcs8(p521), alg: jose.ES512},
+		"Ed25519":      {pem: pkcs8(ed), alg: jose.EdDSA},
+		"RSA 1024":     {pem: pkcs8(rsa1024), fail: "2048"},
+		"P-224":        {pem: pemOf("EC PRIVATE KEY", p224DER), fail: "curve"},
+		"certificate":  {pem: pemOf("CERTIFICATE", []byte{1}), fail: "not a private key"},
+		"broken PKCS8": {pem: pemOf("PRIVATE KEY", []byte{1, 2, 3}), fail: "cannot parse"},
+		"no PEM":       {pem: []byte("nothing"), fail: "no PEM"},
+	} {
+		k, err := parseClientKey(tc.pem, "")
+		switch {
+		case tc.fail != "" && (err == nil || !strings.Contains(err.Error(), tc.fail)):
+			t.Errorf("%s: %v; want an error mentioning %q", name, err, tc.fail)
+		case tc.fail == "" && err != nil:
+			t.Errorf("%s: %v", name, err)
+		case tc.fail == "" && (k.alg != tc.alg || len(k.kid) != 43):
+			t.Errorf("%s: alg %s kid %q", name, k.alg, k.kid)
+		}
 	}
 }
