@@ -36,7 +36,7 @@ func runOIDCDiscover(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "\nFetches the provider's discovery document and JWKS and prints a compatibility report.\nExit status: 0 usable, 1 not usable or not reachable, 2 usage error.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	pos, err := oidcPositional(fs, args)
+	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
@@ -85,23 +85,4 @@ func runOIDCDiscover(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	return exitOK
-}
-
-// oidcPositional parses flags given before or after the positional
-// arguments and returns the positional ones.
-func oidcPositional(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos, args = append(pos, args[0]), args[1:]
-	}
 }
