@@ -13,7 +13,7 @@ func TestStrtab(t *testing.T) {
 		// Sized for n/4 keys, so that growing is exercised too.
 		st := newStrtab(n/4, 0)
 		for i := 0; i < n; i++ {
-			if _, dup := st.put(fmt.Sprintf("k%d.example", i), uint32(i)); dup {
+			if _, dup := st.put(fmt.Sprintf("k%d.example", i), uint64(i)); dup {
 				t.Fatalf("n=%d: fresh key %d reported present", n, i)
 			}
 		}
@@ -22,11 +22,11 @@ func TestStrtab(t *testing.T) {
 		}
 		for i := 0; i < n; i++ {
 			k := fmt.Sprintf("k%d.example", i)
-			if v, ok := st.get(k); !ok || v != uint32(i) {
+			if v, ok := st.get(k); !ok || v != uint64(i) {
 				t.Fatalf("n=%d: get(%q) = %d, %v", n, k, v, ok)
 			}
 			off, dup := st.put(k, 99)
-			if !dup || st.value(off) != uint32(i) || st.key(off) != k {
+			if !dup || st.value(off) != uint64(i) || st.key(off) != k {
 				t.Fatalf("n=%d: second put(%q) = %d, %v", n, k, off, dup)
 			}
 		}
@@ -48,7 +48,7 @@ func TestStrtab(t *testing.T) {
 func TestStrtabLookupDoesNotAllocate(t *testing.T) {
 	st := newStrtab(100, 0)
 	for i := 0; i < 100; i++ {
-		st.put(fmt.Sprintf("d%d.example", i), uint32(i))
+		st.put(fmt.Sprintf("d%d.example", i), uint64(i))
 	}
 	key := strings.Clone("d42.example")
 	if n := testing.AllocsPerRun(100, func() { st.get(key) }); n != 0 {

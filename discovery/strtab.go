@@ -6,16 +6,16 @@ import (
 )
 
 // strtab is a compact, build-once map from short strings (at most 255 bytes)
-// to uint32 values: every key is copied into one byte arena as
-// [len u8][value u32 little-endian][key bytes], and an open-addressing hash
+// to uint64 values: every key is copied into one byte arena as
+// [len u8][value u64 little-endian][key bytes], and an open-addressing hash
 // table with linear probing holds, per slot, the entry's arena offset + 1 in
 // the low 32 bits and the high 32 bits of the key's hash in the high 32
 // bits, so that a probe touches the arena only when the hash bits agree.
 // The slot count need not be a power of two (the low 32 hash bits are mapped
 // onto it by multiplication), so the load stays between 1/2 and 3/4.
 //
-// It costs about 5 + len(key) arena bytes and at most 16 slot bytes per
-// key, against roughly 50 bytes plus the key for a Go map[string]uint32,
+// It costs about 9 + len(key) arena bytes and at most 16 slot bytes per
+// key, against roughly 50 bytes plus the key for a Go map[string]uint64,
 // and a lookup never allocates. The seed is random per table, so that hash
 // flooding with chosen keys does not work across processes.
 //
@@ -30,7 +30,7 @@ type strtab struct {
 
 const (
 	maxKeyLen = 255
-	entryHead = 5 // length byte + uint32 value
+	entryHead = 9 // length byte + uint64 value
 )
 
 // newStrtab returns a table sized for up to n keys whose lengths add up to
@@ -80,12 +80,12 @@ func (t *strtab) find(key string) int {
 }
 
 // get returns key's value.
-func (t *strtab) get(key string) (uint32, bool) {
+func (t *strtab) get(key string) (uint64, bool) {
 	off := t.find(key)
 	if off < 0 {
 		return 0, false
 	}
-	return binary.LittleEndian.Uint32(t.arena[off+1:]), true
+	return binary.LittleEndian.Uint64(t.arena[off+1:]), true
 }
 
 // put adds key with value v. If key is present already, put leaves it
@@ -93,7 +93,7 @@ func (t *strtab) get(key string) (uint32, bool) {
 // otherwise it returns the new entry's offset and false. Keys longer than
 // maxKeyLen must be refused by the caller. The slot table grows when the
 // caller puts more keys than it sized t for.
-func (t *strtab) put(key string, v uint32) (int, bool) {
+func (t *strtab) put(key string, v uint64) (int, bool) {
 	if !t.fits() {
 		t.grow()
 	}
@@ -104,7 +104,7 @@ func (t *strtab) put(key string, v uint32) (int, bool) {
 	}
 	off = len(t.arena)
 	t.arena = append(t.arena, byte(len(key)))
-	t.arena = binary.LittleEndian.AppendUint32(t.arena, v)
+	t.arena = binary.LittleEndian.AppendUint64(t.arena, v)
 	t.arena = append(t.arena, key...)
 	t.slots[i] = h>>32<<32 | uint64(off+1)
 	t.n++
@@ -112,9 +112,9 @@ func (t *strtab) put(key string, v uint32) (int, bool) {
 }
 
 // value and setValue read and write the value of the entry at off.
-func (t *strtab) value(off int) uint32 { return binary.LittleEndian.Uint32(t.arena[off+1:]) }
+func (t *strtab) value(off int) uint64 { return binary.LittleEndian.Uint64(t.arena[off+1:]) }
 
-func (t *strtab) setValue(off int, v uint32) { binary.LittleEndian.PutUint32(t.arena[off+1:], v) }
+func (t *strtab) setValue(off int, v uint64) { binary.LittleEndian.PutUint64(t.arena[off+1:], v) }
 
 // key returns the key of the entry at off (a copy).
 func (t *strtab) key(off int) string {

@@ -139,7 +139,7 @@ func compile(cfg *Config, op string) (*Table, error) {
 		a := &accts[i]
 		norms[i] = a.check(&p, cfg.RequireDomainProof)
 		if validID(a.ID) {
-			if _, dup := t.accountIDs.put(a.ID, uint32(i)); dup {
+			if _, dup := t.accountIDs.put(a.ID, uint64(i)); dup {
 				p.add("account id %q is used by two accounts; account IDs must be unique", a.ID)
 			}
 		}
@@ -149,7 +149,7 @@ func compile(cfg *Config, op string) (*Table, error) {
 			if !validID(c.ID) {
 				continue
 			}
-			if off, dup := t.connIDs.put(c.ID, uint32(len(t.choices))); dup {
+			if off, dup := t.connIDs.put(c.ID, uint64(len(t.choices))); dup {
 				if other := t.choices[t.connIDs.value(off)].Account; other != a.ID {
 					p.add("connection %q of account %q is also a connection of account %q; connection IDs must be unique across the application, so rename one",
 						c.ID, a.ID, other)
@@ -186,7 +186,7 @@ func compile(cfg *Config, op string) (*Table, error) {
 				t.unproven++
 				continue
 			}
-			v := uint32(i)
+			v := uint64(i)
 			if d.Shared {
 				v |= sharedBit
 			}
@@ -202,7 +202,7 @@ func compile(cfg *Config, op string) (*Table, error) {
 			}
 			set := shared[off]
 			if set == nil {
-				set = []uint32{first &^ sharedBit}
+				set = []uint32{uint32(first &^ sharedBit)}
 			}
 			shared[off] = append(set, uint32(i))
 		}
@@ -223,7 +223,7 @@ func compile(cfg *Config, op string) (*Table, error) {
 			t.sharedBy = append(t.sharedBy, set)
 			routes[key] = r
 		}
-		t.domains.setValue(off, r)
+		t.domains.setValue(off, uint64(r))
 	}
 
 	// Aliases name one account, and must not send people elsewhere than
@@ -237,9 +237,9 @@ func compile(cfg *Config, op string) (*Table, error) {
 				p.add("alias %q is used by accounts %q and %q; an alias names one account, so rename one", accts[i].Aliases[k], accts[prev].ID, accts[i].ID)
 				continue
 			}
-			if r, ok := t.domains.get(n); ok && !t.routeHas(r, accts[i].ID) {
+			if r, ok := t.domains.get(n); ok && !t.routeHas(uint32(r), accts[i].ID) {
 				p.add("alias %q of account %q is an email domain claimed by %s; remove the alias or the claim",
-					accts[i].Aliases[k], accts[i].ID, quoted(t.routeAccounts(r)))
+					accts[i].Aliases[k], accts[i].ID, quoted(t.routeAccounts(uint32(r))))
 				continue
 			}
 			t.aliases[n] = uint32(i)
@@ -258,6 +258,14 @@ func compile(cfg *Config, op string) (*Table, error) {
 	if err := p.err(); err != nil {
 		return nil, err
 	}
+	// Each domain's entry now holds the range of its choices, so that a
+	// lookup reads nothing else: lo | n<<32, or, for a route without
+	// choices, its route index (n = 0) for the detail of the error.
+	t.domains.each(func(off int) {
+		if s := t.spans[t.domains.value(off)]; s.hi > s.lo {
+			t.domains.setValue(off, uint64(s.hi-s.lo)<<32|uint64(s.lo))
+		}
+	})
 	t.domains.compact()
 	t.accountIDs.compact()
 	t.connIDs.compact()
@@ -330,14 +338,18 @@ func (t *Table) LookupNormalized(email string) (r Route, ok bool) {
 
 func (t *Table) lookupDomain(domain string) (Route, bool) {
 	v, ok := t.domains.get(domain)
-	if !ok {
+	if !ok || v>>32 == 0 {
 		return Route{}, false
 	}
-	r := t.route(domain, v)
-	if len(r.choices) == 0 {
-		return Route{}, false
-	}
-	return r, true
+	return t.domainChoices(domain, v), true
+}
+
+// domainChoices returns the route of a domain entry's value that has
+// choices (see compile).
+func (t *Table) domainChoices(domain string, v uint64) Route {
+	lo := uint32(v)
+	hi := lo + uint32(v>>32)
+	return Route{Key: domain, choices: t.choices[lo:hi:hi]}
 }
 
 // Lookup returns the route for an email address as a person typed it: it is
@@ -378,12 +390,11 @@ func (t *Table) domainRoute(op, d string) (Route, error) {
 		return Route{}, lookupErr(op, sso.ReasonNoSSO, "no account claims the email domain "+d+
 			" (a domain that requires proof of ownership routes only once proven)")
 	}
-	r := t.route(d, v)
-	if len(r.choices) == 0 {
+	if v>>32 == 0 {
 		return Route{}, lookupErr(op, sso.ReasonNoSSO, "the email domain "+d+" is claimed by "+
-			quoted(t.routeAccounts(v))+", which has no connection yet")
+			quoted(t.routeAccounts(uint32(v)))+", which has no connection yet")
 	}
-	return r, nil
+	return t.domainChoices(d, v), nil
 }
 
 // LookupAlias returns the route for an SSO domain alias, as typed at
@@ -420,7 +431,7 @@ func (t *Table) LookupAccount(id string) (Route, error) {
 	if !ok {
 		return Route{}, lookupErr("discovery.LookupAccount", sso.ReasonAccountNotFound, "no account has the ID "+quoteShort(id))
 	}
-	return t.route(id, i), nil
+	return t.route(id, uint32(i)), nil
 }
 
 // ForAccounts returns the connections of the given accounts, in the given
@@ -435,7 +446,7 @@ func (t *Table) LookupAccount(id string) (Route, error) {
 // the domain, where that matters.
 func (t *Table) ForAccounts(ids []string) (Route, error) {
 	var out []Choice
-	seen := map[uint32]bool{}
+	seen := map[uint64]bool{}
 	for _, id := range ids {
 		i, ok := t.accountIDs.get(id)
 		if !ok || seen[i] {

@@ -54,7 +54,8 @@ var errPreview = errors.New("provisioning: preview only")
 // password login for login binding, is always rolled back. It reports no
 // events; [Plan.Events] lists those Provision would report. A refusal is
 // described by the Plan; the error is non-nil only when the store could not
-// be read, and then matches sso.ReasonInternal.
+// be read, and then matches sso.ReasonInternal (sso.ReasonConflict when
+// concurrent changes outlasted the retries).
 //
 // A real login may still differ from its preview when the store changes in
 // between (another login creates the user first, an administrator edits a
