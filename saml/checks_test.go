@@ -93,6 +93,11 @@ func TestAssertionChecks(t *testing.T) {
 		_, err := e.login(samltest.ResponseOptions{EditAssertion: removeElement("./Issuer")})
 		wantReason(t, err, sso.ReasonIssuerMismatch)
 	})
+	t.Run("SAML 1.1 Response", func(t *testing.T) {
+		e := newEnv(t, samltest.Config{}, nil)
+		_, err := e.login(samltest.ResponseOptions{EditResponse: setAttr(".", "Version", "1.1")})
+		wantReason(t, err, sso.ReasonMalformed)
+	})
 	t.Run("no assertion ID in signed Response", func(t *testing.T) {
 		e := newEnv(t, samltest.Config{Sign: samltest.SignResponse}, nil)
 		_, err := e.login(samltest.ResponseOptions{EditAssertion: setAttr(".", "ID", "")})

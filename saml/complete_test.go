@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/saml"
 	"github.com/ssokit/sso/saml/samltest"
@@ -521,6 +522,46 @@ func TestSubjectAndAttributes(t *testing.T) {
 
 	_, err = e.complete(e.response(samltest.ResponseOptions{User: "bob@example.com"}), "", "")
 	wantReason(t, err, sso.ReasonSubjectMissing)
+}
+
+// TestAttributeLookup: mapped attributes are found by Name, by
+// FriendlyName, and by Name in another letter case; xsi:nil values are
+// no values; missing optional attributes leave fields empty.
+func TestAttributeLookup(t *testing.T) {
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) {
+		c.AllowIdPInitiated = true
+		c.Attributes = saml.AttributeMap{Department: []string{"ou"}, Language: []string{"PREFERREDLANGUAGE"}, Module: []string{"module"}, Groups: []string{}}
+	})
+	addNil := func(a *etree.Element) {
+		st := a.FindElement("./AttributeStatement")
+		at := st.CreateElement("saml:Attribute")
+		at.CreateAttr("Name", "module")
+		v := at.CreateElement("saml:AttributeValue")
+		v.CreateAttr("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")
+		v.CreateAttr("xsi:nil", "true")
+		// nil in another namespace is an ordinary attribute.
+		v2 := at.CreateElement("saml:AttributeValue")
+		v2.CreateAttr("xmlns:x", "urn:example:other")
+		v2.CreateAttr("x:nil", "true")
+		v2.SetText("M2")
+	}
+	id, err := e.complete(e.response(samltest.ResponseOptions{
+		Attributes:      map[string][]string{"department": nil, "groups": nil, "preferredLanguage": {"de"}},
+		ExtraAttributes: []samltest.Attribute{{Name: "urn:oid:2.5.4.11", FriendlyName: "ou", Values: []string{"Research"}}},
+		EditAssertion:   addNil,
+	}), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Department != "Research" || id.Language != "de" || id.Module != "M2" || len(id.Groups) != 0 {
+		t.Errorf("department %q, language %q, module %q, groups %v", id.Department, id.Language, id.Module, id.Groups)
+	}
+	if got := id.Attributes["module"]; len(got) != 1 || got[0] != "M2" {
+		t.Errorf("module values %q; want the xsi:nil value dropped", got)
+	}
+	if id.Email != "alice@example.com" || id.GivenName != "Alice" || id.DisplayName != "Alice Admin" {
+		t.Errorf("default mapping: %q %q %q", id.Email, id.GivenName, id.DisplayName)
+	}
 }
 
 // TestSubjectSources: the subject is the NameID in each usual format, or a

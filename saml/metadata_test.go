@@ -5,9 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -232,6 +234,25 @@ func cut(s, from, to string) string {
 	return s[:i] + s[j+len(to):]
 }
 
+func mustKey(t *testing.T) *rsa.PrivateKey {
+	k, _, err := samltest.GenerateKeyPair("k", t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// TestWantAuthnRequestsSignedWarning: an IdP that wants signed requests
+// from a connection that does not sign them is reported at New.
+func TestWantAuthnRequestsSignedWarning(t *testing.T) {
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) {
+		c.IdPMetadataXML = []byte(strings.Replace(string(c.IdPMetadataXML), `WantAuthnRequestsSigned="false"`, `WantAuthnRequestsSigned="true"`, 1))
+	})
+	if ev := e.events.of(sso.EventWarning); len(ev) != 1 || ev[0].Reason != sso.ReasonSigningKeyMissing || !strings.Contains(ev[0].Detail, "SignAuthnRequests") {
+		t.Fatalf("warning events = %+v", ev)
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	idp, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test"})
 	base := func() saml.Config { return idp.ConnectionConfig("c1", spEntity, acsURL) }
@@ -261,6 +282,14 @@ func TestConfigValidate(t *testing.T) {
 			c.SPKeys = []saml.KeyPair{samltest.KeyPair(k, idp.Certificate())}
 		},
 		"bad metadata": func(c *saml.Config) { c.IdPMetadataXML = []byte("<x/>") },
+		"signing key without certificate": func(c *saml.Config) {
+			c.SPKeys = []saml.KeyPair{{Key: sso.Secret(samltest.KeyPEM(mustKey(t)))}}
+			c.SignAuthnRequests = true
+		},
+		"request binding the IdP does not offer": func(c *saml.Config) {
+			c.IdPMetadataXML = regexp.MustCompile(`<md:SingleSignOnService Binding="`+saml.BindingHTTPPost+`"[^>]*/>`).ReplaceAll(c.IdPMetadataXML, nil)
+			c.RequestBinding = saml.BindingHTTPPost
+		},
 	} {
 		c := base()
 		mod(&c)

@@ -695,9 +695,12 @@ func (c *checker) checkContent(res *checkedResponse, resp, a *etree.Element) err
 	return nil
 }
 
+// xsiNil reports an AttributeValue marked xsi:nil="true", which carries
+// no value (not even an empty one).
 func xsiNil(el *etree.Element) bool {
-	for _, a := range el.Attr {
-		if a.Key == "nil" && a.Space != "" && (a.Value == "true" || a.Value == "1") {
+	for i := range el.Attr {
+		a := &el.Attr[i]
+		if a.Key == "nil" && a.NamespaceURI() == nsXSI && (a.Value == "true" || a.Value == "1") {
 			return true
 		}
 	}
