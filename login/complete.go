@@ -77,8 +77,13 @@ func (h *Handler) samlACS(w http.ResponseWriter, r *http.Request) {
 	// A fresh binding is set when the browser has none (an IdP-initiated
 	// login in a browser that never visited the application), so that an
 	// unknown identity can wait for login binding.
-	binding := h.bindingCookie(w, r)
-	id, err := entry.Authenticator.Complete(r.Context(), sso.CompleteRequest{Binding: binding, Params: r.PostForm})
+	h.complete(w, r, entry, h.bindingCookie(w, r), r.PostForm)
+}
+
+// complete hands the identity provider's answer to the connection and
+// finishes the login with the identity it proves.
+func (h *Handler) complete(w http.ResponseWriter, r *http.Request, entry *Connection, binding string, params url.Values) {
+	id, err := entry.Authenticator.Complete(r.Context(), sso.CompleteRequest{Binding: binding, Params: params})
 	if err != nil {
 		h.fail(w, r, failure{connection: entry.Authenticator.ID(), err: err})
 		return
@@ -92,13 +97,7 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	binding := h.existingBinding(r)
-	id, err := entry.Authenticator.Complete(r.Context(), sso.CompleteRequest{Binding: binding, Params: r.URL.Query()})
-	if err != nil {
-		h.fail(w, r, failure{connection: entry.Authenticator.ID(), err: err})
-		return
-	}
-	h.finish(w, r, entry, id, binding, id.ReturnTo)
+	h.complete(w, r, entry, h.existingBinding(r), r.URL.Query())
 }
 
 // ldapPage serves GET /ldap/{connection}/login: the directory's form.

@@ -612,6 +612,16 @@ func TestConnectionSetSwap(t *testing.T) {
 	if _, err := w.conns.Set(&login.Connection{}); sso.ReasonOf(err) != sso.ReasonInvalidConfig {
 		t.Fatalf("Set of an empty connection: %v", err)
 	}
+	if w.conns.Delete("nosuch") != nil || !slices.Contains(w.conns.IDs(), "acme-oidc") {
+		t.Fatalf("Delete of an unknown ID, or IDs %v", w.conns.IDs())
+	}
+	w.accts.Delete("drafty")
+	if _, err := w.accts.Account(context.Background(), "drafty"); sso.ReasonOf(err) != sso.ReasonAccountNotFound {
+		t.Fatalf("deleted account: %v", err)
+	}
+	if _, err := w.accts.Account(context.Background(), "acme"); err != nil {
+		t.Fatalf("another account after a Delete: %v", err)
+	}
 	// A logout redirect must be a same-site path or an http(s) URL.
 	for u, ok := range map[string]bool{
 		"/signed-out": true, "https://idp.example/logout": true, "http://localhost:8080/": true,

@@ -19,8 +19,48 @@ import (
 //
 // A ConnectionSet is safe for concurrent use. The zero value is an empty set.
 type ConnectionSet struct {
+	m cowMap[*Connection]
+}
+
+// cowMap is a map whose readers load an immutable snapshot through an
+// atomic pointer and never wait, and whose writers copy it under a lock and
+// swap the copy in. The zero value is empty.
+type cowMap[V any] struct {
 	mu sync.Mutex // serialises writers
-	m  atomic.Pointer[map[string]*Connection]
+	p  atomic.Pointer[map[string]V]
+}
+
+// snapshot returns the current map; it must not be modified.
+func (c *cowMap[V]) snapshot() map[string]V {
+	if m := c.p.Load(); m != nil {
+		return *m
+	}
+	return nil
+}
+
+func (c *cowMap[V]) get(id string) (V, bool) {
+	v, ok := c.snapshot()[id]
+	return v, ok
+}
+
+// change copies the map, lets edit change the copy and swaps it in.
+func (c *cowMap[V]) change(edit func(next map[string]V)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur := c.snapshot()
+	next := make(map[string]V, len(cur)+1)
+	for k, v := range cur {
+		next[k] = v
+	}
+	edit(next)
+	c.p.Store(&next)
+}
+
+// replace makes m the whole map.
+func (c *cowMap[V]) replace(m map[string]V) {
+	c.mu.Lock()
+	c.p.Store(&m)
+	c.mu.Unlock()
 }
 
 // NewConnectionSet returns a set holding conns. It fails like Set.
@@ -33,23 +73,16 @@ func NewConnectionSet(conns ...*Connection) (*ConnectionSet, error) {
 }
 
 // Connection implements Registry.
-func (s *ConnectionSet) Connection(id string) (*Connection, bool) {
-	m := s.m.Load()
-	if m == nil {
-		return nil, false
-	}
-	c, ok := (*m)[id]
-	return c, ok
-}
+func (s *ConnectionSet) Connection(id string) (*Connection, bool) { return s.m.get(id) }
 
 // IDs returns the IDs of the connections in the set, sorted.
 func (s *ConnectionSet) IDs() []string {
-	m := s.m.Load()
+	m := s.m.snapshot()
 	if m == nil {
 		return nil
 	}
-	ids := make([]string, 0, len(*m))
-	for id := range *m {
+	ids := make([]string, 0, len(m))
+	for id := range m {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
@@ -94,37 +127,22 @@ func (s *ConnectionSet) Set(c *Connection) (*Connection, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	next := make(map[string]*Connection)
-	if m := s.m.Load(); m != nil {
-		for k, v := range *m {
-			next[k] = v
-		}
-	}
-	id := cc.Authenticator.ID()
-	old := next[id]
-	next[id] = cc
-	s.m.Store(&next)
+	var old *Connection
+	s.m.change(func(next map[string]*Connection) {
+		id := cc.Authenticator.ID()
+		old = next[id]
+		next[id] = cc
+	})
 	return old, nil
 }
 
 // Delete removes the connection with the given ID and returns it, or nil.
 func (s *ConnectionSet) Delete(id string) *Connection {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := s.m.Load()
-	if m == nil || (*m)[id] == nil {
-		return nil
-	}
-	next := make(map[string]*Connection, len(*m))
-	for k, v := range *m {
-		if k != id {
-			next[k] = v
-		}
-	}
-	old := (*m)[id]
-	s.m.Store(&next)
+	var old *Connection
+	s.m.change(func(next map[string]*Connection) {
+		old = next[id]
+		delete(next, id)
+	})
 	return old
 }
 
@@ -143,21 +161,15 @@ func (s *ConnectionSet) Replace(conns ...*Connection) error {
 		}
 		next[id] = cc
 	}
-	s.mu.Lock()
-	s.m.Store(&next)
-	s.mu.Unlock()
+	s.m.replace(next)
 	return nil
 }
 
 // Close closes every Authenticator in the set that has a Close method (LDAP
 // connection pools, SAML metadata refreshes) and returns the first error.
 func (s *ConnectionSet) Close() error {
-	m := s.m.Load()
-	if m == nil {
-		return nil
-	}
 	var first error
-	for _, c := range *m {
+	for _, c := range s.m.snapshot() {
 		if cl, ok := c.Authenticator.(io.Closer); ok {
 			if err := cl.Close(); err != nil && first == nil {
 				first = err
@@ -171,8 +183,7 @@ func (s *ConnectionSet) Close() error {
 // like ConnectionSet. It is safe for concurrent use; the zero value is
 // empty.
 type AccountSet struct {
-	mu sync.Mutex
-	m  atomic.Pointer[map[string]*Account]
+	m cowMap[*Account]
 }
 
 // NewAccountSet returns a set holding accts. It fails like Set.
@@ -188,10 +199,8 @@ func NewAccountSet(accts ...Account) (*AccountSet, error) {
 
 // Account implements Accounts. The returned Account must not be modified.
 func (s *AccountSet) Account(_ context.Context, id string) (*Account, error) {
-	if m := s.m.Load(); m != nil {
-		if a, ok := (*m)[id]; ok {
-			return a, nil
-		}
+	if a, ok := s.m.get(id); ok {
+		return a, nil
 	}
 	return nil, &sso.Error{Op: "login.AccountSet", Reason: sso.ReasonAccountNotFound, Detail: "no account " + quote(id) + " in the AccountSet"}
 }
@@ -222,34 +231,13 @@ func (s *AccountSet) Set(a Account) error {
 		domains = append(domains, n)
 	}
 	a.Domains = domains
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	next := make(map[string]*Account)
-	if m := s.m.Load(); m != nil {
-		for k, v := range *m {
-			next[k] = v
-		}
-	}
-	next[a.ID] = &a
-	s.m.Store(&next)
+	s.m.change(func(next map[string]*Account) { next[a.ID] = &a })
 	return nil
 }
 
 // Delete removes the account with the given ID.
 func (s *AccountSet) Delete(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := s.m.Load()
-	if m == nil {
-		return
-	}
-	next := make(map[string]*Account, len(*m))
-	for k, v := range *m {
-		if k != id {
-			next[k] = v
-		}
-	}
-	s.m.Store(&next)
+	s.m.change(func(next map[string]*Account) { delete(next, id) })
 }
 
 // validRedirect reports whether u is a same-site path or an absolute

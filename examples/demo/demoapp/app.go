@@ -19,6 +19,7 @@ import (
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/discovery"
+	exhost "github.com/ssokit/sso/examples/internal/host"
 	"github.com/ssokit/sso/ldap"
 	"github.com/ssokit/sso/login"
 	"github.com/ssokit/sso/oidc"
@@ -76,6 +77,7 @@ type App struct {
 	router *discovery.Router
 	prov   *provisioning.Provisioner
 	users  login.StoreUsers
+	pw     *exhost.Passwords
 	login  *login.Handler
 	host   *host
 	events sso.EventFunc
@@ -413,6 +415,7 @@ func (a *App) build(ctx context.Context) error {
 	adminRole := firstNonEmpty(cfg.AdminRole, "Administrator")
 	a.host = newHost(a)
 	a.users = login.StoreUsers{Store: a.store, AdminRoles: []string{adminRole}, SSOLogins: a.host.ssoLoginsOf}
+	a.pw = exhost.NewPasswords(a.users)
 	if err := a.seed(ctx); err != nil {
 		return err
 	}
@@ -424,7 +427,7 @@ func (a *App) build(ctx context.Context) error {
 		Provisioner:   a.prov,
 		Users:         a.users,
 		Sessions:      a.host,
-		Passwords:     a.host,
+		Passwords:     a.pw,
 		States:        a.store,
 		Templates:     loginTemplates(),
 		CanAdminister: a.canAdminister,
@@ -661,7 +664,7 @@ func (a *App) seed(ctx context.Context) error {
 			return &ConfigError{Problems: []Problem{{Field: fmt.Sprintf("users[%d]", i), Fix: "could not be created: " + err.Error()}}}
 		}
 		if u.Password != "" {
-			a.host.setPassword(email, string(u.Password))
+			a.pw.Set(email, string(u.Password))
 		}
 	}
 	return nil

@@ -2,11 +2,6 @@ package demoapp
 
 import (
 	"context"
-	"crypto/pbkdf2"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -23,9 +18,8 @@ import (
 // session. ssokit never owns either; this is one simple way to do them.
 
 const (
-	sessionCookie    = "demo_session"
-	sessionLifetime  = 8 * time.Hour
-	pbkdf2Iterations = 100_000
+	sessionCookie   = "demo_session"
+	sessionLifetime = 8 * time.Hour
 )
 
 // session is the demo's server-side session.
@@ -35,54 +29,20 @@ type session struct {
 	Created time.Time
 }
 
-// host keeps passwords, sessions and which connections each user has
-// logged in through (for lockout prevention).
+// host keeps sessions and which connections each user has logged in
+// through (for lockout prevention). The passwords are the examples' salted
+// PBKDF2 table (examples/internal/host.Passwords).
 type host struct {
 	a         *App
 	mu        sync.Mutex
-	passwords map[string][]byte // lower-case email -> salt (16 bytes) + PBKDF2-SHA256
 	sessions  map[string]*session
 	ssoLogins map[string][]string        // user -> connections
 	seen      map[string]map[string]bool // account -> users who logged in
 }
 
 func newHost(a *App) *host {
-	return &host{a: a, passwords: map[string][]byte{}, sessions: map[string]*session{},
+	return &host{a: a, sessions: map[string]*session{},
 		ssoLogins: map[string][]string{}, seen: map[string]map[string]bool{}}
-}
-
-func hashPassword(pw string, salt []byte) []byte {
-	k, err := pbkdf2.Key(sha256.New, pw, salt, pbkdf2Iterations, 32)
-	if err != nil {
-		panic(err) // only for invalid parameters
-	}
-	return append(append([]byte(nil), salt...), k...)
-}
-
-func (h *host) setPassword(email, pw string) {
-	salt := make([]byte, 16)
-	_, _ = rand.Read(salt)
-	hv := hashPassword(pw, salt)
-	h.mu.Lock()
-	h.passwords[strings.ToLower(email)] = hv
-	h.mu.Unlock()
-}
-
-var errWrongPassword = errors.New("wrong email or password")
-
-// CheckPassword implements login.PasswordChecker.
-func (h *host) CheckPassword(ctx context.Context, email string, pw sso.Secret) (string, error) {
-	h.mu.Lock()
-	stored := h.passwords[strings.ToLower(email)]
-	h.mu.Unlock()
-	if stored == nil {
-		hashPassword(pw.Reveal(), make([]byte, 16)) // same work for unknown emails
-		return "", errWrongPassword
-	}
-	if subtle.ConstantTimeCompare(hashPassword(pw.Reveal(), stored[:16]), stored) != 1 {
-		return "", errWrongPassword
-	}
-	return h.a.users.UserByEmail(ctx, email)
 }
 
 // StartSession implements login.Sessions: a random session ID in an

@@ -18,15 +18,17 @@ import (
 // TestAdminChangesSurviveRestart: a policy switch and IdP metadata applied
 // on the admin page are kept in the database, and a restart with the same
 // database file runs with them.
-func TestAdminChangesSurviveRestart(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "demo.db")
+// startWithDB starts the demo on free ports with its database in a file
+// that outlives the App, for restarts.
+func startWithDB(t *testing.T) (*App, Options) {
+	t.Helper()
 	opts := freeOptions()
-	opts.DB = db
-	a, err := Start(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	opts.DB = filepath.Join(t.TempDir(), "demo.db")
+	return startDemo(t, opts), opts
+}
+
+func TestAdminChangesSurviveRestart(t *testing.T) {
+	a, opts := startWithDB(t)
 
 	// Paula makes SSO required for Press Room, keeping the break-glass.
 	paula := newBrowser(t, a)
@@ -91,18 +93,13 @@ func TestAdminChangesSurviveRestart(t *testing.T) {
 // builds a connection stops the start with a problem naming the connection,
 // the database and the fix.
 func TestKeptMetadataRefusedStartsNothing(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "demo.db")
-	opts := freeOptions()
-	opts.DB = db
-	a, err := Start(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, opts := startWithDB(t)
+	db := opts.DB
 	if err := a.settings.put(context.Background(), metadataKeyPrefix+"hireco-saml", []byte("<not-metadata/>")); err != nil {
 		t.Fatal(err)
 	}
 	a.Close()
-	_, err = Start(context.Background(), opts)
+	_, err := Start(context.Background(), opts)
 	wantProblems(t, err, "accounts[4].connections[0].saml", "applied on the admin page (kept in "+db+")",
 		"accounts[4].connections[0].saml", "DELETE FROM demo_settings WHERE key = 'idp_metadata/hireco-saml'")
 }
