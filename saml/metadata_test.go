@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"fmt"
+	"math/big"
 	"regexp"
 	"strings"
 	"testing"
@@ -189,6 +191,19 @@ func TestCheckMetadata(t *testing.T) {
 	_, expired, _ := samltest.GenerateKeyPair("old", time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
 	expiredMD := strings.Replace(good, base64.StdEncoding.EncodeToString(idp.Certificate().Raw), base64.StdEncoding.EncodeToString(expired.Raw), 1)
 	wantSigned := strings.Replace(good, `WantAuthnRequestsSigned="false"`, `WantAuthnRequestsSigned="true"`, 1)
+	withCert := func(c *x509.Certificate) string {
+		return strings.Replace(good, base64.StdEncoding.EncodeToString(idp.Certificate().Raw), base64.StdEncoding.EncodeToString(c.Raw), 1)
+	}
+	_, soon, _ := samltest.GenerateKeyPair("soon", time.Now().Add(-time.Hour), time.Now().Add(10*24*time.Hour))
+	weakKey, _ := rsa.GenerateKey(rand.Reader, 1024)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour)}
+	weakDER, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &weakKey.PublicKey, weakKey)
+	weak, _ := x509.ParseCertificate(weakDER)
+	stale := strings.Replace(good, "<md:EntityDescriptor ", `<md:EntityDescriptor validUntil="2001-01-01T00:00:00Z" `, 1)
+	noEntityID := strings.Replace(good, `entityID="`+idp.EntityID()+`"`, "", 1)
+	saml11 := strings.Replace(good, `protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"`, `protocolSupportEnumeration="urn:oasis:names:tc:SAML:1.1:protocol"`, 1)
+	badLocation := strings.ReplaceAll(good, `Location="https://idp.example.test/sso"`, `Location="idp.example.test/sso"`)
+	encryptionOnly := strings.Replace(good, `<md:KeyDescriptor use="signing">`, `<md:KeyDescriptor use="encryption">`, 1)
 	two := `<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">` + strings.SplitN(good, "?>", 2)[1] +
 		strings.Replace(strings.SplitN(good, "?>", 2)[1], idp.EntityID(), "https://idp2.example.test/", 1) + `</md:EntitiesDescriptor>`
 	for _, c := range []struct {
@@ -206,6 +221,14 @@ func TestCheckMetadata(t *testing.T) {
 		{"expired cert", expiredMD, true, "has expired"},
 		{"wants signed requests", wantSigned, false, "wants signed AuthnRequests"},
 		{"two IdPs", two, false, "describes 2 identity providers"},
+		{"expiring cert", withCert(soon), true, "expires in 9 days"},
+		{"weak key", withCert(weak), true, "weak RSA-1024 key"},
+		{"stale document", stale, false, "(validUntil); get a fresh copy"},
+		{"no entity ID", noEntityID, false, "has no entityID"},
+		{"SAML 1.1 only", saml11, false, "does not list the SAML 2.0 protocol"},
+		{"relative SSO location", badLocation, false, "is not an http(s) URL"},
+		{"encryption key only", encryptionOnly, false, "no signing certificate"},
+		{"no single logout", string(stripSLO([]byte(good))), true, "no SingleLogoutService"},
 	} {
 		r := saml.CheckMetadata([]byte(c.xml), saml.CheckOptions{})
 		var all []string
@@ -222,6 +245,11 @@ func TestCheckMetadata(t *testing.T) {
 	}
 	if r := saml.CheckMetadata([]byte(two), saml.CheckOptions{EntityID: "https://idp2.example.test/"}); !r.OK() || r.EntityID != "https://idp2.example.test/" {
 		t.Errorf("EntityID pick: %+v", r)
+	}
+	// The format the SP will ask for is checked against what the IdP offers.
+	r = saml.CheckMetadata([]byte(transientOnly), saml.CheckOptions{NameIDFormat: saml.NameIDFormatPersistent})
+	if !r.OK() || !strings.Contains(fmt.Sprint(r.Problems), "does not list the NameID format "+saml.NameIDFormatPersistent) {
+		t.Errorf("NameIDFormat option: %+v", r.Problems)
 	}
 	if _, err := saml.ParseMetadata([]byte(noCert), ""); !strings.Contains(err.Error(), "no signing certificate") {
 		t.Errorf("ParseMetadata: %v", err)
