@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -1019,5 +1020,26 @@ func TestDefaultPagesAccessible(t *testing.T) {
 				t.Errorf("%s: field without a label: <input %s>", name, in[1])
 			}
 		}
+	}
+}
+
+// TestMounting: the handler answers under its BasePath whether the router
+// passes the full path (http.ServeMux, any router) or strips the prefix
+// (http.StripPrefix), and its pages link with the prefix either way.
+func TestMounting(t *testing.T) {
+	w := newWorld(t)
+	for name, h := range map[string]http.Handler{
+		"full path":    w.h,
+		"StripPrefix":  http.StripPrefix("/auth", w.h),
+		"custom route": http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { w.h.ServeHTTP(rw, r) }),
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/auth/login/sso", nil))
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `action="/auth/login/sso"`) {
+			t.Errorf("%s: %d %s", name, rec.Code, rec.Body.String())
+		}
+	}
+	if got := w.h.Routes(); !slices.Contains(got, "/auth/saml/") || !slices.Contains(got, "/auth/logout") {
+		t.Fatalf("Routes %v", got)
 	}
 }

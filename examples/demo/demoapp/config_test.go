@@ -208,6 +208,12 @@ func TestAdminMetadata(t *testing.T) {
 		t.Fatalf("discovery by the new issuer: %v %v", cs, err)
 	}
 	wantBody(t, b.get("/admin/hireco"), "connection_changed")
+	// Cross-site posts are refused; bodies are capped.
+	req, _ := http.NewRequest(http.MethodPost, a.URL()+"/admin/hireco/metadata", strings.NewReader(form("action", "check", "metadata", "<x/>").Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	wantStatus(t, b.do(req), http.StatusForbidden)
+	wantStatus(t, b.post("/admin/hireco/metadata", form("action", "check", "metadata", strings.Repeat("x", maxMetadataUpload+128<<10))), http.StatusRequestEntityTooLarge)
 	// Another account's connection cannot be replaced from here.
 	wantStatus(t, b.post("/admin/hireco/metadata", form("action", "apply", "connection", "grantmakers-saml", "metadata", string(next.Metadata()))), http.StatusBadRequest)
 }
