@@ -34,17 +34,21 @@ func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 	fail := func(detail string, err error) ([]*x509.Certificate, error) {
 		return nil, &sso.Error{Op: "saml.ParseCertificates", Reason: sso.ReasonInvalidConfig, Detail: detail, Err: err}
 	}
-	data = bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
-	if len(data) == 0 {
-		return fail("the certificate is empty", nil)
-	}
-	// DER starts with a SEQUENCE tag; base64 and PEM never do.
-	if data[0] == 0x30 {
+	// DER starts with a SEQUENCE tag; base64 and PEM never do. It is
+	// binary: its last byte may well be one that TrimSpace would cut.
+	if len(data) > 0 && data[0] == 0x30 {
 		certs, err := x509.ParseCertificates(data)
+		if err != nil {
+			certs, err = x509.ParseCertificates(bytes.TrimRight(data, " \t\r\n"))
+		}
 		if err != nil {
 			return fail("the certificate looks like DER but does not parse", err)
 		}
 		return certs, nil
+	}
+	data = bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
+	if len(data) == 0 {
+		return fail("the certificate is empty", nil)
 	}
 	var chunks []string
 	if bytes.Contains(data, []byte("-----BEGIN")) {
@@ -101,11 +105,15 @@ func ParsePrivateKey(data []byte) (crypto.Signer, error) {
 	fail := func(detail string, err error) (crypto.Signer, error) {
 		return nil, &sso.Error{Op: "saml.ParsePrivateKey", Reason: sso.ReasonInvalidConfig, Detail: detail, Err: err}
 	}
-	data = bytes.TrimSpace(data)
+	der := data
+	if len(data) == 0 || data[0] != 0x30 {
+		// Text; DER (a SEQUENCE) is binary and is not trimmed.
+		data = bytes.TrimSpace(data)
+		der = data
+	}
 	if len(data) == 0 {
 		return fail("the private key is empty", nil)
 	}
-	der := data
 	if bytes.Contains(data, []byte("-----BEGIN")) {
 		m := pemBlock.FindSubmatch(data)
 		if m == nil || !strings.Contains(string(m[1]), "PRIVATE KEY") {

@@ -1,6 +1,7 @@
 package saml_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -66,6 +67,29 @@ func TestParseCertificates(t *testing.T) {
 		if !strings.Contains(sso.ReasonOf(err).Error(), "invalid_config") {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestParseDEREndingInSpaceByte: DER is binary, so its last byte may be
+// 0x20 or a line break; it must not be trimmed like text.
+func TestParseDEREndingInSpaceByte(t *testing.T) {
+	spaceByte := func(b []byte) bool { return bytes.ContainsAny(b[len(b)-1:], " \t\r\n\v\f") }
+	key, _, _ := samltest.GenerateKeyPair("k", t0, t0.Add(time.Hour))
+	var der []byte
+	for serial := int64(1); der == nil || !spaceByte(der); serial++ {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), NotBefore: t0, NotAfter: t0.Add(time.Hour)}
+		der, _ = x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	}
+	if certs, err := saml.ParseCertificates(der); err != nil || len(certs) != 1 {
+		t.Fatalf("certificate DER ending in %#x: %v", der[len(der)-1], err)
+	}
+	var keyDER []byte
+	for keyDER == nil || !spaceByte(keyDER) {
+		ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		keyDER, _ = x509.MarshalECPrivateKey(ec)
+	}
+	if _, err := saml.ParsePrivateKey(keyDER); err != nil {
+		t.Fatalf("key DER ending in %#x: %v", keyDER[len(keyDER)-1], err)
 	}
 }
 
