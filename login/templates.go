@@ -79,7 +79,9 @@ type DomainPage struct {
 // POSTs "connection", "email" and "return_to" to {{.BasePath}}/login/start.
 type PickerPage struct {
 	Page
-	Email   string
+	// Email is the address typed, "" after an SSO domain.
+	Email string
+	// Choices are the connections offered, in discovery's order.
 	Choices []discovery.Choice
 	// PasswordEnabled reports that the host has password login, so the
 	// page may link back to the login form for a password.
@@ -95,7 +97,8 @@ type DirectoryPage struct {
 	DisplayName string
 	// Action is the form's URL: {{.BasePath}}/ldap/{connection}/login.
 	Action string
-	Email  string
+	// Email is the address typed so far.
+	Email string
 	// Test marks an administrator's test login.
 	Test bool
 }
@@ -119,7 +122,8 @@ type ErrorPage struct {
 	// Status is the HTTP status of the response.
 	Status int
 	// ShowDetail reports debug mode or an administrator of the account:
-	// the fields below are filled only then.
+	// the fields below are filled only then, from the failure's *sso.Error
+	// (its Reason, Op, Connection, Detail, Expected and Actual).
 	ShowDetail bool
 	Reason     sso.Reason
 	Op         string
@@ -132,13 +136,15 @@ type ErrorPage struct {
 }
 
 // TestPage is the data of TemplateTestResult: what an administrator's test
-// login proved, and what the account's policy would decide. Nothing is
-// provisioned and no session is started.
+// login proved, what the account's policy would decide and what
+// provisioning would do. Nothing is provisioned and no session is started.
 type TestPage struct {
 	Page
+	// Account and Connection are those the test login went through.
 	Account    string
 	Connection string
-	Identity   *sso.Identity
+	// Identity is what the identity provider proved.
+	Identity *sso.Identity
 	// Attributes are the identity's attributes, sorted by name.
 	Attributes []Attribute
 	// Decision is the policy's decision: for the user the login would
@@ -155,6 +161,7 @@ type TestPage struct {
 
 // Attribute is one attribute of a TestPage.
 type Attribute struct {
+	// Name is the attribute's (or claim's) name; Values its values.
 	Name   string
 	Values []string
 }

@@ -57,11 +57,14 @@ type MockIdPs struct {
 	LDAPAddr string `json:"ldap_addr,omitempty"` // default 127.0.0.1:8389
 }
 
-// AccountConfig is one customer account (tenant).
+// AccountConfig is one customer account (tenant). CONFIG.md describes
+// each field.
 type AccountConfig struct {
+	// Comment is shown on the start page.
 	Comment string `json:"comment,omitempty"`
-	ID      string `json:"id"`
-	Name    string `json:"name,omitempty"`
+	// ID is the account's unique ID; Name is shown on the pages.
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
 	// Aliases are the SSO domains for /login/sso/{alias}.
 	Aliases []string `json:"aliases,omitempty"`
 	// Domains are the claimed email domains: "acme.example", or
@@ -88,12 +91,15 @@ type PolicyConfig struct {
 }
 
 // ConnectionConfig is one identity provider of an account. Exactly one of
-// SAML, OIDC and LDAP is set, matching Protocol.
+// SAML, OIDC and LDAP is set, matching Protocol. CONFIG.md describes each
+// field.
 type ConnectionConfig struct {
+	// Comment is a note for people.
 	Comment string `json:"comment,omitempty"`
 	// ID is unique across the application; it appears in the connection's
 	// URLs (/saml/{id}/acs, /oidc/{id}/callback, /ldap/{id}/login).
-	ID       string       `json:"id"`
+	ID string `json:"id"`
+	// Protocol is "saml", "oidc" or "ldap".
 	Protocol sso.Protocol `json:"protocol"`
 	// DisplayName is shown on the picker's button; LogoURL is handed to
 	// the pages' data for templates that show a logo.
@@ -118,10 +124,12 @@ type ConnectionConfig struct {
 	// or a page of this application. An absolute URL or a path.
 	LogoutRedirectURL string `json:"logout_redirect_url,omitempty"`
 
+	// SAML, OIDC and LDAP are the protocol's settings: the one of Protocol.
 	SAML *SAMLConfig `json:"saml,omitempty"`
 	OIDC *OIDCConfig `json:"oidc,omitempty"`
 	LDAP *LDAPConfig `json:"ldap,omitempty"`
 
+	// Provisioning says how an identity becomes the application's user.
 	Provisioning ProvisioningConfig `json:"provisioning,omitzero"`
 }
 
@@ -152,12 +160,15 @@ type SAMLConfig struct {
 
 // OIDCConfig connects to an OpenID provider.
 type OIDCConfig struct {
-	Issuer       string `json:"issuer"`
+	// Issuer is the provider's issuer, exactly as in its tokens.
+	Issuer string `json:"issuer"`
+	// ClientID and ClientSecret are registered at the provider.
 	ClientID     string `json:"client_id"`
 	ClientSecret Secret `json:"client_secret"`
 	// AuthMethod is "client_secret_basic" (default) or "client_secret_post".
-	AuthMethod string   `json:"auth_method,omitempty"`
-	Scopes     []string `json:"scopes,omitempty"`
+	AuthMethod string `json:"auth_method,omitempty"`
+	// Scopes are asked for besides "openid email profile".
+	Scopes []string `json:"scopes,omitempty"`
 	// PostLogoutRedirectURL turns on logout at the provider (OpenID
 	// Connect RP-initiated logout): after the application's session ends,
 	// the browser goes to the provider's end_session_endpoint, which ends
@@ -185,6 +196,7 @@ type LDAPConfig struct {
 	// system roots when both are empty.
 	CACertFile string `json:"ca_cert_file,omitempty"`
 	CACertPEM  string `json:"ca_cert_pem,omitempty"`
+	// ServerName is the TLS server name when it differs from the URLs'.
 	ServerName string `json:"server_name,omitempty"`
 	// Search finds the user by email.
 	Search *LDAPSearch `json:"search,omitempty"`
@@ -199,8 +211,11 @@ type LDAPConfig struct {
 
 // LDAPSearch is ldap.Search.
 type LDAPSearch struct {
-	BaseDN       string `json:"base_dn"`
-	ObjectClass  string `json:"object_class"`
+	// BaseDN is where to search; ObjectClass the users' object class.
+	BaseDN      string `json:"base_dn"`
+	ObjectClass string `json:"object_class"`
+	// BindDN and BindPassword are the service account that searches;
+	// anonymous when empty.
 	BindDN       string `json:"bind_dn,omitempty"`
 	BindPassword Secret `json:"bind_password,omitempty"`
 }
