@@ -33,26 +33,6 @@ func init() {
 	})
 }
 
-// parseInterspersed parses flags that may come before or after the
-// positional arguments, and returns the positional ones.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
 // loadDiscovery reads a discovery.Config from a JSON file ("-" for stdin).
 func loadDiscovery(path string, stdin io.Reader) (discovery.Config, error) {
 	var cfg discovery.Config

@@ -22,12 +22,6 @@ func init() {
 	})
 }
 
-// urlList is a repeatable --url flag.
-type urlList []string
-
-func (u *urlList) String() string     { return strings.Join(*u, ",") }
-func (u *urlList) Set(v string) error { *u = append(*u, v); return nil }
-
 const ldapLoginUsage = `usage: ssocheck ldap login --url URL [--url URL]...
         (--search-base DN --object-class C [--bind-dn DN --bind-password-file FILE]
          | --dn-template T | --upn)
@@ -66,7 +60,7 @@ func runLDAPLogin(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	const name = "ssocheck ldap login"
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var urls urlList
+	var urls stringList
 	fs.Var(&urls, "url", "directory `URL`, ldaps://host[:port] or ldap://host[:port] (StartTLS); repeat for failover")
 	searchBase := fs.String("search-base", "", "search for the user under this base `DN`")
 	objectClass := fs.String("object-class", "", "the users' object `class` for the search, e.g. inetOrgPerson or user")

@@ -9,12 +9,16 @@
 //	ssocheck saml metadata FILE|URL
 //	ssocheck oidc discover ISSUER_URL [--ca FILE]
 //	ssocheck ldap login [flags]
+//	ssocheck discovery lookup --config FILE [--alias|--issuer|--module ACCOUNT|--accounts|--connection] QUERY
+//	ssocheck discovery validate --config FILE
+//	ssocheck discovery prove --config FILE DOMAIN
 //
 // Exit status: 0 when the check passes, 1 when it fails (the reason is
 // printed as JSON), 2 on usage errors.
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -61,6 +65,32 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	usage(stderr)
 	return exitUsage
 }
+
+// parseInterspersed parses flags that may come before or after the
+// positional arguments, and returns the positional ones.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// stringList is a repeatable string flag (--url, --idp-cert).
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: ssocheck <command> [flags]\n\ncommands:")

@@ -31,12 +31,6 @@ func init() {
 	})
 }
 
-// fileList is a repeatable flag.
-type fileList []string
-
-func (f *fileList) String() string     { return strings.Join(*f, ",") }
-func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
-
 const samlResponseUsage = `usage: ssocheck saml response (--idp-metadata FILE | --idp-cert FILE [--idp-cert FILE]...)
         --sp-entity-id ID --acs-url URL [--request-id ID] [--now RFC3339] [--skew DURATION]
         [--allow-idp-initiated] [--allow-sha1] [--sp-key FILE] [FILE]
@@ -68,7 +62,7 @@ func runSAMLResponse(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	metadata := fs.String("idp-metadata", "", "IdP metadata XML `FILE`")
-	var certs fileList
+	var certs stringList
 	fs.Var(&certs, "idp-cert", "IdP signing certificate `FILE` (PEM, base64 or DER); repeat for rollover")
 	entityID := fs.String("sp-entity-id", "", "the service provider's entity `ID` (the expected Audience)")
 	acsURL := fs.String("acs-url", "", "the ACS `URL` (the expected Destination and Recipient)")
