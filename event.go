@@ -32,14 +32,19 @@ const (
 // Event is an audit or warning record for the host's log. Packages report
 // events through an [EventFunc] in their Config; a nil EventFunc drops them.
 type Event struct {
+	// Type says what happened.
 	Type EventType
+	// Time is when it happened, from the reporting package's clock.
 	Time time.Time
-	// Account, Connection, User and Subject identify what the event is about,
-	// where known.
-	Account    string
+	// Account is the account (tenant) the event is about, where known.
+	Account string
+	// Connection is the connection involved, where known.
 	Connection string
-	User       string
-	Subject    string
+	// User is the host application's user ID, where known.
+	User string
+	// Subject is the identity provider's identifier of the person, where
+	// known.
+	Subject string
 	// Reason is set for failures and warnings.
 	Reason Reason
 	// Detail is a human-readable explanation for administrators.

@@ -86,7 +86,9 @@ func (id *Identity) Attribute(name string) string {
 
 // Warning is a non-fatal finding about a successful login or a configuration.
 type Warning struct {
+	// Reason is the stable code of the finding, e.g. ReasonCertificateExpired.
 	Reason Reason
+	// Detail explains it for administrators.
 	Detail string
 }
 
@@ -141,6 +143,11 @@ type CompleteRequest struct {
 	// SAML ACS (SAMLResponse, RelayState), the query of an OIDC callback
 	// (code, state, iss, error...).
 	Params url.Values
+	// RawQuery is the query string exactly as received (r.URL.RawQuery)
+	// when the answer came by GET. The SAML HTTP-Redirect binding signs the
+	// URL-encoded octets as the identity provider sent them, which
+	// re-encoding Params does not always reproduce.
+	RawQuery string
 	// Email and Password are the credentials of a password protocol (LDAP).
 	Email    string
 	Password Secret
@@ -174,6 +181,7 @@ func (k StepKind) String() string {
 
 // Step is what Begin asks the host to do next.
 type Step struct {
+	// Kind says what the host must do.
 	Kind StepKind
 	// URL is the redirect target or the form's action.
 	URL string

@@ -80,10 +80,19 @@ func (h *Handler) samlACS(w http.ResponseWriter, r *http.Request) {
 	h.complete(w, r, entry, h.bindingCookie(w, r), r.PostForm)
 }
 
+// rawQuery is the query string as received, for protocols that sign it
+// (the SAML HTTP-Redirect binding); "" unless the answer came by GET.
+func rawQuery(r *http.Request) string {
+	if r.Method != http.MethodGet {
+		return ""
+	}
+	return r.URL.RawQuery
+}
+
 // complete hands the identity provider's answer to the connection and
 // finishes the login with the identity it proves.
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request, entry *Connection, binding string, params url.Values) {
-	id, err := entry.Authenticator.Complete(r.Context(), sso.CompleteRequest{Binding: binding, Params: params})
+	id, err := entry.Authenticator.Complete(r.Context(), sso.CompleteRequest{Binding: binding, Params: params, RawQuery: rawQuery(r)})
 	if err != nil {
 		h.fail(w, r, failure{connection: entry.Authenticator.ID(), err: err})
 		return

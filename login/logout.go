@@ -167,7 +167,7 @@ func (h *Handler) samlSLO(w http.ResponseWriter, r *http.Request) {
 			Detail: "the connection does not handle single logout messages"}})
 		return
 	}
-	out, err := lf.FinishLogout(ctx, sso.CompleteRequest{Binding: h.existingBinding(r), Params: r.Form})
+	out, err := lf.FinishLogout(ctx, sso.CompleteRequest{Binding: h.existingBinding(r), Params: r.Form, RawQuery: rawQuery(r)})
 	if err != nil {
 		h.fail(w, r, failure{connection: conn, event: sso.EventWarning, err: err})
 		return

@@ -266,7 +266,7 @@ func (sp *ServiceProvider) completeLogout(ctx context.Context, req sso.CompleteR
 		return nil, c.fail(sso.ReasonMalformed, fmt.Sprintf("the message is <%s>, not a LogoutResponse", root.FullTag()), nil)
 	}
 	if redirect && req.Params.Get("Signature") != "" {
-		if err := c.verifyRedirectSignature(req.Params); err != nil {
+		if err := c.verifyRedirectSignature(req.Params, req.RawQuery); err != nil {
 			return nil, err
 		}
 	} else if findSignatureFor(root) != nil {
@@ -331,9 +331,11 @@ func looksLikeXML(b []byte) bool {
 
 // verifyRedirectSignature checks the query signature of the HTTP-Redirect
 // binding. The signed octets are the URL-encoded parameters as the IdP
-// sent them; they are rebuilt with standard encoding, and with lower-case
-// percent escapes, which ADFS uses.
-func (c *checker) verifyRedirectSignature(p url.Values) error {
+// sent them: taken from rawQuery when the host passed it (and only if they
+// decode to the values in p, so what is verified is what is used), else
+// rebuilt with standard encoding and with lower-case percent escapes,
+// which ADFS uses.
+func (c *checker) verifyRedirectSignature(p url.Values, rawQuery string) error {
 	sigAlg := p.Get("SigAlg")
 	algs := map[string]x509.SignatureAlgorithm{
 		dsig.RSASHA256SignatureMethod: x509.SHA256WithRSA, dsig.RSASHA384SignatureMethod: x509.SHA384WithRSA,
@@ -351,12 +353,18 @@ func (c *checker) verifyRedirectSignature(p url.Values) error {
 	if err != nil {
 		return c.fail(sso.ReasonSignatureInvalid, "the Signature parameter is not base64", err)
 	}
+	var candidates []string
+	if signed, ok := rawSignedQuery(rawQuery, p); ok {
+		candidates = append(candidates, signed)
+	}
 	for _, esc := range []func(string) string{url.QueryEscape, lowerEscape} {
 		signed := "SAMLResponse=" + esc(p.Get("SAMLResponse"))
 		if p.Has("RelayState") {
 			signed += "&RelayState=" + esc(p.Get("RelayState"))
 		}
-		signed += "&SigAlg=" + esc(sigAlg)
+		candidates = append(candidates, signed+"&SigAlg="+esc(sigAlg))
+	}
+	for _, signed := range candidates {
 		for _, tc := range c.st.certs {
 			if tc.cert.CheckSignature(alg, []byte(signed), sig) == nil {
 				return nil
@@ -364,6 +372,42 @@ func (c *checker) verifyRedirectSignature(p url.Values) error {
 		}
 	}
 	return c.fail(sso.ReasonSignatureInvalid, "the LogoutResponse's query signature does not verify with the IdP's certificates", nil)
+}
+
+// rawSignedQuery returns the octets the HTTP-Redirect binding signs,
+// "SAMLResponse=..[&RelayState=..]&SigAlg=..", cut from the raw query as
+// received. It reports false when rawQuery is empty, repeats one of those
+// parameters, or holds values that do not decode to the ones in p.
+func rawSignedQuery(rawQuery string, p url.Values) (string, bool) {
+	if rawQuery == "" {
+		return "", false
+	}
+	raw := map[string]string{}
+	for _, part := range strings.Split(rawQuery, "&") {
+		k, v, _ := strings.Cut(part, "=")
+		switch k {
+		case "SAMLResponse", "RelayState", "SigAlg":
+			if _, dup := raw[k]; dup {
+				return "", false
+			}
+			if dec, err := url.QueryUnescape(v); err != nil || dec != p.Get(k) {
+				return "", false
+			}
+			raw[k] = v
+		}
+	}
+	resp, ok1 := raw["SAMLResponse"]
+	alg, ok2 := raw["SigAlg"]
+	if !ok1 || !ok2 {
+		return "", false
+	}
+	signed := "SAMLResponse=" + resp
+	if rs, ok := raw["RelayState"]; ok {
+		signed += "&RelayState=" + rs
+	} else if p.Has("RelayState") {
+		return "", false
+	}
+	return signed + "&SigAlg=" + alg, true
 }
 
 func lowerEscape(s string) string {

@@ -263,6 +263,57 @@ func TestLogoutRedirectSignatureEncodings(t *testing.T) {
 	}
 }
 
+// TestLogoutRedirectSignatureRawQuery: an IdP whose own encoding neither
+// rebuild reproduces (here "/" and "+" left as they are, spaces as %20) is
+// verified over the raw query the host passes; a raw query whose values
+// differ from the parameters used is not trusted.
+func TestLogoutRedirectSignatureRawQuery(t *testing.T) {
+	key, cert, err := samltest.GenerateKeyPair("idp", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sp, id := sloEnvWith(t, samltest.Config{Key: key, Certificate: cert}, false, false)
+	odd := func(s string) string {
+		e := url.PathEscape(s) // spaces as %20
+		return strings.NewReplacer("%2F", "/", "=", "%3D", "+", "%2B").Replace(e)
+	}
+	step, err := sp.Logout(context.Background(), saml.LogoutRequestFor(id, browser, "/bye now"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := followLogout(t, step)
+	signed := "SAMLResponse=" + odd(p.Get("SAMLResponse")) + "&RelayState=" + odd(p.Get("RelayState")) + "&SigAlg=" + odd(p.Get("SigAlg"))
+	sum := sha256.Sum256([]byte(signed))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Set("Signature", base64.StdEncoding.EncodeToString(sig))
+	raw := signed + "&Signature=" + url.QueryEscape(p.Get("Signature"))
+	if dec, err := url.ParseQuery(raw); err != nil || dec.Get("SAMLResponse") != p.Get("SAMLResponse") {
+		t.Fatalf("test encoding does not round-trip: %v", err)
+	}
+
+	// Without the raw query, the rebuilt octets differ from what was signed.
+	_, err = sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: p})
+	wantReason(t, err, sso.ReasonSignatureInvalid)
+
+	// A genuinely signed raw query does not vouch for other parameters:
+	// another LogoutResponse with the first one's raw query is refused.
+	step, _ = sp.Logout(context.Background(), saml.LogoutRequestFor(id, browser, "/elsewhere"))
+	p2 := followLogout(t, step)
+	p2.Set("SigAlg", p.Get("SigAlg"))
+	p2.Set("Signature", p.Get("Signature"))
+	_, err = sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: p2, RawQuery: raw})
+	wantReason(t, err, sso.ReasonSignatureInvalid)
+
+	// With it, the signature verifies. (The first logout's state is still pending.)
+	res, err := sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: p, RawQuery: raw})
+	if err != nil || res.ReturnTo != "/bye now" {
+		t.Fatalf("raw query: %+v %v", res, err)
+	}
+}
+
 func TestLogoutWithoutSLO(t *testing.T) {
 	e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.IdPMetadataXML = stripSLO(c.IdPMetadataXML) })
 	_, err := e.sp.Logout(context.Background(), saml.LogoutRequest{Binding: browser, NameID: "x"})
