@@ -83,6 +83,8 @@ type App struct {
 	events sso.EventFunc
 
 	closeOnce sync.Once
+	stop      chan struct{} // closed by Close; ends the daily certificate check
+	daily     sync.WaitGroup
 
 	mu       sync.Mutex // guards the maps below and serialises admin changes
 	accounts map[string]*AccountConfig
@@ -183,6 +185,9 @@ func Start(ctx context.Context, opts Options) (_ *App, err error) {
 	if err := a.build(ctx); err != nil {
 		return nil, err
 	}
+	a.stop = make(chan struct{})
+	a.daily.Add(1)
+	go a.checkCertificatesDaily(24 * time.Hour)
 	mux := a.routes()
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	go func() {
@@ -265,7 +270,45 @@ func (a *App) Close() error {
 	return nil
 }
 
+// checkCertificatesDaily asks every SAML connection to check its IdP and SP
+// certificates once a day, so that an expiry is reported as an event (and
+// shows on the admin page) ahead of time even on a connection nobody logs
+// in through.
+func (a *App) checkCertificatesDaily(every time.Duration) {
+	defer a.daily.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.stop:
+			return
+		case <-t.C:
+			a.checkCertificates()
+		}
+	}
+}
+
+func (a *App) checkCertificates() {
+	a.mu.Lock()
+	var sps []*saml.ServiceProvider
+	for _, ci := range a.connOf {
+		if sp, ok := ci.auth.(*saml.ServiceProvider); ok {
+			sps = append(sps, sp)
+		}
+	}
+	a.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, sp := range sps {
+		sp.CheckCertificates(ctx)
+	}
+}
+
 func (a *App) close() {
+	if a.stop != nil {
+		close(a.stop)
+		a.daily.Wait()
+	}
 	if a.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = a.srv.Shutdown(ctx)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/saml"
 	"github.com/ssokit/sso/saml/samltest"
 )
@@ -234,4 +235,41 @@ func TestAdminMetadataUpload(t *testing.T) {
 	p := b.do(req)
 	wantStatus(t, p, http.StatusOK)
 	wantBody(t, p, "Compatible.", a.mocks.saml.EntityID())
+}
+
+// TestDailyCertificateCheck: a SAML connection nobody logs in through still
+// reports its IdP certificate's coming expiry in the audit log.
+func TestDailyCertificateCheck(t *testing.T) {
+	key, cert, err := samltest.GenerateKeyPair("expiring idp", time.Now().Add(-time.Hour), time.Now().Add(10*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idp, err := samltest.New(samltest.Config{BaseURL: "https://idp.acme.example", Key: key, Certificate: cert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Accounts: []AccountConfig{{ID: "acme", Name: "Acme", Policy: PolicyConfig{Mode: "sso_optional"},
+		Connections: []ConnectionConfig{{ID: "acme-saml", Protocol: "saml", Stage: "live", SAML: &SAMLConfig{IdPMetadataXML: string(idp.Metadata())}}}}}}
+	b, _ := json.Marshal(cfg)
+	opts := freeOptions()
+	opts.ConfigFile = writeConfig(t, string(b))
+	a := startDemo(t, opts)
+	count := func() int {
+		evs, err := a.store.Recent(context.Background(), "", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range evs {
+			if e.Type == sso.EventCertificateExpiring && e.Connection == "acme-saml" {
+				n++
+			}
+		}
+		return n
+	}
+	before := count()
+	a.checkCertificates()
+	if after := count(); after != before+1 {
+		t.Fatalf("certificate_expiring events: %d before the daily check, %d after; want one more", before, after)
+	}
 }
