@@ -1,18 +1,11 @@
-# make test: installs the integration tests' servers when missing, then runs
-# every test with CI=true so that no integration test is skipped.
+# make test is scripts/test.sh: installs the integration tests' servers when
+# missing, checks gofmt and go vet, and runs every test with CI=true.
 GO ?= go
 
-.PHONY: test deps demo vet bench
+.PHONY: test demo bench
 
-test: deps vet
-	CI=true $(GO) test -count=1 -timeout 40m ./...
-
-deps:
-	./scripts/install-test-deps.sh
-
-vet:
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
-	$(GO) vet ./...
+test:
+	./scripts/test.sh
 
 demo:
 	$(GO) run ./examples/demo

@@ -8,7 +8,7 @@
 // fails these tests.
 //
 // The package has only tests. They need the chromium program (Debian's
-// package; `make test` installs it) and skip without it, except under
+// package; `scripts/test.sh` installs it) and skip without it, except under
 // CI=true where they fail. On a failure the test saves a screenshot and the
 // page's HTML, to $E2E_SCREENSHOTS when set, otherwise to a temporary
 // directory named in the failure message.

@@ -23,7 +23,7 @@ func Missing(t testing.TB, msg string) {
 	if CI() {
 		t.Fatalf("CI=true and %s", msg)
 	}
-	t.Skip(msg + " (install it, or run the README's test command, which installs it)")
+	t.Skip(msg + " (install it, or run ./scripts/test.sh, which installs it)")
 }
 
 // LookPath returns the path of the first program found among names, looking

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every test of ssokit. It installs, with apt, the servers the
+# integration tests need when they are missing (slapd, ldap-utils, chromium,
+# redis-server, postgresql), checks formatting and go vet, then runs all
+# tests with CI=true so that no integration test is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-test-deps.sh
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt needed:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+go vet ./...
+CI=true go test -count=1 -timeout 40m ./...
