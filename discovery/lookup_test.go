@@ -13,7 +13,7 @@ import (
 
 const token = "0123456789abcdefghij"
 
-// fixture is one configuration covering the seed products.
+// fixture is one configuration covering the five product scenarios.
 func fixture() discovery.Config {
 	return discovery.Config{Accounts: []discovery.Account{
 		{ // Smart.pr: OIDC, found by email.

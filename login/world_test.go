@@ -34,7 +34,7 @@ const adminRole = "Administrator"
 
 // world is a host application with the login handler mounted at /auth,
 // a mock OpenID provider, a SAML IdP and an LDAP directory, and one account
-// per seed scenario:
+// per product scenario:
 //
 //	acme     OIDC, SSO required for all, admins may use their password
 //	grants   SAML, SSO required for grants.example only (assessors keep passwords)

@@ -1,5 +1,5 @@
 // Command demo is a multi-tenant web application that embeds ssokit: every
-// seed product's single sign-on, ready to click through with no setup.
+// product scenario's single sign-on, ready to click through with no setup.
 //
 //	go run ./examples/demo
 //

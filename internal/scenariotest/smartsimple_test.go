@@ -71,7 +71,7 @@ func TestSmartSimple(t *testing.T) {
 		return a
 	}
 
-	// First login of David (the seed's sample assertion): created just in
+	// First login of David (the product's sample assertion): created just in
 	// time, with the department's organisation created too.
 	a := assertion("T5014CD", "david.smith@shipping.example", "Shipping", "Clerk")
 	conn := route(a)

@@ -1,4 +1,4 @@
-// Package scenariotest reproduces each seed product's single sign-on rules
+// Package scenariotest reproduces the single sign-on rules of each product scenario
 // end to end at the API level: discovery finds the connection, policy decides
 // whether the method is allowed, provisioning finds or creates the user. The
 // identities are built by hand; the protocol packages test real messages.

@@ -97,7 +97,7 @@ func mockDirectory() ldaptest.Config {
 }
 
 // builtinConfig is the setup of `go run ./examples/demo`: one or more
-// accounts per seed product, all connected to the mock identity providers
+// accounts per product scenario, all connected to the mock identity providers
 // through the {mock_...} references. sample-config.json is the same setup
 // as a file.
 func builtinConfig() *Config {

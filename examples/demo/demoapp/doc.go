@@ -1,7 +1,7 @@
 // Package demoapp is the demo application of ssokit (examples/demo): a
 // multi-tenant web application that embeds the login handler, with a
 // built-in mock SAML IdP, OpenID provider and LDAP directory, an SQLite
-// database, and accounts and users for every seed product's scenario.
+// database, and accounts and users for every product scenario.
 //
 // The command examples/demo is a thin wrapper around Run. Tests start the
 // application in-process:

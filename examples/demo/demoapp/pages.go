@@ -347,7 +347,7 @@ var startTmpl = template.Must(template.New("start").Funcs(funcs).Parse(layoutHea
 <form method="post" action="/logout" id="logout-form"><button type="submit" id="logout">Log out</button></form>
 </section>{{else}}<p><a href="/login" id="login-link">Log in</a> with an email address (and password), or with an organisation's <a href="/login/sso">SSO domain</a>. <a href="/me">/me</a> answers 401 until you do.</p>{{end}}
 
-<p class="note">An application embedding ssokit: every account below stands for a customer of one of the seed products, with its own identity provider and login policy.
+<p class="note">An application embedding ssokit: every account below stands for a customer of one of five kinds of business application, with its own identity provider and login policy.
 {{if .Mocks}}The identity providers are built in: a SAML IdP at <a href="{{.MockSAML}}">{{.MockSAML}}</a>, an OpenID provider at <code>{{.MockOIDC}}</code> and an LDAP directory at <code>{{.MockLDAP}}</code>, on 127.0.0.1 while the application is on localhost, so the identity provider is another site as in real life.{{end}}</p>
 
 {{range .Accounts}}<section aria-labelledby="acct-{{.ID}}"><h2 id="acct-{{.ID}}">{{.Name}} <small>({{.ID}}, {{.Mode}})</small></h2>
