@@ -215,6 +215,9 @@ func (a *App) adminPolicy(w http.ResponseWriter, r *http.Request) {
 			}
 			msg = strings.Join(parts, " ")
 		}
+		// A refused change is part of the account's audit trail too.
+		a.events(ctx, sso.Event{Type: sso.EventPolicyChanged, Time: time.Now(), Account: acct.ID, User: s.Result.User,
+			Reason: sso.ReasonOf(err), Detail: "refused: " + msg})
 		a.renderAdmin(w, r, acct, http.StatusConflict, &adminData{Error: "Not saved (" + string(sso.ReasonOf(err)) + "): " + msg})
 		return
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/oidc/oidctest"
 	"github.com/ssokit/sso/saml/samltest"
 )
@@ -298,6 +299,16 @@ func TestPolicySwitchWithLockoutPrevention(t *testing.T) {
 	p = paula.post("/admin/pressroom/policy", required)
 	wantStatus(t, p, http.StatusConflict)
 	wantBody(t, p, "would_lock_out")
+	// The refusal is in the account's audit trail.
+	evs, err := a.store.Recent(context.Background(), "pressroom", 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(evs, func(e sso.Event) bool {
+		return e.Type == sso.EventPolicyChanged && e.Reason == sso.ReasonWouldLockOut
+	}) {
+		t.Fatalf("no refused policy change among the events: %+v", evs)
+	}
 	// With the break-glass: saved, and Pete's password is refused now.
 	required.Set("admins_may_use_password", "1")
 	p = paula.post("/admin/pressroom/policy", required)
