@@ -12,7 +12,9 @@
 // normalisation (IDNA, lower case) and validation happen once, so a lookup
 // does no parsing, and the lookup of a normalised email allocates nothing.
 // Email domains live in a compact open-addressing hash table over one byte
-// arena, which takes well under 100 bytes per domain with a million domains.
+// arena; every account's and connection's strings are kept once in another
+// and read on demand, so that a table of a million domains over 250,000
+// accounts takes well under 100 bytes per domain in all.
 // A [Router] holds the current Table behind an atomic pointer; Reload builds
 // a new one aside and swaps it in, so logins never wait for a reload, and an
 // invalid configuration leaves the current table serving.

@@ -127,3 +127,67 @@ func TestNormalizeAlias(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyIndex(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 1000} {
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = fmt.Sprintf("id-%d", i)
+		}
+		keyOf := func(i uint32) string { return keys[i] }
+		x := newKeyIndex(n)
+		for i, k := range keys {
+			if _, dup := x.add(k, uint32(i), keyOf); dup {
+				t.Fatalf("n=%d: fresh key %q reported present", n, k)
+			}
+		}
+		for i, k := range keys {
+			if got, ok := x.get(k, keyOf); !ok || got != uint32(i) {
+				t.Fatalf("n=%d: get(%q) = %d, %v", n, k, got, ok)
+			}
+			// Adding a key again names the record that has it.
+			if got, dup := x.add(strings.Clone(k), 99, keyOf); !dup || got != uint32(i) {
+				t.Fatalf("n=%d: second add(%q) = %d, %v", n, k, got, dup)
+			}
+		}
+		for _, miss := range []string{"", "id-", fmt.Sprintf("id-%d", n), "id-1 "} {
+			if _, ok := x.get(miss, keyOf); ok {
+				t.Fatalf("n=%d: get(%q) found", n, miss)
+			}
+		}
+	}
+	var zero keyIndex
+	if _, ok := zero.get("x", func(uint32) string { return "x" }); ok {
+		t.Fatal("zero keyIndex found a key")
+	}
+}
+
+func TestFieldRoundTrip(t *testing.T) {
+	vals := []string{"", "a", strings.Repeat("b", 127), strings.Repeat("c", 128), strings.Repeat("d", 300), "bücher", strings.Repeat("e", 20000)}
+	var w textWriter
+	n := 0
+	for _, v := range vals {
+		n += fieldLen(v)
+	}
+	w.Grow(n)
+	offs := make([]uint32, len(vals))
+	for i, v := range vals {
+		offs[i] = w.off()
+		w.field(v)
+	}
+	text := w.String()
+	if len(text) != n {
+		t.Fatalf("wrote %d bytes, fieldLen says %d", len(text), n)
+	}
+	o := 0
+	for i, v := range vals {
+		if int(offs[i]) != o {
+			t.Fatalf("field %d at %d, want %d", i, o, offs[i])
+		}
+		var got string
+		got, o = field(text, o)
+		if got != v {
+			t.Fatalf("field %d = %q (len %d), want len %d", i, got[:min(len(got), 10)], len(got), len(v))
+		}
+	}
+}

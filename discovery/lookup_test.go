@@ -157,6 +157,56 @@ func TestLookupDoesNotAllocate(t *testing.T) {
 	}
 }
 
+func TestChoiceAndIDLookupsDoNotAllocate(t *testing.T) {
+	tab := mustNew(t, fixture())
+	r, _ := tab.Lookup("kim@vault.example")
+	id, conn := strings.Clone("vault"), strings.Clone("vault-saml")
+	var c discovery.Choice
+	for name, f := range map[string]func(){
+		"Route.Choice":  func() { c = r.Choice(0) },
+		"Connection":    func() { c, _ = tab.Connection(conn) },
+		"LookupAccount": func() { r, _ = tab.LookupAccount(id) },
+		"LookupModule":  func() { c, _ = tab.LookupModule(id, "") },
+	} {
+		if n := testing.AllocsPerRun(100, f); n != 0 {
+			t.Errorf("%s allocates %v times", name, n)
+		}
+	}
+	if c.Connection != "vault-saml" || r.Key != "vault" {
+		t.Fatalf("choice %+v, route %+v", c, r)
+	}
+}
+
+// TestLongStrings checks that names, logos, modules and issuers of any
+// length come back exactly as configured.
+func TestLongStrings(t *testing.T) {
+	long := func(prefix string, n int) string { return prefix + strings.Repeat("x", n-len(prefix)) }
+	want := discovery.Choice{Account: long("a", 255), AccountName: long("Name ", 1000), Connection: long("c", 255),
+		Protocol: sso.ProtocolOIDC, DisplayName: long("Display ", 130), LogoURL: long("https://cdn.example/", 5000), Module: long("M", 128)}
+	iss := long("https://idp.example/", 70000)
+	tab := mustNew(t, discovery.Config{Accounts: []discovery.Account{
+		{ID: "short", Connections: []discovery.Connection{{ID: "short-idp", Protocol: sso.ProtocolSAML, Issuers: []string{iss + "/other"}}}},
+		{ID: want.Account, Name: want.AccountName, Domains: []discovery.Domain{{Name: "long.example"}},
+			Connections: []discovery.Connection{{ID: want.Connection, Protocol: want.Protocol, DisplayName: want.DisplayName,
+				LogoURL: want.LogoURL, Module: want.Module, Issuers: []string{iss}}}},
+	}})
+	if r, err := tab.Lookup("x@long.example"); err != nil || r.Len() != 1 || r.Choice(0) != want {
+		t.Fatalf("Lookup = %+v, %v", r.Choices(), err)
+	}
+	if cs, err := tab.LookupIssuer(iss); err != nil || len(cs) != 1 || cs[0] != want {
+		t.Fatalf("LookupIssuer = %+v, %v", cs, err)
+	}
+	if c, err := tab.LookupModule(want.Account, strings.ToUpper(want.Module)); err != nil || c != want {
+		t.Fatalf("LookupModule = %+v, %v", c, err)
+	}
+	if c, err := tab.Connection(want.Connection); err != nil || c != want {
+		t.Fatalf("Connection = %+v, %v", c, err)
+	}
+	if r, err := tab.LookupAccount(want.Account); err != nil || !reflect.DeepEqual(r.Accounts(), []string{want.Account}) {
+		t.Fatalf("LookupAccount = %+v, %v", r.Accounts(), err)
+	}
+}
+
 func TestChoice(t *testing.T) {
 	tab := mustNew(t, fixture())
 	r, _ := tab.Lookup("kim@vault.example")
@@ -232,6 +282,11 @@ func TestLookupIssuerModuleConnectionAccount(t *testing.T) {
 	cs, err = tab.LookupIssuer("http://www.okta.com/exk1")
 	if err != nil || len(cs) != 1 || cs[0].Connection != "hiring-okta" {
 		t.Fatalf("LookupIssuer = %+v, %v", cs, err)
+	}
+	// The answer is a copy: changing it does not change the table.
+	cs[0].Connection = "injected"
+	if cs, _ := tab.LookupIssuer("http://www.okta.com/exk1"); cs[0].Connection != "hiring-okta" {
+		t.Fatalf("changing an issuer's choices changed the table: %+v", cs)
 	}
 	for _, iss := range []string{"http://www.okta.com/exk1/", "HTTP://www.okta.com/exk1", "", "https://evil.example"} {
 		if _, err := tab.LookupIssuer(iss); !errors.Is(err, sso.ReasonUnknownIssuer) {

@@ -3,6 +3,7 @@ package discovery
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -36,24 +37,35 @@ type Choice struct {
 type Route struct {
 	// Key is the normalised domain, alias or account ID that matched.
 	Key     string
-	choices []Choice
+	t       *Table
+	choices []connRec
 }
 
 // Len returns the number of choices.
 func (r Route) Len() int { return len(r.choices) }
 
 // Choice returns the i-th choice; it panics when i is out of range.
-func (r Route) Choice(i int) Choice { return r.choices[i] }
+func (r Route) Choice(i int) Choice { return r.t.choice(r.choices[i]) }
 
 // Choices returns a copy of the choices.
-func (r Route) Choices() []Choice { return slices.Clone(r.choices) }
+func (r Route) Choices() []Choice {
+	if r.choices == nil {
+		return nil
+	}
+	out := make([]Choice, len(r.choices))
+	for i, c := range r.choices {
+		out[i] = r.t.choice(c)
+	}
+	return out
+}
 
 // Accounts returns the distinct account IDs of the route's choices, in order.
 func (r Route) Accounts() []string {
 	var out []string
-	for _, c := range r.choices {
-		if len(out) == 0 || out[len(out)-1] != c.Account {
-			out = append(out, c.Account)
+	for i, c := range r.choices {
+		if i == 0 || r.choices[i-1].account != c.account {
+			s, _ := field(r.t.text, int(c.account))
+			out = append(out, s)
 		}
 	}
 	return out
@@ -61,38 +73,81 @@ func (r Route) Accounts() []string {
 
 // MarshalJSON encodes the route as {"key": ..., "choices": [...]}.
 func (r Route) MarshalJSON() ([]byte, error) {
+	cs := r.Choices()
+	if cs == nil {
+		cs = []Choice{}
+	}
 	return json.Marshal(struct {
 		Key     string   `json:"key"`
 		Choices []Choice `json:"choices"`
-	}{r.Key, append(make([]Choice, 0, len(r.choices)), r.choices...)})
+	}{r.Key, cs})
 }
 
-// span is a range of Table.choices.
+// span is a range of Table.conns.
 type span struct{ lo, hi uint32 }
 
 // sharedBit marks, while a table is built, a domain whose first claim is
 // Shared, and an issuer served by several connections.
 const sharedBit = 1 << 31
 
+// acctRec is an account of a Table: the text offset of its ID and Name
+// fields, and the index in Table.conns of its first connection.
+type acctRec struct{ text, lo uint32 }
+
+// connRec is a connection of a Table, or a copy of one in a shared
+// domain's route: the text offset of its ID, Protocol (one byte, an index
+// into protocols), DisplayName, LogoURL and Module fields, and the text
+// offset of its account's fields (which identifies the account, and usually
+// shares a cache line with the connection's fields).
+type connRec struct{ text, account uint32 }
+
+// issuerRec is an issuer of a Table: the text offset of its one field, and
+// the index in Table.conns of its connection, or, for an issuer of several
+// connections, sharedBit | the index of their set in Table.issuerSets.
+type issuerRec struct{ text, value uint32 }
+
+// protocols are the protocols a connection may have, by their code in a
+// Table's text.
+var protocols = [...]sso.Protocol{sso.ProtocolSAML, sso.ProtocolOIDC, sso.ProtocolLDAP}
+
+func protocolCode(p sso.Protocol) byte {
+	for i, q := range protocols {
+		if p == q {
+			return byte(i)
+		}
+	}
+	return byte(len(protocols)) // refused by Connection.check
+}
+
 // Table is a compiled, immutable routing table: email domains, aliases,
 // issuers, modules and connection IDs to accounts and connections. [New]
 // builds it once, normalising and validating everything, so that lookups do
 // no parsing; a lookup of a normalised email allocates nothing.
 //
+// A Table keeps the strings of its accounts, connections and issuers in one
+// arena and builds a Choice from them on demand, and indexes everything
+// with compact hash tables rather than Go maps: with a million claimed
+// domains over 250,000 accounts it takes well under 100 bytes per domain in
+// all.
+//
 // A Table is safe for concurrent use. To change the configuration, build a
 // new Table and swap it in with a [Router].
 type Table struct {
-	domains    *strtab // normalised domain -> route (index into spans)
-	accountIDs *strtab // account ID -> account index
-	connIDs    *strtab // connection ID -> index into choices
-	aliases    map[string]uint32
-	issuers    map[string]uint32 // issuer -> choice index, or sharedBit|index into issuerSpans
-	issuerSets []span            // ranges of issuerIdx
+	domains *strtab // normalised domain -> lo | n<<32 in conns (see compile)
+	aliases *strtab // normalised alias -> account index
+	// text holds the strings of every account, connection and issuer as
+	// length-prefixed fields (see text.go and the records).
+	text       string
+	accounts   []acctRec  // by account index, then one whose lo ends the last account's connections
+	conns      []connRec  // every account's connections in order, then the shared-domain routes'
+	routes     []span     // shared-domain routes: route len(accounts)-1+k is routes[k]
+	sharedBy   [][]uint32 // accounts of each shared-domain route, in the order of routes
+	accountIDs keyIndex   // account ID -> account index
+	connIDs    keyIndex   // connection ID -> index into conns
+	issuerIDs  keyIndex   // issuer -> index into issuers
+	issuers    []issuerRec
+	issuerSets []span // ranges of issuerIdx
 	issuerIdx  []uint32
-	accounts   []string   // account IDs
-	spans      []span     // the first len(accounts) are the accounts' own; then shared-domain routes
-	sharedBy   [][]uint32 // accounts of each shared-domain route, by route - len(accounts)
-	choices    []Choice
 	unproven   int
 }
 
@@ -106,70 +161,99 @@ func New(cfg Config) (*Table, error) {
 func compile(cfg *Config, op string) (*Table, error) {
 	p := problems{op: op}
 	accts := cfg.Accounts
-	if len(accts) >= sharedBit {
+	if uint64(len(accts)) >= sharedBit {
 		p.add("too many accounts (%d)", len(accts))
 		return nil, p.err()
 	}
-	var nDomains, domainBytes, nConns, idBytes, connBytes int
+	var nDomains, domainBytes, nAliases, aliasBytes, nConns, nIssuers, textBytes int
 	for i := range accts {
 		a := &accts[i]
-		idBytes += len(a.ID)
+		textBytes += fieldLen(a.ID) + fieldLen(a.Name)
 		nDomains += len(a.Domains)
 		for _, d := range a.Domains {
 			domainBytes += len(d.Name)
 		}
-		nConns += len(a.Connections)
-		for _, c := range a.Connections {
-			connBytes += len(c.ID)
+		nAliases += len(a.Aliases)
+		for _, s := range a.Aliases {
+			aliasBytes += len(s)
+		}
+		for k := range a.Connections {
+			c := &a.Connections[k]
+			if !validID(c.ID) {
+				continue
+			}
+			nConns++
+			textBytes += fieldLen(c.ID) + 1 + fieldLen(c.DisplayName) + fieldLen(c.LogoURL) + fieldLen(c.Module)
+			nIssuers += len(c.Issuers)
+			for _, iss := range c.Issuers {
+				textBytes += fieldLen(iss)
+			}
 		}
 	}
-	t := &Table{
-		domains:    newStrtab(nDomains, domainBytes),
-		accountIDs: newStrtab(len(accts), idBytes),
-		connIDs:    newStrtab(nConns, connBytes),
-		aliases:    map[string]uint32{},
-		issuers:    map[string]uint32{},
-		accounts:   make([]string, len(accts)),
-		spans:      make([]span, len(accts)),
-		choices:    make([]Choice, 0, nConns),
+	if uint64(nConns) >= sharedBit || uint64(nIssuers) >= sharedBit || uint64(textBytes) > math.MaxUint32 {
+		p.add("the configuration is too large (%d connections, %d issuers, %d bytes of names); split it", nConns, nIssuers, textBytes)
+		return nil, p.err()
 	}
+
+	// Every account's, connection's and issuer's strings, once, in the
+	// text, and their records.
+	t := &Table{
+		domains:  newStrtab(nDomains, domainBytes),
+		aliases:  newStrtab(nAliases, aliasBytes),
+		accounts: make([]acctRec, len(accts)+1),
+		conns:    make([]connRec, 0, nConns),
+		issuers:  make([]issuerRec, 0, nIssuers),
+	}
+	var w textWriter
+	w.Grow(textBytes)
+	for i := range accts {
+		a := &accts[i]
+		t.accounts[i] = acctRec{w.off(), uint32(len(t.conns))}
+		w.field(a.ID)
+		w.field(a.Name)
+		for k := range a.Connections {
+			c := &a.Connections[k]
+			if !validID(c.ID) {
+				continue
+			}
+			ci := uint32(len(t.conns))
+			t.conns = append(t.conns, connRec{w.off(), t.accounts[i].text})
+			w.field(c.ID)
+			w.WriteByte(protocolCode(c.Protocol))
+			w.field(c.DisplayName)
+			w.field(c.LogoURL)
+			w.field(c.Module)
+			for _, iss := range c.Issuers {
+				t.issuers = append(t.issuers, issuerRec{w.off(), ci})
+				w.field(iss)
+			}
+		}
+	}
+	t.accounts[len(accts)] = acctRec{w.off(), uint32(len(t.conns))}
+	t.text = w.String()
+
+	// Each account on its own, and the uniqueness of account and
+	// connection IDs.
 	norms := make([]checked, len(accts))
-	issuers := map[string][]uint32{}
+	t.accountIDs = newKeyIndex(len(accts))
+	t.connIDs = newKeyIndex(len(t.conns))
 	for i := range accts {
 		a := &accts[i]
 		norms[i] = a.check(&p, cfg.RequireDomainProof)
 		if validID(a.ID) {
-			if _, dup := t.accountIDs.put(a.ID, uint64(i)); dup {
+			if _, dup := t.accountIDs.add(a.ID, uint32(i), t.accountID); dup {
 				p.add("account id %q is used by two accounts; account IDs must be unique", a.ID)
 			}
 		}
-		t.accounts[i] = a.ID
-		lo := len(t.choices)
-		for _, c := range a.Connections {
-			if !validID(c.ID) {
-				continue
-			}
-			if off, dup := t.connIDs.put(c.ID, uint64(len(t.choices))); dup {
-				if other := t.choices[t.connIDs.value(off)].Account; other != a.ID {
+		for k := t.accounts[i].lo; k < t.accounts[i+1].lo; k++ {
+			id := t.connID(k)
+			if first, dup := t.connIDs.add(id, k, t.connID); dup {
+				if other, _ := field(t.text, int(t.conns[first].account)); other != a.ID {
 					p.add("connection %q of account %q is also a connection of account %q; connection IDs must be unique across the application, so rename one",
-						c.ID, a.ID, other)
+						id, a.ID, other)
 				}
-				continue
 			}
-			name := c.DisplayName
-			if name == "" {
-				name = a.Name
-			}
-			if name == "" {
-				name = a.ID
-			}
-			for _, iss := range c.Issuers {
-				issuers[iss] = append(issuers[iss], uint32(len(t.choices)))
-			}
-			t.choices = append(t.choices, Choice{Account: a.ID, AccountName: a.Name, Connection: c.ID,
-				Protocol: c.Protocol, DisplayName: name, LogoURL: c.LogoURL, Module: c.Module})
 		}
-		t.spans[i] = span{uint32(lo), uint32(len(t.choices))}
 	}
 
 	// Claimed domains. A domain claimed twice is an error unless every
@@ -213,17 +297,21 @@ func compile(cfg *Config, op string) (*Table, error) {
 		key := fmt.Sprint(set)
 		r, ok := routes[key]
 		if !ok {
-			r = uint32(len(t.spans))
-			lo := len(t.choices)
+			r = uint32(len(accts) + len(t.routes))
+			lo := len(t.conns)
 			for _, a := range set {
-				s := t.spans[a]
-				t.choices = append(t.choices, t.choices[s.lo:s.hi]...)
+				s := t.span(a)
+				t.conns = append(t.conns, t.conns[s.lo:s.hi]...)
 			}
-			t.spans = append(t.spans, span{uint32(lo), uint32(len(t.choices))})
+			t.routes = append(t.routes, span{uint32(lo), uint32(len(t.conns))})
 			t.sharedBy = append(t.sharedBy, set)
 			routes[key] = r
 		}
 		t.domains.setValue(off, uint64(r))
+	}
+	if uint64(len(t.conns)) > math.MaxUint32 {
+		p.add("the shared domains' routes are too large (%d choices); share fewer domains", len(t.conns))
+		return nil, p.err()
 	}
 
 	// Aliases name one account, and must not send people elsewhere than
@@ -233,7 +321,7 @@ func compile(cfg *Config, op string) (*Table, error) {
 			if n == "" {
 				continue
 			}
-			if prev, dup := t.aliases[n]; dup && prev != uint32(i) {
+			if prev, dup := t.aliases.get(n); dup && prev != uint64(i) {
 				p.add("alias %q is used by accounts %q and %q; an alias names one account, so rename one", accts[i].Aliases[k], accts[prev].ID, accts[i].ID)
 				continue
 			}
@@ -242,18 +330,35 @@ func compile(cfg *Config, op string) (*Table, error) {
 					accts[i].Aliases[k], accts[i].ID, quoted(t.routeAccounts(uint32(r))))
 				continue
 			}
-			t.aliases[n] = uint32(i)
+			t.aliases.put(n, uint64(i))
 		}
 	}
 
-	for iss, idx := range issuers {
-		if len(idx) == 1 {
-			t.issuers[iss] = idx[0]
+	// Issuers, each once; an issuer of several connections gets the set
+	// of them, in configuration order.
+	t.issuerIDs = newKeyIndex(len(t.issuers))
+	var sets map[uint32][]uint32
+	var setOrder []uint32
+	for k := range t.issuers {
+		first, dup := t.issuerIDs.add(t.issuer(uint32(k)), uint32(k), t.issuer)
+		if !dup {
 			continue
 		}
-		t.issuers[iss] = sharedBit | uint32(len(t.issuerSets))
-		t.issuerSets = append(t.issuerSets, span{uint32(len(t.issuerIdx)), uint32(len(t.issuerIdx) + len(idx))})
-		t.issuerIdx = append(t.issuerIdx, idx...)
+		if sets == nil {
+			sets = map[uint32][]uint32{}
+		}
+		s, ok := sets[first]
+		if !ok {
+			s = []uint32{t.issuers[first].value}
+			setOrder = append(setOrder, first)
+		}
+		sets[first] = append(s, t.issuers[k].value)
+	}
+	for _, first := range setOrder {
+		s := sets[first]
+		t.issuers[first].value = sharedBit | uint32(len(t.issuerSets))
+		t.issuerSets = append(t.issuerSets, span{uint32(len(t.issuerIdx)), uint32(len(t.issuerIdx) + len(s))})
+		t.issuerIdx = append(t.issuerIdx, s...)
 	}
 	if err := p.err(); err != nil {
 		return nil, err
@@ -262,14 +367,65 @@ func compile(cfg *Config, op string) (*Table, error) {
 	// lookup reads nothing else: lo | n<<32, or, for a route without
 	// choices, its route index (n = 0) for the detail of the error.
 	t.domains.each(func(off int) {
-		if s := t.spans[t.domains.value(off)]; s.hi > s.lo {
+		if s := t.span(uint32(t.domains.value(off))); s.hi > s.lo {
 			t.domains.setValue(off, uint64(s.hi-s.lo)<<32|uint64(s.lo))
 		}
 	})
 	t.domains.compact()
-	t.accountIDs.compact()
-	t.connIDs.compact()
+	t.aliases.compact()
+	if c := cap(t.conns); c-len(t.conns) > c/8 {
+		t.conns = slices.Clone(t.conns)
+	}
 	return t, nil
+}
+
+// span returns the range of conns of route r: an account's own
+// connections, or a shared domain's.
+func (t *Table) span(r uint32) span {
+	if n := uint32(len(t.accounts) - 1); r >= n {
+		return t.routes[r-n]
+	}
+	return span{t.accounts[r].lo, t.accounts[r+1].lo}
+}
+
+// accountID, connID and issuer return the ID of account i, of the
+// connection conns[i] and the issuer issuers[i], as substrings of the text.
+func (t *Table) accountID(i uint32) string {
+	s, _ := field(t.text, int(t.accounts[i].text))
+	return s
+}
+
+func (t *Table) connID(i uint32) string {
+	s, _ := field(t.text, int(t.conns[i].text))
+	return s
+}
+
+func (t *Table) issuer(i uint32) string {
+	s, _ := field(t.text, int(t.issuers[i].text))
+	return s
+}
+
+// choice returns the Choice of c, whose strings are substrings of the text,
+// so that it allocates nothing.
+func (t *Table) choice(c connRec) Choice {
+	acct, o := field(t.text, int(c.account))
+	name, _ := field(t.text, o)
+	id, o := field(t.text, int(c.text))
+	var proto sso.Protocol
+	if k := int(t.text[o]); k < len(protocols) {
+		proto = protocols[k]
+	}
+	display, o := field(t.text, o+1)
+	logo, o := field(t.text, o)
+	module, _ := field(t.text, o)
+	if display == "" {
+		display = name
+	}
+	if display == "" {
+		display = acct
+	}
+	return Choice{Account: acct, AccountName: name, Connection: id, Protocol: proto,
+		DisplayName: display, LogoURL: logo, Module: module}
 }
 
 // routeHas reports whether route r includes account id.
@@ -284,12 +440,13 @@ func (t *Table) routeHas(r uint32, id string) bool {
 
 // routeAccounts returns the IDs of the accounts of route r.
 func (t *Table) routeAccounts(r uint32) []string {
-	if int(r) < len(t.accounts) {
-		return []string{t.accounts[r]}
+	n := uint32(len(t.accounts) - 1)
+	if r < n {
+		return []string{t.accountID(r)}
 	}
 	var out []string
-	for _, a := range t.sharedBy[int(r)-len(t.accounts)] {
-		out = append(out, t.accounts[a])
+	for _, a := range t.sharedBy[r-n] {
+		out = append(out, t.accountID(a))
 	}
 	return out
 }
@@ -307,8 +464,8 @@ func quoted(ids []string) string {
 }
 
 func (t *Table) route(key string, r uint32) Route {
-	s := t.spans[r]
-	return Route{Key: key, choices: t.choices[s.lo:s.hi:s.hi]}
+	s := t.span(r)
+	return Route{Key: key, t: t, choices: t.conns[s.lo:s.hi:s.hi]}
 }
 
 func lookupErr(op string, r sso.Reason, detail string) error {
@@ -349,7 +506,7 @@ func (t *Table) lookupDomain(domain string) (Route, bool) {
 func (t *Table) domainChoices(domain string, v uint64) Route {
 	lo := uint32(v)
 	hi := lo + uint32(v>>32)
-	return Route{Key: domain, choices: t.choices[lo:hi:hi]}
+	return Route{Key: domain, t: t, choices: t.conns[lo:hi:hi]}
 }
 
 // Lookup returns the route for an email address as a person typed it: it is
@@ -410,10 +567,10 @@ func (t *Table) LookupAlias(alias string) (Route, error) {
 	if !ok {
 		return Route{}, lookupErr(op, sso.ReasonAccountNotFound, "the SSO domain "+quoteShort(alias)+" is not a valid name")
 	}
-	if i, ok := t.aliases[n]; ok {
-		r := t.route(n, i)
+	if i, ok := t.aliases.get(n); ok {
+		r := t.route(n, uint32(i))
 		if len(r.choices) == 0 {
-			return Route{}, lookupErr(op, sso.ReasonNoSSO, "account \""+t.accounts[i]+"\" has no connection yet")
+			return Route{}, lookupErr(op, sso.ReasonNoSSO, "account \""+t.accountID(uint32(i))+"\" has no connection yet")
 		}
 		return r, nil
 	}
@@ -427,11 +584,11 @@ func (t *Table) LookupAlias(alias string) (Route, error) {
 // The route has no choices when the account has no connection. Error:
 // sso.ReasonAccountNotFound.
 func (t *Table) LookupAccount(id string) (Route, error) {
-	i, ok := t.accountIDs.get(id)
+	i, ok := t.accountIDs.get(id, t.accountID)
 	if !ok {
 		return Route{}, lookupErr("discovery.LookupAccount", sso.ReasonAccountNotFound, "no account has the ID "+quoteShort(id))
 	}
-	return t.route(id, uint32(i)), nil
+	return t.route(id, i), nil
 }
 
 // ForAccounts returns the connections of the given accounts, in the given
@@ -445,32 +602,32 @@ func (t *Table) LookupAccount(id string) (Route, error) {
 // which accounts it belongs to. Use [Table.Lookup], which depends only on
 // the domain, where that matters.
 func (t *Table) ForAccounts(ids []string) (Route, error) {
-	var out []Choice
-	seen := map[uint64]bool{}
+	var out []connRec
+	seen := map[uint32]bool{}
 	for _, id := range ids {
-		i, ok := t.accountIDs.get(id)
+		i, ok := t.accountIDs.get(id, t.accountID)
 		if !ok || seen[i] {
 			continue
 		}
 		seen[i] = true
-		s := t.spans[i]
-		out = append(out, t.choices[s.lo:s.hi]...)
+		s := t.span(i)
+		out = append(out, t.conns[s.lo:s.hi]...)
 	}
 	if len(out) == 0 {
 		return Route{}, lookupErr("discovery.ForAccounts", sso.ReasonNoSSO, "none of the person's accounts has a connection")
 	}
-	return Route{choices: out}, nil
+	return Route{t: t, choices: out}, nil
 }
 
 // Connection returns the connection with the given ID. Error:
 // sso.ReasonConnectionNotFound.
 func (t *Table) Connection(id string) (Choice, error) {
-	i, ok := t.connIDs.get(id)
+	i, ok := t.connIDs.get(id, t.connID)
 	if !ok {
 		return Choice{}, &sso.Error{Op: "discovery.Connection", Reason: sso.ReasonConnectionNotFound, Connection: id,
 			Detail: "no account has a connection with this ID"}
 	}
-	return t.choices[i], nil
+	return t.choice(t.conns[i]), nil
 }
 
 // LookupIssuer returns the connections whose identity provider has the given
@@ -479,17 +636,18 @@ func (t *Table) Connection(id string) (Choice, error) {
 // tells them apart by the endpoint the response arrived at, or by
 // [Table.LookupModule]. Error: sso.ReasonUnknownIssuer.
 func (t *Table) LookupIssuer(issuer string) ([]Choice, error) {
-	v, ok := t.issuers[issuer]
+	k, ok := t.issuerIDs.get(issuer, t.issuer)
 	if !ok {
 		return nil, lookupErr("discovery.LookupIssuer", sso.ReasonUnknownIssuer, "no connection trusts the issuer "+quoteShort(issuer))
 	}
+	v := t.issuers[k].value
 	if v&sharedBit == 0 {
-		return t.choices[v : v+1 : v+1], nil
+		return []Choice{t.choice(t.conns[v])}, nil
 	}
 	s := t.issuerSets[v&^sharedBit]
 	out := make([]Choice, 0, s.hi-s.lo)
 	for _, i := range t.issuerIdx[s.lo:s.hi] {
-		out = append(out, t.choices[i])
+		out = append(out, t.choice(t.conns[i]))
 	}
 	return out, nil
 }
@@ -502,19 +660,19 @@ func (t *Table) LookupIssuer(issuer string) ([]Choice, error) {
 // Errors: sso.ReasonAccountNotFound, sso.ReasonConnectionNotFound.
 func (t *Table) LookupModule(account, module string) (Choice, error) {
 	const op = "discovery.LookupModule"
-	i, ok := t.accountIDs.get(account)
+	i, ok := t.accountIDs.get(account, t.accountID)
 	if !ok {
 		return Choice{}, lookupErr(op, sso.ReasonAccountNotFound, "no account has the ID "+quoteShort(account))
 	}
-	s := t.spans[i]
-	cs := t.choices[s.lo:s.hi]
+	s := t.span(i)
+	cs := t.conns[s.lo:s.hi]
 	module = strings.TrimSpace(module)
 	if module == "" && len(cs) == 1 {
-		return cs[0], nil
+		return t.choice(cs[0]), nil
 	}
 	found := -1
 	for k := range cs {
-		if strings.EqualFold(cs[k].Module, module) {
+		if strings.EqualFold(t.choice(cs[k]).Module, module) {
 			if found >= 0 {
 				found = -2
 				break
@@ -523,7 +681,7 @@ func (t *Table) LookupModule(account, module string) (Choice, error) {
 		}
 	}
 	if found >= 0 {
-		return cs[found], nil
+		return t.choice(cs[found]), nil
 	}
 	if module == "" {
 		return Choice{}, lookupErr(op, sso.ReasonConnectionNotFound, fmt.Sprintf(
