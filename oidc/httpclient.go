@@ -3,6 +3,7 @@ package oidc
 import (
 	"context"
 	"crypto/x509"
+	"io"
 	"net/http"
 	"time"
 
@@ -31,9 +32,52 @@ func (n netConfig) safeOptions() safehttp.Options {
 // cap) unless the configuration loosens it, or an injected client.
 func newHTTPClient(n netConfig) *http.Client {
 	if n.client != nil {
-		return n.client
+		c := *n.client
+		c.Transport = deadlineGuard{base: c.Transport}
+		return &c
 	}
 	return safehttp.NewClient(n.safeOptions())
+}
+
+// deadlineGuard makes a request whose context ended fail, even when the
+// transport hands back an answer that raced with the cancellation: the
+// server sees the connection close, ends its (empty) answer, and a
+// transport may return that as a complete response. A body read that ends
+// after the context did reports the context's error instead of EOF, so a
+// cut-short body is never parsed as the whole document.
+type deadlineGuard struct{ base http.RoundTripper }
+
+func (g deadlineGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := g.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	ctx := req.Context()
+	if err := ctx.Err(); err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	resp.Body = &deadlineBody{ReadCloser: resp.Body, ctx: ctx}
+	return resp, nil
+}
+
+type deadlineBody struct {
+	io.ReadCloser
+	ctx context.Context
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		if cerr := b.ctx.Err(); cerr != nil {
+			return n, cerr
+		}
+	}
+	return n, err
 }
 
 // checkFetchURL applies the guard's address policy to a configured URL
