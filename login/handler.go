@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/internal/defaults"
 )
 
 // Handler is the login flow as an http.Handler: email-first login, the SSO
@@ -42,12 +43,8 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.LogoutReturnPath == "" {
 		cfg.LogoutReturnPath = cfg.DefaultReturnPath
 	}
-	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if cfg.MaxSAMLBodyBytes == 0 {
-		cfg.MaxSAMLBodyBytes = DefaultMaxACSBodyBytes
-	}
+	defaults.Set(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	defaults.Set(&cfg.MaxSAMLBodyBytes, DefaultMaxACSBodyBytes)
 	if cfg.CookieName == "" {
 		cfg.CookieName = DefaultCookieName
 	}

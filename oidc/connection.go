@@ -22,6 +22,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/internal/defaults"
 )
 
 // Connection is one configured OpenID provider. It implements
@@ -94,15 +95,13 @@ func New(cfg Config) (*Connection, error) {
 	if cfg.Userinfo == "" {
 		cfg.Userinfo = UserinfoWhenNeeded
 	}
-	setDefault(&cfg.ClockSkew, DefaultClockSkew)
-	setDefault(&cfg.FlowLifetime, DefaultFlowLifetime)
-	setDefault(&cfg.Timeout, DefaultTimeout)
-	setDefault(&cfg.MetadataMaxAge, DefaultMetadataMaxAge)
-	setDefault(&cfg.JWKSMaxAge, DefaultJWKSMaxAge)
-	setDefault(&cfg.JWKSMinRefetchInterval, DefaultJWKSMinRefetchInterval)
-	if cfg.MaxResponseBytes == 0 {
-		cfg.MaxResponseBytes = DefaultMaxResponseBytes
-	}
+	defaults.Set(&cfg.ClockSkew, DefaultClockSkew)
+	defaults.Set(&cfg.FlowLifetime, DefaultFlowLifetime)
+	defaults.Set(&cfg.Timeout, DefaultTimeout)
+	defaults.Set(&cfg.MetadataMaxAge, DefaultMetadataMaxAge)
+	defaults.Set(&cfg.JWKSMaxAge, DefaultJWKSMaxAge)
+	defaults.Set(&cfg.JWKSMinRefetchInterval, DefaultJWKSMinRefetchInterval)
+	defaults.Set(&cfg.MaxResponseBytes, DefaultMaxResponseBytes)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -133,12 +132,6 @@ func New(cfg Config) (*Connection, error) {
 		c.prov = prov
 	}
 	return c, nil
-}
-
-func setDefault(d *time.Duration, def time.Duration) {
-	if *d == 0 {
-		*d = def
-	}
 }
 
 // ID returns the connection ID.

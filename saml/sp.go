@@ -15,6 +15,7 @@ import (
 	saml2 "github.com/russellhaering/gosaml2"
 	dsig "github.com/russellhaering/goxmldsig"
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/internal/defaults"
 )
 
 // ServiceProvider is one SAML connection: this application as service
@@ -79,27 +80,13 @@ func New(ctx context.Context, cfg Config) (*ServiceProvider, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.ClockSkew == 0 {
-		cfg.ClockSkew = DefaultClockSkew
-	}
-	if cfg.MaxResponseSize == 0 {
-		cfg.MaxResponseSize = DefaultMaxResponseSize
-	}
-	if cfg.FlowLifetime == 0 {
-		cfg.FlowLifetime = DefaultFlowLifetime
-	}
-	if cfg.CertificateWarning == 0 {
-		cfg.CertificateWarning = DefaultCertificateWarning
-	}
-	if cfg.MetadataMaxSize == 0 {
-		cfg.MetadataMaxSize = DefaultMetadataMaxSize
-	}
-	if cfg.MetadataTimeout == 0 {
-		cfg.MetadataTimeout = DefaultMetadataTimeout
-	}
-	if cfg.MetadataRefresh == 0 {
-		cfg.MetadataRefresh = DefaultMetadataRefresh
-	}
+	defaults.Set(&cfg.ClockSkew, DefaultClockSkew)
+	defaults.Set(&cfg.MaxResponseSize, DefaultMaxResponseSize)
+	defaults.Set(&cfg.FlowLifetime, DefaultFlowLifetime)
+	defaults.Set(&cfg.CertificateWarning, DefaultCertificateWarning)
+	defaults.Set(&cfg.MetadataMaxSize, DefaultMetadataMaxSize)
+	defaults.Set(&cfg.MetadataTimeout, DefaultMetadataTimeout)
+	defaults.Set(&cfg.MetadataRefresh, DefaultMetadataRefresh)
 	sp := &ServiceProvider{
 		cfg:    cfg,
 		attrs:  cfg.Attributes.withDefaults(),

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/internal/defaults"
 )
 
 // Defaults used for the zero values of [Config] fields.
@@ -103,21 +104,11 @@ func (c Config[T]) Validate() error {
 }
 
 func (c Config[T]) withDefaults() Config[T] {
-	if c.Interval == 0 {
-		c.Interval = DefaultInterval
-	}
-	if c.MinInterval == 0 {
-		c.MinInterval = DefaultMinInterval
-	}
-	if c.MaxInterval == 0 {
-		c.MaxInterval = DefaultMaxInterval
-	}
-	if c.RetryInterval == 0 {
-		c.RetryInterval = DefaultRetryInterval
-	}
-	if c.FetchTimeout == 0 {
-		c.FetchTimeout = DefaultFetchTimeout
-	}
+	defaults.Set(&c.Interval, DefaultInterval)
+	defaults.Set(&c.MinInterval, DefaultMinInterval)
+	defaults.Set(&c.MaxInterval, DefaultMaxInterval)
+	defaults.Set(&c.RetryInterval, DefaultRetryInterval)
+	defaults.Set(&c.FetchTimeout, DefaultFetchTimeout)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
