@@ -30,7 +30,6 @@ import (
 	"flag"
 	"log"
 	"log/slog"
-	"net/http"
 	"os"
 
 	"github.com/ssokit/sso"
@@ -236,12 +235,7 @@ func start(addr, dbPath string, logger *slog.Logger) (_ *app, err error) {
 			{Who: "alice@example.com", Password: "alice-app-password", Shows: "the application's password grants Globex only"},
 		},
 	}
-	mux := http.NewServeMux()
-	for _, p := range h.Routes() {
-		mux.Handle(p, h)
-	}
-	mux.Handle("GET /{$}", a.home)
-	mux.Handle("GET /me", a.sessions.MeHandler(a.store))
+	mux := host.Mux(h, a.home, a.sessions.MeHandler(a.store))
 	srv := host.Serve(ln, mux, logger)
 	a.cleanup.Add(srv.Close)
 	return a, nil

@@ -197,12 +197,7 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 			{Who: "ada@newsroom.example", Password: "ada-password", Shows: "administrator: requires SSO at /admin, after one SSO login of her own"},
 		},
 	}
-	mux := http.NewServeMux()
-	for _, p := range h.Routes() {
-		mux.Handle(p, h)
-	}
-	mux.Handle("GET /{$}", a.home)
-	mux.Handle("GET /me", a.sessions.MeHandler(a.store))
+	mux := host.Mux(h, a.home, a.sessions.MeHandler(a.store))
 	mux.HandleFunc("GET /admin", a.adminPage)
 	mux.Handle("POST /admin", http.NewCrossOriginProtection().Handler(http.HandlerFunc(a.adminSubmit)))
 	srv := host.Serve(ln, mux, logger)

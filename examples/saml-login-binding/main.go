@@ -34,7 +34,6 @@ import (
 	"flag"
 	"log"
 	"log/slog"
-	"net/http"
 	"os"
 
 	dsig "github.com/russellhaering/goxmldsig"
@@ -221,12 +220,7 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 			{Who: "alex@agency.example", Shows: "the Talent Agency's connection refuses RSA-SHA1 (only Recruit Co's allows it)"},
 		},
 	}
-	mux := http.NewServeMux()
-	for _, p := range h.Routes() {
-		mux.Handle(p, h)
-	}
-	mux.Handle("GET /{$}", a.home)
-	mux.Handle("GET /me", a.sessions.MeHandler(a.store))
+	mux := host.Mux(h, a.home, a.sessions.MeHandler(a.store))
 	srv := host.Serve(ln, mux, logger)
 	a.cleanup.Add(srv.Close)
 	return a, nil

@@ -87,3 +87,21 @@ func WaitForInterrupt() {
 func Logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
+
+// LoginRoutes is what Mux needs of a login handler: *login.Handler.
+type LoginRoutes interface {
+	http.Handler
+	Routes() []string
+}
+
+// Mux returns the application's routes: the login handler's, the start
+// page at / and the /me JSON. Callers may add their own.
+func Mux(login LoginRoutes, home, me http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, p := range login.Routes() {
+		mux.Handle(p, login)
+	}
+	mux.Handle("GET /{$}", home)
+	mux.Handle("GET /me", me)
+	return mux
+}
