@@ -3,6 +3,7 @@ package discovery_test
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -64,7 +65,17 @@ func TestRouterSwap(t *testing.T) {
 			}
 		}()
 	}
+	// Readers must be running while the table changes: wait for the first
+	// lookup before reloading, and let lookups run between reloads.
+	for lookups.Load() == 0 {
+		runtime.Gosched()
+	}
 	for g := 1; g <= reloads; g++ {
+		if g%10 == 0 {
+			for n := lookups.Load(); lookups.Load() == n; {
+				runtime.Gosched()
+			}
+		}
 		if err := r.Reload(generation(g)); err != nil {
 			t.Fatal(err)
 		}
