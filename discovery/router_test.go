@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/discovery"
@@ -67,14 +68,17 @@ func TestRouterSwap(t *testing.T) {
 	}
 	// Readers must be running while the table changes: wait for the first
 	// lookup before reloading, and let lookups run between reloads.
-	for lookups.Load() == 0 {
-		runtime.Gosched()
+	// (Bounded, so that readers that failed and returned cannot hang it.)
+	waitLookup := func() {
+		n := lookups.Load()
+		for deadline := time.Now().Add(5 * time.Second); lookups.Load() == n && time.Now().Before(deadline); {
+			runtime.Gosched()
+		}
 	}
+	waitLookup()
 	for g := 1; g <= reloads; g++ {
 		if g%10 == 0 {
-			for n := lookups.Load(); lookups.Load() == n; {
-				runtime.Gosched()
-			}
+			waitLookup()
 		}
 		if err := r.Reload(generation(g)); err != nil {
 			t.Fatal(err)
