@@ -7,17 +7,15 @@ import (
 	"time"
 )
 
-// Flow is the server-side state of one pending login of a redirect protocol,
-// kept in a [StateStore] between Begin and Complete under its random ID (the
-// SAML RelayState or the OIDC state parameter).
+// Flow is one pending login (or single logout) of a redirect protocol,
+// kept between Begin and Complete under its random ID (the SAML RelayState
+// or the OIDC state parameter) by a [Flows].
 type Flow struct {
 	// ID is the random handle sent through the identity provider.
-	ID string `json:"-"`
+	ID string `json:"i"`
 	// Connection is the connection that began the login.
 	Connection string `json:"c"`
-	// BindingHash is [HashBinding] of the browser binding given to Begin.
-	BindingHash string `json:"b"`
-	// RequestID is the SAML AuthnRequest ID.
+	// RequestID is the SAML AuthnRequest (or LogoutRequest) ID.
 	RequestID string `json:"r,omitempty"`
 	// Nonce and Verifier are the OIDC nonce and PKCE code verifier.
 	Nonce    string `json:"n,omitempty"`
@@ -33,48 +31,103 @@ type Flow struct {
 	Expires time.Time `json:"e"`
 }
 
+// Flows keeps the pending logins of one browser between Begin and Complete.
+// Two implementations come with this package: [Cookies.Flows] seals each
+// pending login into a cookie of the browser that started it, so the
+// server keeps nothing until the login completes (what package login
+// uses), and [StoreFlows] keeps them in a [StateStore] under a browser
+// binding.
+//
+// Either way a pending login is bound to the browser that started it:
+// another browser cannot complete it, even with its handle.
+// Implementations are used for one request and need not be safe for
+// concurrent use.
+type Flows interface {
+	// Save keeps f until f.Expires.
+	Save(ctx context.Context, f *Flow) error
+	// Take returns the pending login with the given ID and removes it, so
+	// that one handle completes at most one login. It returns an error
+	// matching ReasonStateMissing when this browser has no live pending
+	// login under id, and ReasonStateMismatch when the login belongs to
+	// another browser.
+	Take(ctx context.Context, id string) (*Flow, error)
+}
+
 const flowKeyPrefix = "flow:"
 
-// SaveFlow stores f under f.ID until f.Expires.
-func SaveFlow(ctx context.Context, store StateStore, f *Flow) error {
-	b, err := json.Marshal(f)
-	if err != nil {
-		return &Error{Op: "sso.SaveFlow", Reason: ReasonInternal, Connection: f.Connection, Err: err}
+// StoreFlows returns Flows that keep pending logins in store under their
+// ID, bound to the browser by binding: a random value the host keeps in an
+// HttpOnly cookie (see [NewBinding]), of which the store holds only the
+// digest ([HashBinding]). Take consumes the record even when the binding
+// does not match, so a handle is never tried twice.
+//
+// Every Begin writes a record: an application that keeps pending logins
+// server-side must limit anonymous login starts (per client address) so
+// that a flood cannot fill store; [Cookies.Flows] needs no such limit.
+func StoreFlows(store StateStore, binding string) Flows {
+	return storeFlows{store: store, binding: binding}
+}
+
+type storeFlows struct {
+	store   StateStore
+	binding string
+}
+
+type storedFlow struct {
+	Binding string `json:"b"`
+	Flow    *Flow  `json:"f"`
+}
+
+func (s storeFlows) Save(ctx context.Context, f *Flow) error {
+	const op = "sso.StoreFlows.Save"
+	if s.binding == "" {
+		return &Error{Op: op, Reason: ReasonInvalidRequest, Connection: f.Connection,
+			Detail: "the browser binding is empty: pass the value of the browser's binding cookie (sso.NewBinding)"}
 	}
-	if err := store.Put(ctx, flowKeyPrefix+f.ID, b, f.Expires); err != nil {
-		return &Error{Op: "sso.SaveFlow", Reason: ReasonInternal, Connection: f.Connection, Detail: "state store failed", Err: err}
+	if s.store == nil {
+		return &Error{Op: op, Reason: ReasonInvalidConfig, Connection: f.Connection, Detail: "no StateStore to keep the pending login in"}
+	}
+	b, err := json.Marshal(storedFlow{Binding: HashBinding(s.binding), Flow: f})
+	if err != nil {
+		return &Error{Op: op, Reason: ReasonInternal, Connection: f.Connection, Err: err}
+	}
+	if err := s.store.Put(ctx, flowKeyPrefix+f.ID, b, f.Expires); err != nil {
+		return storeFailure(op, f.Connection, "keeping the pending login failed", err)
 	}
 	return nil
 }
 
-// TakeFlow loads and deletes the flow with the given ID, then checks that it
-// belongs to the given connection and browser binding and has not expired at
-// now. The flow is consumed even when a check fails, so a handle is never
-// tried twice.
-func TakeFlow(ctx context.Context, store StateStore, id, connection, binding string, now time.Time) (*Flow, error) {
-	const op = "sso.TakeFlow"
-	if id == "" {
-		return nil, &Error{Op: op, Reason: ReasonStateMissing, Connection: connection, Detail: "the response carries no state handle"}
+func (s storeFlows) Take(ctx context.Context, id string) (*Flow, error) {
+	const op = "sso.StoreFlows.Take"
+	if id == "" || s.store == nil {
+		return nil, &Error{Op: op, Reason: ReasonStateMissing, Detail: "no pending login under an empty handle"}
 	}
-	b, err := store.Take(ctx, flowKeyPrefix+id)
+	b, err := s.store.Take(ctx, flowKeyPrefix+id)
 	if err != nil {
 		if errors.Is(err, ReasonStateMissing) {
-			return nil, &Error{Op: op, Reason: ReasonStateMissing, Connection: connection, Detail: "no pending login under this state: it expired, was used already, or never existed"}
+			return nil, &Error{Op: op, Reason: ReasonStateMissing, Detail: "no pending login under this state: it expired, was used already, or never existed"}
 		}
-		return nil, &Error{Op: op, Reason: ReasonInternal, Connection: connection, Detail: "state store failed", Err: err}
+		return nil, storeFailure(op, "", "reading the pending login failed", err)
 	}
-	f := new(Flow)
-	if err := json.Unmarshal(b, f); err != nil {
-		return nil, &Error{Op: op, Reason: ReasonInternal, Connection: connection, Detail: "stored state is corrupt", Err: err}
+	var sf storedFlow
+	if err := json.Unmarshal(b, &sf); err != nil || sf.Flow == nil {
+		return nil, &Error{Op: op, Reason: ReasonInternal, Detail: "the stored pending login is corrupt", Err: err}
 	}
-	f.ID = id
-	switch {
-	case f.Connection != connection:
-		return nil, &Error{Op: op, Reason: ReasonStateMismatch, Connection: connection, Detail: "the pending login was started for another connection", Expected: f.Connection, Actual: connection}
-	case !BindingMatches(f.BindingHash, binding):
-		return nil, &Error{Op: op, Reason: ReasonStateMismatch, Connection: connection, Detail: "the pending login was started in another browser (binding cookie missing or different)"}
-	case !now.Before(f.Expires):
-		return nil, &Error{Op: op, Reason: ReasonStateMissing, Connection: connection, Detail: "the pending login expired at " + f.Expires.UTC().Format(time.RFC3339)}
+	if !BindingMatches(sf.Binding, s.binding) {
+		return nil, &Error{Op: op, Reason: ReasonStateMismatch, Connection: sf.Flow.Connection,
+			Detail: "the pending login was started in another browser (binding cookie missing or different)"}
 	}
-	return f, nil
+	sf.Flow.ID = id
+	return sf.Flow, nil
+}
+
+// storeFailure wraps a store's error, keeping its Reason when it has a
+// meaningful one (store_full, unavailable) and ReasonInternal otherwise.
+func storeFailure(op, connection, detail string, err error) error {
+	reason := ReasonInternal
+	switch r := ReasonOf(err); r {
+	case ReasonUnavailable, ReasonStoreFull:
+		reason = r
+	}
+	return &Error{Op: op, Reason: reason, Connection: connection, Detail: detail, Err: err}
 }

@@ -116,9 +116,14 @@ type Authenticator interface {
 
 // BeginRequest starts a login.
 type BeginRequest struct {
-	// Binding ties the login to the browser that starts it: a random value
-	// the host keeps in a cookie (see [NewBinding]) and passes again to
-	// Complete. Redirect protocols require it.
+	// Flows keeps the pending login until Complete, bound to the browser
+	// that starts it. Package login passes [Cookies.Flows], which seals it
+	// into a cookie. When nil, redirect protocols keep it in their
+	// connection's StateStore under Binding.
+	Flows Flows
+	// Binding ties the login to the browser that starts it when Flows is
+	// nil: a random value the host keeps in a cookie (see [NewBinding])
+	// and passes again to Complete.
 	Binding string
 	// ReturnTo is the same-site relative path to land on after the login.
 	// It is checked with [SafeReturnPath]; an unsafe value is an error.
@@ -129,15 +134,20 @@ type BeginRequest struct {
 	// ForceAuthn asks the identity provider to authenticate the person again
 	// even if it has a session (SAML ForceAuthn, OIDC prompt=login).
 	ForceAuthn bool
-	// FlowData is host data kept with the login's server-side state and
-	// returned in [Identity.FlowData]. It never leaves the server.
+	// FlowData is host data kept with the pending login and returned in
+	// [Identity.FlowData]. Sealed into a cookie it travels with the
+	// browser, which can neither read nor change it; keep it small.
 	FlowData map[string]string
 }
 
 // CompleteRequest finishes a login.
 type CompleteRequest struct {
-	// Binding is the value from the browser's cookie given to Begin. It is
-	// empty for an IdP-initiated SAML login when the browser has none.
+	// Flows holds the pending logins of the browser, as given to Begin.
+	// When nil, the connection's StateStore under Binding.
+	Flows Flows
+	// Binding is the value from the browser's cookie given to Begin when
+	// Flows is nil. It is empty for an IdP-initiated SAML login when the
+	// browser has none.
 	Binding string
 	// Params holds the parameters the browser returned: the POST form of a
 	// SAML ACS (SAMLResponse, RelayState), the query of an OIDC callback
@@ -187,8 +197,8 @@ type Step struct {
 	URL string
 	// Form holds the fields of a StepPostForm.
 	Form url.Values
-	// State is the handle of the login's server-side state (SAML RelayState,
-	// OIDC state). Hosts need not use it; it helps correlate logs.
+	// State is the handle of the pending login (SAML RelayState, OIDC
+	// state). Hosts need not use it; it helps correlate logs.
 	State string
 	// Expires is when the pending login stops being accepted.
 	Expires time.Time

@@ -56,48 +56,51 @@ func TestMemoryStoresAreBounded(t *testing.T) {
 	}
 }
 
-func TestFlowRoundTrip(t *testing.T) {
+func TestStoreFlows(t *testing.T) {
 	ctx := context.Background()
 	clock := ssotest.NewClock(time.Unix(1_700_000_000, 0))
 	store := sso.NewMemoryStateStore(sso.MemoryOptions{Now: clock.Now})
 	binding := sso.NewBinding()
 	save := func(id string) {
 		t.Helper()
-		f := &sso.Flow{ID: id, Connection: "acme", BindingHash: sso.HashBinding(binding), RequestID: "req-" + id,
+		f := &sso.Flow{ID: id, Connection: "acme", RequestID: "req-" + id,
 			ReturnTo: "/x", Created: clock.Now(), Expires: clock.Now().Add(10 * time.Minute), Data: map[string]string{"account": "a1"}}
-		if err := sso.SaveFlow(ctx, store, f); err != nil {
+		if err := sso.StoreFlows(store, binding).Save(ctx, f); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if err := sso.StoreFlows(store, "").Save(ctx, &sso.Flow{ID: "x", Expires: clock.Now().Add(time.Minute)}); !errors.Is(err, sso.ReasonInvalidRequest) {
+		t.Fatalf("Save without a binding = %v; want invalid_request", err)
+	}
 	tests := []struct {
-		name, id, conn, binding string
-		advance                 time.Duration
-		want                    sso.Reason
+		name, id, binding string
+		advance           time.Duration
+		want              sso.Reason
 	}{
-		{"ok", "f1", "acme", binding, 0, ""},
-		{"empty id", "", "acme", binding, 0, sso.ReasonStateMissing},
-		{"other connection", "f2", "other", binding, 0, sso.ReasonStateMismatch},
-		{"other browser", "f3", "acme", sso.NewBinding(), 0, sso.ReasonStateMismatch},
-		{"no cookie", "f4", "acme", "", 0, sso.ReasonStateMismatch},
-		{"expired", "f5", "acme", binding, 11 * time.Minute, sso.ReasonStateMissing},
+		{"ok", "f1", binding, 0, ""},
+		{"empty id", "", binding, 0, sso.ReasonStateMissing},
+		{"other browser", "f3", sso.NewBinding(), 0, sso.ReasonStateMismatch},
+		{"no cookie", "f4", "", 0, sso.ReasonStateMismatch},
+		{"expired", "f5", binding, 11 * time.Minute, sso.ReasonStateMissing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.id != "" {
 				save(tc.id)
 			}
-			f, err := sso.TakeFlow(ctx, store, tc.id, tc.conn, tc.binding, clock.Now().Add(tc.advance))
+			clock.Advance(tc.advance)
+			f, err := sso.StoreFlows(store, tc.binding).Take(ctx, tc.id)
 			if tc.want == "" {
 				if err != nil || f.RequestID != "req-"+tc.id || f.Data["account"] != "a1" || f.ID != tc.id {
-					t.Fatalf("TakeFlow = %+v, %v", f, err)
+					t.Fatalf("Take = %+v, %v", f, err)
 				}
 			} else if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v; want %s", err, tc.want)
 			}
-			// Every attempt consumes the flow.
+			// Every attempt consumes the pending login.
 			if tc.id != "" {
-				if _, err := sso.TakeFlow(ctx, store, tc.id, tc.conn, tc.binding, clock.Now()); !errors.Is(err, sso.ReasonStateMissing) {
-					t.Fatalf("flow usable twice: %v", err)
+				if _, err := sso.StoreFlows(store, binding).Take(ctx, tc.id); !errors.Is(err, sso.ReasonStateMissing) {
+					t.Fatalf("pending login usable twice: %v", err)
 				}
 			}
 		})

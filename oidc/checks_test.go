@@ -156,16 +156,62 @@ func TestLoosenedChecks(t *testing.T) {
 }
 
 func TestCodeReplay(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, nil)
+	// A provider that accepts a code twice, and a store that forgets to
+	// consume pending logins: the replay cache stops the second login.
+	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.States = &leakyStore{} })
 	e.op.Misbehave(oidctest.Misbehaviour{CodeReusable: true})
 	first := e.callback(e.begin(sso.BeginRequest{}), "alice-0001")
 	if _, err := e.complete(first); err != nil {
 		t.Fatal(err)
 	}
-	// The code, injected into another pending login of the same browser.
-	second := e.begin(sso.BeginRequest{})
-	_, err := e.complete(url.Values{"code": {first.Get("code")}, "state": {second.State}, "iss": {e.op.Issuer()}})
+	_, err := e.complete(first)
 	wantReason(t, err, sso.ReasonReplayed)
+	if !strings.Contains(err.Error(), "code") {
+		t.Fatalf("err = %v", err)
+	}
+	// The code, injected into another pending login of the same browser:
+	// the token endpoint refuses it (another PKCE verifier).
+	second := e.begin(sso.BeginRequest{})
+	_, err = e.complete(url.Values{"code": {first.Get("code")}, "state": {second.State}, "iss": {e.op.Issuer()}})
+	wantReason(t, err, sso.ReasonTokenExchangeFailed)
+}
+
+// TestJunkCallbacksRecordNothing: codes are recorded only once the token
+// endpoint accepted them, so callbacks with made-up codes cannot fill the
+// replay cache and push out records of real logins.
+func TestJunkCallbacksRecordNothing(t *testing.T) {
+	replay := sso.NewMemoryReplayCache(sso.MemoryOptions{})
+	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.Replay = replay })
+	for i := 0; i < 20; i++ {
+		step := e.begin(sso.BeginRequest{})
+		_, err := e.complete(url.Values{"code": {fmt.Sprintf("junk-%d", i)}, "state": {step.State}, "iss": {e.op.Issuer()}})
+		wantReason(t, err, sso.ReasonTokenExchangeFailed)
+	}
+	if n := replay.Len(); n != 0 {
+		t.Fatalf("junk callbacks left %d replay records", n)
+	}
+	if _, err := e.login("alice-0001"); err != nil {
+		t.Fatal(err)
+	}
+	if n := replay.Len(); n != 2 {
+		t.Fatalf("a login left %d replay records; want 2 (code and nonce)", n)
+	}
+}
+
+// TestReplayCacheFailureRefuses: when the replay cache cannot record, the
+// login is refused with the cache's Reason (fail closed).
+func TestReplayCacheFailureRefuses(t *testing.T) {
+	for _, reason := range []sso.Reason{sso.ReasonStoreFull, sso.ReasonUnavailable, sso.ReasonInternal} {
+		e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.Replay = failingReplay{reason} })
+		_, err := e.login("alice-0001")
+		wantReason(t, err, reason)
+	}
+}
+
+type failingReplay struct{ reason sso.Reason }
+
+func (f failingReplay) Seen(context.Context, string, time.Time) (bool, error) {
+	return false, &sso.Error{Op: "test", Reason: f.reason, Detail: "the replay cache is " + string(f.reason)}
 }
 
 // leakyStore is a StateStore whose Take does not delete: a broken durable

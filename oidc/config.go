@@ -242,7 +242,11 @@ type Config struct {
 	// FlowLifetime bounds the time between Begin and Complete;
 	// DefaultFlowLifetime when zero.
 	FlowLifetime time.Duration
-	// States keeps pending logins. Required.
+	// States keeps pending logins begun without sso.BeginRequest.Flows
+	// (under the request's Binding); a bounded per-connection
+	// sso.MemoryStateStore when nil (use a shared one when the application
+	// runs several instances). Package login seals pending logins into the
+	// browser instead and needs none.
 	States sso.StateStore
 	// Replay records used codes and nonces; a per-connection
 	// sso.MemoryReplayCache when nil (use a shared one when the application
@@ -429,9 +433,6 @@ func (c *Config) validate() (*parsed, error) {
 			return fail("CACertPEM holds no PEM certificate")
 		}
 		p.roots = pool
-	}
-	if c.States == nil {
-		return fail("States is nil: set a StateStore (sso.NewMemoryStateStore for a single instance)")
 	}
 	return p, nil
 }

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/internal/flowstate"
 	"github.com/ssokit/sso/internal/defaults"
 )
 
@@ -104,6 +105,9 @@ func New(cfg Config) (*Connection, error) {
 	defaults.Set(&cfg.MaxResponseBytes, DefaultMaxResponseBytes)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.States == nil {
+		cfg.States = sso.NewMemoryStateStore(sso.MemoryOptions{Now: cfg.Now})
 	}
 	c := &Connection{
 		cfg:      cfg,
@@ -316,15 +320,13 @@ func (c *Connection) scopes() []string {
 // maxLoginHint bounds the login_hint sent to the provider.
 const maxLoginHint = 256
 
-// Begin starts a login: it stores a flow bound to req.Binding and returns a
+// Begin starts a login: it keeps a pending login bound to the browser
+// (req.Flows, or the States store under req.Binding) and returns a
 // redirect to the provider's authorization endpoint with the state (the
-// flow's ID), a nonce, a PKCE S256 challenge, the scopes, login_hint and,
-// for req.ForceAuthn, prompt=login.
+// pending login's ID), a nonce, a PKCE S256 challenge, the scopes,
+// login_hint and, for req.ForceAuthn, prompt=login.
 func (c *Connection) Begin(ctx context.Context, req sso.BeginRequest) (*sso.Step, error) {
 	const op = "oidc.Begin"
-	if req.Binding == "" {
-		return nil, &sso.Error{Op: op, Reason: sso.ReasonInvalidRequest, Connection: c.cfg.ID, Detail: "BeginRequest.Binding is empty: pass the browser binding cookie value"}
-	}
 	returnTo := ""
 	if req.ReturnTo != "" {
 		p, ok := sso.SafeReturnPath(req.ReturnTo)
@@ -345,7 +347,7 @@ func (c *Connection) Begin(ctx context.Context, req sso.BeginRequest) (*sso.Step
 	}
 	state, nonce, verifier := vals[0], vals[1], vals[2]
 	now := c.cfg.Now()
-	f := &sso.Flow{ID: state, Connection: c.cfg.ID, BindingHash: sso.HashBinding(req.Binding), Nonce: nonce, Verifier: verifier,
+	f := &sso.Flow{ID: state, Connection: c.cfg.ID, Nonce: nonce, Verifier: verifier,
 		ReturnTo: returnTo, LoginHint: req.LoginHint, Data: req.FlowData, Created: now, Expires: now.Add(c.cfg.FlowLifetime)}
 	opts := []rp.AuthURLOpt{
 		rp.WithCodeChallenge(zoidc.NewSHACodeChallenge(verifier)),
@@ -358,7 +360,7 @@ func (c *Connection) Begin(ctx context.Context, req sso.BeginRequest) (*sso.Step
 		opts = append(opts, rp.WithPrompt("login"))
 	}
 	u := rp.AuthURL(state, p.rp, opts...)
-	if err := sso.SaveFlow(ctx, c.cfg.States, f); err != nil {
+	if err := flowstate.Of(req.Flows, c.cfg.States, req.Binding).Save(ctx, f); err != nil {
 		return nil, err
 	}
 	return &sso.Step{Kind: sso.StepRedirect, URL: u, State: state, Expires: f.Expires}, nil
@@ -403,7 +405,7 @@ func (c *Connection) CompleteWithTokens(ctx context.Context, req sso.CompleteReq
 	var f *sso.Flow
 	var flowErr error
 	if state := q.Get("state"); state != "" || q.Get("error") == "" {
-		f, flowErr = sso.TakeFlow(ctx, c.cfg.States, state, c.cfg.ID, req.Binding, c.cfg.Now())
+		f, flowErr = flowstate.Take(ctx, flowstate.Of(req.Flows, c.cfg.States, req.Binding), state, c.cfg.ID, c.cfg.Now())
 	}
 	p, err := c.provider(ctx)
 	if err != nil {
@@ -427,12 +429,6 @@ func (c *Connection) CompleteWithTokens(ctx context.Context, req sso.CompleteReq
 		return fail(sso.ReasonInvalidRequest, "the callback has neither code nor error", nil)
 	}
 	now := c.cfg.Now()
-	if seen, err := c.replay.Seen(ctx, "oidc:code:"+c.cfg.ID+":"+digest(code), now.Add(c.cfg.FlowLifetime)); err != nil {
-		return fail(sso.ReasonInternal, "replay cache failed", err)
-	} else if seen {
-		return fail(sso.ReasonReplayed, "this authorization code was presented before", nil)
-	}
-
 	tok, err := c.exchange(ctx, p, code, f.Verifier, now)
 	if err != nil {
 		return nil, nil, err
@@ -448,10 +444,18 @@ func (c *Connection) CompleteWithTokens(ctx context.Context, req sso.CompleteReq
 	if err := checkAccessTokenHash(tok.AccessToken, idt); err != nil {
 		return fail(sso.ReasonSignatureInvalid, "the ID token's at_hash does not match the access token (token substitution?)", err)
 	}
-	if seen, err := c.replay.Seen(ctx, "oidc:nonce:"+c.cfg.ID+":"+digest(f.Nonce), idt.Expiry.Add(c.cfg.ClockSkew)); err != nil {
-		return fail(sso.ReasonInternal, "replay cache failed", err)
-	} else if seen {
-		return fail(sso.ReasonReplayed, "an ID token with this nonce was accepted before", nil)
+	// Replay records are written only now, for what the token endpoint
+	// accepted (the code) and the provider signed (the nonce, which is
+	// also the pending login's: it completes once).
+	for _, k := range []struct{ key, detail string }{
+		{"oidc:code:" + c.cfg.ID + ":" + digest(code), "this authorization code was redeemed before"},
+		{"oidc:nonce:" + c.cfg.ID + ":" + digest(f.Nonce), "an ID token with this nonce (this pending login's) was accepted before"},
+	} {
+		if seen, err := c.replay.Seen(ctx, k.key, idt.Expiry.Add(c.cfg.ClockSkew)); err != nil {
+			return fail(flowstate.ReplayFailure(err), "the replay cache failed, so the login cannot be checked for replay", err)
+		} else if seen {
+			return fail(sso.ReasonReplayed, k.detail, nil)
+		}
 	}
 
 	claims := idt.Claims
@@ -698,3 +702,4 @@ func digest(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
+

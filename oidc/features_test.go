@@ -320,7 +320,6 @@ func TestConfigValidate(t *testing.T) {
 		{"protocol-relative logo", func(c *oidc.Config) { c.LogoURL = "//evil.example/x.png" }, "LogoURL"},
 		{"relative logo", func(c *oidc.Config) { c.LogoURL = "logo.png" }, "LogoURL"},
 		{"bad post-logout URL", func(c *oidc.Config) { c.PostLogoutRedirectURL = "/bye" }, "PostLogoutRedirectURL"},
-		{"no store", func(c *oidc.Config) { c.States = nil }, "States"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

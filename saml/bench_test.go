@@ -47,8 +47,8 @@ func pendingLogins(tb testing.TB, idp *samltest.IdP, store sso.StateStore, n int
 	out := make([]url.Values, n)
 	for i := range out {
 		flowID, reqID := fmt.Sprintf("flow-%d", i), fmt.Sprintf("_req-%d", i)
-		f := &sso.Flow{ID: flowID, Connection: "c1", BindingHash: sso.HashBinding(browser), RequestID: reqID, Created: t0, Expires: t0.Add(saml.DefaultFlowLifetime)}
-		if err := sso.SaveFlow(context.Background(), store, f); err != nil {
+		f := &sso.Flow{ID: flowID, Connection: "c1", RequestID: reqID, Created: t0, Expires: t0.Add(saml.DefaultFlowLifetime)}
+		if err := sso.StoreFlows(store, browser).Save(context.Background(), f); err != nil {
 			tb.Fatal(err)
 		}
 		enc, err := idp.EncodedResponse(samltest.ResponseOptions{User: "alice@example.com", InResponseTo: reqID})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/internal/flowstate"
 )
 
 // Attribute keys under which Identity.Attributes keeps the NameID when the
@@ -53,7 +54,7 @@ func (sp *ServiceProvider) Complete(ctx context.Context, req sso.CompleteRequest
 	if sp.cfg.Debug {
 		sp.log.Info("saml: response received", "connection", sp.cfg.ID, "relay_state", relay, "xml", truncate(string(raw), 64<<10))
 	}
-	id, err := sp.check(ctx, raw, now, pending{flow: true, relayState: relay, binding: req.Binding})
+	id, err := sp.check(ctx, raw, now, pending{flows: flowstate.Of(req.Flows, sp.store, req.Binding), relayState: relay})
 	return id, sp.debugFail(err)
 }
 
@@ -77,10 +78,9 @@ func (sp *ServiceProvider) ValidateResponse(ctx context.Context, samlResponse, r
 
 // pending says how to find the login a response answers.
 type pending struct {
-	flow       bool   // take the sso.Flow under relayState
-	relayState string // RelayState from the browser
-	binding    string // browser binding cookie
-	requestID  string // the expected InResponseTo, when flow is false
+	flows      sso.Flows // take the pending login under relayState from these
+	relayState string    // RelayState from the browser
+	requestID  string    // the expected InResponseTo, when flows is nil
 }
 
 func (sp *ServiceProvider) check(ctx context.Context, raw []byte, now time.Time, p pending) (*sso.Identity, error) {
@@ -90,10 +90,11 @@ func (sp *ServiceProvider) check(ctx context.Context, raw []byte, now time.Time,
 		return nil, err
 	}
 	id := &sso.Identity{Connection: sp.cfg.ID, Protocol: sso.ProtocolSAML}
+	var oneTime []oneTimeKey
 	if res.scdIRT != "" || res.respIRT != "" {
 		want := p.requestID
-		if p.flow {
-			flow, err := sso.TakeFlow(ctx, sp.store, p.relayState, sp.cfg.ID, p.binding, now)
+		if p.flows != nil {
+			flow, err := flowstate.Take(ctx, p.flows, p.relayState, sp.cfg.ID, now)
 			if err != nil {
 				var e *sso.Error
 				if errors.As(err, &e) && e.Reason == sso.ReasonStateMissing {
@@ -103,6 +104,7 @@ func (sp *ServiceProvider) check(ctx context.Context, raw []byte, now time.Time,
 			}
 			want = flow.RequestID
 			id.ReturnTo, id.FlowData = flow.ReturnTo, flow.Data
+			oneTime = append(oneTime, oneTimeKey{"flow:" + sp.cfg.ID + ":" + flow.ID, flow.Expires, "the pending login " + flow.ID + " was completed before (its cookie or record was replayed)"})
 		} else if want == "" {
 			return nil, c.mismatch(sso.ReasonInResponseToMismatch, "the response answers an AuthnRequest (InResponseTo), but no pending request was given", "", firstNonEmpty(res.scdIRT, res.respIRT))
 		}
@@ -121,12 +123,17 @@ func (sp *ServiceProvider) check(ctx context.Context, raw []byte, now time.Time,
 			id.ReturnTo = rt
 		}
 	}
-	seen, err := sp.replay.Seen(ctx, sp.cfg.ID+"\x00"+res.assertionID, res.replayUntil)
-	if err != nil {
-		return nil, c.fail(sso.ReasonInternal, "the replay cache failed", err)
-	}
-	if seen {
-		return nil, c.fail(sso.ReasonReplayed, fmt.Sprintf("assertion %q was used before (replayed response)", res.assertionID), nil)
+	// Replay records are written only now, for what the IdP signed: the
+	// assertion ID, and the pending login it answers.
+	oneTime = append(oneTime, oneTimeKey{sp.cfg.ID + "\x00" + res.assertionID, res.replayUntil, fmt.Sprintf("assertion %q was used before (replayed response)", res.assertionID)})
+	for _, k := range oneTime {
+		seen, err := sp.replay.Seen(ctx, k.key, k.until)
+		if err != nil {
+			return nil, c.fail(flowstate.ReplayFailure(err), "the replay cache failed, so the response cannot be checked for replay", err)
+		}
+		if seen {
+			return nil, c.fail(sso.ReasonReplayed, k.detail, nil)
+		}
 	}
 	if err := sp.fillIdentity(id, res); err != nil {
 		return nil, err
@@ -139,6 +146,14 @@ func (sp *ServiceProvider) check(ctx context.Context, raw []byte, now time.Time,
 	}
 	return id, nil
 }
+
+// oneTimeKey is a value to record in the replay cache until a time.
+type oneTimeKey struct {
+	key    string
+	until  time.Time
+	detail string // why a second sighting is refused
+}
+
 
 // checkInResponseTo compares the response's InResponseTo values with the
 // pending request's ID. Every value present must match, and at least one

@@ -303,6 +303,87 @@ func TestReplay(t *testing.T) {
 	}
 }
 
+// leakyStore is a StateStore whose Take does not delete: a broken durable
+// store, or a pending-login cookie the browser sends again.
+type leakyStore struct{ m sync.Map }
+
+func (s *leakyStore) Put(_ context.Context, k string, v []byte, _ time.Time) error {
+	s.m.Store(k, v)
+	return nil
+}
+
+func (s *leakyStore) Take(_ context.Context, k string) ([]byte, error) {
+	v, ok := s.m.Load(k)
+	if !ok {
+		return nil, &sso.Error{Reason: sso.ReasonStateMissing}
+	}
+	return v.([]byte), nil
+}
+
+// TestPendingLoginCompletesOnce: a pending login completes one login,
+// even if its record (or cookie) comes back and the IdP answers the same
+// request twice with distinct assertions.
+func TestPendingLoginCompletesOnce(t *testing.T) {
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.StateStore = &leakyStore{} })
+	relay, reqID, _ := e.begin(sso.BeginRequest{})
+	first := e.response(samltest.ResponseOptions{InResponseTo: reqID})
+	second := e.response(samltest.ResponseOptions{InResponseTo: reqID})
+	if _, err := e.complete(first, relay, browser); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.complete(second, relay, browser)
+	wantReason(t, err, sso.ReasonReplayed)
+	if !strings.Contains(err.Error(), "pending login") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestRefusedResponsesRecordNothing: replay records are written only for
+// what the IdP signed, so forged or unsolicited responses cannot fill the
+// replay cache and push out records of real logins.
+func TestRefusedResponsesRecordNothing(t *testing.T) {
+	replay := sso.NewMemoryReplayCache(sso.MemoryOptions{})
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.ReplayCache = replay })
+	relay, reqID, _ := e.begin(sso.BeginRequest{})
+	for _, opts := range []samltest.ResponseOptions{
+		{InResponseTo: reqID, Misbehavior: samltest.Misbehavior{WrongKey: true}},
+		{InResponseTo: reqID, Misbehavior: samltest.Misbehavior{Unsigned: true}},
+		{}, // unsolicited, and the connection refuses IdP-initiated logins
+	} {
+		if _, err := e.complete(e.response(opts), relay, browser); err == nil {
+			t.Fatal("a bad response was accepted")
+		}
+	}
+	if _, err := e.complete(e.response(samltest.ResponseOptions{InResponseTo: "_other"}), relay, browser); err == nil {
+		t.Fatal("a response to another request was accepted")
+	}
+	if n := replay.Len(); n != 0 {
+		t.Fatalf("refused responses left %d replay records", n)
+	}
+	if _, err := e.login(samltest.ResponseOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := replay.Len(); n != 2 {
+		t.Fatalf("a login left %d replay records; want 2 (assertion and pending login)", n)
+	}
+}
+
+// TestReplayCacheFailureRefuses: a replay cache that cannot record refuses
+// the login with its Reason (fail closed).
+func TestReplayCacheFailureRefuses(t *testing.T) {
+	for _, reason := range []sso.Reason{sso.ReasonStoreFull, sso.ReasonUnavailable, sso.ReasonInternal} {
+		e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.ReplayCache = failingReplay{reason} })
+		_, err := e.login(samltest.ResponseOptions{})
+		wantReason(t, err, reason)
+	}
+}
+
+type failingReplay struct{ reason sso.Reason }
+
+func (f failingReplay) Seen(context.Context, string, time.Time) (bool, error) {
+	return false, &sso.Error{Op: "test", Reason: f.reason, Detail: "the replay cache is " + string(f.reason)}
+}
+
 func TestClockSkew(t *testing.T) {
 	e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.AllowIdPInitiated = true })
 	// An IdP clock 2 minutes ahead is tolerated, 5 minutes is not.

@@ -17,12 +17,17 @@ import (
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/internal/flowstate"
 )
 
 // LogoutRequest asks the IdP to end a session.
 type LogoutRequest struct {
-	// Binding is the browser's binding cookie, as for Begin; the IdP's
-	// answer must come back to the same browser.
+	// Flows keeps the pending logout until the IdP answers, as
+	// sso.BeginRequest.Flows does for a login; the answer must come back
+	// to the same browser.
+	Flows sso.Flows
+	// Binding is the browser's binding cookie, as for Begin, when Flows
+	// is nil.
 	Binding string
 	// NameID, NameIDFormat and SessionIndex name the IdP session, as the
 	// login's Identity holds them (see LogoutRequestFor).
@@ -73,9 +78,6 @@ func (sp *ServiceProvider) Logout(ctx context.Context, req LogoutRequest) (*sso.
 		}
 		return nil, sp.errorf(opLogout, sso.ReasonLogoutNotSupported, detail, nil)
 	}
-	if req.Binding == "" {
-		return nil, sp.errorf(opLogout, sso.ReasonInvalidRequest, "LogoutRequest.Binding is empty: pass the browser binding cookie", nil)
-	}
 	if req.NameID == "" {
 		return nil, sp.errorf(opLogout, sso.ReasonSubjectMissing, "LogoutRequest.NameID is empty: the IdP needs the session's NameID", nil)
 	}
@@ -102,9 +104,8 @@ func (sp *ServiceProvider) Logout(ctx context.Context, req LogoutRequest) (*sso.
 	if err != nil {
 		return nil, err
 	}
-	flow := &sso.Flow{ID: flowID, Connection: sp.cfg.ID, BindingHash: sso.HashBinding(req.Binding), RequestID: id,
-		ReturnTo: returnTo, Created: now, Expires: now.Add(sp.cfg.FlowLifetime)}
-	if err := sso.SaveFlow(ctx, sp.store, flow); err != nil {
+	flow := &sso.Flow{ID: flowID, Connection: sp.cfg.ID, RequestID: id, ReturnTo: returnTo, Created: now, Expires: now.Add(sp.cfg.FlowLifetime)}
+	if err := flowstate.Of(req.Flows, sp.store, req.Binding).Save(ctx, flow); err != nil {
 		return nil, err
 	}
 	var key *spKey
@@ -296,7 +297,7 @@ func (sp *ServiceProvider) completeLogout(ctx context.Context, req sso.CompleteR
 	if irt == "" {
 		return nil, c.fail(sso.ReasonInResponseToMismatch, "the LogoutResponse answers no request (no InResponseTo)", nil)
 	}
-	flow, err := sso.TakeFlow(ctx, sp.store, req.Params.Get("RelayState"), sp.cfg.ID, req.Binding, now)
+	flow, err := flowstate.Take(ctx, flowstate.Of(req.Flows, sp.store, req.Binding), req.Params.Get("RelayState"), sp.cfg.ID, now)
 	if err != nil {
 		return nil, err
 	}

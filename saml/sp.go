@@ -16,6 +16,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/internal/defaults"
+	"github.com/ssokit/sso/internal/flowstate"
 )
 
 // ServiceProvider is one SAML connection: this application as service
@@ -357,15 +358,13 @@ func (sp *ServiceProvider) errorf(op string, reason sso.Reason, detail string, c
 	return &sso.Error{Op: op, Reason: reason, Connection: sp.cfg.ID, Detail: detail, Err: cause}
 }
 
-// Begin starts an SP-initiated login. It stores the AuthnRequest ID in a
-// flow bound to the browser (req.Binding) and returns a redirect (HTTP-
-// Redirect binding) or an auto-submitting form (HTTP-POST binding) to the
-// IdP, with the flow's handle as RelayState.
+// Begin starts an SP-initiated login. It keeps the AuthnRequest ID in a
+// pending login bound to the browser (req.Flows, or the StateStore under
+// req.Binding) and returns a redirect (HTTP-Redirect binding) or an
+// auto-submitting form (HTTP-POST binding) to the IdP, with the pending
+// login's handle as RelayState.
 func (sp *ServiceProvider) Begin(ctx context.Context, req sso.BeginRequest) (*sso.Step, error) {
 	const op = "saml.Begin"
-	if req.Binding == "" {
-		return nil, sp.errorf(op, sso.ReasonInvalidRequest, "BeginRequest.Binding is empty: pass the browser binding cookie (sso.NewBinding) so the response can be tied to this browser", nil)
-	}
 	var returnTo string
 	if req.ReturnTo != "" {
 		p, ok := sso.SafeReturnPath(req.ReturnTo)
@@ -399,17 +398,16 @@ func (sp *ServiceProvider) Begin(ctx context.Context, req sso.BeginRequest) (*ss
 	}
 	now := sp.cfg.Now()
 	flow := &sso.Flow{
-		ID:          flowID,
-		Connection:  sp.cfg.ID,
-		BindingHash: sso.HashBinding(req.Binding),
-		RequestID:   requestID,
-		ReturnTo:    returnTo,
-		LoginHint:   req.LoginHint,
-		Data:        req.FlowData,
-		Created:     now,
-		Expires:     now.Add(sp.cfg.FlowLifetime),
+		ID:         flowID,
+		Connection: sp.cfg.ID,
+		RequestID:  requestID,
+		ReturnTo:   returnTo,
+		LoginHint:  req.LoginHint,
+		Data:       req.FlowData,
+		Created:    now,
+		Expires:    now.Add(sp.cfg.FlowLifetime),
 	}
-	if err := sso.SaveFlow(ctx, sp.store, flow); err != nil {
+	if err := flowstate.Of(req.Flows, sp.store, req.Binding).Save(ctx, flow); err != nil {
 		return nil, err
 	}
 	step := &sso.Step{State: flowID, Expires: flow.Expires}
