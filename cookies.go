@@ -278,6 +278,25 @@ func (f *cookieFlows) dropOldest() {
 	}
 }
 
+// PeekFlow returns the pending login id of the browser that sent r
+// without taking it, or false when the browser holds no live one. A
+// handler uses it to learn about a login whose answer failed its checks
+// before the pending login was taken.
+func (c *Cookies) PeekFlow(r *http.Request, id string) (*Flow, bool) {
+	if id == "" {
+		return nil, false
+	}
+	v, ok := c.Get(r, flowBase(id))
+	if !ok {
+		return nil, false
+	}
+	fl := new(Flow)
+	if json.Unmarshal(v, fl) != nil || fl.ID != id || !c.now().Before(fl.Expires) {
+		return nil, false
+	}
+	return fl, true
+}
+
 func (f *cookieFlows) Take(_ context.Context, id string) (*Flow, error) {
 	const op = "sso.Cookies.Flows.Take"
 	missing := func(detail string) (*Flow, error) {

@@ -105,6 +105,7 @@ const (
 	ReasonPasswordIncorrect Reason = "password_incorrect"      // the host's password check refused the login
 	ReasonPasswordDisabled  Reason = "password_login_disabled" // the host offers no password login
 	ReasonNotAdministrator  Reason = "not_administrator"       // a test login by someone who does not administer the account
+	ReasonTooManyAttempts   Reason = "too_many_attempts"       // too many wrong passwords for one waiting identity; it was dropped
 )
 
 // Reasons of discovery, policy and provisioning.
@@ -248,6 +249,8 @@ func (r Reason) UserMessage() string {
 		return "The login request was incomplete or malformed. Please start again from the login page."
 	case ReasonConnectionNotFound:
 		return "This single sign-on connection does not exist. Check the link, or start again from the login page."
+	case ReasonTooManyAttempts:
+		return "Too many attempts. Sign in with your organisation again to start over."
 	case ReasonNotAdministrator:
 		return "Only administrators of this account may run a test login."
 	case ReasonInvalidCredentials, ReasonPasswordEmpty, ReasonLDAPUserNotFound, ReasonPasswordIncorrect:

@@ -215,14 +215,91 @@ func TestPicker(t *testing.T) {
 	tb.wantSession("kim@keyteam.example", "sso:oidc:vault-us-oidc", "vault-us")
 }
 
-// SSO required: Nina's password is refused with the message that points to
-// single sign-on, and no session starts.
+// SSO required: Nina's password is refused with the answer a wrong
+// password gets, which points to single sign-on and offers Newsdesk's, and
+// no session starts.
 func TestSSORequiredRefusesPassword(t *testing.T) {
 	tb := newTab(t)
 	tb.emailFirst("nina@newsdesk.example", "nina-pw")
-	tb.do("waiting for the refusal", chromedp.WaitVisible(chromedp.CSS(message)))
-	tb.wantText(message, sso.ReasonSSORequired.UserMessage())
+	tb.do("waiting for the refusal", chromedp.WaitVisible(chromedp.CSS(message)), chromedp.WaitVisible(chromedp.CSS(`#pick-newsdesk-oidc`)))
+	tb.wantText(message, "We could not log you in with this email address and password", "single sign-on")
 	tb.wantLoggedOut()
+}
+
+// An IdP-initiated login arrives by the IdP's cross-site POST, which does
+// not carry the demo's SameSite=Lax session cookie. The handler finishes it
+// on its own page, where Chromium does send that cookie, and asks before
+// the login replaces Ned's session (login CSRF).
+func TestIdPInitiatedAsksBeforeReplacingSession(t *testing.T) {
+	tb := newTab(t)
+	tb.emailFirst("ned@newsdesk.example", "ned-pw")
+	tb.do("waiting for the start page", chromedp.WaitVisible(chromedp.CSS(loggedIn)))
+	start := `#idp-start-simplecity-staff`
+	idpLogin := func() {
+		tb.do("signing in at the IdP from Simple City's start link",
+			chromedp.Navigate(tb.demo.URL+"/"),
+			chromedp.WaitVisible(chromedp.CSS(start)),
+			chromedp.Click(chromedp.CSS(start)),
+			chromedp.WaitVisible(chromedp.CSS(idpLoginForm+` #password`)),
+			chromedp.SetValue(chromedp.CSS(idpLoginForm+` #email`), "david@simplecity.example"),
+			chromedp.SendKeys(chromedp.CSS(idpLoginForm+` #password`), samltest.DefaultPassword),
+			chromedp.Click(chromedp.CSS(idpLoginForm+` #submit`)),
+			chromedp.WaitVisible(chromedp.CSS(`#confirm-question`)),
+		)
+		tb.wantText(`#confirm-question`, "ned@newsdesk.example", "david@simplecity.example")
+	}
+	idpLogin()
+	tb.do("staying logged in as Ned", chromedp.Click(chromedp.CSS(`#confirm-cancel`)), chromedp.WaitVisible(chromedp.CSS(loggedIn)))
+	tb.wantSession("ned@newsdesk.example", "password", "newsdesk")
+	idpLogin()
+	tb.do("continuing as David", chromedp.Click(chromedp.CSS(`#confirm-submit`)), chromedp.WaitVisible(chromedp.CSS(loggedIn)))
+	tb.wantSession("david@simplecity.example", "sso:saml:simplecity-staff", "simplecity")
+}
+
+// An administrator's test login through a SAML connection works in a real
+// browser: the IdP's cross-site POST does not carry her session cookie, but
+// the pending login, sealed into the browser, says an administrator began
+// it.
+func TestSAMLTestLogin(t *testing.T) {
+	tb := newTab(t)
+	tb.emailFirst("gina@grantmakers.example", "")
+	tb.pick("grantmakers-saml")
+	tb.samlIdPLogin("gina@grantmakers.example")
+	tb.do("starting a test login of the staging connection",
+		chromedp.Navigate(tb.demo.URL+"/login/test/grantmakers-staging?return_to=/admin/grantmakers"),
+		chromedp.WaitVisible(chromedp.CSS(idpLoginForm+` #password`)),
+		chromedp.SetValue(chromedp.CSS(idpLoginForm+` #email`), "gina@grantmakers.example"),
+		chromedp.SendKeys(chromedp.CSS(idpLoginForm+` #password`), samltest.DefaultPassword),
+		chromedp.Click(chromedp.CSS(idpLoginForm+` #submit`)),
+		chromedp.WaitVisible(chromedp.CSS(`#test-decision`)),
+	)
+	tb.wantText("h1", "Test login")
+	tb.wantText(`#test-decision`, "may log in")
+	tb.wantText(`#test-provisioning`, "gina@grantmakers.example")
+}
+
+// Login binding in a real browser: Ronald's NameID is unknown to HireCo;
+// after Ron's password the page asks to confirm the link, naming both.
+func TestLoginBindingConfirmation(t *testing.T) {
+	tb := newTab(t)
+	start := `#idp-start-hireco-saml`
+	tb.do("signing in at the IdP from HireCo's start link as Ronald",
+		chromedp.Navigate(tb.demo.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(start)),
+		chromedp.Click(chromedp.CSS(start)),
+		chromedp.WaitVisible(chromedp.CSS(idpLoginForm+` #password`)),
+		chromedp.SetValue(chromedp.CSS(idpLoginForm+` #email`), "ronald@hireco.example"),
+		chromedp.SendKeys(chromedp.CSS(idpLoginForm+` #password`), samltest.DefaultPassword),
+		chromedp.Click(chromedp.CSS(idpLoginForm+` #submit`)),
+		chromedp.WaitVisible(chromedp.CSS(`#bind-form`)),
+		chromedp.SendKeys(chromedp.CSS(`#bind-form #email`), "ron@hireco.example"),
+		chromedp.SendKeys(chromedp.CSS(`#bind-form #password`), "ron-pw"),
+		chromedp.Click(chromedp.CSS(`#bind-submit`)),
+		chromedp.WaitVisible(chromedp.CSS(`#confirm-question`)),
+	)
+	tb.wantText(`#confirm-question`, "ronald@hireco.example", "HC-1002", "ron@hireco.example")
+	tb.do("confirming the link", chromedp.Click(chromedp.CSS(`#confirm-submit`)), chromedp.WaitVisible(chromedp.CSS(loggedIn)))
+	tb.wantSession("ron@hireco.example", "sso:saml:hireco-saml", "hireco")
 }
 
 // Admin break-glass: Ned administers Newsdesk, which requires single

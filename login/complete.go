@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -67,17 +68,14 @@ func safeFilename(s string) string {
 // samlACS serves POST /saml/{connection}/acs: SP-initiated responses, and
 // IdP-initiated ones where the connection allows them. The IdP's POST is
 // cross-site by design, so no origin check applies; the response's
-// signature, audience, destination, InResponseTo and the browser binding
-// protect it.
+// signature, audience, destination, InResponseTo and the pending login
+// sealed into this browser's cookie protect it.
 func (h *Handler) samlACS(w http.ResponseWriter, r *http.Request) {
 	entry, ok := h.connection(w, r, sso.ProtocolSAML)
 	if !ok || !h.parseForm(w, r, h.cfg.MaxSAMLBodyBytes, entry.Authenticator.ID()) {
 		return
 	}
-	// A fresh binding is set when the browser has none (an IdP-initiated
-	// login in a browser that never visited the application), so that an
-	// unknown identity can wait for login binding.
-	h.complete(w, r, entry, h.bindingCookie(w, r), r.PostForm)
+	h.complete(w, r, entry, r.PostForm, "RelayState")
 }
 
 // rawQuery is the query string as received, for protocols that sign it
@@ -89,15 +87,45 @@ func rawQuery(r *http.Request) string {
 	return r.URL.RawQuery
 }
 
+// takenFlows is the browser's Flows, remembering the pending login taken,
+// so that a failure can be explained to the administrator who began it.
+type takenFlows struct {
+	sso.Flows
+	taken *sso.Flow
+}
+
+func (t *takenFlows) Take(ctx context.Context, id string) (*sso.Flow, error) {
+	f, err := t.Flows.Take(ctx, id)
+	if err == nil {
+		t.taken = f
+	}
+	return f, err
+}
+
 // complete hands the identity provider's answer to the connection and
-// finishes the login with the identity it proves.
-func (h *Handler) complete(w http.ResponseWriter, r *http.Request, entry *Connection, binding string, params url.Values) {
-	id, err := entry.Authenticator.Complete(r.Context(), sso.CompleteRequest{Binding: binding, Params: params, RawQuery: rawQuery(r)})
+// finishes the login with the identity it proves. handle names the
+// parameter that carries the pending login's ID.
+func (h *Handler) complete(w http.ResponseWriter, r *http.Request, entry *Connection, params url.Values, handle string) {
+	flows := &takenFlows{Flows: h.cookies.Flows(w, r)}
+	id, err := entry.Authenticator.Complete(r.Context(), sso.CompleteRequest{Flows: flows, Params: params, RawQuery: rawQuery(r)})
 	if err != nil {
-		h.fail(w, r, failure{connection: entry.Authenticator.ID(), err: err})
+		// A failed test login shows the administrator why: the sealed
+		// pending login proves an administrator began it in this browser,
+		// even when the identity provider's cross-site POST does not carry
+		// the host's session cookie.
+		f := flows.taken
+		if f == nil {
+			f, _ = h.cookies.PeekFlow(r, params.Get(handle))
+		}
+		admin := f != nil && f.Data[flowTestKey] == "1" && f.Connection == entry.Authenticator.ID()
+		h.fail(w, r, failure{connection: entry.Authenticator.ID(), err: err, admin: admin})
 		return
 	}
-	h.finish(w, r, entry, id, binding, id.ReturnTo)
+	c := &completion{entry: entry, id: id, rt: id.ReturnTo, test: id.FlowData[flowTestKey] == "1"}
+	if !id.IdPInitiated {
+		c.bindUser = id.FlowData[flowBindKey]
+	}
+	h.finish(w, r, c)
 }
 
 // oidcCallback serves GET /oidc/{connection}/callback.
@@ -106,7 +134,7 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.complete(w, r, entry, h.existingBinding(r), r.URL.Query())
+	h.complete(w, r, entry, r.URL.Query(), "state")
 }
 
 // ldapPage serves GET /ldap/{connection}/login: the directory's form.
@@ -122,10 +150,7 @@ func (h *Handler) ldapPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) renderDirectory(w http.ResponseWriter, status int, entry *Connection, email, rt string, test bool, msg string) {
 	id := entry.Authenticator.ID()
-	name := id
-	if c, err := h.cfg.Discovery.Connection(id); err == nil && c.DisplayName != "" {
-		name = c.DisplayName
-	}
+	name := h.displayName(id)
 	h.render(w, status, TemplateDirectory, &DirectoryPage{
 		Page:        h.page("Log in with "+name, rt, msg),
 		Connection:  id,
@@ -161,17 +186,58 @@ func (h *Handler) ldapSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id.ReturnTo = rt
-	if test {
-		id.FlowData = map[string]string{flowTestKey: "1"}
+	// The directory's form is posted from this site, so the host's session
+	// cookie comes with it: a test login is checked against it.
+	h.finish(w, r, &completion{entry: entry, id: id, rt: rt, test: test, checkAdmin: test, bindUser: h.passwordFirstUser(r, entry, h.accountOf(conn))})
+}
+
+// accountOf returns the account of a connection, or "".
+func (h *Handler) accountOf(connection string) string {
+	if c, err := h.cfg.Discovery.Connection(connection); err == nil {
+		return c.Account
 	}
-	h.finish(w, r, entry, id, h.existingBinding(r), rt)
+	return ""
+}
+
+// completion is an identity a connection proved, on its way to a session.
+type completion struct {
+	// entry is the connection the identity arrived through; nil when the
+	// login resumes from a waiting identity (found again by its
+	// connection).
+	entry *Connection
+	id    *sso.Identity
+	rt    string
+	// test marks an administrator's test login; checkAdmin asks
+	// CanAdminister again (a test login whose start is not sealed into
+	// the browser: LDAP's form).
+	test, checkAdmin bool
+	// bindUser is the user of a password login this browser made before it
+	// started the login: login binding may link to it, once confirmed.
+	bindUser string
+	// bindTo is the user the person confirmed the identity is linked to.
+	bindTo string
+	// resumed reports a login resumed on one of the handler's own pages:
+	// an IdP-initiated login is not sent there again.
+	resumed bool
 }
 
 // finish turns a completed identity into a login: the connection's account,
-// SSOModule routing of IdP-initiated logins, policy (before and after the
-// user is known), provisioning, and the host's session.
-func (h *Handler) finish(w http.ResponseWriter, r *http.Request, entry *Connection, id *sso.Identity, binding, rt string) {
+// SSOModule routing of IdP-initiated logins, policy (before and, inside
+// provisioning's transaction, after the user is known), provisioning, and
+// the host's session. Nothing is written for a login that is refused.
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) {
 	ctx := r.Context()
+	id := c.id
+	if c.entry == nil {
+		e, ok := h.cfg.Connections.Connection(id.Connection)
+		if !ok {
+			h.fail(w, r, failure{connection: id.Connection, err: &sso.Error{Op: "login.Complete", Reason: sso.ReasonConnectionNotFound, Connection: id.Connection,
+				Detail: "the connection the waiting identity came through is no longer registered"}, returnTo: c.rt})
+			return
+		}
+		c.entry = e
+	}
+	entry := c.entry
 	conn := entry.Authenticator.ID()
 	if id.Connection == "" {
 		id.Connection = conn
@@ -179,9 +245,9 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, entry *Connecti
 	if id.Protocol == "" {
 		id.Protocol = entry.Authenticator.Protocol()
 	}
-	rt = returnPath(rt)
+	rt := returnPath(c.rt)
 	fail := func(err error, acct string, reported bool) {
-		h.fail(w, r, failure{err: err, account: acct, connection: id.Connection, subject: id.Subject, reported: reported, returnTo: rt})
+		h.fail(w, r, failure{err: err, account: acct, connection: id.Connection, subject: id.Subject, reported: reported, returnTo: rt, admin: c.test && !c.checkAdmin})
 	}
 	choice, err := h.cfg.Discovery.Connection(conn)
 	if err != nil {
@@ -212,21 +278,14 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, entry *Connecti
 		return
 	}
 	method := policy.MethodOf(id)
-	if entry.Debug {
+	if entry.Debug && !c.resumed {
 		h.log.LogAttrs(ctx, slog.LevelInfo, "login: identity (debug mode)", slog.String("connection", id.Connection), slog.String("issuer", id.Issuer),
 			slog.String("subject", id.Subject), slog.String("email", id.Email), slog.Any("groups", id.Groups), slog.Any("attributes", id.Attributes),
 			slog.Bool("idp_initiated", id.IdPInitiated))
 	}
-	pc := entry.Provisioning
-	pc.ID = id.Connection
-	preq := provisioning.Request{
-		Account:    provisioning.Account{ID: acct.ID, Domains: acct.Domains},
-		Connection: pc,
-		Identity:   id,
-		Binding:    binding,
-	}
-	if id.FlowData[flowTestKey] == "1" {
-		if !h.isAdmin(r, acct.ID) {
+	preq := h.provisioningRequest(acct, entry, id)
+	if c.test {
+		if c.checkAdmin && !h.isAdmin(r, acct.ID) {
 			fail(&sso.Error{Op: "login.Test", Reason: ReasonNotAdministrator, Connection: id.Connection, Detail: "test logins are for administrators of account " + quote(acct.ID)}, acct.ID, false)
 			return
 		}
@@ -240,16 +299,69 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, entry *Connecti
 		fail(policy.Decide(acct.Policy, policy.User{Email: id.Email}, method).Err(), acct.ID, false)
 		return
 	}
+	// An IdP-initiated login arrives by another site's POST, which does not
+	// carry the host's session cookie: finish it on the handler's own page,
+	// where a session of another user is seen and the person is asked
+	// before it is replaced.
+	if id.IdPInitiated && !c.resumed && !entry.ReplaceSessionWithoutAsking {
+		p := &parked{Kind: parkContinue, Identity: id, Account: acct.ID, ReturnTo: rt, Expires: h.now().Add(ContinueWait)}
+		if err := h.park(ctx, w, r, p); err != nil {
+			fail(err, acct.ID, false)
+			return
+		}
+		http.Redirect(w, r, h.base+"/login/continue", http.StatusSeeOther)
+		return
+	}
+	// Policy with the user the login reaches, as the login would leave
+	// them, inside provisioning's transaction: a refusal writes nothing.
+	var decision policy.Decision
+	preq.BindTo = c.bindTo
+	preq.Authorize = func(ctx context.Context, res *provisioning.Result) error {
+		facts, err := h.cfg.Users.FactsOf(ctx, res)
+		if err != nil {
+			return &sso.Error{Op: "login.Complete", Reason: sso.ReasonInternal, Connection: id.Connection, Detail: "reading the user's facts failed", Err: err}
+		}
+		decision = policy.Decide(acct.Policy, facts, method)
+		return decision.Err()
+	}
 	res, err := h.cfg.Provisioner.Provision(ctx, preq)
 	if err != nil {
-		if errors.Is(err, provisioning.ErrBindingPending) {
-			h.awaitBinding(w, r, entry, acct.ID, id, binding, rt)
+		if errors.Is(err, provisioning.ErrBindingPossible) && c.bindTo == "" {
+			c.entry, c.id, c.rt = entry, id, rt
+			h.awaitBinding(w, r, c, acct.ID)
 			return
 		}
 		fail(err, acct.ID, true)
 		return
 	}
-	h.grantSSO(w, r, acct, id, res, rt)
+	if e, ok := decision.Event(h.now()); ok {
+		h.cfg.Events.Emit(ctx, e) // a dry-run refusal
+	}
+	email := res.User.Email
+	if email == "" {
+		email = id.Email
+	}
+	accounts := res.Accounts
+	if len(accounts) == 0 {
+		accounts = []string{acct.ID}
+	}
+	h.startSession(w, r, &Result{
+		User: res.User.ID, Email: email, Method: method, Identity: id,
+		Accounts: accounts, ReturnTo: h.orDefault(rt), Provisioning: res,
+		Decisions: []policy.Decision{decision}, SecondFactorRequired: decision.SecondFactorRequired,
+	})
+}
+
+// provisioningRequest is the provisioning request of an identity that
+// logged in through entry of acct.
+func (h *Handler) provisioningRequest(acct *Account, entry *Connection, id *sso.Identity) provisioning.Request {
+	pc := entry.Provisioning
+	pc.ID = id.Connection
+	return provisioning.Request{
+		Account:    provisioning.Account{ID: acct.ID, Domains: acct.Domains},
+		Connection: pc,
+		Identity:   id,
+	}
 }
 
 // testResult shows an administrator's test login: the identity, the
@@ -276,44 +388,14 @@ func (h *Handler) testResult(w http.ResponseWriter, r *http.Request, acct *Accou
 			}
 			// With the user the login would reach, decide as at a real
 			// login: roles and the administrators' break-glass count.
-			if plan.Result != nil && !plan.Result.Created {
-				if facts, err := h.cfg.Users.Facts(ctx, plan.Result.User.ID, acct.ID); err == nil {
+			if plan.Result != nil {
+				if facts, err := h.cfg.Users.FactsOf(ctx, plan.Result); err == nil {
 					page.Decision = policy.Decide(acct.Policy, facts, policy.MethodOf(id))
 				}
 			}
 		}
 	}
 	h.render(w, http.StatusOK, TemplateTestResult, page)
-}
-
-// grantSSO decides policy with the user's facts and starts the session.
-func (h *Handler) grantSSO(w http.ResponseWriter, r *http.Request, acct *Account, id *sso.Identity, res *provisioning.Result, rt string) {
-	ctx := r.Context()
-	method := policy.MethodOf(id)
-	facts, err := h.cfg.Users.Facts(ctx, res.User.ID, acct.ID)
-	if err != nil {
-		h.fail(w, r, failure{err: &sso.Error{Op: "login.Complete", Reason: sso.ReasonInternal, Connection: id.Connection, Detail: "reading the user's facts failed", Err: err},
-			account: acct.ID, connection: id.Connection, user: res.User.ID, returnTo: rt})
-		return
-	}
-	d := policy.Decide(acct.Policy, facts, method)
-	if !d.Allowed {
-		h.fail(w, r, failure{err: d.Err(), account: acct.ID, connection: id.Connection, user: res.User.ID, subject: id.Subject, returnTo: rt})
-		return
-	}
-	email := res.User.Email
-	if email == "" {
-		email = id.Email
-	}
-	accounts := res.Accounts
-	if len(accounts) == 0 {
-		accounts = []string{acct.ID}
-	}
-	h.startSession(w, r, &Result{
-		User: res.User.ID, Email: email, Method: method, Identity: id,
-		Accounts: accounts, ReturnTo: h.orDefault(rt), Provisioning: res,
-		Decisions: []policy.Decision{d}, SecondFactorRequired: d.SecondFactorRequired,
-	})
 }
 
 // startSession hands res to the host and redirects to its return path.
@@ -329,6 +411,14 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, res *Resu
 		h.fail(w, r, failure{err: &sso.Error{Op: "login.StartSession", Reason: sso.ReasonInternal, Connection: conn, Detail: "the application could not start its session", Err: err},
 			account: acct, connection: conn, user: res.User, returnTo: res.ReturnTo})
 		return
+	}
+	// Every login rotates the binding cookie: a password login records
+	// itself for login binding, a single sign-on login ends whatever this
+	// browser had waiting.
+	if res.Method.Kind == policy.MethodPassword {
+		h.recordPasswordLogin(w, r, res.User, res.Accounts)
+	} else {
+		h.setBrowser(w, r, browserState{})
 	}
 	http.Redirect(w, r, res.ReturnTo, http.StatusSeeOther)
 }

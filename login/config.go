@@ -2,6 +2,7 @@ package login
 
 import (
 	"context"
+	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -16,8 +17,6 @@ import (
 
 // Defaults applied by New to zero Config fields.
 const (
-	// DefaultCookieName is the name of the browser binding cookie.
-	DefaultCookieName = "ssokit_binding"
 	// DefaultMaxBodyBytes caps the body of the handler's own forms.
 	DefaultMaxBodyBytes = 64 << 10
 	// DefaultMaxACSBodyBytes caps the body of a SAML POST (ACS and single
@@ -29,6 +28,13 @@ const (
 	// DefaultBindingWait is how long an SSO identity waits for the password
 	// login that binds it, when its connection sets no window.
 	DefaultBindingWait = provisioning.DefaultBindingWindow
+	// DefaultMaxBindingTries is how many wrong passwords an identity that
+	// waits for login binding takes before it is dropped.
+	DefaultMaxBindingTries = 5
+	// ContinueWait is how long an IdP-initiated login waits to be
+	// finished on the handler's own page (GET /login/continue), where the
+	// browser sends the host's session cookie.
+	ContinueWait = 5 * time.Minute
 )
 
 // Config configures a Handler. Connections, Discovery, Accounts,
@@ -63,11 +69,21 @@ type Config struct {
 	// off: the login page then only finds single sign-on connections.
 	Passwords PasswordChecker
 
-	// States keeps SSO identities that wait for a password login to bind
-	// them (see provisioning.LoginBinding). A bounded in-memory store when
-	// nil; pass a shared store when the application runs several
-	// instances.
+	// States keeps the identities that wait on one of the handler's pages:
+	// for the password and the confirmation of a login binding (see
+	// provisioning.LoginBinding), and IdP-initiated logins that are
+	// finished on a same-site page (so that the host's session cookie is
+	// seen). Records are written only for identities an identity provider
+	// proved, at most one per identity (a newer login replaces it), and
+	// expire within minutes; pending logins themselves are sealed into the
+	// browser and need no store. A bounded in-memory store when nil, which
+	// refuses new records when full rather than drop waiting ones; pass a
+	// shared store when the application runs several instances.
 	States sso.StateStore
+	// MaxBindingTries is how many wrong passwords an identity waiting for
+	// login binding takes before it is dropped; DefaultMaxBindingTries
+	// when zero.
+	MaxBindingTries int
 
 	// Templates replaces the default pages. It must define every template
 	// named in this package's Template* constants; see DefaultTemplates
@@ -108,13 +124,21 @@ type Config struct {
 	// logout endpoints; DefaultMaxACSBodyBytes when zero.
 	MaxSAMLBodyBytes int64
 
-	// CookieName is the browser binding cookie's name; DefaultCookieName
-	// when empty.
-	CookieName string
-	// SecureCookies marks the binding cookie Secure (with SameSite=None)
-	// on every request. Set it when TLS ends at a proxy in front of the
-	// application, where the handler sees plain http requests. Without it
-	// the cookie is Secure on https requests and on loopback hosts
+	// CookieKeys seal the cookies the handler keeps in the browser: every
+	// pending login and the login binding (see sso.Cookies). The first key
+	// seals, every key opens, so keys rotate without failed logins: put a
+	// new key first, drop the old one an hour later. Each is
+	// sso.SealKeySize random bytes (sso.NewSealKey). When empty a random
+	// key is made at New: pending logins then do not survive a restart,
+	// and the replicas of an application must share their keys.
+	CookieKeys [][]byte
+	// CookiePrefix begins the names of the handler's cookies;
+	// sso.DefaultCookiePrefix when empty.
+	CookiePrefix string
+	// SecureCookies marks the handler's cookies Secure, SameSite=None and
+	// __Host- on every request. Set it when TLS ends at a proxy in front of
+	// the application, where the handler sees plain http requests. Without
+	// it the cookies are secure on https requests and on loopback hosts
 	// (localhost, 127.0.0.1), which browsers treat as secure contexts; see
 	// the package documentation.
 	SecureCookies bool
@@ -161,11 +185,14 @@ func (c *Config) Validate() error {
 			return bad(name + " " + quote(p) + " must be a same-site path starting with / (e.g. \"/\")")
 		}
 	}
-	if c.MaxBodyBytes < 0 || c.MaxSAMLBodyBytes < 0 {
-		return bad("MaxBodyBytes and MaxSAMLBodyBytes must not be negative")
+	if c.MaxBodyBytes < 0 || c.MaxSAMLBodyBytes < 0 || c.MaxBindingTries < 0 {
+		return bad("MaxBodyBytes, MaxSAMLBodyBytes and MaxBindingTries must not be negative")
 	}
-	if c.CookieName != "" && !validCookieName(c.CookieName) {
-		return bad("CookieName " + quote(c.CookieName) + " must be a cookie token: letters, digits and - _ .")
+	cc := sso.CookieConfig{Keys: c.CookieKeys, Prefix: c.CookiePrefix}
+	if err := cc.Validate(); err != nil {
+		var se *sso.Error
+		errors.As(err, &se)
+		return bad("cookies (CookieKeys, CookiePrefix): " + se.Detail)
 	}
 	if c.Templates != nil {
 		for _, n := range templateNames {
@@ -175,15 +202,6 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
-}
-
-func validCookieName(s string) bool {
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return false
-		}
-	}
-	return s != ""
 }
 
 func quote(s string) string { return "\"" + s + "\"" }
@@ -208,6 +226,14 @@ type Connection struct {
 	// has no single logout (e.g. the identity provider's own logout page,
 	// or a page of the host). An absolute URL or a same-site path.
 	LogoutRedirectURL string
+	// ReplaceSessionWithoutAsking lets an IdP-initiated login replace the
+	// session of another user in the same browser without asking. By
+	// default such a login is finished on the handler's own page, which
+	// asks the person first when Sessions.CurrentUser names someone else:
+	// any site can post a validly signed unsolicited response of its own
+	// into a visitor's browser (login CSRF), silently swapping her session
+	// for the attacker's account.
+	ReplaceSessionWithoutAsking bool
 }
 
 // Registry returns the connection with the given ID. Implementations must be
@@ -249,10 +275,10 @@ type Accounts interface {
 }
 
 // Provisioner is the part of *provisioning.Provisioner the handler uses.
+// Provision must honour Request.Authorize (a refusal there writes nothing)
+// and Request.BindTo.
 type Provisioner interface {
 	Provision(ctx context.Context, req provisioning.Request) (*provisioning.Result, error)
-	CompleteBinding(ctx context.Context, binding, userID string) (*provisioning.Result, error)
-	RecordPasswordLogin(ctx context.Context, binding, userID, account string) (*provisioning.Result, error)
 }
 
 var _ Provisioner = (*provisioning.Provisioner)(nil)
@@ -279,6 +305,12 @@ type Users interface {
 	// Facts returns what policy needs to know about the user in the
 	// account: email, roles, whether an administrator.
 	Facts(ctx context.Context, userID, account string) (policy.User, error)
+	// FactsOf returns the same for the user a single sign-on login
+	// reaches, as the login would leave them (res holds the user and the
+	// membership, with the roles it grants, before they are stored). It is
+	// called inside provisioning's transaction, so that policy refuses
+	// before anything is written: judge from res, not from the store.
+	FactsOf(ctx context.Context, res *provisioning.Result) (policy.User, error)
 }
 
 // PasswordChecker checks the host's own passwords. The handler asks policy
@@ -311,6 +343,10 @@ type Sessions interface {
 	// Result.Identity), or nil for a password session or none. The handler
 	// uses it for single logout and the connection's logout redirect.
 	EndSession(w http.ResponseWriter, r *http.Request) (*sso.Identity, error)
+	// CurrentUser returns the ID of the user whose session the request
+	// carries, or "" when none. Before an IdP-initiated login replaces
+	// another user's session, the handler asks the person.
+	CurrentUser(r *http.Request) string
 }
 
 // Result is a successful login, handed to Sessions.StartSession.

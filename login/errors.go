@@ -54,6 +54,9 @@ type failure struct {
 	returnTo string
 	// attrs are the event's Attrs.
 	attrs map[string]string
+	// admin shows the administrator's detail: the failure ends a test
+	// login that an administrator began in this browser.
+	admin bool
 }
 
 // record reports f as an audit event (unless another package already did)
@@ -115,7 +118,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, f failure) {
 		Status:   status,
 		RetryURL: h.LoginURL(f.returnTo),
 	}
-	if (entry != nil && entry.Debug) || h.isAdmin(r, f.account) {
+	if (entry != nil && entry.Debug) || f.admin || h.isAdmin(r, f.account) {
 		p.ShowDetail = true
 		p.Reason = reason
 		p.Connection = f.connection

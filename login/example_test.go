@@ -29,6 +29,13 @@ func (appSessions) EndSession(w http.ResponseWriter, r *http.Request) (*sso.Iden
 	return nil, nil
 }
 
+func (appSessions) CurrentUser(r *http.Request) string {
+	if c, err := r.Cookie("session"); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
 // Example mounts the login handler under /auth of an http.ServeMux, with
 // one OpenID Connect connection for the account "acme".
 func Example() {

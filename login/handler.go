@@ -5,7 +5,6 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,14 +21,15 @@ import (
 //
 // A Handler is safe for concurrent use.
 type Handler struct {
-	cfg    Config
-	base   string
-	mux    *http.ServeMux
-	cop    *http.CrossOriginProtection
-	tmpl   *template.Template
-	log    *slog.Logger
-	states sso.StateStore
-	now    func() time.Time
+	cfg     Config
+	base    string
+	mux     *http.ServeMux
+	cop     *http.CrossOriginProtection
+	tmpl    *template.Template
+	log     *slog.Logger
+	states  sso.StateStore
+	cookies *sso.Cookies
+	now     func() time.Time
 }
 
 // New validates cfg, fills in the defaults and returns the Handler.
@@ -45,9 +45,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	defaults.Set(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
 	defaults.Set(&cfg.MaxSAMLBodyBytes, DefaultMaxACSBodyBytes)
-	if cfg.CookieName == "" {
-		cfg.CookieName = DefaultCookieName
-	}
+	defaults.Set(&cfg.MaxBindingTries, DefaultMaxBindingTries)
 	h := &Handler{cfg: cfg, base: cfg.BasePath, tmpl: cfg.Templates, log: cfg.Logger, states: cfg.States, now: cfg.Now}
 	if h.tmpl == nil {
 		h.tmpl = DefaultTemplates()
@@ -61,6 +59,11 @@ func New(cfg Config) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	cookies, err := sso.NewCookies(sso.CookieConfig{Keys: cfg.CookieKeys, Prefix: cfg.CookiePrefix, Secure: cfg.SecureCookies, Now: h.now})
+	if err != nil {
+		return nil, err
+	}
+	h.cookies = cookies
 	h.cop = http.NewCrossOriginProtection()
 	for _, o := range cfg.TrustedOrigins {
 		if err := h.cop.AddTrustedOrigin(o); err != nil {
@@ -75,6 +78,9 @@ func New(cfg Config) (*Handler, error) {
 	m.HandleFunc("POST /login/start", h.start)
 	m.HandleFunc("GET /login/test/{connection}", h.testStart)
 	m.HandleFunc("POST /login/bind", h.bindSubmit)
+	m.HandleFunc("POST /login/bind/confirm", h.bindConfirm)
+	m.HandleFunc("GET /login/continue", h.continuePage)
+	m.HandleFunc("POST /login/continue", h.continueSubmit)
 	m.HandleFunc("GET /saml/{connection}/metadata", h.samlMetadata)
 	m.HandleFunc("POST /saml/{connection}/acs", h.samlACS)
 	m.HandleFunc("GET /saml/{connection}/slo", h.samlSLO)
@@ -216,54 +222,4 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, data an
 
 func (h *Handler) page(title, returnTo, msg string) Page {
 	return Page{Title: title, BasePath: h.base, ReturnTo: returnTo, Message: msg}
-}
-
-// bindingCookie returns the browser's binding value, setting a new cookie
-// when there is none. See the package documentation for its attributes.
-func (h *Handler) bindingCookie(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(h.cfg.CookieName); err == nil && len(c.Value) >= 32 && len(c.Value) <= 128 {
-		return c.Value
-	}
-	v := sso.NewBinding()
-	c := &http.Cookie{Name: h.cfg.CookieName, Value: v, Path: h.cookiePath(), HttpOnly: true}
-	if h.cfg.SecureCookies || r.TLS != nil || loopbackHost(r.Host) {
-		c.Secure = true
-		c.SameSite = http.SameSiteNoneMode
-	} else {
-		c.SameSite = http.SameSiteLaxMode
-	}
-	http.SetCookie(w, c)
-	return v
-}
-
-// existingBinding returns the browser's binding value, or "".
-func (h *Handler) existingBinding(r *http.Request) string {
-	if c, err := r.Cookie(h.cfg.CookieName); err == nil && len(c.Value) >= 32 && len(c.Value) <= 128 {
-		return c.Value
-	}
-	return ""
-}
-
-func (h *Handler) cookiePath() string {
-	if h.base == "" {
-		return "/"
-	}
-	return h.base + "/"
-}
-
-// loopbackHost reports whether the Host header names this machine:
-// localhost (or a subdomain of it) or a loopback IP address. Browsers
-// treat these origins as secure contexts and keep Secure cookies on them
-// over plain http.
-func loopbackHost(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }

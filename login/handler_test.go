@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +21,7 @@ import (
 	"github.com/ssokit/sso/login"
 	"github.com/ssokit/sso/policy"
 	"github.com/ssokit/sso/provisioning"
+	"github.com/ssokit/sso/saml/samltest"
 )
 
 func form(kv ...string) url.Values {
@@ -81,37 +83,65 @@ func TestAdministratorSeesDetail(t *testing.T) {
 	wantBody(t, p, "reason: state_missing")
 }
 
+const passwordFailed = "We could not log you in with this email address and password."
+
 func TestPasswordRefusedWhenSSORequired(t *testing.T) {
 	w := newWorld(t)
 	b := w.browser()
-	// The wrong password gets the same answer as the right one: policy is
-	// asked first and the password is never checked.
-	for _, pw := range []string{"olly-pw", "wrong"} {
-		p := b.post("/auth/login", form("email", "olly@acme.example", "password", pw))
-		wantStatus(t, p, http.StatusForbidden)
-		wantBody(t, p, template.HTMLEscapeString(sso.ReasonSSORequired.UserMessage()), `name="connection" value="acme-oidc"`, "Acme Entra ID")
+	// The right password of a person who must use single sign-on gets the
+	// same answer as a wrong one, and as an address nobody has: it depends
+	// only on the email's domain (the single sign-on it offers) and tells
+	// nobody whether the password is right.
+	var bodies []string
+	for _, c := range []struct{ email, pw string }{{"olly@acme.example", "olly-pw"}, {"olly@acme.example", "wrong"}, {"nobody@acme.example", "x"}} {
+		p := b.post("/auth/login", form("email", c.email, "password", c.pw))
+		wantStatus(t, p, http.StatusUnauthorized)
+		wantBody(t, p, passwordFailed, `name="connection" value="acme-oidc"`, "Acme Entra ID")
+		bodies = append(bodies, strings.ReplaceAll(p.body, c.email, "EMAIL"))
+	}
+	if bodies[0] != bodies[1] || bodies[1] != bodies[2] {
+		t.Fatalf("the answers differ:\n%s\n---\n%s\n---\n%s", bodies[0], bodies[1], bodies[2])
 	}
 	if b.session() != nil {
 		t.Fatal("session started")
 	}
-	if n := len(w.events.find(sso.EventPasswordRefused, sso.ReasonSSORequired)); n != 2 {
+	// The administrator's log tells the cases apart.
+	if n := len(w.events.find(sso.EventPasswordRefused, sso.ReasonSSORequired)); n != 1 {
 		t.Fatalf("%d password_refused events", n)
 	}
-	// An unknown address at the domain gets the same refusal.
-	p := b.post("/auth/login", form("email", "nobody@acme.example", "password", "x"))
-	wantStatus(t, p, http.StatusForbidden)
-	wantBody(t, p, template.HTMLEscapeString(sso.ReasonSSORequired.UserMessage()))
+	if n := len(w.events.find(sso.EventLoginFailed, sso.ReasonPasswordIncorrect)); n != 2 {
+		t.Fatalf("%d password_incorrect events", n)
+	}
 	// The host's password check may know the user by another address: the
-	// policy is asked again for the user the password belongs to.
+	// policy is asked for the user the password belongs to.
 	w.host.mu.Lock()
 	w.host.passwords["olly.alias@elsewhere.example"] = "olly-pw"
 	w.users["olly.alias@elsewhere.example"] = w.users["olly@acme.example"]
 	w.host.mu.Unlock()
-	p = b.post("/auth/login", form("email", "olly.alias@elsewhere.example", "password", "olly-pw"))
-	wantStatus(t, p, http.StatusForbidden)
-	wantBody(t, p, template.HTMLEscapeString(sso.ReasonSSORequired.UserMessage()))
+	p := b.post("/auth/login", form("email", "olly.alias@elsewhere.example", "password", "olly-pw"))
+	wantStatus(t, p, http.StatusUnauthorized)
+	wantBody(t, p, passwordFailed)
 	if b.session() != nil {
 		t.Fatal("a password of another address started a session of a user who must use SSO")
+	}
+}
+
+// TestPasswordAnswerRevealsNoMembership: a member of an account that
+// requires single sign-on, at a domain that routes nowhere, gets the same
+// answer as an unknown address, whatever the password (it used to get the
+// account's SSO button without any password check).
+func TestPasswordAnswerRevealsNoMembership(t *testing.T) {
+	w := newWorld(t)
+	w.addUser("member@nowhere.example", "member-pw", map[string][]string{"acme": nil})
+	var bodies []string
+	for _, c := range []struct{ email, pw string }{{"member@nowhere.example", "member-pw"}, {"member@nowhere.example", "wrong"}, {"stranger@nowhere.example", "x"}} {
+		p := w.browser().post("/auth/login", form("email", c.email, "password", c.pw))
+		wantStatus(t, p, http.StatusUnauthorized)
+		wantNoBody(t, p, "acme-oidc", "Acme")
+		bodies = append(bodies, strings.ReplaceAll(p.body, c.email, "EMAIL"))
+	}
+	if bodies[0] != bodies[1] || bodies[1] != bodies[2] {
+		t.Fatalf("the answers differ:\n%s\n---\n%s\n---\n%s", bodies[0], bodies[1], bodies[2])
 	}
 }
 
@@ -120,7 +150,7 @@ func TestAdminBreakGlass(t *testing.T) {
 	b := w.browser()
 	p := b.post("/auth/login", form("email", "ada@acme.example", "password", "wrong"))
 	wantStatus(t, p, http.StatusUnauthorized)
-	wantBody(t, p, "The email address or password is incorrect.")
+	wantBody(t, p, passwordFailed)
 	wantRedirect(t, b.post("/auth/login", form("email", "ada@acme.example", "password", "ada-pw")), "/")
 	res := b.mustSession("ada@acme.example")
 	if res.Method != policy.Password() || !slices.Equal(res.Accounts, []string{"acme"}) || res.Decisions[0].Rule != policy.RuleAdminBreakGlass {
@@ -141,7 +171,8 @@ func TestEmailDomainScope(t *testing.T) {
 	}
 	// Staff at grants.example must use SSO.
 	p := w.browser().post("/auth/login", form("email", "sam@grants.example", "password", "sam-pw"))
-	wantStatus(t, p, http.StatusForbidden)
+	wantStatus(t, p, http.StatusUnauthorized)
+	wantBody(t, p, `value="grants-saml"`)
 }
 
 func TestSAMLSPInitiated(t *testing.T) {
@@ -152,9 +183,9 @@ func TestSAMLSPInitiated(t *testing.T) {
 		t.Fatalf("want a redirect to the IdP: %d %q", p.status, p.loc)
 	}
 	cookie := p.header.Get("Set-Cookie")
-	for _, attr := range []string{login.DefaultCookieName + "=", "Path=/auth/", "HttpOnly", "Secure", "SameSite=None"} {
+	for _, attr := range []string{"__Host-ssokit_flow_", "Path=/;", "HttpOnly", "Secure", "SameSite=None"} {
 		if !strings.Contains(cookie, attr) {
-			t.Fatalf("binding cookie %q lacks %s", cookie, attr)
+			t.Fatalf("pending login cookie %q lacks %s", cookie, attr)
 		}
 	}
 	wantRedirect(t, b.samlLogin(p, "sam@grants.example"), "/grants")
@@ -170,8 +201,8 @@ func TestSAMLResponseInAnotherBrowser(t *testing.T) {
 	action, v := a.samlIdPLogin(a.post("/auth/login", form("email", "sam@grants.example")), "sam@grants.example")
 	p := other.postACS(action, v)
 	wantStatus(t, p, http.StatusBadRequest)
-	wantBody(t, p, template.HTMLEscapeString(sso.ReasonStateMismatch.UserMessage()))
-	if len(w.events.find(sso.EventLoginFailed, sso.ReasonStateMismatch)) != 1 {
+	wantBody(t, p, template.HTMLEscapeString(sso.ReasonStateMissing.UserMessage()))
+	if len(w.events.find(sso.EventLoginFailed, sso.ReasonStateMissing)) != 1 {
 		t.Fatal("no event")
 	}
 }
@@ -213,7 +244,8 @@ func TestIdPInitiatedWithSSOModule(t *testing.T) {
 		if !strings.HasSuffix(action, "/auth/saml/simple-staff/acs") {
 			t.Fatalf("IdP posts to %s", action)
 		}
-		wantRedirect(t, b.postACS(action, v), tc.wantReturn)
+		wantRedirect(t, b.postACS(action, v), "/auth/login/continue")
+		wantRedirect(t, b.get("/auth/login/continue"), tc.wantReturn)
 		res := b.mustSessionOf(tc.email)
 		if !res.Identity.IdPInitiated || res.Identity.Connection != tc.wantConn || !slices.Equal(res.Accounts, []string{"simple"}) {
 			t.Fatalf("%s: identity %+v accounts %v", tc.email, res.Identity, res.Accounts)
@@ -252,6 +284,16 @@ func TestIdPInitiatedRefusedWhereNotAllowed(t *testing.T) {
 	}
 }
 
+// confirmToken returns the one-time token of a confirmation page.
+func confirmToken(t *testing.T, p *page) string {
+	t.Helper()
+	m := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no confirmation form (%d):\n%s", p.status, p.body)
+	}
+	return m[1]
+}
+
 func TestLoginBinding(t *testing.T) {
 	w := newWorld(t)
 	b := w.browser()
@@ -267,7 +309,16 @@ func TestLoginBinding(t *testing.T) {
 	wantBody(t, p, "The email address or password is incorrect.")
 	// Another browser cannot complete it.
 	wantStatus(t, w.browser().post("/auth/login/bind", form("email", "rita@recruit.example", "password", "rita-pw")), http.StatusBadRequest)
-	wantRedirect(t, b.post("/auth/login/bind", form("email", "rita@recruit.example", "password", "rita-pw")), "/jobs")
+	// The right password asks for a confirmation that names both sides.
+	p = b.post("/auth/login/bind", form("email", "rita@recruit.example", "password", "rita-pw"))
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, `id="confirm-question"`, "r.roberts@recruit.example", "rita@recruit.example", `action="/auth/login/bind/confirm"`)
+	if _, _, _, links := w.store.Len(); links != 0 || b.session() != nil {
+		t.Fatal("linked before the confirmation")
+	}
+	// A confirmation without the page's token is refused and ends it.
+	token := confirmToken(t, p)
+	wantRedirect(t, b.post("/auth/login/bind/confirm", form("token", token)), "/jobs")
 	res := b.mustSession("rita@recruit.example")
 	if res.Provisioning.Match != provisioning.MatchBinding || res.Method.Kind != policy.MethodSSO || res.Identity.Subject != "SR-77" {
 		t.Fatalf("result %+v", res)
@@ -280,15 +331,121 @@ func TestLoginBinding(t *testing.T) {
 	}
 }
 
+func TestLoginBindingConfirmation(t *testing.T) {
+	w := newWorld(t)
+	start := func(b *browser) *page {
+		b.samlLogin(b.post("/auth/login", form("email", "t.two@recruit.example")), "t.two@recruit.example")
+		return b.post("/auth/login/bind", form("email", "rita@recruit.example", "password", "rita-pw"))
+	}
+	// Cancel: nothing is linked, no session.
+	b := w.browser()
+	p := b.post("/auth/login/bind/confirm", form("token", confirmToken(t, start(b)), "cancel", "1"))
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "was not connected")
+	// A forged token: refused, and the identity is dropped.
+	b = w.browser()
+	start(b)
+	wantStatus(t, b.post("/auth/login/bind/confirm", form("token", "forged")), http.StatusBadRequest)
+	wantStatus(t, b.post("/auth/login/bind/confirm", form("token", "forged")), http.StatusBadRequest)
+	// A cross-site confirmation is refused by the origin check.
+	b = w.browser()
+	token := confirmToken(t, start(b))
+	wantStatus(t, b.post("/auth/login/bind/confirm", form("token", token), "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"), http.StatusForbidden)
+	if _, _, _, links := w.store.Len(); links != 0 || b.session() != nil {
+		t.Fatal("a cancelled, forged or cross-site confirmation linked")
+	}
+}
+
+// TestLoginBindingPasswordTries: the identity waiting for login binding
+// takes MaxBindingTries wrong passwords, then it is dropped; every failure
+// (wrong password, a member whose account requires SSO, a non-member)
+// gets the same answer.
+func TestLoginBindingPasswordTries(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	b.samlLogin(b.post("/auth/login", form("email", "r.roberts@recruit.example")), "r.roberts@recruit.example")
+	var bodies []string
+	for i, c := range []struct{ email, pw string }{
+		{"rita@recruit.example", "wrong"},
+		{"sam@grants.example", "sam-pw"},        // right password, no member of recruit
+		{"nobody@recruit.example", "x"},         // no such user
+		{"ada@acme.example", "wrong"},           // another account
+		{"rita@recruit.example", "still-wrong"}, // the fifth failure drops it
+		{"rita@recruit.example", "rita-pw"},     // too late
+	} {
+		p := b.post("/auth/login/bind", form("email", c.email, "password", c.pw))
+		switch {
+		case i < 4:
+			wantStatus(t, p, http.StatusUnauthorized)
+			bodies = append(bodies, p.body)
+		case i == 4:
+			wantStatus(t, p, http.StatusForbidden)
+			wantBody(t, p, template.HTMLEscapeString(sso.ReasonTooManyAttempts.UserMessage()))
+		default:
+			wantStatus(t, p, http.StatusBadRequest)
+		}
+	}
+	for _, body := range bodies[1:] {
+		if body != bodies[0] {
+			t.Fatalf("the answers differ:\n%s\n---\n%s", bodies[0], body)
+		}
+	}
+	if len(w.events.find(sso.EventLoginFailed, sso.ReasonTooManyAttempts)) != 1 {
+		t.Fatalf("events %+v", w.events.list)
+	}
+	// A member whose account requires single sign-on cannot bind with a
+	// password either.
+	if err := w.accts.Set(login.Account{ID: "recruit", Domains: []string{"recruit.example"}, Policy: policy.Policy{Mode: policy.ModeSSORequired,
+		Connections: []policy.Connection{{ID: "recruit-saml", Stage: policy.StageLive}}}}); err != nil {
+		t.Fatal(err)
+	}
+	b = w.browser()
+	b.samlLogin(b.post("/auth/login", form("email", "r.roberts@recruit.example")), "r.roberts@recruit.example")
+	wantStatus(t, b.post("/auth/login/bind", form("email", "rita@recruit.example", "password", "rita-pw")), http.StatusUnauthorized)
+	if len(w.events.find(sso.EventPasswordRefused, sso.ReasonSSORequired)) != 1 {
+		t.Fatal("no password_refused event for the binding password of a user who must use SSO")
+	}
+}
+
 func TestLoginBindingPasswordFirst(t *testing.T) {
 	w := newWorld(t)
 	b := w.browser()
 	wantRedirect(t, b.post("/auth/login", form("email", "rita@recruit.example", "password", "rita-pw")), "/")
-	// An IdP-initiated login in the same browser links to rita.
-	action, v := b.samlIdPLogin(b.get(w.idp.StartURL(w.base+"/auth/saml/recruit-saml/metadata", "")), "r.roberts@recruit.example")
-	wantRedirect(t, b.postACS(action, v), "/")
+	// An SP-initiated login this browser starts afterwards asks at once
+	// whether to link the identity to rita.
+	p := b.samlLogin(b.post("/auth/login", form("email", "r.roberts@recruit.example")), "r.roberts@recruit.example")
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, `id="confirm-question"`, "r.roberts@recruit.example", "rita@recruit.example")
+	wantRedirect(t, b.post("/auth/login/bind/confirm", form("token", confirmToken(t, p))), "/")
 	if res := b.mustSession("rita@recruit.example"); res.Provisioning.Match != provisioning.MatchBinding {
 		t.Fatalf("match %s", res.Provisioning.Match)
+	}
+}
+
+// TestLoginBindingRefusesCrossSiteIdPInitiated: the account takeover of a
+// victim who logged in with her password and then opened a page that
+// auto-posts the attacker's own unsolicited response to the ACS. The
+// connection allows IdP-initiated logins, but not their binding: the
+// attacker's identity is never linked to her.
+func TestLoginBindingRefusesCrossSiteIdPInitiated(t *testing.T) {
+	w := newWorld(t)
+	// The attacker's own unused response, from his own browser.
+	attacker := w.browser()
+	action, v := attacker.samlIdPLogin(attacker.get(w.idp.StartURL(w.base+"/auth/saml/recruit-saml/metadata", "")), "mallory@recruit.example")
+	victim := w.browser()
+	wantRedirect(t, victim.post("/auth/login", form("email", "rita@recruit.example", "password", "rita-pw")), "/")
+	p := victim.postACS(action, v)
+	if p.status == http.StatusSeeOther {
+		p = victim.get(p.loc)
+	}
+	if p.status == http.StatusOK && strings.Contains(p.body, "confirm-form") {
+		p = victim.post("/auth/login/continue", form("token", confirmToken(t, p)))
+	}
+	if res := victim.session(); res == nil || res.User != w.users["rita@recruit.example"] || res.Method.Kind != policy.MethodPassword {
+		t.Fatalf("victim's session is now %+v", res)
+	}
+	if _, _, _, links := w.store.Len(); links != 0 {
+		t.Fatal("the attacker's identity was linked")
 	}
 }
 
@@ -335,8 +492,8 @@ func TestPasswordGrantsOnlyAllowedAccounts(t *testing.T) {
 	}
 	// bob is no administrator: keyldap refuses his password.
 	p := w.browser().post("/auth/login", form("email", "bob@example.com", "password", "bob-app-pw"))
-	wantStatus(t, p, http.StatusForbidden)
-	wantBody(t, p, `value="keyldap"`)
+	wantStatus(t, p, http.StatusUnauthorized)
+	wantBody(t, p, passwordFailed, `value="keyldap"`)
 }
 
 func TestCrossOriginRefused(t *testing.T) {
@@ -691,7 +848,7 @@ func TestTestingConnectionByUserID(t *testing.T) {
 	}
 }
 
-func TestBindingCookieAttributes(t *testing.T) {
+func TestCookieAttributes(t *testing.T) {
 	w := newWorld(t)
 	tests := []struct {
 		host   string
@@ -717,11 +874,11 @@ func TestBindingCookieAttributes(t *testing.T) {
 		if rec.Code != http.StatusSeeOther || len(c) != 1 {
 			t.Fatalf("%s: %d %v", tc.host, rec.Code, rec.Body)
 		}
-		want := http.SameSiteLaxMode
+		want, prefix := http.SameSiteLaxMode, "ssokit_flow_"
 		if tc.secure {
-			want = http.SameSiteNoneMode
+			want, prefix = http.SameSiteNoneMode, "__Host-ssokit_flow_"
 		}
-		if c[0].Secure != tc.secure || c[0].SameSite != want || !c[0].HttpOnly || c[0].Path != "/auth/" {
+		if c[0].Secure != tc.secure || c[0].SameSite != want || !c[0].HttpOnly || c[0].Path != "/" || c[0].Domain != "" || !strings.HasPrefix(c[0].Name, prefix) {
 			t.Errorf("%s tls=%v: cookie %+v", tc.host, tc.tls, c[0])
 		}
 	}
@@ -813,7 +970,7 @@ func TestSAMLSingleLogout(t *testing.T) {
 	wantRedirect(t, b.samlLogin(b.post("/auth/login", form("email", "sam@grants.example")), "sam@grants.example"), "/")
 	p = b.get(b.post("/auth/logout", nil).loc)
 	wantStatus(t, w.browser().get(p.loc), http.StatusBadRequest)
-	if len(w.events.find(sso.EventWarning, sso.ReasonStateMismatch)) != 1 {
+	if len(w.events.find(sso.EventWarning, sso.ReasonStateMissing)) != 2 {
 		t.Fatalf("events %+v", w.events.list)
 	}
 }
@@ -873,7 +1030,7 @@ func TestEveryFailureIsAnEvent(t *testing.T) {
 		}, 401, sso.EventLoginFailed, login.ReasonPasswordIncorrect},
 		{"password refused", false, func(b *browser) *page {
 			return b.post("/auth/login", form("email", "olly@acme.example", "password", "olly-pw"))
-		}, 403, sso.EventPasswordRefused, sso.ReasonSSORequired},
+		}, 401, sso.EventPasswordRefused, sso.ReasonSSORequired},
 		{"unknown SSO domain", false, func(b *browser) *page { return b.get("/auth/login/sso/nosuch") }, 404, sso.EventLoginFailed, sso.ReasonAccountNotFound},
 		{"SSO domain with a draft connection only", false, func(b *browser) *page { return b.get("/auth/login/sso/drafty") }, 404, sso.EventLoginFailed, sso.ReasonNoSSO},
 		{"unknown connection picked", false, func(b *browser) *page { return b.post("/auth/login/start", form("connection", "nosuch")) }, 404, sso.EventLoginFailed, sso.ReasonConnectionNotFound},
@@ -990,14 +1147,15 @@ func TestDefaultPagesAccessible(t *testing.T) {
 	w := newWorld(t)
 	b := w.browser()
 	bind := w.browser()
-	action, v := bind.samlIdPLogin(bind.get(w.idp.StartURL(w.base+"/auth/saml/recruit-saml/metadata", "")), "r.roberts@recruit.example")
+	bindPage := bind.samlLogin(bind.post("/auth/login", form("email", "r.roberts@recruit.example")), "r.roberts@recruit.example")
 	pages := map[string]*page{
 		"login":     b.get("/auth/login"),
 		"domain":    b.get("/auth/login/sso"),
 		"picker":    b.post("/auth/login", form("email", "alice@example.com")),
 		"directory": b.get("/auth/ldap/keyldap/login"),
 		"error":     b.get("/auth/oidc/acme-oidc/callback?state=x"),
-		"bind":      bind.postACS(action, v),
+		"bind":      bindPage,
+		"confirm":   bind.post("/auth/login/bind", form("email", "rita@recruit.example", "password", "rita-pw")),
 	}
 	for name, p := range pages {
 		if !strings.HasPrefix(p.body, "<!DOCTYPE html>") || !strings.Contains(p.body, `<html lang="en">`) || strings.Count(p.body, "<h1>") != 1 {
@@ -1042,4 +1200,111 @@ func TestMounting(t *testing.T) {
 	if got := w.h.Routes(); !slices.Contains(got, "/auth/saml/") || !slices.Contains(got, "/auth/logout") {
 		t.Fatalf("Routes %v", got)
 	}
+}
+
+// postACSWithoutSession posts the IdP's form as a browser does with a
+// SameSite=Lax session cookie: the cross-site POST carries the handler's
+// SameSite=None cookies but not the host's session cookie.
+func (b *browser) postACSWithoutSession(action string, v url.Values) *page {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, action, strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", b.w.idp.URL())
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	u, _ := url.Parse(action)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name != "sid" {
+			req.AddCookie(c)
+		}
+	}
+	jar := b.c.Jar
+	b.c.Jar = nil
+	defer func() { b.c.Jar = jar }()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	jar.SetCookies(u, resp.Cookies())
+	body, _ := io.ReadAll(resp.Body)
+	return &page{status: resp.StatusCode, header: resp.Header, body: string(body), loc: resp.Header.Get("Location")}
+}
+
+// TestSAMLTestLoginWithoutSessionCookie: an administrator's SAML test login
+// works although the IdP's cross-site POST does not carry the host's
+// session cookie: that the login is a test begun by an administrator is
+// sealed into the pending login. A failing test login shows the
+// administrator why, without debug mode.
+func TestSAMLTestLoginWithoutSessionCookie(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	wantRedirect(t, b.post("/auth/login", form("email", "ada@acme.example", "password", "ada-pw")), "/")
+	w.makeAdmin("ada@acme.example", "grants")
+	action, v := b.samlIdPLogin(b.get("/auth/login/test/grants-saml"), "sam@grants.example")
+	p := b.postACSWithoutSession(action, v)
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "Test login", `id="test-decision"`, "sam@grants.example")
+	if res := b.session(); res == nil || res.User != w.users["ada@acme.example"] {
+		t.Fatalf("the test login changed the session: %+v", res)
+	}
+	// A failing test login: the administrator's detail.
+	w.idp.SetMisbehavior(samltest.Misbehavior{WrongKey: true})
+	defer w.idp.SetMisbehavior(samltest.Misbehavior{})
+	action, v = b.samlIdPLogin(b.get("/auth/login/test/grants-saml"), "sam@grants.example")
+	p = b.postACSWithoutSession(action, v)
+	wantStatus(t, p, http.StatusForbidden)
+	wantBody(t, p, "For the administrator", "reason: untrusted_key")
+	// The same failure of an ordinary login shows no detail.
+	o := w.browser()
+	action, v = o.samlIdPLogin(o.post("/auth/login", form("email", "sam@grants.example")), "sam@grants.example")
+	p = o.postACSWithoutSession(action, v)
+	wantStatus(t, p, http.StatusForbidden)
+	wantNoBody(t, p, "For the administrator", "untrusted_key")
+}
+
+// TestIdPInitiatedAsksBeforeReplacingSession: login CSRF. An IdP-initiated
+// login in a browser where another user is logged in is finished on the
+// handler's own page, which asks before it replaces that session.
+func TestIdPInitiatedAsksBeforeReplacingSession(t *testing.T) {
+	w := newWorld(t)
+	staff := w.base + "/auth/saml/simple-staff/metadata"
+	b := w.browser()
+	wantRedirect(t, b.post("/auth/login", form("email", "ada@acme.example", "password", "ada-pw")), "/")
+	idpLogin := func(b *browser) *page {
+		action, v := b.samlIdPLogin(b.get(w.idp.StartURL(staff, "/welcome")), "stan@simple.example")
+		p := b.postACSWithoutSession(action, v)
+		wantRedirect(t, p, "/auth/login/continue")
+		return b.get(p.loc)
+	}
+	// Ada is asked; she stays.
+	p := idpLogin(b)
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, `id="confirm-question"`, "ada@acme.example", "stan@simple.example", `action="/auth/login/continue"`)
+	wantRedirect(t, b.post("/auth/login/continue", form("token", confirmToken(t, p), "cancel", "1")), "/")
+	b.mustSession("ada@acme.example")
+	if users, _, _, _ := w.store.Len(); users != len(w.users) {
+		t.Fatal("the declined login provisioned its user")
+	}
+	// Asked again, she continues as stan.
+	p = idpLogin(b)
+	wantRedirect(t, b.post("/auth/login/continue", form("token", confirmToken(t, p))), "/welcome")
+	if res := b.mustSessionOf("stan@simple.example"); !res.Identity.IdPInitiated {
+		t.Fatalf("identity %+v", res.Identity)
+	}
+	// The same user again: nothing to ask.
+	wantRedirect(t, idpLogin(b), "/welcome")
+	// Nobody logged in: nothing to ask.
+	wantRedirect(t, idpLogin(w.browser()), "/welcome")
+	// The connection may opt out.
+	e, _ := w.conns.Connection("simple-staff")
+	c := *e
+	c.ReplaceSessionWithoutAsking = true
+	if _, err := w.conns.Set(&c); err != nil {
+		t.Fatal(err)
+	}
+	a := w.browser()
+	wantRedirect(t, a.post("/auth/login", form("email", "ada@acme.example", "password", "ada-pw")), "/")
+	action, v := a.samlIdPLogin(a.get(w.idp.StartURL(staff, "/welcome")), "stan@simple.example")
+	wantRedirect(t, a.postACSWithoutSession(action, v), "/welcome")
+	a.mustSessionOf("stan@simple.example")
 }

@@ -24,8 +24,8 @@ type LogoutRequest struct {
 	// Identity is the identity of the session that ended, as the host
 	// gave it back from Sessions.EndSession.
 	Identity *sso.Identity
-	// Binding is the browser binding cookie value.
-	Binding string
+	// Flows keeps the pending logout until the identity provider answers.
+	Flows sso.Flows
 	// ReturnTo is the same-site path to land on when the logout completes.
 	ReturnTo string
 }
@@ -101,7 +101,9 @@ func logoutFinisher(a sso.Authenticator) (LogoutFinisher, bool) {
 type samlLogout struct{ sp *saml.ServiceProvider }
 
 func (s samlLogout) StartLogout(ctx context.Context, req LogoutRequest) (*sso.Step, error) {
-	return s.sp.Logout(ctx, saml.LogoutRequestFor(req.Identity, req.Binding, req.ReturnTo))
+	lr := saml.LogoutRequestFor(req.Identity, "", req.ReturnTo)
+	lr.Flows = req.Flows
+	return s.sp.Logout(ctx, lr)
 }
 
 func (s samlLogout) FinishLogout(ctx context.Context, req sso.CompleteRequest) (*LogoutOutcome, error) {
@@ -128,7 +130,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if id != nil && id.Connection != "" {
 		if entry, ok := h.cfg.Connections.Connection(id.Connection); ok {
 			if ls, ok := logoutStarter(entry.Authenticator); ok {
-				step, err := ls.StartLogout(ctx, LogoutRequest{Identity: id, Binding: h.bindingCookie(w, r), ReturnTo: target})
+				step, err := ls.StartLogout(ctx, LogoutRequest{Identity: id, Flows: h.cookies.Flows(w, r), ReturnTo: target})
 				if err == nil {
 					if err := step.Write(w, r); err != nil {
 						h.log.LogAttrs(ctx, slog.LevelError, "logout: writing the step failed", slog.String("error", err.Error()))
@@ -167,7 +169,7 @@ func (h *Handler) samlSLO(w http.ResponseWriter, r *http.Request) {
 			Detail: "the connection does not handle single logout messages"}})
 		return
 	}
-	out, err := lf.FinishLogout(ctx, sso.CompleteRequest{Binding: h.existingBinding(r), Params: r.Form, RawQuery: rawQuery(r)})
+	out, err := lf.FinishLogout(ctx, sso.CompleteRequest{Flows: h.cookies.Flows(w, r), Params: r.Form, RawQuery: rawQuery(r)})
 	if err != nil {
 		h.fail(w, r, failure{connection: conn, event: sso.EventWarning, err: err})
 		return

@@ -12,8 +12,15 @@ import (
 	"github.com/ssokit/sso/policy"
 )
 
-// flowTestKey marks an administrator's test login in BeginRequest.FlowData.
-const flowTestKey = "ssokit_test"
+// Keys of BeginRequest.FlowData, sealed with the pending login.
+const (
+	// flowTestKey marks an administrator's test login: the handler checked
+	// CanAdminister when it began.
+	flowTestKey = "ssokit_test"
+	// flowBindKey holds the user of a password login this browser made
+	// before it began the login, for login binding (password first).
+	flowBindKey = "ssokit_bind"
+)
 
 // loginPage serves GET /login.
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -301,9 +308,11 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request, choice discovery
 		http.Redirect(w, r, u, http.StatusSeeOther)
 		return
 	}
-	req := sso.BeginRequest{Binding: h.bindingCookie(w, r), ReturnTo: rt, LoginHint: email, ForceAuthn: test}
+	req := sso.BeginRequest{Flows: h.cookies.Flows(w, r), ReturnTo: rt, LoginHint: email, ForceAuthn: test}
 	if test {
 		req.FlowData = map[string]string{flowTestKey: "1"}
+	} else if u := h.passwordFirstUser(r, entry, choice.Account); u != "" {
+		req.FlowData = map[string]string{flowBindKey: u}
 	}
 	step, err := entry.Authenticator.Begin(ctx, req)
 	if err != nil {

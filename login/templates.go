@@ -26,13 +26,16 @@ const (
 	// TemplateBind asks for a password to bind an unknown SSO identity to
 	// the user who logs in: *BindPage.
 	TemplateBind = "bind"
+	// TemplateConfirm asks the person to confirm a login binding, or that
+	// an IdP-initiated login replaces the current session: *ConfirmPage.
+	TemplateConfirm = "confirm"
 	// TemplateError explains a failed login: *ErrorPage.
 	TemplateError = "error"
 	// TemplateTestResult shows an administrator's test login: *TestPage.
 	TemplateTestResult = "test_result"
 )
 
-var templateNames = []string{TemplateLogin, TemplateDomain, TemplatePicker, TemplateDirectory, TemplateBind, TemplateError, TemplateTestResult}
+var templateNames = []string{TemplateLogin, TemplateDomain, TemplatePicker, TemplateDirectory, TemplateBind, TemplateConfirm, TemplateError, TemplateTestResult}
 
 // Page holds what every page has. Form actions are built from BasePath,
 // e.g. {{.BasePath}}/login.
@@ -116,6 +119,26 @@ type BindPage struct {
 	DisplayName string
 }
 
+// ConfirmPage is the data of TemplateConfirm. Its form POSTs "token" to
+// Action, and "cancel" when the person declines.
+type ConfirmPage struct {
+	Page
+	// Action is the form's URL.
+	Action string
+	// Token is the one-time token the form must send back.
+	Token string
+	// Switch reports the question whether an IdP-initiated login replaces
+	// the session of UserEmail; otherwise the question whether the
+	// identity is linked to UserEmail's account.
+	Switch bool
+	// IdentityEmail and Subject describe the single sign-on identity, and
+	// DisplayName its connection.
+	IdentityEmail, Subject, DisplayName string
+	// UserEmail names the application's user: the account the identity
+	// would be linked to, or the user logged in now.
+	UserEmail string
+}
+
 // ErrorPage is the data of TemplateError.
 type ErrorPage struct {
 	Page
@@ -184,9 +207,10 @@ const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' h
 // HTML (labelled fields, one heading per page, a lang attribute, visible
 // focus) with inline styles and no scripts or external assets. Their
 // elements that tests and scripts use have stable ids: the forms
-// login-form, sso-domain-form, directory-form and bind-form, their submit
-// buttons login-submit, sso-domain-submit, directory-submit and
-// bind-submit, the picker's buttons pick-{connection} (in forms
+// login-form, sso-domain-form, directory-form, bind-form and confirm-form,
+// their submit buttons login-submit, sso-domain-submit, directory-submit,
+// bind-submit and confirm-submit (and confirm-cancel), the confirmation's
+// question confirm-question, the picker's buttons pick-{connection} (in forms
 // pick-form-{connection}), the message, the administrator's detail, the
 // retry link and the test login's test-decision. Hosts may
 // parse their own definitions into the copy to replace single templates,
@@ -202,6 +226,8 @@ func DefaultTemplates() *template.Template {
 }
 
 const defaultTemplates = `
+{{define "who"}}{{if .IdentityEmail}}{{.IdentityEmail}}{{if ne .Subject .IdentityEmail}} (identifier {{.Subject}}){{end}}{{else}}{{.Subject}}{{end}}{{end}}
+
 {{define "head"}}<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -280,14 +306,26 @@ button.secondary{background:#fff;color:#1f4e8c}
 {{template "foot" .}}{{end}}
 
 {{define "bind"}}{{template "head" .}}
-<p>You signed in with {{.DisplayName}} as <strong>{{if .IdentityEmail}}{{.IdentityEmail}}{{else}}{{.Subject}}{{end}}</strong>, but this identity is not connected to an account here yet.</p>
-<p>Log in once with your email address and password to connect it. From then on, single sign-on logs you in directly. Whoever logs in here now gets this identity connected to their account.</p>
+<p>You signed in with {{.DisplayName}} as <strong>{{template "who" .}}</strong>, but this identity is not connected to an account here yet.</p>
+<p>Log in once with the email address and password of your account here to connect it. You will be asked to confirm before anything is connected; from then on, single sign-on logs you in directly.</p>
 <form method="post" action="{{.BasePath}}/login/bind" id="bind-form">
 <label for="email">Email address</label>
 <input type="email" id="email" name="email" autocomplete="username" required autofocus>
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
-<button type="submit" id="bind-submit">Log in and connect</button>
+<button type="submit" id="bind-submit">Log in</button>
+</form>
+{{template "foot" .}}{{end}}
+
+{{define "confirm"}}{{template "head" .}}
+{{if .Switch}}<p id="confirm-question">You are logged in as <strong>{{.UserEmail}}</strong>. {{.DisplayName}} has just signed you in as <strong>{{template "who" .}}</strong>. Continue as {{if .IdentityEmail}}{{.IdentityEmail}}{{else}}{{.Subject}}{{end}}? This ends the session of {{.UserEmail}}.</p>
+<p class="hint">If you did not just sign in with {{.DisplayName}}, another site may have sent this login: stay logged in as {{.UserEmail}}.</p>
+{{else}}<p id="confirm-question">Link the single sign-on identity <strong>{{template "who" .}}</strong> from {{.DisplayName}} to your account <strong>{{.UserEmail}}</strong>?</p>
+<p class="hint">From then on, whoever signs in to {{.DisplayName}} as {{if .IdentityEmail}}{{.IdentityEmail}}{{else}}{{.Subject}}{{end}} is logged in to this account without a password. If that identity is not yours, or you did not just sign in with {{.DisplayName}}, choose Cancel.</p>
+{{end}}<form method="post" action="{{.Action}}" id="confirm-form">
+<input type="hidden" name="token" value="{{.Token}}">
+<button type="submit" id="confirm-submit">{{if .Switch}}Continue as {{if .IdentityEmail}}{{.IdentityEmail}}{{else}}{{.Subject}}{{end}}{{else}}Link and continue{{end}}</button>
+<button type="submit" name="cancel" value="1" class="secondary" id="confirm-cancel">{{if .Switch}}Stay logged in as {{.UserEmail}}{{else}}Cancel{{end}}</button>
 </form>
 {{template "foot" .}}{{end}}
 
@@ -304,7 +342,7 @@ actual: {{.Actual}}{{end}}</div>
 
 {{define "test_result"}}{{template "head" .}}
 <p>The identity provider of connection <strong>{{.Connection}}</strong> proved the identity below. Nothing was saved and no session was started.</p>
-{{with .Plan}}<p id="test-provisioning">Provisioning: {{if .Allowed}}{{with .Result}}the login would reach user <strong>{{.User.Email}}</strong>{{if .Created}} (created now){{else}} ({{.User.ID}}){{end}}, matched by {{.Match}}{{if .Joined}}, joining the account{{end}}{{if .Linked}}, linking this identity{{end}}{{if .Updated}}, updating {{range $i, $u := .Updated}}{{if $i}}, {{end}}{{$u}}{{end}}{{end}}; roles {{range $i, $r := .Roles}}{{if $i}}, {{end}}{{$r}}{{else}}none{{end}}{{if .Organisation}}; organisation {{.Organisation.Name}}{{end}}.{{end}}{{else if .BindingPending}}the identity would wait for a password login in the same browser to bind it (login binding).{{else}}the login would be refused: {{.Reason}}{{if $.PlanDetail}}. {{$.PlanDetail}}{{end}}{{end}}</p>{{end}}
+{{with .Plan}}<p id="test-provisioning">Provisioning: {{if .Allowed}}{{with .Result}}the login would reach user <strong>{{.User.Email}}</strong>{{if .Created}} (created now){{else}} ({{.User.ID}}){{end}}, matched by {{.Match}}{{if .Joined}}, joining the account{{end}}{{if .Linked}}, linking this identity{{end}}{{if .Updated}}, updating {{range $i, $u := .Updated}}{{if $i}}, {{end}}{{$u}}{{end}}{{end}}; roles {{range $i, $r := .Roles}}{{if $i}}, {{end}}{{$r}}{{else}}none{{end}}{{if .Organisation}}; organisation {{.Organisation.Name}}{{end}}.{{end}}{{else if .BindingPossible}}no user matches; login binding would ask for the password of the account to connect the identity to, and a confirmation.{{else}}the login would be refused: {{.Reason}}{{if $.PlanDetail}}. {{$.PlanDetail}}{{end}}{{end}}</p>{{end}}
 {{if .PreviewError}}<p id="test-provisioning">Provisioning could not be previewed: {{.PreviewError}}</p>{{end}}
 <p id="test-decision">Policy of account {{.Account}}: {{if .Decision.Allowed}}this person may log in ({{.Decision.Rule}}){{else}}refused: {{.Decision.Reason}} ({{.Decision.Rule}}){{end}}{{if .Decision.Detail}}. {{.Decision.Detail}}{{end}}</p>
 <dl>

@@ -73,13 +73,7 @@ func (u StoreUsers) Facts(ctx context.Context, userID, account string) (policy.U
 			return err
 		}
 		f.Roles = m.RoleNames()
-		for _, r := range f.Roles {
-			for _, a := range u.AdminRoles {
-				if strings.EqualFold(r, a) {
-					f.Admin = true
-				}
-			}
-		}
+		f.Admin = u.admin(f.Roles)
 		return nil
 	})
 	if err != nil {
@@ -89,4 +83,27 @@ func (u StoreUsers) Facts(ctx context.Context, userID, account string) (policy.U
 		f.SSOLogins = u.SSOLogins(ctx, userID)
 	}
 	return f, nil
+}
+
+// FactsOf implements Users: the facts of res's user and membership, as the
+// login would leave them.
+func (u StoreUsers) FactsOf(ctx context.Context, res *provisioning.Result) (policy.User, error) {
+	roles := res.Roles()
+	f := policy.User{ID: res.User.ID, Email: res.User.Email, Roles: roles, Admin: u.admin(roles)}
+	if u.SSOLogins != nil && !res.Created {
+		f.SSOLogins = u.SSOLogins(ctx, res.User.ID)
+	}
+	return f, nil
+}
+
+// admin reports whether one of roles is one of AdminRoles.
+func (u StoreUsers) admin(roles []string) bool {
+	for _, r := range roles {
+		for _, a := range u.AdminRoles {
+			if strings.EqualFold(r, a) {
+				return true
+			}
+		}
+	}
+	return false
 }

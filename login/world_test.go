@@ -108,6 +108,17 @@ func (h *host) EndSession(w http.ResponseWriter, r *http.Request) (*sso.Identity
 	return res.Identity, nil
 }
 
+func (h *host) CurrentUser(r *http.Request) string {
+	c, err := r.Cookie("sid")
+	if err != nil {
+		return ""
+	}
+	if res := h.session(c.Value); res != nil {
+		return res.User
+	}
+	return ""
+}
+
 func (h *host) session(sid string) *login.Result {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -156,6 +167,8 @@ var (
 		{Email: "eve@simple.example", Attributes: map[string][]string{"SSOModule": {"NOSUCH"}, "UID": {"E1"}}},
 		{Email: "mallory@simple.example", Attributes: map[string][]string{"SSOModule": {"OTHER"}, "UID": {"M1"}}},
 		{Email: "r.roberts@recruit.example", NameID: "SR-77", NameIDFormat: saml.NameIDFormatPersistent},
+		{Email: "t.two@recruit.example", NameID: "SR-78", NameIDFormat: saml.NameIDFormatPersistent},
+		{Email: "mallory@recruit.example", NameID: "SR-666", NameIDFormat: saml.NameIDFormatPersistent},
 	}
 )
 

@@ -22,8 +22,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/ssokit/sso"
-	"github.com/ssokit/sso/internal/flowstate"
 	"github.com/ssokit/sso/internal/defaults"
+	"github.com/ssokit/sso/internal/flowstate"
 )
 
 // Connection is one configured OpenID provider. It implements
@@ -702,4 +702,3 @@ func digest(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
-

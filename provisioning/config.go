@@ -1,6 +1,7 @@
 package provisioning
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -11,7 +12,9 @@ import (
 // Defaults.
 const (
 	// DefaultBindingWindow is how long one half of a login binding waits for
-	// the other when a connection sets no window.
+	// the other (an unknown identity for the password, a password login
+	// for the single sign-on that follows) when a connection sets no
+	// window.
 	DefaultBindingWindow = 10 * time.Minute
 	// MaxBindingWindow bounds LoginBinding.Window: a binding is meant to
 	// join two logins of one sitting, not of one day.
@@ -23,8 +26,7 @@ const (
 
 // Config configures a [Provisioner]. Only Store is required.
 type Config struct {
-	// Store holds users, memberships, organisations, links and binding
-	// records.
+	// Store holds users, memberships, organisations and links.
 	Store Store
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -32,11 +34,6 @@ type Config struct {
 	// Reason), user created, linked and updated, organisation created.
 	// Events are reported after the login's transaction committed.
 	Events sso.EventFunc
-	// PasswordBindingWindow is how long RecordPasswordLogin keeps a
-	// password login for an SSO login that follows; each connection's
-	// LoginBinding.Window further limits what it accepts.
-	// DefaultBindingWindow when zero.
-	PasswordBindingWindow time.Duration
 	// ConflictRetries bounds the retries after sso.ReasonConflict;
 	// DefaultConflictRetries when zero, none when negative.
 	ConflictRetries int
@@ -47,8 +44,6 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Store == nil:
 		return configError("Config.Store is nil: give a provisioning.MemoryStore, a store/sqlstore Store or the application's own")
-	case c.PasswordBindingWindow < 0 || c.PasswordBindingWindow > MaxBindingWindow:
-		return configError(fmt.Sprintf("Config.PasswordBindingWindow %v is outside 0..%v", c.PasswordBindingWindow, MaxBindingWindow))
 	}
 	return nil
 }
@@ -66,10 +61,22 @@ type Request struct {
 	// Identity is what the connection proved. Identity.Connection, when
 	// set, must equal Connection.ID.
 	Identity *sso.Identity
-	// Binding is the browser binding cookie value (see sso.NewBinding), used
-	// for login binding. Empty for a browser without one; login binding is
-	// then skipped.
-	Binding string
+	// BindTo is the user a login binding links the identity to when no
+	// earlier step of the match order finds a user: the user who proved
+	// to be the person at this browser with the host's password and
+	// confirmed the link on a page that named both sides. Package login
+	// runs that exchange; see [LoginBinding]. The user must be a member of
+	// the account. Empty: no binding.
+	BindTo string
+	// Authorize, when set, decides whether the login may go on with the
+	// user it reached, as the login would leave them (created, joined,
+	// linked, roles and organisation updated; see Result). It runs inside
+	// the login's store transaction, before anything is committed: an
+	// error refuses the login, the transaction is rolled back and nothing
+	// is written. Package login decides the account's policy here, so that
+	// a refused login never creates, links or updates a user. It may run
+	// more than once when a transaction is retried.
+	Authorize func(ctx context.Context, res *Result) error
 }
 
 // Account is what provisioning needs to know about the account (tenant).
@@ -175,23 +182,37 @@ type JIT struct {
 }
 
 // LoginBinding configures login binding: an identity that matches no user
-// is linked to the user who logs in with a password in the same browser
-// within Window, before or after the SSO login.
+// is linked to a user who proves, with the host's password, to be the
+// person at the same browser, and confirms the link on a page that names
+// both sides. Provision refuses such an identity with an error that also
+// matches [ErrBindingPossible]; package login then asks for the password
+// (or uses a password login made in the same browser just before an
+// SP-initiated login it started), shows the confirmation, and provisions
+// again with Request.BindTo.
 //
-// Caveat (as SmartRecruiters documents for its own binding): the identity is
-// linked to whoever logs in with a password, who need not be the person who
-// authenticated at the identity provider. If alice starts the SSO login and
-// her colleague bob then types his password in the same browser, alice's
-// identity provider account is linked to bob's user from then on. Keep the
-// window short, enable binding only where the identity provider's identifiers
-// cannot be set up in advance, and show the person which identity is about to
-// be linked (the pending identity's email is in the binding record).
+// Caveat (as SmartRecruiters documents for its own binding): the identity
+// is linked to whoever logs in with a password, who need not be the person
+// who authenticated at the identity provider. If alice starts the SSO
+// login and her colleague bob then types his password in the same browser
+// and confirms, alice's identity provider account is linked to bob's user
+// from then on. Keep the window short, and enable binding only where the
+// identity provider's identifiers cannot be set up in advance.
 type LoginBinding struct {
 	// Enabled turns login binding on.
 	Enabled bool
 	// Window is how long one half waits for the other;
 	// DefaultBindingWindow when zero, at most MaxBindingWindow.
 	Window time.Duration
+	// AllowIdPInitiated lets an identity from an IdP-initiated login be
+	// bound (SSO first only, after the password and the confirmation).
+	// Nothing in this application asked for such a login: another site
+	// can post a validly signed unsolicited response of the attacker's own
+	// identity into a victim's browser, and the confirmation page, which
+	// names that identity, is then all that keeps her from binding it to
+	// her account. Leave it off unless the identity provider only starts
+	// logins from its own portal and people must be able to bind from
+	// there.
+	AllowIdPInitiated bool
 }
 
 // Updates says which values the identity provider keeps up to date. A
@@ -270,7 +291,9 @@ func (c *Connection) Validate() error {
 	return nil
 }
 
-func (c *Connection) bindingWindow() time.Duration {
+// BindingWindow returns LoginBinding.Window, or DefaultBindingWindow when
+// it is zero.
+func (c *Connection) BindingWindow() time.Duration {
 	if c.LoginBinding.Window > 0 {
 		return c.LoginBinding.Window
 	}

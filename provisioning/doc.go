@@ -42,23 +42,25 @@
 //
 // # Login binding
 //
-// With [LoginBinding] on, an SSO identity that matches no user is linked to
-// the user who logs in with a password in the same browser shortly before or
-// after. Both orders work:
+// With [LoginBinding] on, an SSO identity that matches no user may be linked
+// to a user who proves, with the host's password, to be the person at the
+// same browser and confirms the link on a page that names both sides.
+// Provision refuses such an identity with an error that also matches
+// [ErrBindingPossible]; package login runs the exchange (password,
+// confirmation, or a password login made in the same browser just before
+// an SP-initiated login it started) and provisions again with
+// Request.BindTo. Identities of IdP-initiated logins are bound only where
+// the connection allows it (LoginBinding.AllowIdPInitiated). The caveat:
+// the identity is bound to whoever proves a password and confirms, who need
+// not be the person who authenticated at the identity provider (see
+// [LoginBinding]).
 //
-//   - SSO first (SmartRecruiters' flow): Provision refuses with an error that
-//     also matches [ErrBindingPending]; the login handler shows the password
-//     form; after the host's own password check it calls
-//     [Provisioner.CompleteBinding] (or RecordPasswordLogin, which does the
-//     same when an identity waits) and the identity is linked.
-//   - Password first: after each successful password login the host calls
-//     [Provisioner.RecordPasswordLogin]; an SSO login in the same browser
-//     within the window links to that user.
+// # Refused logins write nothing
 //
-// The browser is recognised by the binding cookie of sso.NewBinding, stored
-// only as sso.HashBinding. The caveat: the identity is bound to whoever logs
-// in with a password, who need not be the person who authenticated at the
-// identity provider (see [LoginBinding]).
+// Every change of one login is made in one store transaction, and
+// Request.Authorize (the account's policy, in package login) decides with
+// the user as the login would leave them before the transaction commits:
+// a refused login, whatever refused it, creates, links and updates nothing.
 //
 // # Previews
 //

@@ -47,10 +47,12 @@ func ExampleProvisioner_Provision() {
 	// link user-1
 }
 
-// Login binding, SSO first: the identity provider's identifier is unknown,
-// the person logs in with a password in the same browser, and the identifier
-// is bound to that user (SmartRecruiters).
-func ExampleProvisioner_CompleteBinding() {
+// Login binding (SmartRecruiters): the identity provider's identifier is
+// unknown, so the login is refused with a binding still possible; the
+// person proves with a password to be user-1 and confirms the link (package
+// login runs that exchange), and the identity is provisioned again, bound to
+// that user.
+func ExampleRequest_bindTo() {
 	ctx := context.Background()
 	store := provisioning.NewMemoryStore(provisioning.MemoryOptions{})
 	// An administrator created the user earlier.
@@ -63,19 +65,18 @@ func ExampleProvisioner_CompleteBinding() {
 	})
 	p, _ := provisioning.New(provisioning.Config{Store: store})
 
-	browser := sso.NewBinding() // the host keeps it in a cookie
 	req := provisioning.Request{
 		Account:    provisioning.Account{ID: "acme", Domains: []string{"acme.example"}},
 		Connection: provisioning.Connection{ID: "acme-saml", Identifier: provisioning.IdentifierSubject, LoginBinding: provisioning.LoginBinding{Enabled: true}},
 		Identity:   &sso.Identity{Connection: "acme-saml", Subject: "RITA-77"},
-		Binding:    browser,
 	}
 	_, err := p.Provision(ctx, req)
-	fmt.Println(sso.ReasonOf(err), errors.Is(err, provisioning.ErrBindingPending))
+	fmt.Println(sso.ReasonOf(err), errors.Is(err, provisioning.ErrBindingPossible))
 
-	// The login handler shows the password form; the host checks the
-	// password of user-1, then:
-	res, err := p.CompleteBinding(ctx, browser, "user-1")
+	// The person typed user-1's password and confirmed the link:
+	bound := req
+	bound.BindTo = "user-1"
+	res, err := p.Provision(ctx, bound)
 	fmt.Println(res.Match, res.User.ID, err)
 
 	// From now on the identifier is known.

@@ -35,7 +35,6 @@ type MemoryStore struct {
 	memberByIdent   map[[2]string]string     // (account, SSOIdentifier) -> user ID
 	orgs            map[string]Organisation
 	orgByName       map[[2]string]string // (account, NameKey) -> organisation ID
-	bindings        map[string]BindingRecord
 }
 
 // NewMemoryStore returns an empty MemoryStore.
@@ -53,7 +52,6 @@ func NewMemoryStore(opts MemoryOptions) *MemoryStore {
 		memberByIdent: make(map[[2]string]string),
 		orgs:          make(map[string]Organisation),
 		orgByName:     make(map[[2]string]string),
-		bindings:      make(map[string]BindingRecord),
 	}
 }
 
@@ -315,26 +313,4 @@ func (t *memTx) CreateOrganisation(_ context.Context, o *Organisation) error {
 	set(t, s.orgByName, k, o.ID)
 	set(t, s.orgs, o.ID, *o)
 	return nil
-}
-
-func (t *memTx) PutBinding(_ context.Context, b *BindingRecord) error {
-	s := t.store()
-	now := s.now()
-	for k, r := range s.bindings {
-		if !now.Before(r.Expires) {
-			del(t, s.bindings, k)
-		}
-	}
-	set(t, s.bindings, b.Key, *b)
-	return nil
-}
-
-func (t *memTx) TakeBinding(_ context.Context, key string) (*BindingRecord, error) {
-	s := t.store()
-	b, ok := s.bindings[key]
-	if !ok {
-		return nil, memNotFound("TakeBinding", "binding record")
-	}
-	del(t, s.bindings, key)
-	return &b, nil
 }

@@ -142,51 +142,6 @@ type Link struct {
 	Created time.Time
 }
 
-// BindingKind says which half of a login binding a [BindingRecord] holds.
-type BindingKind string
-
-// Binding kinds.
-const (
-	// BindingIdentity: an SSO login found no user; its identity waits for a
-	// password login in the same browser.
-	BindingIdentity BindingKind = "identity"
-	// BindingPassword: a password login happened; an SSO login in the same
-	// browser may link to its user.
-	BindingPassword BindingKind = "password"
-)
-
-// BindingRecord is one half of a login binding, kept under a key derived
-// from the browser binding with [sso.HashBinding], so a copy of the store does
-// not reveal cookie values.
-type BindingRecord struct {
-	// Key is the record's lookup key (see [IdentityBindingKey] and
-	// [PasswordBindingKey]).
-	Key string
-	// Kind says which half of a binding the record holds.
-	Kind BindingKind
-	// Account is the account the login was for.
-	Account string
-	// User is the password-authenticated user (BindingPassword).
-	User string
-	// Connection, Subject, Issuer and Email describe the waiting identity
-	// (BindingIdentity).
-	Connection, Subject, Issuer, Email string
-	// Created and Expires bound the record's life.
-	Created, Expires time.Time
-}
-
-// IdentityBindingKey returns the key of the SSO identity waiting in the
-// browser whose binding hashes to bindingHash.
-func IdentityBindingKey(bindingHash string) string {
-	return string(BindingIdentity) + ":" + bindingHash
-}
-
-// PasswordBindingKey returns the key of the password login for account in
-// the browser whose binding hashes to bindingHash.
-func PasswordBindingKey(account, bindingHash string) string {
-	return string(BindingPassword) + ":" + account + ":" + bindingHash
-}
-
 // EmailKey returns the form under which stores compare email addresses:
 // trimmed and lower-cased. Two users may not share an EmailKey.
 func EmailKey(email string) string {

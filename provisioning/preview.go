@@ -26,10 +26,9 @@ type Plan struct {
 	Refusal error
 	// Reason is the Reason of Refusal, "" when the login would succeed.
 	Reason sso.Reason
-	// BindingPending reports that Provision would park the identity for
-	// login binding: a password login in the same browser would then link
-	// it (Refusal then also matches [ErrBindingPending]).
-	BindingPending bool
+	// BindingPossible reports that a login binding could still let the
+	// person in (Refusal then also matches [ErrBindingPossible]).
+	BindingPossible bool
 	// Events are the audit events Provision would report, in order, ending
 	// with login_succeeded or login_failed. Preview reports none of them.
 	Events []sso.Event
@@ -59,13 +58,13 @@ var errPreview = errors.New("provisioning: preview only")
 //
 // A real login may still differ from its preview when the store changes in
 // between (another login creates the user first, an administrator edits a
-// membership) or when a password login in the same browser expires.
+// membership). Preview does not run Request.Authorize.
 func (p *Provisioner) Preview(ctx context.Context, req Request) (*Plan, error) {
 	now := p.now()
 	fail := loginFailed(&req, now)
 	email, err := check(&req)
 	if err != nil {
-		return refusedPlan(fail, err, false), nil
+		return refusedPlan(fail, err), nil
 	}
 	var a *attempt
 	var outcome error
@@ -83,18 +82,15 @@ func (p *Provisioner) Preview(ctx context.Context, req Request) (*Plan, error) {
 	if a == nil {
 		return nil, &sso.Error{Op: "provisioning.Preview", Reason: sso.ReasonInternal, Detail: "the user store's Tx returned without running the transaction"}
 	}
-	if outcome == nil && a.refusal != nil {
-		return refusedPlan(fail, a.refusal, true), nil
-	}
 	if outcome != nil {
-		return refusedPlan(fail, outcome, false), nil
+		return refusedPlan(fail, outcome), nil
 	}
 	return &Plan{Result: a.res, Events: a.successEvents()}, nil
 }
 
-func refusedPlan(fail sso.Event, err error, pending bool) *Plan {
+func refusedPlan(fail sso.Event, err error) *Plan {
 	fail = withFailure(fail, err)
-	return &Plan{Refusal: err, Reason: fail.Reason, BindingPending: pending, Events: []sso.Event{fail}}
+	return &Plan{Refusal: err, Reason: fail.Reason, BindingPossible: errors.Is(err, ErrBindingPossible), Events: []sso.Event{fail}}
 }
 
 // storeFailure reports whether err is a failure of the store rather than a
@@ -116,7 +112,6 @@ type previewTx struct {
 func (t *previewTx) CreateLink(context.Context, *Link) error          { return nil }
 func (t *previewTx) UpdateUser(context.Context, *User) error          { return nil }
 func (t *previewTx) PutMembership(context.Context, *Membership) error { return nil }
-func (t *previewTx) PutBinding(context.Context, *BindingRecord) error { return nil }
 func (t *previewTx) CreateUser(_ context.Context, u *User) error      { return previewID(&u.ID) }
 func (t *previewTx) CreateOrganisation(_ context.Context, o *Organisation) error {
 	err := previewID(&o.ID)

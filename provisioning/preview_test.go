@@ -11,7 +11,7 @@ import (
 )
 
 // trapStore fails the test when a transaction writes: Preview must keep its
-// writes to itself. TakeBinding is allowed (Preview's transaction is rolled
+// writes to itself. (Preview's transaction is rolled
 // back, which restores it).
 type trapStore struct {
 	provisioning.Store
@@ -39,9 +39,6 @@ func (x trapTx) PutMembership(context.Context, *provisioning.Membership) error {
 }
 func (x trapTx) CreateOrganisation(context.Context, *provisioning.Organisation) error {
 	return x.wrote("CreateOrganisation")
-}
-func (x trapTx) PutBinding(context.Context, *provisioning.BindingRecord) error {
-	return x.wrote("PutBinding")
 }
 
 // TestPreviewMatchesProvision previews a login of every kind, checks that
@@ -100,21 +97,15 @@ func TestPreviewMatchesProvision(t *testing.T) {
 			c.TrustEmail = true
 			return req(c, ident("k", "kim@acme.example"))
 		}, provisioning.MatchEmail, ""},
-		{"login binding, password first", func(e *env) provisioning.Request {
+		{"login binding", func(e *env) provisioning.Request {
 			uid := e.addUser("rita@acme.example", provisioning.Membership{Account: "acme"})
-			b := sso.NewBinding()
-			if _, err := e.p.RecordPasswordLogin(context.Background(), b, uid, "acme"); err != nil {
-				e.t.Fatal(err)
-			}
 			r := req(bindingConn(), ident("Rita.R", ""))
-			r.Binding = b
+			r.BindTo = uid
 			return r
 		}, provisioning.MatchBinding, ""},
-		{"parked for login binding", func(e *env) provisioning.Request {
+		{"login binding possible", func(e *env) provisioning.Request {
 			e.addUser("rita@acme.example", provisioning.Membership{Account: "acme"})
-			r := req(bindingConn(), ident("Rita.R", ""))
-			r.Binding = sso.NewBinding()
-			return r
+			return req(bindingConn(), ident("Rita.R", ""))
 		}, "", sso.ReasonUserNotProvisioned},
 		{"not provisioned", func(e *env) provisioning.Request {
 			return req(provisioning.Connection{TrustEmail: true}, ident("s", "new@acme.example"))
@@ -172,8 +163,8 @@ func TestPreviewMatchesProvision(t *testing.T) {
 				if plan.Refusal.Error() != err.Error() {
 					t.Errorf("plan refusal %q; Provision said %q", plan.Refusal, err)
 				}
-				if pending := errors.Is(err, provisioning.ErrBindingPending); plan.BindingPending != pending || errors.Is(plan.Refusal, provisioning.ErrBindingPending) != pending {
-					t.Errorf("plan BindingPending %v; Provision pending %v", plan.BindingPending, pending)
+				if possible := errors.Is(err, provisioning.ErrBindingPossible); plan.BindingPossible != possible || errors.Is(plan.Refusal, provisioning.ErrBindingPossible) != possible {
+					t.Errorf("plan BindingPossible %v; Provision %v", plan.BindingPossible, possible)
 				}
 				return
 			}
@@ -181,7 +172,7 @@ func TestPreviewMatchesProvision(t *testing.T) {
 				t.Fatalf("Provision: %v", err)
 			}
 			p := plan.Result
-			if !plan.Allowed() || p == nil || plan.Reason != "" || plan.BindingPending {
+			if !plan.Allowed() || p == nil || plan.Reason != "" || plan.BindingPossible {
 				t.Fatalf("plan = %+v; want allowed", plan)
 			}
 			if p.Match != c.match || res.Match != c.match {

@@ -11,15 +11,15 @@ import (
 	"github.com/ssokit/sso"
 )
 
-// ErrBindingPending marks a refusal after which login binding can still
-// succeed: the identity was parked under the browser binding, and a password
-// login in the same browser within the connection's window links it (call
-// [Provisioner.CompleteBinding] or [Provisioner.RecordPasswordLogin] after the
-// host's own password check). The refusal's Reason stays
-// sso.ReasonUserNotProvisioned or sso.ReasonLinkRequiresProof:
+// ErrBindingPossible marks a refusal after which a login binding can still
+// let the person in: the connection has login binding on, and nothing
+// else matched. The Reason stays sso.ReasonUserNotProvisioned or
+// sso.ReasonLinkRequiresProof. Package login then asks for the password of
+// the user to bind to and a confirmation, and provisions again with
+// Request.BindTo (see [LoginBinding]):
 //
-//	if errors.Is(err, provisioning.ErrBindingPending) { show the password form }
-var ErrBindingPending = errors.New("provisioning: a password login in this browser will link this identity")
+//	if errors.Is(err, provisioning.ErrBindingPossible) { ask for the password }
+var ErrBindingPossible = errors.New("provisioning: a confirmed password login in this browser may link this identity")
 
 // Match says how a login found its user.
 type Match string
@@ -37,8 +37,8 @@ const (
 	MatchEmail Match = "email"
 	// MatchCreated: created just in time.
 	MatchCreated Match = "created"
-	// MatchBinding: the user who logged in with a password in the same
-	// browser (login binding).
+	// MatchBinding: the user who proved with a password to be the person
+	// at the browser and confirmed the link (login binding, Request.BindTo).
 	MatchBinding Match = "binding"
 )
 
@@ -75,11 +75,10 @@ func (r *Result) Roles() []string { return r.Membership.RoleNames() }
 // Provisioner maps identities to the application's users. It is safe for
 // concurrent use.
 type Provisioner struct {
-	store    Store
-	now      func() time.Time
-	events   sso.EventFunc
-	pwWindow time.Duration
-	retries  int
+	store   Store
+	now     func() time.Time
+	events  sso.EventFunc
+	retries int
 }
 
 // New returns a Provisioner for cfg.
@@ -87,12 +86,9 @@ func New(cfg Config) (*Provisioner, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Provisioner{store: cfg.Store, now: cfg.Now, events: cfg.Events, pwWindow: cfg.PasswordBindingWindow, retries: cfg.ConflictRetries}
+	p := &Provisioner{store: cfg.Store, now: cfg.Now, events: cfg.Events, retries: cfg.ConflictRetries}
 	if p.now == nil {
 		p.now = time.Now
-	}
-	if p.pwWindow == 0 {
-		p.pwWindow = DefaultBindingWindow
 	}
 	if p.retries == 0 {
 		p.retries = DefaultConflictRetries
@@ -122,18 +118,17 @@ func New(cfg Config) (*Provisioner, error) {
 //     (sso.ReasonLinkRequiresProof), since linking by an unvouched email is an
 //     account takeover;
 //  4. by just-in-time creation, if enabled;
-//  5. by login binding, if enabled: the user of a password login in the same
-//     browser within the window. Without one, the identity is parked for a
-//     password login that follows, and the error also matches
-//     [ErrBindingPending];
+//  5. by login binding, if enabled: the user of Request.BindTo. Without
+//     one, the refusal also matches [ErrBindingPossible];
 //
 // otherwise the error matches sso.ReasonUserNotProvisioned. A disabled user
-// or member gets sso.ReasonUserDisabled.
+// or member gets sso.ReasonUserDisabled. Then Request.Authorize, when set,
+// decides with the user as the login would leave them.
 //
 // All changes of one login (user, membership, organisation, link, updates)
-// are made in one store transaction: a failed login changes nothing, except
-// for parking the identity for login binding. Events are reported after the
-// transaction committed.
+// are made in one store transaction, and a refused login changes nothing:
+// not even a refusal by Authorize, which runs before the commit. Events are
+// reported after the transaction committed.
 func (p *Provisioner) Provision(ctx context.Context, req Request) (*Result, error) {
 	now := p.now()
 	fail := loginFailed(&req, now)
@@ -145,11 +140,17 @@ func (p *Provisioner) Provision(ctx context.Context, req Request) (*Result, erro
 	var a *attempt
 	err = p.runTx(ctx, func(tx Tx) error {
 		a = p.newAttempt(ctx, tx, &req, email, now)
-		return a.provision()
+		if err := a.provision(); err != nil {
+			return err
+		}
+		if req.BindTo != "" && a.res.User.ID != req.BindTo {
+			return a.refuse(sso.ReasonConflict, fmt.Sprintf("the identity reaches user %q now (linked or matched meanwhile), not user %q to whom the login binding was confirmed", a.res.User.ID, req.BindTo))
+		}
+		if req.Authorize != nil {
+			return req.Authorize(ctx, a.res)
+		}
+		return nil
 	})
-	if err == nil && a.refusal != nil {
-		err = a.refusal
-	}
 	if err != nil {
 		p.failed(ctx, fail, err)
 		return nil, err
@@ -160,7 +161,7 @@ func (p *Provisioner) Provision(ctx context.Context, req Request) (*Result, erro
 
 // newAttempt starts one try of Provision for req inside tx.
 func (p *Provisioner) newAttempt(ctx context.Context, tx Tx, req *Request, email string, now time.Time) *attempt {
-	return &attempt{ctx: ctx, tx: tx, op: "provisioning.Provision", req: req, id: req.Identity, email: email, now: now, pwWindow: p.pwWindow}
+	return &attempt{ctx: ctx, tx: tx, op: "provisioning.Provision", req: req, id: req.Identity, email: email, now: now}
 }
 
 // loginFailed returns the login_failed event of req, without its Reason.
@@ -170,80 +171,6 @@ func loginFailed(req *Request, now time.Time) sso.Event {
 		e.Subject = req.Identity.Subject
 	}
 	return e
-}
-
-// CompleteBinding links the SSO identity parked in this browser (see
-// [ErrBindingPending]) to userID, the user who has just passed the host's
-// password check, and returns the login's Result (Match is MatchBinding).
-// The user must be a member of the account the identity logged in to.
-//
-// It returns an error matching sso.ReasonStateMissing when no identity waits
-// in this browser or its window has passed. The caveat of [LoginBinding]
-// applies: the identity is linked to whoever logged in with a password.
-func (p *Provisioner) CompleteBinding(ctx context.Context, binding, userID string) (*Result, error) {
-	res, err := p.completeBinding(ctx, binding, userID, true)
-	return res, err
-}
-
-// RecordPasswordLogin tells provisioning that userID has just passed the
-// host's password check for account in the browser with this binding. The
-// host calls it after every successful password login to an account whose
-// connections use login binding (calling it more often is harmless).
-//
-// If an SSO identity waits in this browser (the SSO-first order), it is
-// linked to the user now, as by [Provisioner.CompleteBinding], and the
-// Result describes that login. Otherwise the password login is recorded, an
-// SSO login in the same browser within the window links to this user (the
-// password-first order), and the Result is nil. An error means only that no
-// binding was made; the password login itself stands.
-func (p *Provisioner) RecordPasswordLogin(ctx context.Context, binding, userID, account string) (*Result, error) {
-	res, err := p.completeBinding(ctx, binding, userID, false)
-	if err == nil || !errors.Is(err, sso.ReasonStateMissing) || account == "" {
-		return res, err
-	}
-	now := p.now()
-	rec := &BindingRecord{
-		Key:     PasswordBindingKey(account, sso.HashBinding(binding)),
-		Kind:    BindingPassword,
-		Account: account,
-		User:    userID,
-		Created: now,
-		Expires: now.Add(p.pwWindow),
-	}
-	err = p.runTx(ctx, func(tx Tx) error {
-		if err := tx.PutBinding(ctx, rec); err != nil {
-			return storeError("provisioning.RecordPasswordLogin", "", "store the password login", err)
-		}
-		return nil
-	})
-	return nil, err
-}
-
-func (p *Provisioner) completeBinding(ctx context.Context, binding, userID string, reportMissing bool) (*Result, error) {
-	const op = "provisioning.CompleteBinding"
-	now := p.now()
-	fail := sso.Event{Type: sso.EventLoginFailed, Time: now, User: userID}
-	if binding == "" || userID == "" {
-		err := &sso.Error{Op: op, Reason: sso.ReasonInvalidRequest, Detail: "the browser binding or the user ID is empty"}
-		p.failed(ctx, fail, err)
-		return nil, err
-	}
-	var a *attempt
-	err := p.runTx(ctx, func(tx Tx) error {
-		a = &attempt{ctx: ctx, tx: tx, op: op, now: now}
-		return a.completeBinding(binding, userID)
-	})
-	if err != nil {
-		if a != nil && a.req != nil {
-			fail.Account, fail.Connection, fail.Subject = a.req.Account.ID, a.req.Connection.ID, a.id.Subject
-		}
-		if reportMissing || !errors.Is(err, sso.ReasonStateMissing) {
-			p.failed(ctx, fail, err)
-		}
-		return nil, err
-	}
-	p.succeeded(ctx, a)
-	return a.res, nil
 }
 
 // runTx runs fn in a store transaction, retrying after conflicts.
@@ -345,22 +272,18 @@ func notFound(err error) bool { return errors.Is(err, sso.ReasonNotFound) }
 
 // attempt is one try of one login inside one transaction.
 type attempt struct {
-	ctx      context.Context
-	tx       Tx
-	op       string
-	req      *Request
-	id       *sso.Identity
-	email    string
-	now      time.Time
-	pwWindow time.Duration
+	ctx   context.Context
+	tx    Tx
+	op    string
+	req   *Request
+	id    *sso.Identity
+	email string
+	now   time.Time
 
 	created, joined, linked bool
 	events                  []sso.Event
 	warnings                []sso.Warning
 	res                     *Result
-	// refusal is a login refusal returned after the transaction committed
-	// (the identity was parked for login binding).
-	refusal *sso.Error
 }
 
 func (a *attempt) conn() *Connection { return &a.req.Connection }
@@ -482,16 +405,35 @@ func (a *attempt) provision() error {
 }
 
 // refuseOrBind ends a login that matched no user it may link: by login
-// binding when the connection allows it (5.), otherwise with the refusal.
+// binding to Request.BindTo when the connection allows it (5.), otherwise
+// with the refusal, which says when a binding could still let the person
+// in.
 func (a *attempt) refuseOrBind(reason sso.Reason, detail string) error {
-	if a.conn().LoginBinding.Enabled && a.req.Binding != "" {
-		done, err := a.bindPasswordLogin()
-		if done || err != nil {
-			return err
-		}
-		return a.park(reason, detail)
+	lb := a.conn().LoginBinding
+	if !lb.Enabled {
+		return a.refuse(reason, detail)
 	}
-	return a.refuse(reason, detail)
+	if a.id.IdPInitiated && !lb.AllowIdPInitiated {
+		return a.refuse(reason, detail+"; login binding does not take identities from IdP-initiated logins on this connection (LoginBinding.AllowIdPInitiated)")
+	}
+	if a.req.BindTo == "" {
+		return &sso.Error{Op: a.op, Reason: reason, Connection: a.conn().ID,
+			Detail: detail + "; a password login in this browser, confirmed by the person, may link the identity (login binding)", Err: ErrBindingPossible}
+	}
+	u, err := a.tx.FindUser(a.ctx, a.req.BindTo)
+	if notFound(err) {
+		return a.refuse(sso.ReasonUserNotProvisioned, fmt.Sprintf("user %q, to whom the login binding would link the identity, does not exist", a.req.BindTo))
+	} else if err != nil {
+		return a.storeErr("find the user to bind to", err)
+	}
+	m, err := a.membership(u.ID)
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		return a.refuse(sso.ReasonUserNotProvisioned, fmt.Sprintf("user %q proved their password but is not a member of account %q, so the identity is not bound to them", u.ID, a.account()))
+	}
+	return a.finish(u, m, MatchBinding, true)
 }
 
 // emailIdentifierUnvouched returns why the identity's email, used as the SSO
@@ -785,96 +727,4 @@ func sameGrants(a, b []RoleGrant) bool {
 		}
 	}
 	return true
-}
-
-// bindPasswordLogin links the identity to the user of a password login
-// recorded in this browser for this account, if there is a usable one.
-func (a *attempt) bindPasswordLogin() (bool, error) {
-	c := a.conn()
-	rec, err := a.tx.TakeBinding(a.ctx, PasswordBindingKey(a.account(), sso.HashBinding(a.req.Binding)))
-	if notFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, a.storeErr("take a login binding", err)
-	}
-	if rec.Kind != BindingPassword || rec.Account != a.account() || !a.now.Before(rec.Expires) || !a.now.Before(rec.Created.Add(c.bindingWindow())) {
-		return false, nil
-	}
-	u, err := a.tx.FindUser(a.ctx, rec.User)
-	if notFound(err) {
-		return false, nil
-	} else if err != nil {
-		return false, a.storeErr("find the password user", err)
-	}
-	m, err := a.membership(u.ID)
-	if err != nil || m == nil {
-		return false, err
-	}
-	return true, a.finish(u, m, MatchBinding, true)
-}
-
-// park keeps the identity for a password login that follows and records the
-// refusal, which is returned after the transaction commits.
-func (a *attempt) park(reason sso.Reason, detail string) error {
-	c := a.conn()
-	w := c.bindingWindow()
-	rec := &BindingRecord{
-		Key:        IdentityBindingKey(sso.HashBinding(a.req.Binding)),
-		Kind:       BindingIdentity,
-		Account:    a.account(),
-		Connection: c.ID,
-		Subject:    a.id.Subject,
-		Issuer:     a.id.Issuer,
-		Email:      a.email,
-		Created:    a.now,
-		Expires:    a.now.Add(w),
-	}
-	if err := a.tx.PutBinding(a.ctx, rec); err != nil {
-		return a.storeErr("park the identity for login binding", err)
-	}
-	a.refusal = &sso.Error{Op: a.op, Reason: reason, Connection: c.ID,
-		Detail: detail + fmt.Sprintf("; a password login in this browser within %v will link the identity", w), Err: ErrBindingPending}
-	return nil
-}
-
-// completeBinding links the identity parked under binding to userID.
-func (a *attempt) completeBinding(binding, userID string) error {
-	rec, err := a.tx.TakeBinding(a.ctx, IdentityBindingKey(sso.HashBinding(binding)))
-	if notFound(err) {
-		return &sso.Error{Op: a.op, Reason: sso.ReasonStateMissing, Detail: "no SSO login waits for a password login in this browser"}
-	}
-	if err != nil {
-		return storeError(a.op, "", "take a login binding", err)
-	}
-	a.req = &Request{Account: Account{ID: rec.Account}, Connection: Connection{ID: rec.Connection}}
-	a.id = &sso.Identity{Connection: rec.Connection, Subject: rec.Subject, Issuer: rec.Issuer, Email: rec.Email}
-	a.email = rec.Email
-	if rec.Kind != BindingIdentity || !a.now.Before(rec.Expires) {
-		return a.refuse(sso.ReasonStateMissing, "the SSO login waiting in this browser expired at "+rec.Expires.UTC().Format(time.RFC3339))
-	}
-	link := true
-	l, err := a.tx.FindLink(a.ctx, rec.Connection, rec.Subject)
-	switch {
-	case err == nil && l.User == userID:
-		link = false
-	case err == nil:
-		return a.refuse(sso.ReasonConflict, fmt.Sprintf("the identity was linked to user %q meanwhile", l.User))
-	case !notFound(err):
-		return a.storeErr("find a link", err)
-	}
-	u, err := a.tx.FindUser(a.ctx, userID)
-	if notFound(err) {
-		return a.refuse(sso.ReasonUserNotProvisioned, fmt.Sprintf("user %q does not exist", userID))
-	} else if err != nil {
-		return a.storeErr("find the user", err)
-	}
-	m, err := a.membership(u.ID)
-	if err != nil {
-		return err
-	}
-	if m == nil {
-		return a.refuse(sso.ReasonUserNotProvisioned, fmt.Sprintf("user %q logged in with a password but is not a member of account %q, whose SSO login waits", u.ID, rec.Account))
-	}
-	return a.finish(u, m, MatchBinding, link)
 }

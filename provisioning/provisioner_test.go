@@ -149,9 +149,6 @@ func TestNewValidates(t *testing.T) {
 	if _, err := provisioning.New(provisioning.Config{}); !errors.Is(err, sso.ReasonInvalidConfig) {
 		t.Fatalf("New without store: %v", err)
 	}
-	if _, err := provisioning.New(provisioning.Config{Store: provisioning.NewMemoryStore(provisioning.MemoryOptions{}), PasswordBindingWindow: 2 * time.Hour}); !errors.Is(err, sso.ReasonInvalidConfig) {
-		t.Fatalf("New with a two-hour binding window: %v", err)
-	}
 }
 
 func TestConnectionValidate(t *testing.T) {
@@ -234,8 +231,8 @@ func TestNotProvisioned(t *testing.T) {
 	e.addUser("other@acme.example", provisioning.Membership{Account: "acme"})
 	_, err := e.provision(req(provisioning.Connection{TrustEmail: true}, ident("s", "new@acme.example")))
 	wantReason(t, err, sso.ReasonUserNotProvisioned)
-	if errors.Is(err, provisioning.ErrBindingPending) {
-		t.Fatal("binding pending although login binding is off")
+	if errors.Is(err, provisioning.ErrBindingPossible) {
+		t.Fatal("binding possible although login binding is off")
 	}
 	// A user of another account is not a member here.
 	e.addUser("elsewhere@acme.example", provisioning.Membership{Account: "other"})
@@ -353,17 +350,17 @@ func TestEmailIdentifierNeedsVouchedEmail(t *testing.T) {
 			}
 		})
 	}
-	// A password login in the same browser is the proof.
+	// A confirmed password login in the same browser is the proof.
 	e := newEnv(t)
 	uid := e.addUser("o.ng@acme.example", provisioning.Membership{Account: "acme", SSOIdentifier: "olly@acme.example"})
 	r := req(provisioning.Connection{LoginBinding: provisioning.LoginBinding{Enabled: true}}, ident("idp-sub-1", "olly@acme.example"))
-	r.Binding = sso.NewBinding()
 	_, err := e.provision(r)
-	if !errors.Is(err, sso.ReasonLinkRequiresProof) || !errors.Is(err, provisioning.ErrBindingPending) {
-		t.Fatalf("err = %v; want link_requires_proof with a binding pending", err)
+	if !errors.Is(err, sso.ReasonLinkRequiresProof) || !errors.Is(err, provisioning.ErrBindingPossible) {
+		t.Fatalf("err = %v; want link_requires_proof with a binding possible", err)
 	}
-	if res, err := e.p.CompleteBinding(context.Background(), r.Binding, uid); err != nil || res.User.ID != uid || !res.Linked {
-		t.Fatalf("CompleteBinding = %+v, %v", res, err)
+	r.BindTo = uid
+	if res, err := e.provision(r); err != nil || res.User.ID != uid || !res.Linked || res.Match != provisioning.MatchBinding {
+		t.Fatalf("bound = %+v, %v", res, err)
 	}
 }
 
@@ -721,191 +718,140 @@ func bindingConn() provisioning.Connection {
 	return provisioning.Connection{Identifier: provisioning.IdentifierSubject, LoginBinding: provisioning.LoginBinding{Enabled: true, Window: 5 * time.Minute}}
 }
 
-func TestLoginBindingSSOFirst(t *testing.T) {
+func TestLoginBinding(t *testing.T) {
 	e := newEnv(t)
 	uid := e.addUser("rita@acme.example", provisioning.Membership{Account: "acme", SSOIdentifier: "rita.r"})
-	browser := sso.NewBinding()
 	r := req(bindingConn(), ident("Rita.R", ""))
-	r.Binding = browser
 	_, err := e.provision(r)
 	wantReason(t, err, sso.ReasonUserNotProvisioned)
-	if !errors.Is(err, provisioning.ErrBindingPending) {
-		t.Fatalf("err = %v; want ErrBindingPending", err)
+	if !errors.Is(err, provisioning.ErrBindingPossible) {
+		t.Fatalf("err = %v; want ErrBindingPossible", err)
+	}
+	if users, _, _, links := e.store.Len(); users != 1 || links != 0 {
+		t.Fatalf("a refusal wrote: users=%d links=%d", users, links)
 	}
 	e.takeEvents()
 
-	// Another browser cannot complete it.
-	if _, err := e.p.CompleteBinding(context.Background(), sso.NewBinding(), uid); !errors.Is(err, sso.ReasonStateMissing) {
-		t.Fatalf("other browser: %v", err)
-	}
-	// A user who is not a member of the account cannot take it, and the
-	// identity keeps waiting.
+	// A user who is not a member of the account cannot take it.
 	outsider := e.addUser("x@other.example", provisioning.Membership{Account: "other"})
-	_, err = e.p.CompleteBinding(context.Background(), browser, outsider)
+	r.BindTo = outsider
+	_, err = e.provision(r)
 	wantReason(t, err, sso.ReasonUserNotProvisioned)
-	if !strings.Contains(err.Error(), "logged in with a password but is not a member of account") {
-		t.Fatalf("detail = %v; want it to say the password user is not a member", err)
+	if !strings.Contains(err.Error(), "is not a member of account") || e.membership(outsider, "acme") != nil {
+		t.Fatalf("non-member: %v", err)
 	}
+	r.BindTo = "no-such-user"
+	_, err = e.provision(r)
+	wantReason(t, err, sso.ReasonUserNotProvisioned)
 
-	e.clock.Advance(4 * time.Minute)
-	res, err := e.p.CompleteBinding(context.Background(), browser, uid)
+	r.BindTo = uid
+	res, err := e.provision(r)
 	if err != nil || res.Match != provisioning.MatchBinding || !res.Linked || res.User.ID != uid || !slices.Equal(res.Accounts, []string{"acme"}) {
-		t.Fatalf("CompleteBinding = %+v, %v", res, err)
+		t.Fatalf("bound = %+v, %v", res, err)
 	}
 	evs := e.takeEvents()
-	if got := eventTypes(evs); !slices.Equal(got, []string{"login_failed:state_missing", "login_failed:user_not_provisioned", "user_linked", "login_succeeded"}) {
+	if got := eventTypes(evs); !slices.Equal(got, []string{"login_failed:user_not_provisioned", "login_failed:user_not_provisioned", "user_linked", "login_succeeded"}) {
 		t.Fatalf("events = %v", got)
-	}
-	// Single use.
-	if _, err := e.p.CompleteBinding(context.Background(), browser, uid); !errors.Is(err, sso.ReasonStateMissing) {
-		t.Fatalf("second CompleteBinding: %v", err)
 	}
 	// The next SSO login is recognised without a password.
 	res, err = e.provision(req(bindingConn(), ident("Rita.R", "")))
 	if err != nil || res.Match != provisioning.MatchLink || res.User.ID != uid {
 		t.Fatalf("next login = %+v, %v", res, err)
 	}
-}
-
-func TestLoginBindingExpires(t *testing.T) {
-	e := newEnv(t)
-	uid := e.addUser("rita@acme.example", provisioning.Membership{Account: "acme"})
-	browser := sso.NewBinding()
-	r := req(bindingConn(), ident("Rita.R", "rita@acme.example"))
-	r.Binding = browser
-	_, err := e.provision(r)
-	if !errors.Is(err, provisioning.ErrBindingPending) {
-		t.Fatal(err)
-	}
-	e.clock.Advance(5 * time.Minute)
-	_, err = e.p.CompleteBinding(context.Background(), browser, uid)
-	wantReason(t, err, sso.ReasonStateMissing)
-	if _, _, _, links := e.store.Len(); links != 0 {
-		t.Fatal("expired binding linked")
-	}
-}
-
-func TestLoginBindingNeedsBrowser(t *testing.T) {
-	e := newEnv(t)
-	e.addUser("rita@acme.example", provisioning.Membership{Account: "acme"})
-	_, err := e.provision(req(bindingConn(), ident("Rita.R", "")))
-	wantReason(t, err, sso.ReasonUserNotProvisioned)
-	if errors.Is(err, provisioning.ErrBindingPending) {
-		t.Fatal("pending without a browser binding")
-	}
-}
-
-func TestLoginBindingPasswordFirst(t *testing.T) {
-	e := newEnv(t)
-	uid := e.addUser("rita@acme.example", provisioning.Membership{Account: "acme"})
-	browser := sso.NewBinding()
-	res, err := e.p.RecordPasswordLogin(context.Background(), browser, uid, "acme")
-	if err != nil || res != nil {
-		t.Fatalf("RecordPasswordLogin = %v, %v; want nil, nil", res, err)
-	}
-	// Another browser's SSO login does not use it.
-	r := req(bindingConn(), ident("Rita.R", ""))
-	r.Binding = sso.NewBinding()
-	if _, err := e.provision(r); !errors.Is(err, provisioning.ErrBindingPending) {
-		t.Fatalf("other browser: %v", err)
-	}
-	r.Binding = browser
-	e.clock.Advance(time.Minute)
-	res, err = e.provision(r)
-	if err != nil || res.Match != provisioning.MatchBinding || res.User.ID != uid || !res.Linked {
-		t.Fatalf("= %+v, %v; want bound to the password user", res, err)
-	}
-	// Used once: a second unknown identity in the same browser is not bound.
-	r.Identity = ident("Someone.Else", "")
-	if _, err := e.provision(r); !errors.Is(err, provisioning.ErrBindingPending) {
-		t.Fatalf("second identity: %v", err)
-	}
-}
-
-func TestLoginBindingPasswordFirstLimits(t *testing.T) {
-	e := newEnv(t)
-	uid := e.addUser("rita@acme.example", provisioning.Membership{Account: "acme"})
-	browser := sso.NewBinding()
-	// Recorded for another account: not used here.
-	if _, err := e.p.RecordPasswordLogin(context.Background(), browser, uid, "other"); err != nil {
-		t.Fatal(err)
-	}
-	r := req(bindingConn(), ident("Rita.R", ""))
-	r.Binding = browser
-	_, err := e.provision(r)
-	wantReason(t, err, sso.ReasonUserNotProvisioned)
-	// A record whose account differs from its key's (written by another
-	// component, or tampered with) is not trusted either.
-	_ = e.store.Tx(context.Background(), func(tx provisioning.Tx) error {
-		now := e.clock.Now()
-		return tx.PutBinding(context.Background(), &provisioning.BindingRecord{Key: provisioning.PasswordBindingKey("acme", sso.HashBinding(browser)),
-			Kind: provisioning.BindingPassword, Account: "other", User: uid, Created: now, Expires: now.Add(time.Minute)})
-	})
+	// Once linked, a binding to another user is a conflict, not a second
+	// user for one identity.
+	other := e.addUser("bob@acme.example", provisioning.Membership{Account: "acme"})
+	r.BindTo = other
 	_, err = e.provision(r)
-	wantReason(t, err, sso.ReasonUserNotProvisioned)
-	// The connection's window (5 minutes) is shorter than the record's.
-	e2 := newEnv(t)
-	uid = e2.addUser("rita@acme.example", provisioning.Membership{Account: "acme"})
-	if _, err := e2.p.RecordPasswordLogin(context.Background(), browser, uid, "acme"); err != nil {
-		t.Fatal(err)
-	}
-	e2.clock.Advance(6 * time.Minute)
-	_, err = e2.p.Provision(context.Background(), r)
-	if !errors.Is(err, provisioning.ErrBindingPending) {
-		t.Fatalf("after the window: %v; want refused and parked", err)
-	}
-	// The password user must be a member of the account, even with JIT on.
-	e4 := newEnv(t)
-	outsider := e4.addUser("x@other.example", provisioning.Membership{Account: "other"})
-	_, _ = e4.p.RecordPasswordLogin(context.Background(), browser, outsider, "acme")
-	r4 := r
-	r4.Connection.JIT = provisioning.JIT{Enabled: false}
-	if _, err := e4.provision(r4); !errors.Is(err, provisioning.ErrBindingPending) {
-		t.Fatalf("non-member password user: %v; want refused", err)
-	}
-	if m := e4.membership(outsider, "acme"); m != nil {
-		t.Fatalf("non-member joined through binding: %+v", m)
-	}
-	// Binding off: a recorded password login is never used.
-	e3 := newEnv(t)
-	uid = e3.addUser("rita@acme.example", provisioning.Membership{Account: "acme"})
-	_, _ = e3.p.RecordPasswordLogin(context.Background(), browser, uid, "acme")
-	r.Connection.LoginBinding.Enabled = false
-	_, err = e3.provision(r)
-	wantReason(t, err, sso.ReasonUserNotProvisioned)
+	wantReason(t, err, sso.ReasonConflict)
 }
 
-func TestRecordPasswordLoginCompletesPendingIdentity(t *testing.T) {
+func TestLoginBindingOffOrIdPInitiated(t *testing.T) {
 	e := newEnv(t)
 	uid := e.addUser("rita@acme.example", provisioning.Membership{Account: "acme"})
-	browser := sso.NewBinding()
-	r := req(bindingConn(), ident("Rita.R", ""))
-	r.Binding = browser
-	if _, err := e.provision(r); !errors.Is(err, provisioning.ErrBindingPending) {
-		t.Fatal(err)
+	// Binding off: BindTo is never used.
+	off := req(bindingConn(), ident("Rita.R", ""))
+	off.Connection.LoginBinding.Enabled = false
+	off.BindTo = uid
+	_, err := e.provision(off)
+	wantReason(t, err, sso.ReasonUserNotProvisioned)
+	if errors.Is(err, provisioning.ErrBindingPossible) {
+		t.Fatal("binding possible with binding off")
 	}
-	res, err := e.p.RecordPasswordLogin(context.Background(), browser, uid, "acme")
-	if err != nil || res == nil || res.Match != provisioning.MatchBinding {
-		t.Fatalf("= %+v, %v; want the pending identity linked", res, err)
+	// An IdP-initiated identity is bound only where the connection allows.
+	idp := req(bindingConn(), ident("Rita.R", ""))
+	idp.Identity.IdPInitiated = true
+	_, err = e.provision(idp)
+	wantReason(t, err, sso.ReasonUserNotProvisioned)
+	if errors.Is(err, provisioning.ErrBindingPossible) || !strings.Contains(err.Error(), "AllowIdPInitiated") {
+		t.Fatalf("IdP-initiated: %v", err)
+	}
+	idp.BindTo = uid
+	if _, err := e.provision(idp); err == nil {
+		t.Fatal("an IdP-initiated identity was bound without AllowIdPInitiated")
+	}
+	idp.Connection.LoginBinding.AllowIdPInitiated = true
+	idp.BindTo = ""
+	if _, err := e.provision(idp); !errors.Is(err, provisioning.ErrBindingPossible) {
+		t.Fatalf("IdP-initiated with AllowIdPInitiated: %v", err)
+	}
+	idp.BindTo = uid
+	if res, err := e.provision(idp); err != nil || res.Match != provisioning.MatchBinding {
+		t.Fatalf("IdP-initiated bound = %+v, %v", res, err)
+	}
+	if _, _, _, links := e.store.Len(); links != 1 {
+		t.Fatalf("links = %d; want 1", links)
 	}
 }
 
 func TestLinkRequiresProofThenBinding(t *testing.T) {
-	// An unvouched email matches a user: no automatic link, but a password
-	// login in the same browser proves it.
+	// An unvouched email matches a user: no automatic link, but a confirmed
+	// password login proves it.
 	e := newEnv(t)
 	uid := e.addUser("olly@acme.example", provisioning.Membership{Account: "acme"})
 	conn := provisioning.Connection{LoginBinding: provisioning.LoginBinding{Enabled: true}}
 	r := req(conn, ident("o-1", "olly@acme.example"))
-	r.Binding = sso.NewBinding()
 	_, err := e.provision(r)
 	wantReason(t, err, sso.ReasonLinkRequiresProof)
-	if !errors.Is(err, provisioning.ErrBindingPending) {
-		t.Fatal("not pending")
+	if !errors.Is(err, provisioning.ErrBindingPossible) {
+		t.Fatal("no binding possible")
 	}
-	res, err := e.p.CompleteBinding(context.Background(), r.Binding, uid)
+	r.BindTo = uid
+	res, err := e.provision(r)
 	if err != nil || res.User.ID != uid {
 		t.Fatalf("= %+v, %v", res, err)
+	}
+}
+
+// TestAuthorize: Request.Authorize sees the user as the login would leave
+// them and its refusal leaves the store as it was.
+func TestAuthorize(t *testing.T) {
+	e := newEnv(t)
+	id := ident("T1", "new@acme.example")
+	id.Department = "Shipping"
+	id.Groups = []string{"Admins"}
+	r := req(jitConn(), id)
+	r.Connection.Roles = provisioning.RoleMapping{PassThrough: true}
+	r.Connection.Updates.Roles = true
+	var saw *provisioning.Result
+	r.Authorize = func(_ context.Context, res *provisioning.Result) error {
+		saw = res
+		return &sso.Error{Op: "policy", Reason: sso.ReasonConnectionNotLive, Detail: "not a test user"}
+	}
+	_, err := e.provision(r)
+	wantReason(t, err, sso.ReasonConnectionNotLive)
+	if saw == nil || !saw.Created || !slices.Contains(saw.Roles(), "Admins") {
+		t.Fatalf("Authorize saw %+v", saw)
+	}
+	if users, members, orgs, links := e.store.Len(); users+members+orgs+links != 0 {
+		t.Fatalf("a refused login wrote: users=%d members=%d orgs=%d links=%d", users, members, orgs, links)
+	}
+	if got := eventTypes(e.takeEvents()); !slices.Equal(got, []string{"login_failed:connection_not_live"}) {
+		t.Fatalf("events = %v", got)
+	}
+	r.Authorize = func(context.Context, *provisioning.Result) error { return nil }
+	if res, err := e.provision(r); err != nil || !res.Created {
+		t.Fatalf("allowed = %+v, %v", res, err)
 	}
 }
 

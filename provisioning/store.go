@@ -66,11 +66,4 @@ type Tx interface {
 	// CreateOrganisation stores a new organisation. When o.ID is empty the
 	// store assigns one and sets o.ID. (Account, NameKey(Name)) is unique.
 	CreateOrganisation(ctx context.Context, o *Organisation) error
-
-	// PutBinding stores b under b.Key, replacing any record there. Stores
-	// may drop records whose Expires has passed.
-	PutBinding(ctx context.Context, b *BindingRecord) error
-	// TakeBinding returns and deletes the record under key. The caller
-	// checks Expires.
-	TakeBinding(ctx context.Context, key string) (*BindingRecord, error)
 }

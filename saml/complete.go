@@ -154,7 +154,6 @@ type oneTimeKey struct {
 	detail string // why a second sighting is refused
 }
 
-
 // checkInResponseTo compares the response's InResponseTo values with the
 // pending request's ID. Every value present must match, and at least one
 // must be covered by a signature: the assertion's SubjectConfirmationData,

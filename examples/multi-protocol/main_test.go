@@ -53,7 +53,7 @@ func TestAdminBreakGlass(t *testing.T) {
 	}
 	// Sam is no administrator: refused, and offered Acme's single sign-on.
 	b = browser.New(t)
-	password(b, a, "sam@acme.example", "sam-password").Want(http.StatusForbidden, sso.ReasonSSORequired.UserMessage(), "Continue with Acme SAML")
+	password(b, a, "sam@acme.example", "sam-password").Want(http.StatusUnauthorized, "We could not log you in with this email address and password", "Continue with Acme SAML")
 	b.WantLoggedOut(a.url)
 	// The audit log in SQLite has both decisions.
 	evs, err := a.store.Recent(context.Background(), "acme", 10)

@@ -36,7 +36,6 @@ func ssoLogin(t *testing.T, b *browser.Browser, a *app, email string) *browser.P
 
 func TestRollout(t *testing.T) {
 	a := startApp(t)
-	ssoRequired := sso.ReasonSSORequired.UserMessage()
 
 	// Step 1, single sign-on optional: the password works...
 	b := browser.New(t)
@@ -83,20 +82,21 @@ func TestRollout(t *testing.T) {
 		t.Fatalf("want one policy_changed event, got %+v", a.audit.Events())
 	}
 
-	// Now passwords are refused with the message that points to single
-	// sign-on, whether right or wrong (the password is not even checked),
-	// for administrators too (this account has no break-glass)...
+	// Now passwords are refused with one answer that points to single
+	// sign-on, whether right or wrong (so the form tells nobody whether a
+	// password is right), for administrators too (this account has no
+	// break-glass)...
 	for _, c := range []struct{ email, pw string }{
 		{"olly@newsroom.example", "olly-password"},
 		{"olly@newsroom.example", "wrong"},
 		{"ada@newsroom.example", "ada-password"},
 	} {
 		b := browser.New(t)
-		passwordLogin(b, a, c.email, c.pw).Want(http.StatusForbidden, ssoRequired, "Continue with Newsroom Entra ID")
+		passwordLogin(b, a, c.email, c.pw).Want(http.StatusUnauthorized, "We could not log you in with this email address and password", "Continue with Newsroom Entra ID")
 		b.WantLoggedOut(a.url)
 	}
-	if got := len(a.audit.Find(sso.EventPasswordRefused, sso.ReasonSSORequired)); got != 3 {
-		t.Fatalf("%d password_refused events with sso_required, want 3: %+v", got, a.audit.Events())
+	if got := len(a.audit.Find(sso.EventPasswordRefused, sso.ReasonSSORequired)); got != 2 {
+		t.Fatalf("%d password_refused events with sso_required, want 2 (the right passwords): %+v", got, a.audit.Events())
 	}
 
 	// ...and the refusal offers the way in: the button starts single

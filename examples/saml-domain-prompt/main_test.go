@@ -77,7 +77,7 @@ func TestEmailDomainScope(t *testing.T) {
 	// offered.
 	b = browser.New(t)
 	b.Get(a.url+"/login").Form("/login").Set("email", "olly@fund.example").Set("password", "olly-password").Submit().
-		Want(http.StatusForbidden, sso.ReasonSSORequired.UserMessage(), "Continue with The Fund's Okta")
+		Want(http.StatusUnauthorized, "We could not log you in with this email address and password", "Continue with The Fund's Okta")
 	b.WantLoggedOut(a.url)
 	if len(a.audit.Find(sso.EventPasswordRefused, sso.ReasonSSORequired)) != 1 {
 		t.Fatalf("want one password_refused event: %+v", a.audit.Events())

@@ -107,7 +107,7 @@ func TestSSOEnforcedForRoles(t *testing.T) {
 	}
 	// Sue is an Employee: single sign-on is enforced for her.
 	b, p := password("sue@simple.example", "sue-password")
-	p.Want(http.StatusForbidden, sso.ReasonSSORequired.UserMessage())
+	p.Want(http.StatusUnauthorized, "We could not log you in with this email address and password")
 	b.WantLoggedOut(a.url)
 	// Pat is a Consultant: the password works.
 	b, p = password("pat@simple.example", "pat-password")

@@ -5,10 +5,13 @@
 //     is created; it must equal the identity provider's NameID exactly,
 //     case included. A user without one is identified by the email;
 //   - when the NameID matches nobody, the application asks for a password
-//     instead: whoever logs in then gets the identity bound to their user
-//     ("login binding"), and the next single sign-on logs them in directly.
-//     It works both ways: single sign-on first then the password, or the
-//     password first then a login started at the identity provider;
+//     instead, then for a confirmation that names the identity and the
+//     account: the identity is bound to that user ("login binding"), and
+//     the next single sign-on logs them in directly. It works both ways:
+//     single sign-on first then the password, or the password first then a
+//     single sign-on the application starts, which only asks for the
+//     confirmation. Logins started at the identity provider may be bound
+//     too (LoginBinding.AllowIdPInitiated), single sign-on first only;
 //   - logins start at the application (SP-initiated, after the email) or at
 //     the identity provider (IdP-initiated);
 //   - Recruit Co's old ADFS still signs with RSA-SHA1, so that one
@@ -17,9 +20,10 @@
 //     (algorithm_not_allowed).
 //
 // Login binding links the identity to whoever types a password in that
-// browser, who need not be the person who signed in at the identity
-// provider (see provisioning.LoginBinding): the page says which identity is
-// about to be connected, and the binding waits ten minutes at most.
+// browser and confirms, who need not be the person who signed in at the
+// identity provider (see provisioning.LoginBinding): the confirmation names
+// the identity about to be connected, and the binding waits ten minutes at
+// most.
 //
 // Run it with
 //
@@ -141,9 +145,13 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 		// (exactly), and login binding handles the NameIDs that match
 		// nobody.
 		&login.Connection{Authenticator: a.recruit, Provisioning: provisioning.Connection{
-			TrustEmail:   true,
-			Identifier:   provisioning.IdentifierSubject,
-			LoginBinding: provisioning.LoginBinding{Enabled: true},
+			TrustEmail: true,
+			Identifier: provisioning.IdentifierSubject,
+			// SmartRecruiters binds identities from logins started at its
+			// IdP too; the confirmation page names the identity, so that
+			// one posted into the browser by another site is not bound
+			// unseen.
+			LoginBinding: provisioning.LoginBinding{Enabled: true, AllowIdPInitiated: true},
 		}},
 		&login.Connection{Authenticator: agency, Provisioning: provisioning.Connection{TrustEmail: true}},
 	)

@@ -63,7 +63,12 @@ func TestLoginBindingSSOFirst(t *testing.T) {
 	if len(a.audit.Find(sso.EventLoginFailed, login.ReasonPasswordIncorrect)) != 1 {
 		t.Fatalf("want one login_failed event with password_incorrect: %+v", a.audit.Events())
 	}
-	p.Form("/login/bind").Set("email", "jane.doe@recruit.example").Set("password", "jane-password").Submit().
+	p = p.Form("/login/bind").Set("email", "jane.doe@recruit.example").Set("password", "jane-password").Submit().
+		Want(http.StatusOK, "Link the single sign-on identity", "jane.doe@recruit.example", "Recruit Co ADFS")
+	if len(a.audit.Find(sso.EventUserLinked, "")) != 0 {
+		t.Fatal("linked before the confirmation")
+	}
+	p.Form("/login/bind/confirm").Submit().
 		Want(http.StatusOK, "Logged in as jane.doe@recruit.example with SAML single sign-on through recruit-adfs")
 	if m := b.Me(a.url); m.Method != "sso" || m.Identity.Subject != "jane.doe@recruit.example" {
 		t.Fatalf("/me = %+v", m)
@@ -78,21 +83,40 @@ func TestLoginBindingSSOFirst(t *testing.T) {
 
 func TestLoginBindingPasswordFirst(t *testing.T) {
 	a := startApp(t)
-	// Ken's NameID K-998 matches no SSO identifier. Without a password
-	// login in the browser, the application asks for one.
-	idpInitiated(browser.New(t), a, "ken@recruit.example").Want(http.StatusOK, "Connect your account")
-	// Ken logs in with his password, then follows the link at the ADFS in
-	// the same browser: the identity is bound to him.
+	// Ken's NameID K-998 matches no SSO identifier. He logs in with his
+	// password, then uses single sign-on from the application in the same
+	// browser: the application asks him to confirm the binding.
 	b := browser.New(t)
 	b.Get(a.url+"/login").Form("/login").Set("email", "ken@recruit.example").Set("password", "ken-password").Submit().
 		Want(http.StatusOK, "Logged in as ken@recruit.example with password")
-	idpInitiated(b, a, "ken@recruit.example").
-		Want(http.StatusOK, "Logged in as ken@recruit.example with SAML single sign-on through recruit-adfs (started at the identity provider)")
-	if m := b.Me(a.url); m.Identity == nil || m.Identity.Subject != "K-998" || !m.Identity.IdPInitiated {
+	spInitiated(b, a, a.adfs.IdP, "ken@recruit.example").
+		Want(http.StatusOK, "Link the single sign-on identity", "K-998", "ken@recruit.example").
+		Form("/login/bind/confirm").Submit().
+		Want(http.StatusOK, "Logged in as ken@recruit.example with SAML single sign-on through recruit-adfs")
+	if m := b.Me(a.url); m.Identity == nil || m.Identity.Subject != "K-998" {
 		t.Fatalf("/me = %+v", m)
 	}
 	// The next login through the ADFS, in another browser, is direct.
 	idpInitiated(browser.New(t), a, "ken@recruit.example").Want(http.StatusOK, "Logged in as ken@recruit.example with SAML")
+}
+
+// TestLoginBindingIdPInitiated: a login started at the ADFS with an
+// unknown NameID is bound only after a password and a confirmation, also in
+// a browser where someone is already logged in with a password: another
+// site may have posted the response.
+func TestLoginBindingIdPInitiated(t *testing.T) {
+	a := startApp(t)
+	b := browser.New(t)
+	b.Get(a.url+"/login").Form("/login").Set("email", "ken@recruit.example").Set("password", "ken-password").Submit().
+		Want(http.StatusOK, "Logged in as ken@recruit.example with password")
+	p := idpInitiated(b, a, "ken@recruit.example").Want(http.StatusOK, "Connect your account", "K-998")
+	if len(a.audit.Find(sso.EventUserLinked, "")) != 0 {
+		t.Fatal("an IdP-initiated login was bound without a password")
+	}
+	p.Form("/login/bind").Set("email", "ken@recruit.example").Set("password", "ken-password").Submit().
+		Want(http.StatusOK, "Link the single sign-on identity", "K-998").
+		Form("/login/bind/confirm").Submit().
+		Want(http.StatusOK, "Logged in as ken@recruit.example with SAML single sign-on through recruit-adfs (started at the identity provider)")
 }
 
 func TestSHA1OnOneConnectionOnly(t *testing.T) {

@@ -1,10 +1,8 @@
 package scenariotest
 
 import (
-	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/discovery"
@@ -41,6 +39,17 @@ func refusalWorld(t *testing.T) *world {
 			policy: policy.Policy{},
 		},
 		account{
+			// A connection under test, its testers named by user ID: who
+			// may log in is known only once provisioning found the user.
+			disc: discovery.Account{ID: "beta", Domains: domains("beta.example"), Connections: []discovery.Connection{{ID: "beta-jit", Protocol: sso.ProtocolOIDC}}},
+			policy: policy.Policy{Mode: policy.ModeSSOOptional, Connections: []policy.Connection{
+				{ID: "beta-jit", Stage: policy.StageTesting, TestUserIDs: []string{"tester-id"}}}},
+			conns: map[string]provisioning.Connection{"beta-jit": {TrustEmail: true,
+				JIT:     provisioning.JIT{Enabled: true, DefaultRoles: []string{"Member"}},
+				Updates: provisioning.Updates{Roles: true, Names: true},
+				Roles:   provisioning.RoleMapping{PassThrough: true}}},
+		},
+		account{
 			disc:   discovery.Account{ID: "unlisted", Domains: domains("unlisted.example"), Connections: []discovery.Connection{{ID: "unlisted-saml", Protocol: sso.ProtocolSAML}}},
 			policy: policy.Policy{Mode: policy.ModeSSOOptional},
 		},
@@ -49,6 +58,8 @@ func refusalWorld(t *testing.T) *world {
 	w.addUser("set@acme.example", member{account: "acme", identifier: "SET-1"})
 	w.addUser("off@acme.example", member{account: "acme", status: provisioning.StatusDisabled})
 	w.addUser("ext@gmail.example", member{account: "acme"})
+	w.addUser("outsider@other.example", member{account: "pw"})
+	w.addUser("member@beta.example", member{account: "beta"})
 	return w
 }
 
@@ -73,7 +84,7 @@ func TestRefusals(t *testing.T) {
 		{"SSOModule naming no connection", func(w *world) error { _, err := w.router.LookupModule("acme", "Partners"); return err }, sso.ReasonConnectionNotFound},
 
 		// Policy.
-		{"password where SSO is required", func(w *world) error { d, _ := w.password("acme", "olly@acme.example", ""); return d.Err() }, sso.ReasonSSORequired},
+		{"password where SSO is required", func(w *world) error { d := w.password("acme", "olly@acme.example"); return d.Err() }, sso.ReasonSSORequired},
 		{"SSO where the account is password-only", sso1("pw-saml", &sso.Identity{Subject: "s", Email: "a@pw.example"}), sso.ReasonPasswordOnly},
 		{"draft connection", sso1("acme-draft", &sso.Identity{Subject: "s", Email: "olly@acme.example"}), sso.ReasonConnectionNotLive},
 		{"testing connection, not a test user", sso1("acme-testing", &sso.Identity{Subject: "s", Email: "olly@acme.example", EmailVerified: true}), sso.ReasonConnectionNotLive},
@@ -98,22 +109,28 @@ func TestRefusals(t *testing.T) {
 		{"email matches a member whose identifier differs", sso1("acme-live", &sso.Identity{Subject: "s", Email: "set@acme.example", EmailVerified: true}), sso.ReasonLinkRequiresProof},
 		{"disabled member", sso1("acme-live", &sso.Identity{Subject: "s", Email: "off@acme.example", EmailVerified: true}), sso.ReasonUserDisabled},
 		{"JIT default organisation missing", sso1("acme-jit", &sso.Identity{Subject: "s", Email: "new@acme.example"}), sso.ReasonInvalidConfig},
-		{"binding with nothing pending", func(w *world) error {
-			_, err := w.prov.CompleteBinding(context.Background(), sso.NewBinding(), w.userByEmail("olly@acme.example").ID)
-			return err
-		}, sso.ReasonStateMissing},
-		{"binding after its window", func(w *world) error {
-			c := w.conns["acme-live"]
-			c.LoginBinding = provisioning.LoginBinding{Enabled: true, Window: time.Minute}
-			w.conns["acme-live"] = c
-			b := sso.NewBinding()
-			if l := w.sso("acme-live", &sso.Identity{Subject: "s", Email: "new@acme.example"}, b); l.err == nil {
-				return nil
+		// A testing connection whose test users are named by user ID: the
+		// refusal comes after provisioning found (or would create) the
+		// user, and must still write nothing: no JIT user, no link, no
+		// role from the IdP (an Administrator by pass-through).
+		{"testing connection, JIT user who is no tester", sso1("beta-jit", &sso.Identity{Subject: "b1", Email: "new@beta.example", Groups: []string{adminRole}}), sso.ReasonConnectionNotLive},
+		{"testing connection, IdP sends no email", sso1("beta-jit", &sso.Identity{Subject: "b2", Groups: []string{adminRole}}), sso.ReasonConnectionNotLive},
+		{"testing connection, existing member who is no tester", func(w *world) error {
+			err := w.sso("beta-jit", &sso.Identity{Subject: "b3", Email: "member@beta.example", GivenName: "Changed", Groups: []string{adminRole}}, "").err
+			if f := w.facts(w.userByEmail("member@beta.example").ID, "beta"); len(f.Roles) != 0 || f.Admin {
+				t.Errorf("a refused login granted roles: %+v", f)
 			}
-			w.clock.Advance(time.Minute)
-			_, err := w.prov.CompleteBinding(context.Background(), b, w.userByEmail("olly@acme.example").ID)
+			if u := w.userByEmail("member@beta.example"); u.GivenName != "" {
+				t.Errorf("a refused login updated the user: %+v", u)
+			}
 			return err
-		}, sso.ReasonStateMissing},
+		}, sso.ReasonConnectionNotLive},
+		{"binding to a user who is not a member", func(w *world) error {
+			c := w.conns["acme-live"]
+			c.LoginBinding = provisioning.LoginBinding{Enabled: true}
+			w.conns["acme-live"] = c
+			return w.sso("acme-live", &sso.Identity{Subject: "s", Email: "new@acme.example"}, w.userByEmail("outsider@other.example").ID).err
+		}, sso.ReasonUserNotProvisioned},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

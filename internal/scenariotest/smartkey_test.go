@@ -76,12 +76,12 @@ func TestSmartKey(t *testing.T) {
 
 	// Break-glass: Alpha requires SSO, but its administrators may use their
 	// password; other members may not.
-	d, _ = w.password("alpha", "pat@alpha.example", "")
+	d = w.password("alpha", "pat@alpha.example")
 	wantDecision(t, "admin password", d, true, "")
 	if d.Rule != policy.RuleAdminBreakGlass {
 		t.Fatalf("rule = %s", d.Rule)
 	}
-	d, _ = w.password("alpha", "lee@alpha.example", "")
+	d = w.password("alpha", "lee@alpha.example")
 	wantDecision(t, "member password", d, false, sso.ReasonSSORequired)
 	if w.facts(lee, "alpha").Admin {
 		t.Fatal("lee is no admin")
@@ -114,13 +114,13 @@ func TestSmartKeyBreakGlassRemoval(t *testing.T) {
 	// fails, and the administrator still gets in with the password.
 	l := w.sso("alpha-saml", &sso.Identity{Subject: "x", Email: "pat@alpha-corp.example"}, "")
 	wantErr(t, "misconfigured IdP", l.err, sso.ReasonEmailDomainNotAllowed)
-	d, _ := w.password("alpha", "pat@alpha.example", "")
+	d := w.password("alpha", "pat@alpha.example")
 	wantDecision(t, "break-glass", d, true, "")
 	// Fixed, the admin logs in through SSO; now the break-glass may go.
 	w.mustSSO("alpha-saml", &sso.Identity{Subject: "pat", Email: "pat@alpha.example"})
 	if err := w.setPolicy(next, pat, w.admins("alpha", pat)); err != nil {
 		t.Fatal(err)
 	}
-	d, _ = w.password("alpha", "pat@alpha.example", "")
+	d = w.password("alpha", "pat@alpha.example")
 	wantDecision(t, "admin password without break-glass", d, false, sso.ReasonSSORequired)
 }

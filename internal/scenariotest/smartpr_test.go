@@ -44,7 +44,7 @@ func TestSmartPr(t *testing.T) {
 	if w.userByEmail("editor@agency.example").ID != editor {
 		t.Fatal("lookup changed")
 	}
-	d, _ := w.password("agency", "editor@agency.example", "")
+	d := w.password("agency", "editor@agency.example")
 	wantDecision(t, "password before onboarding", d, true, "")
 
 	// Onboarding: SSO optional, the connection in testing with the
@@ -60,7 +60,7 @@ func TestSmartPr(t *testing.T) {
 	if res.User.ID != admin || res.Match != provisioning.MatchEmail || !res.Linked {
 		t.Fatalf("admin's first SSO login = %+v", res)
 	}
-	d, _ = w.password("agency", "admin@agency.example", "")
+	d = w.password("agency", "admin@agency.example")
 	wantDecision(t, "password still works while testing", d, true, "")
 
 	// Everything checks out: live, still optional.
@@ -74,7 +74,7 @@ func TestSmartPr(t *testing.T) {
 	if res.User.ID != editor || res.Match != provisioning.MatchEmail {
 		t.Fatalf("editor = %+v", res)
 	}
-	d, _ = w.password("agency", "editor@agency.example", "")
+	d = w.password("agency", "editor@agency.example")
 	wantDecision(t, "password while optional", d, true, "")
 	// No SCIM, no JIT: a colleague Smart.pr does not know is refused.
 	l = w.sso("agency-entra", oidc("sub-new", "new.hire@agency.example"), "")
@@ -93,9 +93,9 @@ func TestSmartPr(t *testing.T) {
 		Connections: []policy.Connection{{ID: "agency-entra", Stage: policy.StageLive}}}, "account-manager", w.admins("agency", admin, editor)); err != nil {
 		t.Fatalf("SSO required after the admin's SSO login: %v", err)
 	}
-	d, _ = w.password("agency", "editor@agency.example", "")
+	d = w.password("agency", "editor@agency.example")
 	wantDecision(t, "password when required", d, false, sso.ReasonSSORequired)
-	d, _ = w.password("agency", "admin@agency.example", "")
+	d = w.password("agency", "admin@agency.example")
 	wantDecision(t, "admin password when required (no break-glass)", d, false, sso.ReasonSSORequired)
 	res = w.mustSSO("agency-entra", oidc("sub-editor", "editor@agency.example"))
 	if res.Match != provisioning.MatchLink || res.User.ID != editor {
@@ -121,7 +121,7 @@ func TestSmartPrRequiredNeedsAnAdminSSOLogin(t *testing.T) {
 	if err := w.setPolicy(dry, "account-manager", w.admins("agency", admin)); err != nil {
 		t.Fatal(err)
 	}
-	d, _ := w.password("agency", "admin@agency.example", "")
+	d := w.password("agency", "admin@agency.example")
 	if !d.Allowed || !d.DryRunRefusal {
 		t.Fatalf("dry run = %+v; want allowed with DryRunRefusal", d)
 	}

@@ -1,7 +1,6 @@
 package scenariotest
 
 import (
-	"context"
 	"errors"
 	"testing"
 
@@ -49,47 +48,28 @@ func TestSmartRecruiters(t *testing.T) {
 		t.Fatalf("sam = %+v", res)
 	}
 	// Case matters: "e12345" is not E12345.
-	browser := sso.NewBinding()
-	l := w.sso("hiring-okta", nameID("e12345"), browser)
+	l := w.sso("hiring-okta", nameID("e12345"), "")
 	wantErr(t, "identifier in other case", l.err, sso.ReasonUserNotProvisioned)
 
-	// Login binding, SSO first: Jane's IdP sends her address in lower case,
-	// which differs from her ssoIdentifier. The login form is shown...
-	browser = sso.NewBinding()
-	l = w.sso("hiring-okta", nameID("jane.doe@hiring.example"), browser)
+	// Login binding: Jane's IdP sends her address in lower case, which
+	// differs from her ssoIdentifier. The login form is shown...
+	l = w.sso("hiring-okta", nameID("jane.doe@hiring.example"), "")
 	wantErr(t, "Jane's unrecognised identifier", l.err, sso.ReasonLinkRequiresProof)
-	if !errors.Is(l.err, provisioning.ErrBindingPending) {
-		t.Fatalf("no binding pending: %v", l.err)
+	if !errors.Is(l.err, provisioning.ErrBindingPossible) {
+		t.Fatalf("no binding possible: %v", l.err)
 	}
-	// ...Jane logs in with her password in the same browser, and the IdP
-	// identifier is bound to her.
-	d, res := w.password("hiring", "jane.doe@hiring.example", browser)
+	// ...Jane logs in with her password (policy allows it) and confirms,
+	// and the IdP identifier is bound to her.
+	d := w.password("hiring", "jane.doe@hiring.example")
 	wantDecision(t, "Jane's password", d, true, "")
-	if res == nil || res.User.ID != jane || res.Match != provisioning.MatchBinding || !res.Linked {
-		t.Fatalf("binding = %+v", res)
+	l = w.sso("hiring-okta", nameID("jane.doe@hiring.example"), jane)
+	if l.err != nil || l.res.User.ID != jane || l.res.Match != provisioning.MatchBinding || !l.res.Linked {
+		t.Fatalf("binding = %+v, %v", l.res, l.err)
 	}
 	// The next IdP login is recognised without a login page.
 	if res := w.mustSSO("hiring-okta", nameID("jane.doe@hiring.example")); res.User.ID != jane || res.Match != provisioning.MatchLink {
 		t.Fatalf("Jane's next login = %+v", res)
 	}
-
-	// Password first: Ken logs in directly, then follows a link from the
-	// IdP in the same browser; his unknown identifier binds to him.
-	ken := w.addUser("ken@hiring.example", member{account: "hiring", identifier: "old-id"})
-	browser = sso.NewBinding()
-	d, res = w.password("hiring", "ken@hiring.example", browser)
-	if !d.Allowed || res != nil {
-		t.Fatalf("Ken's password login = %+v, %+v", d, res)
-	}
-	res = w.mustSSOWithBinding("hiring-okta", nameID("K-998"), browser)
-	if res.User.ID != ken || res.Match != provisioning.MatchBinding {
-		t.Fatalf("Ken = %+v", res)
-	}
-	// A binding window passes: an unrelated identity later in the same
-	// browser is not bound to Ken.
-	w.clock.Advance(provisioning.DefaultBindingWindow)
-	l = w.sso("hiring-okta", nameID("K-999"), browser)
-	wantErr(t, "after the window", l.err, sso.ReasonUserNotProvisioned)
 }
 
 // The documented caveat of login binding: the IdP identifier is bound to
@@ -106,35 +86,16 @@ func TestSmartRecruitersBindingCaveat(t *testing.T) {
 	})
 	w.addUser("alice@hiring.example", member{account: "hiring", identifier: "alice-sr"})
 	bob := w.addUser("bob@hiring.example", member{account: "hiring", identifier: "bob-sr"})
-	browser := sso.NewBinding()
-	l := w.sso("hiring-okta", &sso.Identity{Subject: "alice-idp-0001"}, browser)
-	if !errors.Is(l.err, provisioning.ErrBindingPending) {
+	l := w.sso("hiring-okta", &sso.Identity{Subject: "alice-idp-0001"}, "")
+	if !errors.Is(l.err, provisioning.ErrBindingPossible) {
 		t.Fatal(l.err)
 	}
-	_, res := w.password("hiring", "bob@hiring.example", browser)
-	if res == nil || res.User.ID != bob {
-		t.Fatalf("binding = %+v", res)
+	// bob types his password and confirms.
+	l = w.sso("hiring-okta", &sso.Identity{Subject: "alice-idp-0001"}, bob)
+	if l.err != nil || l.res.User.ID != bob {
+		t.Fatalf("binding = %+v, %v", l.res, l.err)
 	}
 	if res := w.mustSSO("hiring-okta", &sso.Identity{Subject: "alice-idp-0001"}); res.User.ID != bob {
 		t.Fatalf("alice's IdP identity signs in as %s; the caveat says bob", res.User.ID)
 	}
-	// The pending identity waits only in the browser that started it: a
-	// password login elsewhere binds nothing.
-	other := sso.NewBinding()
-	l = w.sso("hiring-okta", &sso.Identity{Subject: "carol-idp-0002"}, other)
-	if !errors.Is(l.err, provisioning.ErrBindingPending) {
-		t.Fatal(l.err)
-	}
-	_, err := w.prov.CompleteBinding(context.Background(), sso.NewBinding(), bob)
-	wantErr(t, "completing from another browser", err, sso.ReasonStateMissing)
-}
-
-// mustSSOWithBinding is mustSSO with a browser binding.
-func (w *world) mustSSOWithBinding(conn string, id *sso.Identity, binding string) *provisioning.Result {
-	w.t.Helper()
-	l := w.sso(conn, id, binding)
-	if l.err != nil {
-		w.t.Fatalf("SSO login of %q through %s: %v", id.Subject, conn, l.err)
-	}
-	return l.res
 }

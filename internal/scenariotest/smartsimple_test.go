@@ -95,7 +95,7 @@ func TestSmartSimple(t *testing.T) {
 	}
 
 	// Role scope: David is a Clerk, so his password is refused.
-	d, _ := w.password("shipping-co", "david.smith@shipping.example", "")
+	d := w.password("shipping-co", "david.smith@shipping.example")
 	wantDecision(t, "clerk's password", d, false, sso.ReasonSSORequired)
 
 	// Next login: promoted and moved to an existing organisation; matched by
@@ -129,7 +129,7 @@ func TestSmartSimple(t *testing.T) {
 		t.Fatalf("after missing Roles: %v, updated %v", res.Roles(), res.Updated)
 	}
 	// Out of the role scope now, David may use his password.
-	d, _ = w.password("shipping-co", "david.smith@shipping.example", "")
+	d = w.password("shipping-co", "david.smith@shipping.example")
 	wantDecision(t, "applicant's password", d, true, "")
 
 	// A partner through the Partners module: other email domain allowed on

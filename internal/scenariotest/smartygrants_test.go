@@ -72,9 +72,9 @@ func TestSmartyGrants(t *testing.T) {
 
 	// Domain scope: olly must use SSO, the external assessor keeps the
 	// password.
-	d, _ := w.password("example-funds", "olly@example.com", "")
+	d := w.password("example-funds", "olly@example.com")
 	wantDecision(t, "olly's password", d, false, sso.ReasonSSORequired)
-	d, _ = w.password("example-funds", "assessor@gmail.com", "")
+	d = w.password("example-funds", "assessor@gmail.com")
 	wantDecision(t, "assessor's password", d, true, "")
 	if d.Rule != policy.RuleOutOfScope {
 		t.Fatalf("assessor rule = %s", d.Rule)
@@ -104,7 +104,7 @@ func TestSmartyGrants(t *testing.T) {
 		t.Fatalf("second account = %+v", res)
 	}
 	// And the regular login page gets olly into the non-SSO account.
-	d, _ = w.password("community-trust", "olly@example.com", "")
+	d = w.password("community-trust", "olly@example.com")
 	wantDecision(t, "non-SSO account", d, true, "")
 
 	// Not added by an administrator: refused, nothing created.
@@ -143,7 +143,7 @@ func TestSmartyGrantsOnboarding(t *testing.T) {
 	w.mustSSO("example-funds-saml", id("tester@example.com"))
 	l := w.sso("example-funds-saml", id("staff@example.com"), "")
 	wantErr(t, "staff while testing", l.err, sso.ReasonConnectionNotLive)
-	d, _ := w.password("example-funds", "staff@example.com", "")
+	d := w.password("example-funds", "staff@example.com")
 	wantDecision(t, "staff password while testing", d, true, "")
 
 	// Applied to the live account.
@@ -157,6 +157,6 @@ func TestSmartyGrantsOnboarding(t *testing.T) {
 		t.Fatalf("going live not recorded: %+v", p.Connections[0])
 	}
 	w.mustSSO("example-funds-saml", id("staff@example.com"))
-	d, _ = w.password("example-funds", "staff@example.com", "")
+	d = w.password("example-funds", "staff@example.com")
 	wantDecision(t, "staff password when applied", d, false, sso.ReasonSSORequired)
 }

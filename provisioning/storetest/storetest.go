@@ -41,7 +41,6 @@ func TestStore(t *testing.T, newStore Factory) {
 	t.Run("Memberships", func(t *testing.T) { testMemberships(t, newStore(t)) })
 	t.Run("Organisations", func(t *testing.T) { testOrganisations(t, newStore(t)) })
 	t.Run("Links", func(t *testing.T) { testLinks(t, newStore(t)) })
-	t.Run("Bindings", func(t *testing.T) { testBindings(t, newStore(t)) })
 	t.Run("Rollback", func(t *testing.T) { testRollback(t, newStore(t)) })
 	t.Run("RollbackOnPanic", func(t *testing.T) { testRollbackOnPanic(t, newStore(t)) })
 	t.Run("ConcurrentCreate", func(t *testing.T) { testConcurrentCreate(t, newStore(t)) })
@@ -49,6 +48,7 @@ func TestStore(t *testing.T, newStore Factory) {
 	t.Run("ProvisionUpdateIsAtomic", func(t *testing.T) { testProvisionUpdateAtomic(t, newStore(t)) })
 	t.Run("ProvisionConcurrentFirstLogin", func(t *testing.T) { testProvisionConcurrent(t, newStore(t)) })
 	t.Run("PreviewChangesNothing", func(t *testing.T) { testPreview(t, newStore(t)) })
+	t.Run("RefusedLoginWritesNothing", func(t *testing.T) { testRefusedWritesNothing(t, newStore(t)) })
 }
 
 // tx runs fn in a transaction and fails the test on error.
@@ -363,61 +363,6 @@ func testLinks(t *testing.T, s provisioning.Store) {
 	wantReason(t, "CreateLink(unknown user)", err, sso.ReasonNotFound)
 }
 
-func testBindings(t *testing.T, s provisioning.Store) {
-	ctx := context.Background()
-	now := time.Now()
-	rec := &provisioning.BindingRecord{Key: "identity:abc", Kind: provisioning.BindingIdentity, Account: "acct-a", Connection: "conn-1",
-		Subject: "S", Issuer: "I", Email: "e@example.com", Created: now, Expires: now.Add(time.Hour)}
-	tx(t, s, func(tx provisioning.Tx) error { return tx.PutBinding(ctx, rec) })
-	tx(t, s, func(tx provisioning.Tx) error {
-		got, err := tx.TakeBinding(ctx, "identity:abc")
-		if err != nil {
-			return err
-		}
-		if got.Kind != rec.Kind || got.Account != "acct-a" || got.Connection != "conn-1" || got.Subject != "S" || got.Issuer != "I" || got.Email != rec.Email ||
-			!sameTime(got.Expires, rec.Expires) || !sameTime(got.Created, rec.Created) {
-			t.Errorf("TakeBinding = %+v; want %+v", got, rec)
-		}
-		_, err = tx.TakeBinding(ctx, "identity:abc")
-		wantReason(t, "second TakeBinding", err, sso.ReasonNotFound)
-		return nil
-	})
-	// Replace.
-	tx(t, s, func(tx provisioning.Tx) error {
-		if err := tx.PutBinding(ctx, &provisioning.BindingRecord{Key: "password:a:x", Kind: provisioning.BindingPassword, Account: "a", User: "u1", Created: now, Expires: now.Add(time.Hour)}); err != nil {
-			return err
-		}
-		return tx.PutBinding(ctx, &provisioning.BindingRecord{Key: "password:a:x", Kind: provisioning.BindingPassword, Account: "a", User: "u2", Created: now, Expires: now.Add(time.Hour)})
-	})
-	tx(t, s, func(tx provisioning.Tx) error {
-		got, err := tx.TakeBinding(ctx, "password:a:x")
-		if err != nil || got.User != "u2" {
-			t.Errorf("TakeBinding after replace = %+v, %v; want user u2", got, err)
-		}
-		return nil
-	})
-	// A take inside a failed transaction is undone.
-	tx(t, s, func(tx provisioning.Tx) error {
-		return tx.PutBinding(ctx, &provisioning.BindingRecord{Key: "k", Kind: provisioning.BindingPassword, User: "u", Created: now, Expires: now.Add(time.Hour)})
-	})
-	errBoom := errors.New("boom")
-	if err := s.Tx(ctx, func(tx provisioning.Tx) error {
-		if _, err := tx.TakeBinding(ctx, "k"); err != nil {
-			return err
-		}
-		return errBoom
-	}); !errors.Is(err, errBoom) {
-		t.Fatalf("Tx err = %v; want fn's error", err)
-	}
-	tx(t, s, func(tx provisioning.Tx) error {
-		_, err := tx.TakeBinding(ctx, "k")
-		if err != nil {
-			t.Errorf("binding taken in a failed transaction is gone: %v", err)
-		}
-		return nil
-	})
-}
-
 // writeAll makes one change of every kind and returns fn's error.
 func writeAll(ctx context.Context, tx provisioning.Tx, suffix string) error {
 	u := &provisioning.User{Email: "rollback" + suffix + "@example.com"}
@@ -431,10 +376,7 @@ func writeAll(ctx context.Context, tx provisioning.Tx, suffix string) error {
 	if err := tx.PutMembership(ctx, &provisioning.Membership{User: u.ID, Account: "acct-r", SSOIdentifier: "id" + suffix, Organisation: o.ID}); err != nil {
 		return err
 	}
-	if err := tx.CreateLink(ctx, &provisioning.Link{Connection: "conn-r", Subject: "sub" + suffix, User: u.ID}); err != nil {
-		return err
-	}
-	return tx.PutBinding(ctx, &provisioning.BindingRecord{Key: "bind" + suffix, Kind: provisioning.BindingPassword, User: u.ID, Expires: time.Now().Add(time.Hour)})
+	return tx.CreateLink(ctx, &provisioning.Link{Connection: "conn-r", Subject: "sub" + suffix, User: u.ID})
 }
 
 func checkNothing(t *testing.T, s provisioning.Store, suffix string) {
@@ -449,8 +391,6 @@ func checkNothing(t *testing.T, s provisioning.Store, suffix string) {
 		wantReason(t, "membership after rollback", err, sso.ReasonNotFound)
 		_, err = tx.FindLink(ctx, "conn-r", "sub"+suffix)
 		wantReason(t, "link after rollback", err, sso.ReasonNotFound)
-		_, err = tx.TakeBinding(ctx, "bind"+suffix)
-		wantReason(t, "binding after rollback", err, sso.ReasonNotFound)
 		return nil
 	})
 }
@@ -602,13 +542,6 @@ func (t *failingTx) CreateOrganisation(ctx context.Context, o *provisioning.Orga
 	}
 	return t.Tx.CreateOrganisation(ctx, o)
 }
-func (t *failingTx) PutBinding(ctx context.Context, b *provisioning.BindingRecord) error {
-	if err := t.write(); err != nil {
-		return err
-	}
-	return t.Tx.PutBinding(ctx, b)
-}
-
 func jitRequest(subject, email string) provisioning.Request {
 	return provisioning.Request{
 		Account: provisioning.Account{ID: "acct-jit", Domains: []string{"example.org"}},
@@ -735,17 +668,12 @@ func testPreview(t *testing.T, s provisioning.Store) {
 		t.Fatalf("Provision(JIT) after Preview = %+v, %v", res, err)
 	}
 
-	// Password first, then SSO in the same browser: the preview must not
-	// use up the password login.
-	browser := sso.NewBinding()
-	if _, err := p.RecordPasswordLogin(ctx, browser, res.User.ID, "acct-jit"); err != nil {
-		t.Fatal(err)
-	}
+	// Login binding: the user the person proved and confirmed.
 	bind := provisioning.Request{
 		Account:    provisioning.Account{ID: "acct-jit", Domains: []string{"example.org"}},
 		Connection: provisioning.Connection{ID: "conn-bind", Identifier: provisioning.IdentifierSubject, LoginBinding: provisioning.LoginBinding{Enabled: true}},
 		Identity:   &sso.Identity{Connection: "conn-bind", Subject: "unknown-at-the-idp"},
-		Binding:    browser,
+		BindTo:     res.User.ID,
 	}
 	for i := 0; i < 2; i++ {
 		plan, err = p.Preview(ctx, bind)
@@ -756,6 +684,80 @@ func testPreview(t *testing.T, s provisioning.Store) {
 	got, err := p.Provision(ctx, bind)
 	if err != nil || got.Match != provisioning.MatchBinding || got.User.ID != res.User.ID {
 		t.Fatalf("Provision(binding) after Preview = %+v, %v; want bound to %s", got, err, res.User.ID)
+	}
+}
+
+// testRefusedWritesNothing: a login that Request.Authorize refuses, after
+// provisioning found, created, linked and updated its user, leaves the
+// store as it was: the refusal comes before the commit.
+func testRefusedWritesNothing(t *testing.T, s provisioning.Store) {
+	ctx := context.Background()
+	p, err := provisioning.New(provisioning.Config{Store: s, Now: func() time.Time { return base }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusal := &sso.Error{Op: "test", Reason: sso.ReasonConnectionNotLive, Detail: "not a test user"}
+	var seen *provisioning.Result
+	deny := func(_ context.Context, res *provisioning.Result) error {
+		seen = res
+		return refusal
+	}
+	// A new user: JIT creation with an organisation and roles.
+	jit := jitRequest("refused-new", "refused@example.org")
+	jit.Identity.Groups = []string{"staff"}
+	jit.Authorize = deny
+	if _, err := p.Provision(ctx, jit); !errors.Is(err, sso.ReasonConnectionNotLive) {
+		t.Fatalf("Provision = %v; want the Authorize refusal", err)
+	}
+	if seen == nil || !seen.Created || seen.User.Email != "refused@example.org" || !slices.Contains(seen.Roles(), "Clerk") {
+		t.Fatalf("Authorize saw %+v; want the created user with their roles", seen)
+	}
+	tx(t, s, func(tx provisioning.Tx) error {
+		if _, err := tx.FindUserByEmail(ctx, "refused@example.org"); !errors.Is(err, sso.ReasonNotFound) {
+			t.Errorf("a refused login created its user (err %v)", err)
+		}
+		if _, err := tx.FindOrganisationByName(ctx, "acct-jit", "Shipping"); !errors.Is(err, sso.ReasonNotFound) {
+			t.Errorf("a refused login created an organisation (err %v)", err)
+		}
+		if _, err := tx.FindLink(ctx, "conn-jit", "refused-new"); !errors.Is(err, sso.ReasonNotFound) {
+			t.Errorf("a refused login linked its identity (err %v)", err)
+		}
+		return nil
+	})
+	// An existing member: linked by a vouched email, IdP roles granted.
+	u := &provisioning.User{Email: "member@example.org", Created: base, Updated: base}
+	tx(t, s, func(tx provisioning.Tx) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		return tx.PutMembership(ctx, &provisioning.Membership{User: u.ID, Account: "acct-jit", Status: provisioning.StatusActive, Created: base, Updated: base})
+	})
+	member := jitRequest("refused-member", "member@example.org")
+	member.Connection.TrustEmail = true
+	member.Identity.Groups = []string{"staff"}
+	member.Identity.GivenName = "Changed"
+	member.Authorize = deny
+	if _, err := p.Provision(ctx, member); !errors.Is(err, sso.ReasonConnectionNotLive) {
+		t.Fatalf("Provision = %v; want the Authorize refusal", err)
+	}
+	tx(t, s, func(tx provisioning.Tx) error {
+		m, err := tx.FindMembership(ctx, u.ID, "acct-jit")
+		if err != nil || len(m.Roles) != 0 {
+			t.Errorf("a refused login granted roles: %+v, %v", m, err)
+		}
+		got, err := tx.FindUser(ctx, u.ID)
+		if err != nil || got.GivenName != "" {
+			t.Errorf("a refused login updated the user: %+v, %v", got, err)
+		}
+		if _, err := tx.FindLink(ctx, "conn-jit", "refused-member"); !errors.Is(err, sso.ReasonNotFound) {
+			t.Errorf("a refused login linked its identity (err %v)", err)
+		}
+		return nil
+	})
+	// The same logins, allowed, do write.
+	member.Authorize = nil
+	if res, err := p.Provision(ctx, member); err != nil || !res.Linked || res.User.ID != u.ID {
+		t.Fatalf("allowed login = %+v, %v", res, err)
 	}
 }
 

@@ -326,35 +326,3 @@ func (t *userTx) CreateOrganisation(ctx context.Context, o *provisioning.Organis
 	}
 	return nil
 }
-
-func (t *userTx) PutBinding(ctx context.Context, b *provisioning.BindingRecord) error {
-	if _, err := t.sqlTx().ExecContext(ctx, `INSERT INTO sso_bindings (key, kind, account, user_id, connection, subject, issuer, email, created_us, expires_us)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, account = excluded.account, user_id = excluded.user_id, connection = excluded.connection,
-			subject = excluded.subject, issuer = excluded.issuer, email = excluded.email, created_us = excluded.created_us, expires_us = excluded.expires_us`,
-		b.Key, string(b.Kind), b.Account, b.User, b.Connection, b.Subject, b.Issuer, b.Email, micros(b.Created), micros(b.Expires)); err != nil {
-		return dbError("sqlstore.PutBinding", "store a binding record", err)
-	}
-	if _, err := t.sqlTx().ExecContext(ctx, `DELETE FROM sso_bindings WHERE expires_us <= $1`, micros(t.s.now())); err != nil {
-		return dbError("sqlstore.PutBinding", "delete expired binding records", err)
-	}
-	return nil
-}
-
-func (t *userTx) TakeBinding(ctx context.Context, key string) (*provisioning.BindingRecord, error) {
-	b := provisioning.BindingRecord{Key: key}
-	var kind string
-	var created, expires int64
-	err := t.sqlTx().QueryRowContext(ctx, `DELETE FROM sso_bindings WHERE key = $1
-		RETURNING kind, account, user_id, connection, subject, issuer, email, created_us, expires_us`, key).
-		Scan(&kind, &b.Account, &b.User, &b.Connection, &b.Subject, &b.Issuer, &b.Email, &created, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("TakeBinding", "binding record")
-	}
-	if err != nil {
-		return nil, dbError("sqlstore.TakeBinding", "take a binding record", err)
-	}
-	b.Kind = provisioning.BindingKind(kind)
-	b.Created, b.Expires = fromMicros(created), fromMicros(expires)
-	return &b, nil
-}

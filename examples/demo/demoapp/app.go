@@ -620,7 +620,7 @@ func (pc ProvisioningConfig) toProvisioning(id string) (provisioning.Connection,
 	c := provisioning.Connection{
 		ID: id, TrustEmail: pc.TrustEmail, Identifier: provisioning.IdentifierSource(pc.Identifier), IdentifierAttribute: pc.IdentifierAttribute,
 		AllowEmailOutsideDomains: pc.AllowEmailOutsideDomains,
-		LoginBinding:             provisioning.LoginBinding{Enabled: pc.LoginBinding},
+		LoginBinding:             provisioning.LoginBinding{Enabled: pc.LoginBinding, AllowIdPInitiated: pc.LoginBindingIdPInitiated},
 		Updates:                  provisioning.Updates{Names: pc.UpdateNames, Roles: pc.UpdateRoles, Organisation: pc.UpdateOrganisation},
 		Roles:                    provisioning.RoleMapping{Attribute: pc.RolesAttribute, SplitCommas: pc.RolesSplitCommas, Map: pc.RolesMap, PassThrough: pc.RolesPassThrough},
 	}

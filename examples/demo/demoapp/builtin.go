@@ -165,12 +165,12 @@ func builtinConfig() *Config {
 					samlConn("simplecity-partners", "Simple City partners", simpleJIT("PARTNERS", "Partner")),
 				}},
 			{ID: "hireco", Name: "HireCo", Aliases: []string{"hireco"}, Domains: domain("hireco.example"),
-				Comment: "SmartRecruiters: SAML matched on SSO identifiers (the persistent NameID); an identifier nobody has gets the password form, and the password login binds it.",
+				Comment: "SmartRecruiters: SAML matched on SSO identifiers (the persistent NameID); an identifier nobody has gets the password form, and the password login, once confirmed, binds it (also for logins started at the IdP).",
 				Policy:  PolicyConfig{Mode: policy.ModeSSOOptional},
 				Connections: []ConnectionConfig{samlConn("hireco-saml", "HireCo Okta", func(c *ConnectionConfig) {
 					c.SAML.AllowIdPInitiated = true
 					c.SAML.NameIDFormat = saml.NameIDFormatPersistent
-					c.Provisioning = ProvisioningConfig{TrustEmail: true, Identifier: "subject", LoginBinding: true}
+					c.Provisioning = ProvisioningConfig{TrustEmail: true, Identifier: "subject", LoginBinding: true, LoginBindingIdPInitiated: true}
 				})}},
 			{ID: "vault-eu", Name: "Key Team EU (SAML)", Aliases: []string{"vault-eu"}, Domains: keyteam,
 				Comment:     "SmartKey: SSO required with the administrators' break-glass; keyteam.example is shared by three accounts, so its people pick one.",

@@ -239,8 +239,11 @@ type ProvisioningConfig struct {
 	// JIT creates unknown users at their first login.
 	JIT *JITConfig `json:"jit,omitempty"`
 	// LoginBinding binds an unknown identity to the user who logs in with a
-	// password in the same browser.
+	// password in the same browser and confirms.
 	LoginBinding bool `json:"login_binding,omitempty"`
+	// LoginBindingIdPInitiated lets identities of IdP-initiated logins be
+	// bound too (after the password and the confirmation).
+	LoginBindingIdPInitiated bool `json:"login_binding_idp_initiated,omitempty"`
 	// Updates keeps names, roles and organisation up to date.
 	UpdateNames        bool `json:"update_names,omitempty"`
 	UpdateRoles        bool `json:"update_roles,omitempty"`

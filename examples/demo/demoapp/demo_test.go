@@ -248,8 +248,8 @@ func TestSmartPrOIDC(t *testing.T) {
 	// Required: Nina's password is refused, Ned's (an administrator) is not.
 	b = newBrowser(t, a)
 	p := b.post("/login", form("email", "nina@newsdesk.example", "password", "nina-pw"))
-	wantStatus(t, p, http.StatusForbidden)
-	wantBody(t, p, "requires you to log in with single sign-on", `value="newsdesk-oidc"`)
+	wantStatus(t, p, http.StatusUnauthorized)
+	wantBody(t, p, "We could not log you in with this email address and password", `value="newsdesk-oidc"`)
 	wantRedirect(t, b.post("/login", form("email", "ned@newsdesk.example", "password", "ned-pw")), "/")
 	b.mustMe("ned@newsdesk.example")
 	// Logout ends the session.
@@ -315,7 +315,7 @@ func TestPolicySwitchWithLockoutPrevention(t *testing.T) {
 	wantStatus(t, p, http.StatusOK)
 	wantBody(t, p, "Saved")
 	p = newBrowser(t, a).post("/login", form("email", "pete@pressroom.example", "password", "pete-pw"))
-	wantStatus(t, p, http.StatusForbidden)
+	wantStatus(t, p, http.StatusUnauthorized)
 	// After Paula's SSO login, the break-glass may go.
 	wantRedirect(t, paula.oidcLogin(paula.post("/login", form("email", "paula@pressroom.example")), "paula"), "/")
 	required.Del("admins_may_use_password")
@@ -376,7 +376,7 @@ func TestSmartyGrantsSAML(t *testing.T) {
 	b = newBrowser(t, a)
 	wantRedirect(t, b.post("/login", form("email", "alex@assessors.example", "password", "alex-pw")), "/")
 	b.mustMe("alex@assessors.example")
-	wantStatus(t, newBrowser(t, a).post("/login", form("email", "greg@grantmakers.example", "password", "greg-pw")), http.StatusForbidden)
+	wantStatus(t, newBrowser(t, a).post("/login", form("email", "greg@grantmakers.example", "password", "greg-pw")), http.StatusUnauthorized)
 	// Gina, the staging connection's test user, is offered both.
 	p = newBrowser(t, a).post("/login", form("email", "gina@grantmakers.example"))
 	wantStatus(t, p, http.StatusOK)
@@ -422,7 +422,8 @@ func TestSmartSimpleIdPInitiated(t *testing.T) {
 	}
 	for _, tc := range tests {
 		b := newBrowser(t, a)
-		wantRedirect(t, b.samlLogin(b.get(a.mocks.saml.StartURL(staff, "/")), tc.email), "/")
+		wantRedirect(t, b.samlLogin(b.get(a.mocks.saml.StartURL(staff, "/")), tc.email), "/login/continue")
+		wantRedirect(t, b.get("/login/continue"), "/")
 		m := b.mustMe(tc.email)
 		if !m.Identity.IdPInitiated || m.Identity.Connection != tc.conn || m.Provisioning.Created != tc.created ||
 			!slices.Equal(m.Roles["simplecity"], tc.roles) || !slices.Equal(m.Accounts, []string{"simplecity"}) {
@@ -448,12 +449,23 @@ func TestSmartRecruitersBinding(t *testing.T) {
 	if m := b.mustMe("rachel@hireco.example"); m.Provisioning.Match != "identifier" {
 		t.Fatalf("match %s", m.Provisioning.Match)
 	}
-	// Ronald's is unknown: the password form binds it to Ron.
+	// Ronald's is unknown: the password form, then a confirmation, binds
+	// it to Ron (the login started at the IdP, which this connection
+	// allows to be bound).
 	b = newBrowser(t, a)
 	p := b.samlLogin(b.get(a.mocks.saml.StartURL(a.URL()+"/saml/hireco-saml/metadata", "")), "ronald@hireco.example")
+	wantRedirect(t, p, "/login/continue")
+	p = b.get("/login/continue")
 	wantStatus(t, p, http.StatusOK)
 	wantBody(t, p, "Connect your account", "ronald@hireco.example")
-	wantRedirect(t, b.post("/login/bind", form("email", "ron@hireco.example", "password", "ron-pw")), "/")
+	p = b.post("/login/bind", form("email", "ron@hireco.example", "password", "ron-pw"))
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "Link the single sign-on identity", "ronald@hireco.example", "HC-1002", "ron@hireco.example")
+	m := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no confirmation form: %s", p.body)
+	}
+	wantRedirect(t, b.post("/login/bind/confirm", form("token", m[1])), "/")
 	if m := b.mustMe("ron@hireco.example"); m.Provisioning.Match != "binding" || m.Identity.Subject != "HC-1002" {
 		t.Fatalf("/me %+v", m)
 	}
@@ -504,5 +516,5 @@ func TestSmartKeyMultiAccount(t *testing.T) {
 		t.Fatalf("/me %+v", m)
 	}
 	// Ken is no administrator.
-	wantStatus(t, newBrowser(t, a).post("/login", form("email", "ken@keyteam.example", "password", "ken-pw")), http.StatusForbidden)
+	wantStatus(t, newBrowser(t, a).post("/login", form("email", "ken@keyteam.example", "password", "ken-pw")), http.StatusUnauthorized)
 }

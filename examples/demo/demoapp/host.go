@@ -84,6 +84,14 @@ func (h *host) EndSession(w http.ResponseWriter, r *http.Request) (*sso.Identity
 	return s.Result.Identity, nil
 }
 
+// CurrentUser implements login.Sessions.
+func (h *host) CurrentUser(r *http.Request) string {
+	if s := h.current(r); s != nil {
+		return s.Result.User
+	}
+	return ""
+}
+
 // current returns the request's session, or nil.
 func (h *host) current(r *http.Request) *session {
 	c, err := r.Cookie(sessionCookie)

@@ -67,7 +67,7 @@ func TestAdminChangesSurviveRestart(t *testing.T) {
 	if pol.Mode != policy.ModeSSORequired || !pol.AdminsMayUsePassword || pc.Stage != policy.StageLive || pc.LiveBy != "" {
 		t.Fatalf("after the restart Press Room's policy is %+v", pol)
 	}
-	wantStatus(t, newBrowser(t, b).post("/login", form("email", "pete@pressroom.example", "password", "pete-pw")), http.StatusForbidden)
+	wantStatus(t, newBrowser(t, b).post("/login", form("email", "pete@pressroom.example", "password", "pete-pw")), http.StatusUnauthorized)
 	acct, _ = b.accts.Account(context.Background(), "grantmakers")
 	if pc, _ := acct.Policy.Connection("grantmakers-staging"); pc.Stage != policy.StageTesting || !slices.Equal(pc.TestUserEmails, []string{"gina@grantmakers.example", "greg@grantmakers.example"}) {
 		t.Fatalf("after the restart grantmakers-staging is %+v", pc)

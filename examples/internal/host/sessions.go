@@ -77,6 +77,15 @@ func (s *Sessions) EndSession(w http.ResponseWriter, r *http.Request) (*sso.Iden
 	return ses.res.Identity, nil
 }
 
+// CurrentUser implements login.Sessions: the user of the request's
+// session, or "".
+func (s *Sessions) CurrentUser(r *http.Request) string {
+	if res := s.Current(r); res != nil {
+		return res.User
+	}
+	return ""
+}
+
 // Current returns the login of the request's session, or nil.
 func (s *Sessions) Current(r *http.Request) *login.Result {
 	c, err := r.Cookie(SessionCookie)
