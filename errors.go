@@ -33,9 +33,15 @@ const (
 	// ReasonStateMismatch: the pending login belongs to another browser or
 	// another connection.
 	ReasonStateMismatch Reason = "state_mismatch"
-	// ReasonUnavailable: the identity provider or directory could not be
-	// reached or answered with a server error.
+	// ReasonUnavailable: the identity provider, the directory or a store
+	// (database, Redis) could not be reached or answered with a server
+	// error. Retrying later may succeed.
 	ReasonUnavailable Reason = "unavailable"
+	// ReasonStoreFull: a state store, replay cache or database holds as many
+	// unexpired records as it may, and refuses new ones rather than forget a
+	// pending login or a replay record early. It recovers by itself as the
+	// records expire. The Detail names the limit to raise.
+	ReasonStoreFull Reason = "store_full"
 	// ReasonIdPError: the identity provider answered with an error of its own
 	// (a SAML status other than Success, an OAuth error parameter).
 	ReasonIdPError Reason = "idp_error"
@@ -261,6 +267,8 @@ func (r Reason) UserMessage() string {
 		return "Your directory account is disabled or locked. Contact your IT department."
 	case ReasonUnavailable:
 		return "Your organisation's sign-in service cannot be reached right now. Please try again later."
+	case ReasonStoreFull:
+		return "Too many sign-ins are in progress right now. Please try again in a few minutes."
 	case ReasonConnectionNotLive:
 		return "Single sign-on for this organisation is still being tested and is not available to you yet."
 	case ReasonReauthRequired:

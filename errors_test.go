@@ -54,6 +54,10 @@ func TestUserMessageHidesDetail(t *testing.T) {
 			t.Errorf("%s: user message %q reveals the check", r, m)
 		}
 	}
+	// A full store tells the user to come back later, not a generic failure.
+	if m := sso.ReasonStoreFull.UserMessage(); m == sso.ReasonInternal.UserMessage() || !strings.Contains(m, "try again") {
+		t.Errorf("store_full user message %q does not ask to try again later", m)
+	}
 	// A missing user and a wrong password read the same.
 	if sso.ReasonLDAPUserNotFound.UserMessage() != sso.ReasonInvalidCredentials.UserMessage() {
 		t.Error("user-not-found message differs from invalid-credentials message")

@@ -3,6 +3,7 @@ package sso
 import (
 	"container/heap"
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -44,15 +45,24 @@ const (
 // MemoryOptions configures [NewMemoryStateStore] and [NewMemoryReplayCache].
 // The zero value means defaults.
 type MemoryOptions struct {
-	// Capacity bounds the number of live entries. When full, expired entries
-	// are dropped first, then the entry closest to its expiry.
+	// Capacity bounds the number of entries; DefaultMemoryStateCapacity or
+	// DefaultMemoryReplayCapacity when zero or negative. When the store is
+	// full, expired entries are dropped first; if it is still full, the
+	// write is refused with an error matching [ReasonStoreFull]. An
+	// unexpired entry is never forgotten early, so a flood of new logins
+	// cannot push out a pending login or a replay record: it is refused
+	// instead, and writes succeed again as entries expire or are taken.
+	// Replacing a key already in the store always succeeds.
 	Capacity int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
 
 // MemoryStateStore is a bounded, expiring in-memory [StateStore], suitable
-// for a single application instance. It is safe for concurrent use.
+// for a single application instance. When it holds Capacity unexpired
+// pending logins, Put of a new key fails with [ReasonStoreFull] until one
+// expires or is taken; see [MemoryOptions.Capacity]. It is safe for
+// concurrent use.
 type MemoryStateStore struct{ m *expiringMap }
 
 // NewMemoryStateStore returns an empty MemoryStateStore.
@@ -60,15 +70,14 @@ func NewMemoryStateStore(opts MemoryOptions) *MemoryStateStore {
 	if opts.Capacity <= 0 {
 		opts.Capacity = DefaultMemoryStateCapacity
 	}
-	return &MemoryStateStore{newExpiringMap(opts)}
+	return &MemoryStateStore{newExpiringMap(opts, "sso.MemoryStateStore.Put", "pending logins")}
 }
 
 // Put implements StateStore.
 func (s *MemoryStateStore) Put(_ context.Context, key string, value []byte, expires time.Time) error {
 	v := make([]byte, len(value))
 	copy(v, value)
-	s.m.put(key, v, expires)
-	return nil
+	return s.m.put(key, v, expires)
 }
 
 // Take implements StateStore.
@@ -84,9 +93,12 @@ func (s *MemoryStateStore) Take(_ context.Context, key string) ([]byte, error) {
 func (s *MemoryStateStore) Len() int { return s.m.len() }
 
 // MemoryReplayCache is a bounded, expiring in-memory [ReplayCache], suitable
-// for a single application instance. When it is full, the entry closest to
-// its expiry is forgotten first; size it above the number of logins expected
-// within the longest assertion lifetime. It is safe for concurrent use.
+// for a single application instance. It never forgets an unexpired record
+// early, since that would let a captured assertion or code be replayed: when
+// it holds Capacity unexpired records, Seen of a new key fails with
+// [ReasonStoreFull] (and the login is refused) until records expire. Size it
+// above the number of logins expected within the longest assertion
+// lifetime. It is safe for concurrent use.
 type MemoryReplayCache struct{ m *expiringMap }
 
 // NewMemoryReplayCache returns an empty MemoryReplayCache.
@@ -94,25 +106,32 @@ func NewMemoryReplayCache(opts MemoryOptions) *MemoryReplayCache {
 	if opts.Capacity <= 0 {
 		opts.Capacity = DefaultMemoryReplayCapacity
 	}
-	return &MemoryReplayCache{newExpiringMap(opts)}
+	return &MemoryReplayCache{newExpiringMap(opts, "sso.MemoryReplayCache.Seen", "replay records")}
 }
 
-// Seen implements ReplayCache.
+// Seen implements ReplayCache. A key already recorded is reported as seen
+// even when the cache is full.
 func (c *MemoryReplayCache) Seen(_ context.Context, key string, until time.Time) (bool, error) {
-	return !c.m.putIfAbsent(key, nil, until), nil
+	stored, err := c.m.putIfAbsent(key, nil, until)
+	if err != nil {
+		return false, err
+	}
+	return !stored, nil
 }
 
 // Len returns the number of live entries.
 func (c *MemoryReplayCache) Len() int { return c.m.len() }
 
 // expiringMap is a map with per-entry expiry and a capacity bound. A min-heap
-// on expiry finds the entries to drop.
+// on expiry finds the expired entries to drop. When it holds capacity
+// unexpired entries, inserts fail rather than drop one of them.
 type expiringMap struct {
 	mu       sync.Mutex
 	now      func() time.Time
 	capacity int
 	entries  map[string]*entry
 	byExpiry entryHeap
+	op, what string // for the store_full error
 }
 
 type entry struct {
@@ -122,12 +141,12 @@ type entry struct {
 	index   int
 }
 
-func newExpiringMap(opts MemoryOptions) *expiringMap {
+func newExpiringMap(opts MemoryOptions, op, what string) *expiringMap {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
-	return &expiringMap{now: now, capacity: opts.Capacity, entries: make(map[string]*entry)}
+	return &expiringMap{now: now, capacity: opts.Capacity, entries: make(map[string]*entry), op: op, what: what}
 }
 
 // live returns the entry under key if present and not expired; an expired
@@ -149,25 +168,34 @@ func (m *expiringMap) remove(e *entry) {
 	delete(m.entries, e.key)
 }
 
-// makeRoom drops expired entries, then the soonest-expiring ones, until one
-// more entry fits.
-func (m *expiringMap) makeRoom(now time.Time) {
+// dropExpired removes every expired entry.
+func (m *expiringMap) dropExpired(now time.Time) {
 	for len(m.byExpiry) > 0 && !now.Before(m.byExpiry[0].expires) {
 		m.remove(m.byExpiry[0])
 	}
-	for len(m.entries) >= m.capacity && len(m.byExpiry) > 0 {
-		m.remove(m.byExpiry[0])
-	}
 }
 
-func (m *expiringMap) insert(key string, value []byte, expires time.Time, now time.Time) {
-	m.makeRoom(now)
+// insert adds an entry for a key not in the map. When the map is full it
+// drops the expired entries; if it is still full, it refuses with
+// ReasonStoreFull and keeps every unexpired entry.
+func (m *expiringMap) insert(key string, value []byte, expires time.Time, now time.Time) error {
+	if len(m.entries) >= m.capacity {
+		m.dropExpired(now)
+	}
+	if len(m.entries) >= m.capacity {
+		return &Error{Op: m.op, Reason: ReasonStoreFull, Detail: fmt.Sprintf(
+			"the in-memory store holds its capacity of %d unexpired %s; raise MemoryOptions.Capacity, or use a shared store sized for the load (store/sqlstore, store/redisstore)",
+			m.capacity, m.what)}
+	}
 	e := &entry{key: key, value: value, expires: expires}
 	heap.Push(&m.byExpiry, e)
 	m.entries[key] = e
+	return nil
 }
 
-func (m *expiringMap) put(key string, value []byte, expires time.Time) {
+// put stores value under key, replacing the entry there; replacing frees
+// the slot first, so it works in a full map.
+func (m *expiringMap) put(key string, value []byte, expires time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
@@ -175,24 +203,26 @@ func (m *expiringMap) put(key string, value []byte, expires time.Time) {
 		m.remove(e)
 	}
 	if !now.Before(expires) {
-		return
+		return nil
 	}
-	m.insert(key, value, expires, now)
+	return m.insert(key, value, expires, now)
 }
 
 // putIfAbsent stores key unless a live entry exists; it reports whether it
-// stored.
-func (m *expiringMap) putIfAbsent(key string, value []byte, expires time.Time) bool {
+// stored. A live entry is reported even when the map is full.
+func (m *expiringMap) putIfAbsent(key string, value []byte, expires time.Time) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
 	if m.live(key, now) != nil {
-		return false
+		return false, nil
 	}
 	if now.Before(expires) {
-		m.insert(key, value, expires, now)
+		if err := m.insert(key, value, expires, now); err != nil {
+			return false, err
+		}
 	}
-	return true
+	return true, nil
 }
 
 func (m *expiringMap) take(key string) ([]byte, bool) {
@@ -209,10 +239,7 @@ func (m *expiringMap) take(key string) ([]byte, bool) {
 func (m *expiringMap) len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
-	for len(m.byExpiry) > 0 && !now.Before(m.byExpiry[0].expires) {
-		m.remove(m.byExpiry[0])
-	}
+	m.dropExpired(m.now())
 	return len(m.entries)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,30 +15,44 @@ import (
 func TestMemoryStateStoreConformance(t *testing.T) {
 	ssotest.TestStateStore(t, func(t *testing.T, now func() time.Time) (sso.StateStore, bool) {
 		return sso.NewMemoryStateStore(sso.MemoryOptions{Now: now}), true
-	})
+	}, ssotest.WithCapacity(func(t *testing.T, now func() time.Time, n int) (sso.StateStore, bool) {
+		return sso.NewMemoryStateStore(sso.MemoryOptions{Capacity: n, Now: now}), true
+	}))
 }
 
 func TestMemoryReplayCacheConformance(t *testing.T) {
 	ssotest.TestReplayCache(t, func(t *testing.T, now func() time.Time) (sso.ReplayCache, bool) {
 		return sso.NewMemoryReplayCache(sso.MemoryOptions{Now: now}), true
-	})
+	}, ssotest.WithCapacity(func(t *testing.T, now func() time.Time, n int) (sso.ReplayCache, bool) {
+		return sso.NewMemoryReplayCache(sso.MemoryOptions{Capacity: n, Now: now}), true
+	}))
 }
 
-func TestMemoryStoresAreBounded(t *testing.T) {
+// TestMemoryStoresRefuseWhenFull: a full store refuses new keys with
+// store_full and keeps every unexpired entry, whatever its expiry; expired
+// entries make room first.
+func TestMemoryStoresRefuseWhenFull(t *testing.T) {
 	ctx := context.Background()
 	clock := ssotest.NewClock(time.Unix(1_700_000_000, 0))
 	s := sso.NewMemoryStateStore(sso.MemoryOptions{Capacity: 3, Now: clock.Now})
-	// k0 expires first, so it is the one dropped when k3 arrives.
-	for i := 0; i < 4; i++ {
+	// k0 expires first: the old eviction dropped it for k3.
+	for i := 0; i < 3; i++ {
 		if err := s.Put(ctx, fmt.Sprint("k", i), []byte("v"), clock.Now().Add(time.Duration(i+1)*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	err := s.Put(ctx, "k3", []byte("v"), clock.Now().Add(time.Hour))
+	var e *sso.Error
+	if !errors.Is(err, sso.ReasonStoreFull) || !errors.As(err, &e) || !strings.Contains(e.Detail, "MemoryOptions.Capacity") {
+		t.Fatalf("Put in a full store: %v; want store_full naming MemoryOptions.Capacity", err)
+	}
 	if n := s.Len(); n != 3 {
 		t.Fatalf("Len = %d; want 3", n)
 	}
-	if _, err := s.Take(ctx, "k0"); !errors.Is(err, sso.ReasonStateMissing) {
-		t.Fatalf("soonest-expiring entry kept: %v", err)
+	// k0 expires: it makes room, and only it goes.
+	clock.Advance(time.Minute)
+	if err := s.Put(ctx, "k3", []byte("v"), clock.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("Put after k0 expired: %v", err)
 	}
 	for _, k := range []string{"k1", "k2", "k3"} {
 		if _, err := s.Take(ctx, k); err != nil {
@@ -45,14 +60,26 @@ func TestMemoryStoresAreBounded(t *testing.T) {
 		}
 	}
 
-	// Expired entries go before live ones.
 	c := sso.NewMemoryReplayCache(sso.MemoryOptions{Capacity: 2, Now: clock.Now})
-	c.Seen(ctx, "old", clock.Now().Add(time.Second))
-	c.Seen(ctx, "live", clock.Now().Add(time.Hour))
+	if seen, err := c.Seen(ctx, "soon", clock.Now().Add(time.Second)); seen || err != nil {
+		t.Fatal(seen, err)
+	}
+	if seen, err := c.Seen(ctx, "late", clock.Now().Add(time.Hour)); seen || err != nil {
+		t.Fatal(seen, err)
+	}
+	if _, err := c.Seen(ctx, "new", clock.Now().Add(time.Hour)); !errors.Is(err, sso.ReasonStoreFull) {
+		t.Fatalf("Seen in a full cache: %v; want store_full", err)
+	}
+	// The record closest to expiry is still there: replaying it is caught.
+	if seen, err := c.Seen(ctx, "soon", clock.Now().Add(time.Second)); !seen || err != nil {
+		t.Fatalf("Seen(soon) = %v, %v; an unexpired replay record was forgotten", seen, err)
+	}
 	clock.Advance(2 * time.Second)
-	c.Seen(ctx, "new", clock.Now().Add(time.Hour))
-	if seen, _ := c.Seen(ctx, "live", clock.Now().Add(time.Hour)); !seen {
-		t.Fatal("live entry evicted while an expired one could go")
+	if seen, err := c.Seen(ctx, "new", clock.Now().Add(time.Hour)); seen || err != nil {
+		t.Fatalf("Seen(new) after soon expired = %v, %v; want false, nil", seen, err)
+	}
+	if seen, _ := c.Seen(ctx, "late", clock.Now().Add(time.Hour)); !seen {
+		t.Fatal("live entry forgotten while an expired one could go")
 	}
 }
 

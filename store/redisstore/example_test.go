@@ -14,7 +14,7 @@ import (
 func ExampleStore_Seen() {
 	client := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
 	defer client.Close()
-	cache, err := redisstore.New(redisstore.Config{Client: client, Prefix: "myapp:sso:"})
+	cache, err := redisstore.New(context.Background(), redisstore.Config{Client: client, Prefix: "myapp:sso:"})
 	if err != nil {
 		panic(err)
 	}

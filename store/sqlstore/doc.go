@@ -24,5 +24,22 @@
 //
 //	store, err := sqlstore.New(ctx, sqlstore.Config{DB: db, Dialect: sqlstore.Postgres})
 //
+// # Bounds and outages
+//
+// Nothing an anonymous client sends makes the database grow without limit.
+// Pending logins and replay records are bounded by Config.MaxStateRecords
+// and Config.MaxReplayRecords: beyond them a new record is refused with
+// sso.ReasonStoreFull, and no unexpired record is ever deleted to make room
+// (that would drop a legitimate pending login, or let a captured assertion
+// be replayed). The event log is bounded by Config.MaxEvents and
+// Config.EventRetention, by deleting its oldest events, so logging never
+// blocks a login. Expired records are deleted every Config.PurgeEvery
+// writes and, by a background goroutine that [Store.Close] stops, every
+// Config.PurgeInterval; a full store recovers by itself as records expire.
+//
+// A database that cannot be reached is reported as sso.ReasonUnavailable
+// (show "try again later", alert on it), a database out of disk space as
+// sso.ReasonStoreFull; the Store needs no restart when the database is back.
+//
 // A Store is safe for concurrent use.
 package sqlstore

@@ -11,7 +11,10 @@ import (
 // MaxRecent bounds the n of [Store.Recent].
 const MaxRecent = 1000
 
-// Append adds e to the audit event log. A zero e.Time is set to now.
+// Append adds e to the audit event log, in one statement: an event is
+// written whole or not at all. A zero e.Time is set to now. The log is kept
+// within Config.MaxEvents and Config.EventRetention by deleting the oldest
+// events, never by refusing new ones, so a full log does not block logins.
 func (s *Store) Append(ctx context.Context, e sso.Event) error {
 	if e.Time.IsZero() {
 		e.Time = s.now()
@@ -29,6 +32,7 @@ func (s *Store) Append(ctx context.Context, e sso.Event) error {
 		micros(e.Time), string(e.Type), e.Account, e.Connection, e.User, e.Subject, string(e.Reason), e.Detail, attrs); err != nil {
 		return dbError("sqlstore.Append", "append an event", err)
 	}
+	s.wrote(ctx)
 	return nil
 }
 

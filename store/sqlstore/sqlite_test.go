@@ -3,7 +3,9 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,9 +14,9 @@ import (
 	"github.com/ssokit/sso/store/sqlstore"
 )
 
-func openSQLite(t *testing.T, now func() time.Time) *sqlstore.Store {
+func openSQLite(t *testing.T, cfg sqlstore.Config) *sqlstore.Store {
 	t.Helper()
-	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "sso.db"), sqlstore.Config{Now: now})
+	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "sso.db"), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,8 +73,71 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("New(%+v) err = %v; want invalid_config", c, err)
 		}
 	}
-	s := openSQLite(t, nil)
-	if _, err := sqlstore.New(context.Background(), sqlstore.Config{DB: s.DB(), Dialect: "mysql"}); !errors.Is(err, sso.ReasonInvalidConfig) {
-		t.Errorf("unknown dialect: %v", err)
+	s := openSQLite(t, sqlstore.Config{})
+	tests := []struct {
+		name  string
+		cfg   sqlstore.Config
+		field string // named in the Detail; "" when valid
+	}{
+		{"defaults", sqlstore.Config{}, ""},
+		{"unknown dialect", sqlstore.Config{Dialect: "mysql"}, "Dialect"},
+		{"negative MaxStateRecords", sqlstore.Config{MaxStateRecords: -1}, "MaxStateRecords"},
+		{"negative MaxReplayRecords", sqlstore.Config{MaxReplayRecords: -1}, "MaxReplayRecords"},
+		{"negative MaxEvents", sqlstore.Config{MaxEvents: -1}, "MaxEvents"},
+		{"no age limit", sqlstore.Config{EventRetention: -1, PurgeInterval: -1, PurgeEvery: -1}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.DB = s.DB()
+			if tc.cfg.Dialect == "" {
+				tc.cfg.Dialect = sqlstore.SQLite
+			}
+			st, err := sqlstore.New(context.Background(), tc.cfg)
+			if tc.field == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				st.Close()
+				return
+			}
+			var e *sso.Error
+			if !errors.Is(err, sso.ReasonInvalidConfig) || !errors.As(err, &e) || !strings.Contains(e.Detail, tc.field) {
+				t.Fatalf("err = %v; want invalid_config naming %s", err, tc.field)
+			}
+		})
+	}
+}
+
+// A database out of space refuses writes with store_full, and takes them
+// again once there is room. SQLite's max_page_count stands in for a full
+// disk; ":memory:" has one connection, so the pragma covers every statement.
+func TestSQLiteDiskFull(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlstore.OpenSQLite(ctx, ":memory:", sqlstore.Config{PurgeInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var pages int
+	if err := s.DB().QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().ExecContext(ctx, fmt.Sprintf(`PRAGMA max_page_count = %d`, pages+8)); err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 64<<10)
+	var full error
+	for i := 0; i < 10 && full == nil; i++ {
+		full = s.Put(ctx, fmt.Sprint("k", i), big, time.Now().Add(time.Hour))
+	}
+	var e *sso.Error
+	if !errors.Is(full, sso.ReasonStoreFull) || !errors.As(full, &e) || !strings.Contains(e.Detail, "out of space") {
+		t.Fatalf("Put into a full database: %v; want store_full saying it is out of space", full)
+	}
+	if _, err := s.DB().ExecContext(ctx, `PRAGMA max_page_count = 1073741823`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, "after", big, time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("Put once there is room again: %v", err)
 	}
 }

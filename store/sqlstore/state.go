@@ -10,20 +10,41 @@ import (
 )
 
 // Put implements sso.StateStore: it stores value under key until expires,
-// replacing any value there.
+// replacing any value there. A new key beyond Config.MaxStateRecords is
+// refused with sso.ReasonStoreFull; replacing a key works also then.
 func (s *Store) Put(ctx context.Context, key string, value []byte, expires time.Time) error {
 	const op = "sqlstore.Put"
 	if !s.now().Before(expires) {
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM sso_state WHERE key = $1`, key); err != nil {
+		r, err := s.db.ExecContext(ctx, `DELETE FROM sso_state WHERE key = $1`, key)
+		if err != nil {
 			return dbError(op, "replace a state record", err)
+		}
+		if n, _ := r.RowsAffected(); n > 0 {
+			s.state.release()
 		}
 		return nil
 	}
 	if value == nil {
 		value = []byte{}
 	}
+	if err := s.admit(ctx, &s.state); err != nil {
+		if !errors.Is(err, sso.ReasonStoreFull) {
+			return err
+		}
+		// Full: a key already there is replaced in place, taking no room.
+		r, uerr := s.db.ExecContext(ctx, `UPDATE sso_state SET value = $2, expires_us = $3 WHERE key = $1`, key, value, micros(expires))
+		if uerr != nil {
+			return dbError(op, "replace a state record", uerr)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return err
+		}
+		s.wrote(ctx)
+		return nil
+	}
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO sso_state (key, value, expires_us) VALUES ($1, $2, $3)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_us = excluded.expires_us`, key, value, micros(expires)); err != nil {
+		s.state.release()
 		return dbError(op, "store a state record", err)
 	}
 	s.wrote(ctx)
@@ -38,6 +59,9 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, error) {
 	var value []byte
 	var expires int64
 	err := s.db.QueryRowContext(ctx, `DELETE FROM sso_state WHERE key = $1 RETURNING value, expires_us`, key).Scan(&value, &expires)
+	if err == nil {
+		s.state.release() // the row is gone, expired or not
+	}
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !s.now().Before(fromMicros(expires))) {
 		return nil, &sso.Error{Op: op, Reason: sso.ReasonStateMissing, Detail: "no pending login under this state (expired, already used, or unknown)"}
 	}
@@ -49,18 +73,41 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, error) {
 
 // Seen implements sso.ReplayCache: it records key until the given time and
 // reports whether a live record existed, in one statement (an insert that,
-// on a clash, replaces only an expired record).
+// on a clash, replaces only an expired record). A new key beyond
+// Config.MaxReplayRecords is refused with sso.ReasonStoreFull; a key
+// recorded and unexpired is reported as seen also then.
 func (s *Store) Seen(ctx context.Context, key string, until time.Time) (bool, error) {
+	const op = "sqlstore.Seen"
+	if err := s.admit(ctx, &s.replay); err != nil {
+		if !errors.Is(err, sso.ReasonStoreFull) {
+			return false, err
+		}
+		var one int
+		qerr := s.db.QueryRowContext(ctx, `SELECT 1 FROM sso_replay WHERE key = $1 AND expires_us > $2`, key, micros(s.now())).Scan(&one)
+		switch {
+		case qerr == nil:
+			return true, nil
+		case errors.Is(qerr, sql.ErrNoRows):
+			return false, err
+		default:
+			return false, dbError(op, "look up a one-time value", qerr)
+		}
+	}
 	r, err := s.db.ExecContext(ctx, `INSERT INTO sso_replay (key, expires_us) VALUES ($1, $2)
 		ON CONFLICT (key) DO UPDATE SET expires_us = excluded.expires_us WHERE sso_replay.expires_us <= $3`,
 		key, micros(until), micros(s.now()))
 	if err != nil {
-		return false, dbError("sqlstore.Seen", "record a one-time value", err)
+		s.replay.release()
+		return false, dbError(op, "record a one-time value", err)
 	}
 	n, err := r.RowsAffected()
 	if err != nil {
-		return false, dbError("sqlstore.Seen", "record a one-time value", err)
+		return false, dbError(op, "record a one-time value", err)
+	}
+	if n == 0 {
+		s.replay.release() // a live record was there: no new row
+		return true, nil
 	}
 	s.wrote(ctx)
-	return n == 0, nil
+	return false, nil
 }

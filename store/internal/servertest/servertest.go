@@ -4,7 +4,9 @@
 // store packages' integration tests: one server of each kind per test
 // binary, started on first use on a loopback port with its files in a
 // temporary directory, and stopped by [Stop], which the test binary's
-// TestMain calls after m.Run.
+// TestMain calls after m.Run. [StartRedis] starts a Redis server of a test's
+// own, for tests that change its configuration, and a [Proxy] in front of a
+// server stands in for one that goes down and comes back.
 //
 // The server programs are found with internal/testenv: a test skips when
 // they are missing, and fails under CI=true.
@@ -58,22 +60,27 @@ func Stop() {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, s := range servers {
-		if s.cmd != nil && s.cmd.Process != nil {
-			_ = s.cmd.Process.Signal(syscall.SIGINT) // postgres: fast shutdown
-			done := make(chan struct{})
-			go func() { _ = s.cmd.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				_ = s.cmd.Process.Kill()
-				<-done
-			}
-		}
-		if s.dir != "" {
-			_ = os.RemoveAll(s.dir)
-		}
+		s.stop()
 	}
 	servers = nil
+}
+
+// stop ends the server's process and removes its files.
+func (s *server) stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Signal(syscall.SIGINT) // postgres: fast shutdown
+		done := make(chan struct{})
+		go func() { _ = s.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-done
+		}
+	}
+	if s.dir != "" {
+		_ = os.RemoveAll(s.dir)
+	}
 }
 
 func register(s *server) {
@@ -219,7 +226,7 @@ func Redis(t testing.TB) string {
 	bin := testenv.LookPath(t, "redis-server", "/usr/bin/redis-server")
 	redis.once.Do(func() {
 		register(&redis)
-		redis.addr, redis.err = startRedis(bin, testenv.FreePort(t))
+		redis.addr, redis.err = startRedis(&redis, bin, testenv.FreePort(t))
 	})
 	if redis.err != nil {
 		t.Fatalf("starting Redis: %v", redis.err)
@@ -227,23 +234,39 @@ func Redis(t testing.TB) string {
 	return redis.addr
 }
 
-func startRedis(bin string, port int) (string, error) {
+// StartRedis starts a Redis server for the calling test alone, with args
+// added to its command line (e.g. "--maxmemory-policy", "allkeys-lru"), and
+// returns its host:port. The server stops when the test ends, so the test
+// may change its configuration freely.
+func StartRedis(t testing.TB, args ...string) string {
+	t.Helper()
+	bin := testenv.LookPath(t, "redis-server", "/usr/bin/redis-server")
+	s := &server{}
+	t.Cleanup(s.stop)
+	addr, err := startRedis(s, bin, testenv.FreePort(t), args...)
+	if err != nil {
+		t.Fatalf("starting Redis: %v", err)
+	}
+	return addr
+}
+
+func startRedis(s *server, bin string, port int, args ...string) (string, error) {
 	dir, err := os.MkdirTemp("", "servertest-redis-")
 	if err != nil {
 		return "", err
 	}
-	redis.dir = dir
+	s.dir = dir
 	logf, err := os.Create(filepath.Join(dir, "redis.log"))
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "no", "--protected-mode", "yes")
+	cmd := exec.Command(bin, append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+		"--save", "", "--appendonly", "no", "--protected-mode", "yes"}, args...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("redis-server: %w", err)
 	}
-	redis.cmd = cmd
+	s.cmd = cmd
 	logf.Close()
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	deadline := time.Now().Add(10 * time.Second)
