@@ -47,10 +47,6 @@ const (
 	ReasonIdPError Reason = "idp_error"
 	// ReasonInternal: a failure inside the application or its stores.
 	ReasonInternal Reason = "internal"
-	// ReasonStoreFull: a bounded store (pending logins, replay records) is
-	// full of unexpired entries and refuses new ones rather than forget
-	// any early. Raise its capacity or use a shared store.
-	ReasonStoreFull Reason = "store_full"
 )
 
 // Reasons about protocol messages (SAML responses, OIDC tokens).
