@@ -149,7 +149,8 @@ type UPN struct {
 // take the defaults (mail, givenName, sn, displayName, memberOf).
 type Attributes struct {
 	// Mail holds the email (default "mail"); a value equal to the login
-	// email is preferred, else the first valid one.
+	// email (ignoring the case of ASCII letters only) is preferred, else the
+	// first valid one.
 	Mail string
 	// GivenName, Surname and DisplayName hold the names (defaults
 	// "givenName", "sn" and "displayName"; cn stands in for an empty

@@ -492,7 +492,7 @@ func (a *Authenticator) identity(entry *goldap.Entry, dn, url, loginEmail string
 			if err != nil {
 				continue
 			}
-			if strings.EqualFold(n, loginEmail) {
+			if sso.EqualFoldASCII(n, loginEmail) {
 				id.Email = n
 				break
 			}

@@ -31,6 +31,7 @@ func testDialect(t *testing.T, open opener) {
 	})
 	t.Run("Events", func(t *testing.T) { testEvents(t, open(t, nil)) })
 	t.Run("Migrate", func(t *testing.T) { testMigrate(t, open(t, nil)) })
+	t.Run("Rekey", func(t *testing.T) { testRekey(t, open(t, nil)) })
 	t.Run("Purge", func(t *testing.T) {
 		clock := ssotest.NewClock(time.Now())
 		testPurge(t, open(t, clock.Now), clock)
