@@ -95,7 +95,8 @@ type Connection struct {
 	Issuers []string `json:"issuers,omitempty"`
 	// Module is the value of the SSOModule attribute (SmartSimple's "SSO
 	// alias", e.g. "SAML2") that selects this connection among its
-	// account's connections; compared without regard to case.
+	// account's connections; compared ignoring the case of ASCII letters
+	// only (the Kelvin sign U+212A is not "k").
 	Module string `json:"module,omitempty"`
 }
 
@@ -256,6 +257,9 @@ func (a *Account) check(p *problems, requireProof bool) checked {
 		}
 		ids[c.ID] = true
 		if c.Module != "" {
+			// Coarser than LookupModule's ASCII-only match on purpose:
+			// modules that differ only by case in any script are refused
+			// as duplicates.
 			k := strings.ToLower(c.Module)
 			if prev, dup := modules[k]; dup {
 				p.add("%sconnections %q and %q have the same module %q; the SSOModule value must pick one connection", at, prev, c.ID, c.Module)

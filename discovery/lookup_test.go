@@ -303,7 +303,9 @@ func TestLookupIssuerModuleConnectionAccount(t *testing.T) {
 		{"shipping", " Partners ", "shipping-partners", ""},
 		{"shipping", "", "", sso.ReasonConnectionNotFound}, // two connections, both with modules
 		{"shipping", "SAML3", "", sso.ReasonConnectionNotFound},
-		{"hiring", "", "hiring-okta", ""}, // the only connection
+		{"shipping", "\u017FAML2", "", sso.ReasonConnectionNotFound},    // long s: Unicode folds it to s, ASCII folding does not
+		{"shipping", "PARTNER\u017F", "", sso.ReasonConnectionNotFound}, // likewise
+		{"hiring", "", "hiring-okta", ""},                               // the only connection
 		{"hiring", "SAML2", "", sso.ReasonConnectionNotFound},
 		{"agency", "SAML2", "", sso.ReasonConnectionNotFound}, // another account's module does not count
 		{"nobody", "SAML2", "", sso.ReasonAccountNotFound},

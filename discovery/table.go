@@ -653,9 +653,10 @@ func (t *Table) LookupIssuer(issuer string) ([]Choice, error) {
 }
 
 // LookupModule returns the connection of the given account whose Module
-// matches module without regard to case: SmartSimple's SSOModule attribute
-// picking one of several connections. An empty module picks the account's
-// only connection, or else its only connection without a Module.
+// matches module ignoring the case of ASCII letters only
+// ([sso.EqualFoldASCII]): SmartSimple's SSOModule attribute picking one of
+// several connections. An empty module picks the account's only
+// connection, or else its only connection without a Module.
 //
 // Errors: sso.ReasonAccountNotFound, sso.ReasonConnectionNotFound.
 func (t *Table) LookupModule(account, module string) (Choice, error) {
@@ -672,7 +673,7 @@ func (t *Table) LookupModule(account, module string) (Choice, error) {
 	}
 	found := -1
 	for k := range cs {
-		if strings.EqualFold(t.choice(cs[k]).Module, module) {
+		if sso.EqualFoldASCII(t.choice(cs[k]).Module, module) {
 			if found >= 0 {
 				found = -2
 				break

@@ -85,9 +85,23 @@ type Config struct {
 	// GroupsAsDN puts the groups' full DNs into [sso.Identity.Groups]
 	// instead of the value of their first RDN (usually the cn).
 	GroupsAsDN bool
-	// TrustEmail sets [sso.Identity.EmailVerified]: the directory's mail
-	// attribute is managed by the organisation and may be trusted.
+	// TrustEmail sets [sso.Identity.EmailVerified] for an email read from
+	// the entry's mail attribute (Attributes.Mail): the directory's mail
+	// attribute is managed by the organisation and may be trusted. An
+	// entry without a usable mail value gets the login email, which the
+	// directory did not state as an address (a UPN, or the address a DN
+	// template was filled from); TrustEmail does not vouch for it.
 	TrustEmail bool
+	// TrustUPNAsEmail, with UPN and TrustEmail, also marks as verified the
+	// email of a user whose entry has no usable mail value: the
+	// userPrincipalName she logged in with, when the entry's UPN attribute
+	// holds it. It loosens the rule above. A UPN is an account name, not a
+	// mailbox: any domain administrator can add a UPN suffix to the forest
+	// and give a user any UPN under it, including in a domain whose mail
+	// goes elsewhere. Set it only when every UPN suffix of the forest is a
+	// mail domain of the organisation and every UPN is its holder's own
+	// address.
+	TrustUPNAsEmail bool
 
 	// DialTimeout bounds connecting to one server: TCP, TLS handshake or
 	// StartTLS, and the service account's bind. Default 5s.
@@ -149,7 +163,8 @@ type UPN struct {
 // take the defaults (mail, givenName, sn, displayName, memberOf).
 type Attributes struct {
 	// Mail holds the email (default "mail"); a value equal to the login
-	// email is preferred, else the first valid one.
+	// email (ignoring the case of ASCII letters only) is preferred, else the
+	// first valid one.
 	Mail string
 	// GivenName, Surname and DisplayName hold the names (defaults
 	// "givenName", "sn" and "displayName"; cn stands in for an empty
@@ -332,6 +347,14 @@ func (c *Config) settings() (*settings, error) {
 		}
 		s.UPN = &up
 	}
+	if c.TrustUPNAsEmail {
+		if s.method != methodUPN {
+			return fail("TrustUPNAsEmail is set, but the connection does not log in by UPN; unset it, or use UPN")
+		}
+		if !c.TrustEmail {
+			return fail("TrustUPNAsEmail is set without TrustEmail: a UPN may stand for a verified email only where the directory's mail attribute is trusted; set TrustEmail too, or unset TrustUPNAsEmail")
+		}
+	}
 
 	a := c.Attributes
 	a.Extra = append([]string(nil), a.Extra...)
@@ -359,6 +382,9 @@ func (c *Config) settings() (*settings, error) {
 	}
 	s.attrs = a
 	s.readAttrs = dedupFold(append([]string{a.Mail, a.GivenName, a.Surname, a.DisplayName, "cn", a.MemberOf}, a.Extra...))
+	if c.TrustUPNAsEmail {
+		s.readAttrs = dedupFold(append(s.readAttrs, s.UPN.Attribute))
+	}
 
 	if c.GroupSearch != nil {
 		g := *c.GroupSearch

@@ -76,6 +76,13 @@ func TestConfigValidate(t *testing.T) {
 			c.Search, c.Templates = nil, map[string]string{"example.com": "uid={},dc=a", "EXAMPLE.com": "uid={},dc=b"}
 		}, "listed twice"},
 		{"upn bad base", func(c *ldap.Config) { c.Search, c.UPN = nil, &ldap.UPN{BaseDN: "nope"} }, "UPN.BaseDN"},
+		{"valid upn trusted as email", func(c *ldap.Config) {
+			c.Search, c.UPN, c.TrustEmail, c.TrustUPNAsEmail = nil, &ldap.UPN{}, true, true
+		}, ""},
+		{"upn trusted as email without upn login", func(c *ldap.Config) { c.TrustEmail, c.TrustUPNAsEmail = true, true }, "does not log in by UPN"},
+		{"upn trusted as email without TrustEmail", func(c *ldap.Config) {
+			c.Search, c.UPN, c.TrustUPNAsEmail = nil, &ldap.UPN{}, true
+		}, "without TrustEmail"},
 		{"password attribute", func(c *ldap.Config) { c.Attributes.Extra = []string{"userPassword"} }, "password hashes"},
 		{"bad extra attribute", func(c *ldap.Config) { c.Attributes.Extra = []string{"a b"} }, "not an attribute name"},
 		{"group search without base", func(c *ldap.Config) { c.GroupSearch = &ldap.GroupSearch{} }, "GroupSearch.BaseDN"},

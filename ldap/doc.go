@@ -13,6 +13,13 @@
 // ([UPN]). Then the authenticator binds as that DN with the password and
 // reads mail, names and groups (memberOf, or a [GroupSearch]).
 //
+// The identity's email is the entry's mail value, or the login email when
+// the entry has none. Only a mail value counts as verified, and only with
+// [Config.TrustEmail]: a login email the directory merely accepted (an
+// Active Directory UPN, an address a DN template was filled from) is not
+// an address the directory vouches for, unless a UPN connection says so
+// with [Config.TrustUPNAsEmail].
+//
 // Every value taken from the login is escaped: RFC 4515 in filters
 // ([EscapeFilterValue]) and RFC 4514 in DNs ([EscapeDNValue]). The email
 // is validated with [sso.NormalizeEmail] first, and an empty password is

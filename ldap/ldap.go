@@ -469,22 +469,22 @@ func (a *Authenticator) identity(entry *goldap.Entry, dn, url, loginEmail string
 	}
 	at := a.s.attrs
 	id := &sso.Identity{
-		Connection:    a.s.ID,
-		Protocol:      sso.ProtocolLDAP,
-		Issuer:        url,
-		Subject:       subject,
-		Email:         loginEmail,
-		EmailVerified: a.s.TrustEmail,
-		GivenName:     entry.GetEqualFoldAttributeValue(at.GivenName),
-		FamilyName:    entry.GetEqualFoldAttributeValue(at.Surname),
-		DisplayName:   entry.GetEqualFoldAttributeValue(at.DisplayName),
-		Attributes:    map[string][]string{},
-		AuthTime:      a.s.Now(),
-		Warnings:      warnings,
+		Connection:  a.s.ID,
+		Protocol:    sso.ProtocolLDAP,
+		Issuer:      url,
+		Subject:     subject,
+		Email:       loginEmail,
+		GivenName:   entry.GetEqualFoldAttributeValue(at.GivenName),
+		FamilyName:  entry.GetEqualFoldAttributeValue(at.Surname),
+		DisplayName: entry.GetEqualFoldAttributeValue(at.DisplayName),
+		Attributes:  map[string][]string{},
+		AuthTime:    a.s.Now(),
+		Warnings:    warnings,
 	}
 	if id.DisplayName == "" {
 		id.DisplayName = entry.GetEqualFoldAttributeValue("cn")
 	}
+	fromMail := false
 	if mails := entry.GetEqualFoldAttributeValues(at.Mail); len(mails) > 0 {
 		id.Email = ""
 		for _, m := range mails {
@@ -492,7 +492,7 @@ func (a *Authenticator) identity(entry *goldap.Entry, dn, url, loginEmail string
 			if err != nil {
 				continue
 			}
-			if strings.EqualFold(n, loginEmail) {
+			if sso.EqualFoldASCII(n, loginEmail) {
 				id.Email = n
 				break
 			}
@@ -503,6 +503,21 @@ func (a *Authenticator) identity(entry *goldap.Entry, dn, url, loginEmail string
 		if id.Email == "" {
 			id.Email = loginEmail
 			id.Warnings = append(id.Warnings, sso.Warning{Reason: sso.ReasonInvalidEmail, Detail: "the entry's " + at.Mail + " holds no valid email; using the login email"})
+		} else {
+			fromMail = true
+		}
+	}
+	switch {
+	case fromMail:
+		// Only an address the directory states in its mail attribute is
+		// one TrustEmail vouches for.
+		id.EmailVerified = a.s.TrustEmail
+	case a.s.TrustUPNAsEmail:
+		// A login by UPN without a mail value: the email is the UPN, which
+		// counts as verified only by the connection's explicit choice, and
+		// only when the entry's UPN attribute holds it.
+		if upn := a.entryUPN(entry, loginEmail); upn != "" {
+			id.Email, id.EmailVerified = upn, true
 		}
 	}
 	for _, attr := range entry.Attributes {
@@ -518,6 +533,17 @@ func (a *Authenticator) identity(entry *goldap.Entry, dn, url, loginEmail string
 	}
 	id.Groups = dedup(groups)
 	return id, nil
+}
+
+// entryUPN returns the entry's UPN attribute value that equals the login
+// email (ignoring the case of ASCII letters), normalised, or "".
+func (a *Authenticator) entryUPN(entry *goldap.Entry, loginEmail string) string {
+	for _, v := range entry.GetEqualFoldAttributeValues(a.s.UPN.Attribute) {
+		if n, err := sso.NormalizeEmail(v); err == nil && sso.EqualFoldASCII(n, loginEmail) {
+			return n
+		}
+	}
+	return ""
 }
 
 func dedup(in []string) []string {

@@ -2,7 +2,6 @@ package login
 
 import (
 	"context"
-	"strings"
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/policy"
@@ -15,9 +14,11 @@ import (
 type StoreUsers struct {
 	// Store holds the users and memberships. Required.
 	Store provisioning.Store
-	// AdminRoles are the role names (compared without regard to case)
-	// that make a member an administrator of the account, for the
-	// administrators' break-glass.
+	// AdminRoles are the role names that make a member an administrator of
+	// the account, for the administrators' break-glass. They are compared
+	// ignoring the case of ASCII letters only ([sso.EqualFoldASCII]): a
+	// role spelt with a character that Unicode folds to an ASCII letter
+	// (the long s U+017F folds to "s") is another role.
 	AdminRoles []string
 	// SSOLogins, when set, returns the connections through which the user
 	// has completed a login, for policy.User.SSOLogins. Decisions at login
@@ -100,7 +101,7 @@ func (u StoreUsers) FactsOf(ctx context.Context, res *provisioning.Result) (poli
 func (u StoreUsers) admin(roles []string) bool {
 	for _, r := range roles {
 		for _, a := range u.AdminRoles {
-			if strings.EqualFold(r, a) {
+			if sso.EqualFoldASCII(r, a) {
 				return true
 			}
 		}

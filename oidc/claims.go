@@ -45,7 +45,7 @@ func mergeClaims(primary, secondary map[string]any, emailClaim string) map[strin
 	}
 	if v, ok := from["email_verified"]; ok {
 		out["email_verified"] = v
-	} else if v, ok := other["email_verified"]; ok && inP && inS && strings.EqualFold(claimString(pe), claimString(se)) {
+	} else if v, ok := other["email_verified"]; ok && inP && inS && sso.EqualFoldASCII(claimString(pe), claimString(se)) {
 		out["email_verified"] = v
 	} else {
 		delete(out, "email_verified")

@@ -40,6 +40,8 @@ func TestMergeClaimsKeepsEmailWithItsVerification(t *testing.T) {
 		{"email from primary, verification only in secondary", map[string]any{"email": "a@example.com"}, map[string]any{"email_verified": true}, "a@example.com", nil, true},
 		{"secondary vouches for another address", map[string]any{"email": "a@example.com"}, map[string]any{"email": "b@example.com", "email_verified": true}, "a@example.com", nil, true},
 		{"secondary vouches for the same address", map[string]any{"email": "A@example.com"}, map[string]any{"email": "a@example.com", "email_verified": true}, "A@example.com", true, false},
+		{"secondary vouches for a confusable address (Kelvin sign)", map[string]any{"email": "ali\u212Ae@example.com"}, map[string]any{"email": "ALIKE@example.com", "email_verified": true}, "ali\u212Ae@example.com", nil, true},
+		{"secondary vouches for a confusable address (long s)", map[string]any{"email": "\u017Fam@example.com"}, map[string]any{"email": "sam@example.com", "email_verified": true}, "\u017Fam@example.com", nil, true},
 		{"both verify: primary wins", map[string]any{"email": "b@example.com", "email_verified": true}, map[string]any{"email": "a@example.com", "email_verified": false}, "b@example.com", true, false},
 		{"primary false wins over the same address", map[string]any{"email": "a@example.com", "email_verified": false}, map[string]any{"email": "a@example.com", "email_verified": true}, "a@example.com", false, false},
 		{"no email anywhere", map[string]any{"email_verified": true}, map[string]any{}, nil, true, false},

@@ -47,7 +47,8 @@ type Scope struct {
 	// exactly (no subdomains) after IDNA normalisation.
 	Domains []string `json:"domains,omitempty"`
 	// Roles are the role names of a ScopeRoles scope, matched without
-	// regard to case.
+	// regard to case (Unicode simple folding, which can only widen the
+	// scope).
 	Roles []string `json:"roles,omitempty"`
 }
 
@@ -73,8 +74,10 @@ type Connection struct {
 	// Stage is the lifecycle stage; "" means StageDraft.
 	Stage Stage `json:"stage,omitempty"`
 	// TestUserEmails and TestUserIDs name the people who may use a
-	// StageTesting connection: by email address (compared without regard
-	// to case) or by the application's user ID (compared exactly).
+	// StageTesting connection: by email address (normalised with
+	// sso.NormalizeEmail, then compared ignoring the case of ASCII letters
+	// only, [sso.EqualFoldASCII]) or by the application's user ID (compared
+	// exactly).
 	TestUserEmails []string `json:"test_user_emails,omitempty"`
 	TestUserIDs    []string `json:"test_user_ids,omitempty"`
 	// LiveAt and LiveBy record when and by whom the connection went live.

@@ -284,6 +284,11 @@ func (p *Policy) inScope(u User) (bool, string) {
 		}
 		return false, "email domain " + d + " is not in the scope"
 	case ScopeRoles:
+		// Unicode folding on purpose: it can only widen the scope, so a
+		// role spelt with a character that folds to the scope's letters
+		// (the long s U+017F folds to "s") is bound by the requirement,
+		// never exempted. Granting comparisons (test users, administrator
+		// roles) fold ASCII only.
 		for _, want := range p.Scope.Roles {
 			for _, have := range u.Roles {
 				if strings.EqualFold(strings.TrimSpace(want), strings.TrimSpace(have)) {
@@ -310,7 +315,7 @@ func isTestUser(c Connection, u User) bool {
 		return false
 	}
 	for _, e := range c.TestUserEmails {
-		if n, err := sso.NormalizeEmail(e); err == nil && strings.EqualFold(n, email) {
+		if n, err := sso.NormalizeEmail(e); err == nil && sso.EqualFoldASCII(n, email) {
 			return true
 		}
 	}

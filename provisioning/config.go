@@ -89,13 +89,14 @@ type Account struct {
 }
 
 // Claims reports whether domain is one of the account's claimed domains,
-// ignoring case.
+// ignoring the case of ASCII letters (domains are compared in the IDNA
+// ASCII form [sso.NormalizeDomain] gives).
 func (a *Account) Claims(domain string) bool {
 	if domain == "" {
 		return false
 	}
 	for _, d := range a.Domains {
-		if strings.EqualFold(strings.TrimSuffix(d, "."), domain) {
+		if sso.EqualFoldASCII(strings.TrimSuffix(d, "."), domain) {
 			return true
 		}
 	}

@@ -30,7 +30,8 @@
 // domains (unless the connection allows it), then tries in order: an existing
 // link of (connection, subject); a member whose SSO identifier equals the
 // identity's identifier (case-sensitive; email, subject or a named attribute);
-// a user with the same email (case-insensitive). Whatever ties the identity
+// a user with the same email (by [EmailKey]: the case of ASCII letters is
+// ignored, every other character must match). Whatever ties the identity
 // to an existing user by an email (the email match, or an SSO identifier
 // that is the email) links automatically only when the account claims the
 // email's domain and the identity provider vouches for the email, because

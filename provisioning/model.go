@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ssokit/sso"
 )
 
 // Status is a membership's status in an account. Provisioning refuses a
@@ -46,12 +48,13 @@ type RoleGrant struct {
 
 // User is the application's user as provisioning sees it: one person, who
 // may be a member of several accounts. Stores keep at most one user per email
-// address, compared case-insensitively (see [EmailKey]); users without an
-// email are allowed.
+// address, compared ignoring the case of ASCII letters only (see
+// [EmailKey]); users without an email are allowed.
 type User struct {
 	// ID is assigned by the store on creation.
 	ID string
-	// Email is the user's address as stored. Matching by email ignores case.
+	// Email is the user's address as stored. Matching by email ignores the
+	// case of ASCII letters; every other character must match exactly.
 	Email string
 	// Names as last set by an administrator or the identity provider.
 	GivenName, FamilyName, DisplayName string
@@ -109,8 +112,8 @@ func (m *Membership) HasRole(role string) bool {
 }
 
 // Organisation is a group of users inside one account (a company, a
-// division, a department), matched by name case-insensitively (see
-// [NameKey]).
+// division, a department), matched by name ignoring the case of ASCII
+// letters and runs of white space (see [NameKey]).
 type Organisation struct {
 	// ID is assigned by the store on creation.
 	ID string
@@ -143,13 +146,20 @@ type Link struct {
 }
 
 // EmailKey returns the form under which stores compare email addresses:
-// trimmed and lower-cased. Two users may not share an EmailKey.
+// trimmed, with the ASCII letters lower-cased ([sso.LowerASCII]). Every
+// other character is kept as it is, so an address spelt with a character
+// that Unicode lower-casing would turn into an ASCII letter (the Kelvin
+// sign U+212A becomes "k") has its own key and never finds the user of the
+// ASCII address. Two users may not share an EmailKey.
 func EmailKey(email string) string {
-	return strings.ToLower(strings.TrimSpace(email))
+	return sso.LowerASCII(strings.TrimSpace(email))
 }
 
 // NameKey returns the form under which stores compare organisation names:
-// runs of white space collapsed to one space, trimmed and lower-cased.
+// runs of white space collapsed to one space, trimmed, with the ASCII
+// letters lower-cased ([sso.LowerASCII]). Other letters keep their case,
+// for the same reason as in [EmailKey]: "Key Accounts" and the same name
+// spelt with the Kelvin sign U+212A are two organisations.
 func NameKey(name string) string {
-	return strings.ToLower(strings.Join(strings.Fields(name), " "))
+	return sso.LowerASCII(strings.Join(strings.Fields(name), " "))
 }

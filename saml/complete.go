@@ -267,12 +267,12 @@ func (l *attrLookup) values(name string) []string {
 		sort.Strings(keys)
 		l.lower = make(map[string]string, len(keys))
 		for _, k := range keys {
-			if _, dup := l.lower[strings.ToLower(k)]; !dup {
-				l.lower[strings.ToLower(k)] = k
+			if _, dup := l.lower[sso.LowerASCII(k)]; !dup {
+				l.lower[sso.LowerASCII(k)] = k
 			}
 		}
 	}
-	if n, ok := l.lower[strings.ToLower(name)]; ok {
+	if n, ok := l.lower[sso.LowerASCII(name)]; ok {
 		return l.res.attrs[n]
 	}
 	return nil

@@ -3,6 +3,7 @@ package saml
 import (
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -90,8 +91,11 @@ func parseMetadata(data []byte, entityID string, now time.Time) (*IdPMetadata, [
 	var ps problems
 	doc, err := parseXML(data)
 	if err != nil {
+		var se structureError
 		if err == errDoctype {
 			ps.add(SeverityError, sso.ReasonDoctypeForbidden, "the metadata contains a DOCTYPE declaration; remove it")
+		} else if errors.As(err, &se) {
+			ps.add(SeverityError, sso.ReasonMetadataInvalid, "the metadata "+string(se)+"; a metadata document is exactly one root element, remove the rest")
 		} else {
 			ps.add(SeverityError, sso.ReasonMetadataInvalid, "the metadata is not well-formed XML: "+err.Error())
 		}

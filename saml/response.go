@@ -39,6 +39,9 @@ import (
 //   - Empty NameID: accepted.
 //   - DOCTYPE: not refused before parsing; body size: only a cap on
 //     DEFLATE output (and it inflates any body that fails to parse).
+//   - A second root element, or text, a comment or a processing
+//     instruction after the root: ignored (etree reads them, and only the
+//     first root element is used).
 //   - Signature algorithms: goxmldsig accepts RSA-SHA1 and SHA-1 digests.
 //   - A signed Response without Destination: accepted.
 //   - Certificate dates: goxmldsig rejects an expired certificate with no
@@ -121,9 +124,12 @@ func (sp *ServiceProvider) decodeResponse(op, enc string) ([]byte, error) {
 // validator that guards against encoding/xml parser-confusion attacks.
 func (c *checker) parseMessage(raw []byte, what string) (*etree.Element, error) {
 	doc, err := parseXML(raw)
+	var se structureError
 	switch {
 	case err == errDoctype:
 		return nil, c.fail(sso.ReasonDoctypeForbidden, "the "+what+" contains a DOCTYPE declaration (refused: entity expansion attacks)", nil)
+	case errors.As(err, &se):
+		return nil, c.fail(sso.ReasonMalformed, "the "+what+" "+string(se)+"; a SAML message must be one root element and nothing else (what follows would be ignored here, but another parser might read it), so it is refused", nil)
 	case err != nil:
 		return nil, c.fail(sso.ReasonMalformed, "the "+what+" is not well-formed XML", err)
 	}

@@ -24,7 +24,9 @@ const maxXMLDepth = 64
 
 // parseXML parses b into a tree. It refuses DTDs before parsing: a
 // document type declaration is the door to entity expansion attacks and no
-// SAML message or metadata needs one.
+// SAML message or metadata needs one. It also refuses a document that is
+// more than its root element (see checkTopLevel), which the parser itself
+// accepts.
 func parseXML(b []byte) (*etree.Document, error) {
 	if hasDoctype(b) {
 		return nil, errDoctype
@@ -37,12 +39,78 @@ func parseXML(b []byte) (*etree.Document, error) {
 	if doc.Root() == nil {
 		return nil, errNoRoot
 	}
+	if err := checkTopLevel(doc); err != nil {
+		return nil, err
+	}
 	return doc, nil
+}
+
+// checkTopLevel requires the document to be its one root element, with
+// only white space after it; before it, a byte order mark, the XML
+// declaration, comments and white space. etree (like encoding/xml) reads
+// several root elements, text around the root, and comments or processing
+// instructions after it without complaint, and the SAML code reads the
+// first root element only. Another consumer of the same bytes may read the
+// last one, or the text, so such a document is refused rather than read
+// in part.
+func checkTopLevel(doc *etree.Document) error {
+	seenRoot := false
+	for i, t := range doc.Child {
+		switch t := t.(type) {
+		case *etree.Element:
+			if seenRoot {
+				return structureError("has a second root element <" + t.FullTag() + "> after its root element")
+			}
+			seenRoot = true
+		case *etree.CharData:
+			text := t.Data
+			if i == 0 {
+				text = strings.TrimPrefix(text, "\ufeff") // a UTF-8 byte order mark
+			}
+			if !isXMLSpace(text) {
+				if seenRoot {
+					return structureError("has text after its root element")
+				}
+				return structureError("has text before its root element")
+			}
+		case *etree.Comment:
+			if seenRoot {
+				return structureError("has a comment after its root element")
+			}
+		case *etree.ProcInst:
+			if seenRoot {
+				return structureError("has a processing instruction <?" + t.Target + "?> after its root element")
+			}
+		case *etree.Directive:
+			return structureError("has a <!...> directive outside its root element")
+		}
+	}
+	return nil
+}
+
+// isXMLSpace reports whether s holds only XML white space (space, tab, CR,
+// LF).
+func isXMLSpace(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\r', '\n':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 type xmlError string
 
 func (e xmlError) Error() string { return string(e) }
+
+// structureError says how a well-formed document is more than one root
+// element. It completes a sentence whose subject is the document: "the
+// response " + it.
+type structureError string
+
+func (e structureError) Error() string { return "the document " + string(e) }
 
 const (
 	errDoctype xmlError = "the document contains a DOCTYPE declaration"

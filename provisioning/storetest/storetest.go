@@ -40,6 +40,7 @@ func TestStore(t *testing.T, newStore Factory) {
 	t.Run("Users", func(t *testing.T) { testUsers(t, newStore(t)) })
 	t.Run("Memberships", func(t *testing.T) { testMemberships(t, newStore(t)) })
 	t.Run("Organisations", func(t *testing.T) { testOrganisations(t, newStore(t)) })
+	t.Run("ConfusableKeys", func(t *testing.T) { testConfusableKeys(t, newStore(t)) })
 	t.Run("Links", func(t *testing.T) { testLinks(t, newStore(t)) })
 	t.Run("Rollback", func(t *testing.T) { testRollback(t, newStore(t)) })
 	t.Run("RollbackOnPanic", func(t *testing.T) { testRollbackOnPanic(t, newStore(t)) })

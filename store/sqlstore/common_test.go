@@ -44,6 +44,7 @@ func testDialect(t *testing.T, open opener) {
 	})
 	t.Run("Events", func(t *testing.T) { testEvents(t, open(t, sqlstore.Config{})) })
 	t.Run("Migrate", func(t *testing.T) { testMigrate(t, open(t, sqlstore.Config{})) })
+	t.Run("Rekey", func(t *testing.T) { testRekey(t, open(t, sqlstore.Config{})) })
 	t.Run("Purge", func(t *testing.T) {
 		clock := ssotest.NewClock(time.Now())
 		testPurge(t, open(t, withClock(clock.Now)), clock)

@@ -36,7 +36,10 @@ type Migration struct {
 	SQL string
 }
 
-// Migrations returns the embedded migrations for dialect, in order.
+// Migrations returns the embedded migrations for dialect, in order. Some
+// also need Go code after their SQL (version 3 recomputes the email and
+// organisation-name keys), which only [Store.Migrate] runs: apply them with
+// it, not by replaying their SQL in another tool.
 func Migrations(dialect Dialect) ([]Migration, error) {
 	dir := path.Join("migrations", string(dialect))
 	entries, err := fs.ReadDir(migrationFS, dir)
@@ -68,7 +71,8 @@ func Migrations(dialect Dialect) ([]Migration, error) {
 // MigrationsTable, all in one transaction: either every pending migration is
 // applied and recorded, or none. It is idempotent, and safe to run from
 // several application instances at once (PostgreSQL serialises them with an
-// advisory lock, SQLite with its write lock).
+// advisory lock, SQLite with its write lock). A migration's Go step runs in
+// the same transaction, right after its SQL.
 func (s *Store) Migrate(ctx context.Context) error {
 	_, err := s.migrate(ctx)
 	return err
@@ -121,6 +125,11 @@ func (s *Store) migrate(ctx context.Context) ([]int, error) {
 		}
 		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 			return nil, dbError(op, "apply migration "+m.Name, err)
+		}
+		if step := afterMigration[m.Version]; step != nil {
+			if err := step(ctx, tx, s.dialect); err != nil {
+				return nil, dbError(op, "complete migration "+m.Name, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO `+MigrationsTable+` (version, name, applied_us) VALUES ($1, $2, $3)`,
 			m.Version, m.Name, time.Now().UnixMicro()); err != nil {

@@ -127,7 +127,14 @@ func (t *userTx) FindUserByEmail(ctx context.Context, email string) (*provisioni
 	if k == "" {
 		return nil, notFound("FindUserByEmail", "user")
 	}
-	return scanUser(t.sqlTx().QueryRowContext(ctx, `SELECT `+userColumns+` FROM sso_users WHERE email_key = $1`, k), "FindUserByEmail")
+	u, err := scanUser(t.sqlTx().QueryRowContext(ctx, `SELECT `+userColumns+` FROM sso_users WHERE email_key = $1`, k), "FindUserByEmail")
+	if err == nil && provisioning.EmailKey(u.Email) != k {
+		// A key folded with Unicode rules, written by a version before
+		// migration 2 (e.g. during a rolling upgrade): this is the user of
+		// another address.
+		return nil, notFound("FindUserByEmail", "user")
+	}
+	return u, err
 }
 
 func (t *userTx) CreateUser(ctx context.Context, u *provisioning.User) error {
@@ -304,8 +311,15 @@ func (t *userTx) FindOrganisation(ctx context.Context, id string) (*provisioning
 }
 
 func (t *userTx) FindOrganisationByName(ctx context.Context, account, name string) (*provisioning.Organisation, error) {
-	return scanOrg(t.sqlTx().QueryRowContext(ctx, `SELECT `+orgColumns+` FROM sso_organisations WHERE account = $1 AND name_key = $2`,
-		account, provisioning.NameKey(name)), "FindOrganisationByName")
+	k := provisioning.NameKey(name)
+	o, err := scanOrg(t.sqlTx().QueryRowContext(ctx, `SELECT `+orgColumns+` FROM sso_organisations WHERE account = $1 AND name_key = $2`,
+		account, k), "FindOrganisationByName")
+	if err == nil && provisioning.NameKey(o.Name) != k {
+		// A key written by a version before migration 2, as in
+		// FindUserByEmail.
+		return nil, notFound("FindOrganisationByName", "organisation")
+	}
+	return o, err
 }
 
 func (t *userTx) CreateOrganisation(ctx context.Context, o *provisioning.Organisation) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/discovery"
 	"github.com/ssokit/sso/policy"
+	"github.com/ssokit/sso/provisioning"
 )
 
 // Config is the demo's setup: accounts with their domains, policies and
@@ -547,10 +548,10 @@ func (c *Config) check(p *problems) {
 			p.add(uf+".email", "%q is not an email address", u.Email)
 			continue
 		}
-		if emails[strings.ToLower(e)] {
+		if emails[provisioning.EmailKey(e)] {
 			p.add(uf+".email", "%q is listed twice", u.Email)
 		}
-		emails[strings.ToLower(e)] = true
+		emails[provisioning.EmailKey(e)] = true
 		for j, m := range u.Memberships {
 			if !accounts[m.Account] {
 				p.add(fmt.Sprintf("%s.memberships[%d].account", uf, j), "no account %q: use one of %s", m.Account, strings.Join(sortedKeys(accounts), ", "))

@@ -7,11 +7,11 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
-	"strings"
 	"sync"
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/login"
+	"github.com/ssokit/sso/provisioning"
 )
 
 // passwordIterations is the PBKDF2-SHA256 work factor. It is kept low so
@@ -33,7 +33,7 @@ var ErrWrongPassword = errors.New("wrong email or password")
 type Passwords struct {
 	users login.Users
 	mu    sync.Mutex
-	hash  map[string][]byte // lower-case email -> salt (16 bytes) + key
+	hash  map[string][]byte // provisioning.EmailKey(email) -> salt (16 bytes) + key
 }
 
 // NewPasswords returns an empty table whose CheckPassword answers with the
@@ -56,14 +56,14 @@ func (p *Passwords) Set(email, pw string) {
 	_, _ = rand.Read(salt)
 	h := derive(pw, salt)
 	p.mu.Lock()
-	p.hash[strings.ToLower(email)] = h
+	p.hash[provisioning.EmailKey(email)] = h
 	p.mu.Unlock()
 }
 
 // CheckPassword implements login.PasswordChecker.
 func (p *Passwords) CheckPassword(ctx context.Context, email string, pw sso.Secret) (string, error) {
 	p.mu.Lock()
-	stored := p.hash[strings.ToLower(email)]
+	stored := p.hash[provisioning.EmailKey(email)]
 	p.mu.Unlock()
 	if stored == nil {
 		derive(pw.Reveal(), make([]byte, 16)) // the same work for unknown emails
