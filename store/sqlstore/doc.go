@@ -5,8 +5,9 @@
 // One [Store] implements:
 //
 //   - provisioning.Store: users, memberships with role grants, organisations,
-//     IdP links and login-binding records, one database transaction per login;
-//   - sso.StateStore: pending logins between Begin and Complete, taken once;
+//     IdP links, one database transaction per login;
+//   - sso.StateStore: pending logins kept server-side (sso.StoreFlows) and
+//     the login handler's waiting identities, taken once;
 //   - sso.ReplayCache: one-time values (assertion IDs, codes) until expiry;
 //   - an audit event log: [Store.Append], [Store.Recent], and
 //     [Store.EventFunc] to plug into the other packages' Config.Events.

@@ -32,7 +32,7 @@ const (
 
 // Defaults of [Config].
 const (
-	// DefaultPurgeEvery is how many writes of state, replay, binding and
+	// DefaultPurgeEvery is how many writes of state, replay and
 	// event records pass between two runs of [Store.Purge].
 	DefaultPurgeEvery = 256
 	// DefaultPurgeInterval is how often a Store runs [Store.Purge] in the
@@ -317,7 +317,7 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Purge deletes expired state, replay and binding records, deletes the
+// Purge deletes expired state and replay records, deletes the
 // events older than Config.EventRetention and the oldest beyond
 // Config.MaxEvents, and counts the state and replay records that remain for
 // their bounds. The Store runs it every Config.PurgeEvery writes and every
@@ -332,9 +332,6 @@ func (s *Store) Purge(ctx context.Context) error {
 func (s *Store) purge(ctx context.Context) error {
 	const op = "sqlstore.Purge"
 	now := s.now()
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sso_bindings WHERE expires_us <= $1`, micros(now)); err != nil {
-		return dbError(op, "delete expired binding records", err)
-	}
 	if s.eventRetention > 0 {
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM sso_events WHERE time_us < $1`, micros(now.Add(-s.eventRetention))); err != nil {
 			return dbError(op, "delete events older than Config.EventRetention", err)
