@@ -427,7 +427,11 @@ func (sp *ServiceProvider) Begin(ctx context.Context, req sso.BeginRequest) (*ss
 		step.URL = st.sso.Location
 		step.Form = map[string][]string{"SAMLRequest": {base64.StdEncoding.EncodeToString(b)}, "RelayState": {flowID}}
 	} else {
-		u, err := st.gosp.BuildAuthURLRedirect(flowID, doc)
+		var key *spKey
+		if sp.cfg.SignAuthnRequests {
+			key = sp.keys[0]
+		}
+		u, err := redirectURL(st.sso.Location, "SAMLRequest", root, flowID, key)
 		if err != nil {
 			return nil, sp.errorf(op, sso.ReasonInternal, "building the redirect URL failed", err)
 		}
