@@ -16,11 +16,17 @@
 //     prompt and Completes from the submitted credentials.
 //   - [Error] with a stable machine-readable [Reason]. Every Reason is also a
 //     sentinel for [errors.Is]: errors.Is(err, sso.ReasonReplayed).
-//   - [StateStore] for the per-login state kept between Begin and Complete,
-//     and [ReplayCache] for one-time values (SAML assertion IDs, OIDC codes).
-//     [MemoryStateStore] and [MemoryReplayCache] are bounded, expiring
-//     in-memory implementations; package ssotest has conformance tests for
-//     durable ones.
+//   - [Flows] keep each pending login between Begin and Complete, bound to
+//     the browser that started it: [Cookies.Flows] seals it into a cookie of
+//     that browser ([Sealer], XChaCha20-Poly1305 with rotating keys), so
+//     the server keeps nothing for an anonymous login start; [StoreFlows]
+//     keeps it in a [StateStore] under a browser binding.
+//   - [ReplayCache] for one-time values (SAML assertion IDs, OIDC codes and
+//     nonces), written only for what an identity provider signed or a token
+//     endpoint accepted. [MemoryStateStore] and [MemoryReplayCache] are
+//     bounded, expiring in-memory implementations that refuse new entries
+//     when full ([ReasonStoreFull]) rather than forget unexpired ones;
+//     package ssotest has conformance tests for durable ones.
 //   - [Secret], a string that redacts itself when printed or logged.
 //   - [Event], the audit and warning events every package reports through an
 //     [EventFunc] the host supplies.
