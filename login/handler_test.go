@@ -313,7 +313,7 @@ func TestLoginBinding(t *testing.T) {
 	p = b.post("/auth/login/bind", form("email", "rita@recruit.example", "password", "rita-pw"))
 	wantStatus(t, p, http.StatusOK)
 	wantBody(t, p, `id="confirm-question"`, "r.roberts@recruit.example", "rita@recruit.example", `action="/auth/login/bind/confirm"`)
-	if _, _, _, links := w.store.Len(); links != 0 || b.session() != nil {
+	if _, _, _, links := w.counts(); links != 0 || b.session() != nil {
 		t.Fatal("linked before the confirmation")
 	}
 	// A confirmation without the page's token is refused and ends it.
@@ -351,7 +351,7 @@ func TestLoginBindingConfirmation(t *testing.T) {
 	b = w.browser()
 	token := confirmToken(t, start(b))
 	wantStatus(t, b.post("/auth/login/bind/confirm", form("token", token), "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"), http.StatusForbidden)
-	if _, _, _, links := w.store.Len(); links != 0 || b.session() != nil {
+	if _, _, _, links := w.counts(); links != 0 || b.session() != nil {
 		t.Fatal("a cancelled, forged or cross-site confirmation linked")
 	}
 }
@@ -444,7 +444,7 @@ func TestLoginBindingRefusesCrossSiteIdPInitiated(t *testing.T) {
 	if res := victim.session(); res == nil || res.User != w.users["rita@recruit.example"] || res.Method.Kind != policy.MethodPassword {
 		t.Fatalf("victim's session is now %+v", res)
 	}
-	if _, _, _, links := w.store.Len(); links != 0 {
+	if _, _, _, links := w.counts(); links != 0 {
 		t.Fatal("the attacker's identity was linked")
 	}
 }
@@ -893,7 +893,7 @@ func TestDraftConnectionProvisionsNobody(t *testing.T) {
 	b := w.browser()
 	action, v := b.samlIdPLogin(b.get(w.idp.StartURL(w.base+"/auth/saml/simple-staff/metadata", "")), "stan@simple.example")
 	wantStatus(t, b.postACS(action, v), http.StatusForbidden)
-	if users, _, _, _ := w.store.Len(); users != len(w.users) {
+	if users, _, _, _ := w.counts(); users != len(w.users) {
 		t.Fatalf("%d users after a login through a draft connection; want %d", users, len(w.users))
 	}
 }
@@ -1282,7 +1282,7 @@ func TestIdPInitiatedAsksBeforeReplacingSession(t *testing.T) {
 	wantBody(t, p, `id="confirm-question"`, "ada@acme.example", "stan@simple.example", `action="/auth/login/continue"`)
 	wantRedirect(t, b.post("/auth/login/continue", form("token", confirmToken(t, p), "cancel", "1")), "/")
 	b.mustSession("ada@acme.example")
-	if users, _, _, _ := w.store.Len(); users != len(w.users) {
+	if users, _, _, _ := w.counts(); users != len(w.users) {
 		t.Fatal("the declined login provisioned its user")
 	}
 	// Asked again, she continues as stan.

@@ -2,7 +2,9 @@ package login_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -12,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +22,7 @@ import (
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/discovery"
+	"github.com/ssokit/sso/internal/servertest"
 	"github.com/ssokit/sso/ldap"
 	"github.com/ssokit/sso/ldap/ldaptest"
 	"github.com/ssokit/sso/login"
@@ -28,6 +32,7 @@ import (
 	"github.com/ssokit/sso/provisioning"
 	"github.com/ssokit/sso/saml"
 	"github.com/ssokit/sso/saml/samltest"
+	"github.com/ssokit/sso/store/sqlstore"
 )
 
 const adminRole = "Administrator"
@@ -44,14 +49,16 @@ const adminRole = "Administrator"
 //	keyoidc  OIDC, optional; alice@example.com is in both key accounts
 //	drafty   a draft OIDC connection
 type world struct {
-	t      *testing.T
-	app    *httptest.Server
-	base   string // http://localhost:port
-	h      *login.Handler
-	op     *oidctest.Server
-	idp    *samltest.IdP
-	dir    *ldaptest.Server
-	store  *provisioning.MemoryStore
+	t     *testing.T
+	app   *httptest.Server
+	base  string // http://localhost:port
+	h     *login.Handler
+	op    *oidctest.Server
+	idp   *samltest.IdP
+	dir   *ldaptest.Server
+	store provisioning.Store
+	// db is the SQL database behind store, nil for the memory store.
+	db     *sql.DB
 	conns  *login.ConnectionSet
 	accts  *login.AccountSet
 	router *discovery.Router
@@ -186,7 +193,8 @@ var (
 type worldOptions struct {
 	debug       map[string]bool // connection -> debug mode
 	templates   func(*login.Config)
-	countEvents bool // count events instead of keeping them
+	countEvents bool   // count events instead of keeping them
+	store       string // "memory" (the default), "sqlite" or "postgres"
 }
 
 func newWorld(t *testing.T, opts ...worldOptions) *world {
@@ -313,7 +321,7 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.store = provisioning.NewMemoryStore(provisioning.MemoryOptions{})
+	w.store, w.db = newUserStore(t, o.store)
 	prov, err := provisioning.New(provisioning.Config{Store: w.store, Events: w.events.add})
 	if err != nil {
 		t.Fatal(err)
@@ -586,3 +594,101 @@ func wantRedirect(t *testing.T, p *page, loc string) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// newUserStore returns the world's user store of the given kind.
+func newUserStore(t *testing.T, kind string) (provisioning.Store, *sql.DB) {
+	t.Helper()
+	ctx := context.Background()
+	switch kind {
+	case "", "memory":
+		return provisioning.NewMemoryStore(provisioning.MemoryOptions{}), nil
+	case "sqlite":
+		s, err := sqlstore.OpenSQLite(ctx, ":memory:", sqlstore.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s, s.DB()
+	case "postgres":
+		db, err := sql.Open("pgx", servertest.PostgresSchema(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := sqlstore.New(ctx, sqlstore.Config{DB: db, Dialect: sqlstore.Postgres})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close(); _ = db.Close() })
+		return s, db
+	}
+	t.Fatalf("no store %q", kind)
+	return nil, nil
+}
+
+// counts returns how many users, memberships, organisations and links the
+// user store holds.
+func (w *world) counts() (users, memberships, organisations, links int) {
+	w.t.Helper()
+	if m, ok := w.store.(*provisioning.MemoryStore); ok {
+		return m.Len()
+	}
+	n := make([]int, 4)
+	for i, table := range []string{"sso_users", "sso_memberships", "sso_organisations", "sso_links"} {
+		if err := w.db.QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n[i]); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	return n[0], n[1], n[2], n[3]
+}
+
+// dump returns everything the user store holds, in a stable order, to
+// compare before and after a step.
+func (w *world) dump() string {
+	w.t.Helper()
+	var b strings.Builder
+	if w.db == nil {
+		u, m, o, l := w.counts()
+		fmt.Fprintf(&b, "users %d memberships %d organisations %d links %d\n", u, m, o, l)
+		ctx := context.Background()
+		emails := make([]string, 0, len(w.users))
+		for e := range w.users {
+			emails = append(emails, e)
+		}
+		sort.Strings(emails)
+		_ = w.store.Tx(ctx, func(tx provisioning.Tx) error {
+			for _, e := range emails {
+				u, err := tx.FindUserByEmail(ctx, e)
+				if err != nil {
+					continue
+				}
+				ms, _ := tx.ListMemberships(ctx, u.ID)
+				fmt.Fprintf(&b, "%+v %+v\n", *u, ms)
+			}
+			return nil
+		})
+		return b.String()
+	}
+	for _, table := range []string{"sso_users", "sso_memberships", "sso_member_roles", "sso_organisations", "sso_links"} {
+		rows, err := w.db.Query(`SELECT * FROM ` + table)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		var lines []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				w.t.Fatal(err)
+			}
+			lines = append(lines, fmt.Sprint(vals...))
+		}
+		rows.Close()
+		sort.Strings(lines)
+		fmt.Fprintf(&b, "%s:\n%s\n", table, strings.Join(lines, "\n"))
+	}
+	return b.String()
+}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/ssotest"
-	"github.com/ssokit/sso/store/internal/servertest"
+	"github.com/ssokit/sso/internal/servertest"
 	"github.com/ssokit/sso/store/redisstore"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/provisioning"
-	"github.com/ssokit/sso/store/internal/servertest"
+	"github.com/ssokit/sso/internal/servertest"
 	"github.com/ssokit/sso/store/sqlstore"
 )
 

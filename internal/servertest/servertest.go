@@ -1,7 +1,7 @@
 //go:build unix
 
-// Package servertest starts throwaway PostgreSQL and Redis servers for the
-// store packages' integration tests: one server of each kind per test
+// Package servertest starts throwaway PostgreSQL and Redis servers for
+// integration tests (the stores', and the login handler's on every store): one server of each kind per test
 // binary, started on first use on a loopback port with its files in a
 // temporary directory, and stopped by [Stop], which the test binary's
 // TestMain calls after m.Run. [StartRedis] starts a Redis server of a test's
