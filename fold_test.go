@@ -5,34 +5,22 @@ import (
 	"testing"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/ssotest"
 )
 
-// confusables are spellings of "alike@corp.example" and its relatives with
-// a non-ASCII character that Unicode case folding or lower-casing turns
-// into an ASCII letter (or that looks like one). None may compare equal to
-// the ASCII address.
-var confusables = []struct{ name, spelt, ascii string }{
-	{"Kelvin sign U+212A", "ali\u212Ae@corp.example", "alike@corp.example"},
-	{"long s U+017F", "\u017Fam@corp.example", "sam@corp.example"},
-	{"dotless i U+0131", "\u0131van@corp.example", "ivan@corp.example"},
-	{"capital I with dot U+0130", "\u0130van@corp.example", "ivan@corp.example"},
-	{"fullwidth a U+FF41", "\uFF41lice@corp.example", "alice@corp.example"},
-	{"fullwidth A U+FF21", "\uFF21lice@corp.example", "alice@corp.example"},
-}
-
 func TestFoldASCIIKeepsNonASCIIExact(t *testing.T) {
-	for _, c := range confusables {
-		for _, ascii := range []string{c.ascii, strings.ToUpper(c.ascii)} {
-			if sso.EqualFoldASCII(c.spelt, ascii) || sso.EqualFoldASCII(ascii, c.spelt) {
-				t.Errorf("%s: EqualFoldASCII(%q, %q) = true; want false", c.name, c.spelt, ascii)
+	for _, c := range ssotest.Confusables {
+		for _, ascii := range []string{c.ASCII, strings.ToUpper(c.ASCII)} {
+			if sso.EqualFoldASCII(c.Spelt, ascii) || sso.EqualFoldASCII(ascii, c.Spelt) {
+				t.Errorf("%s: EqualFoldASCII(%q, %q) = true; want false", c.Name, c.Spelt, ascii)
 			}
-			if sso.LowerASCII(c.spelt) == sso.LowerASCII(ascii) {
-				t.Errorf("%s: LowerASCII(%q) = LowerASCII(%q) = %q; want them to differ", c.name, c.spelt, ascii, sso.LowerASCII(ascii))
+			if sso.LowerASCII(c.Spelt) == sso.LowerASCII(ascii) {
+				t.Errorf("%s: LowerASCII(%q) = LowerASCII(%q) = %q; want them to differ", c.Name, c.Spelt, ascii, sso.LowerASCII(ascii))
 			}
 		}
 		// The non-ASCII character survives lower-casing unchanged.
-		if got := sso.LowerASCII(c.spelt); got != c.spelt {
-			t.Errorf("%s: LowerASCII(%q) = %q; want it unchanged", c.name, c.spelt, got)
+		if got := sso.LowerASCII(c.Spelt); got != c.Spelt {
+			t.Errorf("%s: LowerASCII(%q) = %q; want it unchanged", c.Name, c.Spelt, got)
 		}
 	}
 }

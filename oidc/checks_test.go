@@ -20,6 +20,7 @@ import (
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/oidc"
 	"github.com/ssokit/sso/oidc/oidctest"
+	"github.com/ssokit/sso/ssotest"
 )
 
 // TestMisbehavingProvider runs a full login against a provider that breaks
@@ -158,7 +159,7 @@ func TestLoosenedChecks(t *testing.T) {
 func TestCodeReplay(t *testing.T) {
 	// A provider that accepts a code twice, and a store that forgets to
 	// consume pending logins: the replay cache stops the second login.
-	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.States = &leakyStore{} })
+	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.States = &ssotest.LeakyStateStore{} })
 	e.op.Misbehave(oidctest.Misbehaviour{CodeReusable: true})
 	first := e.callback(e.begin(sso.BeginRequest{}), "alice-0001")
 	if _, err := e.complete(first); err != nil {
@@ -202,37 +203,14 @@ func TestJunkCallbacksRecordNothing(t *testing.T) {
 // login is refused with the cache's Reason (fail closed).
 func TestReplayCacheFailureRefuses(t *testing.T) {
 	for _, reason := range []sso.Reason{sso.ReasonStoreFull, sso.ReasonUnavailable, sso.ReasonInternal} {
-		e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.Replay = failingReplay{reason} })
+		e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.Replay = ssotest.FailingReplayCache{Reason: reason} })
 		_, err := e.login("alice-0001")
 		wantReason(t, err, reason)
 	}
 }
 
-type failingReplay struct{ reason sso.Reason }
-
-func (f failingReplay) Seen(context.Context, string, time.Time) (bool, error) {
-	return false, &sso.Error{Op: "test", Reason: f.reason, Detail: "the replay cache is " + string(f.reason)}
-}
-
-// leakyStore is a StateStore whose Take does not delete: a broken durable
-// store. The nonce replay check still stops a second login with the flow.
-type leakyStore struct{ m sync.Map }
-
-func (s *leakyStore) Put(_ context.Context, k string, v []byte, _ time.Time) error {
-	s.m.Store(k, v)
-	return nil
-}
-
-func (s *leakyStore) Take(_ context.Context, k string) ([]byte, error) {
-	v, ok := s.m.Load(k)
-	if !ok {
-		return nil, &sso.Error{Reason: sso.ReasonStateMissing}
-	}
-	return v.([]byte), nil
-}
-
 func TestNonceReplay(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.States = &leakyStore{} })
+	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.States = &ssotest.LeakyStateStore{} })
 	step := e.begin(sso.BeginRequest{})
 	// The same authorization request answered twice: two codes, one nonce.
 	first, second := e.callback(step, "alice-0001"), e.callback(step, "alice-0001")

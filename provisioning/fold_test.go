@@ -7,26 +7,16 @@ import (
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/provisioning"
+	"github.com/ssokit/sso/ssotest"
 )
 
-// confusables spell an existing user's ASCII address with one non-ASCII
-// character that Unicode case mapping turns into an ASCII letter, or that
-// merely looks like one.
-var confusables = []struct{ name, spelt, ascii string }{
-	{"Kelvin sign U+212A", "ali\u212Ae@corp.example", "alike@corp.example"},
-	{"long s U+017F", "\u017Fam@corp.example", "sam@corp.example"},
-	{"dotless i U+0131", "\u0131van@corp.example", "ivan@corp.example"},
-	{"capital I with dot U+0130", "\u0130van@corp.example", "ivan@corp.example"},
-	{"fullwidth a U+FF41", "\uFF41lice@corp.example", "alice@corp.example"},
-}
-
 func TestEmailKeyFoldsASCIIOnly(t *testing.T) {
-	for _, c := range confusables {
-		if provisioning.EmailKey(c.spelt) == provisioning.EmailKey(c.ascii) {
-			t.Errorf("%s: EmailKey(%q) = EmailKey(%q) = %q; want different keys", c.name, c.spelt, c.ascii, provisioning.EmailKey(c.ascii))
+	for _, c := range ssotest.Confusables {
+		if provisioning.EmailKey(c.Spelt) == provisioning.EmailKey(c.ASCII) {
+			t.Errorf("%s: EmailKey(%q) = EmailKey(%q) = %q; want different keys", c.Name, c.Spelt, c.ASCII, provisioning.EmailKey(c.ASCII))
 		}
-		if upper := strings.ToUpper(c.ascii); provisioning.EmailKey(upper) != provisioning.EmailKey(c.ascii) {
-			t.Errorf("%s: EmailKey(%q) != EmailKey(%q); ASCII case must not matter", c.name, upper, c.ascii)
+		if upper := strings.ToUpper(c.ASCII); provisioning.EmailKey(upper) != provisioning.EmailKey(c.ASCII) {
+			t.Errorf("%s: EmailKey(%q) != EmailKey(%q); ASCII case must not matter", c.Name, upper, c.ASCII)
 		}
 	}
 	if got := provisioning.EmailKey("  Olly.Ng@ACME.example "); got != "olly.ng@acme.example" {
@@ -55,15 +45,15 @@ func corp() provisioning.Account {
 // links.
 func TestConfusableEmailDoesNotAutoLink(t *testing.T) {
 	trusting := provisioning.Connection{ID: "corp-saml", TrustEmail: true}
-	for _, c := range confusables {
-		t.Run(c.name, func(t *testing.T) {
+	for _, c := range ssotest.Confusables {
+		t.Run(c.Name, func(t *testing.T) {
 			for _, jit := range []bool{false, true} {
 				e := newEnv(t)
-				uid := e.addUser(c.ascii, provisioning.Membership{Account: "corp"})
+				uid := e.addUser(c.ASCII, provisioning.Membership{Account: "corp"})
 				conn := trusting
 				conn.JIT.Enabled = jit
 				id := &sso.Identity{Connection: "corp-saml", Protocol: sso.ProtocolSAML, Issuer: "https://idp.corp.example",
-					Subject: "s-" + c.spelt, Email: c.spelt, EmailVerified: true}
+					Subject: "s-" + c.Spelt, Email: c.Spelt, EmailVerified: true}
 				res, err := e.provision(provisioning.Request{Account: corp(), Connection: conn, Identity: id})
 				if !jit {
 					wantReason(t, err, sso.ReasonUserNotProvisioned)
@@ -75,19 +65,19 @@ func TestConfusableEmailDoesNotAutoLink(t *testing.T) {
 				if err != nil {
 					t.Fatalf("JIT: %v", err)
 				}
-				if res.User.ID == uid || res.Match != provisioning.MatchCreated || res.User.Email != c.spelt {
-					t.Fatalf("JIT = match %s, user %+v; want a new user with %q, not %s (%q)", res.Match, res.User, c.spelt, uid, c.ascii)
+				if res.User.ID == uid || res.Match != provisioning.MatchCreated || res.User.Email != c.Spelt {
+					t.Fatalf("JIT = match %s, user %+v; want a new user with %q, not %s (%q)", res.Match, res.User, c.Spelt, uid, c.ASCII)
 				}
-				if u := e.user(uid); u.Email != c.ascii {
+				if u := e.user(uid); u.Email != c.ASCII {
 					t.Fatalf("existing user changed: %+v", u)
 				}
 			}
 
 			// Control: ASCII case differences still find her.
 			e := newEnv(t)
-			uid := e.addUser(c.ascii, provisioning.Membership{Account: "corp"})
+			uid := e.addUser(c.ASCII, provisioning.Membership{Account: "corp"})
 			id := &sso.Identity{Connection: "corp-saml", Protocol: sso.ProtocolSAML, Issuer: "https://idp.corp.example",
-				Subject: "s-upper", Email: strings.ToUpper(c.ascii[:1]) + c.ascii[1:], EmailVerified: true}
+				Subject: "s-upper", Email: strings.ToUpper(c.ASCII[:1]) + c.ASCII[1:], EmailVerified: true}
 			res, err := e.provision(provisioning.Request{Account: corp(), Connection: trusting, Identity: id})
 			if err != nil || res.User.ID != uid || res.Match != provisioning.MatchEmail {
 				t.Fatalf("ASCII case variant = %+v, %v; want linked to %s by email", res, err, uid)

@@ -18,6 +18,7 @@ import (
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/saml"
 	"github.com/ssokit/sso/saml/samltest"
+	"github.com/ssokit/sso/ssotest"
 )
 
 func TestCompleteSPInitiated(t *testing.T) {
@@ -303,28 +304,11 @@ func TestReplay(t *testing.T) {
 	}
 }
 
-// leakyStore is a StateStore whose Take does not delete: a broken durable
-// store, or a pending-login cookie the browser sends again.
-type leakyStore struct{ m sync.Map }
-
-func (s *leakyStore) Put(_ context.Context, k string, v []byte, _ time.Time) error {
-	s.m.Store(k, v)
-	return nil
-}
-
-func (s *leakyStore) Take(_ context.Context, k string) ([]byte, error) {
-	v, ok := s.m.Load(k)
-	if !ok {
-		return nil, &sso.Error{Reason: sso.ReasonStateMissing}
-	}
-	return v.([]byte), nil
-}
-
 // TestPendingLoginCompletesOnce: a pending login completes one login,
 // even if its record (or cookie) comes back and the IdP answers the same
 // request twice with distinct assertions.
 func TestPendingLoginCompletesOnce(t *testing.T) {
-	e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.StateStore = &leakyStore{} })
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.StateStore = &ssotest.LeakyStateStore{} })
 	relay, reqID, _ := e.begin(sso.BeginRequest{})
 	first := e.response(samltest.ResponseOptions{InResponseTo: reqID})
 	second := e.response(samltest.ResponseOptions{InResponseTo: reqID})
@@ -372,16 +356,10 @@ func TestRefusedResponsesRecordNothing(t *testing.T) {
 // the login with its Reason (fail closed).
 func TestReplayCacheFailureRefuses(t *testing.T) {
 	for _, reason := range []sso.Reason{sso.ReasonStoreFull, sso.ReasonUnavailable, sso.ReasonInternal} {
-		e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.ReplayCache = failingReplay{reason} })
+		e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.ReplayCache = ssotest.FailingReplayCache{Reason: reason} })
 		_, err := e.login(samltest.ResponseOptions{})
 		wantReason(t, err, reason)
 	}
-}
-
-type failingReplay struct{ reason sso.Reason }
-
-func (f failingReplay) Seen(context.Context, string, time.Time) (bool, error) {
-	return false, &sso.Error{Op: "test", Reason: f.reason, Detail: "the replay cache is " + string(f.reason)}
 }
 
 func TestClockSkew(t *testing.T) {
