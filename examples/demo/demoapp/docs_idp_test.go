@@ -1,4 +1,4 @@
-package sso_test
+package demoapp_test
 
 import (
 	"encoding/json"
@@ -36,6 +36,9 @@ import (
 //     demo's own check.
 //   - README.md links every other page.
 
+// repoRoot is the repository's root, seen from this package.
+const repoRoot = "../../.."
+
 // docsProtocolTerms are backquoted words of the guides that name protocol
 // elements, claims or IdP settings rather than ssokit's.
 var docsProtocolTerms = map[string]bool{
@@ -55,11 +58,11 @@ func TestDocsIDP(t *testing.T) {
 	fields := docsConfigFields(t)
 	api := docsGoAPI(t)
 
-	pages, err := filepath.Glob(filepath.Join("docs", "idp", "*.md"))
+	pages, err := filepath.Glob(filepath.Join(repoRoot, "docs", "idp", "*.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme, err := os.ReadFile(filepath.Join("docs", "idp", "README.md"))
+	readme, err := os.ReadFile(filepath.Join(repoRoot, "docs", "idp", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +114,7 @@ func TestDocsIDP(t *testing.T) {
 // errors.go.
 func docsReasons(t *testing.T) map[string]bool {
 	t.Helper()
-	b, err := os.ReadFile("errors.go")
+	b, err := os.ReadFile(filepath.Join(repoRoot, "errors.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +132,7 @@ func docsReasons(t *testing.T) map[string]bool {
 // every component of the field paths listed in examples/demo/CONFIG.md.
 func docsConfigFields(t *testing.T) map[string]bool {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("examples", "demo", "CONFIG.md"))
+	b, err := os.ReadFile(filepath.Join(repoRoot, "examples", "demo", "CONFIG.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +162,7 @@ func docsGoAPI(t *testing.T) *goAPI {
 	api := &goAPI{top: map[string]bool{}, members: map[string]bool{}, any: map[string]bool{}, values: map[string]bool{}}
 	fset := token.NewFileSet()
 	for pkg, dir := range docsGoPackages {
-		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		files, err := filepath.Glob(filepath.Join(repoRoot, dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)
 		}
