@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"reflect"
 	"strings"
 	"sync"
@@ -129,12 +133,18 @@ type responseEnv struct {
 // responseFixture is one response of the IdP and what may be accepted from
 // its edits.
 type responseFixture struct {
+	xmlFixture
 	name      string
-	doc       *etree.Document
 	requestID string        // the pending request, for ValidateResponse
 	want      *identityView // the identity the IdP signed; nil: accept nothing
-	dict      []string      // strings the script may name by number
 	seeds     [][]byte      // edit scripts worth starting from
+}
+
+// xmlFixture is an XML document that edit scripts change.
+type xmlFixture struct {
+	doc   *etree.Document
+	dict  []string // strings a script may name by number
+	attrs []string // attribute names a script may name by number
 }
 
 const fuzzRequestID = "_fuzz-request-1"
@@ -217,7 +227,7 @@ var responseFuzzEnv = sync.OnceValues(func() (*responseEnv, error) {
 		if err := doc.ReadFromBytes(b); err != nil {
 			return nil, fmt.Errorf("%s: %v", s.name, err)
 		}
-		fx := &responseFixture{name: s.name, doc: doc}
+		fx := &responseFixture{name: s.name, xmlFixture: xmlFixture{doc: doc, attrs: fuzzAttrNames}}
 		if o.InResponseTo != "" {
 			fx.requestID = o.InResponseTo
 		}
@@ -345,7 +355,7 @@ const (
 )
 
 // edit applies script to a copy of the fixture and returns the bytes.
-func (fx *responseFixture) edit(b []byte) []byte {
+func (fx *xmlFixture) edit(b []byte) []byte {
 	doc := fx.doc.Copy()
 	s := &script{b: b}
 	type splice struct {
@@ -371,7 +381,7 @@ func (fx *responseFixture) edit(b []byte) []byte {
 		case opSetAttr:
 			el := pick()
 			k := s.byte()
-			name := fuzzAttrNames[int(k)%len(fuzzAttrNames)]
+			name := fx.attrs[int(k)%len(fx.attrs)]
 			if k >= 0xf0 {
 				name = s.str(fx.dict)
 			}
@@ -467,7 +477,7 @@ func within(el, a *etree.Element) bool {
 
 // index returns the script operand that picks the n-th element with the
 // local name tag (in document order), or 0xff when there is none.
-func (fx *responseFixture) index(tag string, n int) byte {
+func (fx *xmlFixture) index(tag string, n int) byte {
 	i := 0
 	found := byte(0xff)
 	walkElements(fx.doc.Root(), func(el *etree.Element) {
@@ -486,13 +496,17 @@ func (fx *responseFixture) index(tag string, n int) byte {
 func lit(s string) []byte { return append([]byte{byte(len(s))}, s...) }
 func dict(k int) []byte   { return []byte{byte(0xc0 + k)} }
 
-func dictIndex(s string) int {
-	for i, v := range fuzzDict {
+// dictIndex returns the number of s in fuzzDict, with which every
+// response fixture's dictionary starts.
+func dictIndex(s string) int { return indexIn(fuzzDict, s) }
+
+func indexIn(list []string, s string) int {
+	for i, v := range list {
 		if v == s {
 			return i
 		}
 	}
-	panic("not in fuzzDict: " + s)
+	panic("not in the dictionary: " + s)
 }
 
 func ops(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
@@ -541,27 +555,45 @@ func (fx *responseFixture) attackScripts() [][]byte {
 	return out
 }
 
-// FuzzCheckMetadata: pasted metadata never panics the compatibility report
-// or the parser, and they agree: every problem has a known severity and
-// reason and a detail, errors come first, a report without errors
-// describes a usable IdP (entity ID, a certificate, an SSO endpoint with a
-// supported binding and an http(s) location), metadata the parser refuses
-// is never reported usable, and the report always encodes as JSON (it is
-// what an administration page shows).
+// FuzzCheckMetadata checks the compatibility report (CheckMetadata) and the
+// metadata parser (ParseMetadata) on edits of real metadata: a samltest
+// IdP's, two IdPs in an EntitiesDescriptor with validity and caching
+// attributes, an IdP with an expired and a weak certificate, and a service
+// provider's. An input is a fixture number, an options byte (the service
+// provider signs requests, picks the IdP by entity ID, wants a NameID
+// format) and an edit script, as in FuzzValidateResponse.
+//
+// Properties: no panic; every problem has a known severity, one of the
+// Reasons of metadata problems and a Detail, errors first; the report always
+// encodes as JSON (an administration page shows it); ParseMetadata's
+// refusals are typed, and metadata it refuses is never reported usable; and
+// a report without errors describes a usable IdP: the entity ID and the
+// certificates ParseMetadata finds, and an SSO endpoint with the HTTP-POST
+// or HTTP-Redirect binding, every SSO location being an http(s) URL.
 func FuzzCheckMetadata(f *testing.F) {
-	idp, err := samltest.New(samltest.Config{BaseURL: "https://idp.example.test"})
+	fixtures, err := metadataFuzzFixtures()
 	if err != nil {
 		f.Fatal(err)
 	}
-	md := idp.Metadata()
-	f.Add(md)
-	f.Add([]byte(`<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" validUntil="2001-01-01T00:00:00Z" cacheDuration="P1Y2M3DT4H5M6.5S"/>`))
-	f.Add(bytes.Replace(md, []byte("<md:EntityDescriptor "), []byte(`<md:EntityDescriptor validUntil="0000-01-01T00:00:00+01:00" cacheDuration="P99999999999Y" `), 1))
-	f.Add(bytes.Replace(md, []byte("<md:EntityDescriptor "), []byte(`<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"><md:EntityDescriptor `), 1))
-	f.Add(bytes.Replace(md, []byte(`use="signing"`), []byte(`use="encryption"`), 1))
-	f.Add(bytes.Replace(md, []byte(saml.BindingHTTPRedirect), []byte("urn:x"), -1))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		r := saml.CheckMetadata(data, saml.CheckOptions{Now: t0, SignsRequests: true})
+	for i, fx := range fixtures {
+		f.Add(uint8(i), uint8(0), []byte(nil))
+		f.Add(uint8(i), uint8(7), []byte(nil))
+		for _, sc := range fx.metadataScripts() {
+			f.Add(uint8(i), uint8(0), sc)
+		}
+	}
+	f.Fuzz(func(t *testing.T, n, opt uint8, script []byte) {
+		script = script[:min(len(script), maxScript)]
+		fx := fixtures[int(n)%len(fixtures)]
+		data := fx.edit(script)
+		opts := saml.CheckOptions{Now: t0, SignsRequests: opt&1 != 0}
+		if opt&2 != 0 {
+			opts.EntityID = "https://idp.example.test/metadata"
+		}
+		if opt&4 != 0 {
+			opts.NameIDFormat = saml.NameIDFormatPersistent
+		}
+		r := saml.CheckMetadata(data, opts)
 		rank := map[saml.Severity]int{saml.SeverityError: 0, saml.SeverityWarning: 1, saml.SeverityInfo: 2}
 		last := 0
 		for _, p := range r.Problems {
@@ -575,9 +607,9 @@ func FuzzCheckMetadata(f *testing.F) {
 			last = k
 		}
 		if _, err := json.Marshal(r); err != nil {
-			t.Fatalf("the report does not encode as JSON: %v", err)
+			t.Fatalf("the report does not encode as JSON: %v\n%s", err, data)
 		}
-		parsed, perr := saml.ParseMetadata(data, "")
+		parsed, perr := saml.ParseMetadata(data, opts.EntityID)
 		if perr != nil {
 			var e *sso.Error
 			if !errors.As(perr, &e) || !metadataReasons[e.Reason] || e.Detail == "" {
@@ -588,7 +620,7 @@ func FuzzCheckMetadata(f *testing.F) {
 			return
 		}
 		if perr != nil {
-			t.Fatalf("report without errors for metadata ParseMetadata refuses: %v", perr)
+			t.Fatalf("report without errors for metadata ParseMetadata refuses: %v\n%s", perr, data)
 		}
 		if r.EntityID == "" || len(r.SigningCertificates) == 0 || r.EntityID != parsed.EntityID || len(r.SigningCertificates) != len(parsed.SigningCertificates) {
 			t.Fatalf("report without errors: entity %q, %d certificates; parsed %q, %d", r.EntityID, len(r.SigningCertificates), parsed.EntityID, len(parsed.SigningCertificates))
@@ -604,6 +636,136 @@ func FuzzCheckMetadata(f *testing.F) {
 		}
 		if !usable {
 			t.Fatalf("report without errors has no usable SSO endpoint: %+v", r.SSO)
+		}
+	})
+}
+
+// metadataDict are the strings a metadata edit script names by number.
+var metadataDict = []string{
+	"", " ", "true", "1", "false", "urn:oasis:names:tc:SAML:2.0:metadata", "urn:oasis:names:tc:SAML:2.0:protocol",
+	"http://www.w3.org/2000/09/xmldsig#", saml.BindingHTTPPost, saml.BindingHTTPRedirect, "urn:oasis:names:tc:SAML:2.0:bindings:SOAP",
+	"https://idp.example.test/sso", "http://idp.example.test/sso", "ftp://idp.example.test/sso", " https://idp.example.test/sso ",
+	"https://idp.example.test/metadata", "https://other.example.test/metadata", "signing", "encryption",
+	saml.NameIDFormatEmailAddress, saml.NameIDFormatPersistent, saml.NameIDFormatUnspecified, saml.NameIDFormatTransient,
+	t0.Format(time.RFC3339), t0.Add(time.Hour).Format(time.RFC3339), t0.Add(-time.Hour).Format(time.RFC3339),
+	"0000-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2030-01-02T03:04:05", "not a date",
+	"PT1H", "P1D", "P1Y2M3DT4H5M6.5S", "P99999999999Y", "P", "PT", "-P1D", "P1.5D", "PT0S", "P1H", "PT1D",
+	"md:EntityDescriptor", "md:EntitiesDescriptor", "md:IDPSSODescriptor", "md:SPSSODescriptor", "md:KeyDescriptor",
+	"md:SingleSignOnService", "md:SingleLogoutService", "md:NameIDFormat", "md:Extensions", "ds:KeyInfo", "ds:X509Data",
+	"ds:X509Certificate", "ds:KeyValue", "AAAA", "!!!!", "MIIB",
+}
+
+var metadataAttrNames = []string{"entityID", "validUntil", "cacheDuration", "use", "Binding", "Location", "ResponseLocation",
+	"WantAuthnRequestsSigned", "protocolSupportEnumeration", "xmlns", "xmlns:md", "xmlns:ds", "ID"}
+
+// metadataFuzzFixtures returns the metadata FuzzCheckMetadata edits.
+func metadataFuzzFixtures() ([]*xmlFixture, error) {
+	env, err := responseFuzzEnv()
+	if err != nil {
+		return nil, err
+	}
+	idp, err := samltest.New(samltest.Config{BaseURL: "https://idp.example.test"})
+	if err != nil {
+		return nil, err
+	}
+	_, other, err := samltest.GenerateKeyPair("other", t0.Add(-time.Hour), t0.Add(time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	_, expired, err := samltest.GenerateKeyPair("expired", t0.Add(-48*time.Hour), t0.Add(-24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	weakKey, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "weak"}, NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(24 * time.Hour)}
+	weakDER, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &weakKey.PublicKey, weakKey)
+	if err != nil {
+		return nil, err
+	}
+	spMD, err := env.sp.Metadata()
+	if err != nil {
+		return nil, err
+	}
+	md := string(idp.Metadata())
+	body := md[strings.Index(md, "<md:EntityDescriptor"):]
+	cert := base64.StdEncoding.EncodeToString(idp.Certificate().Raw)
+	two := `<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" validUntil="2030-02-01T00:00:00Z" cacheDuration="PT6H">` +
+		body + strings.NewReplacer("https://idp.example.test", "https://other.example.test", cert, base64.StdEncoding.EncodeToString(other.Raw)).Replace(body) +
+		`</md:EntitiesDescriptor>`
+	old := strings.Replace(md, cert, base64.StdEncoding.EncodeToString(expired.Raw)+`</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`+
+		`<md:KeyDescriptor><ds:KeyInfo><ds:X509Data><ds:X509Certificate>`+base64.StdEncoding.EncodeToString(weakDER), 1)
+	var out []*xmlFixture
+	for _, b := range []string{md, two, old, string(spMD)} {
+		doc := etree.NewDocument()
+		if err := doc.ReadFromString(b); err != nil {
+			return nil, err
+		}
+		out = append(out, &xmlFixture{doc: doc, dict: metadataDict, attrs: metadataAttrNames})
+	}
+	return out, nil
+}
+
+// metadataScripts returns edits that reach the report's checks.
+func (fx *xmlFixture) metadataScripts() [][]byte {
+	var out [][]byte
+	add := func(b ...[]byte) { out = append(out, ops(b...)) }
+	el := func(tag string, n int) []byte { return []byte{fx.index(tag, n)} }
+	d := func(s string) []byte { return dict(indexIn(metadataDict, s)) }
+	attr := func(s string) []byte { return []byte{byte(indexIn(metadataAttrNames, s))} }
+	root := []byte{0}
+	for _, v := range []string{t0.Add(-time.Hour).Format(time.RFC3339), "0000-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "not a date"} {
+		add([]byte{opSetAttr}, root, attr("validUntil"), d(v))
+	}
+	for _, v := range []string{"P99999999999Y", "P1Y2M3DT4H5M6.5S", "-P1D", "PT", "P1H"} {
+		add([]byte{opSetAttr}, root, attr("cacheDuration"), d(v))
+	}
+	add([]byte{opSetAttr}, el("KeyDescriptor", 0), attr("use"), d("encryption"))
+	add([]byte{opRemove}, el("KeyDescriptor", 0))
+	add([]byte{opSetText}, el("X509Certificate", 0), d("AAAA"))
+	add([]byte{opSetText}, el("X509Certificate", 0), d("!!!!"))
+	add([]byte{opDuplicate}, el("KeyDescriptor", 0))
+	add([]byte{opRename}, el("X509Certificate", 0), d("ds:KeyValue"))
+	add([]byte{opSetAttr}, el("SingleSignOnService", 0), attr("Binding"), d("urn:oasis:names:tc:SAML:2.0:bindings:SOAP"))
+	add([]byte{opSetAttr}, el("SingleSignOnService", 1), attr("Location"), d("ftp://idp.example.test/sso"))
+	add([]byte{opRemove}, el("SingleSignOnService", 0), []byte{opRemove}, el("SingleSignOnService", 0))
+	add([]byte{opRemove}, el("SingleLogoutService", 0), []byte{opRemove}, el("SingleLogoutService", 0))
+	add([]byte{opSetAttr}, el("IDPSSODescriptor", 0), attr("WantAuthnRequestsSigned"), d("true"))
+	add([]byte{opSetAttr}, el("IDPSSODescriptor", 0), attr("protocolSupportEnumeration"), d("urn:oasis:names:tc:SAML:2.0:metadata"))
+	add([]byte{opSetText}, el("NameIDFormat", 0), d(saml.NameIDFormatTransient), []byte{opRemove}, el("NameIDFormat", 1), []byte{opRemove}, el("NameIDFormat", 1))
+	add([]byte{opRemove}, el("NameIDFormat", 0), []byte{opRemove}, el("NameIDFormat", 0), []byte{opRemove}, el("NameIDFormat", 0))
+	add([]byte{opSetAttr}, el("EntityDescriptor", 1), attr("entityID"), d("https://idp.example.test/metadata"))
+	add([]byte{opWrap}, root, d("md:EntitiesDescriptor"))
+	add([]byte{opRename}, el("IDPSSODescriptor", 0), d("md:SPSSODescriptor"))
+	add([]byte{opRename}, el("SPSSODescriptor", 0), d("md:IDPSSODescriptor"))
+	add([]byte{opSetAttr}, root, attr("entityID"), d(" "))
+	add([]byte{opSplice, 0, 38, 0}, lit(`<!DOCTYPE x [<!ENTITY e "x">]>`))
+	return out
+}
+
+// FuzzParseDuration checks the xs:duration parser of metadata
+// cacheDuration: a duration it accepts is not negative, and appending a
+// component never makes it shorter (no overflow wraps around).
+func FuzzParseDuration(f *testing.F) {
+	for _, s := range []string{"PT1H", "P1DT12H", "P1Y2M3DT4H5M6.5S", "P99999999999Y", "P292Y", "P200YT900000H", "P1W", "PT0.5S", "P", "PT", "P1H", "-P1D"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, ok := saml.ParseDuration(s)
+		if !ok {
+			return
+		}
+		if d < 0 {
+			t.Fatalf("ParseDuration(%q) = %v", s, d)
+		}
+		more := strings.TrimSpace(s) + "1D"
+		if strings.Contains(s, "T") {
+			more = strings.TrimSpace(s) + "1S"
+		}
+		if d2, ok := saml.ParseDuration(more); !ok || d2 < d {
+			t.Fatalf("ParseDuration(%q) = %v but ParseDuration(%q) = %v, %v", s, d, more, d2, ok)
 		}
 	})
 }

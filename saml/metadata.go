@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -310,7 +311,8 @@ func earliest(a, b time.Time) time.Time {
 }
 
 // parseDuration parses an xs:duration such as "PT1H" or "P1DT12H". Years
-// count 365 days and months 30.
+// count 365 days and months 30. A duration too long for a time.Duration
+// (about 292 years) is the longest one.
 func parseDuration(s string) (time.Duration, bool) {
 	s = strings.TrimSpace(s)
 	if !strings.HasPrefix(s, "P") || len(s) < 3 {
@@ -350,7 +352,11 @@ func parseDuration(s string) (time.Duration, bool) {
 			default:
 				return 0, false
 			}
-			d += time.Duration(f * float64(unit))
+			if v := f * float64(unit); v >= float64(math.MaxInt64-d) {
+				d = math.MaxInt64
+			} else {
+				d += time.Duration(v)
+			}
 		}
 	}
 	return d, num == ""
