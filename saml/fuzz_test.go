@@ -351,7 +351,7 @@ func (s *script) str(dict []string) string {
 // maxEdits and maxScript bound the work of one input.
 const (
 	maxEdits  = 16
-	maxScript = 96
+	maxScript = 64
 )
 
 // edit applies script to a copy of the fixture and returns the bytes.
