@@ -1,8 +1,10 @@
 # make test is scripts/test.sh: installs the integration tests' servers when
-# missing, checks gofmt and go vet, and runs every test with CI=true.
+# missing, checks gofmt and go vet, runs every test with CI=true, and runs
+# every fuzz target briefly. make fuzz runs each for FUZZ_TIME (30s).
 GO ?= go
+FUZZ_TIME ?= 30s
 
-.PHONY: test demo bench
+.PHONY: test demo bench fuzz
 
 test:
 	./scripts/test.sh
@@ -12,3 +14,6 @@ demo:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	./scripts/fuzz.sh $(FUZZ_TIME)

@@ -86,11 +86,21 @@ func NormalizeDomain(s string) (string, error) {
 	if strings.HasPrefix(s, "[") {
 		return fail("IP address literals are not accepted as email domains")
 	}
+	if !utf8.ValidString(s) {
+		// IDNA would read the bad bytes as U+FFFD and encode that.
+		return fail("the domain is not valid UTF-8")
+	}
 	a, err := domainProfile.ToASCII(s)
 	if err != nil {
 		return fail("the domain " + strconvQuote(s) + " is not a valid domain name")
 	}
-	a = strings.ToLower(a)
+	// IDNA maps the other full stops ("。", "．") to "." and keeps the
+	// root's empty label, so "example.com。" comes out as "example.com.":
+	// drop that dot as for an ASCII one, and refuse any other empty label.
+	a = strings.ToLower(strings.TrimSuffix(a, "."))
+	if strings.HasSuffix(s, ".") || strings.HasPrefix(a, ".") || strings.HasSuffix(a, ".") || strings.Contains(a, "..") {
+		return fail("the domain " + strconvQuote(s) + " has an empty label (two dots in a row, or a dot at either end)")
+	}
 	if !strings.Contains(a, ".") {
 		return fail("the domain " + strconvQuote(s) + " has no dot; use a fully qualified domain")
 	}

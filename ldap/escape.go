@@ -3,6 +3,7 @@ package ldap
 import (
 	"errors"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -101,6 +102,11 @@ func NormalizeDN(dn string) (string, error) {
 		for j, a := range rdn.Attributes {
 			if a.Type == "" {
 				return "", errors.New("an RDN has no attribute type")
+			}
+			// The parser unescapes types too; a type that is neither a
+			// name nor an OID would not survive being written back.
+			if !validDescr(a.Type) && !validOID(a.Type) {
+				return "", errors.New("the attribute type " + strconv.Quote(a.Type) + " is neither a name nor a numeric OID")
 			}
 			avas[j] = strings.ToLower(a.Type) + "=" + EscapeDNValue(a.Value)
 		}

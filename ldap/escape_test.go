@@ -1,9 +1,10 @@
 package ldap_test
 
 import (
+	"strings"
 	"testing"
-	"unicode/utf8"
 
+	ber "github.com/go-asn1-ber/asn1-ber"
 	goldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/ssokit/sso/ldap"
@@ -31,19 +32,39 @@ func TestEscapeFilterValue(t *testing.T) {
 
 // checkFilterRoundTrip asserts that an escaped value compiles into exactly
 // one equality assertion carrying the original bytes: no wildcard, no extra
-// filter component.
+// filter component, alone or inside an AND filter as the authenticator
+// builds them.
 func checkFilterRoundTrip(t *testing.T, v string) {
 	t.Helper()
-	f := "(mail=" + ldap.EscapeFilterValue(v) + ")"
+	esc := ldap.EscapeFilterValue(v)
+	f := "(mail=" + esc + ")"
 	p, err := goldap.CompileFilter(f)
 	if err != nil {
 		t.Fatalf("CompileFilter(%q) for %q: %v", f, v, err)
 	}
-	if p.Tag != goldap.FilterEqualityMatch || len(p.Children) != 2 {
-		t.Fatalf("filter for %q compiled to %s, not one equality match", v, goldap.FilterMap[uint64(p.Tag)])
+	checkEquality(t, p, "mail", v)
+	f = "(&(objectClass=person)(mail=" + esc + "))"
+	if p, err = goldap.CompileFilter(f); err != nil {
+		t.Fatalf("CompileFilter(%q) for %q: %v", f, v, err)
 	}
-	if got := p.Children[1].Data.String(); got != v {
-		t.Fatalf("filter value = %q; want %q", got, v)
+	if p.Tag != goldap.FilterAnd || len(p.Children) != 2 {
+		t.Fatalf("filter %q for %q compiled to %s with %d parts, not an AND of two", f, v, goldap.FilterMap[uint64(p.Tag)], len(p.Children))
+	}
+	checkEquality(t, p.Children[0], "objectClass", "person")
+	checkEquality(t, p.Children[1], "mail", v)
+}
+
+// checkEquality fails unless p is the equality assertion attr=value.
+func checkEquality(t *testing.T, p *ber.Packet, attr, value string) {
+	t.Helper()
+	if p.Tag != goldap.FilterEqualityMatch || len(p.Children) != 2 {
+		t.Fatalf("filter for %q compiled to %s, not one equality match", value, goldap.FilterMap[uint64(p.Tag)])
+	}
+	if got := p.Children[0].Data.String(); got != attr {
+		t.Fatalf("filter attribute = %q; want %q", got, attr)
+	}
+	if got := p.Children[1].Data.String(); got != value {
+		t.Fatalf("filter value = %q; want %q", got, value)
 	}
 }
 
@@ -53,14 +74,13 @@ func TestEscapeFilterValueRoundTrip(t *testing.T) {
 	}
 }
 
+// FuzzEscapeFilterValue: any value, escaped, is one equality assertion
+// with exactly that value, alone and inside an AND filter.
 func FuzzEscapeFilterValue(f *testing.F) {
-	for _, s := range []string{"*", ")(uid=*", "\x00", "a\\b", "é"} {
+	for _, s := range []string{"*", ")(uid=*", "\x00", "a\\b", "é", "", "\xff\xfe", "a)(|(objectClass=*"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		if v == "" {
-			return
-		}
 		checkFilterRoundTrip(t, v)
 	})
 }
@@ -89,10 +109,11 @@ func TestEscapeDNValue(t *testing.T) {
 }
 
 // checkDNRoundTrip asserts that an escaped value stays one attribute value
-// of one RDN.
+// of one RDN, as the first RDN of a DN and in a multi-valued RDN.
 func checkDNRoundTrip(t *testing.T, v string) {
 	t.Helper()
-	dn := "uid=" + ldap.EscapeDNValue(v) + ",ou=people,dc=example,dc=com"
+	esc := ldap.EscapeDNValue(v)
+	dn := "uid=" + esc + ",ou=people,dc=example,dc=com"
 	p, err := goldap.ParseDN(dn)
 	if err != nil {
 		t.Fatalf("ParseDN(%q) for %q: %v", dn, v, err)
@@ -103,6 +124,13 @@ func checkDNRoundTrip(t *testing.T, v string) {
 	if got := p.RDNs[0].Attributes[0].Value; got != v {
 		t.Fatalf("DN value = %q; want %q", got, v)
 	}
+	dn = "cn=" + esc + "+uid=" + esc + ",dc=com"
+	if p, err = goldap.ParseDN(dn); err != nil {
+		t.Fatalf("ParseDN(%q) for %q: %v", dn, v, err)
+	}
+	if len(p.RDNs) != 2 || len(p.RDNs[0].Attributes) != 2 || p.RDNs[0].Attributes[0].Value != v || p.RDNs[0].Attributes[1].Value != v {
+		t.Fatalf("multi-valued RDN %q for %q parses to %+v", dn, v, p.RDNs[0])
+	}
 }
 
 func TestEscapeDNValueRoundTrip(t *testing.T) {
@@ -111,15 +139,15 @@ func TestEscapeDNValueRoundTrip(t *testing.T) {
 	}
 }
 
+// FuzzEscapeDNValue: any non-empty value, escaped, is one attribute value
+// equal to the original, invalid UTF-8 included.
 func FuzzEscapeDNValue(f *testing.F) {
-	for _, s := range []string{"#x", " a ", "a+b=c", "\x00", "é"} {
+	for _, s := range []string{"#x", " a ", "a+b=c", "\x00", "é", "bad\xffutf8", "\xc3", "a \\", "  "} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		// go-ldap's parser does not keep invalid UTF-8 faithfully; its
-		// escaping is covered by the table above.
-		if v == "" || !utf8.ValidString(v) {
-			return
+		if v == "" {
+			return // an empty value is refused before any DN is built
 		}
 		checkDNRoundTrip(t, v)
 	})
@@ -142,11 +170,62 @@ func TestNormalizeDN(t *testing.T) {
 			t.Errorf("NormalizeDN(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
-	for _, bad := range []string{"", "   ", "not a dn", "uid=a,,dc=x", `uid="unterminated`} {
+	for _, bad := range []string{"", "   ", "not a dn", "uid=a,,dc=x", `uid="unterminated`, `0000\000000=0`, `c\00n=x`, "1=x"} {
 		if got, err := ldap.NormalizeDN(bad); err == nil {
 			t.Errorf("NormalizeDN(%q) = %q; want an error", bad, got)
 		}
 	}
+}
+
+// FuzzNormalizeDN: NormalizeDN never panics, its result is a fixed point,
+// and it keeps the DN's structure: as many RDNs, each with the same
+// attribute values (types compared without regard to case).
+func FuzzNormalizeDN(f *testing.F) {
+	for _, s := range []string{"uid=alice,ou=people,dc=example,dc=com", "UID=alice, OU=People , DC=Example,dc=com", "uid=a+cn=b,dc=x",
+		`uid=o\2bbrien,dc=x`, `cn=J\C3\B6rg,dc=x`, `uid=eve)(uid=*,dc=x`, `cn=#04024869,dc=x`, `cn="quoted, value",dc=x`,
+		`cn=\ lead\ ,dc=x`, "uid=a,,dc=x", "1.2.3=x", "cn=a\ff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, dn string) {
+		n, err := ldap.NormalizeDN(dn)
+		if err != nil {
+			return
+		}
+		again, err := ldap.NormalizeDN(n)
+		if err != nil || again != n {
+			t.Fatalf("NormalizeDN(%q) = %q, but NormalizeDN(%q) = %q, %v", dn, n, n, again, err)
+		}
+		a, err1 := goldap.ParseDN(dn)
+		b, err2 := goldap.ParseDN(n)
+		if err1 != nil || err2 != nil || len(a.RDNs) != len(b.RDNs) {
+			t.Fatalf("NormalizeDN(%q) = %q: %v, %v", dn, n, err1, err2)
+		}
+		for i := range a.RDNs {
+			if !sameRDN(a.RDNs[i], b.RDNs[i]) {
+				t.Fatalf("NormalizeDN(%q) = %q changed RDN %d: %+v -> %+v", dn, n, i, a.RDNs[i].Attributes, b.RDNs[i].Attributes)
+			}
+		}
+	})
+}
+
+// sameRDN reports whether a and b hold the same attribute type and value
+// pairs, types compared without regard to case, in any order.
+func sameRDN(a, b *goldap.RelativeDN) bool {
+	if len(a.Attributes) != len(b.Attributes) {
+		return false
+	}
+	count := map[[2]string]int{}
+	for _, x := range a.Attributes {
+		count[[2]string{strings.ToLower(x.Type), x.Value}]++
+	}
+	for _, x := range b.Attributes {
+		k := [2]string{strings.ToLower(x.Type), x.Value}
+		if count[k] == 0 {
+			return false
+		}
+		count[k]--
+	}
+	return true
 }
 
 func TestParseADBindError(t *testing.T) {

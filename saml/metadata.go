@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -314,7 +315,8 @@ func earliest(a, b time.Time) time.Time {
 }
 
 // parseDuration parses an xs:duration such as "PT1H" or "P1DT12H". Years
-// count 365 days and months 30.
+// count 365 days and months 30. A duration too long for a time.Duration
+// (about 292 years) is the longest one.
 func parseDuration(s string) (time.Duration, bool) {
 	s = strings.TrimSpace(s)
 	if !strings.HasPrefix(s, "P") || len(s) < 3 {
@@ -354,7 +356,11 @@ func parseDuration(s string) (time.Duration, bool) {
 			default:
 				return 0, false
 			}
-			d += time.Duration(f * float64(unit))
+			if v := f * float64(unit); v >= float64(math.MaxInt64-d) {
+				d = math.MaxInt64
+			} else {
+				d += time.Duration(v)
+			}
 		}
 	}
 	return d, num == ""

@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -292,6 +293,27 @@ func mustKey(t *testing.T) *rsa.PrivateKey {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// TestCheckMetadataYearOutOfRange: a validUntil whose UTC year is before 0
+// is ignored with a warning, so that the report still encodes as JSON.
+func TestCheckMetadataYearOutOfRange(t *testing.T) {
+	idp, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test"})
+	md := bytes.Replace(idp.Metadata(), []byte("<md:EntityDescriptor "), []byte(`<md:EntityDescriptor validUntil="0000-01-01T00:00:00+01:00" `), 1)
+	r := saml.CheckMetadata(md, saml.CheckOptions{Now: t0})
+	if r.ValidUntil != nil {
+		t.Fatalf("ValidUntil = %v", r.ValidUntil)
+	}
+	if _, err := json.Marshal(r); err != nil {
+		t.Fatalf("report does not encode: %v", err)
+	}
+	found := false
+	for _, p := range r.Problems {
+		found = found || (p.Severity == saml.SeverityWarning && strings.Contains(p.Detail, "validUntil"))
+	}
+	if !found {
+		t.Fatalf("no warning about validUntil: %+v", r.Problems)
+	}
 }
 
 // TestWantAuthnRequestsSignedWarning: an IdP that wants signed requests

@@ -204,19 +204,25 @@ func attr(el *etree.Element, key string) string {
 }
 
 // parseTime parses an xs:dateTime as SAML uses it (UTC, "Z" suffix,
-// optional fraction). A value without a zone is read as UTC.
+// optional fraction). A value without a zone is read as UTC. A time whose
+// UTC year is outside 0 to 9999 is refused: it cannot be written back as a
+// date-time (e.g. in JSON), and no message or metadata needs one.
 func parseTime(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, false
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, true
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t, err = time.ParseInLocation("2006-01-02T15:04:05.999999999", s, time.UTC)
 	}
-	if t, err := time.ParseInLocation("2006-01-02T15:04:05.999999999", s, time.UTC); err == nil {
-		return t, true
+	if err != nil {
+		return time.Time{}, false
 	}
-	return time.Time{}, false
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // stripSpace removes all XML white space from s (base64 text in XML may be

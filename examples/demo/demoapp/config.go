@@ -413,7 +413,9 @@ func parseConfig(b []byte) (*Config, error) {
 		case errors.As(err, &se):
 			fix = fmt.Sprintf("JSON syntax error at line %d: %v", lineOf(b, se.Offset), err)
 		case errors.As(err, &te):
-			field = te.Field
+			if te.Field != "" { // empty when the whole file has the wrong type
+				field = te.Field
+			}
 			fix = fmt.Sprintf("expected %s at line %d, not a JSON %s", te.Type, lineOf(b, te.Offset), te.Value)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			fix = fmt.Sprintf("%s at line %d: remove it or fix its spelling (every field is listed in examples/demo/CONFIG.md)",

@@ -67,6 +67,7 @@ func TestBadConfigNamesFieldAndFix(t *testing.T) {
 	}{
 		{"unknown field", `{"accounts": [{"id": "a", "polcy": {}}]}`, []string{"config", `unknown field "polcy" at line 1: remove it or fix its spelling`}},
 		{"wrong type", `{"accounts": [{"id": 7}]}`, []string{"accounts.id", "expected string at line 1"}},
+		{"not an object", `000`, []string{"config", "expected demoapp.Config at line 1, not a JSON number"}},
 		{"syntax", "{\n\"accounts\": [\n}", []string{"config", "JSON syntax error at line 3"}},
 		{"no accounts", `{}`, []string{"accounts", "no accounts"}},
 		{"bad redirects", `{"accounts": [{"id": "a", "connections": [{"id": "c", "protocol": "oidc", "logout_redirect_url": "javascript:alert(1)",

@@ -1,0 +1,4 @@
+package saml
+
+// ParseDuration exposes parseDuration to FuzzParseDuration.
+var ParseDuration = parseDuration
