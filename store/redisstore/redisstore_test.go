@@ -13,8 +13,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ssokit/sso"
-	"github.com/ssokit/sso/ssotest"
 	"github.com/ssokit/sso/internal/servertest"
+	"github.com/ssokit/sso/ssotest"
 	"github.com/ssokit/sso/store/redisstore"
 )
 

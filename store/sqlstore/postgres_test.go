@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/ssokit/sso"
-	"github.com/ssokit/sso/provisioning"
 	"github.com/ssokit/sso/internal/servertest"
+	"github.com/ssokit/sso/provisioning"
 	"github.com/ssokit/sso/store/sqlstore"
 )
 
