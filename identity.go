@@ -3,6 +3,7 @@ package sso
 import (
 	"context"
 	"net/url"
+	"sort"
 	"time"
 )
 
@@ -44,9 +45,6 @@ type Identity struct {
 	EmailVerified bool
 	// Names as the issuer sent them.
 	GivenName, FamilyName, DisplayName string
-	// Department, Language and Module are mapped from configured attributes
-	// (SSOModule picks a connection among an account's connections).
-	Department, Language, Module string
 	// Groups holds group or role names from the issuer, deduplicated, in
 	// the order received. Comma-separated single values are split when the
 	// connection says so.
@@ -82,6 +80,63 @@ func (id *Identity) Attribute(name string) string {
 		return v[0]
 	}
 	return ""
+}
+
+// FirstAttribute returns the first non-empty value of the first of names
+// the identity carries, comparing names exactly first and then ignoring the
+// case of ASCII letters, or "". Hosts and the other packages read the values
+// no Identity field holds this way (a department, a language, SmartSimple's
+// SSOModule), from the attribute or claim names a connection is configured
+// with.
+func (id *Identity) FirstAttribute(names ...string) string {
+	for _, n := range names {
+		for _, v := range id.Attributes[n] {
+			if v != "" {
+				return v
+			}
+		}
+	}
+	var keys []string
+	for k := range id.Attributes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // the same answer whichever spellings were sent
+	for _, n := range names {
+		for _, k := range keys {
+			if EqualFoldASCII(k, n) {
+				for _, v := range id.Attributes[k] {
+					if v != "" {
+						return v
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// AttributeMap names the attributes (SAML), claims (OpenID Connect) or
+// directory attributes (LDAP) that fill an [Identity]'s fields. Each field
+// lists names tried in order; the first the identity provider sent wins
+// (Groups reads every name listed). A nil field means the protocol
+// package's default names, an empty non-nil one none at all. Everything the
+// provider sent is in Identity.Attributes either way.
+type AttributeMap struct {
+	Email, GivenName, FamilyName, DisplayName []string
+	Groups                                    []string
+}
+
+// Or returns m with each nil field taken from def: a protocol package's
+// defaults under a connection's own names.
+func (m AttributeMap) Or(def AttributeMap) AttributeMap {
+	pick := func(a, d []string) []string {
+		if a == nil {
+			return d
+		}
+		return a
+	}
+	return AttributeMap{Email: pick(m.Email, def.Email), GivenName: pick(m.GivenName, def.GivenName),
+		FamilyName: pick(m.FamilyName, def.FamilyName), DisplayName: pick(m.DisplayName, def.DisplayName), Groups: pick(m.Groups, def.Groups)}
 }
 
 // Warning is a non-fatal finding about a successful login or a configuration.

@@ -255,8 +255,8 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 			Detail: "the connection is registered but discovery has no account for it; add it to an account's connections", Err: err}, "", false)
 		return
 	}
-	if id.IdPInitiated && id.Module != "" {
-		next, err := h.routeModule(choice, id)
+	if module := id.FirstAttribute(h.cfg.ModuleAttributes...); id.IdPInitiated && module != "" {
+		next, err := h.routeModule(choice, id, module)
 		if err != nil {
 			fail(err, choice.Account, false)
 			return
@@ -265,7 +265,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 			e, ok := h.cfg.Connections.Connection(next.Connection)
 			if !ok {
 				fail(&sso.Error{Op: "login.Complete", Reason: sso.ReasonConnectionNotFound, Connection: next.Connection,
-					Detail: "SSOModule " + quote(id.Module) + " selects connection " + quote(next.Connection) + ", which the registry does not hold"}, choice.Account, false)
+					Detail: "SSOModule " + quote(module) + " selects connection " + quote(next.Connection) + ", which the registry does not hold"}, choice.Account, false)
 				return
 			}
 			entry, choice = e, next
@@ -371,7 +371,7 @@ func (h *Handler) testResult(w http.ResponseWriter, r *http.Request, acct *Accou
 	ctx := r.Context()
 	page := &TestPage{
 		Page:    h.page("Test login", rt, ""),
-		Account: acct.ID, Connection: id.Connection, Identity: id, Attributes: sortedAttributes(id.Attributes),
+		Account: acct.ID, Connection: id.Connection, Identity: id, Attributes: sortedAttributes(id.Attributes), Module: id.FirstAttribute(h.cfg.ModuleAttributes...),
 		Decision: policy.Decide(acct.Policy, policy.User{Email: id.Email}, policy.MethodOf(id)),
 	}
 	if pv, ok := h.cfg.Provisioner.(Previewer); ok {
@@ -428,18 +428,18 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, res *Resu
 // connection must trust the same identity provider: discovery must list
 // the identity's issuer for it, so that one IdP cannot log in through
 // another IdP's connection.
-func (h *Handler) routeModule(arrived discovery.Choice, id *sso.Identity) (discovery.Choice, error) {
-	next, err := h.cfg.Discovery.LookupModule(arrived.Account, id.Module)
+func (h *Handler) routeModule(arrived discovery.Choice, id *sso.Identity, module string) (discovery.Choice, error) {
+	next, err := h.cfg.Discovery.LookupModule(arrived.Account, module)
 	if err != nil {
 		return discovery.Choice{}, &sso.Error{Op: "login.Complete", Reason: sso.ReasonConnectionNotFound, Connection: arrived.Connection,
-			Detail: "the assertion's SSOModule " + quote(id.Module) + " names no connection of account " + quote(arrived.Account) + "; set that module on one of its connections", Err: err}
+			Detail: "the assertion's SSOModule " + quote(module) + " names no connection of account " + quote(arrived.Account) + "; set that module on one of its connections", Err: err}
 	}
 	if next.Connection == arrived.Connection {
 		return next, nil
 	}
 	if next.Protocol != arrived.Protocol {
 		return discovery.Choice{}, &sso.Error{Op: "login.Complete", Reason: sso.ReasonIssuerMismatch, Connection: arrived.Connection,
-			Detail: "SSOModule " + quote(id.Module) + " selects " + string(next.Protocol) + " connection " + quote(next.Connection) + "; it must be a " + string(arrived.Protocol) + " connection"}
+			Detail: "SSOModule " + quote(module) + " selects " + string(next.Protocol) + " connection " + quote(next.Connection) + "; it must be a " + string(arrived.Protocol) + " connection"}
 	}
 	sharing, _ := h.cfg.Discovery.LookupIssuer(id.Issuer)
 	for _, c := range sharing {
@@ -448,6 +448,6 @@ func (h *Handler) routeModule(arrived discovery.Choice, id *sso.Identity) (disco
 		}
 	}
 	return discovery.Choice{}, &sso.Error{Op: "login.Complete", Reason: sso.ReasonIssuerMismatch, Connection: arrived.Connection,
-		Detail:   "SSOModule " + quote(id.Module) + " selects connection " + quote(next.Connection) + ", which does not list the issuer " + quote(id.Issuer) + " among its issuers",
+		Detail:   "SSOModule " + quote(module) + " selects connection " + quote(next.Connection) + ", which does not list the issuer " + quote(id.Issuer) + " among its issuers",
 		Expected: id.Issuer}
 }

@@ -15,12 +15,16 @@ import (
 	"github.com/ssokit/sso/provisioning"
 )
 
+// DefaultModuleAttributes are the attributes that carry SmartSimple's
+// SSOModule.
+var DefaultModuleAttributes = []string{"SSOModule"}
+
 // Defaults applied by New to zero Config fields.
 const (
 	// DefaultMaxBodyBytes caps the body of the handler's own forms.
 	DefaultMaxBodyBytes = 64 << 10
 	// DefaultMaxACSBodyBytes caps the body of a SAML POST (ACS and single
-	// logout): a base64 SAMLResponse of saml.DefaultMaxResponseSize with
+	// logout): a base64 SAMLResponse of saml.DefaultMaxResponseBytes with
 	// room to spare.
 	DefaultMaxACSBodyBytes = 1 << 20
 	// DefaultReturnPath is where a login lands without a return path.
@@ -69,7 +73,7 @@ type Config struct {
 	// off: the login page then only finds single sign-on connections.
 	Passwords PasswordChecker
 
-	// States keeps the identities that wait on one of the handler's pages:
+	// StateStore keeps the identities that wait on one of the handler's pages:
 	// for the password and the confirmation of a login binding (see
 	// provisioning.LoginBinding), and IdP-initiated logins that are
 	// finished on a same-site page (so that the host's session cookie is
@@ -79,7 +83,7 @@ type Config struct {
 	// browser and need no store. A bounded in-memory store when nil, which
 	// refuses new records when full rather than drop waiting ones; pass a
 	// shared store when the application runs several instances.
-	States sso.StateStore
+	StateStore sso.StateStore
 	// MaxBindingTries is how many wrong passwords an identity waiting for
 	// login binding takes before it is dropped; DefaultMaxBindingTries
 	// when zero.
@@ -95,6 +99,13 @@ type Config struct {
 	// as in debug mode, and test logins (see Handler.TestLoginURL) may be
 	// run. Nil means nobody: no test logins, details only in debug mode.
 	CanAdminister func(r *http.Request, account string) bool
+
+	// ModuleAttributes names the attributes whose value, in an
+	// IdP-initiated login, picks the connection among the account's
+	// connections by their discovery Module (SmartSimple's SSOModule),
+	// tried in order, ignoring the case of ASCII letters;
+	// DefaultModuleAttributes when nil.
+	ModuleAttributes []string
 
 	// OfferMemberAccounts adds, when a known user's email is typed, the
 	// connections of every account the user is a member of to those of the

@@ -104,7 +104,7 @@
 // read, changed or forged by the browser; one the handler did not make is
 // ignored, never adopted, and every login rewrites the binding cookie. So
 // an anonymous login start costs the server nothing, and any replica with
-// the same keys completes a login another began. Config.States keeps only
+// the same keys completes a login another began. Config.StateStore keeps only
 // identities an identity provider proved, while they wait on one of the
 // handler's pages.
 //

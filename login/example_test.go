@@ -49,7 +49,7 @@ func Example() {
 		ClientID:     "app-client-id",
 		ClientSecret: sso.Secret("app-client-secret"),
 		RedirectURL:  "https://app.example/auth/oidc/acme-entra/callback",
-		States:       states,
+		StateStore:   states,
 	})
 	if err != nil {
 		panic(err)

@@ -46,7 +46,10 @@ func New(cfg Config) (*Handler, error) {
 	defaults.Set(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
 	defaults.Set(&cfg.MaxSAMLBodyBytes, DefaultMaxACSBodyBytes)
 	defaults.Set(&cfg.MaxBindingTries, DefaultMaxBindingTries)
-	h := &Handler{cfg: cfg, base: cfg.BasePath, tmpl: cfg.Templates, log: cfg.Logger, states: cfg.States, now: cfg.Now}
+	if cfg.ModuleAttributes == nil {
+		cfg.ModuleAttributes = DefaultModuleAttributes
+	}
+	h := &Handler{cfg: cfg, base: cfg.BasePath, tmpl: cfg.Templates, log: cfg.Logger, states: cfg.StateStore, now: cfg.Now}
 	if h.tmpl == nil {
 		h.tmpl = DefaultTemplates()
 	}

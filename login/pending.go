@@ -19,13 +19,13 @@ import (
 
 // This file holds what the handler keeps between two of its own pages for
 // one browser: the login binding cookie, and the identities that wait in
-// Config.States for a password, a confirmation, or a same-site page.
+// Config.StateStore for a password, a confirmation, or a same-site page.
 
 // browserState is what this browser proved, sealed into the binding
 // cookie: only the handler can make or read it, so a value another site
 // or a sibling subdomain plants is ignored, never adopted.
 type browserState struct {
-	// Park is the ID of this browser's waiting identity in Config.States.
+	// Park is the ID of this browser's waiting identity in Config.StateStore.
 	Park string `json:"p,omitempty"`
 	// PwUser is the user of the last password login in this browser, and
 	// PwAccounts its accounts whose connections use login binding: a
@@ -116,7 +116,7 @@ func subjectKey(id *sso.Identity) string {
 	return "login-park-subject:" + sso.HashBinding(id.Connection+"\x00"+id.Subject)
 }
 
-// park keeps p in Config.States and points this browser's binding cookie
+// park keeps p in Config.StateStore and points this browser's binding cookie
 // at it. It returns a typed error when the store refuses (full or down).
 func (h *Handler) park(ctx context.Context, w http.ResponseWriter, r *http.Request, p *parked) error {
 	id, err := sso.RandomToken(nil, 24)
@@ -203,7 +203,7 @@ func (h *Handler) dropPark(w http.ResponseWriter, r *http.Request) {
 	h.setBrowser(w, r, st)
 }
 
-// storeError wraps a failure of Config.States, keeping store_full and
+// storeError wraps a failure of Config.StateStore, keeping store_full and
 // unavailable.
 func storeError(op, connection, detail string, err error) error {
 	reason := sso.ReasonInternal

@@ -170,6 +170,8 @@ type TestPage struct {
 	Identity *sso.Identity
 	// Attributes are the identity's attributes, sorted by name.
 	Attributes []Attribute
+	// Module is the identity's SSOModule (Config.ModuleAttributes), if any.
+	Module string
 	// Decision is the policy's decision: for the user the login would
 	// reach when the Plan found one, otherwise for the identity's email.
 	Decision policy.Decision
@@ -351,7 +353,7 @@ actual: {{.Actual}}{{end}}</div>
 <dt>Email</dt><dd>{{.Identity.Email}}{{if .Identity.EmailVerified}} (verified){{end}}</dd>
 <dt>Name</dt><dd>{{.Identity.GivenName}} {{.Identity.FamilyName}}{{if .Identity.DisplayName}} ({{.Identity.DisplayName}}){{end}}</dd>
 {{if .Identity.Groups}}<dt>Groups</dt><dd>{{range $i, $g := .Identity.Groups}}{{if $i}}, {{end}}{{$g}}{{end}}</dd>{{end}}
-{{if .Identity.Module}}<dt>SSOModule</dt><dd>{{.Identity.Module}}</dd>{{end}}
+{{if .Module}}<dt>SSOModule</dt><dd>{{.Module}}</dd>{{end}}
 {{range .Identity.Warnings}}<dt>Warning</dt><dd>{{.}}</dd>{{end}}
 </dl>
 {{if .Attributes}}<h2>Attributes</h2><table><thead><tr><th scope="col">Name</th><th scope="col">Values</th></tr></thead><tbody>

@@ -67,7 +67,7 @@ type world struct {
 	events *events
 	// states and replay are the connections' state store (for logins
 	// begun without Flows) and replay cache; waiting is the handler's
-	// Config.States.
+	// Config.StateStore.
 	states, waiting *sso.MemoryStateStore
 	replay          *sso.MemoryReplayCache
 	admin           map[string]bool // user IDs for which CanAdminister is true
@@ -219,7 +219,7 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 		redirect := w.base + "/auth/oidc/" + id + "/callback"
 		w.op.AddClient(oidctest.Client{ID: id + "-client", Secret: "secret-" + id, RedirectURIs: []string{redirect}, PostLogoutRedirectURIs: postLogout})
 		c, err := oidc.New(oidc.Config{ID: id, Issuer: w.op.Issuer(), ClientID: id + "-client", ClientSecret: sso.Secret("secret-" + id),
-			RedirectURL: redirect, CACertPEM: w.op.CACertPEM(), AllowPrivateNetwork: true, States: states, Replay: replay,
+			RedirectURL: redirect, CACertPEM: w.op.CACertPEM(), InsecureAllowPrivateNetwork: true, StateStore: states, ReplayCache: replay,
 			PostLogoutRedirectURL: strings.Join(postLogout, "")})
 		if err != nil {
 			t.Fatal(err)
@@ -249,23 +249,23 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 	}
 	t.Cleanup(func() { _ = dirAuth.Close() })
 	jitSimple := func(role string) provisioning.Connection {
-		return provisioning.Connection{TrustEmail: true, Identifier: provisioning.IdentifierAttribute, IdentifierAttribute: "UID",
+		return provisioning.Connection{Identifier: provisioning.IdentifierAttribute, IdentifierAttribute: "UID",
 			JIT:     provisioning.JIT{Enabled: true, DefaultRoles: []string{role}},
 			Updates: provisioning.Updates{Roles: true, Names: true},
 			Roles:   provisioning.RoleMapping{Attribute: "Roles", SplitCommas: true, PassThrough: true}}
 	}
 	allowIdP := func(c *saml.Config) { c.AllowIdPInitiated = true }
 	conns := []*login.Connection{
-		{Authenticator: newOIDC("acme-oidc"), Provisioning: provisioning.Connection{TrustEmail: true}, Debug: o.debug["acme-oidc"], LogoutRedirectURL: "/goodbye"},
-		{Authenticator: newSAML("grants-saml", nil), Provisioning: provisioning.Connection{TrustEmail: true}, Debug: o.debug["grants-saml"]},
+		{Authenticator: newOIDC("acme-oidc"), Provisioning: provisioning.Connection{}, Debug: o.debug["acme-oidc"], LogoutRedirectURL: "/goodbye"},
+		{Authenticator: newSAML("grants-saml", nil), Provisioning: provisioning.Connection{}, Debug: o.debug["grants-saml"]},
 		{Authenticator: newSAML("simple-staff", allowIdP), Provisioning: jitSimple("Staff")},
 		{Authenticator: newSAML("simple-partners", allowIdP), Provisioning: jitSimple("Partner")},
 		{Authenticator: newSAML("simple-other", allowIdP), Provisioning: jitSimple("Other")},
-		{Authenticator: newSAML("recruit-saml", allowIdP), Provisioning: provisioning.Connection{TrustEmail: true, Identifier: provisioning.IdentifierSubject,
+		{Authenticator: newSAML("recruit-saml", allowIdP), Provisioning: provisioning.Connection{Identifier: provisioning.IdentifierSubject,
 			LoginBinding: provisioning.LoginBinding{Enabled: true}}},
-		{Authenticator: dirAuth, Provisioning: provisioning.Connection{TrustEmail: true}},
-		{Authenticator: newOIDC("keyoidc", w.base+"/signed-out"), Provisioning: provisioning.Connection{TrustEmail: true}},
-		{Authenticator: newOIDC("drafty-oidc"), Provisioning: provisioning.Connection{TrustEmail: true}},
+		{Authenticator: dirAuth, Provisioning: provisioning.Connection{}},
+		{Authenticator: newOIDC("keyoidc", w.base+"/signed-out"), Provisioning: provisioning.Connection{}},
+		{Authenticator: newOIDC("drafty-oidc"), Provisioning: provisioning.Connection{}},
 	}
 	if w.conns, err = login.NewConnectionSet(conns...); err != nil {
 		t.Fatal(err)
@@ -345,7 +345,7 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 		Users:       login.StoreUsers{Store: w.store, AdminRoles: []string{adminRole}},
 		Sessions:    w.host,
 		Passwords:   w.host,
-		States:      w.waiting,
+		StateStore:  w.waiting,
 		Events:      w.events.add,
 		Logger:      discardLogger(),
 		CanAdminister: func(r *http.Request, account string) bool {

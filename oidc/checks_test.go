@@ -54,7 +54,7 @@ func TestMisbehavingProvider(t *testing.T) {
 		{name: "encrypted ID token", mis: oidctest.Misbehaviour{EncryptedIDToken: true}, want: sso.ReasonEncryptedNotSupported},
 		{name: "no ID token", mis: oidctest.Misbehaviour{OmitIDToken: true}, want: sso.ReasonTokenExchangeFailed, detail: "no id_token"},
 		{name: "email not verified", mis: oidctest.Misbehaviour{EmailNotVerified: true}, want: sso.ReasonEmailNotVerified, detail: "email_verified=false"},
-		{name: "no email_verified", mis: oidctest.Misbehaviour{OmitEmailVerified: true}, want: sso.ReasonEmailNotVerified, detail: "AllowUnverifiedEmail"},
+		{name: "no email_verified", mis: oidctest.Misbehaviour{OmitEmailVerified: true}, want: sso.ReasonEmailNotVerified, detail: "TrustEmail"},
 		{name: "error on the callback", mis: oidctest.Misbehaviour{CallbackError: "access_denied", CallbackErrorDescription: "User is not assigned to the app"},
 			want: sso.ReasonIdPError, detail: `authorization endpoint answered error "access_denied": "User is not assigned to the app"`},
 		{name: "interactive login required", mis: oidctest.Misbehaviour{CallbackError: "interaction_required"},
@@ -120,14 +120,14 @@ func TestLoosenedChecks(t *testing.T) {
 		{"trusted extra audience", oidctest.Misbehaviour{ExtraAudience: "other-api"},
 			func(c *oidc.Config) { c.TrustedAudiences = []string{"other-api"} }, nil},
 		{"no email_verified, trusted provider", oidctest.Misbehaviour{OmitEmailVerified: true},
-			func(c *oidc.Config) { c.AllowUnverifiedEmail = true },
+			func(c *oidc.Config) { c.TrustEmail = true },
 			func(t *testing.T, id *sso.Identity) {
 				if !id.EmailVerified || len(id.Warnings) != 0 {
 					t.Errorf("EmailVerified %v warnings %v", id.EmailVerified, id.Warnings)
 				}
 			}},
 		{"email_verified false, trusted provider", oidctest.Misbehaviour{EmailNotVerified: true},
-			func(c *oidc.Config) { c.AllowUnverifiedEmail = true },
+			func(c *oidc.Config) { c.TrustEmail = true },
 			func(t *testing.T, id *sso.Identity) {
 				if len(id.Warnings) != 1 || id.Warnings[0].Reason != sso.ReasonEmailNotVerified {
 					t.Errorf("warnings %v", id.Warnings)
@@ -160,7 +160,7 @@ func TestLoosenedChecks(t *testing.T) {
 func TestCodeReplay(t *testing.T) {
 	// A provider that accepts a code twice, and a store that forgets to
 	// consume pending logins: the replay cache stops the second login.
-	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.States = &ssotest.LeakyStateStore{} })
+	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.StateStore = &ssotest.LeakyStateStore{} })
 	e.op.Misbehave(oidctest.Misbehaviour{CodeReusable: true})
 	first := e.callback(e.begin(sso.BeginRequest{}), "alice-0001")
 	if _, err := e.complete(first); err != nil {
@@ -183,7 +183,7 @@ func TestCodeReplay(t *testing.T) {
 // replay cache and push out records of real logins.
 func TestJunkCallbacksRecordNothing(t *testing.T) {
 	replay := sso.NewMemoryReplayCache(sso.MemoryOptions{})
-	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.Replay = replay })
+	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.ReplayCache = replay })
 	for i := 0; i < 20; i++ {
 		step := e.begin(sso.BeginRequest{})
 		_, err := e.complete(url.Values{"code": {fmt.Sprintf("junk-%d", i)}, "state": {step.State}, "iss": {e.op.Issuer()}})
@@ -204,14 +204,14 @@ func TestJunkCallbacksRecordNothing(t *testing.T) {
 // login is refused with the cache's Reason (fail closed).
 func TestReplayCacheFailureRefuses(t *testing.T) {
 	for _, reason := range []sso.Reason{sso.ReasonStoreFull, sso.ReasonUnavailable, sso.ReasonInternal} {
-		e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.Replay = ssotest.FailingReplayCache{Reason: reason} })
+		e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.ReplayCache = ssotest.FailingReplayCache{Reason: reason} })
 		_, err := e.login("alice-0001")
 		wantReason(t, err, reason)
 	}
 }
 
 func TestNonceReplay(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.States = &ssotest.LeakyStateStore{} })
+	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.StateStore = &ssotest.LeakyStateStore{} })
 	step := e.begin(sso.BeginRequest{})
 	// The same authorization request answered twice: two codes, one nonce.
 	first, second := e.callback(step, "alice-0001"), e.callback(step, "alice-0001")
@@ -399,16 +399,16 @@ func TestProviderDownOrSlow(t *testing.T) {
 
 // clientTrusting returns an HTTP client without timeouts that trusts the
 // PEM certificates.
-func clientTrusting(t testing.TB, caPEM string) *http.Client {
+func clientTrusting(t testing.TB, caPEM []byte) *http.Client {
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM([]byte(caPEM)) {
+	if !pool.AppendCertsFromPEM(caPEM) {
 		t.Fatal("no certificate")
 	}
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
 
 func TestTLSRoots(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.CACertPEM = "" })
+	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.CACertPEM = nil })
 	_, err := e.conn.Begin(context.Background(), sso.BeginRequest{Binding: e.binding})
 	wantReason(t, err, sso.ReasonMetadataFetchFailed)
 	if !strings.Contains(err.Error(), "certificate") {
@@ -561,8 +561,8 @@ func TestResponseSizeCap(t *testing.T) {
 	}))
 	defer srv.Close()
 	conn, err := oidc.New(oidc.Config{ID: "big", Issuer: srv.URL, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/cb",
-		CACertPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})), AllowPrivateNetwork: true,
-		MaxResponseBytes: 1024, States: sso.NewMemoryStateStore(sso.MemoryOptions{})})
+		CACertPEM: (pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})), InsecureAllowPrivateNetwork: true,
+		MaxResponseBytes: 1024, StateStore: sso.NewMemoryStateStore(sso.MemoryOptions{})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -576,7 +576,7 @@ func TestResponseSizeCap(t *testing.T) {
 func TestPrivateNetworkRefused(t *testing.T) {
 	op := oidctest.Start(t, oidctest.Options{})
 	cfg := oidc.Config{ID: "x", Issuer: op.Issuer(), ClientID: "c", ClientSecret: "s", RedirectURL: redirectURL, CACertPEM: op.CACertPEM(),
-		States: sso.NewMemoryStateStore(sso.MemoryOptions{})}
+		StateStore: sso.NewMemoryStateStore(sso.MemoryOptions{})}
 	// A literal loopback issuer is refused by Validate already.
 	err := cfg.Validate()
 	wantReason(t, err, sso.ReasonInvalidConfig)

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +22,7 @@ func (m claimMap) GetSubject() string { s, _ := m["sub"].(string); return s }
 // source cannot vouch for the other's address: email_verified comes from
 // the source of the email, and from the other source only when it names
 // the same address.
-func mergeClaims(primary, secondary map[string]any, emailClaim string) map[string]any {
+func mergeClaims(primary, secondary map[string]any, emailClaims []string) map[string]any {
 	out := make(map[string]any, len(primary)+len(secondary))
 	for k, v := range primary {
 		out[k] = v
@@ -29,6 +30,15 @@ func mergeClaims(primary, secondary map[string]any, emailClaim string) map[strin
 	for k, v := range secondary {
 		if _, ok := out[k]; !ok {
 			out[k] = v
+		}
+	}
+	emailClaim := ""
+	for _, n := range emailClaims {
+		_, inP := primary[n]
+		_, inS := secondary[n]
+		if inP || inS {
+			emailClaim = n
+			break
 		}
 	}
 	if emailClaim == "" {
@@ -55,16 +65,22 @@ func mergeClaims(primary, secondary map[string]any, emailClaim string) map[strin
 
 // lacksProfile reports whether claims lack what UserinfoWhenNeeded fetches
 // userinfo for: the email, or every name claim.
-func (m ClaimMapping) lacksProfile(claims map[string]any) bool {
-	if m.Email != "" && claimString(claims[m.Email]) == "" {
+func lacksProfile(m sso.AttributeMap, claims map[string]any) bool {
+	if len(m.Email) > 0 && firstClaim(claims, m.Email) == "" {
 		return true
 	}
-	for _, n := range []string{m.GivenName, m.FamilyName, m.DisplayName} {
-		if n != "" && claimString(claims[n]) != "" {
-			return false
+	names := slices.Concat(m.GivenName, m.FamilyName, m.DisplayName)
+	return len(names) > 0 && firstClaim(claims, names) == ""
+}
+
+// firstClaim returns the first non-empty value among the claims named.
+func firstClaim(claims map[string]any, names []string) string {
+	for _, n := range names {
+		if v := claimString(claims[n]); v != "" {
+			return v
 		}
 	}
-	return m.GivenName != "" || m.FamilyName != "" || m.DisplayName != ""
+	return ""
 }
 
 // claimString returns a string claim, or the text of a number or boolean;
@@ -191,17 +207,11 @@ func (c *Connection) identity(issuer, subject string, claims map[string]any, f *
 		FlowData:   f.Data,
 	}
 	id.SessionIndex = claimString(claims["sid"])
-	get := func(name string) string {
-		if name == "" {
-			return ""
-		}
-		return claimString(claims[name])
-	}
+	get := func(names []string) string { return firstClaim(claims, names) }
 	id.GivenName, id.FamilyName, id.DisplayName = get(m.GivenName), get(m.FamilyName), get(m.DisplayName)
-	id.Language, id.Department, id.Module = get(m.Language), get(m.Department), get(m.Module)
 	seen := map[string]bool{}
 	for _, g := range m.Groups {
-		for _, v := range claimStrings(claims[g], m.SplitGroups) {
+		for _, v := range claimStrings(claims[g], c.cfg.SplitGroups) {
 			if !seen[v] {
 				seen[v] = true
 				id.Groups = append(id.Groups, v)
@@ -213,7 +223,7 @@ func (c *Connection) identity(issuer, subject string, claims map[string]any, f *
 	if email == "" {
 		if !c.cfg.AllowMissingEmail {
 			return nil, &sso.Error{Op: op, Reason: sso.ReasonEmailMissing, Connection: c.cfg.ID,
-				Detail: "neither the ID token nor userinfo has a " + quote(m.Email) + " claim; request the email scope and make the provider release the address" + c.userinfoNote()}
+				Detail: "neither the ID token nor userinfo has an email claim (" + strings.Join(m.Email, ", ") + "); request the email scope and make the provider release the address" + c.userinfoNote()}
 		}
 		return id, nil
 	}
@@ -226,16 +236,16 @@ func (c *Connection) identity(issuer, subject string, claims map[string]any, f *
 	switch {
 	case verified:
 		id.EmailVerified = true
-	case c.cfg.AllowUnverifiedEmail:
+	case c.cfg.TrustEmail:
 		id.EmailVerified = true
 		if present {
-			id.Warnings = append(id.Warnings, sso.Warning{Reason: sso.ReasonEmailNotVerified, Detail: "the provider says email_verified=false; accepted because the connection trusts the provider's emails (AllowUnverifiedEmail)"})
+			id.Warnings = append(id.Warnings, sso.Warning{Reason: sso.ReasonEmailNotVerified, Detail: "the provider says email_verified=false; accepted because the connection trusts the provider's emails (TrustEmail)"})
 		}
 	case present:
 		return nil, &sso.Error{Op: op, Reason: sso.ReasonEmailNotVerified, Connection: c.cfg.ID, Detail: "the provider says the email address " + quote(norm) + " is not verified (email_verified=false)"}
 	default:
 		return nil, &sso.Error{Op: op, Reason: sso.ReasonEmailNotVerified, Connection: c.cfg.ID,
-			Detail: "the provider sent no email_verified claim for " + quote(norm) + "; if this provider only holds addresses its organisation controls (e.g. Entra ID), set AllowUnverifiedEmail"}
+			Detail: "the provider sent no email_verified claim for " + quote(norm) + "; if this provider only holds addresses its organisation controls (e.g. Entra ID), set TrustEmail"}
 	}
 	return id, nil
 }

@@ -93,45 +93,15 @@ func (e Endpoints) manual() bool {
 	return e.Authorization != "" || e.Token != "" || e.JWKS != "" || e.Userinfo != "" || e.EndSession != ""
 }
 
-// ClaimMapping names the claims that fill an [sso.Identity]. Empty fields
-// take the defaults shown; "-" turns a field off.
-type ClaimMapping struct {
-	Email       string // "email"
-	GivenName   string // "given_name"
-	FamilyName  string // "family_name"
-	DisplayName string // "name"
-	Language    string // "locale"
-	Department  string // none by default
-	Module      string // none by default; picks a connection among an account's
-	// Groups lists the claims whose values become Identity.Groups, in
-	// order; default "groups" and "roles". Values may be JSON arrays or
-	// strings.
-	Groups []string
-	// SplitGroups splits string group values on commas
-	// ("admin, editors" becomes two groups).
-	SplitGroups bool
-}
-
-func (m ClaimMapping) withDefaults() ClaimMapping {
-	def := func(s *string, d string) {
-		switch *s {
-		case "":
-			*s = d
-		case "-":
-			*s = ""
-		}
-	}
-	def(&m.Email, "email")
-	def(&m.GivenName, "given_name")
-	def(&m.FamilyName, "family_name")
-	def(&m.DisplayName, "name")
-	def(&m.Language, "locale")
-	def(&m.Department, "")
-	def(&m.Module, "")
-	if m.Groups == nil {
-		m.Groups = []string{"groups", "roles"}
-	}
-	return m
+// DefaultAttributes are the claims that fill an [sso.Identity] where
+// Config.Attributes names none: the standard claims of OpenID Connect Core
+// 5.1, and "groups" and "roles" for groups.
+var DefaultAttributes = sso.AttributeMap{
+	Email:       []string{"email"},
+	GivenName:   []string{"given_name"},
+	FamilyName:  []string{"family_name"},
+	DisplayName: []string{"name"},
+	Groups:      []string{"groups", "roles"},
 }
 
 // Config configures one OpenID Connect connection. The zero value of every
@@ -140,12 +110,6 @@ func (m ClaimMapping) withDefaults() ClaimMapping {
 type Config struct {
 	// ID is the connection ID, unique across the application. Required.
 	ID string
-	// DisplayName and LogoURL describe the provider in a provider picker.
-	// LogoURL is an absolute http(s) URL or a path on the application
-	// ("/static/acme.svg").
-	DisplayName string
-	LogoURL     string
-
 	// Issuer is the provider's issuer URL, exactly as it appears in its
 	// tokens (mind a trailing slash). Required.
 	Issuer string
@@ -177,7 +141,7 @@ type Config struct {
 
 	// RedirectURL is this connection's callback URL, registered at the
 	// provider. Required; https unless the host is loopback or
-	// AllowInsecureHTTP is set.
+	// InsecureAllowHTTP is set.
 	RedirectURL string
 	// Scopes are requested in addition to "openid email profile".
 	Scopes []string
@@ -198,25 +162,30 @@ type Config struct {
 
 	// Userinfo says when userinfo is called; UserinfoWhenNeeded when empty.
 	Userinfo UserinfoMode
-	// AllowUnverifiedEmail trusts the provider's email claim without
+	// TrustEmail trusts the provider's email claim without
 	// email_verified=true (e.g. Entra ID, which sends no such claim). The
 	// Identity then reports EmailVerified true.
-	AllowUnverifiedEmail bool
+	TrustEmail bool
 	// AllowMissingEmail accepts logins whose claims carry no email.
 	AllowMissingEmail bool
-	// Claims maps claims to Identity fields.
-	Claims ClaimMapping
+	// Attributes names the claims that fill the Identity's fields, each a
+	// list tried in order; nil fields take DefaultAttributes. Every claim
+	// is in Identity.Attributes either way.
+	Attributes sso.AttributeMap
+	// SplitGroups splits string group values on commas ("admin, editors"
+	// becomes two groups). Array values are never split.
+	SplitGroups bool
 
 	// CACertPEM holds PEM certificates trusted instead of the system roots
 	// for the provider's TLS certificates.
-	CACertPEM string
-	// AllowInsecureHTTP permits http:// provider URLs. For tests and
+	CACertPEM []byte
+	// InsecureAllowHTTP permits http:// provider URLs. For tests and
 	// on-premises providers on trusted networks only.
-	AllowInsecureHTTP bool
-	// AllowPrivateNetwork permits provider URLs that resolve to loopback,
+	InsecureAllowHTTP bool
+	// InsecureAllowPrivateNetwork permits provider URLs that resolve to loopback,
 	// private or link-local addresses, refused by default so that an issuer
 	// URL typed by a tenant cannot reach internal services.
-	AllowPrivateNetwork bool
+	InsecureAllowPrivateNetwork bool
 	// HTTPClient replaces the connection's HTTP client. Tests only: the
 	// guards above and the size cap are then the client's business;
 	// Timeout still bounds every request.
@@ -242,16 +211,16 @@ type Config struct {
 	// FlowLifetime bounds the time between Begin and Complete;
 	// DefaultFlowLifetime when zero.
 	FlowLifetime time.Duration
-	// States keeps pending logins begun without sso.BeginRequest.Flows
+	// StateStore keeps pending logins begun without sso.BeginRequest.Flows
 	// (under the request's Binding); a bounded per-connection
 	// sso.MemoryStateStore when nil (use a shared one when the application
 	// runs several instances). Package login seals pending logins into the
 	// browser instead and needs none.
-	States sso.StateStore
+	StateStore sso.StateStore
 	// Replay records used codes and nonces; a per-connection
 	// sso.MemoryReplayCache when nil (use a shared one when the application
 	// runs several instances).
-	Replay sso.ReplayCache
+	ReplayCache sso.ReplayCache
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Rand is the source of state, nonce and PKCE values; crypto/rand when
@@ -300,11 +269,11 @@ func (c *Config) validate() (*parsed, error) {
 		}
 		return nil, nil
 	}
-	if _, err := guarded("Issuer", c.Issuer, checkURL(c.Issuer, c.AllowInsecureHTTP, false)); err != nil {
+	if _, err := guarded("Issuer", c.Issuer, checkURL(c.Issuer, c.InsecureAllowHTTP, false)); err != nil {
 		return nil, err
 	}
 	if c.DiscoveryURL != "" {
-		if _, err := guarded("DiscoveryURL", c.DiscoveryURL, checkURL(c.DiscoveryURL, c.AllowInsecureHTTP, true)); err != nil {
+		if _, err := guarded("DiscoveryURL", c.DiscoveryURL, checkURL(c.DiscoveryURL, c.InsecureAllowHTTP, true)); err != nil {
 			return nil, err
 		}
 	}
@@ -319,7 +288,7 @@ func (c *Config) validate() (*parsed, error) {
 			if u.v == "" {
 				continue
 			}
-			msg := checkURL(u.v, c.AllowInsecureHTTP, true)
+			msg := checkURL(u.v, c.InsecureAllowHTTP, true)
 			if !u.fetched {
 				// The browser follows these, not the server.
 				if msg != "" {
@@ -367,16 +336,8 @@ func (c *Config) validate() (*parsed, error) {
 	}
 	if u, err := url.Parse(c.RedirectURL); err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" {
 		return fail("RedirectURL %q is not an absolute URL without fragment", c.RedirectURL)
-	} else if u.Scheme != "https" && !(u.Scheme == "http" && (c.AllowInsecureHTTP || isLoopbackHost(u.Hostname()))) {
-		return fail("RedirectURL %q must use https (http is accepted for loopback hosts or with AllowInsecureHTTP)", c.RedirectURL)
-	}
-	if c.LogoURL != "" {
-		u, err := url.Parse(c.LogoURL)
-		abs := err == nil && u.IsAbs() && u.Host != "" && (u.Scheme == "https" || u.Scheme == "http")
-		path := err == nil && !u.IsAbs() && u.Host == "" && strings.HasPrefix(c.LogoURL, "/") && !strings.HasPrefix(c.LogoURL, "//")
-		if !abs && !path {
-			return fail("LogoURL %q is neither an absolute http(s) URL nor a path starting with /", c.LogoURL)
-		}
+	} else if u.Scheme != "https" && !(u.Scheme == "http" && (c.InsecureAllowHTTP || isLoopbackHost(u.Hostname()))) {
+		return fail("RedirectURL %q must use https (http is accepted for loopback hosts or with InsecureAllowHTTP)", c.RedirectURL)
 	}
 	if c.PostLogoutRedirectURL != "" {
 		if u, err := url.Parse(c.PostLogoutRedirectURL); err != nil || !u.IsAbs() || (u.Scheme != "https" && u.Scheme != "http") {
@@ -427,9 +388,9 @@ func (c *Config) validate() (*parsed, error) {
 	if c.MaxResponseBytes < 0 {
 		return fail("MaxResponseBytes is negative")
 	}
-	if c.CACertPEM != "" {
+	if len(c.CACertPEM) > 0 {
 		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM([]byte(c.CACertPEM)) {
+		if !pool.AppendCertsFromPEM(c.CACertPEM) {
 			return fail("CACertPEM holds no PEM certificate")
 		}
 		p.roots = pool
@@ -439,7 +400,7 @@ func (c *Config) validate() (*parsed, error) {
 
 // netConfig returns the HTTP client settings of c.
 func (c *Config) netConfig(roots *x509.CertPool) netConfig {
-	n := netConfig{roots: roots, allowHTTP: c.AllowInsecureHTTP, allowPrivate: c.AllowPrivateNetwork,
+	n := netConfig{roots: roots, allowHTTP: c.InsecureAllowHTTP, allowPrivate: c.InsecureAllowPrivateNetwork,
 		timeout: c.Timeout, maxBytes: c.MaxResponseBytes, client: c.HTTPClient}
 	if n.timeout <= 0 {
 		n.timeout = DefaultTimeout
@@ -477,7 +438,7 @@ func checkURL(s string, allowHTTP, allowQuery bool) string {
 	case "https":
 	case "http":
 		if !allowHTTP {
-			return "must use https (set AllowInsecureHTTP only for tests and trusted networks)"
+			return "must use https (set InsecureAllowHTTP only for tests and trusted networks)"
 		}
 	default:
 		return "must use https"

@@ -30,7 +30,7 @@ import (
 // [sso.Authenticator] and is safe for concurrent use.
 type Connection struct {
 	cfg      Config
-	mapping  ClaimMapping
+	mapping  sso.AttributeMap
 	algs     []string
 	joseAlgs []jose.SignatureAlgorithm
 	key      *clientKey
@@ -89,7 +89,7 @@ func New(cfg Config) (*Connection, error) {
 	cfg.Scopes = slices.Clone(cfg.Scopes)
 	cfg.IssuerAliases = slices.Clone(cfg.IssuerAliases)
 	cfg.TrustedAudiences = slices.Clone(cfg.TrustedAudiences)
-	cfg.Claims.Groups = slices.Clone(cfg.Claims.Groups)
+	cfg.Attributes = cfg.Attributes.Or(DefaultAttributes)
 	if cfg.AuthMethod == "" {
 		cfg.AuthMethod = AuthClientSecretBasic
 	}
@@ -106,16 +106,16 @@ func New(cfg Config) (*Connection, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.States == nil {
-		cfg.States = sso.NewMemoryStateStore(sso.MemoryOptions{Now: cfg.Now})
+	if cfg.StateStore == nil {
+		cfg.StateStore = sso.NewMemoryStateStore(sso.MemoryOptions{Now: cfg.Now})
 	}
 	c := &Connection{
 		cfg:      cfg,
-		mapping:  cfg.Claims.withDefaults(),
+		mapping:  cfg.Attributes,
 		algs:     p.algs,
 		key:      p.key,
 		maxBytes: cfg.MaxResponseBytes,
-		replay:   cfg.Replay,
+		replay:   cfg.ReplayCache,
 	}
 	for _, a := range c.algs {
 		c.joseAlgs = append(c.joseAlgs, jose.SignatureAlgorithm(a))
@@ -143,20 +143,6 @@ func (c *Connection) ID() string { return c.cfg.ID }
 
 // Protocol returns sso.ProtocolOIDC.
 func (c *Connection) Protocol() sso.Protocol { return sso.ProtocolOIDC }
-
-// DisplayName returns the configured display name, or the issuer's host.
-func (c *Connection) DisplayName() string {
-	if c.cfg.DisplayName != "" {
-		return c.cfg.DisplayName
-	}
-	if u, err := url.Parse(c.cfg.Issuer); err == nil {
-		return u.Host
-	}
-	return c.cfg.Issuer
-}
-
-// LogoURL returns the configured logo URL.
-func (c *Connection) LogoURL() string { return c.cfg.LogoURL }
 
 // Issuer returns the configured issuer.
 func (c *Connection) Issuer() string { return c.cfg.Issuer }
@@ -257,7 +243,7 @@ func (c *Connection) load(ctx context.Context) (*provider, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	c.discoveries.Add(1)
-	m, err := discover(ctx, c.client, c.cfg.Issuer, c.cfg.DiscoveryURL, c.cfg.AllowInsecureHTTP, c.maxBytes, c.cfg.Now())
+	m, err := discover(ctx, c.client, c.cfg.Issuer, c.cfg.DiscoveryURL, c.cfg.InsecureAllowHTTP, c.maxBytes, c.cfg.Now())
 	if err != nil {
 		e := err.(*sso.Error)
 		e.Connection = c.cfg.ID
@@ -278,7 +264,7 @@ func (c *Connection) load(ctx context.Context) (*provider, error) {
 
 // newProvider checks m and builds zitadel's relying party for it.
 func (c *Connection) newProvider(m *Metadata) (*provider, error) {
-	if err := m.usable(c.cfg.Issuer, c.cfg.IssuerAliases, c.cfg.AllowInsecureHTTP, c.algs); err != nil {
+	if err := m.usable(c.cfg.Issuer, c.cfg.IssuerAliases, c.cfg.InsecureAllowHTTP, c.algs); err != nil {
 		e := err.(*sso.Error)
 		e.Connection = c.cfg.ID
 		return nil, e
@@ -321,7 +307,7 @@ func (c *Connection) scopes() []string {
 const maxLoginHint = 256
 
 // Begin starts a login: it keeps a pending login bound to the browser
-// (req.Flows, or the States store under req.Binding) and returns a
+// (req.Flows, or the StateStore store under req.Binding) and returns a
 // redirect to the provider's authorization endpoint with the state (the
 // pending login's ID), a nonce, a PKCE S256 challenge, the scopes,
 // login_hint and, for req.ForceAuthn, prompt=login.
@@ -360,7 +346,7 @@ func (c *Connection) Begin(ctx context.Context, req sso.BeginRequest) (*sso.Step
 		opts = append(opts, rp.WithPrompt("login"))
 	}
 	u := rp.AuthURL(state, p.rp, opts...)
-	if err := flowstate.Of(req.Flows, c.cfg.States, req.Binding).Save(ctx, f); err != nil {
+	if err := flowstate.Of(req.Flows, c.cfg.StateStore, req.Binding).Save(ctx, f); err != nil {
 		return nil, err
 	}
 	return &sso.Step{Kind: sso.StepRedirect, URL: u, State: state, Expires: f.Expires}, nil
@@ -405,7 +391,7 @@ func (c *Connection) CompleteWithTokens(ctx context.Context, req sso.CompleteReq
 	var f *sso.Flow
 	var flowErr error
 	if state := q.Get("state"); state != "" || q.Get("error") == "" {
-		f, flowErr = flowstate.Take(ctx, flowstate.Of(req.Flows, c.cfg.States, req.Binding), state, c.cfg.ID, c.cfg.Now())
+		f, flowErr = flowstate.Take(ctx, flowstate.Of(req.Flows, c.cfg.StateStore, req.Binding), state, c.cfg.ID, c.cfg.Now())
 	}
 	p, err := c.provider(ctx)
 	if err != nil {
@@ -602,7 +588,7 @@ func (c *Connection) wantsUserinfo(p *provider, claims map[string]any) bool {
 	case UserinfoAlways, UserinfoPreferred:
 		return true
 	case UserinfoWhenNeeded:
-		return c.mapping.lacksProfile(claims)
+		return lacksProfile(c.mapping, claims)
 	}
 	return false
 }

@@ -48,7 +48,7 @@ func TestLoginHappyPath(t *testing.T) {
 		t.Errorf("identity header %+v", id)
 	}
 	if id.Email != "alice@example.com" || !id.EmailVerified || id.GivenName != "Alice" || id.FamilyName != "Liddell" ||
-		id.DisplayName != "Alice Liddell" || id.Language != "en-GB" {
+		id.DisplayName != "Alice Liddell" || id.FirstAttribute("locale") != "en-GB" {
 		t.Errorf("identity profile %+v", id)
 	}
 	if !slices.Equal(id.Groups, []string{"staff", "admins", "editor"}) {
@@ -107,17 +107,11 @@ func TestScopes(t *testing.T) {
 // a Connection.
 func TestProviderPicker(t *testing.T) {
 	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) {
-		c.DisplayName, c.LogoURL, c.PostLogoutRedirectURL = "Acme staff", "https://app.example/logos/acme.svg", "https://app.example/bye"
+		c.PostLogoutRedirectURL = "https://app.example/bye"
 	})
-	if e.conn.ID() != "acme" || e.conn.Protocol() != sso.ProtocolOIDC || e.conn.DisplayName() != "Acme staff" ||
-		e.conn.LogoURL() != "https://app.example/logos/acme.svg" || e.conn.Issuer() != e.op.Issuer() ||
+	if e.conn.ID() != "acme" || e.conn.Protocol() != sso.ProtocolOIDC || e.conn.Issuer() != e.op.Issuer() ||
 		e.conn.PostLogoutRedirectURL() != "https://app.example/bye" {
 		t.Fatalf("accessors of %+v", e.cfg)
-	}
-	// Without a display name, the issuer's host.
-	e2 := newEnv(t, oidctest.Options{}, nil)
-	if u, _ := url.Parse(e2.op.Issuer()); e2.conn.DisplayName() != u.Host || e2.conn.LogoURL() != "" {
-		t.Fatalf("default display name %q", e2.conn.DisplayName())
 	}
 	// Metadata fetches the discovery document once.
 	m, err := e.conn.Metadata(context.Background())

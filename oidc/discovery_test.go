@@ -92,7 +92,7 @@ func TestProviderDocumentsOverTheNetwork(t *testing.T) {
 			b, _ := os.ReadFile("testdata/discovery/" + tc.file)
 			d := oidctest.ServeDocument(t, b)
 			conn, err := oidc.New(oidc.Config{ID: "c", Issuer: d.Issuer, ClientID: "id", ClientSecret: "s", RedirectURL: redirectURL,
-				CACertPEM: d.CACertPEM(), AllowPrivateNetwork: true, States: sso.NewMemoryStateStore(sso.MemoryOptions{})})
+				CACertPEM: d.CACertPEM(), InsecureAllowPrivateNetwork: true, StateStore: sso.NewMemoryStateStore(sso.MemoryOptions{})})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,7 +103,7 @@ func TestProviderDocumentsOverTheNetwork(t *testing.T) {
 			if err != nil || !strings.HasPrefix(step.URL, d.URL()) {
 				t.Fatalf("Begin: %v %v", step, err)
 			}
-			r, err := oidc.Check(context.Background(), d.Issuer, oidc.DiscoverOptions{CACertPEM: d.CACertPEM(), AllowPrivateNetwork: true})
+			r, err := oidc.Check(context.Background(), d.Issuer, oidc.DiscoverOptions{CACertPEM: d.CACertPEM(), InsecureAllowPrivateNetwork: true})
 			if err != nil || !r.Usable || r.Keys != 1 {
 				t.Fatalf("Check: %+v %v", r, err)
 			}
@@ -113,7 +113,7 @@ func TestProviderDocumentsOverTheNetwork(t *testing.T) {
 		b, _ := os.ReadFile("testdata/discovery/google-legacy.json")
 		d := oidctest.ServeDocument(t, b)
 		cfg := oidc.Config{ID: "g", Issuer: d.URL(), ClientID: "id", ClientSecret: "s", RedirectURL: redirectURL,
-			CACertPEM: d.CACertPEM(), AllowPrivateNetwork: true, States: sso.NewMemoryStateStore(sso.MemoryOptions{})}
+			CACertPEM: d.CACertPEM(), InsecureAllowPrivateNetwork: true, StateStore: sso.NewMemoryStateStore(sso.MemoryOptions{})}
 		conn, _ := oidc.New(cfg)
 		_, err := conn.Begin(context.Background(), sso.BeginRequest{Binding: "b"})
 		wantReason(t, err, sso.ReasonIssuerMismatch)
@@ -128,7 +128,7 @@ func TestProviderDocumentsOverTheNetwork(t *testing.T) {
 func TestDiscover(t *testing.T) {
 	op := oidctest.Start(t, oidctest.Options{})
 	ctx := context.Background()
-	m, err := oidc.Discover(ctx, op.Issuer(), oidc.DiscoverOptions{CACertPEM: op.CACertPEM(), AllowPrivateNetwork: true})
+	m, err := oidc.Discover(ctx, op.Issuer(), oidc.DiscoverOptions{CACertPEM: op.CACertPEM(), InsecureAllowPrivateNetwork: true})
 	if err != nil || m.Issuer != op.Issuer() || m.DiscoveryURL != oidc.DiscoveryURLFor(op.Issuer()) || m.Fetched.IsZero() ||
 		!slices.Contains(m.CodeChallengeMethodsSupported, "S256") || m.UserinfoEndpoint != op.Issuer()+"/userinfo" {
 		t.Fatalf("Discover: %+v %v", m, err)
@@ -144,8 +144,8 @@ func TestDiscover(t *testing.T) {
 		want   sso.Reason
 	}{
 		"loopback":    {op.Issuer(), oidc.DiscoverOptions{CACertPEM: op.CACertPEM()}, sso.ReasonAddressNotAllowed},
-		"bad CA":      {op.Issuer(), oidc.DiscoverOptions{CACertPEM: "junk", AllowPrivateNetwork: true}, sso.ReasonInvalidConfig},
-		"untrusted":   {op.Issuer(), oidc.DiscoverOptions{AllowPrivateNetwork: true}, sso.ReasonMetadataFetchFailed},
+		"bad CA":      {op.Issuer(), oidc.DiscoverOptions{CACertPEM: []byte("junk"), InsecureAllowPrivateNetwork: true}, sso.ReasonInvalidConfig},
+		"untrusted":   {op.Issuer(), oidc.DiscoverOptions{InsecureAllowPrivateNetwork: true}, sso.ReasonMetadataFetchFailed},
 		"not a URL":   {"acme", oidc.DiscoverOptions{HTTPClient: op.Client()}, sso.ReasonInvalidConfig},
 		"http issuer": {"http://idp.example", oidc.DiscoverOptions{HTTPClient: op.Client()}, sso.ReasonInvalidConfig},
 		"not JSON":    {op.Issuer(), oidc.DiscoverOptions{DiscoveryURL: op.Issuer() + "/jwks?x", HTTPClient: op.Client()}, sso.ReasonMetadataInvalid},

@@ -34,7 +34,7 @@
 // Email and profile claims come from the ID token and, for what it lacks,
 // from the userinfo endpoint (see [UserinfoMode]); the userinfo sub must
 // equal the ID token's. An email is accepted only when email_verified is
-// true, unless [Config.AllowUnverifiedEmail] says the connection trusts the
+// true, unless [Config.TrustEmail] says the connection trusts the
 // provider's addresses; email_verified counts only from the source (ID
 // token or userinfo) of the address, or from the other one when it names
 // the same address.
@@ -49,8 +49,8 @@
 //
 // Every request to the provider goes through one guarded HTTP client per
 // connection (package internal/safehttp): timeouts, a response size cap,
-// https only unless [Config.AllowInsecureHTTP], public addresses only
-// unless [Config.AllowPrivateNetwork] (checked when connecting, so an
+// https only unless [Config.InsecureAllowHTTP], public addresses only
+// unless [Config.InsecureAllowPrivateNetwork] (checked when connecting, so an
 // issuer URL typed by a tenant cannot reach internal services), and system
 // or custom ([Config.CACertPEM]) root certificates.
 //

@@ -24,7 +24,7 @@ func joinComma(s []string) string { return strings.Join(s, ", ") }
 // guardDetail renames the fetch guard's option names in a detail to this
 // package's Config field names.
 func guardDetail(s string) string {
-	return strings.ReplaceAll(s, "set AllowHTTP", "set AllowInsecureHTTP")
+	return strings.ReplaceAll(s, "set InsecureAllowHTTP", "set InsecureAllowHTTP")
 }
 
 // ProviderError is an OAuth 2.0 error answer of the provider: the error,

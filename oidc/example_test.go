@@ -23,15 +23,14 @@ func Example() {
 
 	conn, err := oidc.New(oidc.Config{
 		ID:           "acme",
-		DisplayName:  "Acme staff",
 		Issuer:       op.Issuer(),
 		ClientID:     "my-app",
 		ClientSecret: "secret",
 		RedirectURL:  "https://app.example/oidc/acme/callback",
 		CACertPEM:    op.CACertPEM(),
 		// The test provider listens on loopback.
-		AllowPrivateNetwork: true,
-		States:              sso.NewMemoryStateStore(sso.MemoryOptions{}),
+		InsecureAllowPrivateNetwork: true,
+		StateStore:                  sso.NewMemoryStateStore(sso.MemoryOptions{}),
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -71,8 +70,8 @@ func Example_errors() {
 	defer op.Close()
 	op.AddClient(oidctest.Client{ID: "my-app", Secret: "secret", RedirectURIs: []string{"https://app.example/cb"}})
 	conn, _ := oidc.New(oidc.Config{ID: "acme", Issuer: op.Issuer(), ClientID: "my-app", ClientSecret: "secret",
-		RedirectURL: "https://app.example/cb", CACertPEM: op.CACertPEM(), AllowPrivateNetwork: true,
-		States: sso.NewMemoryStateStore(sso.MemoryOptions{})})
+		RedirectURL: "https://app.example/cb", CACertPEM: op.CACertPEM(), InsecureAllowPrivateNetwork: true,
+		StateStore: sso.NewMemoryStateStore(sso.MemoryOptions{})})
 	ctx := context.Background()
 	for _, m := range []oidctest.Misbehaviour{
 		{Expired: true},
@@ -104,7 +103,7 @@ func Example_errors() {
 func ExampleCheck() {
 	op := oidctest.NewServer(oidctest.Options{NoEndSession: true})
 	defer op.Close()
-	r, err := oidc.Check(context.Background(), op.Issuer(), oidc.DiscoverOptions{CACertPEM: op.CACertPEM(), AllowPrivateNetwork: true})
+	r, err := oidc.Check(context.Background(), op.Issuer(), oidc.DiscoverOptions{CACertPEM: op.CACertPEM(), InsecureAllowPrivateNetwork: true})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -157,7 +156,7 @@ func ExampleConnection_Logout() {
 		PostLogoutRedirectURIs: []string{"https://app.example/bye"}})
 	conn, _ := oidc.New(oidc.Config{ID: "acme", Issuer: op.Issuer(), ClientID: "my-app", ClientSecret: "secret",
 		RedirectURL: "https://app.example/cb", PostLogoutRedirectURL: "https://app.example/bye",
-		CACertPEM: op.CACertPEM(), AllowPrivateNetwork: true, States: sso.NewMemoryStateStore(sso.MemoryOptions{})})
+		CACertPEM: op.CACertPEM(), InsecureAllowPrivateNetwork: true, StateStore: sso.NewMemoryStateStore(sso.MemoryOptions{})})
 	ctx := context.Background()
 	b := sso.NewBinding()
 	step, _ := conn.Begin(ctx, sso.BeginRequest{Binding: b})
@@ -193,8 +192,8 @@ func ExampleConnection_VerifyIDToken() {
 	op := oidctest.NewServer(oidctest.Options{Algorithm: "ES256"})
 	defer op.Close()
 	conn, _ := oidc.New(oidc.Config{ID: "acme", Issuer: op.Issuer(), ClientID: "my-app", ClientSecret: "secret",
-		RedirectURL: "https://app.example/cb", CACertPEM: op.CACertPEM(), AllowPrivateNetwork: true,
-		States: sso.NewMemoryStateStore(sso.MemoryOptions{})})
+		RedirectURL: "https://app.example/cb", CACertPEM: op.CACertPEM(), InsecureAllowPrivateNetwork: true,
+		StateStore: sso.NewMemoryStateStore(sso.MemoryOptions{})})
 	ctx := context.Background()
 	tok, err := conn.VerifyIDToken(ctx, op.Sign(op.Claims("my-app", "alice-0001", "n-42")), "n-42")
 	if err != nil {

@@ -41,7 +41,6 @@ func TestUserinfo(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) {
 				c.Userinfo = tc.mode
-				c.Claims.Department = "department"
 			})
 			e.op.Misbehave(oidctest.Misbehaviour{EmailOnlyInUserinfo: tc.emailOnlyUI, UserinfoClaims: override})
 			id, err := e.login("alice-0001")
@@ -51,8 +50,8 @@ func TestUserinfo(t *testing.T) {
 			if n := e.op.Stats().Userinfo; n != tc.wantCalls {
 				t.Errorf("userinfo called %d times; want %d", n, tc.wantCalls)
 			}
-			if id.DisplayName != tc.wantName || id.Email != tc.wantEmail || !id.EmailVerified || id.Department != tc.wantDeptFrom {
-				t.Errorf("identity name %q email %q verified %v department %q", id.DisplayName, id.Email, id.EmailVerified, id.Department)
+			if id.DisplayName != tc.wantName || id.Email != tc.wantEmail || !id.EmailVerified || id.Attribute("department") != tc.wantDeptFrom {
+				t.Errorf("identity name %q email %q verified %v department %q", id.DisplayName, id.Email, id.EmailVerified, id.Attribute("department"))
 			}
 			if id.Subject != "alice-0001" {
 				t.Errorf("subject %q", id.Subject)
@@ -96,8 +95,8 @@ func TestUserinfo(t *testing.T) {
 
 func TestClaimsMapping(t *testing.T) {
 	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) {
-		c.Claims = oidc.ClaimMapping{Groups: []string{"teams", "roles"}, SplitGroups: true, Module: "sso_module",
-			Language: "lang", DisplayName: "-", Email: "mail"}
+		c.Attributes = sso.AttributeMap{Groups: []string{"teams", "roles"}, DisplayName: []string{}, Email: []string{"mail"}}
+		c.SplitGroups = true
 	})
 	e.op.AddUser(oidctest.User{Subject: "carol", Email: "ignored@example.com", Name: "Carol", Roles: []string{"admin", "viewer"},
 		Claims: map[string]any{"mail": "Carol@Bücher.Example", "teams": "red, blue,red", "sso_module": "crm", "lang": "fr",
@@ -112,8 +111,8 @@ func TestClaimsMapping(t *testing.T) {
 	if !slices.Equal(id.Groups, []string{"red", "blue", "admin", "viewer"}) {
 		t.Errorf("groups %v", id.Groups)
 	}
-	if id.Module != "crm" || id.Language != "fr" || id.DisplayName != "" {
-		t.Errorf("module %q language %q display %q", id.Module, id.Language, id.DisplayName)
+	if id.FirstAttribute("sso_module") != "crm" || id.FirstAttribute("lang") != "fr" || id.DisplayName != "" {
+		t.Errorf("module %q language %q display %q", id.FirstAttribute("sso_module"), id.FirstAttribute("lang"), id.DisplayName)
 	}
 	if got := id.Attribute("address"); got != `{"locality":"Paris"}` {
 		t.Errorf("address attribute %q", got)
@@ -255,10 +254,10 @@ func TestPlainHTTPProvider(t *testing.T) {
 	op := oidctest.StartHTTP(t, oidctest.Options{})
 	op.AddClient(oidctest.Client{ID: clientID, Secret: secret, RedirectURIs: []string{"http://localhost:8080/cb"}})
 	cfg := oidc.Config{ID: "demo", Issuer: op.Issuer(), ClientID: clientID, ClientSecret: secret, RedirectURL: "http://localhost:8080/cb",
-		States: sso.NewMemoryStateStore(sso.MemoryOptions{}), AllowPrivateNetwork: true}
+		StateStore: sso.NewMemoryStateStore(sso.MemoryOptions{}), InsecureAllowPrivateNetwork: true}
 	_, err := oidc.New(cfg)
 	wantReason(t, err, sso.ReasonInvalidConfig)
-	cfg.AllowInsecureHTTP = true
+	cfg.InsecureAllowHTTP = true
 	conn, err := oidc.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -280,7 +279,7 @@ func TestPlainHTTPProvider(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	good := func() oidc.Config {
 		return oidc.Config{ID: "c", Issuer: "https://idp.example", ClientID: "id", ClientSecret: "s",
-			RedirectURL: "https://app.example/cb", States: sso.NewMemoryStateStore(sso.MemoryOptions{})}
+			RedirectURL: "https://app.example/cb", StateStore: sso.NewMemoryStateStore(sso.MemoryOptions{})}
 	}
 	if err := (&oidc.Config{}).Validate(); err == nil {
 		t.Fatal("zero Config valid")
@@ -315,10 +314,7 @@ func TestConfigValidate(t *testing.T) {
 		{"bad scope", func(c *oidc.Config) { c.Scopes = []string{"a b"} }, "Scopes"},
 		{"bad userinfo mode", func(c *oidc.Config) { c.Userinfo = "sometimes" }, "Userinfo"},
 		{"huge skew", func(c *oidc.Config) { c.ClockSkew = 3600e9 }, "ClockSkew"},
-		{"bad CA", func(c *oidc.Config) { c.CACertPEM = "not pem" }, "CACertPEM"},
-		{"script logo", func(c *oidc.Config) { c.LogoURL = "javascript:alert(1)" }, "LogoURL"},
-		{"protocol-relative logo", func(c *oidc.Config) { c.LogoURL = "//evil.example/x.png" }, "LogoURL"},
-		{"relative logo", func(c *oidc.Config) { c.LogoURL = "logo.png" }, "LogoURL"},
+		{"bad CA", func(c *oidc.Config) { c.CACertPEM = []byte("not pem") }, "CACertPEM"},
 		{"bad post-logout URL", func(c *oidc.Config) { c.PostLogoutRedirectURL = "/bye" }, "PostLogoutRedirectURL"},
 	}
 	for _, tc := range tests {
@@ -340,12 +336,6 @@ func TestConfigValidate(t *testing.T) {
 	c.RedirectURL = "http://127.0.0.1:8080/cb"
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
-	}
-	for _, logo := range []string{"https://cdn.example/acme.svg", "/static/logos/acme.svg"} {
-		c.LogoURL = logo
-		if err := c.Validate(); err != nil {
-			t.Fatal(err)
-		}
 	}
 	// The secret never appears in errors or printed configs.
 	c = good()

@@ -92,8 +92,8 @@ var completeFuzzEnv = sync.OnceValues(func() (*completeEnv, error) {
 	op.AddClient(oidctest.Client{ID: clientID, Secret: secret, RedirectURIs: []string{redirectURL}})
 	conn, err := oidc.New(oidc.Config{
 		ID: "acme", Issuer: op.Issuer(), ClientID: clientID, ClientSecret: secret, RedirectURL: redirectURL,
-		CACertPEM: op.CACertPEM(), AllowPrivateNetwork: true,
-		States: sso.NewMemoryStateStore(sso.MemoryOptions{}),
+		CACertPEM: op.CACertPEM(), InsecureAllowPrivateNetwork: true,
+		StateStore: sso.NewMemoryStateStore(sso.MemoryOptions{}),
 	})
 	if err != nil {
 		return nil, err
@@ -264,7 +264,7 @@ func FuzzConfigKeys(f *testing.F) {
 	f.Fuzz(func(t *testing.T, keyType string, keyDER []byte, caType string, caDER []byte) {
 		keyDER, caDER = keyDER[:min(len(keyDER), 512)], caDER[:min(len(caDER), 512)]
 		cfg := oidc.Config{ID: "acme", Issuer: "https://login.example.com", ClientID: clientID, RedirectURL: redirectURL,
-			AuthMethod: oidc.AuthPrivateKeyJWT, PrivateKeyPEM: sso.Secret(pemOrText(keyType, keyDER)), CACertPEM: pemOrText(caType, caDER)}
+			AuthMethod: oidc.AuthPrivateKeyJWT, PrivateKeyPEM: sso.Secret(pemOrText(keyType, keyDER)), CACertPEM: []byte(pemOrText(caType, caDER))}
 		if err := cfg.Validate(); err != nil {
 			var e *sso.Error
 			if !errors.As(err, &e) || e.Reason != sso.ReasonInvalidConfig || e.Detail == "" {

@@ -67,16 +67,16 @@ func newEnv(t testing.TB, opts oidctest.Options, mutate func(*oidc.Config)) *env
 		PostLogoutRedirectURIs: []string{"https://app.example/logged-out"}})
 	e := &env{t: t, op: op, clock: clock, binding: sso.NewBinding(), events: &eventLog{}}
 	e.cfg = oidc.Config{
-		ID:                  "acme",
-		Issuer:              op.Issuer(),
-		ClientID:            clientID,
-		ClientSecret:        secret,
-		RedirectURL:         redirectURL,
-		CACertPEM:           op.CACertPEM(),
-		AllowPrivateNetwork: true,
-		States:              sso.NewMemoryStateStore(sso.MemoryOptions{Now: clock.Now}),
-		Now:                 clock.Now,
-		Events:              e.events.add,
+		ID:                          "acme",
+		Issuer:                      op.Issuer(),
+		ClientID:                    clientID,
+		ClientSecret:                secret,
+		RedirectURL:                 redirectURL,
+		CACertPEM:                   op.CACertPEM(),
+		InsecureAllowPrivateNetwork: true,
+		StateStore:                  sso.NewMemoryStateStore(sso.MemoryOptions{Now: clock.Now}),
+		Now:                         clock.Now,
+		Events:                      e.events.add,
 	}
 	if mutate != nil {
 		mutate(&e.cfg)

@@ -23,7 +23,7 @@ type netConfig struct {
 }
 
 func (n netConfig) safeOptions() safehttp.Options {
-	return safehttp.Options{AllowHTTP: n.allowHTTP, AllowPrivateNetwork: n.allowPrivate, MaxBytes: n.maxBytes, Timeout: n.timeout, RootCAs: n.roots}
+	return safehttp.Options{InsecureAllowHTTP: n.allowHTTP, InsecureAllowPrivateNetwork: n.allowPrivate, MaxBytes: n.maxBytes, Timeout: n.timeout, RootCAs: n.roots}
 }
 
 // newHTTPClient returns the client every request to a provider goes

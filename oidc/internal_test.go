@@ -23,7 +23,7 @@ import (
 func TestMergeClaimsKeepsEmailWithItsVerification(t *testing.T) {
 	id := map[string]any{"sub": "s", "email_verified": true, "name": "From ID token"}
 	ui := map[string]any{"sub": "s", "email": "a@example.com", "email_verified": false, "name": "From userinfo", "locale": "fr"}
-	m := mergeClaims(id, ui, "email")
+	m := mergeClaims(id, ui, []string{"email"})
 	if m["name"] != "From ID token" || m["locale"] != "fr" {
 		t.Fatalf("merge %v", m)
 	}
@@ -47,7 +47,7 @@ func TestMergeClaimsKeepsEmailWithItsVerification(t *testing.T) {
 		{"no email anywhere", map[string]any{"email_verified": true}, map[string]any{}, nil, true, false},
 	}
 	for _, tc := range tests {
-		m := mergeClaims(tc.primary, tc.secondary, "email")
+		m := mergeClaims(tc.primary, tc.secondary, []string{"email"})
 		v, ok := m["email_verified"]
 		if m["email"] != tc.email || v != tc.verified || ok == tc.noVerifiedK {
 			t.Errorf("%s: email %v email_verified %v (present %v); want %v %v", tc.name, m["email"], v, ok, tc.email, tc.verified)
@@ -147,7 +147,7 @@ func TestUnknownKeyAfterAnotherLoginsRefetch(t *testing.T) {
 	clock := func() time.Time { return now }
 	op := oidctest.Start(t, oidctest.Options{Now: clock})
 	c, err := New(Config{ID: "acme", Issuer: op.Issuer(), ClientID: "app", ClientSecret: "s", RedirectURL: "https://app.example/cb",
-		CACertPEM: op.CACertPEM(), AllowPrivateNetwork: true, Now: clock, States: sso.NewMemoryStateStore(sso.MemoryOptions{Now: clock})})
+		CACertPEM: op.CACertPEM(), InsecureAllowPrivateNetwork: true, Now: clock, StateStore: sso.NewMemoryStateStore(sso.MemoryOptions{Now: clock})})
 	if err != nil {
 		t.Fatal(err)
 	}

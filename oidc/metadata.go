@@ -105,14 +105,14 @@ func DiscoveryURLFor(issuer string) string {
 type DiscoverOptions struct {
 	// DiscoveryURL overrides the well-known URL derived from the issuer.
 	DiscoveryURL string
-	// CACertPEM, AllowInsecureHTTP, AllowPrivateNetwork, HTTPClient,
+	// CACertPEM, InsecureAllowHTTP, InsecureAllowPrivateNetwork, HTTPClient,
 	// Timeout and MaxResponseBytes work as in [Config].
-	CACertPEM           string
-	AllowInsecureHTTP   bool
-	AllowPrivateNetwork bool
-	HTTPClient          *http.Client
-	Timeout             time.Duration
-	MaxResponseBytes    int64
+	CACertPEM                   []byte
+	InsecureAllowHTTP           bool
+	InsecureAllowPrivateNetwork bool
+	HTTPClient                  *http.Client
+	Timeout                     time.Duration
+	MaxResponseBytes            int64
 	// Now is the clock for Metadata.Fetched; time.Now when nil.
 	Now func() time.Time
 }
@@ -140,7 +140,7 @@ func (o *DiscoverOptions) discover(ctx context.Context, issuer string) (*Metadat
 	client := newHTTPClient(n)
 	ctx, cancel := context.WithTimeout(ctx, n.timeout) // also for an injected client
 	defer cancel()
-	m, err := discover(ctx, client, issuer, o.DiscoveryURL, o.AllowInsecureHTTP, n.maxBytes, o.now())
+	m, err := discover(ctx, client, issuer, o.DiscoveryURL, o.InsecureAllowHTTP, n.maxBytes, o.now())
 	return m, client, n, err
 }
 
@@ -193,16 +193,16 @@ func (o *DiscoverOptions) now() time.Time {
 }
 
 func (o *DiscoverOptions) netConfig() (netConfig, error) {
-	n := netConfig{allowHTTP: o.AllowInsecureHTTP, allowPrivate: o.AllowPrivateNetwork, timeout: o.Timeout, maxBytes: o.MaxResponseBytes, client: o.HTTPClient}
+	n := netConfig{allowHTTP: o.InsecureAllowHTTP, allowPrivate: o.InsecureAllowPrivateNetwork, timeout: o.Timeout, maxBytes: o.MaxResponseBytes, client: o.HTTPClient}
 	if n.timeout <= 0 {
 		n.timeout = DefaultTimeout
 	}
 	if n.maxBytes <= 0 {
 		n.maxBytes = DefaultMaxResponseBytes
 	}
-	if o.CACertPEM != "" {
+	if len(o.CACertPEM) > 0 {
 		n.roots = x509.NewCertPool()
-		if !n.roots.AppendCertsFromPEM([]byte(o.CACertPEM)) {
+		if !n.roots.AppendCertsFromPEM(o.CACertPEM) {
 			return n, &sso.Error{Op: "oidc.Discover", Reason: sso.ReasonInvalidConfig, Detail: "CACertPEM holds no PEM certificate"}
 		}
 	}
@@ -368,7 +368,7 @@ func (m *Metadata) Compatibility(issuer string) *Report {
 		if u, err := url.Parse(ep.v); err != nil || !u.IsAbs() {
 			missing(ep.name + " " + quote(ep.v) + " is not an absolute URL")
 		} else if u.Scheme != "https" {
-			warn(ep.name + " " + quote(ep.v) + " is not https (needs AllowInsecureHTTP)")
+			warn(ep.name + " " + quote(ep.v) + " is not https (needs InsecureAllowHTTP)")
 		}
 	}
 	r.Userinfo = m.UserinfoEndpoint != ""

@@ -111,7 +111,7 @@ type IdentifierSource string
 const (
 	// IdentifierEmail: the identity's email (the default). Being an
 	// email, it links a member only when the account claims its domain and
-	// the identity provider vouches for it (TrustEmail, EmailVerified).
+	// the identity provider vouches for it (Identity.EmailVerified).
 	IdentifierEmail IdentifierSource = "email"
 	// IdentifierSubject: the identity's subject (SAML NameID, OIDC sub,
 	// LDAP DN).
@@ -133,12 +133,6 @@ type Connection struct {
 	Identifier IdentifierSource
 	// IdentifierAttribute names the attribute for IdentifierAttribute.
 	IdentifierAttribute string
-	// TrustEmail declares that this identity provider vouches for the
-	// emails it sends (an administrator's statement for SAML and LDAP
-	// directories, or for an OpenID provider that sends no email_verified
-	// claim). Without it only Identity.EmailVerified counts. An unvouched
-	// email never links an existing user automatically.
-	TrustEmail bool
 	// AllowEmailOutsideDomains lets identities with an email outside the
 	// account's claimed domains log in. Off, they are refused with
 	// sso.ReasonEmailDomainNotAllowed. It never allows automatic linking
@@ -158,6 +152,34 @@ type Connection struct {
 	// Roles maps the identity provider's groups or roles to application
 	// roles, for JIT creation and role updates.
 	Roles RoleMapping
+	// OrganisationAttributes names the attributes or claims that hold the
+	// organisation a member belongs to (SmartSimple's Department), tried
+	// in order, ignoring the case of ASCII letters; nil means
+	// DefaultOrganisationAttributes. Used by Updates.Organisation and JIT.
+	OrganisationAttributes []string
+	// LanguageAttributes names the attributes or claims that hold a new
+	// user's language; nil means DefaultLanguageAttributes.
+	LanguageAttributes []string
+}
+
+// Default attribute names of [Connection].
+var (
+	DefaultOrganisationAttributes = []string{"department", "ou", "urn:oid:2.5.4.11"}
+	DefaultLanguageAttributes     = []string{"language", "preferredLanguage", "locale", "urn:oid:2.16.840.1.113730.3.1.39"}
+)
+
+func (c *Connection) organisationAttributes() []string {
+	if c.OrganisationAttributes == nil {
+		return DefaultOrganisationAttributes
+	}
+	return c.OrganisationAttributes
+}
+
+func (c *Connection) languageAttributes() []string {
+	if c.LanguageAttributes == nil {
+		return DefaultLanguageAttributes
+	}
+	return c.LanguageAttributes
 }
 
 // JIT configures just-in-time creation: a user the store does not know is

@@ -90,7 +90,7 @@ func ExampleRequest_bindTo() {
 
 // Automatic linking by email needs a claimed domain and an email the identity
 // provider vouches for.
-func ExampleConnection_TrustEmail() {
+func ExampleProvisioner_Provision_vouchedEmail() {
 	ctx := context.Background()
 	store := provisioning.NewMemoryStore(provisioning.MemoryOptions{})
 	_ = store.Tx(ctx, func(tx provisioning.Tx) error {
@@ -127,7 +127,8 @@ func ExampleProvisioner_Preview() {
 		Connection: provisioning.Connection{ID: "acme-saml",
 			JIT:     provisioning.JIT{Enabled: true, DefaultRoles: []string{"Applicant"}, CreateOrganisation: true},
 			Updates: provisioning.Updates{Organisation: true}},
-		Identity: &sso.Identity{Connection: "acme-saml", Subject: "T5014CD", Email: "david@acme.example", Department: "Shipping"},
+		Identity: &sso.Identity{Connection: "acme-saml", Subject: "T5014CD", Email: "david@acme.example",
+			Attributes: map[string][]string{"Department": {"Shipping"}}},
 	}
 	plan, err := p.Preview(ctx, req)
 	if err != nil {

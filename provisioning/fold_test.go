@@ -44,7 +44,7 @@ func corp() provisioning.Account {
 // its emails; an address that differs from hers in ASCII case only still
 // links.
 func TestConfusableEmailDoesNotAutoLink(t *testing.T) {
-	trusting := provisioning.Connection{ID: "corp-saml", TrustEmail: true}
+	trusting := provisioning.Connection{ID: "corp-saml"}
 	for _, c := range ssotest.Confusables {
 		t.Run(c.Name, func(t *testing.T) {
 			for _, jit := range []bool{false, true} {
@@ -107,7 +107,7 @@ func TestConfusableDepartmentIsAnotherOrganisation(t *testing.T) {
 		{"\u212Aey Accounts", false},
 	} {
 		id := ident("s-"+tc.dept, "")
-		id.Department = tc.dept
+		id.Attributes = map[string][]string{"department": {tc.dept}}
 		res, err := e.provision(req(conn, id))
 		if err != nil || res.Organisation == nil {
 			t.Fatalf("%q: %+v, %v", tc.dept, res, err)

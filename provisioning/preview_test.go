@@ -67,7 +67,7 @@ func TestPreviewMatchesProvision(t *testing.T) {
 		}, provisioning.MatchIdentifier, ""},
 		{"vouched email", func(e *env) provisioning.Request {
 			e.addUser("olly@acme.example", provisioning.Membership{Account: "acme"})
-			return req(provisioning.Connection{TrustEmail: true}, ident("s-1", "olly@acme.example"))
+			return req(provisioning.Connection{}, vouched("s-1", "olly@acme.example"))
 		}, provisioning.MatchEmail, ""},
 		{"attribute updates", func(e *env) provisioning.Request {
 			e.addUser("dana@acme.example", provisioning.Membership{Account: "acme", SSOIdentifier: "D1",
@@ -81,8 +81,7 @@ func TestPreviewMatchesProvision(t *testing.T) {
 		}, provisioning.MatchIdentifier, ""},
 		{"created with a new organisation", func(e *env) provisioning.Request {
 			return req(jitConn(), withID(ident("T1", "new@acme.example"), func(id *sso.Identity) {
-				id.Department = "Shipping"
-				id.Attributes = map[string][]string{"Roles": {"Clerk"}}
+				id.Attributes = map[string][]string{"Roles": {"Clerk"}, "Department": {"Shipping"}}
 			}))
 		}, provisioning.MatchCreated, ""},
 		{"created in an existing organisation", func(e *env) provisioning.Request {
@@ -93,9 +92,9 @@ func TestPreviewMatchesProvision(t *testing.T) {
 		}, provisioning.MatchCreated, ""},
 		{"existing user joins", func(e *env) provisioning.Request {
 			e.addUser("kim@acme.example", provisioning.Membership{Account: "other"})
-			c := jitConn()
-			c.TrustEmail = true
-			return req(c, ident("k", "kim@acme.example"))
+			id := ident("k", "kim@acme.example")
+			id.EmailVerified = true
+			return req(jitConn(), id)
 		}, provisioning.MatchEmail, ""},
 		{"login binding", func(e *env) provisioning.Request {
 			uid := e.addUser("rita@acme.example", provisioning.Membership{Account: "acme"})
@@ -108,7 +107,7 @@ func TestPreviewMatchesProvision(t *testing.T) {
 			return req(bindingConn(), ident("Rita.R", ""))
 		}, "", sso.ReasonUserNotProvisioned},
 		{"not provisioned", func(e *env) provisioning.Request {
-			return req(provisioning.Connection{TrustEmail: true}, ident("s", "new@acme.example"))
+			return req(provisioning.Connection{}, ident("s", "new@acme.example"))
 		}, "", sso.ReasonUserNotProvisioned},
 		{"email outside the claimed domains", func(e *env) provisioning.Request {
 			return req(jitConn(), ident("s", "a@gmail.example"))

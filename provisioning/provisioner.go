@@ -113,7 +113,7 @@ func New(cfg Config) (*Provisioner, error) {
 //     sso.ReasonLinkRequiresProof;
 //  3. by email (case-insensitive; also the identifier when it stands for the
 //     email): linked automatically only when the account claims the email's
-//     domain and the identity provider vouches for the email (TrustEmail or
+//     domain and the identity provider vouches for the email
 //     EmailVerified). Otherwise the link needs proof
 //     (sso.ReasonLinkRequiresProof), since linking by an unvouched email is an
 //     account takeover;
@@ -446,8 +446,8 @@ func (a *attempt) emailIdentifierUnvouched() string {
 	if d := sso.EmailDomain(a.email); !a.req.Account.Claims(d) {
 		return fmt.Sprintf("the identifier is the identity's email, whose domain %q account %q does not claim, so it is not linked automatically", d, a.account())
 	}
-	if !c.TrustEmail && !a.id.EmailVerified {
-		return "the identifier is the identity's email, which the identity provider does not vouch for (no verified email, and the connection does not declare TrustEmail), so it is not linked automatically"
+	if !a.id.EmailVerified {
+		return "the identifier is the identity's email, which the identity provider does not vouch for (the identity's email is not verified: the connection's protocol settings say whether it trusts the provider's emails), so it is not linked automatically"
 	}
 	return ""
 }
@@ -483,9 +483,8 @@ func (a *attempt) unvouched(u *User) string {
 	if !a.req.Account.Claims(d) {
 		return fmt.Sprintf("user %q has this email, but account %q does not claim its domain %q, so it is not linked automatically", u.ID, a.account(), d)
 	}
-	c := a.conn()
-	if !c.TrustEmail && !(a.id.EmailVerified && EmailKey(a.id.Email) == EmailKey(u.Email)) {
-		return fmt.Sprintf("user %q has this email, but the identity provider does not vouch for it (no verified email, and the connection does not declare TrustEmail), so it is not linked automatically", u.ID)
+	if !(a.id.EmailVerified && EmailKey(a.id.Email) == EmailKey(u.Email)) {
+		return fmt.Sprintf("user %q has this email, but the identity provider does not vouch for it (the identity's email is not verified: the connection's protocol settings say whether it trusts the provider's emails), so it is not linked automatically", u.ID)
 	}
 	return ""
 }
@@ -498,7 +497,7 @@ func (a *attempt) create() error {
 		GivenName:   id.GivenName,
 		FamilyName:  id.FamilyName,
 		DisplayName: id.DisplayName,
-		Language:    id.Language,
+		Language:    id.FirstAttribute(a.conn().languageAttributes()...),
 		Created:     a.now,
 		Updated:     a.now,
 	}
@@ -537,8 +536,8 @@ func (a *attempt) newMembership() (*Membership, error) {
 
 func (a *attempt) jitOrganisation() (string, error) {
 	c := a.conn()
-	if c.Updates.Organisation && a.id.Department != "" {
-		org, err := a.findOrCreateOrganisation(a.id.Department, c.JIT.CreateOrganisation)
+	if dept := a.department(); c.Updates.Organisation && dept != "" {
+		org, err := a.findOrCreateOrganisation(dept, c.JIT.CreateOrganisation)
 		if err != nil || org != nil {
 			return orgID(org), err
 		}
@@ -554,6 +553,12 @@ func (a *attempt) jitOrganisation() (string, error) {
 		return "", a.refuse(sso.ReasonInvalidConfig, fmt.Sprintf("JIT.DefaultOrganisation %q names no organisation of account %q; create it, or turn on JIT.CreateOrganisation", c.JIT.DefaultOrganisation, a.account()))
 	}
 	return org.ID, nil
+}
+
+// department returns the identity's organisation name, from the
+// connection's OrganisationAttributes.
+func (a *attempt) department() string {
+	return a.id.FirstAttribute(a.conn().organisationAttributes()...)
 }
 
 func orgID(o *Organisation) string {
@@ -692,8 +697,8 @@ func (a *attempt) update(u *User, m *Membership) (userChanged bool, updated []st
 			}
 		}
 	}
-	if c.Updates.Organisation && id.Department != "" && !a.joined {
-		org, err := a.tx.FindOrganisationByName(a.ctx, a.account(), id.Department)
+	if dept := a.department(); c.Updates.Organisation && dept != "" && !a.joined {
+		org, err := a.tx.FindOrganisationByName(a.ctx, a.account(), dept)
 		switch {
 		case err == nil:
 			if org.ID != m.Organisation {
@@ -702,7 +707,7 @@ func (a *attempt) update(u *User, m *Membership) (userChanged bool, updated []st
 			}
 		case notFound(err):
 			a.warnings = append(a.warnings, sso.Warning{Reason: sso.ReasonNotFound,
-				Detail: fmt.Sprintf("the department %q names no organisation of account %q; the user's organisation was left unchanged", id.Department, a.account())})
+				Detail: fmt.Sprintf("the department %q names no organisation of account %q; the user's organisation was left unchanged", dept, a.account())})
 		default:
 			return false, nil, a.storeErr("find an organisation", err)
 		}

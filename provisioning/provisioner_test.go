@@ -127,6 +127,14 @@ func ident(subject, email string) *sso.Identity {
 	return &sso.Identity{Connection: "acme-saml", Protocol: sso.ProtocolSAML, Issuer: "https://idp.acme.example", Subject: subject, Email: email}
 }
 
+// vouched is ident with an email the identity provider vouches for, as a
+// protocol package reports it for a connection that trusts its emails.
+func vouched(subject, email string) *sso.Identity {
+	id := ident(subject, email)
+	id.EmailVerified = true
+	return id
+}
+
 func req(conn provisioning.Connection, id *sso.Identity) provisioning.Request {
 	if conn.ID == "" {
 		conn.ID = "acme-saml"
@@ -229,22 +237,22 @@ func TestRequestRefusals(t *testing.T) {
 func TestNotProvisioned(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("other@acme.example", provisioning.Membership{Account: "acme"})
-	_, err := e.provision(req(provisioning.Connection{TrustEmail: true}, ident("s", "new@acme.example")))
+	_, err := e.provision(req(provisioning.Connection{}, ident("s", "new@acme.example")))
 	wantReason(t, err, sso.ReasonUserNotProvisioned)
 	if errors.Is(err, provisioning.ErrBindingPossible) {
 		t.Fatal("binding possible although login binding is off")
 	}
 	// A user of another account is not a member here.
 	e.addUser("elsewhere@acme.example", provisioning.Membership{Account: "other"})
-	_, err = e.provision(req(provisioning.Connection{TrustEmail: true}, ident("s", "elsewhere@acme.example")))
+	_, err = e.provision(req(provisioning.Connection{}, ident("s", "elsewhere@acme.example")))
 	wantReason(t, err, sso.ReasonUserNotProvisioned)
 }
 
 func TestMatchByLink(t *testing.T) {
 	e := newEnv(t)
 	uid := e.addUser("olly@acme.example", provisioning.Membership{Account: "acme"})
-	conn := provisioning.Connection{TrustEmail: true}
-	res, err := e.provision(req(conn, ident("nameid-1", "olly@acme.example")))
+	conn := provisioning.Connection{}
+	res, err := e.provision(req(conn, vouched("nameid-1", "olly@acme.example")))
 	if err != nil || res.Match != provisioning.MatchEmail || !res.Linked || res.User.ID != uid {
 		t.Fatalf("first login = %+v, %v; want an email match that links", res, err)
 	}
@@ -321,10 +329,9 @@ func TestEmailIdentifierNeedsVouchedEmail(t *testing.T) {
 		want     sso.Reason // "" = linked
 	}{
 		{"verified email", provisioning.Connection{}, "olly@acme.example", true, ""},
-		{"trusted connection", provisioning.Connection{TrustEmail: true}, "olly@acme.example", false, ""},
 		{"unvouched email", provisioning.Connection{}, "olly@acme.example", false, sso.ReasonLinkRequiresProof},
 		{"unvouched email, JIT on (no second user)", provisioning.Connection{JIT: provisioning.JIT{Enabled: true}}, "olly@acme.example", false, sso.ReasonLinkRequiresProof},
-		{"unclaimed domain, allowed in", provisioning.Connection{TrustEmail: true, AllowEmailOutsideDomains: true}, "olly@gmail.example", true, sso.ReasonLinkRequiresProof},
+		{"unclaimed domain, allowed in", provisioning.Connection{AllowEmailOutsideDomains: true}, "olly@gmail.example", true, sso.ReasonLinkRequiresProof},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -372,10 +379,9 @@ func TestEmailLinkingNeedsClaimedDomainAndVouchedEmail(t *testing.T) {
 		verfied bool
 		want    sso.Reason // "" = linked
 	}{
-		{"trusted connection", "olly@acme.example", provisioning.Connection{TrustEmail: true}, false, ""},
 		{"verified email", "olly@acme.example", provisioning.Connection{}, true, ""},
 		{"unvouched email", "olly@acme.example", provisioning.Connection{}, false, sso.ReasonLinkRequiresProof},
-		{"unclaimed domain, allowed in", "olly@gmail.example", provisioning.Connection{TrustEmail: true, AllowEmailOutsideDomains: true}, true, sso.ReasonLinkRequiresProof},
+		{"unclaimed domain, allowed in", "olly@gmail.example", provisioning.Connection{AllowEmailOutsideDomains: true}, true, sso.ReasonLinkRequiresProof},
 		{"unvouched, JIT on (no duplicate user)", "olly@acme.example", provisioning.Connection{JIT: provisioning.JIT{Enabled: true}}, false, sso.ReasonLinkRequiresProof},
 	}
 	for _, c := range cases {
@@ -402,7 +408,7 @@ func TestEmailLinkingNeedsClaimedDomainAndVouchedEmail(t *testing.T) {
 func TestEmailDoesNotOverrideSetIdentifier(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("olly@acme.example", provisioning.Membership{Account: "acme", SSOIdentifier: "OllyNg"})
-	conn := provisioning.Connection{Identifier: provisioning.IdentifierSubject, TrustEmail: true}
+	conn := provisioning.Connection{Identifier: provisioning.IdentifierSubject}
 	id := ident("ollyng", "olly@acme.example")
 	id.EmailVerified = true
 	_, err := e.provision(req(conn, id))
@@ -414,10 +420,10 @@ func TestDefaultIdentifierIsEmailExactly(t *testing.T) {
 	// the email, case-sensitively; the IdP sends only the NameID.
 	e := newEnv(t)
 	uid := e.addUser("Pat.Lee@acme.example", provisioning.Membership{Account: "acme"})
-	conn := provisioning.Connection{Identifier: provisioning.IdentifierSubject, TrustEmail: true}
+	conn := provisioning.Connection{Identifier: provisioning.IdentifierSubject}
 	_, err := e.provision(req(conn, ident("pat.lee@acme.example", "")))
 	wantReason(t, err, sso.ReasonUserNotProvisioned)
-	res, err := e.provision(req(conn, ident("Pat.Lee@acme.example", "")))
+	res, err := e.provision(req(conn, vouched("Pat.Lee@acme.example", "Pat.Lee@acme.example")))
 	if err != nil || res.User.ID != uid || res.Match != provisioning.MatchEmail {
 		t.Fatalf("= %+v, %v; want linked by the default identifier", res, err)
 	}
@@ -447,8 +453,8 @@ func jitConn() provisioning.Connection {
 func TestJIT(t *testing.T) {
 	e := newEnv(t)
 	id := ident("T5014CD", "david@acme.example")
-	id.GivenName, id.FamilyName, id.Department, id.Language = "David", "Smith", "Shipping", "1"
-	id.Attributes = map[string][]string{"Roles": {"Clerk, Unknown"}}
+	id.GivenName, id.FamilyName = "David", "Smith"
+	id.Attributes = map[string][]string{"Department": {"Shipping"}, "Language": {"1"}, "Roles": {"Clerk, Unknown"}}
 	res, err := e.provision(req(jitConn(), id))
 	if err != nil {
 		t.Fatal(err)
@@ -480,7 +486,7 @@ func TestJIT(t *testing.T) {
 
 	// A second person of the same department joins the same organisation.
 	id2 := ident("T2", "ann@acme.example")
-	id2.Department = "shipping"
+	setDept(id2, "shipping")
 	res2, err := e.provision(req(jitConn(), id2))
 	if err != nil || res2.Organisation == nil || res2.Organisation.ID != res.Organisation.ID {
 		t.Fatalf("second JIT = %+v, %v; want the existing organisation", res2, err)
@@ -501,7 +507,7 @@ func TestJITOrganisationWithoutCreate(t *testing.T) {
 	conn := jitConn()
 	conn.JIT.CreateOrganisation = false
 	id := ident("s", "a@acme.example")
-	id.Department = "Nowhere"
+	setDept(id, "Nowhere")
 	// Neither the department's nor the default organisation exists: refused
 	// as misconfigured, and nothing is created.
 	_, err := e.provision(req(conn, id))
@@ -535,8 +541,9 @@ func TestJITJoinsExistingUserOnlyWhenVouched(t *testing.T) {
 	conn := jitConn()
 	_, err := e.provision(req(conn, ident("k", "kim@acme.example")))
 	wantReason(t, err, sso.ReasonLinkRequiresProof)
-	conn.TrustEmail = true
-	res, err := e.provision(req(conn, ident("k", "kim@acme.example")))
+	vouched := ident("k", "kim@acme.example")
+	vouched.EmailVerified = true
+	res, err := e.provision(req(conn, vouched))
 	if err != nil || res.User.ID != uid || res.Created || !res.Joined || res.Match != provisioning.MatchEmail {
 		t.Fatalf("= %+v, %v; want the existing user joined", res, err)
 	}
@@ -583,7 +590,7 @@ func TestUpdates(t *testing.T) {
 	res := login(func(id *sso.Identity) {
 		id.GivenName, id.FamilyName, id.DisplayName = "Dana", "Ito", "Dana Ito"
 		id.Attributes = map[string][]string{"Roles": {"Mgr,Clerk"}}
-		id.Department = "Shipping"
+		setDept(id, "Shipping")
 	})
 	if u := res.User; u.GivenName != "Dana" || u.FamilyName != "Ito" || u.DisplayName != "Dana Ito" {
 		t.Fatalf("names = %+v", u)
@@ -611,11 +618,11 @@ func TestUpdates(t *testing.T) {
 	}
 
 	// Department naming no organisation: left alone, with a warning.
-	res = login(func(id *sso.Identity) { id.Department = "Nowhere" })
+	res = login(func(id *sso.Identity) { setDept(id, "Nowhere") })
 	if res.Membership.Organisation != shipping || len(res.Warnings) != 1 {
 		t.Fatalf("org %q warnings %v", res.Membership.Organisation, res.Warnings)
 	}
-	res = login(func(id *sso.Identity) { id.Department = "SALES" })
+	res = login(func(id *sso.Identity) { setDept(id, "SALES") })
 	if res.Membership.Organisation != sales {
 		t.Fatalf("org %q; want sales", res.Membership.Organisation)
 	}
@@ -637,7 +644,7 @@ func TestUpdates(t *testing.T) {
 	res = login(func(id *sso.Identity) {
 		id.GivenName = "Other"
 		id.Attributes = map[string][]string{"Roles": {"Mgr"}}
-		id.Department = "Shipping"
+		setDept(id, "Shipping")
 	})
 	if len(res.Updated) != 0 || res.User.GivenName != "Dana" || res.Membership.Organisation != sales {
 		t.Fatalf("updates off changed: %+v", res)
@@ -708,7 +715,7 @@ func TestSSOLoginGrantsOnlyItsAccount(t *testing.T) {
 		provisioning.Membership{Account: "acme"},
 		provisioning.Membership{Account: "acme-east"},
 		provisioning.Membership{Account: "password-only"})
-	res, err := e.provision(req(provisioning.Connection{TrustEmail: true}, ident("o", "olly@acme.example")))
+	res, err := e.provision(req(provisioning.Connection{}, vouched("o", "olly@acme.example")))
 	if err != nil || res.User.ID != uid || !slices.Equal(res.Accounts, []string{"acme"}) {
 		t.Fatalf("= %+v, %v; want only acme granted", res, err)
 	}
@@ -828,7 +835,7 @@ func TestLinkRequiresProofThenBinding(t *testing.T) {
 func TestAuthorize(t *testing.T) {
 	e := newEnv(t)
 	id := ident("T1", "new@acme.example")
-	id.Department = "Shipping"
+	setDept(id, "Shipping")
 	id.Groups = []string{"Admins"}
 	r := req(jitConn(), id)
 	r.Connection.Roles = provisioning.RoleMapping{PassThrough: true}
@@ -873,7 +880,7 @@ func TestFailedLoginLeavesNothing(t *testing.T) {
 	var events []sso.Event
 	p, _ := provisioning.New(provisioning.Config{Store: failStore{mem}, Events: func(_ context.Context, e sso.Event) { events = append(events, e) }})
 	id := ident("s", "new@acme.example")
-	id.Department = "Shipping"
+	setDept(id, "Shipping")
 	_, err := p.Provision(context.Background(), req(jitConn(), id))
 	wantReason(t, err, sso.ReasonInternal)
 	if users, members, orgs, links := mem.Len(); users+members+orgs+links != 0 {
@@ -899,8 +906,8 @@ func TestAccountClaims(t *testing.T) {
 func TestEventContents(t *testing.T) {
 	e := newEnv(t)
 	id := ident("T9", "eve@acme.example")
-	id.Department = "Shipping"
 	id.Attributes = map[string][]string{"Roles": {"Clerk"}}
+	setDept(id, "Shipping")
 	res, err := e.provision(req(jitConn(), id))
 	if err != nil {
 		t.Fatal(err)
@@ -941,4 +948,12 @@ func TestEventContents(t *testing.T) {
 		!strings.Contains(evs[0].Detail, `"gmail.example" is not claimed`) || !errors.Is(err, sso.ReasonEmailDomainNotAllowed) {
 		t.Fatalf("refusal events = %+v", evs)
 	}
+}
+
+// setDept sets the department attribute an identity provider sends.
+func setDept(id *sso.Identity, dept string) {
+	if id.Attributes == nil {
+		id.Attributes = map[string][]string{}
+	}
+	id.Attributes["Department"] = []string{dept}
 }

@@ -171,7 +171,7 @@ func TestTamperedContent(t *testing.T) {
 }
 
 func TestSizeCapBeforeParsing(t *testing.T) {
-	e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.MaxResponseSize = 20000 })
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.MaxResponseBytes = 20000 })
 	// 20200 bytes: within the encoded-length allowance, over the cap once
 	// decoded.
 	body := "<x>" + strings.Repeat("a", 20200-7) + "</x>"

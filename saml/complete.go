@@ -228,9 +228,6 @@ func (sp *ServiceProvider) fillIdentity(id *sso.Identity, res *checkedResponse) 
 	id.GivenName = look.any(m.GivenName)
 	id.FamilyName = look.any(m.FamilyName)
 	id.DisplayName = look.any(m.DisplayName)
-	id.Department = look.any(m.Department)
-	id.Language = look.any(m.Language)
-	id.Module = look.any(m.Module)
 	seen := map[string]bool{}
 	for _, name := range m.Groups {
 		for _, v := range look.values(name) {

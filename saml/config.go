@@ -1,7 +1,6 @@
 package saml
 
 import (
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -20,8 +19,8 @@ const (
 	// IdP and this server when checking NotBefore, NotOnOrAfter and
 	// IssueInstant.
 	DefaultClockSkew = 3 * time.Minute
-	// DefaultMaxResponseSize caps a decoded SAMLResponse before parsing.
-	DefaultMaxResponseSize = 256 << 10
+	// DefaultMaxResponseBytes caps a decoded SAMLResponse before parsing.
+	DefaultMaxResponseBytes = 256 << 10
 	// DefaultFlowLifetime is how long a login started with Begin may take.
 	DefaultFlowLifetime = 15 * time.Minute
 	// DefaultCertificateWarning is how long before a certificate's expiry
@@ -30,8 +29,8 @@ const (
 	// DefaultMetadataRefresh is the refresh interval of metadata fetched
 	// from a URL when it states no cacheDuration.
 	DefaultMetadataRefresh = 6 * time.Hour
-	// DefaultMetadataMaxSize caps fetched metadata.
-	DefaultMetadataMaxSize = 4 << 20
+	// DefaultMetadataMaxBytes caps fetched metadata.
+	DefaultMetadataMaxBytes = 4 << 20
 	// DefaultMetadataTimeout bounds one metadata fetch.
 	DefaultMetadataTimeout = 20 * time.Second
 )
@@ -87,20 +86,20 @@ type Config struct {
 	// Tests only: the address and scheme guards are then the client's
 	// business (the size cap still applies).
 	HTTPClient *http.Client
-	// MetadataRootCAs, when set, replaces the system roots for verifying
-	// the metadata server's TLS certificate (e.g. an internal CA of an
+	// CACertPEM holds PEM certificates trusted instead of the system roots
+	// for the metadata server's TLS certificate (e.g. an internal CA of an
 	// on-premises ADFS).
-	MetadataRootCAs *x509.CertPool
-	// AllowHTTPMetadataURL allows an http:// metadata URL. Without TLS the
+	CACertPEM []byte
+	// InsecureAllowHTTP allows an http:// metadata URL. Without TLS the
 	// metadata, and so the trusted certificates, can be replaced in transit:
 	// use only for tests and private networks.
-	AllowHTTPMetadataURL bool
-	// AllowPrivateMetadataAddress allows metadata URLs that resolve to
+	InsecureAllowHTTP bool
+	// InsecureAllowPrivateNetwork allows metadata URLs that resolve to
 	// loopback, private or link-local addresses (refused by default so that
 	// a tenant cannot make the server fetch from its internal network).
-	AllowPrivateMetadataAddress bool
-	// MetadataMaxSize caps fetched metadata; DefaultMetadataMaxSize when 0.
-	MetadataMaxSize int64
+	InsecureAllowPrivateNetwork bool
+	// MetadataMaxBytes caps fetched metadata; DefaultMetadataMaxBytes when 0.
+	MetadataMaxBytes int64
 	// MetadataTimeout bounds one fetch; DefaultMetadataTimeout when 0.
 	MetadataTimeout time.Duration
 	// MetadataRefresh is the refresh interval when the metadata states no
@@ -129,8 +128,10 @@ type Config struct {
 	// SubjectAttribute names the attribute that holds the stable user
 	// identifier (e.g. "UID"); the NameID is used when empty.
 	SubjectAttribute string
-	// Attributes maps attributes to Identity fields; see AttributeMap.
-	Attributes AttributeMap
+	// Attributes names the attributes that fill the Identity's fields,
+	// each a list tried in order (Groups: all of them, and values holding
+	// commas are split); nil fields take DefaultAttributes.
+	Attributes sso.AttributeMap
 	// TrustEmail marks Identity.Email as verified: set it when the IdP is
 	// authoritative for the emails it sends.
 	TrustEmail bool
@@ -152,15 +153,12 @@ type Config struct {
 	SkipIssuerCheck bool
 	// ClockSkew is the tolerance for time checks; DefaultClockSkew when 0.
 	ClockSkew time.Duration
-	// MaxResponseSize caps the decoded response; DefaultMaxResponseSize
+	// MaxResponseBytes caps the decoded response; DefaultMaxResponseBytes
 	// when 0.
-	MaxResponseSize int
+	MaxResponseBytes int
 	// FlowLifetime is how long a login may take between Begin and
 	// Complete; DefaultFlowLifetime when 0.
 	FlowLifetime time.Duration
-	// LogoutRedirectURL is where Logout sends the browser when the IdP has
-	// no single logout service (e.g. the IdP's own logout page).
-	LogoutRedirectURL string
 	// CertificateWarning is how long before expiry certificate_expiring
 	// events start; DefaultCertificateWarning when 0.
 	CertificateWarning time.Duration
@@ -184,27 +182,14 @@ type Config struct {
 	Rand io.Reader
 }
 
-// AttributeMap names the attributes that fill Identity fields. Each field
-// lists attribute names (the Name, or the FriendlyName) tried in order; the
-// first present wins. A nil field uses the defaults below, which cover
-// Entra ID, ADFS, Okta, Google, OneLogin, Shibboleth (OIDs) and plain
-// names. Missing attributes are not an error.
-type AttributeMap struct {
-	// Email, GivenName, FamilyName and DisplayName fill the Identity
-	// fields of the same names.
-	Email, GivenName, FamilyName, DisplayName []string
-	// Department, Language and Module fill Identity.Department, Language
-	// and Module (SmartSimple's SSOModule picks among connections).
-	Department, Language, Module []string
-	// Groups lists the group or role attributes; all of them are read, and
-	// values holding commas are split.
-	Groups []string
-}
-
 const claims = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/"
 
-// DefaultAttributes is the AttributeMap used for nil fields.
-var DefaultAttributes = AttributeMap{
+// DefaultAttributes are the attributes that fill an [sso.Identity] where
+// Config.Attributes names none: the names Entra ID, ADFS, Okta, Google,
+// OneLogin, Keycloak and Shibboleth send by default (friendly names and
+// URIs), tried in order. Every attribute is in Identity.Attributes either
+// way.
+var DefaultAttributes = sso.AttributeMap{
 	Email: []string{"email", "Email", "mail", "emailAddress", "EmailAddress", "User.email",
 		claims + "emailaddress", claims + "emailAddress", "urn:oid:0.9.2342.19200300.100.1.3"},
 	GivenName: []string{"givenName", "firstName", "FirstName", "first_name", "First name", "User.FirstName",
@@ -213,29 +198,10 @@ var DefaultAttributes = AttributeMap{
 		claims + "surname", "urn:oid:2.5.4.4"},
 	DisplayName: []string{"displayName", "DisplayName", "name", "cn",
 		"http://schemas.microsoft.com/identity/claims/displayname", "urn:oid:2.16.840.1.113730.3.1.241", "urn:oid:2.5.4.3"},
-	Department: []string{"department", "Department", "ou", "urn:oid:2.5.4.11"},
-	Language:   []string{"language", "Language", "preferredLanguage", "locale", "urn:oid:2.16.840.1.113730.3.1.39"},
-	Module:     []string{"SSOModule", "ssoModule"},
 	Groups: []string{"groups", "Groups", "memberOf", "roles", "Roles", "role", "Role",
 		"http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
 		"http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
 		"urn:oid:1.3.6.1.4.1.5923.1.5.1.1"},
-}
-
-func (m AttributeMap) withDefaults() AttributeMap {
-	pick := func(a, d []string) []string {
-		if a == nil {
-			return d
-		}
-		return a
-	}
-	d := DefaultAttributes
-	return AttributeMap{
-		Email: pick(m.Email, d.Email), GivenName: pick(m.GivenName, d.GivenName),
-		FamilyName: pick(m.FamilyName, d.FamilyName), DisplayName: pick(m.DisplayName, d.DisplayName),
-		Department: pick(m.Department, d.Department), Language: pick(m.Language, d.Language),
-		Module: pick(m.Module, d.Module), Groups: pick(m.Groups, d.Groups),
-	}
 }
 
 // Validate checks the configuration without parsing certificates or
@@ -259,11 +225,6 @@ func (c *Config) Validate() error {
 			return bad("SLOURL: %v", err)
 		}
 	}
-	if c.LogoutRedirectURL != "" {
-		if err := absURL(c.LogoutRedirectURL); err != nil {
-			return bad("LogoutRedirectURL: %v", err)
-		}
-	}
 	sources := 0
 	if len(c.IdPMetadataXML) > 0 {
 		sources++
@@ -271,7 +232,11 @@ func (c *Config) Validate() error {
 	if c.IdPMetadataURL != "" {
 		sources++
 		if c.HTTPClient == nil {
-			if err := safehttp.CheckURL(c.IdPMetadataURL, c.safeOptions()); err != nil {
+			opts, err := c.safeOptions()
+			if err == nil {
+				err = safehttp.CheckURL(c.IdPMetadataURL, opts)
+			}
+			if err != nil {
 				var e *sso.Error
 				if errors.As(err, &e) {
 					return &sso.Error{Op: "saml.Config.Validate", Reason: e.Reason, Connection: c.ID, Detail: "IdPMetadataURL: " + e.Detail,
@@ -317,7 +282,7 @@ func (c *Config) Validate() error {
 	if c.ClockSkew < 0 || c.ClockSkew > time.Hour {
 		return bad("ClockSkew %v is outside 0..1h", c.ClockSkew)
 	}
-	if c.MaxResponseSize < 0 || c.FlowLifetime < 0 || c.MetadataMaxSize < 0 || c.MetadataTimeout < 0 || c.MetadataRefresh < 0 || c.CertificateWarning < 0 {
+	if c.MaxResponseBytes < 0 || c.FlowLifetime < 0 || c.MetadataMaxBytes < 0 || c.MetadataTimeout < 0 || c.MetadataRefresh < 0 || c.CertificateWarning < 0 {
 		return bad("sizes and durations must not be negative")
 	}
 	return nil

@@ -60,9 +60,10 @@
 // # Single logout
 //
 // Logout sends a LogoutRequest to the IdP's single logout service (signed
-// when an SP key is configured) in a flow bound to the browser, or
-// redirects to LogoutRedirectURL for IdPs without one; CompleteLogout
-// checks the IdP's LogoutResponse at SLOURL (HTTP-POST or HTTP-Redirect).
+// when an SP key is configured) in a pending logout bound to the browser,
+// or reports sso.ReasonLogoutNotSupported for IdPs without one (the host
+// then sends the browser where it likes); CompleteLogout checks the IdP's
+// LogoutResponse at SLOURL (HTTP-POST or HTTP-Redirect).
 //
 // Package samltest provides an in-process IdP for tests and demos.
 package saml

@@ -104,7 +104,6 @@ type identityView struct {
 	Issuer, Subject, SubjectFormat, Email string
 	EmailVerified                         bool
 	GivenName, FamilyName, DisplayName    string
-	Department, Language, Module          string
 	Groups                                []string
 	Attributes                            map[string][]string
 	AuthTime                              time.Time
@@ -120,7 +119,7 @@ type identityView struct {
 func viewOf(id *sso.Identity) identityView {
 	return identityView{Issuer: id.Issuer, Subject: id.Subject, SubjectFormat: id.SubjectFormat, Email: id.Email,
 		EmailVerified: id.EmailVerified, GivenName: id.GivenName, FamilyName: id.FamilyName, DisplayName: id.DisplayName,
-		Department: id.Department, Language: id.Language, Module: id.Module, Groups: id.Groups, Attributes: id.Attributes,
+		Groups: id.Groups, Attributes: id.Attributes,
 		AuthTime: id.AuthTime, SessionIndex: id.SessionIndex, Connection: id.Connection, Protocol: id.Protocol,
 		IdPInitiated: id.IdPInitiated, ReturnTo: id.ReturnTo, FlowData: id.FlowData, Warnings: id.Warnings, IDToken: id.IDToken}
 }

@@ -58,7 +58,8 @@ const opLogout = "saml.Logout"
 // SPKeys[0] when an SP key is configured), with a flow bound to the
 // browser whose handle is the RelayState; the IdP answers at SLOURL, where
 // CompleteLogout checks it. Without single logout it redirects to
-// LogoutRedirectURL, or fails with sso.ReasonLogoutNotSupported.
+// fails with sso.ReasonLogoutNotSupported (the host then sends the browser
+// where it likes).
 func (sp *ServiceProvider) Logout(ctx context.Context, req LogoutRequest) (*sso.Step, error) {
 	st := sp.state()
 	returnTo := ""
@@ -70,12 +71,9 @@ func (sp *ServiceProvider) Logout(ctx context.Context, req LogoutRequest) (*sso.
 		returnTo = p
 	}
 	if st.slo.Location == "" || sp.cfg.SLOURL == "" {
-		if sp.cfg.LogoutRedirectURL != "" {
-			return &sso.Step{Kind: sso.StepRedirect, URL: sp.cfg.LogoutRedirectURL}, nil
-		}
-		detail := "the IdP offers no single logout service and no LogoutRedirectURL is configured; only the application's session ended"
+		detail := "the IdP offers no single logout service; only the application's session ended"
 		if st.slo.Location != "" {
-			detail = "the connection has no SLOURL to receive the IdP's LogoutResponse; configure it (and give it to the IdP) or set LogoutRedirectURL"
+			detail = "the connection has no SLOURL to receive the IdP's LogoutResponse; configure it (and give it to the IdP) to log out at the IdP too"
 		}
 		return nil, sp.errorf(opLogout, sso.ReasonLogoutNotSupported, detail, nil)
 	}
@@ -258,12 +256,12 @@ func (sp *ServiceProvider) completeLogout(ctx context.Context, req sso.CompleteR
 	}
 	redirect := req.Params.Has("SigAlg") || req.Params.Has("Signature") || !looksLikeXML(raw)
 	if redirect {
-		out, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(raw)), int64(sp.cfg.MaxResponseSize)+1))
+		out, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(raw)), int64(sp.cfg.MaxResponseBytes)+1))
 		if err != nil {
 			return nil, c.fail(sso.ReasonMalformed, "the LogoutResponse is not DEFLATE-encoded as the HTTP-Redirect binding requires", err)
 		}
-		if len(out) > sp.cfg.MaxResponseSize {
-			return nil, c.fail(sso.ReasonRequestTooLarge, "the inflated LogoutResponse is larger than MaxResponseSize", nil)
+		if len(out) > sp.cfg.MaxResponseBytes {
+			return nil, c.fail(sso.ReasonRequestTooLarge, "the inflated LogoutResponse is larger than MaxResponseBytes", nil)
 		}
 		raw = out
 	}

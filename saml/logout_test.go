@@ -319,14 +319,6 @@ func TestLogoutWithoutSLO(t *testing.T) {
 	_, err := e.sp.Logout(context.Background(), saml.LogoutRequest{Binding: browser, NameID: "x"})
 	wantReason(t, err, sso.ReasonLogoutNotSupported)
 
-	e = newEnv(t, samltest.Config{}, func(c *saml.Config) {
-		c.IdPMetadataXML = stripSLO(c.IdPMetadataXML)
-		c.LogoutRedirectURL = "https://idp.example.test/logout"
-	})
-	step, err := e.sp.Logout(context.Background(), saml.LogoutRequest{Binding: browser, NameID: "x"})
-	if err != nil || step.Kind != sso.StepRedirect || step.URL != "https://idp.example.test/logout" {
-		t.Fatalf("LogoutRedirectURL: %+v %v", step, err)
-	}
 	// An IdP with SLO, but no SLOURL to come back to.
 	e = newEnv(t, samltest.Config{}, nil)
 	_, err = e.sp.Logout(context.Background(), saml.LogoutRequest{Binding: browser, NameID: "x"})

@@ -347,8 +347,7 @@ func TestConfigValidate(t *testing.T) {
 		"bad binding":         func(c *saml.Config) { c.RequestBinding = "urn:soap" },
 		"sign without key":    func(c *saml.Config) { c.SignAuthnRequests = true },
 		"skew too large":      func(c *saml.Config) { c.ClockSkew = 2 * time.Hour },
-		"negative size":       func(c *saml.Config) { c.MaxResponseSize = -1 },
-		"bad logout redirect": func(c *saml.Config) { c.LogoutRedirectURL = "logout" },
+		"negative size":       func(c *saml.Config) { c.MaxResponseBytes = -1 },
 		"bad cert":            func(c *saml.Config) { c.IdPCertificates = [][]byte{[]byte("nope")} },
 		"bad key":             func(c *saml.Config) { c.SPKeys = []saml.KeyPair{{Key: "nope"}} },
 		"key and foreign cert": func(c *saml.Config) {

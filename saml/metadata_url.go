@@ -30,16 +30,20 @@ type metadataSource struct {
 	force atomic.Bool // the next refresh applies even without overlap
 }
 
-func (c *Config) safeOptions() safehttp.Options {
-	return safehttp.Options{
-		AllowHTTP:                c.AllowHTTPMetadataURL,
-		AllowPrivateNetwork:      c.AllowPrivateMetadataAddress,
-		MaxBytes:                 c.MetadataMaxSize,
-		Timeout:                  c.MetadataTimeout,
-		RootCAs:                  c.MetadataRootCAs,
-		HTTPOptionName:           "AllowHTTPMetadataURL",
-		PrivateNetworkOptionName: "AllowPrivateMetadataAddress",
+func (c *Config) safeOptions() (safehttp.Options, error) {
+	roots, err := safehttp.RootsFromPEM(c.CACertPEM)
+	if err != nil {
+		return safehttp.Options{}, &sso.Error{Op: "saml.New", Reason: sso.ReasonInvalidConfig, Connection: c.ID, Detail: "CACertPEM holds no PEM certificate"}
 	}
+	return safehttp.Options{
+		InsecureAllowHTTP:           c.InsecureAllowHTTP,
+		InsecureAllowPrivateNetwork: c.InsecureAllowPrivateNetwork,
+		MaxBytes:                    c.MetadataMaxBytes,
+		Timeout:                     c.MetadataTimeout,
+		RootCAs:                     roots,
+		HTTPOptionName:              "InsecureAllowHTTP",
+		PrivateNetworkOptionName:    "InsecureAllowPrivateNetwork",
+	}, nil
 }
 
 // startMetadataURL fetches the IdP metadata from cfg.IdPMetadataURL and
@@ -48,7 +52,11 @@ func (sp *ServiceProvider) startMetadataURL(ctx context.Context) (*idpState, err
 	c := &sp.cfg
 	client := c.HTTPClient
 	if client == nil {
-		client = safehttp.NewClient(c.safeOptions())
+		opts, err := c.safeOptions()
+		if err != nil {
+			return nil, err
+		}
+		client = safehttp.NewClient(opts)
 	}
 	ms := &metadataSource{}
 	fetch := func(ctx context.Context) (*idpState, time.Time, error) {
@@ -57,7 +65,7 @@ func (sp *ServiceProvider) startMetadataURL(ctx context.Context) (*idpState, err
 			return nil, time.Time{}, sp.errorf("saml.New", sso.ReasonInvalidConfig, fmt.Sprintf("IdPMetadataURL %q is not a valid URL", c.IdPMetadataURL), err)
 		}
 		req.Header.Set("Accept", "application/samlmetadata+xml, application/xml, text/xml")
-		resp, err := safehttp.Do(client, req, c.MetadataMaxSize)
+		resp, err := safehttp.Do(client, req, c.MetadataMaxBytes)
 		if err != nil {
 			return nil, time.Time{}, withConn(err, c.ID)
 		}

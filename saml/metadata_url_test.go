@@ -72,7 +72,7 @@ func TestMetadataURL(t *testing.T) {
 	ev := &eventLog{}
 	cfg := saml.Config{
 		ID: "c1", EntityID: spEntity, ACSURL: acsURL, IdPMetadataURL: srv.URL + "/metadata",
-		AllowHTTPMetadataURL: true, AllowPrivateMetadataAddress: true,
+		InsecureAllowHTTP: true, InsecureAllowPrivateNetwork: true,
 		AllowIdPInitiated: true, Now: func() time.Time { return t0 }, Events: ev.record,
 	}
 	sp, err := saml.New(context.Background(), cfg)
@@ -176,7 +176,7 @@ func TestMetadataRefreshChecksCertificates(t *testing.T) {
 	ev := &eventLog{}
 	sp, err := saml.New(context.Background(), saml.Config{
 		ID: "c1", EntityID: spEntity, ACSURL: acsURL, IdPMetadataURL: srv.URL + "/metadata",
-		AllowHTTPMetadataURL: true, AllowPrivateMetadataAddress: true, Now: func() time.Time { return t0 }, Events: ev.record,
+		InsecureAllowHTTP: true, InsecureAllowPrivateNetwork: true, Now: func() time.Time { return t0 }, Events: ev.record,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -229,14 +229,14 @@ func TestMetadataURLGuard(t *testing.T) {
 	// http refused unless allowed; then loopback refused unless allowed.
 	_, err := saml.New(context.Background(), base)
 	wantReason(t, err, sso.ReasonAddressNotAllowed)
-	if !strings.Contains(err.Error(), "AllowHTTPMetadataURL") {
+	if !strings.Contains(err.Error(), "InsecureAllowHTTP") {
 		t.Errorf("error does not name the option: %v", err)
 	}
 	c := base
-	c.AllowHTTPMetadataURL = true
+	c.InsecureAllowHTTP = true
 	_, err = saml.New(context.Background(), c)
 	wantReason(t, err, sso.ReasonAddressNotAllowed)
-	if !strings.Contains(err.Error(), "AllowPrivateMetadataAddress") {
+	if !strings.Contains(err.Error(), "InsecureAllowPrivateNetwork") {
 		t.Errorf("error does not name the option: %v", err)
 	}
 	c.IdPMetadataURL = "https://169.254.169.254/latest/meta-data/"
@@ -245,14 +245,14 @@ func TestMetadataURLGuard(t *testing.T) {
 
 	// Size cap.
 	c = base
-	c.AllowHTTPMetadataURL, c.AllowPrivateMetadataAddress = true, true
-	c.MetadataMaxSize = 100
+	c.InsecureAllowHTTP, c.InsecureAllowPrivateNetwork = true, true
+	c.MetadataMaxBytes = 100
 	_, err = saml.New(context.Background(), c)
 	wantReason(t, err, sso.ReasonMetadataFetchFailed)
 
 	// Expired document.
 	ms.set(200, []byte(strings.Replace(string(idp.Metadata()), "<md:EntityDescriptor ", `<md:EntityDescriptor validUntil="2001-01-01T00:00:00Z" `, 1)), nil)
-	c.MetadataMaxSize = 0
+	c.MetadataMaxBytes = 0
 	_, err = saml.New(context.Background(), c)
 	wantReason(t, err, sso.ReasonMetadataInvalid)
 

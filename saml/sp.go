@@ -27,7 +27,7 @@ import (
 // from a URL it refreshes it in the background until Close is called.
 type ServiceProvider struct {
 	cfg    Config
-	attrs  AttributeMap
+	attrs  sso.AttributeMap
 	keys   []*spKey
 	extra  []*x509.Certificate // IdPCertificates added to metadata ones
 	store  sso.StateStore
@@ -82,15 +82,15 @@ func New(ctx context.Context, cfg Config) (*ServiceProvider, error) {
 		cfg.Now = time.Now
 	}
 	defaults.Set(&cfg.ClockSkew, DefaultClockSkew)
-	defaults.Set(&cfg.MaxResponseSize, DefaultMaxResponseSize)
+	defaults.Set(&cfg.MaxResponseBytes, DefaultMaxResponseBytes)
 	defaults.Set(&cfg.FlowLifetime, DefaultFlowLifetime)
 	defaults.Set(&cfg.CertificateWarning, DefaultCertificateWarning)
-	defaults.Set(&cfg.MetadataMaxSize, DefaultMetadataMaxSize)
+	defaults.Set(&cfg.MetadataMaxBytes, DefaultMetadataMaxBytes)
 	defaults.Set(&cfg.MetadataTimeout, DefaultMetadataTimeout)
 	defaults.Set(&cfg.MetadataRefresh, DefaultMetadataRefresh)
 	sp := &ServiceProvider{
 		cfg:    cfg,
-		attrs:  cfg.Attributes.withDefaults(),
+		attrs:  cfg.Attributes.Or(DefaultAttributes),
 		store:  cfg.StateStore,
 		replay: cfg.ReplayCache,
 		log:    cfg.Logger,

@@ -57,14 +57,14 @@ func runOIDCDiscover(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	opts := oidc.DiscoverOptions{DiscoveryURL: *discoveryURL, AllowInsecureHTTP: *allowHTTP, AllowPrivateNetwork: *allowPrivate, Timeout: *timeout}
+	opts := oidc.DiscoverOptions{DiscoveryURL: *discoveryURL, InsecureAllowHTTP: *allowHTTP, InsecureAllowPrivateNetwork: *allowPrivate, Timeout: *timeout}
 	if *ca != "" {
 		b, err := os.ReadFile(*ca)
 		if err != nil {
 			fmt.Fprintf(stderr, "ssocheck oidc discover: --ca: %v\n", err)
 			return exitUsage
 		}
-		opts.CACertPEM = string(b)
+		opts.CACertPEM = b
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3**timeout)
 	defer cancel()

@@ -12,10 +12,10 @@ import (
 	"github.com/ssokit/sso/oidc/oidctest"
 )
 
-func writeCA(t *testing.T, pem string) string {
+func writeCA(t *testing.T, pem []byte) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(p, []byte(pem), 0o600); err != nil {
+	if err := os.WriteFile(p, pem, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -120,7 +120,7 @@ func TestOIDCDiscoverUsage(t *testing.T) {
 		{"https://a.example", "--ca", filepath.Join(t.TempDir(), "missing.pem")},
 		{"not a url"},
 		{"https://a.example", "--timeout"},
-		{"https://a.example", "--ca", writeCA(t, "not a certificate")},
+		{"https://a.example", "--ca", writeCA(t, []byte("not a certificate"))},
 		{"https://a.example", "--discovery-url", "ftp://a.example/doc"},
 	} {
 		code, _, errs := runOIDC(t, args...)

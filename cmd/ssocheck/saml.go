@@ -259,7 +259,7 @@ func runSAMLMetadata(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	src := pos[0]
 	var data []byte
 	if strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://") {
-		opts := safehttp.Options{AllowHTTP: *allowHTTP, AllowPrivateNetwork: *allowPrivate, MaxBytes: saml.DefaultMetadataMaxSize,
+		opts := safehttp.Options{InsecureAllowHTTP: *allowHTTP, InsecureAllowPrivateNetwork: *allowPrivate, MaxBytes: saml.DefaultMetadataMaxBytes,
 			HTTPOptionName: "--allow-http", PrivateNetworkOptionName: "--allow-private-network"}
 		ctx, cancel := context.WithTimeout(context.Background(), saml.DefaultMetadataTimeout)
 		defer cancel()

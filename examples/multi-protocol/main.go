@@ -135,8 +135,8 @@ func start(addr, dbPath string, logger *slog.Logger) (_ *app, err error) {
 	a.op.AddClient(oidctest.Client{ID: "globex-app", Secret: "globex-secret", RedirectURIs: []string{callback}})
 	globex, err := oidc.New(oidc.Config{
 		ID: "globex-oidc", Issuer: a.op.Issuer(), ClientID: "globex-app", ClientSecret: sso.Secret("globex-secret"),
-		RedirectURL: callback, States: a.store, Replay: a.store, Events: events,
-		AllowInsecureHTTP: true, AllowPrivateNetwork: true, // the mock provider: plain http on 127.0.0.1
+		RedirectURL: callback, StateStore: a.store, ReplayCache: a.store, Events: events,
+		InsecureAllowHTTP: true, InsecureAllowPrivateNetwork: true, // the mock provider: plain http on 127.0.0.1
 	})
 	if err != nil {
 		return nil, err
@@ -152,9 +152,9 @@ func start(addr, dbPath string, logger *slog.Logger) (_ *app, err error) {
 		return nil, err
 	}
 	conns, err := login.NewConnectionSet(
-		&login.Connection{Authenticator: acme, Provisioning: provisioning.Connection{TrustEmail: true}},
+		&login.Connection{Authenticator: acme, Provisioning: provisioning.Connection{}},
 		&login.Connection{Authenticator: globex},
-		&login.Connection{Authenticator: initech, Provisioning: provisioning.Connection{TrustEmail: true}},
+		&login.Connection{Authenticator: initech, Provisioning: provisioning.Connection{}},
 	)
 	if err != nil {
 		return nil, err
@@ -215,7 +215,7 @@ func start(addr, dbPath string, logger *slog.Logger) (_ *app, err error) {
 		Users:         users,
 		Sessions:      a.sessions,
 		Passwords:     passwords,
-		States:        a.store,
+		StateStore:    a.store,
 		CanAdminister: a.sessions.IsAdmin(users),
 		Events:        events,
 		Logger:        logger,

@@ -116,17 +116,16 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
 	rp, err := oidc.New(oidc.Config{
 		ID:           connection,
-		DisplayName:  "Newsroom Entra ID",
 		Issuer:       a.op.Issuer(),
 		ClientID:     "newsroom-app",
 		ClientSecret: sso.Secret("newsroom-secret"),
 		RedirectURL:  callback,
-		States:       states,
+		StateStore:   states,
 		Events:       a.audit.Event,
 		// The mock provider runs on plain http on 127.0.0.1. A real
 		// provider needs neither switch.
-		AllowInsecureHTTP:   true,
-		AllowPrivateNetwork: true,
+		InsecureAllowHTTP:           true,
+		InsecureAllowPrivateNetwork: true,
 	})
 	if err != nil {
 		return nil, err

@@ -106,7 +106,7 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	// organisation gave (see mockidp.SAML.NewServiceProvider).
 	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
 	replay := sso.NewMemoryReplayCache(sso.MemoryOptions{})
-	newSP := func(id string, idp *mockidp.SAML, attrs saml.AttributeMap) (*saml.ServiceProvider, error) {
+	newSP := func(id string, idp *mockidp.SAML, attrs sso.AttributeMap) (*saml.ServiceProvider, error) {
 		return idp.NewServiceProvider(ctx, saml.Config{
 			ID:         id,
 			EntityID:   a.url + "/saml/" + id + "/metadata",
@@ -120,21 +120,21 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 		})
 	}
 	// The Fund: the email is the NameID (no attribute is read for it).
-	fund, err := newSP("fund-okta", a.fundIdP, saml.AttributeMap{Email: []string{}})
+	fund, err := newSP("fund-okta", a.fundIdP, sso.AttributeMap{Email: []string{}})
 	if err != nil {
 		return nil, err
 	}
 	// The Council: the email is the configured attribute (SmartyGrants'
 	// "Username Attribute Name").
-	council, err := newSP("council-entra", a.councilIdP, saml.AttributeMap{Email: []string{"username"}})
+	council, err := newSP("council-entra", a.councilIdP, sso.AttributeMap{Email: []string{"username"}})
 	if err != nil {
 		return nil, err
 	}
 	// Provisioning's zero value: only users added beforehand, no
 	// just-in-time creation, emails in the account's domains only.
 	conns, err := login.NewConnectionSet(
-		&login.Connection{Authenticator: fund, Provisioning: provisioning.Connection{TrustEmail: true}},
-		&login.Connection{Authenticator: council, Provisioning: provisioning.Connection{TrustEmail: true}},
+		&login.Connection{Authenticator: fund, Provisioning: provisioning.Connection{}},
+		&login.Connection{Authenticator: council, Provisioning: provisioning.Connection{}},
 	)
 	if err != nil {
 		return nil, err

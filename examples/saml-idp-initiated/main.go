@@ -141,7 +141,6 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	// to date from the assertion.
 	provisioningFor := func(defaultRole, defaultOrg string) provisioning.Connection {
 		return provisioning.Connection{
-			TrustEmail:          true,
 			Identifier:          provisioning.IdentifierAttribute,
 			IdentifierAttribute: "UID",
 			JIT: provisioning.JIT{Enabled: true, DefaultRoles: []string{defaultRole}, DefaultStatus: provisioning.StatusActive,

@@ -145,7 +145,6 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 		// (exactly), and login binding handles the NameIDs that match
 		// nobody.
 		&login.Connection{Authenticator: a.recruit, Provisioning: provisioning.Connection{
-			TrustEmail: true,
 			Identifier: provisioning.IdentifierSubject,
 			// SmartRecruiters binds identities from logins started at its
 			// IdP too; the confirmation page names the identity, so that
@@ -153,7 +152,7 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 			// unseen.
 			LoginBinding: provisioning.LoginBinding{Enabled: true, AllowIdPInitiated: true},
 		}},
-		&login.Connection{Authenticator: agency, Provisioning: provisioning.Connection{TrustEmail: true}},
+		&login.Connection{Authenticator: agency, Provisioning: provisioning.Connection{}},
 	)
 	if err != nil {
 		return nil, err

@@ -5,7 +5,7 @@ import (
 )
 
 // special lists the address ranges that are refused unless
-// Options.AllowPrivateNetwork is set, with the word used in error details.
+// Options.InsecureAllowPrivateNetwork is set, with the word used in error details.
 // IPv4-mapped, IPv4-compatible, NAT64 and 6to4 IPv6 addresses are classified
 // by the IPv4 address they embed (see classify).
 var special = []struct {

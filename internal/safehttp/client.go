@@ -17,7 +17,7 @@ import (
 // NewClient returns an *http.Client that enforces opts on every request it
 // makes, including each redirect hop:
 //
-//   - the URL scheme is https, or http with AllowHTTP, and carries no
+//   - the URL scheme is https, or http with InsecureAllowHTTP, and carries no
 //     credentials;
 //   - each address is checked when the connection is made, after DNS
 //     resolution, so neither a DNS answer that changes after validation nor
@@ -142,7 +142,7 @@ func (g *guard) control(ctx context.Context, network, address string, _ syscall.
 		return &sso.Error{Op: opGuard, Reason: sso.ReasonAddressNotAllowed, Actual: address,
 			Detail: fmt.Sprintf("cannot check address %q", address), Err: err}
 	}
-	if g.opts.AllowPrivateNetwork {
+	if g.opts.InsecureAllowPrivateNetwork {
 		return nil
 	}
 	if c := g.opts.classify(ap.Addr()); c != "" {

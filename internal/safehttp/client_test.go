@@ -67,7 +67,7 @@ func TestLoopbackRefusedByDefault(t *testing.T) {
 	ctx := context.Background()
 
 	_, err := Get(ctx, NewClient(Options{RootCAs: pool}), srv.URL+"/metadata", 0)
-	se := wantReason(t, err, sso.ReasonAddressNotAllowed, "127.0.0.1", "loopback", "AllowPrivateNetwork")
+	se := wantReason(t, err, sso.ReasonAddressNotAllowed, "127.0.0.1", "loopback", "InsecureAllowPrivateNetwork")
 	if se.Actual != "127.0.0.1" {
 		t.Errorf("Actual = %q, want the refused address", se.Actual)
 	}
@@ -75,9 +75,9 @@ func TestLoopbackRefusedByDefault(t *testing.T) {
 		t.Fatalf("the server was reached %d times", hits)
 	}
 
-	resp, err := Get(ctx, NewClient(Options{RootCAs: pool, AllowPrivateNetwork: true}), srv.URL+"/metadata", 0)
+	resp, err := Get(ctx, NewClient(Options{RootCAs: pool, InsecureAllowPrivateNetwork: true}), srv.URL+"/metadata", 0)
 	if err != nil {
-		t.Fatalf("with AllowPrivateNetwork: %v", err)
+		t.Fatalf("with InsecureAllowPrivateNetwork: %v", err)
 	}
 	if string(resp.Body) != doc || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/samlmetadata+xml" {
 		t.Fatalf("got %d %q %v", resp.StatusCode, resp.Body, resp.Header)
@@ -93,7 +93,7 @@ func TestHostNameCheckedAfterResolution(t *testing.T) {
 	srv, pool := tlsServer(t, http.HandlerFunc(serveDoc))
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	_, err := Get(context.Background(), NewClient(Options{RootCAs: pool}), "https://localhost:"+port+"/", 0)
-	wantReason(t, err, sso.ReasonAddressNotAllowed, `host "localhost" resolves to`, "loopback", "unless AllowPrivateNetwork is set")
+	wantReason(t, err, sso.ReasonAddressNotAllowed, `host "localhost" resolves to`, "loopback", "unless InsecureAllowPrivateNetwork is set")
 	_, err = Get(context.Background(), NewClient(Options{RootCAs: pool, PrivateNetworkOptionName: "AllowPrivateIssuer"}), "https://localhost:"+port+"/", 0)
 	wantReason(t, err, sso.ReasonAddressNotAllowed, "unless AllowPrivateIssuer is set")
 }
@@ -102,28 +102,28 @@ func TestPlainHTTP(t *testing.T) {
 	srv := httpServer(t, http.HandlerFunc(serveDoc))
 	ctx := context.Background()
 
-	_, err := Get(ctx, NewClient(Options{AllowPrivateNetwork: true}), srv.URL, 0)
-	se := wantReason(t, err, sso.ReasonAddressNotAllowed, "plain http", "AllowHTTP")
+	_, err := Get(ctx, NewClient(Options{InsecureAllowPrivateNetwork: true}), srv.URL, 0)
+	se := wantReason(t, err, sso.ReasonAddressNotAllowed, "plain http", "InsecureAllowHTTP")
 	if se.Actual != "http" {
 		t.Errorf("Actual = %q", se.Actual)
 	}
-	// AllowHTTP alone does not open the private network.
-	_, err = Get(ctx, NewClient(Options{AllowHTTP: true}), srv.URL, 0)
+	// InsecureAllowHTTP alone does not open the private network.
+	_, err = Get(ctx, NewClient(Options{InsecureAllowHTTP: true}), srv.URL, 0)
 	wantReason(t, err, sso.ReasonAddressNotAllowed, "127.0.0.1")
 
-	resp, err := Get(ctx, NewClient(Options{AllowHTTP: true, AllowPrivateNetwork: true}), srv.URL, 0)
+	resp, err := Get(ctx, NewClient(Options{InsecureAllowHTTP: true, InsecureAllowPrivateNetwork: true}), srv.URL, 0)
 	if err != nil || string(resp.Body) != doc {
-		t.Fatalf("with AllowHTTP and AllowPrivateNetwork: %v", err)
+		t.Fatalf("with InsecureAllowHTTP and InsecureAllowPrivateNetwork: %v", err)
 	}
 	// A nil client means the defaults.
 	_, err = Get(ctx, nil, srv.URL, 0)
-	wantReason(t, err, sso.ReasonAddressNotAllowed, "AllowHTTP")
+	wantReason(t, err, sso.ReasonAddressNotAllowed, "InsecureAllowHTTP")
 }
 
 func TestCredentialsInURLRefused(t *testing.T) {
 	srv, pool := tlsServer(t, http.HandlerFunc(serveDoc))
 	u := strings.Replace(srv.URL, "https://", "https://admin:secret@", 1)
-	_, err := Get(context.Background(), NewClient(Options{RootCAs: pool, AllowPrivateNetwork: true}), u, 0)
+	_, err := Get(context.Background(), NewClient(Options{RootCAs: pool, InsecureAllowPrivateNetwork: true}), u, 0)
 	wantReason(t, err, sso.ReasonAddressNotAllowed, "credentials")
 	if strings.Contains(err.Error(), "secret") {
 		t.Fatalf("error reveals the password: %v", err)
@@ -161,7 +161,7 @@ func TestRedirectToPrivateAddressRefused(t *testing.T) {
 		t.Fatalf("the first URL passes validation: %v", err)
 	}
 	_, err = Get(context.Background(), NewClient(opts), public.URL+"/metadata", 0)
-	se := wantReason(t, err, sso.ReasonAddressNotAllowed, "127.0.0.2", "AllowPrivateNetwork")
+	se := wantReason(t, err, sso.ReasonAddressNotAllowed, "127.0.0.2", "InsecureAllowPrivateNetwork")
 	if se.Actual != "127.0.0.2" {
 		t.Errorf("Actual = %q", se.Actual)
 	}
@@ -189,7 +189,7 @@ func TestRedirectHopsChecked(t *testing.T) {
 	// Both test servers present the same built-in certificate.
 	srv, _ := tlsServer(t, mux)
 
-	private := Options{RootCAs: pool, AllowPrivateNetwork: true}
+	private := Options{RootCAs: pool, InsecureAllowPrivateNetwork: true}
 	tests := []struct {
 		name   string
 		path   string
@@ -197,15 +197,15 @@ func TestRedirectHopsChecked(t *testing.T) {
 		reason sso.Reason // "" = success
 		detail string
 	}{
-		{"https to http", "/to-http", private, sso.ReasonAddressNotAllowed, "AllowHTTP"},
+		{"https to http", "/to-http", private, sso.ReasonAddressNotAllowed, "InsecureAllowHTTP"},
 		{"to ftp", "/to-ftp", private, sso.ReasonAddressNotAllowed, "only https"},
 		{"to credentials", "/to-creds", private, sso.ReasonAddressNotAllowed, "credentials"},
 		{"one hop", "/to-final", private, "", ""},
 		{"four hops refused", chain(3), private, sso.ReasonMetadataFetchFailed, "more than 3"},
 		{"three hops", chain(2), private, "", ""},
 		{"loop", "/loop", private, sso.ReasonMetadataFetchFailed, "redirected more than"},
-		{"no redirects", "/to-final", Options{RootCAs: pool, AllowPrivateNetwork: true, MaxRedirects: -1}, sso.ReasonMetadataFetchFailed, "more than 0"},
-		{"five allowed", chain(3), Options{RootCAs: pool, AllowPrivateNetwork: true, MaxRedirects: 5}, "", ""},
+		{"no redirects", "/to-final", Options{RootCAs: pool, InsecureAllowPrivateNetwork: true, MaxRedirects: -1}, sso.ReasonMetadataFetchFailed, "more than 0"},
+		{"five allowed", chain(3), Options{RootCAs: pool, InsecureAllowPrivateNetwork: true, MaxRedirects: 5}, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -269,7 +269,7 @@ func TestSizeCap(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.opts.RootCAs, tt.opts.AllowPrivateNetwork = pool, true
+			tt.opts.RootCAs, tt.opts.InsecureAllowPrivateNetwork = pool, true
 			resp, err := Get(ctx, NewClient(tt.opts), srv.URL+tt.path, tt.maxBytes)
 			if tt.wantErr == "" {
 				if err != nil {
@@ -285,7 +285,7 @@ func TestSizeCap(t *testing.T) {
 	}
 
 	// A caller reading the client's response directly is capped too.
-	c := NewClient(Options{RootCAs: pool, AllowPrivateNetwork: true, MaxBytes: limit})
+	c := NewClient(Options{RootCAs: pool, InsecureAllowPrivateNetwork: true, MaxBytes: limit})
 	resp, err := c.Get(srv.URL + "/chunked")
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +306,7 @@ func TestStatusRefused(t *testing.T) {
 	})
 	mux.HandleFunc("/notmodified", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotModified) })
 	srv, pool := tlsServer(t, mux)
-	c := NewClient(Options{RootCAs: pool, AllowPrivateNetwork: true})
+	c := NewClient(Options{RootCAs: pool, InsecureAllowPrivateNetwork: true})
 	for path, status := range map[string]string{"/missing": "404 Not Found", "/broken": "500 Internal Server Error", "/notmodified": "304 Not Modified"} {
 		_, err := Get(context.Background(), c, srv.URL+path, 0)
 		se := wantReason(t, err, sso.ReasonMetadataFetchFailed, "status "+status)
@@ -337,7 +337,7 @@ func TestTimeout(t *testing.T) {
 		wait(r)
 	})
 	srv, pool := tlsServer(t, mux)
-	c := NewClient(Options{RootCAs: pool, AllowPrivateNetwork: true, Timeout: 200 * time.Millisecond})
+	c := NewClient(Options{RootCAs: pool, InsecureAllowPrivateNetwork: true, Timeout: 200 * time.Millisecond})
 	for _, path := range []string{"/slow-headers", "/slow-body"} {
 		t.Run(path, func(t *testing.T) {
 			start := time.Now()
@@ -352,7 +352,7 @@ func TestTimeout(t *testing.T) {
 	// The caller's context bounds the request too.
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	_, err := Get(ctx, NewClient(Options{RootCAs: pool, AllowPrivateNetwork: true}), srv.URL+"/slow-headers", 0)
+	_, err := Get(ctx, NewClient(Options{RootCAs: pool, InsecureAllowPrivateNetwork: true}), srv.URL+"/slow-headers", 0)
 	wantReason(t, err, sso.ReasonMetadataFetchFailed, "timed out")
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want it to wrap context.DeadlineExceeded", err)
@@ -361,7 +361,7 @@ func TestTimeout(t *testing.T) {
 
 func TestCustomRootCAs(t *testing.T) {
 	srv, pool := tlsServer(t, http.HandlerFunc(serveDoc))
-	_, err := Get(context.Background(), NewClient(Options{AllowPrivateNetwork: true}), srv.URL+"/?token=secret", 0)
+	_, err := Get(context.Background(), NewClient(Options{InsecureAllowPrivateNetwork: true}), srv.URL+"/?token=secret", 0)
 	wantReason(t, err, sso.ReasonMetadataFetchFailed, "failed")
 	if strings.Contains(err.Error(), "secret") {
 		t.Errorf("error reveals the query: %v", err)
@@ -370,7 +370,7 @@ func TestCustomRootCAs(t *testing.T) {
 	if !errors.As(err, &uae) {
 		t.Fatalf("err = %v, want it to wrap x509.UnknownAuthorityError", err)
 	}
-	resp, err := Get(context.Background(), NewClient(Options{AllowPrivateNetwork: true, RootCAs: pool}), srv.URL, 0)
+	resp, err := Get(context.Background(), NewClient(Options{InsecureAllowPrivateNetwork: true, RootCAs: pool}), srv.URL, 0)
 	if err != nil || string(resp.Body) != doc {
 		t.Fatalf("with RootCAs: %v", err)
 	}
@@ -383,7 +383,7 @@ func TestTLSVersionFloor(t *testing.T) {
 	t.Cleanup(srv.Close)
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
-	_, err := Get(context.Background(), NewClient(Options{AllowPrivateNetwork: true, RootCAs: pool}), srv.URL, 0)
+	_, err := Get(context.Background(), NewClient(Options{InsecureAllowPrivateNetwork: true, RootCAs: pool}), srv.URL, 0)
 	wantReason(t, err, sso.ReasonMetadataFetchFailed)
 	tr := NewClient(Options{}).Transport.(*guard).base.(*http.Transport)
 	if tr.TLSClientConfig.MinVersion < tls.VersionTLS12 || tr.Proxy != nil {

@@ -10,8 +10,8 @@
 // after DNS resolution, on every redirect hop, and refuses loopback, private,
 // link-local, carrier-grade NAT, multicast, unspecified and reserved
 // addresses (also when written as IPv4-mapped IPv6) unless
-// [Options.AllowPrivateNetwork] is set. It speaks only https (TLS 1.2 or
-// later) unless [Options.AllowHTTP] is set, follows at most a few redirects,
+// [Options.InsecureAllowPrivateNetwork] is set. It speaks only https (TLS 1.2 or
+// later) unless [Options.InsecureAllowHTTP] is set, follows at most a few redirects,
 // caps the response size and bounds every phase of the request with a
 // timeout.
 //

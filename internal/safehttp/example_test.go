@@ -29,7 +29,7 @@ func ExampleCheckURL() {
 }
 
 // Fetch a document. The test server listens on 127.0.0.1, which the default
-// options refuse; AllowPrivateNetwork lets the client reach it.
+// options refuse; InsecureAllowPrivateNetwork lets the client reach it.
 func ExampleGet() {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `<EntityDescriptor entityID="https://idp.example.com"/>`)
@@ -42,7 +42,7 @@ func ExampleGet() {
 	_, err := safehttp.Get(ctx, safehttp.NewClient(safehttp.Options{RootCAs: roots}), srv.URL, 0)
 	fmt.Println(sso.ReasonOf(err))
 
-	client := safehttp.NewClient(safehttp.Options{RootCAs: roots, AllowPrivateNetwork: true})
+	client := safehttp.NewClient(safehttp.Options{RootCAs: roots, InsecureAllowPrivateNetwork: true})
 	resp, err := safehttp.Get(ctx, client, srv.URL, 64<<10)
 	if err != nil {
 		fmt.Println(err)

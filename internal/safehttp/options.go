@@ -2,6 +2,7 @@ package safehttp
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -28,13 +29,13 @@ const (
 // [DefaultTimeout] and [DefaultMaxRedirects], the system's root
 // certificates. Each field that loosens a check is named for what it allows.
 type Options struct {
-	// AllowHTTP permits plain http:// URLs, for the first request and for
+	// InsecureAllowHTTP permits plain http:// URLs, for the first request and for
 	// redirects. Without it only https:// is fetched. Documents fetched over
 	// plain http can be altered by anyone on the path, so set it only for
 	// tests or for a trusted internal network.
-	AllowHTTP bool
+	InsecureAllowHTTP bool
 
-	// AllowPrivateNetwork permits connecting to addresses that are not
+	// InsecureAllowPrivateNetwork permits connecting to addresses that are not
 	// public: loopback (127.0.0.0/8, ::1), private (RFC 1918, RFC 4193 unique
 	// local), link-local (169.254.0.0/16 including the cloud metadata
 	// service, fe80::/10), carrier-grade NAT (100.64.0.0/10), unspecified
@@ -43,7 +44,7 @@ type Options struct {
 	// is made, after DNS resolution and on every redirect. Set it only when
 	// the identity provider really is on the host's private network and the
 	// people who can configure the URL are trusted with that network.
-	AllowPrivateNetwork bool
+	InsecureAllowPrivateNetwork bool
 
 	// MaxBytes caps the size of a response body in bytes; a larger body is
 	// refused, not truncated. Zero means [DefaultMaxBytes].
@@ -65,10 +66,10 @@ type Options struct {
 	RootCAs *x509.CertPool
 
 	// HTTPOptionName and PrivateNetworkOptionName are the names error
-	// details give to the settings that set AllowHTTP and
-	// AllowPrivateNetwork, so that an administrator reads the name of the
-	// host's own configuration field (e.g. "AllowHTTPMetadataURL"). Empty
-	// means "AllowHTTP" and "AllowPrivateNetwork".
+	// details give to the settings that set InsecureAllowHTTP and
+	// InsecureAllowPrivateNetwork, so that an administrator reads the name of the
+	// host's own configuration field (e.g. "InsecureAllowHTTP"). Empty
+	// means "InsecureAllowHTTP" and "InsecureAllowPrivateNetwork".
 	HTTPOptionName, PrivateNetworkOptionName string
 
 	// classify replaces the address classification in tests, so that a
@@ -111,22 +112,22 @@ func (o Options) httpName() string {
 	if o.HTTPOptionName != "" {
 		return o.HTTPOptionName
 	}
-	return "AllowHTTP"
+	return "InsecureAllowHTTP"
 }
 
 func (o Options) privateName() string {
 	if o.PrivateNetworkOptionName != "" {
 		return o.PrivateNetworkOptionName
 	}
-	return "AllowPrivateNetwork"
+	return "InsecureAllowPrivateNetwork"
 }
 
 // CheckURL validates a URL that a client built with opts would be asked to
 // fetch, without any network I/O, for use in Config.Validate methods. It
-// requires an absolute https URL (or http with [Options.AllowHTTP]) with a
+// requires an absolute https URL (or http with [Options.InsecureAllowHTTP]) with a
 // host and without user:password credentials, and refuses hosts that are
 // non-public IP literals or "localhost" names unless
-// [Options.AllowPrivateNetwork] is set. Host names that resolve to refused
+// [Options.InsecureAllowPrivateNetwork] is set. Host names that resolve to refused
 // addresses can only be caught when connecting, which the client does.
 //
 // A malformed URL gives an *sso.Error with reason [sso.ReasonInvalidConfig];
@@ -152,7 +153,7 @@ func CheckURL(raw string, opts Options) error {
 	if host == "" {
 		return sso.Errorf(op, sso.ReasonInvalidConfig, "", fmt.Sprintf("%q has no host", raw), nil)
 	}
-	if opts.AllowPrivateNetwork {
+	if opts.InsecureAllowPrivateNetwork {
 		return nil
 	}
 	cls := opts.classify
@@ -202,7 +203,7 @@ func checkScheme(op string, u *url.URL, opts Options) error {
 	case "https":
 		return nil
 	case "http":
-		if opts.AllowHTTP {
+		if opts.InsecureAllowHTTP {
 			return nil
 		}
 		return &sso.Error{Op: op, Reason: sso.ReasonAddressNotAllowed, Expected: "https", Actual: u.Scheme,
@@ -240,4 +241,17 @@ func redact(u *url.URL) string {
 	c.Fragment = ""
 	c.RawFragment = ""
 	return c.String()
+}
+
+// RootsFromPEM returns a pool of the PEM certificates in pem, nil (the
+// system roots) when pem is empty, or an error when it holds none.
+func RootsFromPEM(pem []byte) (*x509.CertPool, error) {
+	if len(pem) == 0 {
+		return nil, nil
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("safehttp: no PEM certificate")
+	}
+	return pool, nil
 }

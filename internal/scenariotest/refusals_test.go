@@ -44,7 +44,8 @@ func refusalWorld(t *testing.T) *world {
 			disc: discovery.Account{ID: "beta", Domains: domains("beta.example"), Connections: []discovery.Connection{{ID: "beta-jit", Protocol: sso.ProtocolOIDC}}},
 			policy: policy.Policy{Mode: policy.ModeSSOOptional, Connections: []policy.Connection{
 				{ID: "beta-jit", Stage: policy.StageTesting, TestUserIDs: []string{"tester-id"}}}},
-			conns: map[string]provisioning.Connection{"beta-jit": {TrustEmail: true,
+			trustEmail: []string{"beta-jit"},
+			conns: map[string]provisioning.Connection{"beta-jit": {
 				JIT:     provisioning.JIT{Enabled: true, DefaultRoles: []string{"Member"}},
 				Updates: provisioning.Updates{Roles: true, Names: true},
 				Roles:   provisioning.RoleMapping{PassThrough: true}}},

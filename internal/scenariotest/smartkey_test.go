@@ -22,7 +22,8 @@ func TestSmartKey(t *testing.T) {
 				Connections: []discovery.Connection{{ID: "alpha-saml", Protocol: sso.ProtocolSAML, DisplayName: "Alpha SAML", LogoURL: "/logos/alpha.svg"}}},
 			policy: policy.Policy{Mode: policy.ModeSSORequired, AdminsMayUsePassword: true,
 				Connections: []policy.Connection{{ID: "alpha-saml", Stage: policy.StageLive}}},
-			conns: map[string]provisioning.Connection{"alpha-saml": {TrustEmail: true, RequireEmail: true}},
+			conns:      map[string]provisioning.Connection{"alpha-saml": {RequireEmail: true}},
+			trustEmail: []string{"alpha-saml"},
 		},
 		account{
 			disc: discovery.Account{ID: "beta", Name: "Beta Labs", Domains: domains("beta.example"),
@@ -36,8 +37,9 @@ func TestSmartKey(t *testing.T) {
 		account{
 			disc: discovery.Account{ID: "gamma", Name: "Gamma Ltd", Domains: domains("gamma.example"),
 				Connections: []discovery.Connection{{ID: "gamma-ldap", Protocol: sso.ProtocolLDAP, DisplayName: "Gamma directory"}}},
-			policy: policy.Policy{Mode: policy.ModeSSOOptional, Connections: []policy.Connection{{ID: "gamma-ldap", Stage: policy.StageLive}}},
-			conns:  map[string]provisioning.Connection{"gamma-ldap": {TrustEmail: true, RequireEmail: true}},
+			policy:     policy.Policy{Mode: policy.ModeSSOOptional, Connections: []policy.Connection{{ID: "gamma-ldap", Stage: policy.StageLive}}},
+			conns:      map[string]provisioning.Connection{"gamma-ldap": {RequireEmail: true}},
+			trustEmail: []string{"gamma-ldap"},
 		},
 	)
 	pat := w.addUser("pat@alpha.example",
@@ -104,7 +106,8 @@ func TestSmartKeyBreakGlassRemoval(t *testing.T) {
 			Connections: []discovery.Connection{{ID: "alpha-saml", Protocol: sso.ProtocolSAML}}},
 		policy: policy.Policy{Mode: policy.ModeSSORequired, AdminsMayUsePassword: true,
 			Connections: []policy.Connection{{ID: "alpha-saml", Stage: policy.StageLive}}},
-		conns: map[string]provisioning.Connection{"alpha-saml": {TrustEmail: true}},
+		conns:      map[string]provisioning.Connection{"alpha-saml": {}},
+		trustEmail: []string{"alpha-saml"},
 	})
 	pat := w.addUser("pat@alpha.example", member{account: "alpha", roles: []string{adminRole}})
 	next := w.policies["alpha"]

@@ -2,6 +2,7 @@ package scenariotest
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/ssokit/sso"
@@ -24,13 +25,19 @@ func TestSmartRecruiters(t *testing.T) {
 		policy: policy.Policy{Mode: policy.ModeSSOOptional, Connections: []policy.Connection{{ID: "hiring-okta", Stage: policy.StageLive}}},
 		// The NameID is the identifier; the admin vouches for the IdP's
 		// email NameIDs, so the default identifier (the email) matches.
-		conns: map[string]provisioning.Connection{"hiring-okta": {Identifier: provisioning.IdentifierSubject, TrustEmail: true,
+		trustEmail: []string{"hiring-okta"},
+		conns: map[string]provisioning.Connection{"hiring-okta": {Identifier: provisioning.IdentifierSubject,
 			LoginBinding: provisioning.LoginBinding{Enabled: true}}},
 	})
 	jane := w.addUser("jane.doe@hiring.example", member{account: "hiring", identifier: "Jane.Doe@hiring.example"})
 	sam := w.addUser("sam@hiring.example", member{account: "hiring"}) // created without ssoIdentifier
 	emp := w.addUser("emp@hiring.example", member{account: "hiring", identifier: "E12345"})
+	// An emailAddress NameID is also the identity's email (package saml
+	// reads it so); other identifiers are persistent NameIDs.
 	nameID := func(v string) *sso.Identity {
+		if strings.Contains(v, "@") {
+			return &sso.Identity{Issuer: okta, Subject: v, SubjectFormat: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress", Email: v}
+		}
 		return &sso.Identity{Issuer: okta, Subject: v, SubjectFormat: "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"}
 	}
 

@@ -55,16 +55,17 @@ func TestSmartSimple(t *testing.T) {
 		if err != nil || len(cs) != 2 {
 			t.Fatalf("LookupIssuer = %v, %v", cs, err)
 		}
-		c, err := w.router.LookupModule(cs[0].Account, a.Module)
+		module := a.FirstAttribute("SSOModule")
+		c, err := w.router.LookupModule(cs[0].Account, module)
 		if err != nil {
-			t.Fatalf("LookupModule(%q): %v", a.Module, err)
+			t.Fatalf("LookupModule(%q): %v", module, err)
 		}
 		return c.Connection
 	}
 	assertion := func(uid, email, dept, roles string) *sso.Identity {
 		a := &sso.Identity{Issuer: idp, Subject: uid, SubjectFormat: "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
-			Email: email, GivenName: "David", FamilyName: "Smith", Department: dept, Language: "1", Module: "SAML2", IdPInitiated: true,
-			Attributes: map[string][]string{"UID": {uid}}}
+			Email: email, GivenName: "David", FamilyName: "Smith", IdPInitiated: true,
+			Attributes: map[string][]string{"UID": {uid}, "Department": {dept}, "Language": {"1"}, "SSOModule": {"SAML2"}}}
 		if roles != "-" {
 			a.Attributes["Roles"] = []string{roles}
 		}
@@ -135,7 +136,7 @@ func TestSmartSimple(t *testing.T) {
 	// A partner through the Partners module: other email domain allowed on
 	// that connection only; same IdP, other defaults.
 	p := assertion("P-0042", "ana@partner-logistics.example", "Partner Logistics", "-")
-	p.Module = "partners"
+	p.Attributes["SSOModule"] = []string{"partners"}
 	if c := route(p); c != "shipping-partners" {
 		t.Fatalf("partner routed to %s", c)
 	}

@@ -21,20 +21,22 @@ func TestSmartyGrants(t *testing.T) {
 	const idp = "https://sts.example.com/adfs/services/trust"
 	// Pre-provisioned only, email required, the admin declares the IdP's
 	// emails trustworthy (SAML has no email_verified).
-	sg := provisioning.Connection{RequireEmail: true, TrustEmail: true}
+	sg := provisioning.Connection{RequireEmail: true}
 	w := newWorld(t,
 		account{
 			disc: discovery.Account{ID: "example-funds", Name: "Example Funds", Aliases: []string{"example"}, Domains: []discovery.Domain{{Name: "example.com", Shared: true}},
 				Connections: []discovery.Connection{{ID: "example-funds-saml", Protocol: sso.ProtocolSAML, Issuers: []string{idp}}}},
 			policy: policy.Policy{Mode: policy.ModeSSORequired, Scope: policy.Scope{Kind: policy.ScopeEmailDomains, Domains: []string{"example.com"}},
 				Connections: []policy.Connection{{ID: "example-funds-saml", Stage: policy.StageLive}}},
-			conns: map[string]provisioning.Connection{"example-funds-saml": sg},
+			conns:      map[string]provisioning.Connection{"example-funds-saml": sg},
+			trustEmail: []string{"example-funds-saml"},
 		},
 		account{ // a second division of the same customer, its own SSO connection to the same IdP
 			disc: discovery.Account{ID: "example-grants", Name: "Example Grants", Aliases: []string{"example-grants"}, Domains: []discovery.Domain{{Name: "example.com", Shared: true}},
 				Connections: []discovery.Connection{{ID: "example-grants-saml", Protocol: sso.ProtocolSAML, Issuers: []string{idp}}}},
-			policy: policy.Policy{Mode: policy.ModeSSORequired, Connections: []policy.Connection{{ID: "example-grants-saml", Stage: policy.StageLive}}},
-			conns:  map[string]provisioning.Connection{"example-grants-saml": sg},
+			policy:     policy.Policy{Mode: policy.ModeSSORequired, Connections: []policy.Connection{{ID: "example-grants-saml", Stage: policy.StageLive}}},
+			conns:      map[string]provisioning.Connection{"example-grants-saml": sg},
+			trustEmail: []string{"example-grants-saml"},
 		},
 		account{ // a non-SSO account
 			disc:   discovery.Account{ID: "community-trust", Name: "Community Trust"},
@@ -134,7 +136,8 @@ func TestSmartyGrantsOnboarding(t *testing.T) {
 			Connections: []discovery.Connection{{ID: "example-funds-saml", Protocol: sso.ProtocolSAML}}},
 		policy: policy.Policy{Mode: policy.ModeSSOOptional,
 			Connections: []policy.Connection{{ID: "example-funds-saml", Stage: policy.StageTesting, TestUserEmails: []string{"tester@example.com"}}}},
-		conns: map[string]provisioning.Connection{"example-funds-saml": {RequireEmail: true, TrustEmail: true}},
+		conns:      map[string]provisioning.Connection{"example-funds-saml": {RequireEmail: true}},
+		trustEmail: []string{"example-funds-saml"},
 	})
 	tester := w.addUser("tester@example.com", member{account: "example-funds", roles: []string{adminRole}})
 	staff := w.addUser("staff@example.com", member{account: "example-funds"})

@@ -28,6 +28,10 @@ type account struct {
 	disc   discovery.Account
 	policy policy.Policy
 	conns  map[string]provisioning.Connection
+	// trustEmail lists the connections whose protocol settings trust the
+	// identity provider's emails (saml, oidc and ldap TrustEmail): their
+	// identities come with EmailVerified set, as those packages set it.
+	trustEmail []string
 }
 
 // world is an application wired the way the login handler wires it.
@@ -38,6 +42,7 @@ type world struct {
 	accounts map[string]provisioning.Account
 	conns    map[string]provisioning.Connection
 	owner    map[string]string // connection -> account
+	trusted  map[string]bool   // connections that trust their IdP's emails
 	proto    map[string]sso.Protocol
 	store    *provisioning.MemoryStore
 	prov     *provisioning.Provisioner
@@ -56,6 +61,7 @@ func newWorld(t *testing.T, accts ...account) *world {
 		accounts:  make(map[string]provisioning.Account),
 		conns:     make(map[string]provisioning.Connection),
 		owner:     make(map[string]string),
+		trusted:   make(map[string]bool),
 		proto:     make(map[string]sso.Protocol),
 		clock:     ssotest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)),
 		ssoLogins: make(map[string][]string),
@@ -81,6 +87,7 @@ func newWorld(t *testing.T, accts ...account) *world {
 			}
 			w.conns[c.ID] = pc
 			w.owner[c.ID] = a.disc.ID
+			w.trusted[c.ID] = slices.Contains(a.trustEmail, c.ID)
 			w.proto[c.ID] = c.Protocol
 		}
 	}
@@ -231,6 +238,9 @@ func (w *world) sso(conn string, id *sso.Identity, bindTo string) login {
 		w.t.Fatalf("no connection %s", conn)
 	}
 	id.Connection, id.Protocol = conn, w.proto[conn]
+	if w.trusted[conn] && id.Email != "" {
+		id.EmailVerified = true
+	}
 	pol := w.policies[acct]
 	pre := policy.Decide(pol, policy.User{Email: id.Email}, policy.MethodOf(id))
 	// A testing connection whose test users the email cannot tell (no

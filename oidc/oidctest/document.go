@@ -66,6 +66,6 @@ func (d *DocumentServer) URL() string { return d.srv.URL }
 func (d *DocumentServer) Client() *http.Client { return d.srv.Client() }
 
 // CACertPEM returns the server's certificate in PEM form.
-func (d *DocumentServer) CACertPEM() string {
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d.srv.Certificate().Raw}))
+func (d *DocumentServer) CACertPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d.srv.Certificate().Raw})
 }

@@ -30,7 +30,7 @@ func Start(t testing.TB, opts Options) *Server {
 }
 
 // StartHTTP is Start on plain http, for demos and for tests of
-// AllowInsecureHTTP.
+// InsecureAllowHTTP.
 func StartHTTP(t testing.TB, opts Options) *Server {
 	t.Helper()
 	s := NewHTTPServer(opts)
@@ -68,12 +68,12 @@ func (s *Server) Client() *http.Client { return s.srv.Client() }
 
 // CACertPEM returns the server's certificate in PEM form, to configure a
 // relying party's custom CA; "" for a plain http server.
-func (s *Server) CACertPEM() string {
+func (s *Server) CACertPEM() []byte {
 	c := s.srv.Certificate()
 	if c == nil {
-		return ""
+		return nil
 	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
 
 // Close shuts the server down, waiting for requests in flight.

@@ -552,7 +552,7 @@ func jitRequest(subject, email string) provisioning.Request {
 			Updates: provisioning.Updates{Names: true, Roles: true, Organisation: true},
 			Roles:   provisioning.RoleMapping{Map: map[string][]string{"staff": {"Clerk"}}},
 		},
-		Identity: &sso.Identity{Connection: "conn-jit", Subject: subject, Email: email, GivenName: "Jo", Department: "Shipping", Groups: []string{"staff"}},
+		Identity: &sso.Identity{Connection: "conn-jit", Subject: subject, Email: email, GivenName: "Jo", Attributes: map[string][]string{"Department": {"Shipping"}}, Groups: []string{"staff"}},
 	}
 }
 
@@ -734,7 +734,7 @@ func testRefusedWritesNothing(t *testing.T, s provisioning.Store) {
 		return tx.PutMembership(ctx, &provisioning.Membership{User: u.ID, Account: "acct-jit", Status: provisioning.StatusActive, Created: base, Updated: base})
 	})
 	member := jitRequest("refused-member", "member@example.org")
-	member.Connection.TrustEmail = true
+	member.Identity.EmailVerified = true
 	member.Identity.Groups = []string{"staff"}
 	member.Identity.GivenName = "Changed"
 	member.Authorize = deny
@@ -785,10 +785,11 @@ func testProvisionUpdateAtomic(t *testing.T, inner provisioning.Store) {
 	})
 	req := provisioning.Request{
 		Account: provisioning.Account{ID: "acct-up", Domains: []string{"example.org"}},
-		Connection: provisioning.Connection{ID: "conn-up", TrustEmail: true,
+		Connection: provisioning.Connection{ID: "conn-up",
 			Updates: provisioning.Updates{Names: true, Roles: true, Organisation: true},
 			Roles:   provisioning.RoleMapping{Map: map[string][]string{"staff": {"Clerk"}}}},
-		Identity: &sso.Identity{Connection: "conn-up", Subject: "kim-at-idp", Email: "kim@example.org", GivenName: "Kimberly", Department: "Shipping", Groups: []string{"staff"}},
+		Identity: &sso.Identity{Connection: "conn-up", Subject: "kim-at-idp", Email: "kim@example.org", GivenName: "Kimberly", EmailVerified: true,
+			Attributes: map[string][]string{"Department": {"Shipping"}}, Groups: []string{"staff"}},
 	}
 	for failAt := 1; ; failAt++ {
 		if failAt > 20 {

@@ -471,7 +471,7 @@ func (a *App) build(ctx context.Context) error {
 		Users:         a.users,
 		Sessions:      a.host,
 		Passwords:     a.pw,
-		States:        a.store,
+		StateStore:    a.store,
 		Templates:     loginTemplates(),
 		CanAdminister: a.canAdminister,
 		Events:        a.events,
@@ -527,11 +527,10 @@ func (a *App) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authentic
 			ACSURL:         a.baseURL + "/saml/" + esc + "/acs",
 			SLOURL:         a.baseURL + "/saml/" + esc + "/slo",
 			IdPMetadataURL: s.IdPMetadataURL, IdPEntityID: s.IdPEntityID,
-			AllowHTTPMetadataURL: s.AllowHTTPMetadataURL, AllowPrivateMetadataAddress: s.AllowPrivateMetadataAddress,
+			InsecureAllowHTTP: s.InsecureAllowHTTP, InsecureAllowPrivateNetwork: s.InsecureAllowPrivateNetwork,
 			AllowIdPInitiated: s.AllowIdPInitiated, SubjectAttribute: s.SubjectAttribute, NameIDFormat: s.NameIDFormat,
 			TrustEmail: s.TrustEmail, AllowSHA1: s.AllowSHA1,
-			LogoutRedirectURL: absolute(a.baseURL, cc.LogoutRedirectURL),
-			Debug:             cc.Debug, Logger: a.log, Events: a.events,
+			Debug: cc.Debug, Logger: a.log, Events: a.events,
 			StateStore: a.store, ReplayCache: a.store,
 		}
 		switch {
@@ -561,19 +560,19 @@ func (a *App) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authentic
 	case sso.ProtocolOIDC:
 		o := cc.OIDC
 		oc := oidc.Config{
-			ID: cc.ID, DisplayName: cc.DisplayName, LogoURL: cc.LogoURL,
+			ID:     cc.ID,
 			Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: sso.Secret(o.ClientSecret), AuthMethod: oidc.AuthMethod(o.AuthMethod),
 			RedirectURL: a.baseURL + "/oidc/" + esc + "/callback", Scopes: o.Scopes,
 			PostLogoutRedirectURL: absolute(a.baseURL, o.PostLogoutRedirectURL),
-			AllowUnverifiedEmail:  o.AllowUnverifiedEmail, AllowInsecureHTTP: o.AllowInsecureHTTP, AllowPrivateNetwork: o.AllowPrivateNetwork,
-			States: a.store, Replay: a.store, Events: a.events,
+			TrustEmail:            o.TrustEmail, InsecureAllowHTTP: o.InsecureAllowHTTP, InsecureAllowPrivateNetwork: o.InsecureAllowPrivateNetwork,
+			StateStore: a.store, ReplayCache: a.store, Events: a.events,
 		}
 		if o.CACertFile != "" {
 			b, err := os.ReadFile(o.CACertFile)
 			if err != nil {
 				return nil, "", fmt.Errorf("ca_cert_file: %w", err)
 			}
-			oc.CACertPEM = string(b)
+			oc.CACertPEM = b
 		}
 		c, err := oidc.New(oc)
 		if err != nil {
@@ -618,7 +617,7 @@ func (a *App) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authentic
 // toProvisioning converts the JSON settings.
 func (pc ProvisioningConfig) toProvisioning(id string) (provisioning.Connection, error) {
 	c := provisioning.Connection{
-		ID: id, TrustEmail: pc.TrustEmail, Identifier: provisioning.IdentifierSource(pc.Identifier), IdentifierAttribute: pc.IdentifierAttribute,
+		ID: id, Identifier: provisioning.IdentifierSource(pc.Identifier), IdentifierAttribute: pc.IdentifierAttribute,
 		AllowEmailOutsideDomains: pc.AllowEmailOutsideDomains,
 		LoginBinding:             provisioning.LoginBinding{Enabled: pc.LoginBinding, AllowIdPInitiated: pc.LoginBindingIdPInitiated},
 		Updates:                  provisioning.Updates{Names: pc.UpdateNames, Roles: pc.UpdateRoles, Organisation: pc.UpdateOrganisation},

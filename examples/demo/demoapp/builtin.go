@@ -103,8 +103,8 @@ func mockDirectory() ldaptest.Config {
 func builtinConfig() *Config {
 	samlConn := func(id, name string, mod func(*ConnectionConfig)) ConnectionConfig {
 		c := ConnectionConfig{ID: id, Protocol: sso.ProtocolSAML, DisplayName: name, Stage: policy.StageLive,
-			SAML:         &SAMLConfig{IdPMetadataURL: mockSAMLRef + "/metadata", AllowHTTPMetadataURL: true, AllowPrivateMetadataAddress: true, TrustEmail: true},
-			Provisioning: ProvisioningConfig{TrustEmail: true}}
+			SAML:         &SAMLConfig{IdPMetadataURL: mockSAMLRef + "/metadata", InsecureAllowHTTP: true, InsecureAllowPrivateNetwork: true, TrustEmail: true},
+			Provisioning: ProvisioningConfig{}}
 		if mod != nil {
 			mod(&c)
 		}
@@ -112,9 +112,9 @@ func builtinConfig() *Config {
 	}
 	oidcConn := func(id, name string) ConnectionConfig {
 		return ConnectionConfig{ID: id, Protocol: sso.ProtocolOIDC, DisplayName: name, Stage: policy.StageLive,
-			OIDC: &OIDCConfig{Issuer: mockOIDCRef, ClientID: id + "-client", ClientSecret: Secret(id + "-secret"), AllowInsecureHTTP: true, AllowPrivateNetwork: true,
+			OIDC: &OIDCConfig{Issuer: mockOIDCRef, ClientID: id + "-client", ClientSecret: Secret(id + "-secret"), InsecureAllowHTTP: true, InsecureAllowPrivateNetwork: true,
 				PostLogoutRedirectURL: "/?logged_out=" + id},
-			Provisioning: ProvisioningConfig{TrustEmail: true}}
+			Provisioning: ProvisioningConfig{}}
 	}
 	domain := func(n string) []discovery.Domain { return []discovery.Domain{{Name: n}} }
 	keyteam := []discovery.Domain{{Name: "keyteam.example", Shared: true}}
@@ -123,7 +123,7 @@ func builtinConfig() *Config {
 			c.Module = module
 			c.SAML.AllowIdPInitiated = true
 			c.SAML.SubjectAttribute = "UID"
-			c.Provisioning = ProvisioningConfig{TrustEmail: true, Identifier: "attribute", IdentifierAttribute: "UID",
+			c.Provisioning = ProvisioningConfig{Identifier: "attribute", IdentifierAttribute: "UID",
 				JIT:         &JITConfig{DefaultRoles: []string{role}, DefaultOrganisation: "Head office", CreateOrganisation: true},
 				UpdateNames: true, UpdateRoles: true, UpdateOrganisation: true,
 				RolesAttribute: "Roles", RolesSplitCommas: true, RolesPassThrough: true}
@@ -170,7 +170,7 @@ func builtinConfig() *Config {
 				Connections: []ConnectionConfig{samlConn("hireco-saml", "HireCo Okta", func(c *ConnectionConfig) {
 					c.SAML.AllowIdPInitiated = true
 					c.SAML.NameIDFormat = saml.NameIDFormatPersistent
-					c.Provisioning = ProvisioningConfig{TrustEmail: true, Identifier: "subject", LoginBinding: true, LoginBindingIdPInitiated: true}
+					c.Provisioning = ProvisioningConfig{Identifier: "subject", LoginBinding: true, LoginBindingIdPInitiated: true}
 				})}},
 			{ID: "vault-eu", Name: "Key Team EU (SAML)", Aliases: []string{"vault-eu"}, Domains: keyteam,
 				Comment:     "SmartKey: SSO required with the administrators' break-glass; keyteam.example is shared by three accounts, so its people pick one.",
@@ -186,7 +186,7 @@ func builtinConfig() *Config {
 				Connections: []ConnectionConfig{{ID: "vault-lab-ldap", Protocol: sso.ProtocolLDAP, DisplayName: "Key Team directory", Stage: policy.StageLive,
 					LDAP: &LDAPConfig{URLs: []string{mockLDAPRef}, CACertPEM: mockLDAPCARef, TrustEmail: true,
 						Search: &LDAPSearch{BaseDN: mockDirectoryBase, ObjectClass: "inetOrgPerson", BindDN: "cn=demo,ou=services," + mockDirectoryBase, BindPassword: "demo-service-pw"}},
-					Provisioning: ProvisioningConfig{TrustEmail: true}}}},
+					Provisioning: ProvisioningConfig{}}}},
 		},
 		Users: []UserConfig{
 			{Email: "paula@pressroom.example", Password: "paula-pw", GivenName: "Paula", FamilyName: "Press",

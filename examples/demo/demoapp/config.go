@@ -142,10 +142,10 @@ type SAMLConfig struct {
 	IdPMetadataFile string `json:"idp_metadata_file,omitempty"` // relative to the config file
 	// IdPEntityID picks one IdP from metadata that lists several.
 	IdPEntityID string `json:"idp_entity_id,omitempty"`
-	// AllowHTTPMetadataURL and AllowPrivateMetadataAddress allow a metadata
+	// InsecureAllowHTTP and InsecureAllowPrivateNetwork allow a metadata
 	// URL over plain http or on a private address (the built-in mock IdP).
-	AllowHTTPMetadataURL        bool `json:"allow_http_metadata_url,omitempty"`
-	AllowPrivateMetadataAddress bool `json:"allow_private_metadata_address,omitempty"`
+	InsecureAllowHTTP           bool `json:"insecure_allow_http,omitempty"`
+	InsecureAllowPrivateNetwork bool `json:"insecure_allow_private_network,omitempty"`
 	// AllowIdPInitiated accepts logins the IdP starts.
 	AllowIdPInitiated bool `json:"allow_idp_initiated,omitempty"`
 	// SubjectAttribute names the attribute with the user identifier ("UID");
@@ -178,14 +178,14 @@ type OIDCConfig struct {
 	// provider as a post-logout redirect URI. Empty: logout ends only the
 	// application's session (then logout_redirect_url applies).
 	PostLogoutRedirectURL string `json:"post_logout_redirect_url,omitempty"`
-	// AllowUnverifiedEmail trusts emails without email_verified (Entra ID).
-	AllowUnverifiedEmail bool `json:"allow_unverified_email,omitempty"`
+	// TrustEmail trusts emails without email_verified (Entra ID).
+	TrustEmail bool `json:"trust_email,omitempty"`
 	// CACertFile holds PEM certificates to trust for the provider's TLS.
 	CACertFile string `json:"ca_cert_file,omitempty"`
-	// AllowInsecureHTTP and AllowPrivateNetwork allow a plain http issuer
+	// InsecureAllowHTTP and InsecureAllowPrivateNetwork allow a plain http issuer
 	// on a private address (the built-in mock provider).
-	AllowInsecureHTTP   bool `json:"allow_insecure_http,omitempty"`
-	AllowPrivateNetwork bool `json:"allow_private_network,omitempty"`
+	InsecureAllowHTTP           bool `json:"insecure_allow_http,omitempty"`
+	InsecureAllowPrivateNetwork bool `json:"insecure_allow_private_network,omitempty"`
 }
 
 // LDAPConfig connects to an LDAP directory. Exactly one of Search,
@@ -228,9 +228,6 @@ type LDAPUPN struct {
 
 // ProvisioningConfig is provisioning.Connection in JSON.
 type ProvisioningConfig struct {
-	// TrustEmail: the IdP vouches for its emails, so a first login links
-	// the existing user with that email.
-	TrustEmail bool `json:"trust_email,omitempty"`
 	// Identifier is "email" (default), "subject" or "attribute"; the value
 	// is matched against members' sso_identifier.
 	Identifier          string `json:"identifier,omitempty"`

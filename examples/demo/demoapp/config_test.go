@@ -117,7 +117,7 @@ func TestBadConfigStartsNothing(t *testing.T) {
   "accounts": [{"id": "acme", "domains": ["acme.example"], "policy": {"mode": "sso_required", "scope": {"kind": "email_domains"}},
     "connections": [
       {"id": "acme-saml", "protocol": "saml", "stage": "live", "saml": {"idp_metadata_xml": "<EntityDescriptor/>"}},
-      {"id": "acme-op", "protocol": "oidc", "stage": "live", "oidc": {"issuer": "{mock_oidc}", "client_id": "c", "client_secret": "s", "allow_insecure_http": true, "allow_private_network": true}}
+      {"id": "acme-op", "protocol": "oidc", "stage": "live", "oidc": {"issuer": "{mock_oidc}", "client_id": "c", "client_secret": "s", "insecure_allow_http": true, "insecure_allow_private_network": true}}
     ]}]
 }`)
 	_, err := Start(context.Background(), opts)

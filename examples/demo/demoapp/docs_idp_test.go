@@ -142,7 +142,7 @@ func docsConfigFields(t *testing.T) map[string]bool {
 			out[part] = true
 		}
 	}
-	if !out["idp_metadata_url"] || !out["allow_unverified_email"] || !out["bind_dn"] {
+	if !out["idp_metadata_url"] || !out["trust_email"] || !out["bind_dn"] {
 		t.Fatalf("could not read the field names of examples/demo/CONFIG.md (got %d)", len(out))
 	}
 	return out

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/login"
 	"github.com/ssokit/sso/policy"
 	"github.com/ssokit/sso/provisioning"
 	"github.com/ssokit/sso/saml"
@@ -164,7 +165,7 @@ func (a *App) meOf(ctx context.Context, s *session) *meJSON {
 	if id := res.Identity; id != nil {
 		ij := &identityJSON{Connection: id.Connection, Protocol: id.Protocol, Issuer: id.Issuer, Subject: id.Subject, SubjectFormat: id.SubjectFormat,
 			Email: id.Email, EmailVerified: id.EmailVerified, GivenName: id.GivenName, FamilyName: id.FamilyName, DisplayName: id.DisplayName,
-			Department: id.Department, Module: id.Module, Groups: id.Groups, Attributes: id.Attributes, IdPInitiated: id.IdPInitiated, AuthTime: id.AuthTime}
+			Department: id.FirstAttribute(provisioning.DefaultOrganisationAttributes...), Module: id.FirstAttribute(login.DefaultModuleAttributes...), Groups: id.Groups, Attributes: id.Attributes, IdPInitiated: id.IdPInitiated, AuthTime: id.AuthTime}
 		for _, w := range id.Warnings {
 			ij.Warnings = append(ij.Warnings, w.String())
 		}

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/login"
 	"github.com/ssokit/sso/provisioning"
 )
 
@@ -154,7 +155,7 @@ func (s *Sessions) MeHandler(store provisioning.Store) http.Handler {
 		}
 		if id := res.Identity; id != nil {
 			me.Identity = &MeIdentity{Issuer: id.Issuer, Subject: id.Subject, SubjectFormat: id.SubjectFormat, Email: id.Email,
-				EmailVerified: id.EmailVerified, Groups: id.Groups, Module: id.Module, IdPInitiated: id.IdPInitiated}
+				EmailVerified: id.EmailVerified, Groups: id.Groups, Module: id.FirstAttribute(login.DefaultModuleAttributes...), IdPInitiated: id.IdPInitiated}
 		}
 		ctx := r.Context()
 		err := store.Tx(ctx, func(tx provisioning.Tx) error {
