@@ -344,12 +344,12 @@ func TestConfigValidate(t *testing.T) {
 			c.IdPMetadataXML = nil
 			c.IdPCertificates = [][]byte{idp.CertificatePEM()}
 		},
-		"bad binding":         func(c *saml.Config) { c.RequestBinding = "urn:soap" },
-		"sign without key":    func(c *saml.Config) { c.SignAuthnRequests = true },
-		"skew too large":      func(c *saml.Config) { c.ClockSkew = 2 * time.Hour },
-		"negative size":       func(c *saml.Config) { c.MaxResponseBytes = -1 },
-		"bad cert":            func(c *saml.Config) { c.IdPCertificates = [][]byte{[]byte("nope")} },
-		"bad key":             func(c *saml.Config) { c.SPKeys = []saml.KeyPair{{Key: "nope"}} },
+		"bad binding":      func(c *saml.Config) { c.RequestBinding = "urn:soap" },
+		"sign without key": func(c *saml.Config) { c.SignAuthnRequests = true },
+		"skew too large":   func(c *saml.Config) { c.ClockSkew = 2 * time.Hour },
+		"negative size":    func(c *saml.Config) { c.MaxResponseBytes = -1 },
+		"bad cert":         func(c *saml.Config) { c.IdPCertificates = [][]byte{[]byte("nope")} },
+		"bad key":          func(c *saml.Config) { c.SPKeys = []saml.KeyPair{{Key: "nope"}} },
 		"key and foreign cert": func(c *saml.Config) {
 			k, _, _ := samltest.GenerateKeyPair("a", t0, t0)
 			c.SPKeys = []saml.KeyPair{samltest.KeyPair(k, idp.Certificate())}
