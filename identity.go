@@ -258,3 +258,37 @@ type Step struct {
 	// Expires is when the pending login stops being accepted.
 	Expires time.Time
 }
+
+// Endpoints are the application's URLs that one connection's identity
+// provider calls or names. Package login serves them below its base URL
+// (see login.EndpointsOf) and checks that a connection is configured with
+// the ones it serves.
+type Endpoints struct {
+	// EntityID is the SAML service provider's entity ID (by convention the
+	// metadata URL).
+	EntityID string
+	// Metadata is where the SAML SP metadata is served.
+	Metadata string
+	// ACS is the SAML assertion consumer service URL.
+	ACS string
+	// SLO is the SAML single logout URL.
+	SLO string
+	// Callback is the OpenID Connect redirect URI.
+	Callback string
+}
+
+// ConnectionInfo is implemented by Authenticators that can say more about
+// their connection than ID and Protocol. Package login reads it to route
+// IdP-initiated logins, to check URLs and to explain failures.
+type ConnectionInfo interface {
+	// Issuer returns the identity provider's SAML entity ID or OpenID
+	// issuer: what its logins carry; "" for a directory.
+	Issuer() string
+	// Endpoints returns the application URLs the connection is configured
+	// with (empty fields for the URLs its protocol does not use).
+	Endpoints() Endpoints
+	// Debug reports the connection's debug mode: failures are explained in
+	// full on the page and identities are logged. It never loosens a
+	// check.
+	Debug() bool
+}

@@ -130,6 +130,11 @@ type Config struct {
 	// Events receives warnings, e.g. when a server fails and another takes
 	// over. Nil drops them.
 	Events sso.EventFunc
+	// Debug turns on the connection's debug mode (see
+	// sso.ConnectionInfo): package login then explains failures in full
+	// on the page and logs identities. It never loosens a check. Turn it
+	// on only while setting a connection up.
+	Debug bool
 }
 
 // Search resolves an email by a subtree search under BaseDN with the filter

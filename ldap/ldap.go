@@ -62,6 +62,17 @@ func (a *Authenticator) ID() string { return a.s.ID }
 // Protocol returns [sso.ProtocolLDAP].
 func (a *Authenticator) Protocol() sso.Protocol { return sso.ProtocolLDAP }
 
+// Issuer returns "": a directory starts no logins of its own.
+func (a *Authenticator) Issuer() string { return "" }
+
+// Endpoints returns no URLs: the directory calls none.
+func (a *Authenticator) Endpoints() sso.Endpoints { return sso.Endpoints{} }
+
+// Debug reports Config.Debug.
+func (a *Authenticator) Debug() bool { return a.s.Debug }
+
+var _ sso.ConnectionInfo = (*Authenticator)(nil)
+
 // Begin returns a [sso.StepPasswordPrompt]: the host asks for the email and
 // password and passes them to Complete. A ReturnTo that is not a safe
 // same-site path is refused with [sso.ReasonInvalidRequest]; LDAP keeps no

@@ -16,9 +16,9 @@ import (
 
 // connection returns the registry entry for the {connection} path value if
 // it has the given protocol, or writes the error page.
-func (h *Handler) connection(w http.ResponseWriter, r *http.Request, proto sso.Protocol) (*Connection, bool) {
+func (h *Handler) connection(w http.ResponseWriter, r *http.Request, proto sso.Protocol) (*entry, bool) {
 	id := r.PathValue("connection")
-	entry, ok := h.cfg.Connections.Connection(id)
+	entry, ok := h.entry(id)
 	if !ok || entry.Authenticator.Protocol() != proto {
 		detail := "no " + string(proto) + " connection " + quote(id) + " is registered"
 		h.fail(w, r, failure{connection: id, err: &sso.Error{Op: "login", Reason: sso.ReasonConnectionNotFound, Connection: id, Detail: detail}})
@@ -105,7 +105,7 @@ func (t *takenFlows) Take(ctx context.Context, id string) (*sso.Flow, error) {
 // complete hands the identity provider's answer to the connection and
 // finishes the login with the identity it proves. handle names the
 // parameter that carries the pending login's ID.
-func (h *Handler) complete(w http.ResponseWriter, r *http.Request, entry *Connection, params url.Values, handle string) {
+func (h *Handler) complete(w http.ResponseWriter, r *http.Request, entry *entry, params url.Values, handle string) {
 	flows := &takenFlows{Flows: h.cookies.Flows(w, r)}
 	id, err := entry.Authenticator.Complete(r.Context(), sso.CompleteRequest{Flows: flows, Params: params, RawQuery: rawQuery(r)})
 	if err != nil {
@@ -148,7 +148,7 @@ func (h *Handler) ldapPage(w http.ResponseWriter, r *http.Request) {
 	h.renderDirectory(w, http.StatusOK, entry, email, returnPath(q.Get("return_to")), q.Get("test") == "1", "")
 }
 
-func (h *Handler) renderDirectory(w http.ResponseWriter, status int, entry *Connection, email, rt string, test bool, msg string) {
+func (h *Handler) renderDirectory(w http.ResponseWriter, status int, entry *entry, email, rt string, test bool, msg string) {
 	id := entry.Authenticator.ID()
 	name := h.displayName(id)
 	h.render(w, status, TemplateDirectory, &DirectoryPage{
@@ -193,7 +193,7 @@ func (h *Handler) ldapSubmit(w http.ResponseWriter, r *http.Request) {
 
 // accountOf returns the account of a connection, or "".
 func (h *Handler) accountOf(connection string) string {
-	if c, err := h.cfg.Discovery.Connection(connection); err == nil {
+	if c, err := h.disc().Connection(connection); err == nil {
 		return c.Account
 	}
 	return ""
@@ -204,7 +204,7 @@ type completion struct {
 	// entry is the connection the identity arrived through; nil when the
 	// login resumes from a waiting identity (found again by its
 	// connection).
-	entry *Connection
+	entry *entry
 	id    *sso.Identity
 	rt    string
 	// test marks an administrator's test login; checkAdmin asks
@@ -229,7 +229,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 	ctx := r.Context()
 	id := c.id
 	if c.entry == nil {
-		e, ok := h.cfg.Connections.Connection(id.Connection)
+		e, ok := h.entry(id.Connection)
 		if !ok {
 			h.fail(w, r, failure{connection: id.Connection, err: &sso.Error{Op: "login.Complete", Reason: sso.ReasonConnectionNotFound, Connection: id.Connection,
 				Detail: "the connection the waiting identity came through is no longer registered"}, returnTo: c.rt})
@@ -249,7 +249,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 	fail := func(err error, acct string, reported bool) {
 		h.fail(w, r, failure{err: err, account: acct, connection: id.Connection, subject: id.Subject, reported: reported, returnTo: rt, admin: c.test && !c.checkAdmin})
 	}
-	choice, err := h.cfg.Discovery.Connection(conn)
+	choice, err := h.disc().Connection(conn)
 	if err != nil {
 		fail(&sso.Error{Op: "login.Complete", Reason: sso.ReasonInvalidConfig, Connection: conn,
 			Detail: "the connection is registered but discovery has no account for it; add it to an account's connections", Err: err}, "", false)
@@ -262,7 +262,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 			return
 		}
 		if next.Connection != conn {
-			e, ok := h.cfg.Connections.Connection(next.Connection)
+			e, ok := h.entry(next.Connection)
 			if !ok {
 				fail(&sso.Error{Op: "login.Complete", Reason: sso.ReasonConnectionNotFound, Connection: next.Connection,
 					Detail: "SSOModule " + quote(module) + " selects connection " + quote(next.Connection) + ", which the registry does not hold"}, choice.Account, false)
@@ -272,13 +272,13 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 			id.Connection = next.Connection
 		}
 	}
-	acct, err := h.cfg.Accounts.Account(ctx, choice.Account)
+	acct, err := h.account(choice.Account)
 	if err != nil {
 		fail(err, choice.Account, false)
 		return
 	}
 	method := policy.MethodOf(id)
-	if entry.Debug && !c.resumed {
+	if entry.debug && !c.resumed {
 		h.log.LogAttrs(ctx, slog.LevelInfo, "login: identity (debug mode)", slog.String("connection", id.Connection), slog.String("issuer", id.Issuer),
 			slog.String("subject", id.Subject), slog.String("email", id.Email), slog.Any("groups", id.Groups), slog.Any("attributes", id.Attributes),
 			slog.Bool("idp_initiated", id.IdPInitiated))
@@ -295,8 +295,8 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 	// Policy before the user is known: drafts, password-only accounts,
 	// connections the account does not accept, testing connections
 	// closed to this email.
-	if !startAllowed(acct.Policy, id.Email, choice) {
-		fail(policy.Decide(acct.Policy, policy.User{Email: id.Email}, method).Err(), acct.ID, false)
+	if !startAllowed(acct.policy, id.Email, choice) {
+		fail(policy.Decide(acct.policy, policy.User{Email: id.Email}, method).Err(), acct.ID, false)
 		return
 	}
 	// An IdP-initiated login arrives by another site's POST, which does not
@@ -321,7 +321,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 		if err != nil {
 			return &sso.Error{Op: "login.Complete", Reason: sso.ReasonInternal, Connection: id.Connection, Detail: "reading the user's facts failed", Err: err}
 		}
-		decision = policy.Decide(acct.Policy, facts, method)
+		decision = policy.Decide(acct.policy, facts, method)
 		return decision.Err()
 	}
 	res, err := h.cfg.Provisioner.Provision(ctx, preq)
@@ -354,11 +354,11 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 
 // provisioningRequest is the provisioning request of an identity that
 // logged in through entry of acct.
-func (h *Handler) provisioningRequest(acct *Account, entry *Connection, id *sso.Identity) provisioning.Request {
-	pc := entry.Provisioning
+func (h *Handler) provisioningRequest(acct *account, entry *entry, id *sso.Identity) provisioning.Request {
+	pc := entry.prov
 	pc.ID = id.Connection
 	return provisioning.Request{
-		Account:    provisioning.Account{ID: acct.ID, Domains: acct.Domains},
+		Account:    provisioning.Account{ID: acct.ID, Domains: acct.domains},
 		Connection: pc,
 		Identity:   id,
 	}
@@ -367,12 +367,12 @@ func (h *Handler) provisioningRequest(acct *Account, entry *Connection, id *sso.
 // testResult shows an administrator's test login: the identity, the
 // policy's decision and, when the Provisioner can preview, what
 // provisioning would do. Nothing is provisioned and no session starts.
-func (h *Handler) testResult(w http.ResponseWriter, r *http.Request, acct *Account, id *sso.Identity, preq provisioning.Request, rt string) {
+func (h *Handler) testResult(w http.ResponseWriter, r *http.Request, acct *account, id *sso.Identity, preq provisioning.Request, rt string) {
 	ctx := r.Context()
 	page := &TestPage{
 		Page:    h.page("Test login", rt, ""),
 		Account: acct.ID, Connection: id.Connection, Identity: id, Attributes: sortedAttributes(id.Attributes), Module: id.FirstAttribute(h.cfg.ModuleAttributes...),
-		Decision: policy.Decide(acct.Policy, policy.User{Email: id.Email}, policy.MethodOf(id)),
+		Decision: policy.Decide(acct.policy, policy.User{Email: id.Email}, policy.MethodOf(id)),
 	}
 	if pv, ok := h.cfg.Provisioner.(Previewer); ok {
 		plan, err := pv.Preview(ctx, preq)
@@ -390,7 +390,7 @@ func (h *Handler) testResult(w http.ResponseWriter, r *http.Request, acct *Accou
 			// login: roles and the administrators' break-glass count.
 			if plan.Result != nil {
 				if facts, err := h.cfg.Users.FactsOf(ctx, plan.Result); err == nil {
-					page.Decision = policy.Decide(acct.Policy, facts, policy.MethodOf(id))
+					page.Decision = policy.Decide(acct.policy, facts, policy.MethodOf(id))
 				}
 			}
 		}
@@ -429,7 +429,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, res *Resu
 // the identity's issuer for it, so that one IdP cannot log in through
 // another IdP's connection.
 func (h *Handler) routeModule(arrived discovery.Choice, id *sso.Identity, module string) (discovery.Choice, error) {
-	next, err := h.cfg.Discovery.LookupModule(arrived.Account, module)
+	next, err := h.disc().LookupModule(arrived.Account, module)
 	if err != nil {
 		return discovery.Choice{}, &sso.Error{Op: "login.Complete", Reason: sso.ReasonConnectionNotFound, Connection: arrived.Connection,
 			Detail: "the assertion's SSOModule " + quote(module) + " names no connection of account " + quote(arrived.Account) + "; set that module on one of its connections", Err: err}
@@ -441,7 +441,7 @@ func (h *Handler) routeModule(arrived discovery.Choice, id *sso.Identity, module
 		return discovery.Choice{}, &sso.Error{Op: "login.Complete", Reason: sso.ReasonIssuerMismatch, Connection: arrived.Connection,
 			Detail: "SSOModule " + quote(module) + " selects " + string(next.Protocol) + " connection " + quote(next.Connection) + "; it must be a " + string(arrived.Protocol) + " connection"}
 	}
-	sharing, _ := h.cfg.Discovery.LookupIssuer(id.Issuer)
+	sharing, _ := h.disc().LookupIssuer(id.Issuer)
 	for _, c := range sharing {
 		if c.Connection == next.Connection {
 			return next, nil

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ssokit/sso"
-	"github.com/ssokit/sso/discovery"
 	"github.com/ssokit/sso/policy"
 	"github.com/ssokit/sso/provisioning"
 )
@@ -41,25 +40,19 @@ const (
 	ContinueWait = 5 * time.Minute
 )
 
-// Config configures a Handler. Connections, Discovery, Accounts,
-// Provisioner, Users and Sessions are required; every other zero field means
-// a safe default.
+// Config configures a Handler. Registry, Provisioner, Users and Sessions
+// are required; every other zero field means a safe default.
 type Config struct {
 	// BasePath is the path prefix the handler is mounted under, e.g.
 	// "/auth", or "" for the root. Links and form actions on its pages start
 	// with it. Requests reach the handler with or without the prefix (for
-	// example through http.StripPrefix).
+	// example through http.StripPrefix). When empty it is the path of the
+	// Registry's BaseURL; when both are set they must agree.
 	BasePath string
 
-	// Connections maps connection IDs to their Authenticator and settings.
-	// *ConnectionSet is the default implementation.
-	Connections Registry
-	// Discovery finds the connections of an email, domain alias, issuer or
-	// account. *discovery.Router implements it.
-	Discovery Discovery
-	// Accounts returns an account's claimed domains and login policy.
-	// *AccountSet is the default implementation.
-	Accounts Accounts
+	// Registry holds the accounts and their connections: the one place
+	// the host declares its tenants.
+	Registry *Registry
 	// Provisioner maps identities to the application's users.
 	// *provisioning.Provisioner implements it.
 	Provisioner Provisioner
@@ -172,18 +165,17 @@ func (c *Config) Validate() error {
 		return &sso.Error{Op: "login.Config.Validate", Reason: sso.ReasonInvalidConfig, Detail: detail}
 	}
 	switch {
-	case c.Connections == nil:
-		return bad("Connections is nil: pass a *login.ConnectionSet holding the connections' authenticators")
-	case c.Discovery == nil:
-		return bad("Discovery is nil: pass a *discovery.Router")
-	case c.Accounts == nil:
-		return bad("Accounts is nil: pass a *login.AccountSet with each account's domains and policy")
+	case c.Registry == nil:
+		return bad("Registry is nil: pass a *login.Registry holding the accounts and their connections (login.NewRegistry)")
 	case c.Provisioner == nil:
 		return bad("Provisioner is nil: pass a *provisioning.Provisioner")
 	case c.Users == nil:
 		return bad("Users is nil: pass login.StoreUsers over the provisioning store, or your own implementation")
 	case c.Sessions == nil:
 		return bad("Sessions is nil: pass the application's session starter (see login.Sessions)")
+	}
+	if p := c.Registry.basePath; c.BasePath != "" && p != "" && c.BasePath != p {
+		return bad("BasePath " + quote(c.BasePath) + " differs from the path of the Registry's BaseURL " + quote(c.Registry.base) + "; leave BasePath empty")
 	}
 	if c.BasePath != "" && (!strings.HasPrefix(c.BasePath, "/") || strings.HasSuffix(c.BasePath, "/") || strings.ContainsAny(c.BasePath, "?#\\ ")) {
 		return bad("BasePath " + quote(c.BasePath) + " must start with / and not end with / (e.g. \"/auth\"), or be empty")
@@ -216,74 +208,6 @@ func (c *Config) Validate() error {
 }
 
 func quote(s string) string { return "\"" + s + "\"" }
-
-// Connection is one connection as the handler uses it: its Authenticator and
-// the settings that are not the protocol's business.
-type Connection struct {
-	// Authenticator is the connection's SAML service provider, OpenID
-	// Connect relying party or LDAP authenticator. Its ID is the
-	// connection ID. Required.
-	Authenticator sso.Authenticator
-	// Provisioning holds the connection's provisioning settings. Its ID is
-	// set to the Authenticator's ID when empty.
-	Provisioning provisioning.Connection
-	// Debug shows the Reason and the administrator's Detail of a failed
-	// login on the error page, and logs the identity's attributes. It never
-	// loosens a check. The page tells everyone who tries why a login
-	// failed: turn it on only while setting a connection up.
-	Debug bool
-	// LogoutRedirectURL is where the browser goes after the logout of a
-	// session that logged in through this connection, when the connection
-	// has no single logout (e.g. the identity provider's own logout page,
-	// or a page of the host). An absolute URL or a same-site path.
-	LogoutRedirectURL string
-	// ReplaceSessionWithoutAsking lets an IdP-initiated login replace the
-	// session of another user in the same browser without asking. By
-	// default such a login is finished on the handler's own page, which
-	// asks the person first when Sessions.CurrentUser names someone else:
-	// any site can post a validly signed unsolicited response of its own
-	// into a visitor's browser (login CSRF), silently swapping her session
-	// for the attacker's account.
-	ReplaceSessionWithoutAsking bool
-}
-
-// Registry returns the connection with the given ID. Implementations must be
-// safe for concurrent use; *ConnectionSet is the default.
-type Registry interface {
-	Connection(id string) (*Connection, bool)
-}
-
-// Discovery is the part of *discovery.Router the handler uses.
-// Implementations must be safe for concurrent use.
-type Discovery interface {
-	Lookup(email string) (discovery.Route, error)
-	LookupAlias(alias string) (discovery.Route, error)
-	LookupAccount(id string) (discovery.Route, error)
-	LookupIssuer(issuer string) ([]discovery.Choice, error)
-	LookupModule(account, module string) (discovery.Choice, error)
-	ForAccounts(ids []string) (discovery.Route, error)
-	Connection(id string) (discovery.Choice, error)
-}
-
-var _ Discovery = (*discovery.Router)(nil)
-
-// Account is what the handler needs to know about an account: the email
-// domains it claims (for provisioning) and its login policy.
-type Account struct {
-	// ID is the account ID.
-	ID string
-	// Domains are the email domains the account claims.
-	Domains []string
-	// Policy is the account's login policy; its Account must equal ID.
-	Policy policy.Policy
-}
-
-// Accounts returns accounts by ID. An unknown account is an error matching
-// sso.ReasonAccountNotFound. Implementations must be safe for concurrent
-// use; *AccountSet is the default.
-type Accounts interface {
-	Account(ctx context.Context, id string) (*Account, error)
-}
 
 // Provisioner is the part of *provisioning.Provisioner the handler uses.
 // Provision must honour Request.Authorize (a refusal there writes nothing)

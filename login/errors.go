@@ -70,7 +70,7 @@ func (h *Handler) record(ctx context.Context, f *failure) *sso.Error {
 		f.connection = se.Connection
 	}
 	if f.connection != "" && f.account == "" {
-		if c, err := h.cfg.Discovery.Connection(f.connection); err == nil {
+		if c, err := h.disc().Connection(f.connection); err == nil {
 			f.account = c.Account
 		}
 	}
@@ -108,9 +108,9 @@ func (h *Handler) record(ctx context.Context, f *failure) *sso.Error {
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, f failure) {
 	se := h.record(r.Context(), &f)
 	reason := sso.ReasonOf(f.err)
-	var entry *Connection
+	var entry *entry
 	if f.connection != "" {
-		entry, _ = h.cfg.Connections.Connection(f.connection)
+		entry, _ = h.entry(f.connection)
 	}
 	status := statusFor(reason)
 	p := &ErrorPage{
@@ -118,7 +118,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, f failure) {
 		Status:   status,
 		RetryURL: h.LoginURL(f.returnTo),
 	}
-	if (entry != nil && entry.Debug) || f.admin || h.isAdmin(r, f.account) {
+	if (entry != nil && entry.debug) || f.admin || h.isAdmin(r, f.account) {
 		p.ShowDetail = true
 		p.Reason = reason
 		p.Connection = f.connection

@@ -42,46 +42,43 @@ func Example() {
 	ctx := context.Background()
 	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
 
-	// The connection's protocol settings. New does no network I/O.
+	// The connection's protocol settings, at the URLs the handler serves
+	// for it. New does no network I/O.
+	const base = "https://app.example/auth"
 	acme, err := oidc.New(oidc.Config{
 		ID:           "acme-entra",
 		Issuer:       "https://login.microsoftonline.com/0b0c0d0e/v2.0",
 		ClientID:     "app-client-id",
 		ClientSecret: sso.Secret("app-client-secret"),
-		RedirectURL:  "https://app.example/auth/oidc/acme-entra/callback",
+		RedirectURL:  login.EndpointsOf(base, "acme-entra").Callback,
 		StateStore:   states,
 	})
 	if err != nil {
 		panic(err)
 	}
-	conns, _ := login.NewConnectionSet(&login.Connection{
-		Authenticator: acme,
-		Provisioning:  provisioning.Connection{JIT: provisioning.JIT{Enabled: true, DefaultRoles: []string{"member"}}},
-	})
 
-	// How people find it, and who must use it.
-	table, err := discovery.New(discovery.Config{Accounts: []discovery.Account{{
+	// The tenant, declared once: how people find it, who must use single
+	// sign-on, and how its users are provisioned.
+	reg, err := login.NewRegistry(login.RegistryConfig{BaseURL: base, Accounts: []login.Account{{
 		ID: "acme", Name: "Acme", Aliases: []string{"acme"},
-		Domains:     []discovery.Domain{{Name: "acme.example"}},
-		Connections: []discovery.Connection{{ID: "acme-entra", Protocol: sso.ProtocolOIDC}},
+		Domains: []discovery.Domain{{Name: "acme.example"}},
+		Policy:  policy.Policy{Mode: policy.ModeSSORequired, AdminsMayUsePassword: true},
+		Connections: []login.Connection{{
+			Authenticator: acme,
+			Policy:        policy.Connection{Stage: policy.StageLive},
+			Provisioning:  provisioning.Connection{JIT: provisioning.JIT{Enabled: true, DefaultRoles: []string{"member"}}},
+		}},
 	}}})
 	if err != nil {
 		panic(err)
 	}
-	accounts, _ := login.NewAccountSet(login.Account{ID: "acme", Domains: []string{"acme.example"}, Policy: policy.Policy{
-		Mode: policy.ModeSSORequired, AdminsMayUsePassword: true,
-		Connections: []policy.Connection{{ID: "acme-entra", Stage: policy.StageLive}},
-	}})
 
 	// The application's users.
 	users := provisioning.NewMemoryStore(provisioning.MemoryOptions{})
 	prov, _ := provisioning.New(provisioning.Config{Store: users})
 
 	h, err := login.New(login.Config{
-		BasePath:    "/auth",
-		Connections: conns,
-		Discovery:   discovery.NewRouter(table),
-		Accounts:    accounts,
+		Registry:    reg,
 		Provisioner: prov,
 		Users:       login.StoreUsers{Store: users, AdminRoles: []string{"admin"}},
 		Sessions:    appSessions{},
@@ -107,9 +104,7 @@ func ExampleHandler_Routes() {
 	store := provisioning.NewMemoryStore(provisioning.MemoryOptions{})
 	prov, _ := provisioning.New(provisioning.Config{Store: store})
 	h, err := login.New(login.Config{
-		Connections: new(login.ConnectionSet),
-		Discovery:   discovery.NewRouter(nil),
-		Accounts:    new(login.AccountSet),
+		Registry:    new(login.Registry),
 		Provisioner: prov,
 		Users:       login.StoreUsers{Store: store},
 		Sessions:    appSessions{},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/discovery"
 	"github.com/ssokit/sso/internal/defaults"
 )
 
@@ -36,6 +37,9 @@ type Handler struct {
 func New(cfg Config) (*Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.BasePath == "" {
+		cfg.BasePath = cfg.Registry.basePath
 	}
 	if cfg.DefaultReturnPath == "" {
 		cfg.DefaultReturnPath = DefaultReturnPath
@@ -104,6 +108,24 @@ func New(cfg Config) (*Handler, error) {
 // When BasePath is set, mounting the handler at BasePath+"/" is enough.
 func (h *Handler) Routes() []string {
 	return []string{h.base + "/login", h.base + "/login/", h.base + "/saml/", h.base + "/oidc/", h.base + "/ldap/", h.base + "/logout"}
+}
+
+// disc returns the registry's current discovery table.
+func (h *Handler) disc() *discovery.Table { return h.cfg.Registry.Discovery() }
+
+// entry returns the registered connection with the given ID.
+func (h *Handler) entry(id string) (*entry, bool) {
+	e, ok := h.cfg.Registry.load().conns[id]
+	return e, ok
+}
+
+// account returns the registered account with the given ID, or an error
+// matching sso.ReasonAccountNotFound.
+func (h *Handler) account(id string) (*account, error) {
+	if a, ok := h.cfg.Registry.load().accounts[id]; ok {
+		return a, nil
+	}
+	return nil, &sso.Error{Op: "login", Reason: sso.ReasonAccountNotFound, Detail: "no account " + quote(id) + " in the registry"}
 }
 
 // ServeHTTP implements http.Handler.

@@ -395,8 +395,8 @@ func TestLoginBindingPasswordTries(t *testing.T) {
 	}
 	// A member whose account requires single sign-on cannot bind with a
 	// password either.
-	if err := w.accts.Set(login.Account{ID: "recruit", Domains: []string{"recruit.example"}, Policy: policy.Policy{Mode: policy.ModeSSORequired,
-		Connections: []policy.Connection{{ID: "recruit-saml", Stage: policy.StageLive}}}}); err != nil {
+	if err := w.setPolicy("recruit", policy.Policy{Mode: policy.ModeSSORequired,
+		Connections: []policy.Connection{{ID: "recruit-saml", Stage: policy.StageLive}}}); err != nil {
 		t.Fatal(err)
 	}
 	b = w.browser()
@@ -699,7 +699,7 @@ func TestEmailFirstWithoutSSO(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	w := newWorld(t)
 	good := func() login.Config {
-		return login.Config{Connections: w.conns, Discovery: w.router, Accounts: w.accts, Provisioner: nil, Users: login.StoreUsers{Store: w.store}, Sessions: w.host}
+		return login.Config{Registry: w.reg, Provisioner: nil, Users: login.StoreUsers{Store: w.store}, Sessions: w.host}
 	}
 	prov, _ := provisioning.New(provisioning.Config{Store: w.store})
 	tests := []struct {
@@ -752,42 +752,104 @@ func TestStableIDs(t *testing.T) {
 	wantBody(t, b.get("/auth/oidc/nosuch/callback"), `id="retry"`)
 }
 
-func TestConnectionSetSwap(t *testing.T) {
+func TestRegistrySwap(t *testing.T) {
 	w := newWorld(t)
-	old := w.conns.Delete("acme-oidc")
-	if old == nil {
-		t.Fatal("Delete returned nil")
+	old, acct, ok := w.reg.Connection("acme-oidc")
+	if !ok {
+		t.Fatal("no acme-oidc")
 	}
-	b := w.browser()
-	// Discovery still lists it, the registry not: the login page offers
-	// nothing and asks for the password.
-	p := b.post("/auth/login", form("email", "olly@acme.example"))
-	wantNoBody(t, p, "acme-oidc")
-	if _, err := w.conns.Set(old); err != nil {
+	a, _ := w.reg.Account(acct)
+	without := a
+	without.Connections = nil
+	// Its only live connection gone, the account may not require SSO.
+	if _, _, err := w.reg.Set(without); sso.ReasonOf(err) != sso.ReasonInvalidConfig {
+		t.Fatalf("removing the only live connection of an SSO-required account: %v", err)
+	}
+	without.Policy.Mode = policy.ModeSSOOptional
+	for _, c := range a.Connections {
+		if c.ID() != "acme-oidc" {
+			without.Connections = append(without.Connections, c)
+		}
+	}
+	if _, _, err := w.reg.Set(without); err != nil {
 		t.Fatal(err)
 	}
+	b := w.browser()
+	// The account has no connection left: the login page offers nothing
+	// and asks for the password.
+	p := b.post("/auth/login", form("email", "olly@acme.example"))
+	wantNoBody(t, p, "acme-oidc")
+	if prev, found, err := w.reg.Set(a); err != nil || !found || len(prev.Connections) != len(without.Connections) {
+		t.Fatalf("Set back: %v %v %+v", found, err, prev)
+	}
 	wantRedirect(t, b.oidcLogin(b.post("/auth/login", form("email", "olly@acme.example")), "olly"), "/")
-	if _, err := w.conns.Set(&login.Connection{}); sso.ReasonOf(err) != sso.ReasonInvalidConfig {
+
+	// A change that does not check out changes nothing.
+	broken := a
+	broken.Connections = append(slices.Clone(a.Connections), login.Connection{})
+	if _, _, err := w.reg.Set(broken); sso.ReasonOf(err) != sso.ReasonInvalidConfig {
 		t.Fatalf("Set of an empty connection: %v", err)
 	}
-	if w.conns.Delete("nosuch") != nil || !slices.Contains(w.conns.IDs(), "acme-oidc") {
-		t.Fatalf("Delete of an unknown ID, or IDs %v", w.conns.IDs())
+	if _, _, ok := w.reg.Connection("acme-oidc"); !ok {
+		t.Fatal("a refused Set removed a connection")
 	}
-	w.accts.Delete("drafty")
-	if _, err := w.accts.Account(context.Background(), "drafty"); sso.ReasonOf(err) != sso.ReasonAccountNotFound {
-		t.Fatalf("deleted account: %v", err)
+	twice := a
+	twice.ID = "acme-twin"
+	twice.Aliases, twice.Domains = nil, nil
+	if _, _, err := w.reg.Set(twice); sso.ReasonOf(err) != sso.ReasonInvalidConfig || !strings.Contains(err.Error(), "used twice") {
+		t.Fatalf("Set of a second account with the same connections: %v", err)
 	}
-	if _, err := w.accts.Account(context.Background(), "acme"); err != nil {
-		t.Fatalf("another account after a Delete: %v", err)
+	if _, ok := w.reg.Account("acme-twin"); ok {
+		t.Fatal("a refused Set added an account")
+	}
+	// The registry keeps its own copy of what it was given.
+	mine := a
+	mine.Connections = slices.Clone(a.Connections)
+	if _, _, err := w.reg.Set(mine); err != nil {
+		t.Fatal(err)
+	}
+	mine.Connections[0].DisplayName = "changed behind the registry's back"
+	if got, _ := w.reg.Account(a.ID); got.Connections[0].DisplayName == mine.Connections[0].DisplayName {
+		t.Fatal("the registry shares the caller's slice")
+	}
+
+	// SetPolicy takes what Policy and policy.Update return, for the
+	// account's own connections only.
+	pol, _ := w.reg.Policy("acme")
+	pol.Connections = append(pol.Connections, policy.Connection{ID: "simple-staff", Stage: policy.StageLive})
+	if err := w.reg.SetPolicy("acme", pol); sso.ReasonOf(err) != sso.ReasonInvalidConfig {
+		t.Fatalf("SetPolicy naming another account's connection: %v", err)
+	}
+	if err := w.reg.SetPolicy("nosuch", pol); sso.ReasonOf(err) != sso.ReasonAccountNotFound {
+		t.Fatalf("SetPolicy of an unknown account: %v", err)
+	}
+	if _, _, err := w.reg.SetConnection("nosuch", old); sso.ReasonOf(err) != sso.ReasonAccountNotFound {
+		t.Fatalf("SetConnection to an unknown account: %v", err)
+	}
+	if prev, found, err := w.reg.SetConnection(acct, old); err != nil || !found || prev.ID() != "acme-oidc" {
+		t.Fatalf("SetConnection: %v %v", found, err)
+	}
+
+	if _, found, err := w.reg.Delete("nosuch"); found || err != nil {
+		t.Fatalf("Delete of an unknown ID: %v %v", found, err)
+	}
+	if d, found, err := w.reg.Delete("drafty"); !found || err != nil || d.ID != "drafty" {
+		t.Fatalf("Delete: %+v %v %v", d, found, err)
+	}
+	if _, ok := w.reg.Account("drafty"); ok {
+		t.Fatal("deleted account still there")
+	}
+	if _, ok := w.reg.Policy("acme"); !ok {
+		t.Fatal("another account after a Delete")
 	}
 	// A logout redirect must be a same-site path or an http(s) URL.
 	for u, ok := range map[string]bool{
 		"/signed-out": true, "https://idp.example/logout": true, "http://localhost:8080/": true,
 		"javascript:alert(1)": false, "//evil.example/": false, "evil.example/logout": false, "https://user@evil.example/": false, "https:///nohost": false,
 	} {
-		c := *old
+		c := old
 		c.LogoutRedirectURL = u
-		_, err := w.conns.Set(&c)
+		err := w.setConnection(c)
 		if ok != (err == nil) || (err != nil && sso.ReasonOf(err) != sso.ReasonInvalidConfig) {
 			t.Errorf("LogoutRedirectURL %q: %v", u, err)
 		}
@@ -811,8 +873,8 @@ func TestPolicyCheckedAtCompletion(t *testing.T) {
 	b := w.browser()
 	p := b.post("/auth/login", form("email", "olly@acme.example"))
 	// The connection goes back to draft while the person is at the IdP.
-	if err := w.accts.Set(login.Account{ID: "acme", Domains: []string{"acme.example"}, Policy: policy.Policy{Mode: policy.ModeSSOOptional,
-		Connections: []policy.Connection{{ID: "acme-oidc", Stage: policy.StageDraft}}}}); err != nil {
+	if err := w.setPolicy("acme", policy.Policy{Mode: policy.ModeSSOOptional,
+		Connections: []policy.Connection{{ID: "acme-oidc", Stage: policy.StageDraft}}}); err != nil {
 		t.Fatal(err)
 	}
 	p = b.oidcLogin(p, "olly")
@@ -824,8 +886,8 @@ func TestPolicyCheckedAtCompletion(t *testing.T) {
 
 func TestTestingConnectionByUserID(t *testing.T) {
 	w := newWorld(t)
-	if err := w.accts.Set(login.Account{ID: "keyoidc", Domains: []string{"example.com"}, Policy: policy.Policy{Mode: policy.ModeSSOOptional,
-		Connections: []policy.Connection{{ID: "keyoidc", Stage: policy.StageTesting, TestUserIDs: []string{w.users["alice@example.com"]}}}}}); err != nil {
+	if err := w.setPolicy("keyoidc", policy.Policy{Mode: policy.ModeSSOOptional,
+		Connections: []policy.Connection{{ID: "keyoidc", Stage: policy.StageTesting, TestUserIDs: []string{w.users["alice@example.com"]}}}}); err != nil {
 		t.Fatal(err)
 	}
 	b := w.browser()
@@ -886,8 +948,8 @@ func TestCookieAttributes(t *testing.T) {
 
 func TestDraftConnectionProvisionsNobody(t *testing.T) {
 	w := newWorld(t)
-	if err := w.accts.Set(login.Account{ID: "simple", Domains: []string{"simple.example"}, Policy: policy.Policy{Mode: policy.ModeSSOOptional,
-		Connections: []policy.Connection{{ID: "simple-staff", Stage: policy.StageDraft}}}}); err != nil {
+	if err := w.setPolicy("simple", policy.Policy{Mode: policy.ModeSSOOptional,
+		Connections: []policy.Connection{{ID: "simple-staff", Stage: policy.StageDraft}}}); err != nil {
 		t.Fatal(err)
 	}
 	b := w.browser()
@@ -921,8 +983,8 @@ func TestDirectoryTestLoginNeedsAdministrator(t *testing.T) {
 
 func TestTestingConnectionOffer(t *testing.T) {
 	w := newWorld(t)
-	if err := w.accts.Set(login.Account{ID: "grants", Domains: []string{"grants.example"}, Policy: policy.Policy{Mode: policy.ModeSSOOptional,
-		Connections: []policy.Connection{{ID: "grants-saml", Stage: policy.StageTesting, TestUserEmails: []string{"sam@grants.example"}}}}}); err != nil {
+	if err := w.setPolicy("grants", policy.Policy{Mode: policy.ModeSSOOptional,
+		Connections: []policy.Connection{{ID: "grants-saml", Stage: policy.StageTesting, TestUserEmails: []string{"sam@grants.example"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	// The test user's email starts it; another email gets the password field.
@@ -977,8 +1039,8 @@ func TestSAMLSingleLogout(t *testing.T) {
 
 func TestDryRunRefusalIsReported(t *testing.T) {
 	w := newWorld(t)
-	if err := w.accts.Set(login.Account{ID: "acme", Domains: []string{"acme.example"}, Policy: policy.Policy{Mode: policy.ModeSSORequired, DryRun: true,
-		Connections: []policy.Connection{{ID: "acme-oidc", Stage: policy.StageLive}}}}); err != nil {
+	if err := w.setPolicy("acme", policy.Policy{Mode: policy.ModeSSORequired, DryRun: true,
+		Connections: []policy.Connection{{ID: "acme-oidc", Stage: policy.StageLive}}}); err != nil {
 		t.Fatal(err)
 	}
 	b := w.browser()
@@ -1296,10 +1358,9 @@ func TestIdPInitiatedAsksBeforeReplacingSession(t *testing.T) {
 	// Nobody logged in: nothing to ask.
 	wantRedirect(t, idpLogin(w.browser()), "/welcome")
 	// The connection may opt out.
-	e, _ := w.conns.Connection("simple-staff")
-	c := *e
+	c, _, _ := w.reg.Connection("simple-staff")
 	c.ReplaceSessionWithoutAsking = true
-	if _, err := w.conns.Set(&c); err != nil {
+	if err := w.setConnection(c); err != nil {
 		t.Fatal(err)
 	}
 	a := w.browser()

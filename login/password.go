@@ -20,7 +20,7 @@ func (h *Handler) passwordDecisions(ctx context.Context, email, userID string) (
 		return nil, nil, nil, err
 	}
 	for _, id := range accounts {
-		acct, err := h.cfg.Accounts.Account(ctx, id)
+		acct, err := h.account(id)
 		if err != nil {
 			if sso.ReasonOf(err) == sso.ReasonAccountNotFound {
 				// An account without single sign-on settings uses passwords.
@@ -37,7 +37,7 @@ func (h *Handler) passwordDecisions(ctx context.Context, email, userID string) (
 		if facts.Email == "" {
 			facts.Email = email
 		}
-		d := policy.Decide(acct.Policy, facts, policy.Password())
+		d := policy.Decide(acct.policy, facts, policy.Password())
 		if e, has := d.Event(h.now()); has && d.DryRunRefusal {
 			h.cfg.Events.Emit(ctx, e)
 		}
@@ -107,7 +107,7 @@ func (h *Handler) passwordLogin(w http.ResponseWriter, r *http.Request, email st
 // person at that domain.
 func (h *Handler) refusePassword(w http.ResponseWriter, r *http.Request, email, rt string) {
 	var choices []discovery.Choice
-	if route, err := h.cfg.Discovery.Lookup(email); err == nil {
+	if route, err := h.disc().Lookup(email); err == nil {
 		choices = h.offer(r.Context(), route, email)
 	}
 	h.render(w, http.StatusUnauthorized, TemplateLogin, &LoginPage{

@@ -243,7 +243,7 @@ func (h *Handler) awaitBinding(w http.ResponseWriter, r *http.Request, c *comple
 			Detail: "the connection uses login binding but the application has no password login (Config.Passwords)"})
 		return
 	}
-	p := &parked{Kind: parkPassword, Identity: id, Account: account, ReturnTo: c.rt, Expires: h.now().Add(c.entry.Provisioning.BindingWindow())}
+	p := &parked{Kind: parkPassword, Identity: id, Account: account, ReturnTo: c.rt, Expires: h.now().Add(c.entry.prov.BindingWindow())}
 	var token string
 	if c.bindUser != "" {
 		var err error
@@ -267,7 +267,7 @@ func (h *Handler) awaitBinding(w http.ResponseWriter, r *http.Request, c *comple
 }
 
 func (h *Handler) displayName(connection string) string {
-	if c, err := h.cfg.Discovery.Connection(connection); err == nil && c.DisplayName != "" {
+	if c, err := h.disc().Connection(connection); err == nil && c.DisplayName != "" {
 		return c.DisplayName
 	}
 	return connection
@@ -370,7 +370,7 @@ func (h *Handler) passwordFor(ctx context.Context, email string, pw sso.Secret, 
 	if err != nil || !slices.Contains(accounts, account) {
 		return "", false
 	}
-	acct, err := h.cfg.Accounts.Account(ctx, account)
+	acct, err := h.account(account)
 	if err != nil {
 		return "", false
 	}
@@ -378,7 +378,7 @@ func (h *Handler) passwordFor(ctx context.Context, email string, pw sso.Secret, 
 	if err != nil {
 		return "", false
 	}
-	d := policy.Decide(acct.Policy, facts, policy.Password())
+	d := policy.Decide(acct.policy, facts, policy.Password())
 	if e, has := d.Event(h.now()); has {
 		h.cfg.Events.Emit(ctx, e)
 	}
@@ -449,11 +449,11 @@ func (h *Handler) wouldReplace(ctx context.Context, p *parked, cur string) bool 
 	if !ok {
 		return true
 	}
-	entry, ok := h.cfg.Connections.Connection(p.Identity.Connection)
+	entry, ok := h.entry(p.Identity.Connection)
 	if !ok {
 		return true
 	}
-	acct, err := h.cfg.Accounts.Account(ctx, p.Account)
+	acct, err := h.account(p.Account)
 	if err != nil {
 		return true
 	}
@@ -513,16 +513,16 @@ func (h *Handler) recordPasswordLogin(w http.ResponseWriter, r *http.Request, us
 // bindingWindow returns the longest login binding window among the
 // account's connections, and whether any of them uses login binding.
 func (h *Handler) bindingWindow(account string) (time.Duration, bool) {
-	route, err := h.cfg.Discovery.LookupAccount(account)
+	route, err := h.disc().LookupAccount(account)
 	if err != nil {
 		return 0, false
 	}
 	var wnd time.Duration
 	found := false
 	for _, c := range route.Choices() {
-		if e, ok := h.cfg.Connections.Connection(c.Connection); ok && e.Provisioning.LoginBinding.Enabled {
+		if e, ok := h.entry(c.Connection); ok && e.prov.LoginBinding.Enabled {
 			found = true
-			wnd = max(wnd, e.Provisioning.BindingWindow())
+			wnd = max(wnd, e.prov.BindingWindow())
 		}
 	}
 	return wnd, found
@@ -531,12 +531,12 @@ func (h *Handler) bindingWindow(account string) (time.Duration, bool) {
 // passwordFirstUser returns the user of a password login this browser
 // made before starting a single sign-on login through entry of account,
 // when login binding may link to it.
-func (h *Handler) passwordFirstUser(r *http.Request, entry *Connection, account string) string {
-	if !entry.Provisioning.LoginBinding.Enabled {
+func (h *Handler) passwordFirstUser(r *http.Request, entry *entry, account string) string {
+	if !entry.prov.LoginBinding.Enabled {
 		return ""
 	}
 	st := h.browser(r)
-	if st.PwUser == "" || !slices.Contains(st.PwAccounts, account) || !h.now().Before(st.PwAt.Add(entry.Provisioning.BindingWindow())) {
+	if st.PwUser == "" || !slices.Contains(st.PwAccounts, account) || !h.now().Before(st.PwAt.Add(entry.prov.BindingWindow())) {
 		return ""
 	}
 	return st.PwUser

@@ -56,8 +56,8 @@ func TestRefusalsWriteNothing(t *testing.T) {
 	testingByID := func(w *world) {
 		// keyoidc under test, its tester named by user ID; Bob is a member
 		// but no tester, and the connection passes IdP roles through.
-		if err := w.accts.Set(login.Account{ID: "keyoidc", Domains: []string{"example.com"}, Policy: policy.Policy{Mode: policy.ModeSSOOptional,
-			Connections: []policy.Connection{{ID: "keyoidc", Stage: policy.StageTesting, TestUserIDs: []string{w.users["alice@example.com"]}}}}}); err != nil {
+		if err := w.setPolicy("keyoidc", policy.Policy{Mode: policy.ModeSSOOptional,
+			Connections: []policy.Connection{{ID: "keyoidc", Stage: policy.StageTesting, TestUserIDs: []string{w.users["alice@example.com"]}}}}); err != nil {
 			w.t.Fatal(err)
 		}
 		ctx := context.Background()
@@ -110,8 +110,8 @@ func TestRefusalsWriteNothing(t *testing.T) {
 		}, sso.EventLoginFailed, sso.ReasonConnectionNotLive},
 		{"connection turned draft during the login", nil, func(w *world, b *browser) *page {
 			p := b.post("/auth/login/start", form("connection", "acme-oidc"))
-			if err := w.accts.Set(login.Account{ID: "acme", Domains: []string{"acme.example"}, Policy: policy.Policy{Mode: policy.ModeSSOOptional,
-				Connections: []policy.Connection{{ID: "acme-oidc", Stage: policy.StageDraft}}}}); err != nil {
+			if err := w.setPolicy("acme", policy.Policy{Mode: policy.ModeSSOOptional,
+				Connections: []policy.Connection{{ID: "acme-oidc", Stage: policy.StageDraft}}}); err != nil {
 				w.t.Fatal(err)
 			}
 			return b.oidcLogin(p, "olly")

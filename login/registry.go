@@ -1,176 +1,396 @@
 package login
 
 import (
-	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/discovery"
+	"github.com/ssokit/sso/policy"
+	"github.com/ssokit/sso/provisioning"
 )
 
-// ConnectionSet is the default Registry: a set of connections that the host
-// may change at runtime (a connection added, its metadata replaced, a
-// connection removed) while logins run. Lookups read an immutable map through
-// an atomic pointer and never wait; changes copy the map under a lock and
-// swap it in.
+// Account is one tenant of the application, declared once: how its people
+// find it (aliases, email domains), its login policy and its single
+// sign-on connections with everything the handler needs to know about each.
+// A Registry derives from its accounts the discovery table, each account's
+// policy and each connection's provisioning settings; packages discovery,
+// policy and provisioning stay usable on their own.
+type Account struct {
+	// ID is the account's ID in the application (unique).
+	ID string
+	// Name is shown to people choosing among accounts.
+	Name string
+	// Aliases are the SSO domains people type at /login/sso or use in
+	// /login/sso/{alias} (see discovery.Account.Aliases).
+	Aliases []string
+	// Domains are the email domains the account claims, with their sharing
+	// and ownership proof (see discovery.Domain).
+	Domains []discovery.Domain
+	// Policy is the account's login policy: mode, scope, break-glass, dry
+	// run, second factor. Its Account and Connections are derived (from
+	// ID and from each connection's Policy) and must be left empty.
+	Policy policy.Policy
+	// Connections are the account's single sign-on connections, in the
+	// order people are offered them.
+	Connections []Connection
+}
+
+// Connection is one single sign-on connection of an Account.
+type Connection struct {
+	// Authenticator is the connection's SAML service provider, OpenID
+	// Connect relying party or LDAP directory; its ID is the connection
+	// ID, unique across the application. Required.
+	Authenticator sso.Authenticator
+	// DisplayName is shown on the connection's button; the account's Name
+	// when empty. LogoURL is an https URL or a same-site path.
+	DisplayName, LogoURL string
+	// Issuers are further SAML entity IDs or OpenID issuers whose
+	// IdP-initiated logins this connection takes; the Authenticator's own
+	// issuer (sso.ConnectionInfo) is always one.
+	Issuers []string
+	// Module is the value of the SSOModule attribute that selects this
+	// connection among its account's (see Config.ModuleAttributes).
+	Module string
+	// Policy holds the connection's place in the account's policy: its
+	// stage (draft, testing, live) and test users. Its ID is derived.
+	Policy policy.Connection
+	// Provisioning holds the connection's provisioning settings. Its ID is
+	// derived.
+	Provisioning provisioning.Connection
+	// LogoutRedirectURL is where the browser goes after the logout of a
+	// session that logged in through this connection, when the connection
+	// does not log out at the identity provider (e.g. the identity
+	// provider's own logout page, or a page of the host). An absolute URL
+	// or a same-site path.
+	LogoutRedirectURL string
+	// ReplaceSessionWithoutAsking lets an IdP-initiated login replace the
+	// session of another user in the same browser without asking. By
+	// default such a login is finished on the handler's own page, which
+	// asks the person first when Sessions.CurrentUser names someone else:
+	// any site can post a validly signed unsolicited response of its own
+	// into a visitor's browser (login CSRF), silently swapping her session
+	// for the attacker's account.
+	ReplaceSessionWithoutAsking bool
+}
+
+// ID returns the connection ID (its Authenticator's).
+func (c *Connection) ID() string { return c.Authenticator.ID() }
+
+// RegistryConfig configures a [Registry].
+type RegistryConfig struct {
+	// BaseURL is the absolute URL the login handler is mounted at, e.g.
+	// "https://app.example.com" or "https://app.example.com/auth". When
+	// set, every connection's Authenticator must be configured with the
+	// URLs the handler serves for it (see EndpointsOf), and a mismatch is
+	// refused when the connection is added rather than at its first login.
+	BaseURL string
+	// RequireDomainProof makes every claimed domain route only once its
+	// ownership is proven (see discovery.Config.RequireDomainProof).
+	RequireDomainProof bool
+	// Accounts are the initial accounts.
+	Accounts []Account
+}
+
+// Registry holds every account and its connections: the one place a host
+// declares its tenants. Lookups read an immutable snapshot through an atomic
+// pointer and never wait; Set, Delete and Replace build a new snapshot
+// (checking it whole: domains, aliases, policies, provisioning settings,
+// URLs) and swap it in, so a login always sees one consistent
+// configuration and a change that does not check out changes nothing.
 //
-// A ConnectionSet is safe for concurrent use. The zero value is an empty set.
-type ConnectionSet struct {
-	m cowMap[*Connection]
+// A Registry is safe for concurrent use.
+type Registry struct {
+	mu          sync.Mutex // serialises writers
+	cur         atomic.Pointer[snapshot]
+	base        string
+	basePath    string
+	proofForAll bool
 }
 
-// cowMap is a map whose readers load an immutable snapshot through an
-// atomic pointer and never wait, and whose writers copy it under a lock and
-// swap the copy in. The zero value is empty.
-type cowMap[V any] struct {
-	mu sync.Mutex // serialises writers
-	p  atomic.Pointer[map[string]V]
+// snapshot is one immutable configuration.
+type snapshot struct {
+	accounts map[string]*account
+	order    []string // account IDs in the order given
+	conns    map[string]*entry
+	table    *discovery.Table
 }
 
-// snapshot returns the current map; it must not be modified.
-func (c *cowMap[V]) snapshot() map[string]V {
-	if m := c.p.Load(); m != nil {
-		return *m
+// account is an Account as the handler uses it.
+type account struct {
+	Account
+	policy  policy.Policy // with Account and Connections filled in
+	domains []string      // claimed domain names, normalised
+}
+
+// entry is a registered connection.
+type entry struct {
+	*Connection
+	account string
+	prov    provisioning.Connection // with ID filled in
+	debug   bool
+}
+
+// NewRegistry returns a Registry holding cfg.Accounts, or the first
+// problem found with them as an *sso.Error with sso.ReasonInvalidConfig
+// naming the account, the connection and the field.
+func NewRegistry(cfg RegistryConfig) (*Registry, error) {
+	r := &Registry{base: strings.TrimSuffix(cfg.BaseURL, "/"), proofForAll: cfg.RequireDomainProof}
+	if r.base != "" {
+		u, err := url.Parse(r.base)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, configError("", "", "RegistryConfig.BaseURL "+quote(cfg.BaseURL)+" must be an absolute http(s) URL without query, e.g. \"https://app.example.com/auth\"")
+		}
+		r.basePath = u.Path
 	}
-	return nil
-}
-
-func (c *cowMap[V]) get(id string) (V, bool) {
-	v, ok := c.snapshot()[id]
-	return v, ok
-}
-
-// change copies the map, lets edit change the copy and swaps it in.
-func (c *cowMap[V]) change(edit func(next map[string]V)) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	cur := c.snapshot()
-	next := make(map[string]V, len(cur)+1)
-	for k, v := range cur {
-		next[k] = v
-	}
-	edit(next)
-	c.p.Store(&next)
-}
-
-// replace makes m the whole map.
-func (c *cowMap[V]) replace(m map[string]V) {
-	c.mu.Lock()
-	c.p.Store(&m)
-	c.mu.Unlock()
-}
-
-// NewConnectionSet returns a set holding conns. It fails like Set.
-func NewConnectionSet(conns ...*Connection) (*ConnectionSet, error) {
-	s := new(ConnectionSet)
-	if err := s.Replace(conns...); err != nil {
+	if err := r.Replace(cfg.Accounts...); err != nil {
 		return nil, err
 	}
-	return s, nil
+	return r, nil
 }
 
-// Connection implements Registry.
-func (s *ConnectionSet) Connection(id string) (*Connection, bool) { return s.m.get(id) }
-
-// IDs returns the IDs of the connections in the set, sorted.
-func (s *ConnectionSet) IDs() []string {
-	m := s.m.snapshot()
-	if m == nil {
-		return nil
+// EndpointsOf returns the URLs the login handler serves for the connection
+// id when it is mounted at baseURL ("https://app.example.com/auth"): the
+// SAML SP metadata (also the SP entity ID), ACS and single logout URLs and
+// the OpenID Connect redirect URI. Configure each connection's
+// Authenticator with them.
+func EndpointsOf(baseURL, id string) sso.Endpoints {
+	b := strings.TrimSuffix(baseURL, "/")
+	esc := url.PathEscape(id)
+	saml := b + "/saml/" + esc
+	return sso.Endpoints{
+		EntityID: saml + "/metadata",
+		Metadata: saml + "/metadata",
+		ACS:      saml + "/acs",
+		SLO:      saml + "/slo",
+		Callback: b + "/oidc/" + esc + "/callback",
 	}
-	ids := make([]string, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
 }
 
-func checkConnection(c *Connection) (*Connection, error) {
-	bad := func(detail string) error {
-		return &sso.Error{Op: "login.ConnectionSet", Reason: sso.ReasonInvalidConfig, Detail: detail}
+// Endpoints returns EndpointsOf(RegistryConfig.BaseURL, id).
+func (r *Registry) Endpoints(id string) sso.Endpoints { return EndpointsOf(r.base, id) }
+
+// BaseURL returns RegistryConfig.BaseURL, without a trailing slash.
+func (r *Registry) BaseURL() string { return r.base }
+
+func (r *Registry) load() *snapshot {
+	if s := r.cur.Load(); s != nil {
+		return s
 	}
-	if c == nil || c.Authenticator == nil {
-		return nil, bad("a Connection has no Authenticator")
-	}
-	id := c.Authenticator.ID()
-	if id == "" {
-		return nil, bad("an Authenticator returns an empty ID")
-	}
-	cc := *c
-	if cc.Provisioning.ID == "" {
-		cc.Provisioning.ID = id
-	}
-	if cc.Provisioning.ID != id {
-		return nil, &sso.Error{Op: "login.ConnectionSet", Reason: sso.ReasonInvalidConfig, Connection: id,
-			Detail: "Provisioning.ID " + quote(cc.Provisioning.ID) + " differs from the Authenticator's ID; leave it empty"}
-	}
-	if u := cc.LogoutRedirectURL; u != "" && !validRedirect(u) {
-		return nil, &sso.Error{Op: "login.ConnectionSet", Reason: sso.ReasonInvalidConfig, Connection: id,
-			Detail: "LogoutRedirectURL " + quote(u) + " must be an absolute http(s) URL or a same-site path starting with /"}
-	}
-	if err := cc.Provisioning.Validate(); err != nil {
-		return nil, err
-	}
-	return &cc, nil
+	return &snapshot{accounts: map[string]*account{}, conns: map[string]*entry{}, table: emptyTable}
 }
 
-// Set adds c, or replaces the connection with the same ID, and returns the
-// connection it replaced (nil if none) so that the caller may close it once
-// logins in flight are done. A connection without Authenticator, or with
-// invalid provisioning settings, is refused with sso.ReasonInvalidConfig.
-func (s *ConnectionSet) Set(c *Connection) (*Connection, error) {
-	cc, err := checkConnection(c)
+var emptyTable = func() *discovery.Table {
+	t, err := discovery.New(discovery.Config{})
 	if err != nil {
-		return nil, err
+		panic(err)
 	}
-	var old *Connection
-	s.m.change(func(next map[string]*Connection) {
-		id := cc.Authenticator.ID()
-		old = next[id]
-		next[id] = cc
-	})
-	return old, nil
+	return t
+}()
+
+// Account returns the account with the given ID. The Account shares its
+// slices with the registry: do not modify it; Set a changed copy instead.
+func (r *Registry) Account(id string) (Account, bool) {
+	a, ok := r.load().accounts[id]
+	if !ok {
+		return Account{}, false
+	}
+	return a.Account, true
 }
 
-// Delete removes the connection with the given ID and returns it, or nil.
-func (s *ConnectionSet) Delete(id string) *Connection {
-	var old *Connection
-	s.m.change(func(next map[string]*Connection) {
-		old = next[id]
-		delete(next, id)
-	})
-	return old
+// Accounts returns every account, in the order given.
+func (r *Registry) Accounts() []Account {
+	s := r.load()
+	out := make([]Account, 0, len(s.order))
+	for _, id := range s.order {
+		out = append(out, s.accounts[id].Account)
+	}
+	return out
 }
 
-// Replace makes conns the whole set. Nothing changes when one of them is
-// invalid or two share an ID.
-func (s *ConnectionSet) Replace(conns ...*Connection) error {
-	next := make(map[string]*Connection, len(conns))
-	for _, c := range conns {
-		cc, err := checkConnection(c)
-		if err != nil {
-			return err
-		}
-		id := cc.Authenticator.ID()
-		if next[id] != nil {
-			return &sso.Error{Op: "login.ConnectionSet", Reason: sso.ReasonInvalidConfig, Connection: id, Detail: "two connections have the ID " + quote(id)}
-		}
-		next[id] = cc
+// Connection returns the connection with the given ID and its account's ID.
+func (r *Registry) Connection(id string) (Connection, string, bool) {
+	e, ok := r.load().conns[id]
+	if !ok {
+		return Connection{}, "", false
 	}
-	s.m.replace(next)
+	return *e.Connection, e.account, true
+}
+
+// Policy returns the login policy of the account with the given ID, with
+// its connections (see Account.Policy), for policy.Decide, policy.Update
+// and policy.CheckLockout.
+func (r *Registry) Policy(id string) (policy.Policy, bool) {
+	a, ok := r.load().accounts[id]
+	if !ok {
+		return policy.Policy{}, false
+	}
+	return a.policy, true
+}
+
+// Discovery returns the current discovery table.
+func (r *Registry) Discovery() *discovery.Table { return r.load().table }
+
+// Set adds the account, or replaces the one with its ID, and returns the
+// account it replaced (false when none) so that the caller may close
+// authenticators it no longer uses (see Close). Nothing changes when the
+// result does not check out.
+func (r *Registry) Set(a Account) (Account, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur := r.load()
+	accts := make([]Account, 0, len(cur.order)+1)
+	var old Account
+	found := false
+	for _, id := range cur.order {
+		if id == a.ID {
+			old, found = cur.accounts[id].Account, true
+			accts = append(accts, a)
+			continue
+		}
+		accts = append(accts, cur.accounts[id].Account)
+	}
+	if !found {
+		accts = append(accts, a)
+	}
+	s, err := r.build(accts)
+	if err != nil {
+		return Account{}, false, err
+	}
+	r.cur.Store(s)
+	return old, found, nil
+}
+
+// SetPolicy replaces the login policy of the account acct with p, as
+// returned by Policy and policy.Update: p.Account is acct or empty, and
+// each of p.Connections names a connection of the account, whose stage
+// and test users it sets; connections p does not list keep theirs.
+// Nothing changes when the result does not check out.
+func (r *Registry) SetPolicy(acct string, p policy.Policy) error {
+	return r.update(acct, func(a *Account) error {
+		if p.Account != "" && p.Account != acct {
+			return configError(acct, "", "the policy is for account "+quote(p.Account))
+		}
+		conns := slices.Clone(a.Connections)
+		for _, pc := range p.Connections {
+			i := slices.IndexFunc(conns, func(c Connection) bool { return c.ID() == pc.ID })
+			if i < 0 {
+				return configError(acct, pc.ID, "the policy names connection "+quote(pc.ID)+", which the account does not have")
+			}
+			pc.ID = ""
+			conns[i].Policy = pc
+		}
+		a.Policy, a.Connections = p, conns
+		a.Policy.Account, a.Policy.Connections = "", nil
+		return nil
+	})
+}
+
+// SetConnection adds c to the account acct, or replaces the account's
+// connection with c's ID, and returns the connection it replaced (false
+// when none). Nothing changes when the result does not check out.
+func (r *Registry) SetConnection(acct string, c Connection) (Connection, bool, error) {
+	if c.Authenticator == nil {
+		return Connection{}, false, configError(acct, "", "the connection has no Authenticator")
+	}
+	var old Connection
+	found := false
+	err := r.update(acct, func(a *Account) error {
+		conns := slices.Clone(a.Connections)
+		i := slices.IndexFunc(conns, func(o Connection) bool { return o.ID() == c.ID() })
+		if i < 0 {
+			conns = append(conns, c)
+		} else {
+			old, found = conns[i], true
+			conns[i] = c
+		}
+		a.Connections = conns
+		return nil
+	})
+	if err != nil {
+		return Connection{}, false, err
+	}
+	return old, found, nil
+}
+
+// update applies change to a copy of the account acct and swaps in the
+// result when it checks out.
+func (r *Registry) update(acct string, change func(*Account) error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur := r.load()
+	if _, ok := cur.accounts[acct]; !ok {
+		return &sso.Error{Op: "login.Registry", Reason: sso.ReasonAccountNotFound, Detail: "no account " + quote(acct)}
+	}
+	accts := make([]Account, 0, len(cur.order))
+	for _, id := range cur.order {
+		a := cur.accounts[id].Account
+		if id == acct {
+			if err := change(&a); err != nil {
+				return err
+			}
+		}
+		accts = append(accts, a)
+	}
+	s, err := r.build(accts)
+	if err != nil {
+		return err
+	}
+	r.cur.Store(s)
 	return nil
 }
 
-// Close closes every Authenticator in the set that has a Close method (LDAP
-// connection pools, SAML metadata refreshes) and returns the first error.
-func (s *ConnectionSet) Close() error {
+// Delete removes the account with the given ID and returns it (false when
+// there was none). Nothing changes when the rest does not check out.
+func (r *Registry) Delete(id string) (Account, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur := r.load()
+	a, ok := cur.accounts[id]
+	if !ok {
+		return Account{}, false, nil
+	}
+	accts := make([]Account, 0, len(cur.order))
+	for _, oid := range cur.order {
+		if oid != id {
+			accts = append(accts, cur.accounts[oid].Account)
+		}
+	}
+	s, err := r.build(accts)
+	if err != nil {
+		return Account{}, false, err
+	}
+	r.cur.Store(s)
+	return a.Account, true, nil
+}
+
+// Replace makes accounts the whole registry, atomically. Nothing changes
+// when they do not check out.
+func (r *Registry) Replace(accounts ...Account) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, err := r.build(accounts)
+	if err != nil {
+		return err
+	}
+	r.cur.Store(s)
+	return nil
+}
+
+// Close closes every Authenticator in the registry that has a Close method
+// (LDAP connection pools, SAML metadata refreshes) and returns the first
+// error.
+func (r *Registry) Close() error {
 	var first error
-	for _, c := range s.m.snapshot() {
-		if cl, ok := c.Authenticator.(io.Closer); ok {
+	for _, e := range r.load().conns {
+		if cl, ok := e.Authenticator.(io.Closer); ok {
 			if err := cl.Close(); err != nil && first == nil {
 				first = err
 			}
@@ -179,65 +399,140 @@ func (s *ConnectionSet) Close() error {
 	return first
 }
 
-// AccountSet is the default Accounts: accounts by ID, changeable at runtime
-// like ConnectionSet. It is safe for concurrent use; the zero value is
-// empty.
-type AccountSet struct {
-	m cowMap[*Account]
+func configError(acct, conn, detail string) error {
+	where := ""
+	if acct != "" {
+		where = "account " + quote(acct) + ": "
+	}
+	return &sso.Error{Op: "login.Registry", Reason: sso.ReasonInvalidConfig, Connection: conn, Detail: where + detail}
 }
 
-// NewAccountSet returns a set holding accts. It fails like Set.
-func NewAccountSet(accts ...Account) (*AccountSet, error) {
-	s := new(AccountSet)
-	for _, a := range accts {
-		if err := s.Set(a); err != nil {
+// build checks accounts and derives a snapshot from them.
+func (r *Registry) build(accounts []Account) (*snapshot, error) {
+	s := &snapshot{accounts: make(map[string]*account, len(accounts)), conns: map[string]*entry{}}
+	disc := discovery.Config{RequireDomainProof: r.proofForAll}
+	for i := range accounts {
+		a := accounts[i]
+		// The registry keeps its own copy: a caller changing its slices
+		// afterwards changes nothing here.
+		a.Aliases, a.Domains, a.Connections = slices.Clone(a.Aliases), slices.Clone(a.Domains), slices.Clone(a.Connections)
+		if a.ID == "" {
+			return nil, configError("", "", fmt.Sprintf("Accounts[%d] has an empty ID", i))
+		}
+		if _, dup := s.accounts[a.ID]; dup {
+			return nil, configError(a.ID, "", "two accounts have this ID")
+		}
+		if a.Policy.Account != "" && a.Policy.Account != a.ID {
+			return nil, configError(a.ID, "", "Policy.Account is "+quote(a.Policy.Account)+"; leave it empty (it is the account's ID)")
+		}
+		if len(a.Policy.Connections) > 0 {
+			return nil, configError(a.ID, "", "Policy.Connections is set; declare each connection's stage and test users in Connections[i].Policy instead")
+		}
+		acct := &account{Account: a, policy: a.Policy}
+		acct.policy.Account = a.ID
+		da := discovery.Account{ID: a.ID, Name: a.Name, Aliases: a.Aliases, Domains: a.Domains}
+		for j := range a.Connections {
+			c := &a.Connections[j]
+			e, err := r.entry(a.ID, j, c)
+			if err != nil {
+				return nil, err
+			}
+			id := c.ID()
+			if other, dup := s.conns[id]; dup {
+				return nil, configError(a.ID, id, "connection ID "+quote(id)+" is used twice (also by account "+quote(other.account)+"); connection IDs are unique across the application")
+			}
+			s.conns[id] = e
+			pc := c.Policy
+			pc.ID = id
+			acct.policy.Connections = append(acct.policy.Connections, pc)
+			dc := discovery.Connection{ID: id, Protocol: c.Authenticator.Protocol(), DisplayName: c.DisplayName, LogoURL: c.LogoURL, Module: c.Module,
+				Issuers: slices.Clone(c.Issuers)}
+			if ci, ok := c.Authenticator.(sso.ConnectionInfo); ok {
+				if iss := ci.Issuer(); iss != "" && !slices.Contains(dc.Issuers, iss) {
+					dc.Issuers = append(dc.Issuers, iss)
+				}
+			}
+			da.Connections = append(da.Connections, dc)
+		}
+		if err := acct.policy.Validate(); err != nil {
 			return nil, err
 		}
+		for _, d := range a.Domains {
+			n, err := sso.NormalizeDomain(d.Name)
+			if err != nil {
+				return nil, configError(a.ID, "", "domain "+quote(d.Name)+" is not a domain name")
+			}
+			acct.domains = append(acct.domains, n)
+		}
+		s.accounts[a.ID] = acct
+		s.order = append(s.order, a.ID)
+		disc.Accounts = append(disc.Accounts, da)
 	}
+	t, err := discovery.New(disc)
+	if err != nil {
+		return nil, err
+	}
+	s.table = t
 	return s, nil
 }
 
-// Account implements Accounts. The returned Account must not be modified.
-func (s *AccountSet) Account(_ context.Context, id string) (*Account, error) {
-	if a, ok := s.m.get(id); ok {
-		return a, nil
+// entry checks one connection of account acct.
+func (r *Registry) entry(acct string, j int, c *Connection) (*entry, error) {
+	if c.Authenticator == nil {
+		return nil, configError(acct, "", fmt.Sprintf("Connections[%d] has no Authenticator", j))
 	}
-	return nil, &sso.Error{Op: "login.AccountSet", Reason: sso.ReasonAccountNotFound, Detail: "no account " + quote(id) + " in the AccountSet"}
-}
-
-// Set adds or replaces the account with a's ID. A policy for another
-// account, or one that does not validate, is refused with
-// sso.ReasonInvalidConfig. Use policy.Update to check a change for lockouts
-// before setting it.
-func (s *AccountSet) Set(a Account) error {
-	if a.ID == "" {
-		return &sso.Error{Op: "login.AccountSet", Reason: sso.ReasonInvalidConfig, Detail: "an Account has an empty ID"}
+	id := c.Authenticator.ID()
+	if id == "" {
+		return nil, configError(acct, "", fmt.Sprintf("Connections[%d]: the Authenticator returns an empty ID", j))
 	}
-	if a.Policy.Account == "" {
-		a.Policy.Account = a.ID
+	bad := func(detail string) error { return configError(acct, id, detail) }
+	if c.Policy.ID != "" && c.Policy.ID != id {
+		return nil, bad("Policy.ID " + quote(c.Policy.ID) + " differs from the Authenticator's ID; leave it empty")
 	}
-	if a.Policy.Account != a.ID {
-		return &sso.Error{Op: "login.AccountSet", Reason: sso.ReasonInvalidConfig, Detail: "account " + quote(a.ID) + " has the policy of account " + quote(a.Policy.Account)}
+	e := &entry{Connection: c, account: acct, prov: c.Provisioning}
+	if e.prov.ID != "" && e.prov.ID != id {
+		return nil, bad("Provisioning.ID " + quote(e.prov.ID) + " differs from the Authenticator's ID; leave it empty")
 	}
-	if err := a.Policy.Validate(); err != nil {
-		return err
+	e.prov.ID = id
+	if err := e.prov.Validate(); err != nil {
+		return nil, err
 	}
-	domains := make([]string, 0, len(a.Domains))
-	for _, d := range a.Domains {
-		n, err := sso.NormalizeDomain(d)
-		if err != nil {
-			return &sso.Error{Op: "login.AccountSet", Reason: sso.ReasonInvalidConfig, Detail: "account " + quote(a.ID) + ": domain " + quote(d) + " is not a domain name", Err: err}
+	if u := c.LogoutRedirectURL; u != "" && !validRedirect(u) {
+		return nil, bad("LogoutRedirectURL " + quote(u) + " must be an absolute http(s) URL or a same-site path starting with /")
+	}
+	ci, ok := c.Authenticator.(sso.ConnectionInfo)
+	if ok {
+		e.debug = ci.Debug()
+	}
+	if ok && r.base != "" {
+		if err := checkEndpoints(id, c.Authenticator.Protocol(), ci.Endpoints(), EndpointsOf(r.base, id)); err != nil {
+			return nil, bad(err.Error())
 		}
-		domains = append(domains, n)
 	}
-	a.Domains = domains
-	s.m.change(func(next map[string]*Account) { next[a.ID] = &a })
-	return nil
+	return e, nil
 }
 
-// Delete removes the account with the given ID.
-func (s *AccountSet) Delete(id string) {
-	s.m.change(func(next map[string]*Account) { delete(next, id) })
+// checkEndpoints compares a connection's configured URLs with those the
+// handler serves.
+func checkEndpoints(id string, proto sso.Protocol, got, want sso.Endpoints) error {
+	var errs []string
+	check := func(field, got, want string) {
+		if got != "" && got != want {
+			errs = append(errs, field+" is "+quote(got)+", but the handler serves it at "+quote(want))
+		}
+	}
+	switch proto {
+	case sso.ProtocolSAML:
+		check("the ACS URL", got.ACS, want.ACS)
+		check("the single logout URL", got.SLO, want.SLO)
+	case sso.ProtocolOIDC:
+		check("the redirect URL", got.Callback, want.Callback)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	sort.Strings(errs)
+	return errors.New(strings.Join(errs, "; ") + " (configure the connection with login.EndpointsOf(baseURL, " + quote(id) + "))")
 }
 
 // validRedirect reports whether u is a same-site path or an absolute

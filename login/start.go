@@ -76,7 +76,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 // for.
 func (h *Handler) emailFirst(w http.ResponseWriter, r *http.Request, email, rt string) {
 	ctx := r.Context()
-	route, err := h.cfg.Discovery.Lookup(email)
+	route, err := h.disc().Lookup(email)
 	var choices []discovery.Choice
 	if err == nil {
 		choices = h.offer(ctx, route, email)
@@ -119,7 +119,7 @@ func (h *Handler) addMemberChoices(ctx context.Context, email string, choices []
 	if err != nil || len(ids) == 0 {
 		return choices
 	}
-	route, err := h.cfg.Discovery.ForAccounts(ids)
+	route, err := h.disc().ForAccounts(ids)
 	if err != nil {
 		return choices
 	}
@@ -151,18 +151,18 @@ func (h *Handler) picker(w http.ResponseWriter, email, rt string, choices []disc
 func (h *Handler) offer(ctx context.Context, route discovery.Route, email string) []discovery.Choice {
 	var out, testing []discovery.Choice
 	for _, c := range route.Choices() {
-		acct, err := h.cfg.Accounts.Account(ctx, c.Account)
+		acct, err := h.account(c.Account)
 		if err != nil {
 			h.log.LogAttrs(ctx, slog.LevelWarn, "login: account of a connection is missing", slog.String("account", c.Account), slog.String("connection", c.Connection), slog.String("error", err.Error()))
 			continue
 		}
-		if _, ok := h.cfg.Connections.Connection(c.Connection); !ok {
+		if _, ok := h.entry(c.Connection); !ok {
 			h.log.LogAttrs(ctx, slog.LevelWarn, "login: connection in discovery but not in the registry", slog.String("connection", c.Connection))
 			continue
 		}
-		d := policy.Decide(acct.Policy, policy.User{Email: email}, policy.SSO(c.Connection, c.Protocol))
+		d := policy.Decide(acct.policy, policy.User{Email: email}, policy.SSO(c.Connection, c.Protocol))
 		switch {
-		case d.Allowed || (d.Rule == policy.RuleConnectionTesting && hasTestIDs(acct.Policy, c.Connection)):
+		case d.Allowed || (d.Rule == policy.RuleConnectionTesting && hasTestIDs(acct.policy, c.Connection)):
 			out = append(out, c)
 		case d.Rule == policy.RuleConnectionTesting && email == "":
 			testing = append(testing, c)
@@ -210,7 +210,7 @@ func (h *Handler) domainStart(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	domain := r.PathValue("domain")
 	rt := returnPath(r.URL.Query().Get("return_to"))
-	route, err := h.cfg.Discovery.LookupAlias(domain)
+	route, err := h.disc().LookupAlias(domain)
 	var choices []discovery.Choice
 	if err == nil {
 		choices = h.offer(ctx, route, "")
@@ -240,7 +240,7 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	rt := returnPath(f.Get("return_to"))
 	conn := f.Get("connection")
-	choice, err := h.cfg.Discovery.Connection(conn)
+	choice, err := h.disc().Connection(conn)
 	if err != nil {
 		h.fail(w, r, failure{err: err, returnTo: rt})
 		return
@@ -253,7 +253,7 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 // login, which may use a draft or testing connection.
 func (h *Handler) testStart(w http.ResponseWriter, r *http.Request) {
 	rt := returnPath(r.URL.Query().Get("return_to"))
-	choice, err := h.cfg.Discovery.Connection(r.PathValue("connection"))
+	choice, err := h.disc().Connection(r.PathValue("connection"))
 	if err != nil {
 		h.fail(w, r, failure{err: err, returnTo: rt})
 		return
@@ -273,20 +273,20 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request, choice discovery
 	fail := func(err error) {
 		h.fail(w, r, failure{err: err, account: choice.Account, connection: choice.Connection, returnTo: rt})
 	}
-	entry, ok := h.cfg.Connections.Connection(choice.Connection)
+	entry, ok := h.entry(choice.Connection)
 	if !ok {
 		fail(&sso.Error{Op: "login.Begin", Reason: sso.ReasonConnectionNotFound, Connection: choice.Connection,
 			Detail: "discovery lists connection " + quote(choice.Connection) + " but the connection registry has no authenticator for it"})
 		return
 	}
 	if !test {
-		acct, err := h.cfg.Accounts.Account(ctx, choice.Account)
+		acct, err := h.account(choice.Account)
 		if err != nil {
 			fail(err)
 			return
 		}
-		if !startAllowed(acct.Policy, email, choice) {
-			fail(policy.Decide(acct.Policy, policy.User{Email: email}, policy.SSO(choice.Connection, choice.Protocol)).Err())
+		if !startAllowed(acct.policy, email, choice) {
+			fail(policy.Decide(acct.policy, policy.User{Email: email}, policy.SSO(choice.Connection, choice.Protocol)).Err())
 			return
 		}
 	}
@@ -324,7 +324,7 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request, choice discovery
 			Detail: "a " + string(entry.Authenticator.Protocol()) + " connection asked for a password prompt"})
 		return
 	}
-	if entry.Debug {
+	if entry.debug {
 		h.log.LogAttrs(ctx, slog.LevelInfo, "login: started", slog.String("connection", choice.Connection), slog.String("kind", step.Kind.String()), slog.String("url", step.URL))
 	}
 	if err := step.Write(w, r); err != nil {

@@ -59,9 +59,8 @@ type world struct {
 	store provisioning.Store
 	// db is the SQL database behind store, nil for the memory store.
 	db     *sql.DB
-	conns  *login.ConnectionSet
-	accts  *login.AccountSet
-	router *discovery.Router
+	reg    *login.Registry
+	idp2   *samltest.IdP // the IdP of simple-other
 	host   *host
 	users  map[string]string // email -> user ID
 	events *events
@@ -220,7 +219,7 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 		w.op.AddClient(oidctest.Client{ID: id + "-client", Secret: "secret-" + id, RedirectURIs: []string{redirect}, PostLogoutRedirectURIs: postLogout})
 		c, err := oidc.New(oidc.Config{ID: id, Issuer: w.op.Issuer(), ClientID: id + "-client", ClientSecret: sso.Secret("secret-" + id),
 			RedirectURL: redirect, CACertPEM: w.op.CACertPEM(), InsecureAllowPrivateNetwork: true, StateStore: states, ReplayCache: replay,
-			PostLogoutRedirectURL: strings.Join(postLogout, "")})
+			PostLogoutRedirectURL: strings.Join(postLogout, ""), Debug: o.debug[id]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,6 +232,7 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 		if err := w.idp.AddServiceProvider(samltest.ServiceProvider{EntityID: cfg.EntityID, ACSURL: cfg.ACSURL, SLOURL: cfg.SLOURL}); err != nil {
 			t.Fatal(err)
 		}
+		cfg.Debug = o.debug[id]
 		if mod != nil {
 			mod(&cfg)
 		}
@@ -255,20 +255,11 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 			Roles:   provisioning.RoleMapping{Attribute: "Roles", SplitCommas: true, PassThrough: true}}
 	}
 	allowIdP := func(c *saml.Config) { c.AllowIdPInitiated = true }
-	conns := []*login.Connection{
-		{Authenticator: newOIDC("acme-oidc"), Provisioning: provisioning.Connection{}, Debug: o.debug["acme-oidc"], LogoutRedirectURL: "/goodbye"},
-		{Authenticator: newSAML("grants-saml", nil), Provisioning: provisioning.Connection{}, Debug: o.debug["grants-saml"]},
-		{Authenticator: newSAML("simple-staff", allowIdP), Provisioning: jitSimple("Staff")},
-		{Authenticator: newSAML("simple-partners", allowIdP), Provisioning: jitSimple("Partner")},
-		{Authenticator: newSAML("simple-other", allowIdP), Provisioning: jitSimple("Other")},
-		{Authenticator: newSAML("recruit-saml", allowIdP), Provisioning: provisioning.Connection{Identifier: provisioning.IdentifierSubject,
-			LoginBinding: provisioning.LoginBinding{Enabled: true}}},
-		{Authenticator: dirAuth, Provisioning: provisioning.Connection{}},
-		{Authenticator: newOIDC("keyoidc", w.base+"/signed-out"), Provisioning: provisioning.Connection{}},
-		{Authenticator: newOIDC("drafty-oidc"), Provisioning: provisioning.Connection{}},
-	}
-	if w.conns, err = login.NewConnectionSet(conns...); err != nil {
-		t.Fatal(err)
+	// simple-other trusts another IdP than the other SAML connections.
+	w.idp2 = samltest.Start(t, samltest.Config{Users: samlUsers})
+	otherIdP := func(c *saml.Config) {
+		c.AllowIdPInitiated = true
+		c.IdPMetadataXML, c.IdPMetadataURL = w.idp2.Metadata(), ""
 	}
 	d := func(names ...string) []discovery.Domain {
 		var out []discovery.Domain
@@ -278,46 +269,30 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 		return out
 	}
 	shared := []discovery.Domain{{Name: "example.com", Shared: true}}
-	disc := discovery.Config{Accounts: []discovery.Account{
+	live := policy.Connection{Stage: policy.StageLive}
+	w.reg, err = login.NewRegistry(login.RegistryConfig{BaseURL: w.base + "/auth", Accounts: []login.Account{
 		{ID: "acme", Name: "Acme", Aliases: []string{"acme"}, Domains: d("acme.example"),
-			Connections: []discovery.Connection{{ID: "acme-oidc", Protocol: sso.ProtocolOIDC, DisplayName: "Acme Entra ID"}}},
+			Policy:      policy.Policy{Mode: policy.ModeSSORequired, AdminsMayUsePassword: true},
+			Connections: []login.Connection{{Authenticator: newOIDC("acme-oidc"), DisplayName: "Acme Entra ID", Policy: live, LogoutRedirectURL: "/goodbye"}}},
 		{ID: "grants", Name: "Grants Org", Aliases: []string{"grants"}, Domains: d("grants.example"),
-			Connections: []discovery.Connection{{ID: "grants-saml", Protocol: sso.ProtocolSAML, DisplayName: "Grants Okta"}}},
-		{ID: "simple", Name: "Simple", Domains: d("simple.example"), Connections: []discovery.Connection{
-			{ID: "simple-staff", Protocol: sso.ProtocolSAML, Module: "SAML2", Issuers: []string{w.idp.EntityID()}},
-			{ID: "simple-partners", Protocol: sso.ProtocolSAML, Module: "PARTNERS", Issuers: []string{w.idp.EntityID()}},
-			{ID: "simple-other", Protocol: sso.ProtocolSAML, Module: "OTHER", Issuers: []string{"https://other-idp.example/"}},
-		}},
-		{ID: "recruit", Name: "Recruit", Domains: d("recruit.example"),
-			Connections: []discovery.Connection{{ID: "recruit-saml", Protocol: sso.ProtocolSAML}}},
-		{ID: "keyldap", Name: "Key LDAP", Domains: shared, Connections: []discovery.Connection{{ID: "keyldap", Protocol: sso.ProtocolLDAP, DisplayName: "Key directory"}}},
-		{ID: "keyoidc", Name: "Key OIDC", Domains: shared, Connections: []discovery.Connection{{ID: "keyoidc", Protocol: sso.ProtocolOIDC, DisplayName: "Key OpenID"}}},
-		{ID: "drafty", Name: "Drafty", Aliases: []string{"drafty"}, Domains: d("drafty.example"),
-			Connections: []discovery.Connection{{ID: "drafty-oidc", Protocol: sso.ProtocolOIDC}}},
-	}}
-	tab, err := discovery.New(disc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.router = discovery.NewRouter(tab)
-	live := func(ids ...string) []policy.Connection {
-		var out []policy.Connection
-		for _, id := range ids {
-			out = append(out, policy.Connection{ID: id, Stage: policy.StageLive})
-		}
-		return out
-	}
-	w.accts, err = login.NewAccountSet(
-		login.Account{ID: "acme", Domains: []string{"acme.example"}, Policy: policy.Policy{Mode: policy.ModeSSORequired, AdminsMayUsePassword: true, Connections: live("acme-oidc")}},
-		login.Account{ID: "grants", Domains: []string{"grants.example"}, Policy: policy.Policy{Mode: policy.ModeSSORequired,
-			Scope: policy.Scope{Kind: policy.ScopeEmailDomains, Domains: []string{"grants.example"}}, Connections: live("grants-saml")}},
-		login.Account{ID: "simple", Domains: []string{"simple.example"}, Policy: policy.Policy{Mode: policy.ModeSSOOptional, Connections: live("simple-staff", "simple-partners", "simple-other")}},
-		login.Account{ID: "recruit", Domains: []string{"recruit.example"}, Policy: policy.Policy{Mode: policy.ModeSSOOptional, Connections: live("recruit-saml")}},
-		login.Account{ID: "keyldap", Domains: []string{"example.com"}, Policy: policy.Policy{Mode: policy.ModeSSORequired, AdminsMayUsePassword: true, Connections: live("keyldap")}},
-		login.Account{ID: "keyoidc", Domains: []string{"example.com"}, Policy: policy.Policy{Mode: policy.ModeSSOOptional, Connections: live("keyoidc")}},
-		login.Account{ID: "drafty", Domains: []string{"drafty.example"}, Policy: policy.Policy{Mode: policy.ModeSSOOptional,
-			Connections: []policy.Connection{{ID: "drafty-oidc", Stage: policy.StageDraft}}}},
-	)
+			Policy:      policy.Policy{Mode: policy.ModeSSORequired, Scope: policy.Scope{Kind: policy.ScopeEmailDomains, Domains: []string{"grants.example"}}},
+			Connections: []login.Connection{{Authenticator: newSAML("grants-saml", nil), DisplayName: "Grants Okta", Policy: live}}},
+		{ID: "simple", Name: "Simple", Domains: d("simple.example"), Policy: policy.Policy{Mode: policy.ModeSSOOptional},
+			Connections: []login.Connection{
+				{Authenticator: newSAML("simple-staff", allowIdP), Module: "SAML2", Policy: live, Provisioning: jitSimple("Staff")},
+				{Authenticator: newSAML("simple-partners", allowIdP), Module: "PARTNERS", Policy: live, Provisioning: jitSimple("Partner")},
+				{Authenticator: newSAML("simple-other", otherIdP), Module: "OTHER", Policy: live, Provisioning: jitSimple("Other")},
+			}},
+		{ID: "recruit", Name: "Recruit", Domains: d("recruit.example"), Policy: policy.Policy{Mode: policy.ModeSSOOptional},
+			Connections: []login.Connection{{Authenticator: newSAML("recruit-saml", allowIdP), Policy: live,
+				Provisioning: provisioning.Connection{Identifier: provisioning.IdentifierSubject, LoginBinding: provisioning.LoginBinding{Enabled: true}}}}},
+		{ID: "keyldap", Name: "Key LDAP", Domains: shared, Policy: policy.Policy{Mode: policy.ModeSSORequired, AdminsMayUsePassword: true},
+			Connections: []login.Connection{{Authenticator: dirAuth, DisplayName: "Key directory", Policy: live}}},
+		{ID: "keyoidc", Name: "Key OIDC", Domains: shared, Policy: policy.Policy{Mode: policy.ModeSSOOptional},
+			Connections: []login.Connection{{Authenticator: newOIDC("keyoidc", w.base+"/signed-out"), DisplayName: "Key OpenID", Policy: live}}},
+		{ID: "drafty", Name: "Drafty", Aliases: []string{"drafty"}, Domains: d("drafty.example"), Policy: policy.Policy{Mode: policy.ModeSSOOptional},
+			Connections: []login.Connection{{Authenticator: newOIDC("drafty-oidc"), Policy: policy.Connection{Stage: policy.StageDraft}}}},
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,10 +312,7 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 	w.addUser("dana@drafty.example", "dana-pw", map[string][]string{"drafty": {adminRole}})
 
 	cfg := login.Config{
-		BasePath:    "/auth",
-		Connections: w.conns,
-		Discovery:   w.router,
-		Accounts:    w.accts,
+		Registry:    w.reg,
 		Provisioner: prov,
 		Users:       login.StoreUsers{Store: w.store, AdminRoles: []string{adminRole}},
 		Sessions:    w.host,
@@ -691,4 +663,21 @@ func (w *world) dump() string {
 		fmt.Fprintf(&b, "%s:\n%s\n", table, strings.Join(lines, "\n"))
 	}
 	return b.String()
+}
+
+// setPolicy sets the account's policy as the host's admin page does: the
+// mode and scope of pol, and the stage and test users of each connection
+// pol lists.
+func (w *world) setPolicy(id string, pol policy.Policy) error {
+	return w.reg.SetPolicy(id, pol)
+}
+
+// setConnection replaces the connection with c's ID in its account.
+func (w *world) setConnection(c login.Connection) error {
+	_, acct, ok := w.reg.Connection(c.ID())
+	if !ok {
+		w.t.Fatalf("no connection %s", c.ID())
+	}
+	_, _, err := w.reg.SetConnection(acct, c)
+	return err
 }

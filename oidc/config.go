@@ -226,6 +226,11 @@ type Config struct {
 	// Rand is the source of state, nonce and PKCE values; crypto/rand when
 	// nil.
 	Rand io.Reader
+	// Debug turns on the connection's debug mode (see
+	// sso.ConnectionInfo): package login then explains failures in full
+	// on the page and logs identities. It never loosens a check. Turn it
+	// on only while setting a connection up.
+	Debug bool
 	// Events receives metadata refresh and warning events; may be nil.
 	Events sso.EventFunc
 }

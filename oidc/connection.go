@@ -147,6 +147,14 @@ func (c *Connection) Protocol() sso.Protocol { return sso.ProtocolOIDC }
 // Issuer returns the configured issuer.
 func (c *Connection) Issuer() string { return c.cfg.Issuer }
 
+// Endpoints returns the connection's redirect URI as the Callback.
+func (c *Connection) Endpoints() sso.Endpoints { return sso.Endpoints{Callback: c.cfg.RedirectURL} }
+
+// Debug reports Config.Debug.
+func (c *Connection) Debug() bool { return c.cfg.Debug }
+
+var _ sso.ConnectionInfo = (*Connection)(nil)
+
 // PostLogoutRedirectURL returns the configured post-logout redirect URL.
 // The login handler sends a logging-out user to the provider's
 // end_session_endpoint only when it is set, since the provider must know it.
@@ -688,3 +696,23 @@ func digest(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
+
+// StartLogout implements sso.LogoutStarter: RP-initiated logout with the
+// session's ID token as id_token_hint (its email as logout_hint when it
+// has none). A connection without PostLogoutRedirectURL does not log out
+// at the provider (sso.ReasonLogoutNotSupported): ending the provider's
+// session for every application is a choice made per connection, and the
+// provider must know where to send the browser back.
+func (c *Connection) StartLogout(ctx context.Context, req sso.LogoutRequest) (*sso.Step, error) {
+	if c.cfg.PostLogoutRedirectURL == "" {
+		return nil, &sso.Error{Op: "oidc.Logout", Reason: sso.ReasonLogoutNotSupported, Connection: c.cfg.ID,
+			Detail: "the connection has no PostLogoutRedirectURL, so it does not log out at the provider"}
+	}
+	lr := LogoutRequest{IDTokenHint: req.Identity.IDToken}
+	if lr.IDTokenHint == "" {
+		lr.LogoutHint = req.Identity.Email
+	}
+	return c.Logout(ctx, lr)
+}
+
+var _ sso.LogoutStarter = (*Connection)(nil)

@@ -429,3 +429,26 @@ func lowerEscape(s string) string {
 	}
 	return string(e)
 }
+
+// StartLogout implements sso.LogoutStarter: a LogoutRequest for the
+// session of req.Identity (see Logout).
+func (sp *ServiceProvider) StartLogout(ctx context.Context, req sso.LogoutRequest) (*sso.Step, error) {
+	lr := LogoutRequestFor(req.Identity, "", req.ReturnTo)
+	lr.Flows = req.Flows
+	return sp.Logout(ctx, lr)
+}
+
+// FinishLogout implements sso.LogoutFinisher: the IdP's LogoutResponse
+// (see CompleteLogout).
+func (sp *ServiceProvider) FinishLogout(ctx context.Context, req sso.CompleteRequest) (*sso.LogoutOutcome, error) {
+	res, err := sp.CompleteLogout(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return &sso.LogoutOutcome{ReturnTo: res.ReturnTo}, nil
+}
+
+var (
+	_ sso.LogoutStarter  = (*ServiceProvider)(nil)
+	_ sso.LogoutFinisher = (*ServiceProvider)(nil)
+)

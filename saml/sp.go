@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -285,6 +286,24 @@ func (sp *ServiceProvider) EntityID() string { return sp.cfg.EntityID }
 
 // ACSURL returns the Assertion Consumer Service URL.
 func (sp *ServiceProvider) ACSURL() string { return sp.cfg.ACSURL }
+
+// Issuer returns the IdP's entity ID, as its current metadata gives it.
+func (sp *ServiceProvider) Issuer() string { return sp.state().md.EntityID }
+
+// Endpoints returns the service provider's configured URLs: entity ID,
+// ACS and SLO (Metadata is the entity ID when it is an http(s) URL).
+func (sp *ServiceProvider) Endpoints() sso.Endpoints {
+	e := sso.Endpoints{EntityID: sp.cfg.EntityID, ACS: sp.cfg.ACSURL, SLO: sp.cfg.SLOURL}
+	if strings.HasPrefix(sp.cfg.EntityID, "https://") || strings.HasPrefix(sp.cfg.EntityID, "http://") {
+		e.Metadata = sp.cfg.EntityID
+	}
+	return e
+}
+
+// Debug reports Config.Debug.
+func (sp *ServiceProvider) Debug() bool { return sp.cfg.Debug }
+
+var _ sso.ConnectionInfo = (*ServiceProvider)(nil)
 
 // Metadata returns the service provider's metadata XML for the IdP
 // administrator: entity ID, ACS (HTTP-POST), WantAssertionsSigned,

@@ -117,10 +117,11 @@ func start(addr, dbPath string, logger *slog.Logger) (_ *app, err error) {
 	a.cleanup.Add(a.dir.Close)
 
 	// Acme: SAML, emailAddress NameIDs.
+	at := login.EndpointsOf(a.url, "acme-saml") // the URLs the handler serves for it
 	acme, err := a.idp.NewServiceProvider(ctx, saml.Config{
 		ID:           "acme-saml",
-		EntityID:     a.url + "/saml/acme-saml/metadata",
-		ACSURL:       a.url + "/saml/acme-saml/acs",
+		EntityID:     at.EntityID,
+		ACSURL:       at.ACS,
 		NameIDFormat: saml.NameIDFormatEmailAddress,
 		TrustEmail:   true,
 		StateStore:   a.store,
@@ -131,7 +132,7 @@ func start(addr, dbPath string, logger *slog.Logger) (_ *app, err error) {
 		return nil, err
 	}
 	// Globex: OpenID Connect (authorization code flow, email scope).
-	callback := a.url + "/oidc/globex-oidc/callback"
+	callback := login.EndpointsOf(a.url, "globex-oidc").Callback
 	a.op.AddClient(oidctest.Client{ID: "globex-app", Secret: "globex-secret", RedirectURIs: []string{callback}})
 	globex, err := oidc.New(oidc.Config{
 		ID: "globex-oidc", Issuer: a.op.Issuer(), ClientID: "globex-app", ClientSecret: sso.Secret("globex-secret"),
@@ -151,45 +152,25 @@ func start(addr, dbPath string, logger *slog.Logger) (_ *app, err error) {
 	if err != nil {
 		return nil, err
 	}
-	conns, err := login.NewConnectionSet(
-		&login.Connection{Authenticator: acme, Provisioning: provisioning.Connection{}},
-		&login.Connection{Authenticator: globex},
-		&login.Connection{Authenticator: initech, Provisioning: provisioning.Connection{}},
-	)
-	if err != nil {
-		return nil, err
-	}
-	a.cleanup.Add(func() { _ = conns.Close() })
-
-	// Discovery: example.com is claimed by two accounts (Shared), so its
+	// The three accounts, each declared once. Acme and Initech require
+	// single sign-on with the administrators' break-glass; Globex makes it
+	// optional. example.com is claimed by two accounts (Shared), so its
 	// people choose.
 	shared := []discovery.Domain{{Name: "example.com", Shared: true}}
-	table, err := discovery.New(discovery.Config{Accounts: []discovery.Account{
-		{ID: "acme", Name: "Acme", Domains: []discovery.Domain{{Name: "acme.example"}},
-			Connections: []discovery.Connection{{ID: "acme-saml", Protocol: sso.ProtocolSAML, DisplayName: "Acme SAML"}}},
-		{ID: "globex", Name: "Globex", Domains: shared,
-			Connections: []discovery.Connection{{ID: "globex-oidc", Protocol: sso.ProtocolOIDC, DisplayName: "Globex OpenID"}}},
-		{ID: "initech", Name: "Initech", Domains: shared,
-			Connections: []discovery.Connection{{ID: "initech-ldap", Protocol: sso.ProtocolLDAP, DisplayName: "Initech directory"}}},
+	live := policy.Connection{Stage: policy.StageLive}
+	required := policy.Policy{Mode: policy.ModeSSORequired, AdminsMayUsePassword: true}
+	reg, err := login.NewRegistry(login.RegistryConfig{BaseURL: a.url, Accounts: []login.Account{
+		{ID: "acme", Name: "Acme", Domains: []discovery.Domain{{Name: "acme.example"}}, Policy: required,
+			Connections: []login.Connection{{Authenticator: acme, DisplayName: "Acme SAML", Policy: live}}},
+		{ID: "globex", Name: "Globex", Domains: shared, Policy: policy.Policy{Mode: policy.ModeSSOOptional},
+			Connections: []login.Connection{{Authenticator: globex, DisplayName: "Globex OpenID", Policy: live}}},
+		{ID: "initech", Name: "Initech", Domains: shared, Policy: required,
+			Connections: []login.Connection{{Authenticator: initech, DisplayName: "Initech directory", Policy: live}}},
 	}})
 	if err != nil {
 		return nil, err
 	}
-	// Policy: Acme and Initech require single sign-on with the
-	// administrators' break-glass; Globex makes it optional.
-	account := func(id, domain, conn string, mode policy.Mode) login.Account {
-		return login.Account{ID: id, Domains: []string{domain}, Policy: policy.Policy{
-			Mode: mode, AdminsMayUsePassword: mode == policy.ModeSSORequired,
-			Connections: []policy.Connection{{ID: conn, Stage: policy.StageLive}}}}
-	}
-	accounts, err := login.NewAccountSet(
-		account("acme", "acme.example", "acme-saml", policy.ModeSSORequired),
-		account("globex", "example.com", "globex-oidc", policy.ModeSSOOptional),
-		account("initech", "example.com", "initech-ldap", policy.ModeSSORequired),
-	)
-	if err != nil {
-		return nil, err
-	}
+	a.cleanup.Add(func() { _ = reg.Close() })
 
 	users := login.StoreUsers{Store: a.store, AdminRoles: []string{"administrator"}}
 	passwords := host.NewPasswords(users)
@@ -208,9 +189,7 @@ func start(addr, dbPath string, logger *slog.Logger) (_ *app, err error) {
 	}
 
 	h, err := login.New(login.Config{
-		Connections:   conns,
-		Discovery:     discovery.NewRouter(table),
-		Accounts:      accounts,
+		Registry:      reg,
 		Provisioner:   prov,
 		Users:         users,
 		Sessions:      a.sessions,

@@ -77,7 +77,7 @@ type app struct {
 	op       *oidctest.Server
 	store    *provisioning.MemoryStore
 	users    login.StoreUsers
-	accounts *login.AccountSet
+	registry *login.Registry
 	sessions *host.Sessions
 	audit    *host.Audit
 	home     *host.Home
@@ -108,7 +108,7 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 		{Subject: "olly-2b9e", Email: "olly@newsroom.example", GivenName: "Olly", FamilyName: "Otter"},
 	}})
 	a.cleanup.Add(a.op.Close)
-	callback := a.url + "/oidc/" + connection + "/callback"
+	callback := login.EndpointsOf(a.url, connection).Callback // the URL the handler serves
 	a.op.AddClient(oidctest.Client{ID: "newsroom-app", Secret: "newsroom-secret", RedirectURIs: []string{callback}})
 
 	// The connection: an OpenID Connect relying party. New does no I/O;
@@ -130,30 +130,19 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// The account, declared once. Discovery: an email at
+	// newsroom.example, or the SSO domain "newsroom", finds the
+	// connection. Policy, step 1: single sign-on is optional.
 	// Provisioning's zero value is the strictest: only users the
 	// application already has (Smart.pr has no automatic provisioning),
 	// matched by the email the provider verified, in the account's domain.
-	conns, err := login.NewConnectionSet(&login.Connection{Authenticator: rp})
-	if err != nil {
-		return nil, err
-	}
-
-	// Discovery: an email at newsroom.example, or the SSO domain
-	// "newsroom", finds the connection.
-	table, err := discovery.New(discovery.Config{Accounts: []discovery.Account{{
+	if a.registry, err = login.NewRegistry(login.RegistryConfig{BaseURL: a.url, Accounts: []login.Account{{
 		ID: account, Name: "Newsroom Ltd", Aliases: []string{"newsroom"},
-		Domains:     []discovery.Domain{{Name: "newsroom.example"}},
-		Connections: []discovery.Connection{{ID: connection, Protocol: sso.ProtocolOIDC, DisplayName: "Newsroom Entra ID"}},
-	}}})
-	if err != nil {
-		return nil, err
-	}
-
-	// Policy, step 1: single sign-on is optional.
-	if a.accounts, err = login.NewAccountSet(login.Account{ID: account, Domains: []string{"newsroom.example"}, Policy: policy.Policy{
-		Mode:        policy.ModeSSOOptional,
-		Connections: []policy.Connection{{ID: connection, Stage: policy.StageLive}},
-	}}); err != nil {
+		Domains: []discovery.Domain{{Name: "newsroom.example"}},
+		Policy:  policy.Policy{Mode: policy.ModeSSOOptional},
+		Connections: []login.Connection{{Authenticator: rp, DisplayName: "Newsroom Entra ID",
+			Policy: policy.Connection{Stage: policy.StageLive}}},
+	}}}); err != nil {
 		return nil, err
 	}
 
@@ -171,9 +160,7 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 
 	// The login handler, mounted at the root beside the application's pages.
 	h, err := login.New(login.Config{
-		Connections:   conns,
-		Discovery:     discovery.NewRouter(table),
-		Accounts:      a.accounts,
+		Registry:      a.registry,
 		Provisioner:   prov,
 		Users:         a.users,
 		Sessions:      a.sessions,
@@ -212,21 +199,21 @@ func (a *app) Close() { a.cleanup.Run() }
 func (a *app) setMode(ctx context.Context, by string, mode policy.Mode) (*policy.Change, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	old, err := a.accounts.Account(ctx, account)
-	if err != nil {
-		return nil, err
+	old, ok := a.registry.Policy(account)
+	if !ok {
+		return nil, errors.New("no account " + account)
 	}
-	next := old.Policy
+	next := old
 	next.Mode = mode
 	admins, err := a.admins(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p, change, err := policy.Update(old.Policy, next, admins, by, time.Now())
+	p, change, err := policy.Update(old, next, admins, by, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	if err := a.accounts.Set(login.Account{ID: account, Domains: old.Domains, Policy: p}); err != nil {
+	if err := a.registry.SetPolicy(account, p); err != nil {
 		return nil, err
 	}
 	for _, e := range change.Events() {
@@ -270,14 +257,14 @@ var adminPage = template.Must(template.New("admin").Parse(`<!DOCTYPE html>
 `))
 
 func (a *app) renderAdmin(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	acct, err := a.accounts.Account(r.Context(), account)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+	pol, ok := a.registry.Policy(account)
+	if !ok {
+		http.Error(w, "no account "+account, http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_ = adminPage.Execute(w, map[string]any{"Mode": string(acct.Policy.Mode), "Message": msg})
+	_ = adminPage.Execute(w, map[string]any{"Mode": string(pol.Mode), "Message": msg})
 }
 
 // adminPage serves GET /admin to the account's administrators.

@@ -107,10 +107,11 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
 	replay := sso.NewMemoryReplayCache(sso.MemoryOptions{})
 	newSP := func(id string, idp *mockidp.SAML, attrs sso.AttributeMap) (*saml.ServiceProvider, error) {
+		at := login.EndpointsOf(a.url, id) // the URLs the handler serves for it
 		return idp.NewServiceProvider(ctx, saml.Config{
 			ID:         id,
-			EntityID:   a.url + "/saml/" + id + "/metadata",
-			ACSURL:     a.url + "/saml/" + id + "/acs",
+			EntityID:   at.EntityID,
+			ACSURL:     at.ACS,
 			Attributes: attrs,
 			// The organisation vouches for the emails its IdP sends.
 			TrustEmail:  true,
@@ -130,46 +131,27 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// Provisioning's zero value: only users added beforehand, no
-	// just-in-time creation, emails in the account's domains only.
-	conns, err := login.NewConnectionSet(
-		&login.Connection{Authenticator: fund, Provisioning: provisioning.Connection{}},
-		&login.Connection{Authenticator: council, Provisioning: provisioning.Connection{}},
-	)
-	if err != nil {
-		return nil, err
-	}
-	a.cleanup.Add(func() { _ = conns.Close() })
-
-	// Discovery: the SSO domains people type at /login/sso (aliases) and
-	// the email domains the accounts claim.
-	table, err := discovery.New(discovery.Config{Accounts: []discovery.Account{
+	// The accounts, each declared once: the SSO domain people type at
+	// /login/sso (alias), the email domains it claims, its policy and its
+	// connection. Single sign-on is required, at The Fund only for emails
+	// at fund.example (assessors from elsewhere keep their password), at
+	// the Council for everyone. Provisioning's zero value: only users
+	// added beforehand, no just-in-time creation, emails in the account's
+	// domains only.
+	live := policy.Connection{Stage: policy.StageLive}
+	reg, err := login.NewRegistry(login.RegistryConfig{BaseURL: a.url, Accounts: []login.Account{
 		{ID: "fund", Name: "The Fund", Aliases: []string{"thefund"}, Domains: []discovery.Domain{{Name: "fund.example"}},
-			Connections: []discovery.Connection{{ID: "fund-okta", Protocol: sso.ProtocolSAML, DisplayName: "The Fund's Okta"}}},
+			Policy: policy.Policy{Mode: policy.ModeSSORequired,
+				Scope: policy.Scope{Kind: policy.ScopeEmailDomains, Domains: []string{"fund.example"}}},
+			Connections: []login.Connection{{Authenticator: fund, DisplayName: "The Fund's Okta", Policy: live}}},
 		{ID: "council", Name: "City Council", Aliases: []string{"council"}, Domains: []discovery.Domain{{Name: "council.example"}},
-			Connections: []discovery.Connection{{ID: "council-entra", Protocol: sso.ProtocolSAML, DisplayName: "Council Entra ID"}}},
+			Policy:      policy.Policy{Mode: policy.ModeSSORequired},
+			Connections: []login.Connection{{Authenticator: council, DisplayName: "Council Entra ID", Policy: live}}},
 	}})
 	if err != nil {
 		return nil, err
 	}
-
-	// Policy: single sign-on required, at The Fund only for emails at
-	// fund.example (assessors from elsewhere keep their password), at the
-	// Council for everyone.
-	accounts, err := login.NewAccountSet(
-		login.Account{ID: "fund", Domains: []string{"fund.example"}, Policy: policy.Policy{
-			Mode:        policy.ModeSSORequired,
-			Scope:       policy.Scope{Kind: policy.ScopeEmailDomains, Domains: []string{"fund.example"}},
-			Connections: []policy.Connection{{ID: "fund-okta", Stage: policy.StageLive}},
-		}},
-		login.Account{ID: "council", Domains: []string{"council.example"}, Policy: policy.Policy{
-			Mode:        policy.ModeSSORequired,
-			Connections: []policy.Connection{{ID: "council-entra", Stage: policy.StageLive}},
-		}},
-	)
-	if err != nil {
-		return nil, err
-	}
+	a.cleanup.Add(func() { _ = reg.Close() })
 
 	// The users, added by each account's administrator.
 	a.store = provisioning.NewMemoryStore(provisioning.MemoryOptions{})
@@ -188,9 +170,7 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	}
 
 	h, err := login.New(login.Config{
-		Connections: conns,
-		Discovery:   discovery.NewRouter(table),
-		Accounts:    accounts,
+		Registry:    reg,
 		Provisioner: prov,
 		Users:       users,
 		Sessions:    a.sessions,

@@ -116,11 +116,12 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
 	replay := sso.NewMemoryReplayCache(sso.MemoryOptions{})
 	newSP := func(id string) (*saml.ServiceProvider, error) {
+		at := login.EndpointsOf(a.url, id) // the URLs the handler serves for it
 		return a.idp.NewServiceProvider(ctx, saml.Config{
 			ID:                id,
 			Account:           account,
-			EntityID:          a.url + "/saml/" + id + "/metadata",
-			ACSURL:            a.url + "/saml/" + id + "/acs",
+			EntityID:          at.EntityID,
+			ACSURL:            at.ACS,
 			AllowIdPInitiated: true,
 			SubjectAttribute:  "UID",
 			TrustEmail:        true,
@@ -149,43 +150,28 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 			Roles:   provisioning.RoleMapping{Attribute: "Roles", SplitCommas: true, PassThrough: true},
 		}
 	}
-	// Single sign-on users who log out land on the IdP's portal.
+	// The account, declared once. The SSOModule values select its
+	// connections (the IdP's entity ID, read from the metadata, routes an
+	// unsolicited response to the account). Single sign-on is enforced
+	// for Employees and Managers; the other roles may also use their
+	// password. Single sign-on users who log out land on the IdP's portal.
 	portal := a.idp.URL() + "/"
-	conns, err := login.NewConnectionSet(
-		&login.Connection{Authenticator: a.staff, Provisioning: provisioningFor("Employee", "Head Office"), LogoutRedirectURL: portal},
-		&login.Connection{Authenticator: partners, Provisioning: provisioningFor("Partner", "Partners"), LogoutRedirectURL: portal},
-	)
-	if err != nil {
-		return nil, err
-	}
-	a.cleanup.Add(func() { _ = conns.Close() })
-
-	// Discovery: the IdP's entity ID and the SSOModule values select the
-	// connections. The account claims no email domain for discovery: its
-	// people start at the IdP.
-	table, err := discovery.New(discovery.Config{Accounts: []discovery.Account{{
-		ID: account, Name: "Simple Foundation",
-		Connections: []discovery.Connection{
-			{ID: "simple-saml2", Protocol: sso.ProtocolSAML, DisplayName: "Simple ADFS", Module: "SAML2", Issuers: []string{a.idp.EntityID()}},
-			{ID: "simple-partners", Protocol: sso.ProtocolSAML, DisplayName: "Simple ADFS (partners)", Module: "PARTNERS", Issuers: []string{a.idp.EntityID()}},
+	live := policy.Connection{Stage: policy.StageLive}
+	reg, err := login.NewRegistry(login.RegistryConfig{BaseURL: a.url, Accounts: []login.Account{{
+		ID: account, Name: "Simple Foundation", Domains: []discovery.Domain{{Name: "simple.example"}},
+		Policy: policy.Policy{Mode: policy.ModeSSORequired,
+			Scope: policy.Scope{Kind: policy.ScopeRoles, Roles: []string{"Employee", "Manager"}}},
+		Connections: []login.Connection{
+			{Authenticator: a.staff, DisplayName: "Simple ADFS", Module: "SAML2", Policy: live,
+				Provisioning: provisioningFor("Employee", "Head Office"), LogoutRedirectURL: portal},
+			{Authenticator: partners, DisplayName: "Simple ADFS (partners)", Module: "PARTNERS", Policy: live,
+				Provisioning: provisioningFor("Partner", "Partners"), LogoutRedirectURL: portal},
 		},
 	}}})
 	if err != nil {
 		return nil, err
 	}
-	// Policy: single sign-on is enforced for Employees and Managers; the
-	// other roles may also use their password.
-	accounts, err := login.NewAccountSet(login.Account{ID: account, Domains: []string{"simple.example"}, Policy: policy.Policy{
-		Mode:  policy.ModeSSORequired,
-		Scope: policy.Scope{Kind: policy.ScopeRoles, Roles: []string{"Employee", "Manager"}},
-		Connections: []policy.Connection{
-			{ID: "simple-saml2", Stage: policy.StageLive},
-			{ID: "simple-partners", Stage: policy.StageLive},
-		},
-	}})
-	if err != nil {
-		return nil, err
-	}
+	a.cleanup.Add(func() { _ = reg.Close() })
 
 	a.store = provisioning.NewMemoryStore(provisioning.MemoryOptions{})
 	users := login.StoreUsers{Store: a.store, AdminRoles: []string{"Administrator"}}
@@ -207,9 +193,7 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	}
 
 	h, err := login.New(login.Config{
-		Connections: conns,
-		Discovery:   discovery.NewRouter(table),
-		Accounts:    accounts,
+		Registry:    reg,
 		Provisioner: prov,
 		Users:       users,
 		Sessions:    a.sessions,

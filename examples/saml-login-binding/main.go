@@ -120,10 +120,11 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
 	replay := sso.NewMemoryReplayCache(sso.MemoryOptions{})
 	newSP := func(id string, idp *mockidp.SAML, allowSHA1 bool) (*saml.ServiceProvider, error) {
+		at := login.EndpointsOf(a.url, id) // the URLs the handler serves for it
 		return idp.NewServiceProvider(ctx, saml.Config{
 			ID:                id,
-			EntityID:          a.url + "/saml/" + id + "/metadata",
-			ACSURL:            a.url + "/saml/" + id + "/acs",
+			EntityID:          at.EntityID,
+			ACSURL:            at.ACS,
 			AllowIdPInitiated: true,
 			AllowSHA1:         allowSHA1,
 			TrustEmail:        true,
@@ -140,46 +141,33 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	if err != nil {
 		return nil, err
 	}
-	conns, err := login.NewConnectionSet(
-		// The NameID is matched against each member's SSO identifier
-		// (exactly), and login binding handles the NameIDs that match
-		// nobody.
-		&login.Connection{Authenticator: a.recruit, Provisioning: provisioning.Connection{
-			Identifier: provisioning.IdentifierSubject,
-			// SmartRecruiters binds identities from logins started at its
-			// IdP too; the confirmation page names the identity, so that
-			// one posted into the browser by another site is not bound
-			// unseen.
-			LoginBinding: provisioning.LoginBinding{Enabled: true, AllowIdPInitiated: true},
-		}},
-		&login.Connection{Authenticator: agency, Provisioning: provisioning.Connection{}},
-	)
-	if err != nil {
-		return nil, err
-	}
-	a.cleanup.Add(func() { _ = conns.Close() })
-
-	// Discovery: by email domain (SP-initiated) and by the IdP's entity ID
-	// (IdP-initiated).
-	table, err := discovery.New(discovery.Config{Accounts: []discovery.Account{
-		{ID: "recruit", Name: "Recruit Co", Domains: []discovery.Domain{{Name: "recruit.example"}},
-			Connections: []discovery.Connection{{ID: "recruit-adfs", Protocol: sso.ProtocolSAML, DisplayName: "Recruit Co ADFS", Issuers: []string{a.adfs.EntityID()}}}},
-		{ID: "agency", Name: "Talent Agency", Domains: []discovery.Domain{{Name: "agency.example"}},
-			Connections: []discovery.Connection{{ID: "agency-okta", Protocol: sso.ProtocolSAML, DisplayName: "Talent Agency Okta", Issuers: []string{a.okta.EntityID()}}}},
+	// The accounts, each declared once: found by email domain
+	// (SP-initiated) and by the IdP's entity ID, read from its metadata
+	// (IdP-initiated). Single sign-on is optional; direct login with the
+	// password stays possible.
+	optional := policy.Policy{Mode: policy.ModeSSOOptional}
+	live := policy.Connection{Stage: policy.StageLive}
+	reg, err := login.NewRegistry(login.RegistryConfig{BaseURL: a.url, Accounts: []login.Account{
+		{ID: "recruit", Name: "Recruit Co", Domains: []discovery.Domain{{Name: "recruit.example"}}, Policy: optional,
+			Connections: []login.Connection{{Authenticator: a.recruit, DisplayName: "Recruit Co ADFS", Policy: live,
+				// The NameID is matched against each member's SSO
+				// identifier (exactly), and login binding handles the
+				// NameIDs that match nobody.
+				Provisioning: provisioning.Connection{
+					Identifier: provisioning.IdentifierSubject,
+					// SmartRecruiters binds identities from logins started
+					// at its IdP too; the confirmation page names the
+					// identity, so that one posted into the browser by
+					// another site is not bound unseen.
+					LoginBinding: provisioning.LoginBinding{Enabled: true, AllowIdPInitiated: true},
+				}}}},
+		{ID: "agency", Name: "Talent Agency", Domains: []discovery.Domain{{Name: "agency.example"}}, Policy: optional,
+			Connections: []login.Connection{{Authenticator: agency, DisplayName: "Talent Agency Okta", Policy: live}}},
 	}})
 	if err != nil {
 		return nil, err
 	}
-	// Policy: single sign-on is optional; direct login with the
-	// password stays possible.
-	optional := func(id, conn, domain string) login.Account {
-		return login.Account{ID: id, Domains: []string{domain}, Policy: policy.Policy{
-			Mode: policy.ModeSSOOptional, Connections: []policy.Connection{{ID: conn, Stage: policy.StageLive}}}}
-	}
-	accounts, err := login.NewAccountSet(optional("recruit", "recruit-adfs", "recruit.example"), optional("agency", "agency-okta", "agency.example"))
-	if err != nil {
-		return nil, err
-	}
+	a.cleanup.Add(func() { _ = reg.Close() })
 
 	// The users, created through the application's users API, some with
 	// an SSO identifier.
@@ -201,9 +189,7 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	}
 
 	h, err := login.New(login.Config{
-		Connections: conns,
-		Discovery:   discovery.NewRouter(table),
-		Accounts:    accounts,
+		Registry:    reg,
 		Provisioner: prov,
 		Users:       users,
 		Sessions:    a.sessions,

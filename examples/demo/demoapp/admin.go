@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ssokit/sso"
-	"github.com/ssokit/sso/login"
 	"github.com/ssokit/sso/policy"
 	"github.com/ssokit/sso/saml"
 )
@@ -52,49 +51,49 @@ type adminConn struct {
 
 // admin returns the account if the request may administer it, or writes
 // the refusal.
-func (a *App) admin(w http.ResponseWriter, r *http.Request) (*login.Account, bool) {
+func (a *App) admin(w http.ResponseWriter, r *http.Request) (policy.Policy, bool) {
 	id := r.PathValue("account")
-	acct, err := a.accts.Account(r.Context(), id)
-	if err != nil {
+	pol, ok := a.reg.Policy(id)
+	if !ok {
 		http.NotFound(w, r)
-		return nil, false
+		return policy.Policy{}, false
 	}
 	if !a.canAdminister(r, id) {
 		if a.host.current(r) == nil {
 			http.Redirect(w, r, a.login.LoginURL("/admin/"+id), http.StatusSeeOther)
-			return nil, false
+			return policy.Policy{}, false
 		}
 		http.Error(w, "Only administrators of "+id+" who logged in to it may see this page.", http.StatusForbidden)
-		return nil, false
+		return policy.Policy{}, false
 	}
-	return acct, true
+	return pol, true
 }
 
 func (a *App) adminPage(w http.ResponseWriter, r *http.Request) {
-	acct, ok := a.admin(w, r)
+	pol, ok := a.admin(w, r)
 	if !ok {
 		return
 	}
-	a.renderAdmin(w, r, acct, http.StatusOK, &adminData{})
+	a.renderAdmin(w, r, pol, http.StatusOK, &adminData{})
 }
 
-func (a *App) renderAdmin(w http.ResponseWriter, r *http.Request, acct *login.Account, status int, d *adminData) {
+func (a *App) renderAdmin(w http.ResponseWriter, r *http.Request, pol policy.Policy, status int, d *adminData) {
 	ctx := r.Context()
-	d.ID, d.Policy = acct.ID, acct.Policy
-	if ac := a.accounts[acct.ID]; ac != nil {
+	d.ID, d.Policy = pol.Account, pol
+	if ac := a.accounts[pol.Account]; ac != nil {
 		d.Name = ac.Name
 	}
 	if s := a.host.current(r); s != nil {
 		d.Me = s.Result.Email
 	}
 	a.mu.Lock()
-	for _, pc := range acct.Policy.Connections {
+	for _, pc := range pol.Connections {
 		ci := a.connOf[pc.ID]
 		if ci == nil {
 			continue
 		}
 		c := adminConn{ID: pc.ID, DisplayName: ci.cfg.DisplayName, Protocol: ci.cfg.Protocol, Stage: pc.Stage, TestUsers: strings.Join(pc.TestUserEmails, ", "),
-			LiveAt: pc.LiveAt, LiveBy: pc.LiveBy, TestLoginURL: a.login.TestLoginURL(pc.ID, "/admin/"+acct.ID)}
+			LiveAt: pc.LiveAt, LiveBy: pc.LiveBy, TestLoginURL: a.login.TestLoginURL(pc.ID, "/admin/"+pol.Account)}
 		switch auth := ci.auth.(type) {
 		case *saml.ServiceProvider:
 			info := auth.IdP()
@@ -113,16 +112,16 @@ func (a *App) renderAdmin(w http.ResponseWriter, r *http.Request, acct *login.Ac
 		d.Connections = append(d.Connections, c)
 	}
 	a.mu.Unlock()
-	if acct.Policy.Mode != policy.ModePasswordOnly {
-		enforced := acct.Policy
+	if pol.Mode != policy.ModePasswordOnly {
+		enforced := pol
 		enforced.Mode, enforced.DryRun = policy.ModeSSORequired, false
 		var users []policy.User
 		emails := map[string]string{}
-		for _, id := range a.host.knownUsers(ctx, acct.ID) {
-			if a.membership(ctx, id, acct.ID) == nil {
+		for _, id := range a.host.knownUsers(ctx, pol.Account) {
+			if a.membership(ctx, id, pol.Account) == nil {
 				continue
 			}
-			if f, err := a.users.Facts(ctx, id, acct.ID); err == nil {
+			if f, err := a.users.Facts(ctx, id, pol.Account); err == nil {
 				users = append(users, f)
 				emails[id] = f.Email
 			}
@@ -134,7 +133,7 @@ func (a *App) renderAdmin(w http.ResponseWriter, r *http.Request, acct *login.Ac
 			sort.Strings(d.WouldRefuse)
 		}
 	}
-	d.Events, _ = a.store.Recent(ctx, acct.ID, 30)
+	d.Events, _ = a.store.Recent(ctx, pol.Account, 30)
 	a.render(w, status, adminTmpl, d)
 }
 
@@ -142,7 +141,7 @@ func (a *App) renderAdmin(w http.ResponseWriter, r *http.Request, acct *login.Ac
 // by policy.Update, which refuses changes that would lock every
 // administrator out.
 func (a *App) adminPolicy(w http.ResponseWriter, r *http.Request) {
-	acct, ok := a.admin(w, r)
+	pol, ok := a.admin(w, r)
 	if !ok {
 		return
 	}
@@ -153,7 +152,7 @@ func (a *App) adminPolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	next := acct.Policy
+	next := pol
 	next.Mode = policy.Mode(f.Get("mode"))
 	next.Scope = policy.Scope{Kind: policy.ScopeKind(f.Get("scope_kind"))}
 	vals := splitList(f.Get("scope_values"))
@@ -166,27 +165,25 @@ func (a *App) adminPolicy(w http.ResponseWriter, r *http.Request) {
 	next.AdminsMayUsePassword = f.Get("admins_may_use_password") == "1"
 	next.DryRun = f.Get("dry_run") == "1"
 	next.Connections = nil
-	for _, pc := range acct.Policy.Connections {
+	for _, pc := range pol.Connections {
 		pc.Stage = policy.Stage(f.Get("stage." + pc.ID))
 		pc.TestUserEmails = splitList(f.Get("test_users." + pc.ID))
 		next.Connections = append(next.Connections, pc)
 	}
 	var admins []policyUser
-	for _, id := range a.host.knownUsers(ctx, acct.ID) {
-		if facts, err := a.users.Facts(ctx, id, acct.ID); err == nil && facts.Admin {
+	for _, id := range a.host.knownUsers(ctx, pol.Account) {
+		if facts, err := a.users.Facts(ctx, id, pol.Account); err == nil && facts.Admin {
 			admins = append(admins, facts)
 		}
 	}
 	s := a.host.current(r)
 	// One change at a time, each checked against the policy it replaces.
 	a.mu.Lock()
-	if cur, err := a.accts.Account(ctx, acct.ID); err == nil {
-		acct = cur
+	if cur, ok := a.reg.Policy(pol.Account); ok {
+		pol = cur
 	}
-	stored, change, err := policy.Update(acct.Policy, next, admins, s.Result.Email, time.Now())
-	updated := *acct
+	stored, change, err := policy.Update(pol, next, admins, s.Result.Email, time.Now())
 	if err == nil {
-		updated.Policy = stored
 		err = stored.Validate()
 	}
 	// Kept in the database first, so that what runs is never what a
@@ -197,7 +194,7 @@ func (a *App) adminPolicy(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err == nil {
-		err = a.accts.Set(updated)
+		err = a.reg.SetPolicy(pol.Account, stored)
 	}
 	a.mu.Unlock()
 	if err != nil {
@@ -216,9 +213,9 @@ func (a *App) adminPolicy(w http.ResponseWriter, r *http.Request) {
 			msg = strings.Join(parts, " ")
 		}
 		// A refused change is part of the account's audit trail too.
-		a.events(ctx, sso.Event{Type: sso.EventPolicyChanged, Time: time.Now(), Account: acct.ID, User: s.Result.User,
+		a.events(ctx, sso.Event{Type: sso.EventPolicyChanged, Time: time.Now(), Account: pol.Account, User: s.Result.User,
 			Reason: sso.ReasonOf(err), Detail: "refused: " + msg})
-		a.renderAdmin(w, r, acct, http.StatusConflict, &adminData{Error: "Not saved (" + string(sso.ReasonOf(err)) + "): " + msg})
+		a.renderAdmin(w, r, pol, http.StatusConflict, &adminData{Error: "Not saved (" + string(sso.ReasonOf(err)) + "): " + msg})
 		return
 	}
 	for _, e := range change.Events() {
@@ -230,7 +227,7 @@ func (a *App) adminPolicy(w http.ResponseWriter, r *http.Request) {
 	} else if len(change.Summary) > 0 {
 		msg = "Saved: " + strings.Join(change.Summary, "; ") + "."
 	}
-	a.renderAdmin(w, r, &updated, http.StatusOK, &adminData{Message: msg})
+	a.renderAdmin(w, r, stored, http.StatusOK, &adminData{Message: msg})
 }
 
 type policyUser = policy.User
@@ -250,7 +247,7 @@ func splitList(s string) []string {
 // report without errors it replaces the IdP of one of the account's SAML
 // connections at once (logins in flight finish with the old one).
 func (a *App) adminMetadata(w http.ResponseWriter, r *http.Request) {
-	acct, ok := a.admin(w, r)
+	pol, ok := a.admin(w, r)
 	if !ok {
 		return
 	}
@@ -259,7 +256,7 @@ func (a *App) adminMetadata(w http.ResponseWriter, r *http.Request) {
 	var data []byte
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
 		if err := r.ParseMultipartForm(maxMetadataUpload); err != nil {
-			a.renderAdmin(w, r, acct, http.StatusRequestEntityTooLarge, &adminData{Error: "The upload is too large or malformed (at most 4 MiB)."})
+			a.renderAdmin(w, r, pol, http.StatusRequestEntityTooLarge, &adminData{Error: "The upload is too large or malformed (at most 4 MiB)."})
 			return
 		}
 		if f, _, err := r.FormFile("file"); err == nil {
@@ -267,34 +264,34 @@ func (a *App) adminMetadata(w http.ResponseWriter, r *http.Request) {
 			f.Close()
 		}
 	} else if err := r.ParseForm(); err != nil {
-		a.renderAdmin(w, r, acct, http.StatusRequestEntityTooLarge, &adminData{Error: "The metadata is too large (at most 4 MiB)."})
+		a.renderAdmin(w, r, pol, http.StatusRequestEntityTooLarge, &adminData{Error: "The metadata is too large (at most 4 MiB)."})
 		return
 	}
 	if len(data) == 0 {
 		data = []byte(strings.TrimSpace(r.PostFormValue("metadata")))
 	}
 	if len(data) == 0 {
-		a.renderAdmin(w, r, acct, http.StatusBadRequest, &adminData{Error: "Paste the IdP's metadata XML or choose a file."})
+		a.renderAdmin(w, r, pol, http.StatusBadRequest, &adminData{Error: "Paste the IdP's metadata XML or choose a file."})
 		return
 	}
 	report := saml.CheckMetadata(data, saml.CheckOptions{})
 	d := &adminData{Report: report, ReportXML: string(data)}
 	if r.PostFormValue("action") != "apply" {
-		a.renderAdmin(w, r, acct, http.StatusOK, d)
+		a.renderAdmin(w, r, pol, http.StatusOK, d)
 		return
 	}
 	conn := r.PostFormValue("connection")
 	if !report.OK() {
 		d.Error = "Not applied: the metadata has errors (see the report)."
-		a.renderAdmin(w, r, acct, http.StatusUnprocessableEntity, d)
+		a.renderAdmin(w, r, pol, http.StatusUnprocessableEntity, d)
 		return
 	}
 	a.mu.Lock()
 	ci := a.connOf[conn]
-	if ci == nil || ci.account != acct.ID || ci.cfg.Protocol != sso.ProtocolSAML {
+	if ci == nil || ci.account != pol.Account || ci.cfg.Protocol != sso.ProtocolSAML {
 		a.mu.Unlock()
 		d.Error = "Choose one of this account's SAML connections."
-		a.renderAdmin(w, r, acct, http.StatusBadRequest, d)
+		a.renderAdmin(w, r, pol, http.StatusBadRequest, d)
 		return
 	}
 	sc := ci.samlCfg
@@ -303,7 +300,7 @@ func (a *App) adminMetadata(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		a.mu.Unlock()
 		d.Error = "Not applied: " + err.Error()
-		a.renderAdmin(w, r, acct, http.StatusUnprocessableEntity, d)
+		a.renderAdmin(w, r, pol, http.StatusUnprocessableEntity, d)
 		return
 	}
 	// Kept in the database first; put back if the change cannot be made.
@@ -315,42 +312,34 @@ func (a *App) adminMetadata(w http.ResponseWriter, r *http.Request) {
 		a.mu.Unlock()
 		_ = sp.Close()
 		d.Error = "Not applied: the database did not take the metadata: " + err.Error()
-		a.renderAdmin(w, r, acct, http.StatusInternalServerError, d)
+		a.renderAdmin(w, r, pol, http.StatusInternalServerError, d)
 		return
 	}
-	entry, _ := a.conns.Connection(conn)
-	next := *entry
-	next.Authenticator = sp
-	old, err := a.conns.Set(&next)
+	entry, _, _ := a.reg.Connection(conn)
+	entry.Authenticator = sp
+	prevConn, _, err := a.reg.SetConnection(ci.account, entry)
 	if err == nil {
 		nci := *ci
-		nci.auth, nci.issuer, nci.samlCfg = sp, sp.IdP().EntityID, sc
+		nci.auth, nci.samlCfg = sp, sc
 		a.connOf[conn] = &nci
-		if err = a.router.Reload(a.discoveryConfig()); err != nil {
-			a.connOf[conn] = ci
-			_, _ = a.conns.Set(entry)
-			old = &next
-		}
-	}
-	if err != nil {
+	} else {
 		_ = a.settings.put(ctx, metadataKeyPrefix+conn, prev)
 	}
 	a.mu.Unlock()
 	if err != nil {
+		_ = sp.Close()
 		d.Error = "Not applied: " + err.Error()
-		a.renderAdmin(w, r, acct, http.StatusInternalServerError, d)
+		a.renderAdmin(w, r, pol, http.StatusInternalServerError, d)
 		return
 	}
-	if old != nil {
-		if c, ok := old.Authenticator.(io.Closer); ok {
-			_ = c.Close()
-		}
+	if c, ok := prevConn.Authenticator.(io.Closer); ok {
+		_ = c.Close()
 	}
-	a.events(ctx, sso.Event{Type: sso.EventConnectionChanged, Time: time.Now(), Account: acct.ID, Connection: conn,
+	a.events(ctx, sso.Event{Type: sso.EventConnectionChanged, Time: time.Now(), Account: pol.Account, Connection: conn,
 		Detail: "IdP metadata replaced from the admin page", Attrs: map[string]string{"idp_entity_id": sp.IdP().EntityID}})
 	d.Message = "Applied to " + conn + ": its IdP is now " + sp.IdP().EntityID + ". Run a test login."
 	d.ReportXML = ""
-	a.renderAdmin(w, r, acct, http.StatusOK, d)
+	a.renderAdmin(w, r, pol, http.StatusOK, d)
 }
 
 var adminTmpl = template.Must(template.New("admin").Funcs(funcs).Parse(layoutHead + `

@@ -9,16 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ssokit/sso"
-	"github.com/ssokit/sso/discovery"
 	exhost "github.com/ssokit/sso/examples/internal/host"
 	"github.com/ssokit/sso/ldap"
 	"github.com/ssokit/sso/login"
@@ -72,9 +69,7 @@ type App struct {
 	keptPolicies map[string]policy.Policy
 	keptMetadata map[string][]byte
 
-	conns  *login.ConnectionSet
-	accts  *login.AccountSet
-	router *discovery.Router
+	reg    *login.Registry
 	prov   *provisioning.Provisioner
 	users  login.StoreUsers
 	pw     *exhost.Passwords
@@ -94,7 +89,6 @@ type App struct {
 // connInfo is what the demo keeps about a built connection.
 type connInfo struct {
 	account string
-	issuer  string // the IdP's entity ID or issuer, for IdP-initiated routing
 	cfg     ConnectionConfig
 	field   string // its place in the configuration
 	auth    sso.Authenticator
@@ -395,7 +389,6 @@ func walkRefs(cfg *Config, f func(field string, v *string)) {
 func (a *App) build(ctx context.Context) error {
 	cfg := a.cfg
 	var p problems
-	var entries []*login.Connection
 	var accounts []login.Account
 	for i := range cfg.Accounts {
 		ac := &cfg.Accounts[i]
@@ -403,23 +396,25 @@ func (a *App) build(ctx context.Context) error {
 		a.accounts[ac.ID] = ac
 		pol := policy.Policy{Account: ac.ID, Mode: ac.Policy.Mode, Scope: ac.Policy.Scope, AdminsMayUsePassword: ac.Policy.AdminsMayUsePassword,
 			DryRun: ac.Policy.DryRun, SecondFactorRequired: ac.Policy.SecondFactorRequired, SSOSatisfiesSecondFactor: ac.Policy.SSOSatisfiesSecondFactor}
+		acct := login.Account{ID: ac.ID, Name: ac.Name, Aliases: ac.Aliases, Domains: ac.Domains}
 		for j := range ac.Connections {
 			cc := ac.Connections[j]
 			cf := fmt.Sprintf("%s.connections[%d]", af, j)
 			ci := &connInfo{account: ac.ID, cfg: cc, field: cf}
-			auth, issuer, err := a.newAuthenticator(ctx, ci)
+			auth, err := a.newAuthenticator(ctx, ci)
 			if err != nil {
 				p.addErr(cf+"."+string(cc.Protocol), err)
 				continue
 			}
-			ci.auth, ci.issuer = auth, issuer
+			ci.auth = auth
 			a.connOf[cc.ID] = ci
 			pc, err := cc.Provisioning.toProvisioning(cc.ID)
 			if err != nil {
 				p.addErr(cf+".provisioning", err)
 				continue
 			}
-			entries = append(entries, &login.Connection{Authenticator: auth, Provisioning: pc, Debug: cc.Debug, LogoutRedirectURL: cc.LogoutRedirectURL})
+			acct.Connections = append(acct.Connections, login.Connection{Authenticator: auth, DisplayName: cc.DisplayName, LogoURL: cc.LogoURL,
+				Issuers: cc.Issuers, Module: cc.Module, Provisioning: pc, LogoutRedirectURL: cc.LogoutRedirectURL})
 			pol.Connections = append(pol.Connections, policy.Connection{ID: cc.ID, Stage: cc.Stage, TestUserEmails: cc.TestUsers})
 		}
 		if kept, ok := a.keptPolicies[ac.ID]; ok {
@@ -431,26 +426,24 @@ func (a *App) build(ctx context.Context) error {
 		} else if err := pol.Validate(); err != nil {
 			p.addErr(af+".policy", err)
 		}
-		var domains []string
-		for _, d := range ac.Domains {
-			domains = append(domains, d.Name)
+		// The registry takes each connection's stage and test users on
+		// the connection itself.
+		for k := range acct.Connections {
+			if pc, ok := pol.Connection(acct.Connections[k].ID()); ok {
+				pc.ID = ""
+				acct.Connections[k].Policy = pc
+			}
 		}
-		accounts = append(accounts, login.Account{ID: ac.ID, Domains: domains, Policy: pol})
-	}
-	disc := a.discoveryConfig()
-	tab, err := discovery.New(disc)
-	if err != nil {
-		p.addErr("accounts", err)
+		acct.Policy = pol
+		acct.Policy.Account, acct.Policy.Connections = "", nil
+		accounts = append(accounts, acct)
 	}
 	if err := p.err(); err != nil {
 		return err
 	}
-	a.router = discovery.NewRouter(tab)
-	if a.conns, err = login.NewConnectionSet(entries...); err != nil {
-		return err
-	}
-	if a.accts, err = login.NewAccountSet(accounts...); err != nil {
-		return err
+	var err error
+	if a.reg, err = login.NewRegistry(login.RegistryConfig{BaseURL: a.baseURL, Accounts: accounts}); err != nil {
+		return &ConfigError{Problems: []Problem{{Field: "accounts", Fix: err.Error()}}}
 	}
 	if a.prov, err = provisioning.New(provisioning.Config{Store: a.store, Events: a.events}); err != nil {
 		return err
@@ -464,9 +457,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.registerWithMocks()
 	a.login, err = login.New(login.Config{
-		Connections:   a.conns,
-		Discovery:     a.router,
-		Accounts:      a.accts,
+		Registry:      a.reg,
 		Provisioner:   a.prov,
 		Users:         a.users,
 		Sessions:      a.host,
@@ -481,29 +472,6 @@ func (a *App) build(ctx context.Context) error {
 	return err
 }
 
-// discoveryConfig is the routing configuration of the accounts and their
-// built connections. a.mu is held or the app is not serving yet.
-func (a *App) discoveryConfig() discovery.Config {
-	var disc discovery.Config
-	for _, ac := range a.cfg.Accounts {
-		da := discovery.Account{ID: ac.ID, Name: ac.Name, Aliases: ac.Aliases, Domains: ac.Domains}
-		for _, cc := range ac.Connections {
-			ci := a.connOf[cc.ID]
-			if ci == nil {
-				continue
-			}
-			issuers := append([]string(nil), cc.Issuers...)
-			if ci.issuer != "" && !slices.Contains(issuers, ci.issuer) {
-				issuers = append(issuers, ci.issuer)
-			}
-			da.Connections = append(da.Connections, discovery.Connection{ID: cc.ID, Protocol: cc.Protocol, DisplayName: cc.DisplayName,
-				LogoURL: cc.LogoURL, Issuers: issuers, Module: cc.Module})
-		}
-		disc.Accounts = append(disc.Accounts, da)
-	}
-	return disc
-}
-
 // loginTemplates are the login handler's default pages with a link back to
 // the start page in their shared "foot".
 func loginTemplates() *template.Template {
@@ -513,19 +481,19 @@ func loginTemplates() *template.Template {
 	return t
 }
 
-// newAuthenticator builds a connection's authenticator and returns the
-// issuer that IdP-initiated logins carry (SAML entity ID, OIDC issuer).
-func (a *App) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authenticator, string, error) {
+// newAuthenticator builds a connection's authenticator, at the URLs the
+// login handler serves for it.
+func (a *App) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authenticator, error) {
 	cc := ci.cfg
-	esc := url.PathEscape(cc.ID)
+	at := login.EndpointsOf(a.baseURL, cc.ID)
 	switch cc.Protocol {
 	case sso.ProtocolSAML:
 		s := cc.SAML
 		sc := saml.Config{
 			ID: cc.ID, Account: ci.account,
-			EntityID:       a.baseURL + "/saml/" + esc + "/metadata",
-			ACSURL:         a.baseURL + "/saml/" + esc + "/acs",
-			SLOURL:         a.baseURL + "/saml/" + esc + "/slo",
+			EntityID:       at.EntityID,
+			ACSURL:         at.ACS,
+			SLOURL:         at.SLO,
 			IdPMetadataURL: s.IdPMetadataURL, IdPEntityID: s.IdPEntityID,
 			InsecureAllowHTTP: s.InsecureAllowHTTP, InsecureAllowPrivateNetwork: s.InsecureAllowPrivateNetwork,
 			AllowIdPInitiated: s.AllowIdPInitiated, SubjectAttribute: s.SubjectAttribute, NameIDFormat: s.NameIDFormat,
@@ -539,7 +507,7 @@ func (a *App) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authentic
 		case s.IdPMetadataFile != "":
 			b, err := os.ReadFile(s.IdPMetadataFile)
 			if err != nil {
-				return nil, "", fmt.Errorf("idp_metadata_file: %w", err)
+				return nil, fmt.Errorf("idp_metadata_file: %w", err)
 			}
 			sc.IdPMetadataXML = b
 		}
@@ -551,32 +519,32 @@ func (a *App) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authentic
 		sp, err := saml.New(ctx, sc)
 		if err != nil {
 			if kept != nil {
-				return nil, "", fmt.Errorf("the IdP metadata applied on the admin page (kept in %s) is refused now: %v; start once with another -db, "+
+				return nil, fmt.Errorf("the IdP metadata applied on the admin page (kept in %s) is refused now: %v; start once with another -db, "+
 					"or remove it with: sqlite3 %s \"DELETE FROM demo_settings WHERE key = '%s%s'\"", a.dbPath, err, a.dbPath, metadataKeyPrefix, cc.ID)
 			}
-			return nil, "", err
+			return nil, err
 		}
-		return sp, sp.IdP().EntityID, nil
+		return sp, nil
 	case sso.ProtocolOIDC:
 		o := cc.OIDC
 		oc := oidc.Config{
 			ID:     cc.ID,
 			Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: sso.Secret(o.ClientSecret), AuthMethod: oidc.AuthMethod(o.AuthMethod),
-			RedirectURL: a.baseURL + "/oidc/" + esc + "/callback", Scopes: o.Scopes,
+			RedirectURL: at.Callback, Scopes: o.Scopes,
 			PostLogoutRedirectURL: absolute(a.baseURL, o.PostLogoutRedirectURL),
 			TrustEmail:            o.TrustEmail, InsecureAllowHTTP: o.InsecureAllowHTTP, InsecureAllowPrivateNetwork: o.InsecureAllowPrivateNetwork,
-			StateStore: a.store, ReplayCache: a.store, Events: a.events,
+			StateStore: a.store, ReplayCache: a.store, Events: a.events, Debug: cc.Debug,
 		}
 		if o.CACertFile != "" {
 			b, err := os.ReadFile(o.CACertFile)
 			if err != nil {
-				return nil, "", fmt.Errorf("ca_cert_file: %w", err)
+				return nil, fmt.Errorf("ca_cert_file: %w", err)
 			}
 			oc.CACertPEM = b
 		}
 		c, err := oidc.New(oc)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		// Find a wrong issuer now rather than at the first login; an
 		// unreachable provider is only a warning, as it may come back.
@@ -585,17 +553,17 @@ func (a *App) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authentic
 		if err := c.Refresh(rctx); err != nil {
 			a.log.Warn("OpenID provider not reachable yet", "connection", cc.ID, "issuer", o.Issuer, "err", err)
 		}
-		return c, o.Issuer, nil
+		return c, nil
 	case sso.ProtocolLDAP:
 		l := cc.LDAP
-		lc := ldap.Config{ID: cc.ID, URLs: l.URLs, ServerName: l.ServerName, Templates: l.Templates, TrustEmail: l.TrustEmail, Events: a.events}
+		lc := ldap.Config{ID: cc.ID, URLs: l.URLs, ServerName: l.ServerName, Templates: l.Templates, TrustEmail: l.TrustEmail, Events: a.events, Debug: cc.Debug}
 		if l.CACertPEM != "" {
 			lc.CACertPEM = []byte(l.CACertPEM)
 		}
 		if l.CACertFile != "" {
 			b, err := os.ReadFile(l.CACertFile)
 			if err != nil {
-				return nil, "", fmt.Errorf("ca_cert_file: %w", err)
+				return nil, fmt.Errorf("ca_cert_file: %w", err)
 			}
 			lc.CACertPEM = b
 		}
@@ -607,11 +575,11 @@ func (a *App) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authentic
 		}
 		c, err := ldap.New(lc)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
-		return c, "", nil
+		return c, nil
 	}
-	return nil, "", fmt.Errorf("unknown protocol %q", cc.Protocol)
+	return nil, fmt.Errorf("unknown protocol %q", cc.Protocol)
 }
 
 // toProvisioning converts the JSON settings.
@@ -637,7 +605,7 @@ func (a *App) registerWithMocks() {
 	if a.mocks == nil {
 		return
 	}
-	for id, ci := range a.connOf {
+	for _, ci := range a.connOf {
 		switch auth := ci.auth.(type) {
 		case *saml.ServiceProvider:
 			if strings.HasPrefix(ci.cfg.SAML.IdPMetadataURL, a.mocks.samlURL) {
@@ -647,7 +615,7 @@ func (a *App) registerWithMocks() {
 			if ci.cfg.OIDC.Issuer == a.mocks.oidcURL {
 				method := ci.cfg.OIDC.AuthMethod
 				c := oidctest.Client{ID: ci.cfg.OIDC.ClientID, Secret: string(ci.cfg.OIDC.ClientSecret), AuthMethod: method,
-					RedirectURIs: []string{a.baseURL + "/oidc/" + url.PathEscape(id) + "/callback"}}
+					RedirectURIs: []string{auth.Endpoints().Callback}}
 				if u := auth.PostLogoutRedirectURL(); u != "" {
 					c.PostLogoutRedirectURIs = []string{u}
 				}

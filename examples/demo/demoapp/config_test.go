@@ -202,11 +202,11 @@ func TestAdminMetadata(t *testing.T) {
 	p = b.post("/admin/hireco/metadata", form("action", "apply", "connection", "hireco-saml", "metadata", string(next.Metadata())))
 	wantStatus(t, p, http.StatusOK)
 	wantBody(t, p, "Applied to hireco-saml")
-	entry, _ := a.conns.Connection("hireco-saml")
+	entry, _, _ := a.reg.Connection("hireco-saml")
 	if got := entry.Authenticator.(*saml.ServiceProvider).IdP().EntityID; got != next.EntityID() {
 		t.Fatalf("connection's IdP is %q", got)
 	}
-	if cs, err := a.router.LookupIssuer(next.EntityID()); err != nil || cs[0].Connection != "hireco-saml" {
+	if cs, err := a.reg.Discovery().LookupIssuer(next.EntityID()); err != nil || cs[0].Connection != "hireco-saml" {
 		t.Fatalf("discovery by the new issuer: %v %v", cs, err)
 	}
 	wantBody(t, b.get("/admin/hireco"), "connection_changed")

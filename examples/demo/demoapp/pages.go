@@ -246,9 +246,9 @@ func (a *App) startPage(w http.ResponseWriter, r *http.Request) {
 		for _, dm := range ac.Domains {
 			v.Domains = append(v.Domains, dm.Name)
 		}
-		if acct, err := a.accts.Account(ctx, ac.ID); err == nil {
-			v.Mode = acct.Policy.Mode
-			for _, pc := range acct.Policy.Connections {
+		if pol, ok := a.reg.Policy(ac.ID); ok {
+			v.Mode = pol.Mode
+			for _, pc := range pol.Connections {
 				ci := a.connOf[pc.ID]
 				if ci == nil {
 					continue
@@ -293,9 +293,9 @@ func (a *App) otherAccounts(ctx context.Context, s *session) []otherAccount {
 				o.LoginURL = a.login.DomainLoginURL(ac.Aliases[0], "/")
 			}
 		}
-		if acct, err := a.accts.Account(ctx, id); err == nil {
+		if pol, ok := a.reg.Policy(id); ok {
 			facts, _ := a.users.Facts(ctx, s.Result.User, id)
-			need, dec := policy.NeedsReauth(acct.Policy, facts, policy.Session{Method: s.Result.Method})
+			need, dec := policy.NeedsReauth(pol, facts, policy.Session{Method: s.Result.Method})
 			o.NeedsReauth, o.Reason = need, dec.Detail
 		}
 		out = append(out, o)

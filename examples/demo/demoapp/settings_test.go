@@ -58,34 +58,33 @@ func TestAdminChangesSurviveRestart(t *testing.T) {
 		t.Fatalf("restart: %v", err)
 	}
 	t.Cleanup(func() { b.Close() })
-	acct, err := b.accts.Account(context.Background(), "pressroom")
-	if err != nil {
-		t.Fatal(err)
+	pol, ok := b.reg.Policy("pressroom")
+	if !ok {
+		t.Fatal("no pressroom")
 	}
-	pol := acct.Policy
 	pc, _ := pol.Connection("pressroom-oidc")
 	if pol.Mode != policy.ModeSSORequired || !pol.AdminsMayUsePassword || pc.Stage != policy.StageLive || pc.LiveBy != "" {
 		t.Fatalf("after the restart Press Room's policy is %+v", pol)
 	}
 	wantStatus(t, newBrowser(t, b).post("/login", form("email", "pete@pressroom.example", "password", "pete-pw")), http.StatusUnauthorized)
-	acct, _ = b.accts.Account(context.Background(), "grantmakers")
-	if pc, _ := acct.Policy.Connection("grantmakers-staging"); pc.Stage != policy.StageTesting || !slices.Equal(pc.TestUserEmails, []string{"gina@grantmakers.example", "greg@grantmakers.example"}) {
+	pol, _ = b.reg.Policy("grantmakers")
+	if pc, _ := pol.Connection("grantmakers-staging"); pc.Stage != policy.StageTesting || !slices.Equal(pc.TestUserEmails, []string{"gina@grantmakers.example", "greg@grantmakers.example"}) {
 		t.Fatalf("after the restart grantmakers-staging is %+v", pc)
 	}
 	// Greg is offered the staging connection now.
 	if p := newBrowser(t, b).post("/login", form("email", "greg@grantmakers.example")); !strings.Contains(p.body, `id="pick-grantmakers-staging"`) {
 		t.Fatalf("Greg is not offered the staging connection: %d %s", p.status, p.body)
 	}
-	entry, _ := b.conns.Connection("hireco-saml")
+	entry, _, _ := b.reg.Connection("hireco-saml")
 	if got := entry.Authenticator.(*saml.ServiceProvider).IdP().EntityID; got != next.EntityID() {
 		t.Fatalf("after the restart hireco-saml trusts %q", got)
 	}
-	if cs, err := b.router.LookupIssuer(next.EntityID()); err != nil || cs[0].Connection != "hireco-saml" {
+	if cs, err := b.reg.Discovery().LookupIssuer(next.EntityID()); err != nil || cs[0].Connection != "hireco-saml" {
 		t.Fatalf("discovery by the kept issuer: %v %v", cs, err)
 	}
 	// Another account is untouched.
-	if acct, _ := b.accts.Account(context.Background(), "newsdesk"); acct.Policy.Mode != policy.ModeSSORequired {
-		t.Fatalf("newsdesk %+v", acct.Policy)
+	if pol, _ := b.reg.Policy("newsdesk"); pol.Mode != policy.ModeSSORequired {
+		t.Fatalf("newsdesk %+v", pol)
 	}
 }
 
