@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/internal/defaults"
 	"github.com/ssokit/sso/internal/flowstate"
+	"github.com/ssokit/sso/internal/refresh"
 )
 
 // Connection is one configured OpenID provider. It implements
@@ -37,20 +37,20 @@ type Connection struct {
 	client   *http.Client
 	maxBytes int64
 	replay   sso.ReplayCache
-	keys     *keySet
 
-	mu       sync.Mutex
-	prov     *provider
-	loading  *provLoad
-	lastLoad time.Time // last discovery attempt
+	// disc is the discovery document, fetched on first use; nil for a
+	// connection configured by hand, whose provider is fixed.
+	disc  *refresh.Source[*provider]
+	fixed *provider
 
-	discoveries atomic.Int64 // discovery fetches, for tests
+	discoveries, jwksFetches atomic.Int64 // for tests
 }
 
 // provider is what discovery (or the hand configuration) yields.
 type provider struct {
 	meta *Metadata
 	rp   rp.RelyingParty
+	keys *refresh.Source[*keySet] // the JWKS at meta.JWKSURI
 }
 
 // relyingParty gives zitadel's OAuth-only relying party the userinfo and
@@ -66,12 +66,6 @@ func (r relyingParty) UserinfoEndpoint() string { return r.userinfo }
 
 // GetEndSessionEndpoint implements rp.RelyingParty.
 func (r relyingParty) GetEndSessionEndpoint() string { return r.endSession }
-
-type provLoad struct {
-	done chan struct{}
-	p    *provider
-	err  error
-}
 
 var _ sso.Authenticator = (*Connection)(nil)
 
@@ -124,16 +118,15 @@ func New(cfg Config) (*Connection, error) {
 		c.replay = sso.NewMemoryReplayCache(sso.MemoryOptions{Now: cfg.Now})
 	}
 	c.client = newHTTPClient(cfg.netConfig(p.roots))
-	c.keys = &keySet{conn: cfg.ID, client: c.client, maxBytes: cfg.MaxResponseBytes, timeout: cfg.Timeout, now: cfg.Now,
-		maxAge: cfg.JWKSMaxAge, minInterval: cfg.JWKSMinRefetchInterval, events: cfg.Events}
 	if e := cfg.Endpoints; e.manual() {
 		m := &Metadata{Issuer: cfg.Issuer, AuthorizationEndpoint: e.Authorization, TokenEndpoint: e.Token,
 			UserinfoEndpoint: e.Userinfo, JWKSURI: e.JWKS, EndSessionEndpoint: e.EndSession}
-		prov, err := c.newProvider(m)
-		if err != nil {
-			return nil, err
-		}
-		c.prov = prov
+		c.fixed, err = c.newProvider(m, nil)
+	} else {
+		c.disc, err = cached(c, cfg.MetadataMaxAge, "discovery refresh failed; keeping the cached document: ", c.fetchProvider)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -174,92 +167,83 @@ func (c *Connection) Metadata(ctx context.Context) (*Metadata, error) {
 // configured by hand) and the JWKS now, replacing the cached ones. Hosts may
 // call it after New to find configuration problems before the first login.
 func (c *Connection) Refresh(ctx context.Context) error {
-	if !c.cfg.Endpoints.manual() {
-		p, err := c.loadShared(ctx)
-		if err != nil {
-			return err
+	p := c.fixed
+	if c.disc != nil {
+		if err := c.disc.Refresh(ctx); err != nil {
+			return c.waitError(ctx, err, "the discovery document")
 		}
-		c.keys.setURL(p.meta.JWKSURI)
+		p = c.disc.Current()
 	}
-	_, err := c.keys.refetch(ctx)
-	return err
+	return c.waitError(ctx, p.keys.Refresh(ctx), "the JWKS")
 }
 
-// provider returns the cached provider configuration, loading it on first
-// use and refreshing it when older than MetadataMaxAge. Concurrent loads are
-// coalesced; while a stale document is being refreshed, other logins use
-// it, and a failed refresh keeps it.
+// provider returns the provider configuration: the fixed one, or the
+// discovery document's, fetched on first use and again on the first use
+// after MetadataMaxAge. Concurrent fetches are shared; while a stale
+// document is being refreshed, other logins use it, and a failed refresh
+// keeps it (and is retried after JWKSMinRefetchInterval).
 func (c *Connection) provider(ctx context.Context) (*provider, error) {
-	c.mu.Lock()
-	p := c.prov
-	if p == nil || c.cfg.Endpoints.manual() {
-		c.mu.Unlock()
-		if p != nil {
-			return p, nil
-		}
-		return c.loadShared(ctx)
+	if c.disc == nil {
+		return c.fixed, nil
 	}
-	now := c.cfg.Now()
-	if now.Sub(p.meta.Fetched) < c.cfg.MetadataMaxAge || c.loading != nil || now.Sub(c.lastLoad) < c.cfg.JWKSMinRefetchInterval {
-		c.mu.Unlock()
-		return p, nil
-	}
-	c.mu.Unlock()
-	np, err := c.loadShared(ctx)
-	if err != nil {
-		c.cfg.Events.Emit(ctx, sso.Event{Type: sso.EventMetadataRefreshError, Time: now, Connection: c.cfg.ID, Reason: sso.ReasonOf(err),
-			Detail: "discovery refresh failed; keeping the cached document: " + err.Error()})
-		return p, nil
-	}
-	return np, nil
+	p, err := c.disc.Get(ctx)
+	return p, c.waitError(ctx, err, "the discovery document")
 }
 
-// loadShared fetches the discovery document, or waits for a fetch already
-// under way. The fetch is not cancelled with ctx, so that one impatient
-// caller does not fail the others; the client's timeout bounds it.
-func (c *Connection) loadShared(ctx context.Context) (*provider, error) {
-	c.mu.Lock()
-	ld := c.loading
-	if ld == nil {
-		ld = &provLoad{done: make(chan struct{})}
-		c.loading = ld
-		c.lastLoad = c.cfg.Now()
-		c.mu.Unlock()
-		go func() {
-			p, err := c.load(context.WithoutCancel(ctx))
-			c.mu.Lock()
-			ld.p, ld.err = p, err
-			if err == nil {
-				c.prov = p
+// cached returns a lazy refresh.Source for the discovery document or the
+// JWKS: fetched on first use and again on the first use after maxAge, by a
+// fetch no caller's ctx can cancel, bounded by Config.Timeout. A failed
+// refresh keeps the cached copy, is retried after JWKSMinRefetchInterval
+// and is reported as an EventMetadataRefreshError whose detail starts with
+// failed.
+func cached[T comparable](c *Connection, maxAge time.Duration, failed string, fetch func(context.Context) (T, time.Time, error)) (*refresh.Source[T], error) {
+	var src *refresh.Source[T]
+	var zero T
+	cfg := refresh.Config[T]{
+		Fetch:    fetch,
+		Interval: maxAge, MinInterval: maxAge, MaxInterval: maxAge,
+		RetryInterval: c.cfg.JWKSMinRefetchInterval, MaxRetryInterval: c.cfg.JWKSMinRefetchInterval,
+		FetchTimeout: c.cfg.Timeout,
+		Now:          c.cfg.Now,
+		OnEvent: func(ev refresh.Event) {
+			// A failed first fetch is the error of the logins that wait
+			// for it, not an event.
+			if ev.Kind == refresh.EventFailed && src.Current() != zero {
+				c.cfg.Events.Emit(context.Background(), sso.Event{Type: sso.EventMetadataRefreshError, Time: ev.Time, Connection: c.cfg.ID,
+					Reason: sso.ReasonOf(ev.Err), Detail: failed + ev.Err.Error()})
 			}
-			c.loading = nil
-			c.mu.Unlock()
-			close(ld.done)
-		}()
-	} else {
-		c.mu.Unlock()
+		},
 	}
-	select {
-	case <-ld.done:
-		return ld.p, ld.err
-	case <-ctx.Done():
-		return nil, &sso.Error{Op: "oidc.Connection", Reason: sso.ReasonUnavailable, Connection: c.cfg.ID, Detail: "gave up waiting for the discovery document", Err: ctx.Err()}
-	}
+	var err error
+	src, err = refresh.NewLazy(cfg)
+	return src, err
 }
 
-func (c *Connection) load(ctx context.Context) (*provider, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
+// waitError turns an error of a refresh.Source into an *sso.Error: the
+// fetch's own errors are; an ended ctx means the caller gave up waiting.
+func (c *Connection) waitError(ctx context.Context, err error, what string) error {
+	var se *sso.Error
+	switch {
+	case err == nil || errors.As(err, &se):
+		return err
+	case ctx.Err() != nil:
+		return &sso.Error{Op: "oidc.Connection", Reason: sso.ReasonUnavailable, Connection: c.cfg.ID, Detail: "gave up waiting for " + what, Err: ctx.Err()}
+	}
+	return &sso.Error{Op: "oidc.Connection", Reason: sso.ReasonInternal, Connection: c.cfg.ID, Detail: "fetching " + what + " failed", Err: err}
+}
+
+// fetchProvider is the discovery Source's fetch.
+func (c *Connection) fetchProvider(ctx context.Context) (*provider, time.Time, error) {
 	c.discoveries.Add(1)
 	m, err := discover(ctx, c.client, c.cfg.Issuer, c.cfg.DiscoveryURL, c.cfg.InsecureAllowHTTP, c.maxBytes, c.cfg.Now())
 	if err != nil {
 		e := err.(*sso.Error)
 		e.Connection = c.cfg.ID
-		return nil, e
+		return nil, time.Time{}, e
 	}
-	p, err := c.newProvider(m)
+	p, err := c.newProvider(m, c.disc.Current())
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	c.cfg.Events.Emit(ctx, sso.Event{Type: sso.EventMetadataRefreshed, Time: c.cfg.Now(), Connection: c.cfg.ID, Detail: "discovery document fetched",
 		Attrs: map[string]string{"url": m.DiscoveryURL}})
@@ -267,11 +251,12 @@ func (c *Connection) load(ctx context.Context) (*provider, error) {
 		c.cfg.Events.Emit(ctx, sso.Event{Type: sso.EventWarning, Time: c.cfg.Now(), Connection: c.cfg.ID, Reason: sso.ReasonInvalidConfig,
 			Detail: "the provider does not list " + string(c.cfg.AuthMethod) + " among its token endpoint authentication methods (" + joinComma(m.TokenEndpointAuthMethodsSupported) + ")"})
 	}
-	return p, nil
+	return p, time.Time{}, nil
 }
 
-// newProvider checks m and builds zitadel's relying party for it.
-func (c *Connection) newProvider(m *Metadata) (*provider, error) {
+// newProvider checks m and builds zitadel's relying party for it. The JWKS
+// of prev, the provider m replaces, is kept when jwks_uri is unchanged.
+func (c *Connection) newProvider(m *Metadata, prev *provider) (*provider, error) {
 	if err := m.usable(c.cfg.Issuer, c.cfg.IssuerAliases, c.cfg.InsecureAllowHTTP, c.algs); err != nil {
 		e := err.(*sso.Error)
 		e.Connection = c.cfg.ID
@@ -297,8 +282,13 @@ func (c *Connection) newProvider(m *Metadata) (*provider, error) {
 	if err != nil {
 		return nil, &sso.Error{Op: "oidc.New", Reason: sso.ReasonInvalidConfig, Connection: c.cfg.ID, Detail: "cannot build the relying party", Err: err}
 	}
-	c.keys.setURL(m.JWKSURI)
-	return &provider{meta: m, rp: relyingParty{RelyingParty: r, userinfo: m.UserinfoEndpoint, endSession: m.EndSessionEndpoint}}, nil
+	p := &provider{meta: m, rp: relyingParty{RelyingParty: r, userinfo: m.UserinfoEndpoint, endSession: m.EndSessionEndpoint}}
+	if prev != nil && prev.meta.JWKSURI == m.JWKSURI {
+		p.keys = prev.keys
+	} else if p.keys, err = c.newKeySource(m.JWKSURI); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 func (c *Connection) scopes() []string {

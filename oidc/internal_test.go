@@ -156,12 +156,16 @@ func TestUnknownKeyAfterAnotherLoginsRefetch(t *testing.T) {
 		t.Fatal(err)
 	}
 	now = now.Add(2 * DefaultJWKSMinRefetchInterval)
-	old, oldGen, err := c.keys.current(ctx) // this login's snapshot
+	p, err := c.provider(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := p.keys.Get(ctx) // this login's snapshot
 	if err != nil {
 		t.Fatal(err)
 	}
 	op.RotateKey()
-	if _, err := c.keys.refetch(ctx); err != nil { // another login's refetch
+	if err := p.keys.RefreshLimited(ctx, c.cfg.JWKSMinRefetchInterval); err != nil { // another login's refetch
 		t.Fatal(err)
 	}
 	jws, err := jose.ParseSigned(op.Sign(op.Claims("app", "alice-0001", "n")), c.joseAlgs)
@@ -169,7 +173,7 @@ func TestUnknownKeyAfterAnotherLoginsRefetch(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := jws.Signatures[0].Header
-	if _, err := c.verifyWith(ctx, jws, h.KeyID, h.Algorithm, old, oldGen); err != nil {
+	if _, err := c.verifyWith(ctx, jws, h.KeyID, h.Algorithm, p.keys, old); err != nil {
 		t.Fatalf("verify from the old snapshot: %v", err)
 	}
 	if n := c.JWKSFetches(); n != 2 {

@@ -8,151 +8,49 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/internal/refresh"
 )
 
-// keySet is a provider's JWKS, cached. It is fetched on first use, again
-// when older than maxAge, and again when a token names an unknown key, but
-// never more often than once per minInterval for unknown keys. Concurrent
-// fetches are coalesced into one. It is safe for concurrent use.
+// keySet is one fetch of a provider's JWKS. Every fetch yields a new
+// keySet, so a login can tell whether the keys changed since it looked.
 type keySet struct {
-	conn        string
-	client      *http.Client
-	maxBytes    int64
-	timeout     time.Duration
-	now         func() time.Time
-	maxAge      time.Duration
-	minInterval time.Duration
-	events      sso.EventFunc
-
-	mu          sync.Mutex
-	url         string
-	keys        []jose.JSONWebKey
-	gen         uint64    // changes whenever keys are replaced
-	fetched     time.Time // last successful fetch
-	lastAttempt time.Time // last fetch attempt, successful or not
-	inflight    *keyFetch
-
-	fetches atomic.Int64 // number of fetches, for tests
-}
-
-type keyFetch struct {
-	done chan struct{}
 	keys []jose.JSONWebKey
-	err  error
 }
 
-// setURL changes the JWKS URL (after a discovery refresh). Cached keys are
-// dropped when it changes.
-func (k *keySet) setURL(u string) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.url != u {
-		k.url, k.keys, k.fetched, k.lastAttempt = u, nil, time.Time{}, time.Time{}
-		k.gen++
-	}
-}
-
-// current returns the cached keys and their generation, fetching them
-// when there are none or they are older than maxAge. A failed refresh of
-// stale keys keeps them.
-func (k *keySet) current(ctx context.Context) ([]jose.JSONWebKey, uint64, error) {
-	k.mu.Lock()
-	keys, gen, fetched, last := k.keys, k.gen, k.fetched, k.lastAttempt
-	k.mu.Unlock()
-	now := k.now()
-	if keys != nil && now.Sub(fetched) < k.maxAge {
-		return keys, gen, nil
-	}
-	if keys != nil && now.Sub(last) < k.minInterval {
-		return keys, gen, nil // a refresh failed a moment ago: keep the old keys
-	}
-	fresh, err := k.refetch(ctx)
-	if err != nil {
-		if keys != nil {
-			k.events.Emit(ctx, sso.Event{Type: sso.EventMetadataRefreshError, Time: now, Connection: k.conn, Reason: sso.ReasonOf(err), Detail: "JWKS refresh failed; keeping the cached keys: " + err.Error()})
-			return keys, gen, nil
+// newKeySource returns the JWKS at url, cached: fetched on first use and
+// again on the first use after JWKSMaxAge, and early, rate limited, when a
+// token names an unknown key (see verifyWith).
+func (c *Connection) newKeySource(url string) (*refresh.Source[*keySet], error) {
+	return cached(c, c.cfg.JWKSMaxAge, "JWKS refresh failed; keeping the cached keys: ", func(ctx context.Context) (*keySet, time.Time, error) {
+		c.jwksFetches.Add(1)
+		keys, err := fetchJWKS(ctx, c.client, url, c.maxBytes)
+		if err != nil {
+			err.Connection = c.cfg.ID
+			return nil, time.Time{}, err
 		}
-		return nil, 0, err
-	}
-	k.mu.Lock()
-	gen = k.gen
-	k.mu.Unlock()
-	return fresh, gen, nil
+		c.cfg.Events.Emit(ctx, sso.Event{Type: sso.EventMetadataRefreshed, Time: c.cfg.Now(), Connection: c.cfg.ID, Detail: "JWKS fetched", Attrs: map[string]string{"url": url, "keys": itoa(len(keys))}})
+		return &keySet{keys: keys}, time.Time{}, nil
+	})
 }
 
-// refetchAllowed reports whether an unknown key may trigger a fetch now,
-// and when the next one is allowed otherwise. It also returns the cached
-// keys and their generation: another login may have refetched them since
-// the caller looked.
-func (k *keySet) refetchAllowed() (ok bool, next time.Time, keys []jose.JSONWebKey, gen uint64) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	next = k.lastAttempt.Add(k.minInterval)
-	return k.inflight != nil || !k.now().Before(next), next, k.keys, k.gen
-}
-
-// refetch fetches the JWKS, or waits for a fetch already under way. The
-// fetch does not stop when ctx is cancelled, so one impatient caller does
-// not fail the others; it is bounded by the client's timeout.
-func (k *keySet) refetch(ctx context.Context) ([]jose.JSONWebKey, error) {
-	k.mu.Lock()
-	f := k.inflight
-	if f == nil {
-		f = &keyFetch{done: make(chan struct{})}
-		k.inflight = f
-		url := k.url
-		k.lastAttempt = k.now()
-		k.mu.Unlock()
-		go k.run(context.WithoutCancel(ctx), f, url)
-	} else {
-		k.mu.Unlock()
-	}
-	select {
-	case <-f.done:
-		return f.keys, f.err
-	case <-ctx.Done():
-		return nil, &sso.Error{Op: "oidc.keySet", Reason: sso.ReasonUnavailable, Connection: k.conn, Detail: "gave up waiting for the JWKS", Err: ctx.Err()}
-	}
-}
-
-func (k *keySet) run(ctx context.Context, f *keyFetch, url string) {
-	ctx, cancel := context.WithTimeout(ctx, k.timeout)
-	defer cancel()
-	k.fetches.Add(1)
-	keys, err := k.fetch(ctx, url)
-	f.keys, f.err = keys, err
-	k.mu.Lock()
-	if err == nil && k.url == url {
-		k.keys, k.fetched = keys, k.now()
-		k.gen++
-	}
-	k.inflight = nil
-	k.mu.Unlock()
-	if err == nil {
-		k.events.Emit(ctx, sso.Event{Type: sso.EventMetadataRefreshed, Time: k.now(), Connection: k.conn, Detail: "JWKS fetched", Attrs: map[string]string{"url": url, "keys": itoa(len(keys))}})
-	}
-	close(f.done)
-}
-
-func (k *keySet) fetch(ctx context.Context, url string) ([]jose.JSONWebKey, error) {
+// fetchJWKS fetches the JWKS at url and returns its public signing keys.
+func fetchJWKS(ctx context.Context, client *http.Client, url string, maxBytes int64) ([]jose.JSONWebKey, *sso.Error) {
 	const op = "oidc.keySet"
-	b, err := get(ctx, k.client, url, k.maxBytes)
+	b, err := get(ctx, client, url, maxBytes)
 	if err != nil {
-		return nil, fetchFailed(op, k.conn, "JWKS "+url, err)
+		return nil, fetchFailed(op, "", "JWKS "+url, err)
 	}
 	keys, skipped, err := parseJWKS(b)
 	if err != nil {
-		return nil, &sso.Error{Op: op, Reason: sso.ReasonMetadataInvalid, Connection: k.conn, Detail: "the JWKS at " + url + " is invalid: " + err.Error(), Err: err}
+		return nil, &sso.Error{Op: op, Reason: sso.ReasonMetadataInvalid, Detail: "the JWKS at " + url + " is invalid: " + err.Error(), Err: err}
 	}
 	if len(keys) == 0 {
-		return nil, &sso.Error{Op: op, Reason: sso.ReasonMetadataInvalid, Connection: k.conn, Detail: "the JWKS at " + url + " holds no usable signing key" + skippedNote(skipped)}
+		return nil, &sso.Error{Op: op, Reason: sso.ReasonMetadataInvalid, Detail: "the JWKS at " + url + " holds no usable signing key" + skippedNote(skipped)}
 	}
 	return keys, nil
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/ssokit/sso"
@@ -155,34 +154,15 @@ func Check(ctx context.Context, issuer string, opts DiscoverOptions) (*Report, e
 	}
 	r := m.Compatibility(issuer)
 	if m.JWKSURI != "" {
-		r.Keys = 0
 		ctx, cancel := context.WithTimeout(ctx, n.timeout)
 		defer cancel()
-		b, err := get(ctx, client, m.JWKSURI, n.maxBytes)
-		if err == nil {
-			var keys []jose.JSONWebKey
-			var skipped int
-			keys, skipped, err = parseJWKS(b)
-			r.Keys = len(keys)
-			if err == nil && len(keys) == 0 {
-				err = errors.New("no usable signing key" + skippedNote(skipped))
-			}
-		}
-		if err != nil {
-			r.Missing = append(r.Missing, "the JWKS at "+m.JWKSURI+" is unusable: "+errText(err))
+		keys, err := fetchJWKS(ctx, client, m.JWKSURI, n.maxBytes)
+		if r.Keys = len(keys); err != nil {
+			r.Missing = append(r.Missing, err.Detail)
 		}
 	}
 	r.Usable = len(r.Missing) == 0
 	return r, nil
-}
-
-// errText returns an *sso.Error's Detail, or err's text.
-func errText(err error) string {
-	var se *sso.Error
-	if errors.As(err, &se) && se.Detail != "" {
-		return se.Detail
-	}
-	return err.Error()
 }
 
 func (o *DiscoverOptions) now() time.Time {

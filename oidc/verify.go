@@ -16,6 +16,7 @@ import (
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/internal/refresh"
 )
 
 // IDToken is a verified ID token.
@@ -167,21 +168,23 @@ func (c *Connection) verifyIDToken(ctx context.Context, raw, nonce string) (*IDT
 // payload. An unknown key ID causes one JWKS refetch, unless one happened
 // within the rate limit.
 func (c *Connection) verifySignature(ctx context.Context, jws *jose.JSONWebSignature, kid, alg string) ([]byte, error) {
-	keys, gen, err := c.keys.current(ctx)
+	p, err := c.provider(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return c.verifyWith(ctx, jws, kid, alg, keys, gen)
+	set, err := p.keys.Get(ctx)
+	if err != nil {
+		return nil, c.waitError(ctx, err, "the JWKS")
+	}
+	return c.verifyWith(ctx, jws, kid, alg, p.keys, set)
 }
 
-// verifyWith is verifySignature from a snapshot of the cached keys and its
-// generation.
-func (c *Connection) verifyWith(ctx context.Context, jws *jose.JSONWebSignature, kid, alg string, keys []jose.JSONWebKey, gen uint64) ([]byte, error) {
+// verifyWith is verifySignature from set, a snapshot of the keys of src.
+func (c *Connection) verifyWith(ctx context.Context, jws *jose.JSONWebSignature, kid, alg string, src *refresh.Source[*keySet], set *keySet) ([]byte, error) {
 	const op = "oidc.VerifyIDToken"
-	var err error
 	refetched := false
 	for {
-		cands := candidates(keys, kid, alg)
+		cands := candidates(set.keys, kid, alg)
 		for i := range cands {
 			if payload, err := jws.Verify(&cands[i]); err == nil {
 				return payload, nil
@@ -197,19 +200,19 @@ func (c *Connection) verifyWith(ctx context.Context, jws *jose.JSONWebSignature,
 			return nil, &sso.Error{Op: op, Reason: sso.ReasonUntrustedKey, Connection: c.cfg.ID,
 				Detail: "the ID token is signed with key " + quote(kid) + " (" + alg + "), which is not in the provider's JWKS even after a refetch"}
 		}
-		ok, next, latest, latestGen := c.keys.refetchAllowed()
-		switch {
-		case latestGen != gen && latest != nil:
-			// Another login refetched since the snapshot: use its keys.
-			keys = latest
-		case !ok:
-			return nil, &sso.Error{Op: op, Reason: sso.ReasonUntrustedKey, Connection: c.cfg.ID,
-				Detail: "the ID token is signed with key " + quote(kid) + " (" + alg + "), which is not in the cached JWKS; the JWKS was fetched moments ago, the next refetch is allowed at " + next.UTC().Format(time.RFC3339)}
-		default:
-			if keys, err = c.keys.refetch(ctx); err != nil {
-				return nil, err
+		// Unless another login refetched since the snapshot, refetch.
+		if src.Current() == set {
+			err := src.RefreshLimited(ctx, c.cfg.JWKSMinRefetchInterval)
+			switch {
+			case errors.Is(err, refresh.ErrRateLimited) && src.Current() == set:
+				return nil, &sso.Error{Op: op, Reason: sso.ReasonUntrustedKey, Connection: c.cfg.ID,
+					Detail: "the ID token is signed with key " + quote(kid) + " (" + alg + "), which is not in the cached JWKS; the JWKS was fetched moments ago, the next refetch is allowed at " +
+						src.Status().Attempted.Add(c.cfg.JWKSMinRefetchInterval).UTC().Format(time.RFC3339)}
+			case err != nil && !errors.Is(err, refresh.ErrRateLimited):
+				return nil, c.waitError(ctx, err, "the JWKS")
 			}
 		}
+		set = src.Current()
 		refetched = true
 	}
 }

@@ -30,8 +30,10 @@ const (
 type Config[T any] struct {
 	// Fetch retrieves a new value. It returns the value, when it should be
 	// refreshed (a zero time means after Interval) and an error. The
-	// context carries the per-fetch timeout and is cancelled by Close. The
-	// first call is made by New; calls never overlap. Required.
+	// context carries the per-fetch timeout and is cancelled by Close; no
+	// caller's cancellation reaches it, except New's for the first call.
+	// The first call is made by New, or by the first Get of a Source from
+	// NewLazy; calls never overlap. Required.
 	Fetch func(ctx context.Context) (value T, refreshAt time.Time, err error)
 
 	// Accept, when set, decides whether a refreshed value replaces the
@@ -50,14 +52,18 @@ type Config[T any] struct {
 	// fetch and the next scheduled one, whatever Fetch proposes. MinInterval
 	// protects the server from a value that asks to be refetched
 	// constantly; MaxInterval makes changes visible even when a value
-	// claims to be valid for a year. MaxInterval also caps the retry
-	// backoff. Zero means DefaultMinInterval and DefaultMaxInterval.
+	// claims to be valid for a year. Zero means DefaultMinInterval and
+	// DefaultMaxInterval.
 	MinInterval, MaxInterval time.Duration
 
 	// RetryInterval is the wait after a failed or held-back refresh; it
-	// doubles with each consecutive failure up to MaxInterval. Zero means
-	// DefaultRetryInterval.
+	// doubles with each consecutive failure up to MaxRetryInterval. Zero
+	// means DefaultRetryInterval.
 	RetryInterval time.Duration
+
+	// MaxRetryInterval caps the retry backoff; setting it to RetryInterval
+	// retries at a fixed interval. Zero means MaxInterval.
+	MaxRetryInterval time.Duration
 
 	// FetchTimeout bounds each call of Fetch, including the first. Zero
 	// means DefaultFetchTimeout.
@@ -71,9 +77,9 @@ type Config[T any] struct {
 	// drive the schedule without waiting.
 	After func(d time.Duration) <-chan time.Time
 
-	// OnEvent, when set, receives every refresh outcome. It is called from
-	// the goroutine that refreshed, before Refresh returns, so it must not
-	// block for long.
+	// OnEvent, when set, receives every refresh outcome (see [Event]). It
+	// is called from the goroutine that refreshed, before Refresh or Get
+	// returns, so it must not block for long.
 	OnEvent func(Event)
 }
 
@@ -91,7 +97,7 @@ func (c Config[T]) Validate() error {
 		v    time.Duration
 	}{
 		{"Interval", c.Interval}, {"MinInterval", c.MinInterval}, {"MaxInterval", c.MaxInterval},
-		{"RetryInterval", c.RetryInterval}, {"FetchTimeout", c.FetchTimeout},
+		{"RetryInterval", c.RetryInterval}, {"MaxRetryInterval", c.MaxRetryInterval}, {"FetchTimeout", c.FetchTimeout},
 	} {
 		if d.v < 0 {
 			return bad(fmt.Sprintf("%s is %s; use a positive duration, or 0 for the default", d.name, d.v))
@@ -108,6 +114,7 @@ func (c Config[T]) withDefaults() Config[T] {
 	defaults.Set(&c.MinInterval, DefaultMinInterval)
 	defaults.Set(&c.MaxInterval, DefaultMaxInterval)
 	defaults.Set(&c.RetryInterval, DefaultRetryInterval)
+	defaults.Set(&c.MaxRetryInterval, c.MaxInterval)
 	defaults.Set(&c.FetchTimeout, DefaultFetchTimeout)
 	if c.Now == nil {
 		c.Now = time.Now
@@ -130,14 +137,14 @@ func (c *Config[T]) interval(now, refreshAt time.Time) time.Duration {
 
 // retry returns the wait after the given number of consecutive failures
 // (at least 1): RetryInterval doubled per further failure, up to
-// MaxInterval.
+// MaxRetryInterval.
 func (c *Config[T]) retry(failures int) time.Duration {
 	d := c.RetryInterval
 	for i := 1; i < failures; i++ {
-		if d > c.MaxInterval/2 {
-			return c.MaxInterval
+		if d > c.MaxRetryInterval/2 {
+			return c.MaxRetryInterval
 		}
 		d *= 2
 	}
-	return min(d, c.MaxInterval)
+	return min(d, c.MaxRetryInterval)
 }

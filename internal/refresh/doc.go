@@ -13,7 +13,16 @@
 // forces a refresh, and concurrent calls share one fetch. Every outcome is
 // reported through [Config.OnEvent].
 //
-// Background fetches never use a caller's context: they run under a
-// context of the Source's own, bounded by [Config.FetchTimeout] and
-// cancelled by [Source.Close].
+// [NewLazy] does no I/O and starts no goroutine: readers call [Source.Get],
+// which fetches the value on first use and refreshes it on the first use
+// after it is due, so a value nobody uses is never fetched. A failed first
+// fetch is the error of the Get calls that waited for it, and the next Get
+// tries again. [Source.RefreshLimited] is the rate-limited refresh for
+// fetches that untrusted input can cause, such as a token naming an
+// unknown key.
+//
+// Fetches never use a caller's context, except New's for the first fetch:
+// they run under a context of the Source's own, bounded by
+// [Config.FetchTimeout] and cancelled by [Source.Close]. A caller's context
+// bounds only its wait, so one impatient caller does not fail the others.
 package refresh

@@ -13,8 +13,12 @@ var (
 	// ErrHeldBack is wrapped, together with the error of Config.Accept, by
 	// the error of a refresh whose value was refused.
 	ErrHeldBack = errors.New("refresh: new value held back")
-	// ErrClosed is returned by Refresh after Close.
+	// ErrClosed is returned by Refresh and RefreshLimited after Close, and
+	// by Get after Close when there is no value.
 	ErrClosed = errors.New("refresh: source closed")
+	// ErrRateLimited is returned by RefreshLimited when the last fetch
+	// started too recently.
+	ErrRateLimited = errors.New("refresh: fetched too recently")
 )
 
 // EventKind names the outcome of a refresh.
@@ -31,8 +35,9 @@ const (
 	EventHeldBack EventKind = "held_back"
 )
 
-// Event reports the outcome of one refresh (not of the first fetch, whose
-// outcome New returns).
+// Event reports the outcome of one refresh. The first fetch of a Source
+// from New is not reported (New returns its outcome); every fetch of a
+// Source from NewLazy is, the first included.
 type Event struct {
 	// Kind says what happened.
 	Kind EventKind
@@ -58,13 +63,16 @@ type Status struct {
 	Failures int
 	// Err is the error of the last refresh, nil if it succeeded.
 	Err error
+	// Attempted is when the last fetch started, whatever its outcome.
+	Attempted time.Time
 }
 
-// Source holds a value of type T and refreshes it in the background. It is
-// safe for concurrent use. Call Close to stop the background refreshes.
+// Source holds a value of type T and keeps it fresh. It is safe for
+// concurrent use. A Source from New refreshes in the background until
+// Close; a Source from NewLazy fetches only when Get needs it.
 type Source[T any] struct {
 	cfg Config[T]
-	cur atomic.Pointer[T]
+	cur atomic.Pointer[T] // nil until the first fetch succeeds
 
 	bg     context.Context // background work; cancelled by Close
 	cancel context.CancelFunc
@@ -95,6 +103,7 @@ func New[T any](ctx context.Context, cfg Config[T]) (*Source[T], error) {
 	cfg = cfg.withDefaults()
 	s := &Source[T]{cfg: cfg, kick: make(chan struct{}, 1)}
 
+	attempted := cfg.Now()
 	fctx, cancel := context.WithTimeout(ctx, cfg.FetchTimeout)
 	v, at, err := s.fetch(fctx)
 	cancel()
@@ -103,7 +112,7 @@ func New[T any](ctx context.Context, cfg Config[T]) (*Source[T], error) {
 	}
 	now := cfg.Now()
 	s.cur.Store(&v)
-	s.status = Status{Updated: now, Next: now.Add(cfg.interval(now, at))}
+	s.status = Status{Updated: now, Next: now.Add(cfg.interval(now, at)), Attempted: attempted}
 
 	s.bg, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
@@ -111,8 +120,68 @@ func New[T any](ctx context.Context, cfg Config[T]) (*Source[T], error) {
 	return s, nil
 }
 
-// Current returns the current value. It never blocks and does no I/O.
-func (s *Source[T]) Current() T { return *s.cur.Load() }
+// NewLazy validates cfg and returns a Source that has fetched nothing
+// yet: the first Get fetches the value, and a Get that finds it due
+// refreshes it first. It starts no goroutine of its own between fetches,
+// so a value nobody asks for is never refetched, and it needs no Close
+// (Close still stops it). NewLazy returns only the error of
+// Config.Validate and does no I/O.
+func NewLazy[T any](cfg Config[T]) (*Source[T], error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Source[T]{cfg: cfg.withDefaults(), kick: make(chan struct{}, 1)}
+	s.bg, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// Current returns the current value, or the zero value when none has been
+// fetched yet (a Source from NewLazy before its first successful fetch).
+// It never blocks and does no I/O.
+func (s *Source[T]) Current() T {
+	if p := s.cur.Load(); p != nil {
+		return *p
+	}
+	var zero T
+	return zero
+}
+
+// Get returns the current value, fetching it first when there is none
+// yet, and refreshing it first when it is due (Status.Next has passed);
+// concurrent callers share one fetch. A due value is refreshed only by
+// the Get that finds no fetch running: other callers get the current
+// value meanwhile. ctx bounds only the wait: the fetch runs under the
+// Source's own context and is applied even if ctx ends first.
+//
+// Without a value, Get returns the fetch's error (or ctx's error, or
+// ErrClosed after Close), and the next Get fetches again. With one, Get
+// never fails: when the refresh fails or ctx ends, it returns the last
+// good value, and the failure goes to Config.OnEvent and Status. A Source
+// from New refreshes on its schedule anyway, so Get mostly returns
+// Current there.
+func (s *Source[T]) Get(ctx context.Context) (T, error) {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	cur := s.cur.Load()
+	c := s.inflight
+	switch {
+	case cur != nil && (now.Before(s.status.Next) || c != nil || s.closed):
+		s.mu.Unlock()
+		return *cur, nil
+	case s.closed:
+		s.mu.Unlock()
+		var zero T
+		return zero, ErrClosed
+	case c == nil:
+		c = s.startLocked(now)
+	}
+	s.mu.Unlock()
+	if err := s.wait(ctx, c); err != nil && cur == nil {
+		var zero T
+		return zero, err
+	}
+	return s.Current(), nil
+}
 
 // Status returns the refresh state.
 func (s *Source[T]) Status() Status {
@@ -133,6 +202,36 @@ func (s *Source[T]) Refresh(ctx context.Context) error {
 	if c == nil {
 		return ErrClosed
 	}
+	return s.wait(ctx, c)
+}
+
+// RefreshLimited is Refresh for fetches that untrusted input can cause,
+// such as a token naming a key the current value lacks. It joins a fetch
+// that is running; otherwise, when the last fetch (of any kind, failed or
+// not) started less than minInterval ago, it fetches nothing and returns
+// ErrRateLimited; Status().Attempted.Add(minInterval) is when the next
+// fetch is allowed.
+func (s *Source[T]) RefreshLimited(ctx context.Context, minInterval time.Duration) error {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	c := s.inflight
+	switch {
+	case c != nil:
+	case s.closed:
+		s.mu.Unlock()
+		return ErrClosed
+	case !s.status.Attempted.IsZero() && now.Before(s.status.Attempted.Add(minInterval)):
+		s.mu.Unlock()
+		return ErrRateLimited
+	default:
+		c = s.startLocked(now)
+	}
+	s.mu.Unlock()
+	return s.wait(ctx, c)
+}
+
+// wait waits for call c, or for ctx to end.
+func (s *Source[T]) wait(ctx context.Context, c *call) error {
 	c.waiters.Add(1)
 	defer c.waiters.Add(-1)
 	select {
@@ -158,6 +257,7 @@ func (s *Source[T]) Close() error {
 // start returns the running fetch, starting one if none runs, or nil after
 // Close.
 func (s *Source[T]) start() *call {
+	now := s.cfg.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -166,8 +266,14 @@ func (s *Source[T]) start() *call {
 	if s.inflight != nil {
 		return s.inflight
 	}
+	return s.startLocked(now)
+}
+
+// startLocked starts a fetch; s.mu is held, no fetch runs and s is open.
+func (s *Source[T]) startLocked(now time.Time) *call {
 	c := &call{done: make(chan struct{})}
 	s.inflight = c
+	s.status.Attempted = now
 	s.wg.Add(1)
 	go s.run(c)
 	return c
@@ -182,8 +288,10 @@ func (s *Source[T]) run(c *call) {
 	kind := EventRefreshed
 	if err != nil {
 		kind = EventFailed
-	} else if aerr := s.accept(*s.cur.Load(), v); aerr != nil {
-		kind, err = EventHeldBack, fmt.Errorf("%w: %w", ErrHeldBack, aerr)
+	} else if old := s.cur.Load(); old != nil {
+		if aerr := s.accept(*old, v); aerr != nil {
+			kind, err = EventHeldBack, fmt.Errorf("%w: %w", ErrHeldBack, aerr)
+		}
 	}
 	now := s.cfg.Now()
 

@@ -189,6 +189,7 @@ func TestConfigValidate(t *testing.T) {
 		{"no Fetch", Config[int]{}},
 		{"negative MinInterval", Config[int]{Fetch: fetch, MinInterval: -1}},
 		{"negative RetryInterval", Config[int]{Fetch: fetch, RetryInterval: -1}},
+		{"negative MaxRetryInterval", Config[int]{Fetch: fetch, MaxRetryInterval: -1}},
 		{"negative FetchTimeout", Config[int]{Fetch: fetch, FetchTimeout: -1}},
 		{"min above max", Config[int]{Fetch: fetch, MinInterval: time.Hour, MaxInterval: time.Minute}},
 		{"min above default max", Config[int]{Fetch: fetch, MinInterval: 48 * time.Hour}},
@@ -667,7 +668,7 @@ func TestConcurrentReaders(t *testing.T) {
 }
 
 func TestRetryBackoff(t *testing.T) {
-	c := Config[int]{RetryInterval: 30 * time.Second, MaxInterval: 5 * time.Minute}
+	c := Config[int]{RetryInterval: 30 * time.Second, MaxInterval: 5 * time.Minute}.withDefaults()
 	want := []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute, 5 * time.Minute, 5 * time.Minute}
 	for i, w := range want {
 		if got := c.retry(i + 1); got != w {
@@ -681,5 +682,12 @@ func TestRetryBackoff(t *testing.T) {
 	c.RetryInterval = time.Hour
 	if got := c.retry(1); got != 5*time.Minute {
 		t.Errorf("retry(1) = %s with RetryInterval above MaxInterval", got)
+	}
+	// MaxRetryInterval equal to RetryInterval retries at a fixed interval.
+	c = Config[int]{RetryInterval: time.Minute, MaxRetryInterval: time.Minute}.withDefaults()
+	for _, n := range []int{1, 2, 10} {
+		if got := c.retry(n); got != time.Minute {
+			t.Errorf("retry(%d) = %s with MaxRetryInterval = RetryInterval", n, got)
+		}
 	}
 }
