@@ -221,7 +221,7 @@ func TestHandleLogoutRequestChecks(t *testing.T) {
 		// Parameters and encoding.
 		{name: "no SAMLRequest", tamper: func(t *testing.T, r *sso.CompleteRequest) { r.Params.Del("SAMLRequest") }, want: sso.ReasonInvalidRequest},
 		{name: "SAMLRequest and SAMLResponse", tamper: func(t *testing.T, r *sso.CompleteRequest) { r.Params.Set("SAMLResponse", r.Params.Get("SAMLRequest")) }, want: sso.ReasonInvalidRequest},
-		{name: "not base64", tamper: func(t *testing.T, r *sso.CompleteRequest) { r.Params.Set("SAMLRequest", "%%%") }, want: sso.ReasonMalformed},
+		{name: "not base64", tamper: func(t *testing.T, r *sso.CompleteRequest) { r.Params.Set("SAMLRequest", "%%%") }, want: sso.ReasonMalformed, detail: "not valid base64"},
 		{name: "larger than MaxResponseSize", mod: func(c *saml.Config) { c.MaxResponseSize = 600 }, opts: samltest.LogoutRequestOptions{NameID: strings.Repeat("a", 1000)}, want: sso.ReasonRequestTooLarge},
 		{name: "not DEFLATE", only: saml.BindingHTTPRedirect, tamper: func(t *testing.T, r *sso.CompleteRequest) {
 			r.Params.Set("SAMLRequest", base64.StdEncoding.EncodeToString([]byte("\x00\x01 not deflate")))
@@ -428,6 +428,22 @@ func TestHandleLogoutRequestReplay(t *testing.T) {
 			}
 		})
 	}
+}
+
+// failingReplay is a ReplayCache that cannot be reached.
+type failingReplay struct{}
+
+func (failingReplay) Seen(context.Context, string, time.Time) (bool, error) {
+	return false, &sso.Error{Op: "test", Reason: sso.ReasonUnavailable, Detail: "connection refused"}
+}
+
+// TestHandleLogoutRequestReplayCacheFails: a request that cannot be
+// checked for replay is refused.
+func TestHandleLogoutRequestReplayCacheFails(t *testing.T) {
+	e := newSLOEnv(t, sloOptions{mod: func(c *saml.Config) { c.ReplayCache = failingReplay{} }})
+	req, _ := e.idpLogout(samltest.LogoutRequestOptions{})
+	_, err := e.sp.HandleLogoutRequest(context.Background(), req)
+	wantReason(t, err, sso.ReasonUnavailable)
 }
 
 // TestHandleLogoutRequestReplayAfterRecordExpiry: once the replay record
