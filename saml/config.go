@@ -57,8 +57,9 @@ type Config struct {
 	// Service, where the IdP POSTs responses. Responses must name it as
 	// Destination and Recipient. Required.
 	ACSURL string
-	// SLOURL is the absolute URL where the IdP sends LogoutResponses.
-	// Published in the SP metadata when set.
+	// SLOURL is the absolute URL where the IdP sends LogoutResponses, and
+	// its own LogoutRequests (see HandleSLO). Published in the SP metadata
+	// when set.
 	SLOURL string
 
 	// IdPMetadataXML is the IdP's metadata document.
@@ -159,6 +160,14 @@ type Config struct {
 	// FlowLifetime is how long a login may take between Begin and
 	// Complete; DefaultFlowLifetime when 0.
 	FlowLifetime time.Duration
+	// AllowUnsignedLogoutRequests accepts LogoutRequests from the IdP that
+	// carry no signature (HandleLogoutRequest, HandleSLO). Off by default:
+	// SLOURL is public, so without a signature any web page could send the
+	// browser there and end its sessions at will, e.g. to push people
+	// through a login page again. Set it only for an IdP that cannot sign
+	// its logout requests. A request that is signed must still verify, and
+	// every other check still applies.
+	AllowUnsignedLogoutRequests bool
 	// CertificateWarning is how long before expiry certificate_expiring
 	// events start; DefaultCertificateWarning when 0.
 	CertificateWarning time.Duration

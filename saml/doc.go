@@ -65,5 +65,14 @@
 // then sends the browser where it likes); CompleteLogout checks the IdP's
 // LogoutResponse at SLOURL (HTTP-POST or HTTP-Redirect).
 //
+// The IdP also sends LogoutRequests of its own to SLOURL, when the person
+// logs out at the IdP or at another application. HandleLogoutRequest
+// checks one (signed by the IdP unless AllowUnsignedLogoutRequests,
+// addressed to SLOURL, fresh, never seen before) and returns an IdPLogout:
+// the host ends the sessions it names (IdPLogout.Matches) and sends the
+// browser back to the IdP with IdPLogout.Respond. HandleSLO does all of it
+// for whatever arrives at SLOURL, request or response, through a signature
+// that needs no type of this package.
+//
 // Package samltest provides an in-process IdP for tests and demos.
 package saml

@@ -276,7 +276,7 @@ func (sp *ServiceProvider) completeLogout(ctx context.Context, req sso.CompleteR
 		return nil, c.fail(sso.ReasonMalformed, fmt.Sprintf("the message is <%s>, not a LogoutResponse", root.FullTag()), nil)
 	}
 	if redirect && req.Params.Get("Signature") != "" {
-		if err := c.verifyRedirectSignature(req.Params, req.RawQuery); err != nil {
+		if _, err := c.verifyRedirectSignature(req.Params, req.RawQuery, "SAMLResponse", "LogoutResponse"); err != nil {
 			return nil, err
 		}
 	} else if findSignatureFor(root) != nil {
@@ -340,12 +340,14 @@ func looksLikeXML(b []byte) bool {
 }
 
 // verifyRedirectSignature checks the query signature of the HTTP-Redirect
-// binding. The signed octets are the URL-encoded parameters as the IdP
-// sent them: taken from rawQuery when the host passed it (and only if they
-// decode to the values in p, so what is verified is what is used), else
-// rebuilt with standard encoding and with lower-case percent escapes,
-// which ADFS uses.
-func (c *checker) verifyRedirectSignature(p url.Values, rawQuery string) error {
+// binding over the message in parameter param (SAMLResponse or
+// SAMLRequest; what names the message in errors) and returns the
+// certificate it verifies with. The signed octets are the URL-encoded
+// parameters as the IdP sent them: taken from rawQuery when the host
+// passed it (and only if they decode to the values in p, so what is
+// verified is what is used), else rebuilt with standard encoding and with
+// lower-case percent escapes, which ADFS uses.
+func (c *checker) verifyRedirectSignature(p url.Values, rawQuery, param, what string) (*trustedCert, error) {
 	sigAlg := p.Get("SigAlg")
 	algs := map[string]x509.SignatureAlgorithm{
 		dsig.RSASHA256SignatureMethod: x509.SHA256WithRSA, dsig.RSASHA384SignatureMethod: x509.SHA384WithRSA,
@@ -357,18 +359,18 @@ func (c *checker) verifyRedirectSignature(p url.Values, rawQuery string) error {
 	}
 	alg, ok := algs[sigAlg]
 	if !ok {
-		return c.fail(sso.ReasonAlgorithmNotAllowed, fmt.Sprintf("the LogoutResponse is signed with %q, which is not allowed", sigAlg), nil)
+		return nil, c.fail(sso.ReasonAlgorithmNotAllowed, fmt.Sprintf("the %s is signed with %q, which is not allowed", what, sigAlg), nil)
 	}
 	sig, err := base64.StdEncoding.DecodeString(stripSpace(p.Get("Signature")))
 	if err != nil {
-		return c.fail(sso.ReasonSignatureInvalid, "the Signature parameter is not base64", err)
+		return nil, c.fail(sso.ReasonSignatureInvalid, "the Signature parameter is not base64", err)
 	}
 	var candidates []string
-	if signed, ok := rawSignedQuery(rawQuery, p); ok {
+	if signed, ok := rawSignedQuery(rawQuery, p, param); ok {
 		candidates = append(candidates, signed)
 	}
 	for _, esc := range []func(string) string{url.QueryEscape, lowerEscape} {
-		signed := "SAMLResponse=" + esc(p.Get("SAMLResponse"))
+		signed := param + "=" + esc(p.Get(param))
 		if p.Has("RelayState") {
 			signed += "&RelayState=" + esc(p.Get("RelayState"))
 		}
@@ -377,18 +379,18 @@ func (c *checker) verifyRedirectSignature(p url.Values, rawQuery string) error {
 	for _, signed := range candidates {
 		for _, tc := range c.st.certs {
 			if tc.cert.CheckSignature(alg, []byte(signed), sig) == nil {
-				return nil
+				return tc, nil
 			}
 		}
 	}
-	return c.fail(sso.ReasonSignatureInvalid, "the LogoutResponse's query signature does not verify with the IdP's certificates", nil)
+	return nil, c.fail(sso.ReasonSignatureInvalid, "the "+what+"'s query signature does not verify with the IdP's certificates", nil)
 }
 
 // rawSignedQuery returns the octets the HTTP-Redirect binding signs,
-// "SAMLResponse=..[&RelayState=..]&SigAlg=..", cut from the raw query as
+// "<param>=..[&RelayState=..]&SigAlg=..", cut from the raw query as
 // received. It reports false when rawQuery is empty, repeats one of those
 // parameters, or holds values that do not decode to the ones in p.
-func rawSignedQuery(rawQuery string, p url.Values) (string, bool) {
+func rawSignedQuery(rawQuery string, p url.Values, param string) (string, bool) {
 	if rawQuery == "" {
 		return "", false
 	}
@@ -396,7 +398,7 @@ func rawSignedQuery(rawQuery string, p url.Values) (string, bool) {
 	for _, part := range strings.Split(rawQuery, "&") {
 		k, v, _ := strings.Cut(part, "=")
 		switch k {
-		case "SAMLResponse", "RelayState", "SigAlg":
+		case param, "RelayState", "SigAlg":
 			if _, dup := raw[k]; dup {
 				return "", false
 			}
@@ -406,12 +408,12 @@ func rawSignedQuery(rawQuery string, p url.Values) (string, bool) {
 			raw[k] = v
 		}
 	}
-	resp, ok1 := raw["SAMLResponse"]
+	msg, ok1 := raw[param]
 	alg, ok2 := raw["SigAlg"]
 	if !ok1 || !ok2 {
 		return "", false
 	}
-	signed := "SAMLResponse=" + resp
+	signed := param + "=" + msg
 	if rs, ok := raw["RelayState"]; ok {
 		signed += "&RelayState=" + rs
 	} else if p.Has("RelayState") {

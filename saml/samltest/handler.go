@@ -248,8 +248,28 @@ func (idp *IdP) serveLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveSLO answers a LogoutRequest with a LogoutResponse to the SP's SLO
-// URL, in the binding the request came with.
+// URL, in the binding the request came with, and records a LogoutResponse
+// to an IdP-initiated logout.
 func (idp *IdP) serveSLO(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if r.Form.Get("SAMLResponse") != "" {
+		msg, binding, err := readMessage(r, "SAMLResponse")
+		if err != nil {
+			http.Error(w, "bad SAMLResponse: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		rec, err := idp.receiveLogoutResponse(msg, binding, r.Form, r.URL.RawQuery)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "logout answered by "+rec.Issuer+": "+rec.Status+"\n")
+		return
+	}
 	msg, binding, err := readMessage(r, "SAMLRequest")
 	if err != nil {
 		http.Error(w, "bad SAMLRequest: "+err.Error(), http.StatusBadRequest)

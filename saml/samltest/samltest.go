@@ -89,7 +89,8 @@ type ServiceProvider struct {
 	EntityID string
 	// ACSURL is where responses are posted. Required.
 	ACSURL string
-	// SLOURL receives LogoutResponses.
+	// SLOURL receives LogoutResponses, and the IdP's own LogoutRequests
+	// (IdP.LogoutRequest).
 	SLOURL string
 	// EncryptionCertificate, when set, makes the IdP encrypt assertions
 	// for this SP.
@@ -132,8 +133,9 @@ type Config struct {
 }
 
 // IdP is an in-process SAML identity provider for tests, examples and
-// demos: metadata, a login page, IdP-initiated login, single logout, and
-// signed responses that can be told to misbehave.
+// demos: metadata, a login page, IdP-initiated login, single logout
+// started by the SP or by the IdP (LogoutRequest), and signed messages
+// that can be told to misbehave.
 //
 // It is an http.Handler serving below BaseURL's path:
 //
@@ -142,7 +144,8 @@ type Config struct {
 //	POST /sso        AuthnRequest, HTTP-POST binding -> login page
 //	POST /login      login form -> auto-POST of the signed response to the ACS
 //	GET  /start      IdP-initiated login (?sp=entityID&RelayState=...)
-//	GET|POST /slo    LogoutRequest -> LogoutResponse to the SP's SLO URL
+//	GET|POST /slo    LogoutRequest -> LogoutResponse to the SP's SLO URL;
+//	                 LogoutResponse to an IdP-initiated logout -> recorded
 //
 // An IdP is safe for concurrent use.
 type IdP struct {
@@ -157,6 +160,10 @@ type IdP struct {
 	last    map[string]string
 	logouts []LogoutRecord
 	server  *httptest.Server
+
+	sentLogouts     map[string]string     // IdP-initiated LogoutRequest ID -> SP entity ID, until answered
+	lastLogout      map[string]sentLogout // by SP entity ID
+	logoutResponses []LogoutResponseRecord
 }
 
 // New returns an IdP for cfg. It panics on nothing; errors say what to fix.
