@@ -27,6 +27,10 @@ const (
 	EventMetadataRefreshError EventType = "metadata_refresh_failed"
 	EventMetadataHeldBack     EventType = "metadata_held_back"
 	EventWarning              EventType = "warning"
+	// EventLogout: sessions ended by a logout the identity provider
+	// started (single logout). Attrs "partial" is "true" when some could
+	// not be ended.
+	EventLogout EventType = "logout"
 )
 
 // Event is an audit or warning record for the host's log. Packages report

@@ -284,6 +284,22 @@ type Sessions interface {
 	CurrentUser(r *http.Request) string
 }
 
+// SessionEnder is implemented by Sessions that can end sessions other
+// than the one a request carries. The identity provider's own single
+// logout request (a person logged out at the identity provider, or at
+// another application of it) arrives at /saml/{connection}/slo, often
+// without the browser's session cookie (a cross-site POST does not carry
+// SameSite=Lax cookies), so the handler asks the host to end, by their
+// identity, the sessions it names. Without a SessionEnder the handler ends
+// nothing and tells the identity provider that the logout failed.
+type SessionEnder interface {
+	// EndSessions ends every session that logged in through the
+	// connection and whose identity (Result.Identity given to
+	// StartSession) matches reports true, and reports whether some of them
+	// could not be ended (partial).
+	EndSessions(ctx context.Context, connection string, matches func(*sso.Identity) bool) (partial bool, err error)
+}
+
 // Result is a successful login, handed to Sessions.StartSession.
 type Result struct {
 	// User is the application's user ID.

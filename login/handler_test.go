@@ -1037,6 +1037,150 @@ func TestSAMLSingleLogout(t *testing.T) {
 	}
 }
 
+// TestSAMLIdPInitiatedLogout: the IdP's own LogoutRequest at the SLO URL
+// ends the sessions it names, in any browser, through
+// login.SessionEnder, and the IdP gets its answer.
+func TestSAMLIdPInitiatedLogout(t *testing.T) {
+	sp := func(w *world) string { return w.base + "/auth/saml/grants-saml/metadata" }
+	// send has the IdP send its LogoutRequest through browser b and
+	// returns what the IdP received back.
+	send := func(t *testing.T, w *world, b *browser, opts samltest.LogoutRequestOptions) (*page, samltest.LogoutResponseRecord) {
+		t.Helper()
+		opts.SP = sp(w)
+		step, _, err := w.idp.LogoutRequest(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p *page
+		if step.Kind == sso.StepRedirect {
+			p = b.get(step.URL)
+		} else {
+			p = b.post(step.URL, step.Form)
+		}
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, w.idp.SLOURL()+"?") {
+			return p, samltest.LogoutResponseRecord{}
+		}
+		rec, err := w.idp.ReceiveLogoutResponse(&sso.Step{Kind: sso.StepRedirect, URL: p.loc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p, rec
+	}
+	loginSam := func(w *world) (*browser, *sso.Identity) {
+		b := w.browser()
+		wantRedirect(t, b.samlLogin(b.post("/auth/login", form("email", "sam@grants.example")), "sam@grants.example"), "/")
+		return b, b.mustSession("sam@grants.example").Identity
+	}
+
+	t.Run("every session of the NameID, from another browser, by POST", func(t *testing.T) {
+		w := newWorld(t)
+		a, _ := loginSam(w)
+		b, _ := loginSam(w)
+		other := w.browser()
+		wantRedirect(t, other.post("/auth/login", form("email", "ada@acme.example", "password", "ada-pw")), "/")
+		_, rec := send(t, w, w.browser(), samltest.LogoutRequestOptions{User: "sam@grants.example", Binding: "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST", RelayState: "rs"})
+		if !rec.Success() || rec.Partial() || rec.RelayState != "rs" || !rec.KnownRequest {
+			t.Fatalf("the IdP got %+v", rec)
+		}
+		if a.session() != nil || b.session() != nil {
+			t.Fatal("a session named by the LogoutRequest survived")
+		}
+		other.mustSession("ada@acme.example")
+		if ev := w.events.find(sso.EventLogout, ""); len(ev) != 1 || ev[0].Connection != "grants-saml" || ev[0].Account != "grants" {
+			t.Fatalf("logout events %+v", ev)
+		}
+	})
+	t.Run("the IdP's logout link", func(t *testing.T) {
+		w := newWorld(t)
+		a, _ := loginSam(w)
+		p := a.get(w.idp.LogoutURL(sp(w), "sam@grants.example"))
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, w.base+"/auth/saml/grants-saml/slo?") {
+			t.Fatalf("the IdP sent the browser to %d %q", p.status, p.loc)
+		}
+		p = a.get(p.loc)
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, w.idp.SLOURL()+"?") {
+			t.Fatalf("the SLO URL answered %d %q", p.status, p.loc)
+		}
+		wantBody(t, a.get(p.loc), "status:Success")
+		if a.session() != nil {
+			t.Fatal("the session survived")
+		}
+	})
+	t.Run("only the session index named", func(t *testing.T) {
+		w := newWorld(t)
+		a, idA := loginSam(w)
+		b, _ := loginSam(w)
+		_, rec := send(t, w, b, samltest.LogoutRequestOptions{User: "sam@grants.example", SessionIndexes: []string{idA.SessionIndex}})
+		if !rec.Success() {
+			t.Fatalf("the IdP got %+v", rec)
+		}
+		if a.session() != nil {
+			t.Fatal("the named session survived")
+		}
+		b.mustSession("sam@grants.example")
+	})
+	t.Run("another NameID ends nothing", func(t *testing.T) {
+		w := newWorld(t)
+		a, _ := loginSam(w)
+		_, rec := send(t, w, a, samltest.LogoutRequestOptions{NameID: "someone-else@grants.example"})
+		if !rec.Success() {
+			t.Fatalf("the IdP got %+v", rec)
+		}
+		a.mustSession("sam@grants.example")
+	})
+	t.Run("refused requests end nothing and get no answer", func(t *testing.T) {
+		w := newWorld(t)
+		a, _ := loginSam(w)
+		for _, m := range []samltest.Misbehavior{{Unsigned: true}, {WrongKey: true}, {WrongIssuer: true}, {Expired: true}} {
+			p, _ := send(t, w, a, samltest.LogoutRequestOptions{User: "sam@grants.example", Misbehavior: m})
+			if p.status < 400 {
+				t.Errorf("%+v: status %d %q", m, p.status, p.loc)
+			}
+		}
+		a.mustSession("sam@grants.example")
+		// A genuine request works once.
+		_, rec := send(t, w, w.browser(), samltest.LogoutRequestOptions{User: "sam@grants.example", RelayState: "once"})
+		if !rec.Success() || a.session() != nil {
+			t.Fatalf("the IdP got %+v", rec)
+		}
+		a, _ = loginSam(w)
+		if p, _ := send(t, w, w.browser(), samltest.LogoutRequestOptions{User: "sam@grants.example", Misbehavior: samltest.Misbehavior{Replay: true}}); p.status < 400 {
+			t.Errorf("replayed request: status %d", p.status)
+		}
+		a.mustSession("sam@grants.example")
+	})
+	t.Run("the host cannot end sessions", func(t *testing.T) {
+		w := newWorld(t)
+		a, _ := loginSam(w)
+		w.host.mu.Lock()
+		w.host.endFails = true
+		w.host.mu.Unlock()
+		_, rec := send(t, w, a, samltest.LogoutRequestOptions{User: "sam@grants.example"})
+		if rec.Success() || rec.Status != "urn:oasis:names:tc:SAML:2.0:status:Responder" {
+			t.Fatalf("the IdP got %+v", rec)
+		}
+		if len(w.events.find(sso.EventWarning, sso.ReasonInternal)) == 0 {
+			t.Fatalf("events %+v", w.events.list)
+		}
+	})
+	t.Run("Sessions without SessionEnder", func(t *testing.T) {
+		w := newWorld(t, worldOptions{templates: func(c *login.Config) { c.Sessions = sessionsOnly{c.Sessions} }})
+		a, _ := loginSam(w)
+		_, rec := send(t, w, a, samltest.LogoutRequestOptions{User: "sam@grants.example"})
+		if rec.Success() {
+			t.Fatalf("the IdP got %+v", rec)
+		}
+		a.mustSession("sam@grants.example")
+		if len(w.events.find(sso.EventWarning, sso.ReasonLogoutNotSupported)) != 1 {
+			t.Fatalf("events %+v", w.events.list)
+		}
+	})
+}
+
+// sessionsOnly hides every method of its Sessions but those of the
+// interface.
+type sessionsOnly struct{ login.Sessions }
+
 func TestDryRunRefusalIsReported(t *testing.T) {
 	w := newWorld(t)
 	if err := w.setPolicy("acme", policy.Policy{Mode: policy.ModeSSORequired, DryRun: true,

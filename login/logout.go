@@ -1,8 +1,10 @@
 package login
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/ssokit/sso"
 )
@@ -62,9 +64,34 @@ func (h *Handler) samlSLO(w http.ResponseWriter, r *http.Request) {
 			Detail: "the connection does not handle single logout messages"}})
 		return
 	}
-	out, err := lf.FinishLogout(ctx, sso.CompleteRequest{Flows: h.cookies.Flows(w, r), Params: r.Form, RawQuery: rawQuery(r)})
+	var end sso.EndSessionsFunc
+	ender, canEnd := h.cfg.Sessions.(SessionEnder)
+	if canEnd {
+		end = func(ctx context.Context, matches func(*sso.Identity) bool) (bool, error) {
+			return ender.EndSessions(ctx, conn, matches)
+		}
+	}
+	out, err := lf.FinishLogout(ctx, sso.CompleteRequest{Flows: h.cookies.Flows(w, r), Params: r.Form, RawQuery: rawQuery(r)}, end)
 	if err != nil {
 		h.fail(w, r, failure{connection: conn, event: sso.EventWarning, err: err})
+		return
+	}
+	if out.Response != nil {
+		// The identity provider's own logout: its answer goes back to it.
+		switch {
+		case out.Ended:
+			h.cfg.Events.Emit(ctx, sso.Event{Type: sso.EventLogout, Time: h.now(), Account: entry.account, Connection: conn,
+				Detail: "the identity provider ended its sessions", Attrs: map[string]string{"partial": strconv.FormatBool(out.Partial)}})
+		case !canEnd:
+			h.record(ctx, &failure{event: sso.EventWarning, connection: conn, err: &sso.Error{Op: "login.Logout", Reason: sso.ReasonLogoutNotSupported, Connection: conn,
+				Detail: "the identity provider asked to end its sessions, but Config.Sessions does not implement login.SessionEnder; nothing was ended and the identity provider was told so"}})
+		default:
+			h.record(ctx, &failure{event: sso.EventWarning, connection: conn, err: &sso.Error{Op: "login.Logout", Reason: sso.ReasonInternal, Connection: conn,
+				Detail: "the identity provider asked to end its sessions, but the application could not end them; the identity provider was told so"}})
+		}
+		if err := out.Response.Write(w, r); err != nil {
+			h.log.LogAttrs(ctx, slog.LevelError, "logout: writing the step failed", slog.String("error", err.Error()))
+		}
 		return
 	}
 	target := h.cfg.LogoutReturnPath

@@ -80,6 +80,7 @@ type host struct {
 	users     map[string]string // email -> user ID
 	sessions  map[string]*login.Result
 	ended     []*sso.Identity
+	endFails  bool // EndSessions fails
 }
 
 func (h *host) CheckPassword(_ context.Context, email string, pw sso.Secret) (string, error) {
@@ -117,6 +118,22 @@ func (h *host) EndSession(w http.ResponseWriter, r *http.Request) (*sso.Identity
 	h.ended = append(h.ended, res.Identity)
 	h.mu.Unlock()
 	return res.Identity, nil
+}
+
+// EndSessions implements login.SessionEnder.
+func (h *host) EndSessions(_ context.Context, connection string, matches func(*sso.Identity) bool) (bool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.endFails {
+		return false, errors.New("the session store is down")
+	}
+	for sid, res := range h.sessions {
+		if res.Identity != nil && res.Identity.Connection == connection && matches(res.Identity) {
+			delete(h.sessions, sid)
+			h.ended = append(h.ended, res.Identity)
+		}
+	}
+	return false, nil
 }
 
 func (h *host) CurrentUser(r *http.Request) string {

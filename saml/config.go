@@ -58,7 +58,7 @@ type Config struct {
 	// Destination and Recipient. Required.
 	ACSURL string
 	// SLOURL is the absolute URL where the IdP sends LogoutResponses, and
-	// its own LogoutRequests (see HandleSLO). Published in the SP metadata
+	// its own LogoutRequests (see FinishLogout). Published in the SP metadata
 	// when set.
 	SLOURL string
 
@@ -161,7 +161,7 @@ type Config struct {
 	// Complete; DefaultFlowLifetime when 0.
 	FlowLifetime time.Duration
 	// AllowUnsignedLogoutRequests accepts LogoutRequests from the IdP that
-	// carry no signature (HandleLogoutRequest, HandleSLO). Off by default:
+	// carry no signature (HandleLogoutRequest, FinishLogout). Off by default:
 	// SLOURL is public, so without a signature any web page could send the
 	// browser there and end its sessions at will, e.g. to push people
 	// through a login page again. Set it only for an IdP that cannot sign

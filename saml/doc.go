@@ -70,7 +70,7 @@
 // checks one (signed by the IdP unless AllowUnsignedLogoutRequests,
 // addressed to SLOURL, fresh, never seen before) and returns an IdPLogout:
 // the host ends the sessions it names (IdPLogout.Matches) and sends the
-// browser back to the IdP with IdPLogout.Respond. HandleSLO does all of it
+// browser back to the IdP with IdPLogout.Respond. FinishLogout does all of it
 // for whatever arrives at SLOURL, request or response, through a signature
 // that needs no type of this package.
 //

@@ -22,7 +22,7 @@ import (
 const (
 	opHandleLogoutRequest = "saml.HandleLogoutRequest"
 	opRespondLogout       = "saml.IdPLogout.Respond"
-	opHandleSLO           = "saml.HandleSLO"
+	opFinishLogout        = "saml.FinishLogout"
 )
 
 // logoutRequestTransit is how long a LogoutRequest may take from the IdP,
@@ -71,7 +71,7 @@ type IdPLogout struct {
 // signature covers the query as the IdP encoded it) or the form of the
 // HTTP-POST binding (SAMLRequest, RelayState). A SAMLRequest parameter
 // marks a LogoutRequest; a SAMLResponse is the IdP's answer to Logout, for
-// CompleteLogout. HandleSLO takes either.
+// CompleteLogout. FinishLogout takes either.
 //
 // The request must be well-formed XML without DOCTYPE, one root element
 // within MaxResponseBytes, a SAML 2.0 LogoutRequest with an ID, issued by
@@ -412,58 +412,59 @@ func (l *IdPLogout) Respond(ctx context.Context, status LogoutStatus) (*sso.Step
 	return step, nil
 }
 
-// HandleSLO takes whatever the IdP sent to SLOURL, so that one endpoint
-// serves both single logout messages:
+// FinishLogout implements sso.LogoutFinisher: it takes whatever the IdP
+// sent to SLOURL, so that one endpoint serves both single logout
+// messages:
 //
 //   - a LogoutResponse (SAMLResponse), the IdP's answer to Logout: it is
-//     checked as CompleteLogout checks it, end is not called, and
-//     HandleSLO returns a nil Step and the return path given to Logout;
+//     checked as CompleteLogout checks it, end is not called, and the
+//     outcome's ReturnTo is the return path given to Logout;
 //   - a LogoutRequest (SAMLRequest) the IdP sent on its own: it is checked
-//     as HandleLogoutRequest checks it, then HandleSLO calls end with a
+//     as HandleLogoutRequest checks it, then FinishLogout calls end with a
 //     function that reports whether a session's Identity is one the
 //     request names (IdPLogout.Matches). end ends those sessions and
 //     reports whether some of them could not be ended (partial) or
-//     whether it failed (err). HandleSLO returns the Step that carries
-//     the LogoutResponse back to the IdP (IdPLogout.Respond): status
-//     Success, PartialLogout, or Responder when end failed or is nil. The
-//     error end returned is the host's own, so HandleSLO still returns the
-//     Step and a nil error: the IdP is told, and goes on with its logout.
+//     whether it failed (err). The outcome's Response is the Step that
+//     carries the LogoutResponse back to the IdP (IdPLogout.Respond):
+//     status Success, PartialLogout, or Responder when end failed or is
+//     nil. The error end returned is the host's own, so FinishLogout
+//     still returns the Step and a nil error: the IdP is told, and goes
+//     on with its logout.
 //
 // A message that fails its checks returns an *sso.Error and no Step.
-// HandleSLO uses only types of package sso and of the standard library,
-// so an HTTP handler can call it through a small interface without
-// importing this package; hosts that need the request's NameID and
-// session indexes themselves call HandleLogoutRequest and CompleteLogout.
-func (sp *ServiceProvider) HandleSLO(ctx context.Context, req sso.CompleteRequest, end func(ctx context.Context, matches func(*sso.Identity) bool) (partial bool, err error)) (*sso.Step, string, error) {
+// Hosts that need the request's NameID and session indexes themselves
+// call HandleLogoutRequest and CompleteLogout.
+func (sp *ServiceProvider) FinishLogout(ctx context.Context, req sso.CompleteRequest, end sso.EndSessionsFunc) (*sso.LogoutOutcome, error) {
 	hasRequest, hasResponse := req.Params.Get("SAMLRequest") != "", req.Params.Get("SAMLResponse") != ""
 	switch {
 	case hasRequest && hasResponse:
-		return nil, "", sp.debugFail(sp.errorf(opHandleSLO, sso.ReasonInvalidRequest, "the request carries both SAMLRequest and SAMLResponse; a SAML message is one or the other", nil))
+		return nil, sp.debugFail(sp.errorf(opFinishLogout, sso.ReasonInvalidRequest, "the request carries both SAMLRequest and SAMLResponse; a SAML message is one or the other", nil))
 	case hasResponse:
 		res, err := sp.CompleteLogout(ctx, req)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
-		return nil, res.ReturnTo, nil
+		return &sso.LogoutOutcome{ReturnTo: res.ReturnTo}, nil
 	case hasRequest:
 		l, err := sp.HandleLogoutRequest(ctx, req)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
+		out := &sso.LogoutOutcome{}
 		status := LogoutFailed
 		if end != nil {
 			if partial, err := end(ctx, l.Matches); err == nil {
+				out.Ended, out.Partial = true, partial
 				status = LogoutSucceeded
 				if partial {
 					status = LogoutPartial
 				}
 			}
 		}
-		step, err := l.Respond(ctx, status)
-		if err != nil {
-			return nil, "", err
+		if out.Response, err = l.Respond(ctx, status); err != nil {
+			return nil, err
 		}
-		return step, "", nil
+		return out, nil
 	}
-	return nil, "", sp.debugFail(sp.errorf(opHandleSLO, sso.ReasonInvalidRequest, "the request has neither a SAMLRequest nor a SAMLResponse parameter", nil))
+	return nil, sp.debugFail(sp.errorf(opFinishLogout, sso.ReasonInvalidRequest, "the request has neither a SAMLRequest nor a SAMLResponse parameter", nil))
 }

@@ -687,8 +687,20 @@ func TestIdPLogoutMatches(t *testing.T) {
 	}
 }
 
-// TestHandleSLO: one entry point for what arrives at SLOURL.
-func TestHandleSLO(t *testing.T) {
+// finishLogout calls sp.FinishLogout and returns the outcome's parts.
+func finishLogout(ctx context.Context, sp *saml.ServiceProvider, req sso.CompleteRequest, end sso.EndSessionsFunc) (*sso.Step, string, error) {
+	out, err := sp.FinishLogout(ctx, req, end)
+	if err != nil {
+		return nil, "", err
+	}
+	if out.Response != nil && out.ReturnTo != "" {
+		return nil, "", errors.New("FinishLogout returned both a Response and a ReturnTo")
+	}
+	return out.Response, out.ReturnTo, nil
+}
+
+// TestFinishLogout: one entry point for what arrives at SLOURL.
+func TestFinishLogout(t *testing.T) {
 	ctx := context.Background()
 	type endCall struct {
 		calls   int
@@ -726,10 +738,14 @@ func TestHandleSLO(t *testing.T) {
 			if c.nilEnd {
 				end = nil
 			}
-			step, returnTo, err := e.sp.HandleSLO(ctx, req, end)
-			if err != nil || step == nil || returnTo != "" {
-				t.Fatalf("HandleSLO = %+v, %q, %v", step, returnTo, err)
+			out, err := e.sp.FinishLogout(ctx, req, end)
+			if err != nil || out.Response == nil || out.ReturnTo != "" {
+				t.Fatalf("FinishLogout = %+v, %v", out, err)
 			}
+			if ended := c.err == nil && !c.nilEnd; out.Ended != ended || out.Partial != (ended && c.partial) {
+				t.Fatalf("Ended %v, Partial %v", out.Ended, out.Partial)
+			}
+			step := out.Response
 			if c.wantCalled && (rec.calls != 1 || !rec.matched) {
 				t.Fatalf("end called %d times, matched %v", rec.calls, rec.matched)
 			}
@@ -747,7 +763,7 @@ func TestHandleSLO(t *testing.T) {
 	e := newSLOEnv(t, sloOptions{})
 	req, _ := e.idpLogout(samltest.LogoutRequestOptions{Misbehavior: samltest.Misbehavior{Unsigned: true}})
 	var rec endCall
-	step, _, err := e.sp.HandleSLO(ctx, req, ender(false, nil, nil, &rec))
+	step, _, err := finishLogout(ctx, e.sp, req, ender(false, nil, nil, &rec))
 	wantReason(t, err, sso.ReasonSignatureMissing)
 	if step != nil || rec.calls != 0 {
 		t.Fatalf("refused request: step %+v, end called %d times", step, rec.calls)
@@ -756,9 +772,9 @@ func TestHandleSLO(t *testing.T) {
 	// Both messages, or neither.
 	req, _ = e.idpLogout(samltest.LogoutRequestOptions{})
 	req.Params.Set("SAMLResponse", req.Params.Get("SAMLRequest"))
-	_, _, err = e.sp.HandleSLO(ctx, req, ender(false, nil, nil, &rec))
+	_, _, err = finishLogout(ctx, e.sp, req, ender(false, nil, nil, &rec))
 	wantReason(t, err, sso.ReasonInvalidRequest)
-	_, _, err = e.sp.HandleSLO(ctx, sso.CompleteRequest{Params: url.Values{"RelayState": {"x"}}}, ender(false, nil, nil, &rec))
+	_, _, err = finishLogout(ctx, e.sp, sso.CompleteRequest{Params: url.Values{"RelayState": {"x"}}}, ender(false, nil, nil, &rec))
 	wantReason(t, err, sso.ReasonInvalidRequest)
 	if rec.calls != 0 {
 		t.Fatalf("end called %d times", rec.calls)
@@ -771,10 +787,10 @@ func TestHandleSLO(t *testing.T) {
 		t.Fatal(err)
 	}
 	params := followLogout(t, lstep)
-	step, returnTo, err := sp.HandleSLO(ctx, sso.CompleteRequest{Binding: browser, Params: params}, ender(false, nil, nil, &rec))
+	step, returnTo, err := finishLogout(ctx, sp, sso.CompleteRequest{Binding: browser, Params: params}, ender(false, nil, nil, &rec))
 	if err != nil || step != nil || returnTo != "/bye" || rec.calls != 0 {
 		t.Fatalf("LogoutResponse: %+v %q %v (end called %d times)", step, returnTo, err, rec.calls)
 	}
-	_, _, err = sp.HandleSLO(ctx, sso.CompleteRequest{Binding: browser, Params: params}, nil)
+	_, _, err = finishLogout(ctx, sp, sso.CompleteRequest{Binding: browser, Params: params}, nil)
 	wantReason(t, err, sso.ReasonStateMissing)
 }

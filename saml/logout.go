@@ -440,16 +440,6 @@ func (sp *ServiceProvider) StartLogout(ctx context.Context, req sso.LogoutReques
 	return sp.Logout(ctx, lr)
 }
 
-// FinishLogout implements sso.LogoutFinisher: the IdP's LogoutResponse
-// (see CompleteLogout).
-func (sp *ServiceProvider) FinishLogout(ctx context.Context, req sso.CompleteRequest) (*sso.LogoutOutcome, error) {
-	res, err := sp.CompleteLogout(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	return &sso.LogoutOutcome{ReturnTo: res.ReturnTo}, nil
-}
-
 var (
 	_ sso.LogoutStarter  = (*ServiceProvider)(nil)
 	_ sso.LogoutFinisher = (*ServiceProvider)(nil)

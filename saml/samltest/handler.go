@@ -50,6 +50,14 @@ func (idp *IdP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		idp.serveLogin(w, r)
 	case path == "/start" && r.Method == http.MethodGet:
 		idp.serveStart(w, r)
+	case path == "/logout" && r.Method == http.MethodGet:
+		step, _, err := idp.LogoutRequest(LogoutRequestOptions{SP: r.URL.Query().Get("sp"), User: r.URL.Query().Get("user")})
+		if err == nil {
+			err = step.Write(w, r)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		}
 	case path == "/slo" && (r.Method == http.MethodGet || r.Method == http.MethodPost):
 		idp.serveSLO(w, r)
 	case path == "/" || path == "":

@@ -63,16 +63,17 @@ func TestIdPInitiatedLogout(t *testing.T) {
 				t.Fatal(err)
 			}
 			var asked *sso.Identity
-			answer, _, err := sp.HandleSLO(context.Background(), req, func(_ context.Context, matches func(*sso.Identity) bool) (bool, error) {
+			out, err := sp.FinishLogout(context.Background(), req, func(_ context.Context, matches func(*sso.Identity) bool) (bool, error) {
 				asked = &sso.Identity{Connection: "acme", Subject: "bob@example.com", SessionIndex: "s9"}
 				if !matches(asked) {
 					t.Error("bob's session does not match")
 				}
 				return false, nil
 			})
-			if err != nil || asked == nil {
-				t.Fatalf("HandleSLO: %v", err)
+			if err != nil || asked == nil || !out.Ended || out.Response == nil {
+				t.Fatalf("FinishLogout: %+v %v", out, err)
 			}
+			answer := out.Response
 			var resp *http.Response
 			if answer.Kind == sso.StepRedirect {
 				resp, _ = get(t, answer.URL)

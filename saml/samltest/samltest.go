@@ -259,6 +259,19 @@ func (idp *IdP) StartURL(spEntityID, relayState string) string {
 	return idp.cfg.BaseURL + "/start?" + q.Encode()
 }
 
+// LogoutURL returns the URL that starts an IdP-initiated single logout of
+// the configured user with the given email at the SP with the given
+// entity ID, as if the user had logged out at the IdP: the browser is
+// sent to the SP's SLOURL with a signed LogoutRequest (see
+// LogoutRequest), and the SP's answer comes back to SLOURL.
+func (idp *IdP) LogoutURL(spEntityID, user string) string {
+	q := url.Values{"user": {user}}
+	if spEntityID != "" {
+		q.Set("sp", spEntityID)
+	}
+	return idp.cfg.BaseURL + "/logout?" + q.Encode()
+}
+
 // Certificate returns the signing certificate.
 func (idp *IdP) Certificate() *x509.Certificate { return idp.cert }
 

@@ -86,6 +86,15 @@ type App struct {
 	connOf   map[string]*connInfo
 }
 
+// authenticator returns the connection's authenticator, or nil for a
+// nil connInfo.
+func (ci *connInfo) authenticator() sso.Authenticator {
+	if ci == nil {
+		return nil
+	}
+	return ci.auth
+}
+
 // connInfo is what the demo keeps about a built connection.
 type connInfo struct {
 	account string

@@ -433,10 +433,31 @@ func TestSmartSimpleIdPInitiated(t *testing.T) {
 			t.Errorf("david's organisation %q", m.Provisioning.Organisation)
 		}
 	}
+	// David logs out at the IdP: its single logout ends his sessions in
+	// every browser, and the IdP hears that it worked.
+	var davids []*browser
+	for range 2 {
+		b := newBrowser(t, a)
+		wantRedirect(t, b.samlLogin(b.get(a.mocks.saml.StartURL(staff, "/")), "david@simplecity.example"), "/login/continue")
+		wantRedirect(t, b.get("/login/continue"), "/")
+		davids = append(davids, b)
+	}
+	home := davids[0].get("/")
+	wantBody(t, home, `id="idp-logout"`)
+	p := davids[0].get(a.mocks.saml.LogoutURL(staff, "david@simplecity.example"))
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, a.URL()+"/saml/simplecity-staff/slo?") {
+		t.Fatalf("the IdP's logout went to %d %q", p.status, p.loc)
+	}
+	p = davids[0].get(p.loc)
+	wantBody(t, davids[0].get(p.loc), "status:Success")
+	for _, b := range davids {
+		wantStatus(t, b.get("/me"), http.StatusUnauthorized)
+	}
+
 	// Sally is a Clerk now: her password login is a dry-run refusal.
 	b := newBrowser(t, a)
 	wantRedirect(t, b.post("/login", form("email", "sally@simplecity.example", "password", "sally-pw")), "/")
-	p := b.get("/admin/simplecity")
+	p = b.get("/admin/simplecity")
 	wantStatus(t, p, http.StatusOK)
 	wantBody(t, p, "policy_dry_run_refusal", "user_created")
 }

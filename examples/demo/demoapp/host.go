@@ -84,6 +84,20 @@ func (h *host) EndSession(w http.ResponseWriter, r *http.Request) (*sso.Identity
 	return s.Result.Identity, nil
 }
 
+// EndSessions implements login.SessionEnder: the identity provider's own
+// single logout ends, in every browser, the sessions of the connection
+// that it names.
+func (h *host) EndSessions(_ context.Context, connection string, matches func(*sso.Identity) bool) (bool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, s := range h.sessions {
+		if ident := s.Result.Identity; ident != nil && ident.Connection == connection && matches(ident) {
+			delete(h.sessions, id)
+		}
+	}
+	return false, nil
+}
+
 // CurrentUser implements login.Sessions.
 func (h *host) CurrentUser(r *http.Request) string {
 	if s := h.current(r); s != nil {

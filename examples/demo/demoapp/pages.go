@@ -192,11 +192,14 @@ type startData struct {
 	Admin     []string // accounts the session may administer
 	Others    []otherAccount
 	Accounts  []accountView
-	Mocks     bool
-	MockSAML  string
-	MockOIDC  string
-	MockLDAP  string
-	IdPUsers  []mockUser
+	// IdPLogoutURL is the mock SAML IdP's link that logs the session's
+	// identity out there, starting a single logout at the application.
+	IdPLogoutURL string
+	Mocks        bool
+	MockSAML     string
+	MockOIDC     string
+	MockLDAP     string
+	IdPUsers     []mockUser
 }
 
 type otherAccount struct {
@@ -233,6 +236,14 @@ func (a *App) startPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if s := a.host.current(r); s != nil {
 		d.Me = a.meOf(ctx, s)
+		if id := s.Result.Identity; id != nil && a.mocks != nil {
+			a.mu.Lock()
+			ci := a.connOf[id.Connection]
+			a.mu.Unlock()
+			if sp, ok := ci.authenticator().(*saml.ServiceProvider); ok && sp.IdP().EntityID == a.mocks.saml.EntityID() && ci.samlCfg.SLOURL != "" {
+				d.IdPLogoutURL = a.mocks.saml.LogoutURL(sp.EntityID(), s.Result.Email)
+			}
+		}
 		for _, acct := range s.Result.Accounts {
 			if a.canAdminister(r, acct) {
 				d.Admin = append(d.Admin, acct)
@@ -346,6 +357,7 @@ var startTmpl = template.Must(template.New("start").Funcs(funcs).Parse(layoutHea
 {{range .Admin}}<p><a href="/admin/{{.}}" id="admin-{{.}}">Administer {{.}}</a></p>{{end}}
 <p><a href="/me" id="me-link">/me as JSON</a></p>
 <form method="post" action="/logout" id="logout-form"><button type="submit" id="logout">Log out</button></form>
+{{if .IdPLogoutURL}}<p><a href="{{.IdPLogoutURL}}" id="idp-logout">Log out at the identity provider</a>: it sends its own single logout request here, which ends every session of this identity.</p>{{end}}
 </section>{{else}}<p><a href="/login" id="login-link">Log in</a> with an email address (and password), or with an organisation's <a href="/login/sso">SSO domain</a>. <a href="/me">/me</a> answers 401 until you do.</p>{{end}}
 
 <p class="note">An application embedding ssokit: every account below stands for a customer of one of five kinds of business application, with its own identity provider and login policy.

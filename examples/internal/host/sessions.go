@@ -77,6 +77,20 @@ func (s *Sessions) EndSession(w http.ResponseWriter, r *http.Request) (*sso.Iden
 	return ses.res.Identity, nil
 }
 
+// EndSessions implements login.SessionEnder: the identity provider's own
+// single logout ends, in every browser, the sessions of the connection
+// that it names.
+func (s *Sessions) EndSessions(_ context.Context, connection string, matches func(*sso.Identity) bool) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, ses := range s.sessions {
+		if ident := ses.res.Identity; ident != nil && ident.Connection == connection && matches(ident) {
+			delete(s.sessions, id)
+		}
+	}
+	return false, nil
+}
+
 // CurrentUser implements login.Sessions: the user of the request's
 // session, or "".
 func (s *Sessions) CurrentUser(r *http.Request) string {
