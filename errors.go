@@ -196,11 +196,6 @@ func (e *Error) Is(target error) bool {
 	return ok && r == e.Reason
 }
 
-// Errorf is a shorthand for building an *Error with a Detail.
-func Errorf(op string, reason Reason, connection, detail string, cause error) *Error {
-	return &Error{Op: op, Reason: reason, Connection: connection, Detail: detail, Err: cause}
-}
-
 // ReasonOf returns the Reason of the first *Error in err's chain, or
 // ReasonInternal when err is not nil but carries none, or "" for a nil err.
 func ReasonOf(err error) Reason {

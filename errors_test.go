@@ -85,8 +85,4 @@ func TestBinding(t *testing.T) {
 	if len(b) < 43 || b == sso.NewBinding() {
 		t.Fatalf("binding %q too short or not random", b)
 	}
-	h := sso.HashBinding(b)
-	if !sso.BindingMatches(h, b) || sso.BindingMatches(h, b+"x") || sso.BindingMatches(h, "") || sso.BindingMatches("", "") {
-		t.Fatal("BindingMatches wrong")
-	}
 }

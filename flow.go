@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/ssokit/sso/internal/token"
 )
 
 // Flow is one pending login (or single logout) of a redirect protocol,
@@ -58,7 +60,7 @@ const flowKeyPrefix = "flow:"
 // StoreFlows returns Flows that keep pending logins in store under their
 // ID, bound to the browser by binding: a random value the host keeps in an
 // HttpOnly cookie (see [NewBinding]), of which the store holds only the
-// digest ([HashBinding]). Take consumes the record even when the binding
+// SHA-256 digest. Take consumes the record even when the binding
 // does not match, so a handle is never tried twice.
 //
 // Every Begin writes a record: an application that keeps pending logins
@@ -87,7 +89,7 @@ func (s storeFlows) Save(ctx context.Context, f *Flow) error {
 	if s.store == nil {
 		return &Error{Op: op, Reason: ReasonInvalidConfig, Connection: f.Connection, Detail: "no StateStore to keep the pending login in"}
 	}
-	b, err := json.Marshal(storedFlow{Binding: HashBinding(s.binding), Flow: f})
+	b, err := json.Marshal(storedFlow{Binding: token.Hash(s.binding), Flow: f})
 	if err != nil {
 		return &Error{Op: op, Reason: ReasonInternal, Connection: f.Connection, Err: err}
 	}
@@ -113,7 +115,7 @@ func (s storeFlows) Take(ctx context.Context, id string) (*Flow, error) {
 	if err := json.Unmarshal(b, &sf); err != nil || sf.Flow == nil {
 		return nil, &Error{Op: op, Reason: ReasonInternal, Detail: "the stored pending login is corrupt", Err: err}
 	}
-	if !BindingMatches(sf.Binding, s.binding) {
+	if !token.Matches(sf.Binding, s.binding) {
 		return nil, &Error{Op: op, Reason: ReasonStateMismatch, Connection: sf.Flow.Connection,
 			Detail: "the pending login was started in another browser (binding cookie missing or different)"}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/internal/token"
 )
 
 // ReasonDomainNotProven is [sso.ReasonDomainNotProven]: the DNS TXT record
@@ -38,7 +39,7 @@ type Resolver interface {
 }
 
 // NewProofToken returns a fresh random token for Domain.ProofToken.
-func NewProofToken() (string, error) { return sso.RandomToken(nil, 24) }
+func NewProofToken() (string, error) { return token.Random(nil, 24) }
 
 func validToken(s string) bool {
 	if len(s) < minTokenLen || len(s) > maxTokenLen {

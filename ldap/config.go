@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -23,13 +24,9 @@ const (
 	DefaultHealthCheckAfter = 15 * time.Second
 	DefaultRetryDownAfter   = 30 * time.Second
 
-	DefaultMailAttribute        = "mail"
-	DefaultGivenNameAttribute   = "givenName"
-	DefaultSurnameAttribute     = "sn"
-	DefaultDisplayNameAttribute = "displayName"
-	DefaultMemberOfAttribute    = "memberOf"
-	DefaultUPNAttribute         = "userPrincipalName"
-	DefaultGroupNameAttribute   = "cn"
+	DefaultMailAttribute      = "mail"
+	DefaultUPNAttribute       = "userPrincipalName"
+	DefaultGroupNameAttribute = "cn"
 
 	// DefaultGroupFilter finds the static groups (groupOfNames,
 	// groupOfUniqueNames) that list the user's DN as a member.
@@ -76,9 +73,16 @@ type Config struct {
 	// userPrincipalName), then looks the entry up as that user.
 	UPN *UPN
 
-	// Attributes names the entry's attributes read into the Identity; the
-	// zero value means the defaults.
-	Attributes Attributes
+	// Attributes names the entry's attributes that fill the Identity, each
+	// a list tried in order (for Groups, every listed attribute's values);
+	// nil fields take DefaultAttributes. Of the email attribute's values,
+	// one equal to the login email (ignoring the case of ASCII letters
+	// only) is preferred, else the first valid one. Groups are read unless
+	// GroupSearch is set.
+	Attributes sso.AttributeMap
+	// ExtraAttributes lists further attributes of the entry copied into
+	// [sso.Identity.Attributes].
+	ExtraAttributes []string
 	// GroupSearch, when set, finds the user's groups by a search instead of
 	// the memberOf attribute.
 	GroupSearch *GroupSearch
@@ -86,7 +90,7 @@ type Config struct {
 	// instead of the value of their first RDN (usually the cn).
 	GroupsAsDN bool
 	// TrustEmail sets [sso.Identity.EmailVerified] for an email read from
-	// the entry's mail attribute (Attributes.Mail): the directory's mail
+	// the entry's email attribute (Attributes.Email): the directory's mail
 	// attribute is managed by the organisation and may be trusted. An
 	// entry without a usable mail value gets the login email, which the
 	// directory did not state as an address (a UPN, or the address a DN
@@ -164,22 +168,15 @@ type UPN struct {
 	Attribute string
 }
 
-// Attributes names the attributes read from the user's entry. Empty fields
-// take the defaults (mail, givenName, sn, displayName, memberOf).
-type Attributes struct {
-	// Mail holds the email (default "mail"); a value equal to the login
-	// email (ignoring the case of ASCII letters only) is preferred, else the
-	// first valid one.
-	Mail string
-	// GivenName, Surname and DisplayName hold the names (defaults
-	// "givenName", "sn" and "displayName"; cn stands in for an empty
-	// display name).
-	GivenName, Surname, DisplayName string
-	// MemberOf holds the DNs of the user's groups (default "memberOf"),
-	// read unless Config.GroupSearch is set.
-	MemberOf string
-	// Extra lists further attributes copied into [sso.Identity.Attributes].
-	Extra []string
+// DefaultAttributes are the attributes that fill an [sso.Identity] where
+// Config.Attributes names none: inetOrgPerson's and Active Directory's.
+// The cn stands in for an empty displayName.
+var DefaultAttributes = sso.AttributeMap{
+	Email:       []string{"mail"},
+	GivenName:   []string{"givenName"},
+	FamilyName:  []string{"sn"},
+	DisplayName: []string{"displayName", "cn"},
+	Groups:      []string{"memberOf"},
 }
 
 // GroupSearch finds the user's groups with a subtree search.
@@ -210,7 +207,7 @@ type settings struct {
 	roots     *x509.CertPool
 	urls      []*url.URL
 	templates map[string]string // normalised domain -> template
-	attrs     Attributes
+	attrs     sso.AttributeMap
 	readAttrs []string // attributes requested from the user's entry
 	// userFilter is the search filter up to the escaped email:
 	// "(&(objectClass=C)(mail=".
@@ -361,23 +358,9 @@ func (c *Config) settings() (*settings, error) {
 		}
 	}
 
-	a := c.Attributes
-	a.Extra = append([]string(nil), a.Extra...)
-	for _, f := range []struct {
-		v   *string
-		def string
-	}{
-		{&a.Mail, DefaultMailAttribute},
-		{&a.GivenName, DefaultGivenNameAttribute},
-		{&a.Surname, DefaultSurnameAttribute},
-		{&a.DisplayName, DefaultDisplayNameAttribute},
-		{&a.MemberOf, DefaultMemberOfAttribute},
-	} {
-		if *f.v == "" {
-			*f.v = f.def
-		}
-	}
-	for _, name := range append([]string{a.Mail, a.GivenName, a.Surname, a.DisplayName, a.MemberOf}, a.Extra...) {
+	a := c.Attributes.Or(DefaultAttributes)
+	names := slices.Concat(a.Email, a.GivenName, a.FamilyName, a.DisplayName, a.Groups, c.ExtraAttributes)
+	for _, name := range names {
 		if !validAttributeName(name) {
 			return fail("Attributes: %q is not an attribute name", name)
 		}
@@ -386,7 +369,7 @@ func (c *Config) settings() (*settings, error) {
 		}
 	}
 	s.attrs = a
-	s.readAttrs = dedupFold(append([]string{a.Mail, a.GivenName, a.Surname, a.DisplayName, "cn", a.MemberOf}, a.Extra...))
+	s.readAttrs = dedupFold(names)
 	if c.TrustUPNAsEmail {
 		s.readAttrs = dedupFold(append(s.readAttrs, s.UPN.Attribute))
 	}

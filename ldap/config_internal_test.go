@@ -1,6 +1,7 @@
 package ldap
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -14,9 +15,10 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := []any{s.DialTimeout, s.OpTimeout, s.MaxConns, s.IdleTimeout, s.HealthCheckAfter, s.RetryDownAfter,
-		s.attrs.Mail, s.attrs.GivenName, s.attrs.Surname, s.attrs.DisplayName, s.attrs.MemberOf, s.UPN.Attribute}
+		strings.Join(s.attrs.Email, ","), strings.Join(s.attrs.GivenName, ","), strings.Join(s.attrs.FamilyName, ","),
+		strings.Join(s.attrs.DisplayName, ","), strings.Join(s.attrs.Groups, ","), s.UPN.Attribute}
 	want := []any{5 * time.Second, 10 * time.Second, 8, 2 * time.Minute, 15 * time.Second, 30 * time.Second,
-		"mail", "givenName", "sn", "displayName", "memberOf", "userPrincipalName"}
+		"mail", "givenName", "sn", "displayName,cn", "memberOf", "userPrincipalName"}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("default %d = %v; want %v", i, got[i], want[i])

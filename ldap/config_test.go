@@ -83,8 +83,8 @@ func TestConfigValidate(t *testing.T) {
 		{"upn trusted as email without TrustEmail", func(c *ldap.Config) {
 			c.Search, c.UPN, c.TrustUPNAsEmail = nil, &ldap.UPN{}, true
 		}, "without TrustEmail"},
-		{"password attribute", func(c *ldap.Config) { c.Attributes.Extra = []string{"userPassword"} }, "password hashes"},
-		{"bad extra attribute", func(c *ldap.Config) { c.Attributes.Extra = []string{"a b"} }, "not an attribute name"},
+		{"password attribute", func(c *ldap.Config) { c.ExtraAttributes = []string{"userPassword"} }, "password hashes"},
+		{"bad extra attribute", func(c *ldap.Config) { c.ExtraAttributes = []string{"a b"} }, "not an attribute name"},
 		{"group search without base", func(c *ldap.Config) { c.GroupSearch = &ldap.GroupSearch{} }, "GroupSearch.BaseDN"},
 		{"group filter without placeholder", func(c *ldap.Config) {
 			c.GroupSearch = &ldap.GroupSearch{BaseDN: "dc=example,dc=com", Filter: "(objectClass=groupOfNames)"}

@@ -485,18 +485,15 @@ func (a *Authenticator) identity(entry *goldap.Entry, dn, url, loginEmail string
 		Issuer:      url,
 		Subject:     subject,
 		Email:       loginEmail,
-		GivenName:   entry.GetEqualFoldAttributeValue(at.GivenName),
-		FamilyName:  entry.GetEqualFoldAttributeValue(at.Surname),
-		DisplayName: entry.GetEqualFoldAttributeValue(at.DisplayName),
+		GivenName:   firstValue(entry, at.GivenName),
+		FamilyName:  firstValue(entry, at.FamilyName),
+		DisplayName: firstValue(entry, at.DisplayName),
 		Attributes:  map[string][]string{},
 		AuthTime:    a.s.Now(),
 		Warnings:    warnings,
 	}
-	if id.DisplayName == "" {
-		id.DisplayName = entry.GetEqualFoldAttributeValue("cn")
-	}
 	fromMail := false
-	if mails := entry.GetEqualFoldAttributeValues(at.Mail); len(mails) > 0 {
+	if name, mails := firstValues(entry, at.Email); len(mails) > 0 {
 		id.Email = ""
 		for _, m := range mails {
 			n, err := sso.NormalizeEmail(m)
@@ -513,7 +510,7 @@ func (a *Authenticator) identity(entry *goldap.Entry, dn, url, loginEmail string
 		}
 		if id.Email == "" {
 			id.Email = loginEmail
-			id.Warnings = append(id.Warnings, sso.Warning{Reason: sso.ReasonInvalidEmail, Detail: "the entry's " + at.Mail + " holds no valid email; using the login email"})
+			id.Warnings = append(id.Warnings, sso.Warning{Reason: sso.ReasonInvalidEmail, Detail: "the entry's " + name + " holds no valid email; using the login email"})
 		} else {
 			fromMail = true
 		}
@@ -535,15 +532,39 @@ func (a *Authenticator) identity(entry *goldap.Entry, dn, url, loginEmail string
 		id.Attributes[attr.Name] = append(id.Attributes[attr.Name], attr.Values...)
 	}
 	if a.s.GroupSearch == nil {
-		for _, g := range entry.GetEqualFoldAttributeValues(at.MemberOf) {
-			if !a.s.GroupsAsDN {
-				g = firstRDNValue(g)
+		for _, name := range at.Groups {
+			for _, g := range entry.GetEqualFoldAttributeValues(name) {
+				if !a.s.GroupsAsDN {
+					g = firstRDNValue(g)
+				}
+				groups = append(groups, g)
 			}
-			groups = append(groups, g)
 		}
 	}
 	id.Groups = dedup(groups)
 	return id, nil
+}
+
+// firstValues returns the name and values of the first of names the entry
+// has a value of.
+func firstValues(entry *goldap.Entry, names []string) (string, []string) {
+	for _, n := range names {
+		if v := entry.GetEqualFoldAttributeValues(n); len(v) > 0 {
+			return n, v
+		}
+	}
+	return "", nil
+}
+
+// firstValue returns the first value of the first of names the entry has a
+// non-empty value of.
+func firstValue(entry *goldap.Entry, names []string) string {
+	for _, n := range names {
+		if v := entry.GetEqualFoldAttributeValue(n); v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // entryUPN returns the entry's UPN attribute value that equals the login

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/internal/token"
 	"github.com/ssokit/sso/policy"
 )
 
@@ -113,13 +114,13 @@ func parkKey(id string) string { return "login-park:" + id }
 // a newer login of the same identity replaces the older one, so the
 // records an identity can make are bounded.
 func subjectKey(id *sso.Identity) string {
-	return "login-park-subject:" + sso.HashBinding(id.Connection+"\x00"+id.Subject)
+	return "login-park-subject:" + token.Hash(id.Connection+"\x00"+id.Subject)
 }
 
 // park keeps p in Config.StateStore and points this browser's binding cookie
 // at it. It returns a typed error when the store refuses (full or down).
 func (h *Handler) park(ctx context.Context, w http.ResponseWriter, r *http.Request, p *parked) error {
-	id, err := sso.RandomToken(nil, 24)
+	id, err := token.Random(nil, 24)
 	if err != nil {
 		return err
 	}
@@ -214,9 +215,9 @@ func storeError(op, connection, detail string, err error) error {
 }
 
 // newToken returns a one-time token for a confirmation form and its digest.
-func newToken() (token, digest string, err error) {
-	token, err = sso.RandomToken(nil, 24)
-	return token, tokenDigest(token), err
+func newToken() (tok, digest string, err error) {
+	tok, err = token.Random(nil, 24)
+	return tok, tokenDigest(tok), err
 }
 
 func tokenDigest(token string) string {

@@ -24,6 +24,7 @@ import (
 	"github.com/ssokit/sso/internal/defaults"
 	"github.com/ssokit/sso/internal/flowstate"
 	"github.com/ssokit/sso/internal/refresh"
+	"github.com/ssokit/sso/internal/token"
 )
 
 // Connection is one configured OpenID provider. It implements
@@ -325,7 +326,7 @@ func (c *Connection) Begin(ctx context.Context, req sso.BeginRequest) (*sso.Step
 	}
 	var vals [3]string
 	for i := range vals {
-		if vals[i], err = sso.RandomToken(c.cfg.Rand, 32); err != nil {
+		if vals[i], err = token.Random(c.cfg.Rand, 32); err != nil {
 			return nil, err
 		}
 	}
@@ -497,7 +498,7 @@ func (c *Connection) exchange(ctx context.Context, p *provider, code, verifier s
 	defer cancel()
 	opts := []rp.CodeExchangeOpt{rp.WithCodeVerifier(verifier)}
 	if c.key != nil {
-		jti, err := sso.RandomToken(c.cfg.Rand, 16)
+		jti, err := token.Random(c.cfg.Rand, 16)
 		if err != nil {
 			return nil, err
 		}

@@ -26,13 +26,13 @@ const (
 	// DefaultCertificateWarning is how long before a certificate's expiry
 	// the certificate_expiring event starts.
 	DefaultCertificateWarning = 30 * 24 * time.Hour
-	// DefaultMetadataRefresh is the refresh interval of metadata fetched
+	// DefaultMetadataMaxAge is the refresh interval of metadata fetched
 	// from a URL when it states no cacheDuration.
-	DefaultMetadataRefresh = 6 * time.Hour
+	DefaultMetadataMaxAge = 6 * time.Hour
 	// DefaultMetadataMaxBytes caps fetched metadata.
 	DefaultMetadataMaxBytes = 4 << 20
-	// DefaultMetadataTimeout bounds one metadata fetch.
-	DefaultMetadataTimeout = 20 * time.Second
+	// DefaultTimeout bounds each request to the IdP (a metadata fetch).
+	DefaultTimeout = 20 * time.Second
 )
 
 // Config configures one SAML connection: this application as a service
@@ -101,11 +101,12 @@ type Config struct {
 	InsecureAllowPrivateNetwork bool
 	// MetadataMaxBytes caps fetched metadata; DefaultMetadataMaxBytes when 0.
 	MetadataMaxBytes int64
-	// MetadataTimeout bounds one fetch; DefaultMetadataTimeout when 0.
-	MetadataTimeout time.Duration
-	// MetadataRefresh is the refresh interval when the metadata states no
-	// cacheDuration; DefaultMetadataRefresh when 0.
-	MetadataRefresh time.Duration
+	// Timeout bounds each request to the IdP (a metadata fetch);
+	// DefaultTimeout when 0.
+	Timeout time.Duration
+	// MetadataMaxAge is the refresh interval when the metadata states no
+	// cacheDuration; DefaultMetadataMaxAge when 0.
+	MetadataMaxAge time.Duration
 
 	// SPKeys are the service provider's keys. The first is current: it
 	// signs requests and its certificate is published for encryption. All
@@ -156,7 +157,7 @@ type Config struct {
 	ClockSkew time.Duration
 	// MaxResponseBytes caps the decoded response; DefaultMaxResponseBytes
 	// when 0.
-	MaxResponseBytes int
+	MaxResponseBytes int64
 	// FlowLifetime is how long a login may take between Begin and
 	// Complete; DefaultFlowLifetime when 0.
 	FlowLifetime time.Duration
@@ -291,7 +292,7 @@ func (c *Config) Validate() error {
 	if c.ClockSkew < 0 || c.ClockSkew > time.Hour {
 		return bad("ClockSkew %v is outside 0..1h", c.ClockSkew)
 	}
-	if c.MaxResponseBytes < 0 || c.FlowLifetime < 0 || c.MetadataMaxBytes < 0 || c.MetadataTimeout < 0 || c.MetadataRefresh < 0 || c.CertificateWarning < 0 {
+	if c.MaxResponseBytes < 0 || c.FlowLifetime < 0 || c.MetadataMaxBytes < 0 || c.Timeout < 0 || c.MetadataMaxAge < 0 || c.CertificateWarning < 0 {
 		return bad("sizes and durations must not be negative")
 	}
 	return nil

@@ -119,12 +119,12 @@ func (sp *ServiceProvider) handleLogoutRequest(ctx context.Context, req sso.Comp
 	binding := BindingHTTPPost
 	if redirect {
 		binding = BindingHTTPRedirect
-		out, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(raw)), int64(sp.cfg.MaxResponseBytes)+1))
+		out, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(raw)), int64(sp.maxBytes)+1))
 		if err != nil {
 			return nil, c.fail(sso.ReasonMalformed, "the LogoutRequest is not DEFLATE-encoded as the HTTP-Redirect binding requires", err)
 		}
-		if len(out) > sp.cfg.MaxResponseBytes {
-			return nil, c.fail(sso.ReasonRequestTooLarge, fmt.Sprintf("the inflated LogoutRequest is larger than %d bytes (MaxResponseBytes)", sp.cfg.MaxResponseBytes), nil)
+		if len(out) > sp.maxBytes {
+			return nil, c.fail(sso.ReasonRequestTooLarge, fmt.Sprintf("the inflated LogoutRequest is larger than %d bytes (MaxResponseBytes)", sp.maxBytes), nil)
 		}
 		raw = out
 	}
@@ -253,15 +253,15 @@ func (sp *ServiceProvider) handleLogoutRequest(ctx context.Context, req sso.Comp
 
 // decodeRequest caps and base64-decodes a SAMLRequest parameter.
 func (sp *ServiceProvider) decodeRequest(enc string) ([]byte, error) {
-	if len(enc) > base64.StdEncoding.EncodedLen(sp.cfg.MaxResponseBytes)+sp.cfg.MaxResponseBytes/32 {
-		return nil, sp.errorf(opHandleLogoutRequest, sso.ReasonRequestTooLarge, fmt.Sprintf("the SAMLRequest is larger than %d bytes (MaxResponseBytes)", sp.cfg.MaxResponseBytes), nil)
+	if len(enc) > base64.StdEncoding.EncodedLen(sp.maxBytes)+sp.maxBytes/32 {
+		return nil, sp.errorf(opHandleLogoutRequest, sso.ReasonRequestTooLarge, fmt.Sprintf("the SAMLRequest is larger than %d bytes (MaxResponseBytes)", sp.maxBytes), nil)
 	}
 	raw, err := base64.StdEncoding.DecodeString(stripSpace(enc))
 	if err != nil {
 		return nil, sp.errorf(opHandleLogoutRequest, sso.ReasonMalformed, "the SAMLRequest is not valid base64", err)
 	}
-	if len(raw) > sp.cfg.MaxResponseBytes {
-		return nil, sp.errorf(opHandleLogoutRequest, sso.ReasonRequestTooLarge, fmt.Sprintf("the SAMLRequest is larger than %d bytes (MaxResponseBytes)", sp.cfg.MaxResponseBytes), nil)
+	if len(raw) > sp.maxBytes {
+		return nil, sp.errorf(opHandleLogoutRequest, sso.ReasonRequestTooLarge, fmt.Sprintf("the SAMLRequest is larger than %d bytes (MaxResponseBytes)", sp.maxBytes), nil)
 	}
 	return raw, nil
 }

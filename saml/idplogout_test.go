@@ -348,7 +348,7 @@ func TestHandleLogoutRequestSize(t *testing.T) {
 			// A message a few bytes over the cap: its encoded form passes
 			// the check before decoding, what it decodes or inflates to
 			// does not.
-			e = newSLOEnv(t, sloOptions{mod: func(c *saml.Config) { c.MaxResponseBytes = size - 5 }})
+			e = newSLOEnv(t, sloOptions{mod: func(c *saml.Config) { c.MaxResponseBytes = int64(size - 5) }})
 			req, _ = e.idpLogout(samltest.LogoutRequestOptions{Binding: b})
 			_, err := e.sp.HandleLogoutRequest(context.Background(), req)
 			wantReason(t, err, sso.ReasonRequestTooLarge)

@@ -19,6 +19,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/internal/flowstate"
+	"github.com/ssokit/sso/internal/token"
 )
 
 // LogoutRequest asks the IdP to end a session.
@@ -99,7 +100,7 @@ func (sp *ServiceProvider) Logout(ctx context.Context, req LogoutRequest) (*sso.
 		lr.CreateElement("samlp:SessionIndex").SetText(req.SessionIndex)
 	}
 
-	flowID, err := sso.RandomToken(sp.cfg.Rand, 24)
+	flowID, err := token.Random(sp.cfg.Rand, 24)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +140,7 @@ func (sp *ServiceProvider) Logout(ctx context.Context, req LogoutRequest) (*sso.
 }
 
 func mustToken(sp *ServiceProvider) string {
-	t, err := sso.RandomToken(sp.cfg.Rand, 20)
+	t, err := token.Random(sp.cfg.Rand, 20)
 	if err != nil {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
@@ -256,11 +257,11 @@ func (sp *ServiceProvider) completeLogout(ctx context.Context, req sso.CompleteR
 	}
 	redirect := req.Params.Has("SigAlg") || req.Params.Has("Signature") || !looksLikeXML(raw)
 	if redirect {
-		out, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(raw)), int64(sp.cfg.MaxResponseBytes)+1))
+		out, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(raw)), int64(sp.maxBytes)+1))
 		if err != nil {
 			return nil, c.fail(sso.ReasonMalformed, "the LogoutResponse is not DEFLATE-encoded as the HTTP-Redirect binding requires", err)
 		}
-		if len(out) > sp.cfg.MaxResponseBytes {
+		if len(out) > sp.maxBytes {
 			return nil, c.fail(sso.ReasonRequestTooLarge, "the inflated LogoutResponse is larger than MaxResponseBytes", nil)
 		}
 		raw = out

@@ -39,7 +39,7 @@ func (c *Config) safeOptions() (safehttp.Options, error) {
 		InsecureAllowHTTP:           c.InsecureAllowHTTP,
 		InsecureAllowPrivateNetwork: c.InsecureAllowPrivateNetwork,
 		MaxBytes:                    c.MetadataMaxBytes,
-		Timeout:                     c.MetadataTimeout,
+		Timeout:                     c.Timeout,
 		RootCAs:                     roots,
 		HTTPOptionName:              "InsecureAllowHTTP",
 		PrivateNetworkOptionName:    "InsecureAllowPrivateNetwork",
@@ -101,10 +101,10 @@ func (sp *ServiceProvider) startMetadataURL(ctx context.Context) (*idpState, err
 	src, err := refresh.New(ctx, refresh.Config[*idpState]{
 		Fetch:        fetch,
 		Accept:       func(old, new *idpState) error { return sp.acceptMetadata(ms, old, new) },
-		Interval:     c.MetadataRefresh,
-		MinInterval:  min(minMetadataRefresh, c.MetadataRefresh),
-		MaxInterval:  max(maxMetadataRefresh, c.MetadataRefresh),
-		FetchTimeout: c.MetadataTimeout,
+		Interval:     c.MetadataMaxAge,
+		MinInterval:  min(minMetadataRefresh, c.MetadataMaxAge),
+		MaxInterval:  max(maxMetadataRefresh, c.MetadataMaxAge),
+		FetchTimeout: c.Timeout,
 		Now:          c.Now,
 		OnEvent:      func(ev refresh.Event) { sp.metadataEvent(ms, ev) },
 	})

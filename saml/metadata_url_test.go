@@ -265,7 +265,7 @@ func TestMetadataURLGuard(t *testing.T) {
 	}))
 	defer slow.Close()
 	c.IdPMetadataURL = slow.URL
-	c.MetadataTimeout = 200 * time.Millisecond
+	c.Timeout = 200 * time.Millisecond
 	start := time.Now()
 	_, err = saml.New(context.Background(), c)
 	wantReason(t, err, sso.ReasonMetadataFetchFailed)

@@ -107,15 +107,15 @@ const (
 
 // decodeResponse caps and base64-decodes a SAMLResponse form value.
 func (sp *ServiceProvider) decodeResponse(op, enc string) ([]byte, error) {
-	if len(enc) > base64.StdEncoding.EncodedLen(sp.cfg.MaxResponseBytes)+sp.cfg.MaxResponseBytes/32 {
-		return nil, sp.errorf(op, sso.ReasonRequestTooLarge, fmt.Sprintf("the SAMLResponse is larger than %d bytes (MaxResponseBytes)", sp.cfg.MaxResponseBytes), nil)
+	if len(enc) > base64.StdEncoding.EncodedLen(sp.maxBytes)+sp.maxBytes/32 {
+		return nil, sp.errorf(op, sso.ReasonRequestTooLarge, fmt.Sprintf("the SAMLResponse is larger than %d bytes (MaxResponseBytes)", sp.maxBytes), nil)
 	}
 	raw, err := base64.StdEncoding.DecodeString(stripSpace(enc))
 	if err != nil {
 		return nil, sp.errorf(op, sso.ReasonMalformed, "the SAMLResponse is not valid base64", err)
 	}
-	if len(raw) > sp.cfg.MaxResponseBytes {
-		return nil, sp.errorf(op, sso.ReasonRequestTooLarge, fmt.Sprintf("the SAMLResponse is larger than %d bytes (MaxResponseBytes)", sp.cfg.MaxResponseBytes), nil)
+	if len(raw) > sp.maxBytes {
+		return nil, sp.errorf(op, sso.ReasonRequestTooLarge, fmt.Sprintf("the SAMLResponse is larger than %d bytes (MaxResponseBytes)", sp.maxBytes), nil)
 	}
 	return raw, nil
 }
@@ -496,7 +496,7 @@ func (c *checker) decrypt(ea *etree.Element) (*etree.Element, error) {
 	if plain == nil {
 		return nil, c.fail(sso.ReasonDecryptionFailed, "the encrypted assertion cannot be decrypted with the SP key(s): it was encrypted for another key (check the certificate the IdP has for this SP) or it is corrupt", lastErr)
 	}
-	if len(plain) > c.sp.cfg.MaxResponseBytes {
+	if len(plain) > c.sp.maxBytes {
 		return nil, c.fail(sso.ReasonRequestTooLarge, "the decrypted assertion is larger than MaxResponseBytes", nil)
 	}
 	if c.sp.cfg.Debug {

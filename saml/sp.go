@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/internal/defaults"
 	"github.com/ssokit/sso/internal/flowstate"
+	"github.com/ssokit/sso/internal/token"
 )
 
 // ServiceProvider is one SAML connection: this application as service
@@ -27,14 +29,15 @@ import (
 // A ServiceProvider is safe for concurrent use. When it fetches metadata
 // from a URL it refreshes it in the background until Close is called.
 type ServiceProvider struct {
-	cfg    Config
-	attrs  sso.AttributeMap
-	keys   []*spKey
-	extra  []*x509.Certificate // IdPCertificates added to metadata ones
-	store  sso.StateStore
-	replay sso.ReplayCache
-	log    *slog.Logger
-	clock  *dsig.Clock
+	cfg      Config
+	maxBytes int // Config.MaxResponseBytes, for comparing with lengths
+	attrs    sso.AttributeMap
+	keys     []*spKey
+	extra    []*x509.Certificate // IdPCertificates added to metadata ones
+	store    sso.StateStore
+	replay   sso.ReplayCache
+	log      *slog.Logger
+	clock    *dsig.Clock
 
 	idp  atomic.Pointer[idpState]
 	meta *metadataSource // when the metadata comes from a URL
@@ -87,16 +90,17 @@ func New(ctx context.Context, cfg Config) (*ServiceProvider, error) {
 	defaults.Set(&cfg.FlowLifetime, DefaultFlowLifetime)
 	defaults.Set(&cfg.CertificateWarning, DefaultCertificateWarning)
 	defaults.Set(&cfg.MetadataMaxBytes, DefaultMetadataMaxBytes)
-	defaults.Set(&cfg.MetadataTimeout, DefaultMetadataTimeout)
-	defaults.Set(&cfg.MetadataRefresh, DefaultMetadataRefresh)
+	defaults.Set(&cfg.Timeout, DefaultTimeout)
+	defaults.Set(&cfg.MetadataMaxAge, DefaultMetadataMaxAge)
 	sp := &ServiceProvider{
-		cfg:    cfg,
-		attrs:  cfg.Attributes.Or(DefaultAttributes),
-		store:  cfg.StateStore,
-		replay: cfg.ReplayCache,
-		log:    cfg.Logger,
-		warned: map[string]time.Time{},
-		stop:   func() {},
+		cfg:      cfg,
+		maxBytes: int(min(cfg.MaxResponseBytes, math.MaxInt32)),
+		attrs:    cfg.Attributes.Or(DefaultAttributes),
+		store:    cfg.StateStore,
+		replay:   cfg.ReplayCache,
+		log:      cfg.Logger,
+		warned:   map[string]time.Time{},
+		stop:     func() {},
 	}
 	sp.cfg.IdPCertificates = nil
 	sp.cfg.IdPMetadataXML = nil
@@ -411,7 +415,7 @@ func (sp *ServiceProvider) Begin(ctx context.Context, req sso.BeginRequest) (*ss
 		root.RemoveChild(subj)
 		root.InsertChildAt(1, subj) // after Issuer, as the schema orders it
 	}
-	flowID, err := sso.RandomToken(sp.cfg.Rand, 24)
+	flowID, err := token.Random(sp.cfg.Rand, 24)
 	if err != nil {
 		return nil, err
 	}

@@ -261,7 +261,7 @@ func runSAMLMetadata(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://") {
 		opts := safehttp.Options{InsecureAllowHTTP: *allowHTTP, InsecureAllowPrivateNetwork: *allowPrivate, MaxBytes: saml.DefaultMetadataMaxBytes,
 			HTTPOptionName: "--allow-http", PrivateNetworkOptionName: "--allow-private-network"}
-		ctx, cancel := context.WithTimeout(context.Background(), saml.DefaultMetadataTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), saml.DefaultTimeout)
 		defer cancel()
 		resp, err := safehttp.Get(ctx, safehttp.NewClient(opts), src, opts.MaxBytes)
 		if err != nil {

@@ -87,7 +87,7 @@ type Config[T any] struct {
 // above MaxInterval as an *sso.Error with reason [sso.ReasonInvalidConfig].
 func (c Config[T]) Validate() error {
 	bad := func(detail string) error {
-		return sso.Errorf("refresh.Config", sso.ReasonInvalidConfig, "", detail, nil)
+		return &sso.Error{Op: "refresh.Config", Reason: sso.ReasonInvalidConfig, Detail: detail}
 	}
 	if c.Fetch == nil {
 		return bad("Fetch is required")

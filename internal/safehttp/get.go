@@ -34,7 +34,7 @@ type Response struct {
 func Get(ctx context.Context, c *http.Client, rawURL string, maxBytes int64) (*Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return nil, sso.Errorf("safehttp.Get", sso.ReasonInvalidConfig, "", fmt.Sprintf("%q is not a valid URL", rawURL), err)
+		return nil, newError("safehttp.Get", sso.ReasonInvalidConfig, fmt.Sprintf("%q is not a valid URL", rawURL), err)
 	}
 	return Do(c, req, maxBytes)
 }
@@ -103,11 +103,11 @@ func fetchError(op, where string, err error) error {
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.Canceled):
-		return sso.Errorf(op, sso.ReasonMetadataFetchFailed, "", fmt.Sprintf("fetching %s was cancelled", where), err)
+		return newError(op, sso.ReasonMetadataFetchFailed, fmt.Sprintf("fetching %s was cancelled", where), err)
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
-		return sso.Errorf(op, sso.ReasonMetadataFetchFailed, "", fmt.Sprintf("fetching %s timed out", where), err)
+		return newError(op, sso.ReasonMetadataFetchFailed, fmt.Sprintf("fetching %s timed out", where), err)
 	default:
-		return sso.Errorf(op, sso.ReasonMetadataFetchFailed, "", fmt.Sprintf("fetching %s failed", where), err)
+		return newError(op, sso.ReasonMetadataFetchFailed, fmt.Sprintf("fetching %s failed", where), err)
 	}
 }
 
@@ -144,4 +144,9 @@ func (r *Response) CacheUntil(now time.Time) time.Time {
 		return exp
 	}
 	return time.Time{}
+}
+
+// newError returns an *sso.Error of package safehttp.
+func newError(op string, reason sso.Reason, detail string, cause error) *sso.Error {
+	return &sso.Error{Op: op, Reason: reason, Detail: detail, Err: cause}
 }

@@ -81,11 +81,11 @@ type Options struct {
 // reason [sso.ReasonInvalidConfig].
 func (o Options) Validate() error {
 	if o.MaxBytes < 0 {
-		return sso.Errorf("safehttp.Options", sso.ReasonInvalidConfig, "",
+		return newError("safehttp.Options", sso.ReasonInvalidConfig,
 			fmt.Sprintf("MaxBytes is %d; use a positive size, or 0 for the default %d", o.MaxBytes, DefaultMaxBytes), nil)
 	}
 	if o.Timeout < 0 {
-		return sso.Errorf("safehttp.Options", sso.ReasonInvalidConfig, "",
+		return newError("safehttp.Options", sso.ReasonInvalidConfig,
 			fmt.Sprintf("Timeout is %s; use a positive duration, or 0 for the default %s", o.Timeout, DefaultTimeout), nil)
 	}
 	return nil
@@ -136,22 +136,22 @@ func CheckURL(raw string, opts Options) error {
 	const op = "safehttp.CheckURL"
 	u, err := url.Parse(raw)
 	if err != nil {
-		return sso.Errorf(op, sso.ReasonInvalidConfig, "", fmt.Sprintf("%q is not a valid URL", raw), err)
+		return newError(op, sso.ReasonInvalidConfig, fmt.Sprintf("%q is not a valid URL", raw), err)
 	}
 	if !u.IsAbs() || u.Opaque != "" {
-		return sso.Errorf(op, sso.ReasonInvalidConfig, "",
+		return newError(op, sso.ReasonInvalidConfig,
 			fmt.Sprintf("%q is not an absolute URL; use https://host/path", raw), nil)
 	}
 	if err := checkScheme(op, u, opts); err != nil {
 		return err
 	}
 	if u.User != nil {
-		return sso.Errorf(op, sso.ReasonInvalidConfig, "",
+		return newError(op, sso.ReasonInvalidConfig,
 			fmt.Sprintf("%s carries user:password credentials; remove them from the URL", redact(u)), nil)
 	}
 	host := u.Hostname()
 	if host == "" {
-		return sso.Errorf(op, sso.ReasonInvalidConfig, "", fmt.Sprintf("%q has no host", raw), nil)
+		return newError(op, sso.ReasonInvalidConfig, fmt.Sprintf("%q has no host", raw), nil)
 	}
 	if opts.InsecureAllowPrivateNetwork {
 		return nil
@@ -174,7 +174,7 @@ func CheckURL(raw string, opts Options) error {
 	if i := strings.LastIndexByte(name, '.'); numericLabel(name[i+1:]) {
 		// "2130706433" or "0x7f.1": not a DNS name, but some resolvers
 		// read it as an IPv4 address.
-		return sso.Errorf(op, sso.ReasonInvalidConfig, "",
+		return newError(op, sso.ReasonInvalidConfig,
 			fmt.Sprintf("host %q is neither a DNS name nor a standard IP address", host), nil)
 	}
 	return nil

@@ -19,6 +19,7 @@ import (
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/internal/token"
 )
 
 // Dialect names the SQL database behind a Store.
@@ -195,7 +196,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		s.now = time.Now
 	}
 	if s.newID == nil {
-		s.newID = func() (string, error) { return sso.RandomToken(nil, 16) }
+		s.newID = func() (string, error) { return token.Random(nil, 16) }
 	}
 	if s.purgeEvery == 0 {
 		s.purgeEvery = DefaultPurgeEvery
