@@ -398,55 +398,16 @@ func walkRefs(cfg *Config, f func(field string, v *string)) {
 func (a *App) build(ctx context.Context) error {
 	cfg := a.cfg
 	var p problems
-	var accounts []login.Account
-	for i := range cfg.Accounts {
-		ac := &cfg.Accounts[i]
-		af := fmt.Sprintf("accounts[%d]", i)
+	accounts := cfg.declare(&p, a.keptPolicies, a.dbPath, func(field string, ac *AccountConfig, cc ConnectionConfig) (sso.Authenticator, error) {
 		a.accounts[ac.ID] = ac
-		pol := policy.Policy{Account: ac.ID, Mode: ac.Policy.Mode, Scope: ac.Policy.Scope, AdminsMayUsePassword: ac.Policy.AdminsMayUsePassword,
-			DryRun: ac.Policy.DryRun, SecondFactorRequired: ac.Policy.SecondFactorRequired, SSOSatisfiesSecondFactor: ac.Policy.SSOSatisfiesSecondFactor}
-		acct := login.Account{ID: ac.ID, Name: ac.Name, Aliases: ac.Aliases, Domains: ac.Domains}
-		for j := range ac.Connections {
-			cc := ac.Connections[j]
-			cf := fmt.Sprintf("%s.connections[%d]", af, j)
-			ci := &connInfo{account: ac.ID, cfg: cc, field: cf}
-			auth, err := a.newAuthenticator(ctx, ci)
-			if err != nil {
-				p.addErr(cf+"."+string(cc.Protocol), err)
-				continue
-			}
+		ci := &connInfo{account: ac.ID, cfg: cc, field: field}
+		auth, err := a.newAuthenticator(ctx, ci)
+		if err == nil {
 			ci.auth = auth
 			a.connOf[cc.ID] = ci
-			pc, err := cc.Provisioning.toProvisioning(cc.ID)
-			if err != nil {
-				p.addErr(cf+".provisioning", err)
-				continue
-			}
-			acct.Connections = append(acct.Connections, login.Connection{Authenticator: auth, DisplayName: cc.DisplayName, LogoURL: cc.LogoURL,
-				Issuers: cc.Issuers, Module: cc.Module, Provisioning: pc, LogoutRedirectURL: cc.LogoutRedirectURL})
-			pol.Connections = append(pol.Connections, policy.Connection{ID: cc.ID, Stage: cc.Stage, TestUserEmails: cc.TestUsers})
 		}
-		if kept, ok := a.keptPolicies[ac.ID]; ok {
-			merged := mergePolicy(pol, kept)
-			if err := merged.Validate(); err != nil {
-				p.add(af+".policy", "the policy saved on the admin page (in %s) no longer fits the configuration: %v; save the policy again on the admin page, or start with another -db", a.dbPath, err)
-			}
-			pol = merged
-		} else if err := pol.Validate(); err != nil {
-			p.addErr(af+".policy", err)
-		}
-		// The registry takes each connection's stage and test users on
-		// the connection itself.
-		for k := range acct.Connections {
-			if pc, ok := pol.Connection(acct.Connections[k].ID()); ok {
-				pc.ID = ""
-				acct.Connections[k].Policy = pc
-			}
-		}
-		acct.Policy = pol
-		acct.Policy.Account, acct.Policy.Connections = "", nil
-		accounts = append(accounts, acct)
-	}
+		return auth, err
+	})
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -494,63 +455,28 @@ func loginTemplates() *template.Template {
 // login handler serves for it.
 func (a *App) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authenticator, error) {
 	cc := ci.cfg
-	at := login.EndpointsOf(a.baseURL, cc.ID)
-	switch cc.Protocol {
-	case sso.ProtocolSAML:
-		s := cc.SAML
-		sc := saml.Config{
-			ID: cc.ID, Account: ci.account,
-			EntityID:       at.EntityID,
-			ACSURL:         at.ACS,
-			SLOURL:         at.SLO,
-			IdPMetadataURL: s.IdPMetadataURL, IdPEntityID: s.IdPEntityID,
-			InsecureAllowHTTP: s.InsecureAllowHTTP, InsecureAllowPrivateNetwork: s.InsecureAllowPrivateNetwork,
-			AllowIdPInitiated: s.AllowIdPInitiated, SubjectAttribute: s.SubjectAttribute, NameIDFormat: s.NameIDFormat,
-			TrustEmail: s.TrustEmail, AllowSHA1: s.AllowSHA1,
-			Debug: cc.Debug, Logger: a.log, Events: a.events,
-			StateStore: a.store, ReplayCache: a.store,
-		}
-		switch {
-		case s.IdPMetadataXML != "":
-			sc.IdPMetadataXML = []byte(s.IdPMetadataXML)
-		case s.IdPMetadataFile != "":
-			b, err := os.ReadFile(s.IdPMetadataFile)
-			if err != nil {
-				return nil, fmt.Errorf("idp_metadata_file: %w", err)
-			}
-			sc.IdPMetadataXML = b
-		}
+	pc, err := protocolConfig(cc, ci.account, a.baseURL)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case pc.saml != nil:
+		sc := *pc.saml
+		sc.Logger, sc.Events, sc.StateStore, sc.ReplayCache = a.log, a.events, a.store, a.store
 		kept := a.keptMetadata[cc.ID]
 		if kept != nil {
 			sc.IdPMetadataURL, sc.IdPEntityID, sc.IdPMetadataXML = "", "", kept
 		}
 		ci.samlCfg = sc
 		sp, err := saml.New(ctx, sc)
-		if err != nil {
-			if kept != nil {
-				return nil, fmt.Errorf("the IdP metadata applied on the admin page (kept in %s) is refused now: %v; start once with another -db, "+
-					"or remove it with: sqlite3 %s \"DELETE FROM demo_settings WHERE key = '%s%s'\"", a.dbPath, err, a.dbPath, metadataKeyPrefix, cc.ID)
-			}
-			return nil, err
+		if err != nil && kept != nil {
+			return nil, fmt.Errorf("the IdP metadata applied on the admin page (kept in %s) is refused now: %v; start once with another -db, "+
+				"or remove it with: sqlite3 %s \"DELETE FROM demo_settings WHERE key = '%s%s'\"", a.dbPath, err, a.dbPath, metadataKeyPrefix, cc.ID)
 		}
-		return sp, nil
-	case sso.ProtocolOIDC:
-		o := cc.OIDC
-		oc := oidc.Config{
-			ID:     cc.ID,
-			Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: sso.Secret(o.ClientSecret), AuthMethod: oidc.AuthMethod(o.AuthMethod),
-			RedirectURL: at.Callback, Scopes: o.Scopes,
-			PostLogoutRedirectURL: absolute(a.baseURL, o.PostLogoutRedirectURL),
-			TrustEmail:            o.TrustEmail, InsecureAllowHTTP: o.InsecureAllowHTTP, InsecureAllowPrivateNetwork: o.InsecureAllowPrivateNetwork,
-			StateStore: a.store, ReplayCache: a.store, Events: a.events, Debug: cc.Debug,
-		}
-		if o.CACertFile != "" {
-			b, err := os.ReadFile(o.CACertFile)
-			if err != nil {
-				return nil, fmt.Errorf("ca_cert_file: %w", err)
-			}
-			oc.CACertPEM = b
-		}
+		return sp, err
+	case pc.oidc != nil:
+		oc := *pc.oidc
+		oc.Events, oc.StateStore, oc.ReplayCache = a.events, a.store, a.store
 		c, err := oidc.New(oc)
 		if err != nil {
 			return nil, err
@@ -560,35 +486,14 @@ func (a *App) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authentic
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		if err := c.Refresh(rctx); err != nil {
-			a.log.Warn("OpenID provider not reachable yet", "connection", cc.ID, "issuer", o.Issuer, "err", err)
+			a.log.Warn("OpenID provider not reachable yet", "connection", cc.ID, "issuer", oc.Issuer, "err", err)
 		}
 		return c, nil
-	case sso.ProtocolLDAP:
-		l := cc.LDAP
-		lc := ldap.Config{ID: cc.ID, URLs: l.URLs, ServerName: l.ServerName, Templates: l.Templates, TrustEmail: l.TrustEmail, Events: a.events, Debug: cc.Debug}
-		if l.CACertPEM != "" {
-			lc.CACertPEM = []byte(l.CACertPEM)
-		}
-		if l.CACertFile != "" {
-			b, err := os.ReadFile(l.CACertFile)
-			if err != nil {
-				return nil, fmt.Errorf("ca_cert_file: %w", err)
-			}
-			lc.CACertPEM = b
-		}
-		if l.Search != nil {
-			lc.Search = &ldap.Search{BaseDN: l.Search.BaseDN, ObjectClass: l.Search.ObjectClass, BindDN: l.Search.BindDN, BindPassword: sso.Secret(l.Search.BindPassword)}
-		}
-		if l.UPN != nil {
-			lc.UPN = &ldap.UPN{BaseDN: l.UPN.BaseDN}
-		}
-		c, err := ldap.New(lc)
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
+	default:
+		lc := *pc.ldap
+		lc.Events = a.events
+		return ldap.New(lc)
 	}
-	return nil, fmt.Errorf("unknown protocol %q", cc.Protocol)
 }
 
 // toProvisioning converts the JSON settings.
@@ -704,5 +609,8 @@ func Check(opts Options) error {
 	var p problems
 	cfg.check(&p)
 	checkMockRefs(cfg, &p)
+	if len(p.list) == 0 {
+		cfg.checkDeclarations(context.Background(), &p)
+	}
 	return p.err()
 }

@@ -274,3 +274,47 @@ func TestDailyCertificateCheck(t *testing.T) {
 		t.Fatalf("certificate_expiring events: %d before the daily check, %d after; want one more", before, after)
 	}
 }
+
+// TestCheckRunsStartChecks: -check refuses what a start would refuse
+// without contacting an identity provider: a domain claimed by two
+// accounts, IdP metadata that does not parse, a policy nobody could log in
+// under, a provisioning setting that contradicts itself.
+func TestCheckRunsStartChecks(t *testing.T) {
+	op := func(id string) string {
+		return `{"id": "` + id + `", "protocol": "oidc", "stage": "live", "oidc": {"issuer": "https://op.example", "client_id": "c", "client_secret": "s"}}`
+	}
+	tests := []struct {
+		name     string
+		config   string
+		fieldFix []string
+	}{
+		{"domain claimed twice", `{"accounts": [
+  {"id": "a", "domains": ["dup.example"], "connections": [` + op("a-op") + `]},
+  {"id": "b", "domains": ["dup.example"], "connections": [` + op("b-op") + `]}]}`, []string{"accounts", "dup.example"}},
+		{"alias used twice", `{"accounts": [
+  {"id": "a", "aliases": ["same"], "connections": [` + op("a-op") + `]},
+  {"id": "b", "aliases": ["same"], "connections": [` + op("b-op") + `]}]}`, []string{"accounts", "same"}},
+		{"metadata that does not parse", `{"accounts": [{"id": "a", "connections": [
+  {"id": "a-saml", "protocol": "saml", "saml": {"idp_metadata_xml": "<EntityDescriptor/>"}}]}]}`, []string{"accounts[0].connections[0].saml", ""}},
+		{"nobody could log in", `{"accounts": [{"id": "a", "policy": {"mode": "sso_required"}, "connections": [
+  {"id": "a-op", "protocol": "oidc", "stage": "testing", "oidc": {"issuer": "https://op.example", "client_id": "c", "client_secret": "s"}}]}]}`,
+			[]string{"accounts[0].policy", "live"}},
+		{"identifier attribute unnamed", `{"accounts": [{"id": "a", "connections": [
+  {"id": "a-op", "protocol": "oidc", "stage": "live", "provisioning": {"identifier": "attribute"},
+   "oidc": {"issuer": "https://op.example", "client_id": "c", "client_secret": "s"}}]}]}`, []string{"accounts[0].connections[0].provisioning", "IdentifierAttribute"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := writeConfig(t, tc.config)
+			wantProblems(t, Check(Options{ConfigFile: file}), tc.fieldFix...)
+			opts := freeOptions()
+			opts.ConfigFile = file
+			_, err := Start(context.Background(), opts)
+			wantProblems(t, err, tc.fieldFix...)
+		})
+	}
+	// The built-in configuration and the sample file pass.
+	if err := Check(Options{}); err != nil {
+		t.Fatalf("the built-in configuration: %v", err)
+	}
+}

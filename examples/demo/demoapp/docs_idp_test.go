@@ -12,8 +12,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ssokit/sso/examples/demo/demoapp"
+	"github.com/ssokit/sso/saml/samltest"
 )
 
 // The identity provider guides in docs/idp follow these conventions, which
@@ -410,9 +412,21 @@ func docsCheckJSON(t *testing.T, blk fence, page string) {
 		t.Errorf("json block at line %d is neither a connection (with \"protocol\") nor a configuration file (with \"accounts\")", blk.line)
 		return
 	}
-	path := filepath.Join(t.TempDir(), strings.TrimSuffix(page, ".md")+".json")
+	dir := t.TempDir()
+	path := filepath.Join(dir, strings.TrimSuffix(page, ".md")+".json")
 	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	// The files a guide names hold what the administrator downloads: the
+	// IdP's metadata, the directory's or provider's CA certificate.
+	for _, m := range docsFileRefs.FindAllStringSubmatch(blk.text, -1) {
+		content := docsCACert(t)
+		if m[1] == "idp_metadata_file" {
+			content = docsIdPMetadata(t)
+		}
+		if err := os.WriteFile(filepath.Join(dir, m[2]), content, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := demoapp.Check(demoapp.Options{ConfigFile: path}); err != nil {
 		var ce *demoapp.ConfigError
@@ -424,4 +438,26 @@ func docsCheckJSON(t *testing.T, blk fence, page string) {
 		}
 		t.Errorf("json block at line %d: %v", blk.line, err)
 	}
+}
+
+var docsFileRefs = regexp.MustCompile(`"(idp_metadata_file|ca_cert_file)":\s*"([^"]+)"`)
+
+// docsCACert returns a CA certificate in PEM.
+func docsCACert(t *testing.T) []byte {
+	t.Helper()
+	_, cert, err := samltest.GenerateKeyPair("Acme Root CA", time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return samltest.CertificatePEM(cert)
+}
+
+// docsIdPMetadata returns a SAML IdP's metadata.
+func docsIdPMetadata(t *testing.T) []byte {
+	t.Helper()
+	idp, err := samltest.New(samltest.Config{BaseURL: "https://idp.acme.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idp.Metadata()
 }
