@@ -159,6 +159,25 @@ func (tb *tab) wantText(sel string, parts ...string) {
 	}
 }
 
+// waitFor waits until the JavaScript expression is true, through the
+// navigations of a chain of redirects and auto-posted forms (a page that
+// goes away while it is polled is polled again on the next one).
+func (tb *tab) waitFor(what, expr string) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout)
+	defer cancel()
+	for {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr))
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			tb.fail("waiting for %s: %v", what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // location returns the page's URL.
 func (tb *tab) location() string {
 	tb.t.Helper()

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -348,4 +349,33 @@ func TestLogout(t *testing.T) {
 	if n := len(idp.LogoutRequests()); n != before+1 {
 		tb.fail("the SAML IdP got %d LogoutRequests, want 1", n-before)
 	}
+}
+
+// Single logout the IdP starts: Greg is logged in through SAML in two
+// windows; he logs out at the IdP from one of them, whose LogoutRequest
+// ends both sessions, and the IdP hears that it worked. The other window
+// never visits the IdP: its session ends on the server.
+func TestIdPInitiatedLogout(t *testing.T) {
+	first, second := newTab(t), newTab(t)
+	for _, tb := range []*tab{first, second} {
+		tb.emailFirst("greg@grantmakers.example", "")
+		tb.samlIdPLogin("greg@grantmakers.example")
+		tb.wantMe()
+	}
+	idp := first.demo.app.MockSAML()
+	before := len(idp.LogoutResponses())
+	first.do("logging out at the IdP from the start page's link",
+		chromedp.Navigate(first.demo.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#idp-logout`)),
+		chromedp.Click(chromedp.CSS(`#idp-logout`)),
+	)
+	first.waitFor("the IdP's page after the application answered",
+		`location.href.startsWith(`+strconv.Quote(first.demo.SAMLURL+"/slo")+`) && document.body.innerText.includes("logout answered by")`)
+	first.wantText("body", "status:Success")
+	if r := idp.LogoutResponses(); len(r) != before+1 || !r[len(r)-1].Success() || !r[len(r)-1].KnownRequest {
+		first.fail("the IdP recorded %+v, want one successful answer to its request", r[before:])
+	}
+	first.do("back at the application", chromedp.Navigate(first.demo.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`#login-link`)))
+	first.wantLoggedOut()
+	second.wantLoggedOut()
 }
