@@ -35,7 +35,7 @@ type App struct {
 	Home     *Home
 
 	notes   []string
-	cleanup Cleanup
+	cleanup cleanup
 }
 
 // Setup is what an example brings to its App.
@@ -81,7 +81,7 @@ func (a *App) Start(addr string, logger *slog.Logger, setup func(context.Context
 			a.Close()
 		}
 	}()
-	ln, url, err := Listen(addr)
+	ln, url, err := listen(addr)
 	if err != nil {
 		return err
 	}
@@ -94,11 +94,11 @@ func (a *App) Start(addr string, logger *slog.Logger, setup func(context.Context
 	if err := a.build(ctx, s); err != nil {
 		return err
 	}
-	mux := Mux(a.Handler, a.Home, a.Sessions.MeHandler(a.Store))
+	mux := newMux(a.Handler, a.Home, a.Sessions.MeHandler(a.Store))
 	if s.Routes != nil {
 		s.Routes(mux)
 	}
-	srv := Serve(ln, mux, logger)
+	srv := serve(ln, mux, logger)
 	a.OnClose(srv.Close)
 	return nil
 }
@@ -118,7 +118,7 @@ func (a *App) build(ctx context.Context, s Setup) error {
 	}
 	a.Users = login.StoreUsers{Store: a.Store, AdminRoles: s.AdminRoles, SSOLogins: a.Sessions.SSOLogins}
 	passwords := NewPasswords(a.Users)
-	if err := AddUsers(ctx, a.Store, passwords, s.Users...); err != nil {
+	if err := addUsers(ctx, a.Store, passwords, s.Users...); err != nil {
 		return err
 	}
 	prov, err := provisioning.New(provisioning.Config{Store: a.Store, Events: events})
@@ -149,16 +149,16 @@ func (a *App) build(ctx context.Context, s Setup) error {
 
 // OnClose registers fn to run at Close, before the functions registered
 // earlier.
-func (a *App) OnClose(fn func()) { a.cleanup.Add(fn) }
+func (a *App) OnClose(fn func()) { a.cleanup.add(fn) }
 
 // Close stops the application and whatever its setup started.
-func (a *App) Close() { a.cleanup.Run() }
+func (a *App) Close() { a.cleanup.run() }
 
 // Run prints the application's URL, notes and test logins, waits for
 // Ctrl-C and closes the application.
 func (a *App) Run() {
 	a.Home.Print(os.Stdout, a.URL, a.notes...)
-	WaitForInterrupt()
+	waitForInterrupt()
 	a.Close()
 }
 
@@ -167,7 +167,7 @@ func (a *App) Run() {
 func Main[A interface{ Run() }](start func(addr string, logger *slog.Logger) (A, error)) {
 	addr := flag.String("addr", "localhost:8080", "where the application listens")
 	flag.Parse()
-	a, err := start(*addr, Logger())
+	a, err := start(*addr, newLogger())
 	if err != nil {
 		log.Fatal(err)
 	}
