@@ -106,8 +106,9 @@ func (a *App) Start(addr string, logger *slog.Logger, setup func(context.Context
 // build makes the users, the provisioner, the login handler and the start
 // page.
 func (a *App) build(ctx context.Context, s Setup) error {
-	a.Registry = s.Registry
-	a.OnClose(func() { _ = s.Registry.Close() })
+	if a.Registry = s.Registry; a.Registry != nil { // else login.New says what is missing
+		a.OnClose(func() { _ = a.Registry.Close() })
+	}
 	a.Store = s.Store
 	if a.Store == nil {
 		a.Store = provisioning.NewMemoryStore(provisioning.MemoryOptions{})
