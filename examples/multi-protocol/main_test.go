@@ -14,21 +14,16 @@ import (
 )
 
 func startApp(t *testing.T) *app {
-	t.Helper()
-	a, err := start("localhost:0", filepath.Join(t.TempDir(), "app.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	return a
+	dbPath := filepath.Join(t.TempDir(), "app.db")
+	return browser.StartApp(t, func(addr string, logger *slog.Logger) (*app, error) { return start(addr, dbPath, logger) })
 }
 
 func emailFirst(b *browser.Browser, a *app, email string) *browser.Page {
-	return b.Get(a.url+"/login").Form("/login").Set("email", email).Submit()
+	return b.Get(a.URL+"/login").Form("/login").Set("email", email).Submit()
 }
 
 func password(b *browser.Browser, a *app, email, pw string) *browser.Page {
-	return b.Get(a.url+"/login").Form("/login").Set("email", email).Set("password", pw).Submit()
+	return b.Get(a.URL+"/login").Form("/login").Set("email", email).Set("password", pw).Submit()
 }
 
 func TestSAMLAccount(t *testing.T) {
@@ -37,7 +32,7 @@ func TestSAMLAccount(t *testing.T) {
 	emailFirst(b, a, "sam@acme.example").WantAt(a.idp.URL()).
 		Form("#login").Set("email", "sam@acme.example").Set("password", samltest.DefaultPassword).Submit().
 		Want(http.StatusOK, "Logged in as sam@acme.example with SAML single sign-on through acme-saml")
-	if m := b.Me(a.url); !slices.Equal(m.Accounts, []string{"acme"}) || m.Identity.SubjectFormat != "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress" {
+	if m := b.Me(a.URL); !slices.Equal(m.Accounts, []string{"acme"}) || m.Identity.SubjectFormat != "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress" {
 		t.Fatalf("/me = %+v, identity %+v", m, m.Identity)
 	}
 }
@@ -48,15 +43,15 @@ func TestAdminBreakGlass(t *testing.T) {
 	// password.
 	b := browser.New(t)
 	password(b, a, "root@acme.example", "root-password").Want(http.StatusOK, "Logged in as root@acme.example with password")
-	if m := b.Me(a.url); m.Method != "password" || !slices.Equal(m.Accounts, []string{"acme"}) {
+	if m := b.Me(a.URL); m.Method != "password" || !slices.Equal(m.Accounts, []string{"acme"}) {
 		t.Fatalf("/me = %+v", m)
 	}
 	// Sam is no administrator: refused, and offered Acme's single sign-on.
 	b = browser.New(t)
 	password(b, a, "sam@acme.example", "sam-password").Want(http.StatusUnauthorized, "We could not log you in with this email address and password", "Continue with Acme SAML")
-	b.WantLoggedOut(a.url)
+	b.WantLoggedOut(a.URL)
 	// The audit log in SQLite has both decisions.
-	evs, err := a.store.Recent(context.Background(), "acme", 10)
+	evs, err := a.db.Recent(context.Background(), "acme", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +72,7 @@ func TestPickerOIDC(t *testing.T) {
 	p := emailFirst(b, a, "alice@example.com").Want(http.StatusOK, "Choose how to log in", "Continue with Globex OpenID", "Continue with Initech directory")
 	p.Click("Continue with Globex OpenID").WantAt(a.op.URL()).Click("alice@example.com").
 		Want(http.StatusOK, "Logged in as alice@example.com with OIDC single sign-on through globex-oidc", "Accounts: globex.")
-	if m := b.Me(a.url); !slices.Equal(m.Accounts, []string{"globex"}) || m.Identity.Subject != "alice-0001" {
+	if m := b.Me(a.URL); !slices.Equal(m.Accounts, []string{"globex"}) || m.Identity.Subject != "alice-0001" {
 		t.Fatalf("/me = %+v", m)
 	}
 }
@@ -92,7 +87,7 @@ func TestPickerLDAP(t *testing.T) {
 		Want(http.StatusUnauthorized, sso.ReasonInvalidCredentials.UserMessage())
 	p.Form("/ldap/initech-ldap/login").Set("email", "alice@example.com").Set("password", "alice-password").Submit().
 		Want(http.StatusOK, "Logged in as alice@example.com with LDAP single sign-on through initech-ldap", "Accounts: initech.")
-	if m := b.Me(a.url); !slices.Equal(m.Accounts, []string{"initech"}) || m.Identity.Subject != "uid=alice,ou=people,dc=example,dc=com" {
+	if m := b.Me(a.URL); !slices.Equal(m.Accounts, []string{"initech"}) || m.Identity.Subject != "uid=alice,ou=people,dc=example,dc=com" {
 		t.Fatalf("/me = %+v", m)
 	}
 }
@@ -103,7 +98,7 @@ func TestPasswordGrantsOptionalAccountsOnly(t *testing.T) {
 	// single sign-on, so the session covers Globex only.
 	b := browser.New(t)
 	password(b, a, "alice@example.com", "alice-app-password").Want(http.StatusOK, "Logged in as alice@example.com with password", "Accounts: globex.")
-	if m := b.Me(a.url); !slices.Equal(m.Accounts, []string{"globex"}) || !slices.Equal(m.Refused, []string{"initech"}) {
+	if m := b.Me(a.URL); !slices.Equal(m.Accounts, []string{"globex"}) || !slices.Equal(m.Refused, []string{"initech"}) {
 		t.Fatalf("/me = %+v", m)
 	}
 }

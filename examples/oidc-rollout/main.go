@@ -25,13 +25,10 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"html/template"
-	"log"
 	"log/slog"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -42,7 +39,6 @@ import (
 	"github.com/ssokit/sso/oidc"
 	"github.com/ssokit/sso/oidc/oidctest"
 	"github.com/ssokit/sso/policy"
-	"github.com/ssokit/sso/provisioning"
 )
 
 const (
@@ -59,56 +55,32 @@ var people = []host.User{
 		Members: []host.Member{{Account: account, Roles: []string{"editor"}}}},
 }
 
-func main() {
-	addr := flag.String("addr", "localhost:8080", "where the application listens")
-	flag.Parse()
-	a, err := start(*addr, host.Logger())
-	if err != nil {
-		log.Fatal(err)
-	}
-	a.home.Print(os.Stdout, a.url, "Mock OpenID provider: "+a.op.Issuer())
-	host.WaitForInterrupt()
-	a.Close()
-}
+func main() { host.Main(start) }
 
 // app is the running example.
 type app struct {
-	url      string
-	op       *oidctest.Server
-	store    *provisioning.MemoryStore
-	users    login.StoreUsers
-	registry *login.Registry
-	sessions *host.Sessions
-	audit    *host.Audit
-	home     *host.Home
-	cleanup  host.Cleanup
-	mu       sync.Mutex // serialises policy changes
+	host.App
+	op *oidctest.Server
+	mu sync.Mutex // serialises policy changes
 }
 
 // start builds the application and serves it on addr in the background.
-func start(addr string, logger *slog.Logger) (_ *app, err error) {
-	ctx := context.Background()
-	a := &app{audit: host.NewAudit(logger), sessions: host.NewSessions()}
-	defer func() {
-		if err != nil {
-			a.Close()
-		}
-	}()
-	ln, url, err := host.Listen(addr)
-	if err != nil {
-		return nil, err
-	}
-	a.url = url
-	a.cleanup.Add(func() { ln.Close() })
+func start(addr string, logger *slog.Logger) (*app, error) {
+	a := new(app)
+	return a, a.Start(addr, logger, a.setup)
+}
 
+// setup starts the OpenID provider and declares the account, its users
+// and its settings page.
+func (a *app) setup(context.Context) (host.Setup, error) {
 	// The customer's OpenID provider (here a mock one), where the
 	// application is registered as a client with its callback URL.
 	a.op = oidctest.NewHTTPServer(oidctest.Options{Users: []oidctest.User{
 		{Subject: "ada-7f1c", Email: "ada@newsroom.example", GivenName: "Ada", FamilyName: "Admin"},
 		{Subject: "olly-2b9e", Email: "olly@newsroom.example", GivenName: "Olly", FamilyName: "Otter"},
 	}})
-	a.cleanup.Add(a.op.Close)
-	callback := login.EndpointsOf(a.url, connection).Callback // the URL the handler serves
+	a.OnClose(a.op.Close)
+	callback := login.EndpointsOf(a.URL, connection).Callback // the URL the handler serves
 	a.op.AddClient(oidctest.Client{ID: "newsroom-app", Secret: "newsroom-secret", RedirectURIs: []string{callback}})
 
 	// The connection: an OpenID Connect relying party. New does no I/O;
@@ -121,14 +93,14 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 		ClientSecret: sso.Secret("newsroom-secret"),
 		RedirectURL:  callback,
 		StateStore:   states,
-		Events:       a.audit.Event,
+		Events:       a.Audit.Event,
 		// The mock provider runs on plain http on 127.0.0.1. A real
 		// provider needs neither switch.
 		InsecureAllowHTTP:           true,
 		InsecureAllowPrivateNetwork: true,
 	})
 	if err != nil {
-		return nil, err
+		return host.Setup{}, err
 	}
 	// The account, declared once. Discovery: an email at
 	// newsroom.example, or the SSO domain "newsroom", finds the
@@ -136,70 +108,47 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	// Provisioning's zero value is the strictest: only users the
 	// application already has (Smart.pr has no automatic provisioning),
 	// matched by the email the provider verified, in the account's domain.
-	if a.registry, err = login.NewRegistry(login.RegistryConfig{BaseURL: a.url, Accounts: []login.Account{{
+	reg, err := login.NewRegistry(login.RegistryConfig{BaseURL: a.URL, Accounts: []login.Account{{
 		ID: account, Name: "Newsroom Ltd", Aliases: []string{"newsroom"},
 		Domains: []discovery.Domain{{Name: "newsroom.example"}},
 		Policy:  policy.Policy{Mode: policy.ModeSSOOptional},
 		Connections: []login.Connection{{Authenticator: rp, DisplayName: "Newsroom Entra ID",
 			Policy: policy.Connection{Stage: policy.StageLive}}},
-	}}}); err != nil {
-		return nil, err
+	}}})
+	if err != nil {
+		return host.Setup{}, err
 	}
 
-	// The application's users, with their own passwords.
-	a.store = provisioning.NewMemoryStore(provisioning.MemoryOptions{})
-	a.users = login.StoreUsers{Store: a.store, AdminRoles: []string{"admin"}, SSOLogins: a.sessions.SSOLogins}
-	passwords := host.NewPasswords(a.users)
-	if err := host.AddUsers(ctx, a.store, passwords, people...); err != nil {
-		return nil, err
-	}
-	prov, err := provisioning.New(provisioning.Config{Store: a.store, Events: a.audit.Event})
-	if err != nil {
-		return nil, err
-	}
-
-	// The login handler, mounted at the root beside the application's pages.
-	h, err := login.New(login.Config{
-		Registry:      a.registry,
-		Provisioner:   prov,
-		Users:         a.users,
-		Sessions:      a.sessions,
-		Passwords:     passwords,
-		CanAdminister: a.sessions.IsAdmin(a.users),
-		Events:        a.audit.Event,
-		Logger:        logger,
-	})
-	if err != nil {
-		return nil, err
-	}
-	a.home = &host.Home{
-		Title:    "OIDC rollout: optional, then required",
-		Intro:    "Newsroom Ltd logs in with its OpenID provider. Single sign-on starts optional; an administrator requires it on the account settings page.",
-		Sessions: a.sessions,
-		Links:    []host.Link{{Text: "Account settings (administrators)", URL: "/admin"}},
-		Logins: []host.TestLogin{
-			{Who: "olly@newsroom.example", Password: "olly-password", Shows: "password works while SSO is optional, is refused once it is required"},
-			{Who: "olly@newsroom.example", Shows: "email only: single sign-on at the OpenID provider"},
-			{Who: "ada@newsroom.example", Password: "ada-password", Shows: "administrator: requires SSO at /admin, after one SSO login of her own"},
+	return host.Setup{
+		Registry:   reg,
+		Users:      people, // the application's users, with their own passwords
+		AdminRoles: []string{"admin"},
+		Administer: true,
+		Home: host.Home{
+			Title: "OIDC rollout: optional, then required",
+			Intro: "Newsroom Ltd logs in with its OpenID provider. Single sign-on starts optional; an administrator requires it on the account settings page.",
+			Links: []host.Link{{Text: "Account settings (administrators)", URL: "/admin"}},
+			Logins: []host.TestLogin{
+				{Who: "olly@newsroom.example", Password: "olly-password", Shows: "password works while SSO is optional, is refused once it is required"},
+				{Who: "olly@newsroom.example", Shows: "email only: single sign-on at the OpenID provider"},
+				{Who: "ada@newsroom.example", Password: "ada-password", Shows: "administrator: requires SSO at /admin, after one SSO login of her own"},
+			},
 		},
-	}
-	mux := host.Mux(h, a.home, a.sessions.MeHandler(a.store))
-	mux.HandleFunc("GET /admin", a.adminPage)
-	mux.Handle("POST /admin", http.NewCrossOriginProtection().Handler(http.HandlerFunc(a.adminSubmit)))
-	srv := host.Serve(ln, mux, logger)
-	a.cleanup.Add(srv.Close)
-	return a, nil
+		Notes: []string{"Mock OpenID provider: " + a.op.Issuer()},
+		// The account's settings page.
+		Routes: func(mux *http.ServeMux) {
+			mux.HandleFunc("GET /admin", a.adminPage)
+			mux.Handle("POST /admin", http.NewCrossOriginProtection().Handler(http.HandlerFunc(a.adminSubmit)))
+		},
+	}, nil
 }
-
-// Close stops the application and the mock provider.
-func (a *app) Close() { a.cleanup.Run() }
 
 // setMode switches the account's mode, refusing a change that would lock
 // every administrator out.
 func (a *app) setMode(ctx context.Context, by string, mode policy.Mode) (*policy.Change, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	old, ok := a.registry.Policy(account)
+	old, ok := a.Registry.Policy(account)
 	if !ok {
 		return nil, errors.New("no account " + account)
 	}
@@ -213,26 +162,28 @@ func (a *app) setMode(ctx context.Context, by string, mode policy.Mode) (*policy
 	if err != nil {
 		return nil, err
 	}
-	if err := a.registry.SetPolicy(account, p); err != nil {
+	if err := a.Registry.SetPolicy(account, p); err != nil {
 		return nil, err
 	}
 	for _, e := range change.Events() {
-		a.audit.Event(ctx, e)
+		a.Audit.Event(ctx, e)
 	}
 	return change, nil
 }
 
 // admins returns the account's administrators with the connections they
-// have logged in through, for lockout prevention. A real application
-// lists the account's members from its own user table.
+// have logged in through, for lockout prevention: a.Users
+// (login.StoreUsers) asks the sessions for them (its SSOLogins is
+// host.Sessions.SSOLogins). A real application lists the account's members
+// from its own user table and records their logins there.
 func (a *app) admins(ctx context.Context) ([]policy.User, error) {
 	var out []policy.User
 	for _, u := range people {
-		id, err := a.users.UserByEmail(ctx, u.Email)
+		id, err := a.Users.UserByEmail(ctx, u.Email)
 		if err != nil {
 			return nil, err
 		}
-		f, err := a.users.Facts(ctx, id, account)
+		f, err := a.Users.Facts(ctx, id, account)
 		if err != nil {
 			return nil, err
 		}
@@ -257,7 +208,7 @@ var adminPage = template.Must(template.New("admin").Parse(`<!DOCTYPE html>
 `))
 
 func (a *app) renderAdmin(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	pol, ok := a.registry.Policy(account)
+	pol, ok := a.Registry.Policy(account)
 	if !ok {
 		http.Error(w, "no account "+account, http.StatusInternalServerError)
 		return
@@ -269,7 +220,7 @@ func (a *app) renderAdmin(w http.ResponseWriter, r *http.Request, status int, ms
 
 // adminPage serves GET /admin to the account's administrators.
 func (a *app) adminPage(w http.ResponseWriter, r *http.Request) {
-	if !a.sessions.IsAdmin(a.users)(r, account) {
+	if !a.Sessions.IsAdmin(a.Users)(r, account) {
 		http.Error(w, "for administrators of the account only; log in first", http.StatusForbidden)
 		return
 	}
@@ -278,7 +229,7 @@ func (a *app) adminPage(w http.ResponseWriter, r *http.Request) {
 
 // adminSubmit serves POST /admin: the switch of the account's mode.
 func (a *app) adminSubmit(w http.ResponseWriter, r *http.Request) {
-	if !a.sessions.IsAdmin(a.users)(r, account) {
+	if !a.Sessions.IsAdmin(a.Users)(r, account) {
 		http.Error(w, "for administrators of the account only; log in first", http.StatusForbidden)
 		return
 	}
@@ -287,7 +238,7 @@ func (a *app) adminSubmit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown mode", http.StatusBadRequest)
 		return
 	}
-	change, err := a.setMode(r.Context(), a.sessions.Current(r).User, mode)
+	change, err := a.setMode(r.Context(), a.Sessions.Current(r).User, mode)
 	if err != nil {
 		// Administrators see what to fix.
 		msg := err.Error()

@@ -26,10 +26,7 @@ package main
 
 import (
 	"context"
-	"flag"
-	"log"
 	"log/slog"
-	"os"
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/discovery"
@@ -37,51 +34,27 @@ import (
 	"github.com/ssokit/sso/examples/internal/mockidp"
 	"github.com/ssokit/sso/login"
 	"github.com/ssokit/sso/policy"
-	"github.com/ssokit/sso/provisioning"
 	"github.com/ssokit/sso/saml"
 	"github.com/ssokit/sso/saml/samltest"
 )
 
-func main() {
-	addr := flag.String("addr", "localhost:8080", "where the application listens")
-	flag.Parse()
-	a, err := start(*addr, host.Logger())
-	if err != nil {
-		log.Fatal(err)
-	}
-	a.home.Print(os.Stdout, a.url, "Mock SAML IdPs: "+a.fundIdP.URL()+" (The Fund), "+a.councilIdP.URL()+" (the Council)")
-	host.WaitForInterrupt()
-	a.Close()
-}
+func main() { host.Main(start) }
 
 // app is the running example.
 type app struct {
-	url        string
+	host.App
 	fundIdP    *mockidp.SAML
 	councilIdP *mockidp.SAML
-	store      *provisioning.MemoryStore
-	sessions   *host.Sessions
-	audit      *host.Audit
-	home       *host.Home
-	cleanup    host.Cleanup
 }
 
 // start builds the application and serves it on addr in the background.
-func start(addr string, logger *slog.Logger) (_ *app, err error) {
-	ctx := context.Background()
-	a := &app{audit: host.NewAudit(logger), sessions: host.NewSessions()}
-	defer func() {
-		if err != nil {
-			a.Close()
-		}
-	}()
-	ln, url, err := host.Listen(addr)
-	if err != nil {
-		return nil, err
-	}
-	a.url = url
-	a.cleanup.Add(func() { ln.Close() })
+func start(addr string, logger *slog.Logger) (*app, error) {
+	a := new(app)
+	return a, a.Start(addr, logger, a.setup)
+}
 
+// setup starts the identity providers and declares the accounts and users.
+func (a *app) setup(ctx context.Context) (_ host.Setup, err error) {
 	// The organisations' identity providers (here mock ones). The Fund's
 	// sends the username as an emailAddress NameID (and an outdated
 	// address in its "email" attribute); the Council's sends an opaque
@@ -90,16 +63,16 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 		{Email: "olly@fund.example", GivenName: "Olly", Attributes: map[string][]string{"email": {"olly.otter@oldmail.example"}}},
 		{Email: "newbie@fund.example", GivenName: "Newbie"}, // not added to the application
 	}}); err != nil {
-		return nil, err
+		return host.Setup{}, err
 	}
-	a.cleanup.Add(a.fundIdP.Close)
+	a.OnClose(a.fundIdP.Close)
 	if a.councilIdP, err = mockidp.StartSAML(samltest.Config{Users: []samltest.User{
 		{Email: "cara@council.example", GivenName: "Cara", NameID: "c-7d2e41", NameIDFormat: saml.NameIDFormatPersistent,
 			Attributes: map[string][]string{"email": nil, "username": {"cara@council.example"}}},
 	}}); err != nil {
-		return nil, err
+		return host.Setup{}, err
 	}
-	a.cleanup.Add(a.councilIdP.Close)
+	a.OnClose(a.councilIdP.Close)
 
 	// The connections: one SAML service provider per organisation, each
 	// with its own entity ID and ACS URL, trusting the metadata the
@@ -107,7 +80,7 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
 	replay := sso.NewMemoryReplayCache(sso.MemoryOptions{})
 	newSP := func(id string, idp *mockidp.SAML, attrs sso.AttributeMap) (*saml.ServiceProvider, error) {
-		at := login.EndpointsOf(a.url, id) // the URLs the handler serves for it
+		at := login.EndpointsOf(a.URL, id) // the URLs the handler serves for it
 		return idp.NewServiceProvider(ctx, saml.Config{
 			ID:         id,
 			EntityID:   at.EntityID,
@@ -117,19 +90,19 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 			TrustEmail:  true,
 			StateStore:  states,
 			ReplayCache: replay,
-			Events:      a.audit.Event,
+			Events:      a.Audit.Event,
 		})
 	}
 	// The Fund: the email is the NameID (no attribute is read for it).
 	fund, err := newSP("fund-okta", a.fundIdP, sso.AttributeMap{Email: []string{}})
 	if err != nil {
-		return nil, err
+		return host.Setup{}, err
 	}
 	// The Council: the email is the configured attribute (SmartyGrants'
 	// "Username Attribute Name").
 	council, err := newSP("council-entra", a.councilIdP, sso.AttributeMap{Email: []string{"username"}})
 	if err != nil {
-		return nil, err
+		return host.Setup{}, err
 	}
 	// The accounts, each declared once: the SSO domain people type at
 	// /login/sso (alias), the email domains it claims, its policy and its
@@ -139,7 +112,7 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	// added beforehand, no just-in-time creation, emails in the account's
 	// domains only.
 	live := policy.Connection{Stage: policy.StageLive}
-	reg, err := login.NewRegistry(login.RegistryConfig{BaseURL: a.url, Accounts: []login.Account{
+	reg, err := login.NewRegistry(login.RegistryConfig{BaseURL: a.URL, Accounts: []login.Account{
 		{ID: "fund", Name: "The Fund", Aliases: []string{"thefund"}, Domains: []discovery.Domain{{Name: "fund.example"}},
 			Policy: policy.Policy{Mode: policy.ModeSSORequired,
 				Scope: policy.Scope{Kind: policy.ScopeEmailDomains, Domains: []string{"fund.example"}}},
@@ -149,59 +122,33 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 			Connections: []login.Connection{{Authenticator: council, DisplayName: "Council Entra ID", Policy: live}}},
 	}})
 	if err != nil {
-		return nil, err
-	}
-	a.cleanup.Add(func() { _ = reg.Close() })
-
-	// The users, added by each account's administrator.
-	a.store = provisioning.NewMemoryStore(provisioning.MemoryOptions{})
-	users := login.StoreUsers{Store: a.store, AdminRoles: []string{"administrator"}}
-	passwords := host.NewPasswords(users)
-	if err := host.AddUsers(ctx, a.store, passwords,
-		host.User{Email: "olly@fund.example", Password: "olly-password", Members: []host.Member{{Account: "fund", Roles: []string{"administrator"}}}},
-		host.User{Email: "assessor@consultancy.example", Password: "assessor-password", Members: []host.Member{{Account: "fund", Roles: []string{"assessor"}}}},
-		host.User{Email: "cara@council.example", Members: []host.Member{{Account: "council", Roles: []string{"grants officer"}}}},
-	); err != nil {
-		return nil, err
-	}
-	prov, err := provisioning.New(provisioning.Config{Store: a.store, Events: a.audit.Event})
-	if err != nil {
-		return nil, err
+		return host.Setup{}, err
 	}
 
-	h, err := login.New(login.Config{
-		Registry:    reg,
-		Provisioner: prov,
-		Users:       users,
-		Sessions:    a.sessions,
-		Passwords:   passwords,
-		Events:      a.audit.Event,
-		Logger:      logger,
-	})
-	if err != nil {
-		return nil, err
-	}
-	a.home = &host.Home{
-		Title:    "SAML with an SSO domain prompt",
-		Intro:    "Staff of The Fund and the City Council log in through /login/sso with their organisation's SSO domain (thefund, council), or bookmark /login/sso/thefund. Outside assessors keep their password.",
-		Sessions: a.sessions,
-		Links: []host.Link{
-			{Text: "/login/sso/thefund (bookmarkable)", URL: h.DomainLoginURL("thefund", "")},
-			{Text: "/login/sso/council (bookmarkable)", URL: h.DomainLoginURL("council", "")},
+	return host.Setup{
+		Registry:   reg,
+		AdminRoles: []string{"administrator"},
+		// The users, added by each account's administrator.
+		Users: []host.User{
+			{Email: "olly@fund.example", Password: "olly-password", Members: []host.Member{{Account: "fund", Roles: []string{"administrator"}}}},
+			{Email: "assessor@consultancy.example", Password: "assessor-password", Members: []host.Member{{Account: "fund", Roles: []string{"assessor"}}}},
+			{Email: "cara@council.example", Members: []host.Member{{Account: "council", Roles: []string{"grants officer"}}}},
 		},
-		Logins: []host.TestLogin{
-			{Who: "SSO domain thefund, then olly@fund.example", Shows: "email from the NameID"},
-			{Who: "SSO domain council, then cara@council.example", Shows: "email from the username attribute; the NameID is opaque"},
-			{Who: "assessor@consultancy.example", Password: "assessor-password", Shows: "outside the SSO email domain: the password works"},
-			{Who: "olly@fund.example", Password: "olly-password", Shows: "inside it: the password is refused"},
-			{Who: "SSO domain thefund, then newbie@fund.example", Shows: "known to the IdP, not added here: user_not_provisioned"},
+		Home: host.Home{
+			Title: "SAML with an SSO domain prompt",
+			Intro: "Staff of The Fund and the City Council log in through /login/sso with their organisation's SSO domain (thefund, council), or bookmark /login/sso/thefund. Outside assessors keep their password.",
+			Links: []host.Link{
+				{Text: "/login/sso/thefund (bookmarkable)", URL: "/login/sso/thefund"},
+				{Text: "/login/sso/council (bookmarkable)", URL: "/login/sso/council"},
+			},
+			Logins: []host.TestLogin{
+				{Who: "SSO domain thefund, then olly@fund.example", Shows: "email from the NameID"},
+				{Who: "SSO domain council, then cara@council.example", Shows: "email from the username attribute; the NameID is opaque"},
+				{Who: "assessor@consultancy.example", Password: "assessor-password", Shows: "outside the SSO email domain: the password works"},
+				{Who: "olly@fund.example", Password: "olly-password", Shows: "inside it: the password is refused"},
+				{Who: "SSO domain thefund, then newbie@fund.example", Shows: "known to the IdP, not added here: user_not_provisioned"},
+			},
 		},
-	}
-	mux := host.Mux(h, a.home, a.sessions.MeHandler(a.store))
-	srv := host.Serve(ln, mux, logger)
-	a.cleanup.Add(srv.Close)
-	return a, nil
+		Notes: []string{"Mock SAML IdPs: " + a.fundIdP.URL() + " (The Fund), " + a.councilIdP.URL() + " (the Council)"},
+	}, nil
 }
-
-// Close stops the application and the mock identity providers.
-func (a *app) Close() { a.cleanup.Run() }

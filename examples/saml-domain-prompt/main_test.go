@@ -1,26 +1,18 @@
 package main
 
 import (
-	"log/slog"
 	"net/http"
 	"slices"
 	"testing"
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/examples/internal/browser"
+	"github.com/ssokit/sso/provisioning"
 	"github.com/ssokit/sso/saml"
 	"github.com/ssokit/sso/saml/samltest"
 )
 
-func startApp(t *testing.T) *app {
-	t.Helper()
-	a, err := start("localhost:0", slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	return a
-}
+func startApp(t *testing.T) *app { return browser.StartApp(t, start) }
 
 // idpLogin fills the identity provider's login form.
 func idpLogin(p *browser.Page, idp *samltest.IdP, email string) *browser.Page {
@@ -33,13 +25,13 @@ func TestDomainPrompt(t *testing.T) {
 	// /login/sso asks for the SSO domain and sends the browser to the
 	// bookmarkable URL of the domain, which starts single sign-on at The
 	// Fund's IdP; the email comes from the NameID.
-	p := b.Get(a.url+"/login/sso").Want(http.StatusOK, "Your organisation's SSO domain").
+	p := b.Get(a.URL+"/login/sso").Want(http.StatusOK, "Your organisation's SSO domain").
 		Form("/login/sso").Set("domain", "TheFund").Submit()
-	if !slices.Contains(b.Visited, a.url+"/login/sso/TheFund") {
+	if !slices.Contains(b.Visited, a.URL+"/login/sso/TheFund") {
 		t.Fatalf("the prompt did not go through /login/sso/TheFund: %v", b.Visited)
 	}
 	idpLogin(p, a.fundIdP.IdP, "olly@fund.example").Want(http.StatusOK, "Logged in as olly@fund.example with SAML single sign-on through fund-okta")
-	m := b.Me(a.url)
+	m := b.Me(a.URL)
 	if m.Connection != "fund-okta" || !slices.Equal(m.Accounts, []string{"fund"}) || m.Identity.Subject != "olly@fund.example" ||
 		m.Identity.SubjectFormat != saml.NameIDFormatEmailAddress {
 		t.Fatalf("/me = %+v, identity %+v", m, m.Identity)
@@ -52,15 +44,15 @@ func TestBookmarkAndEmailAttribute(t *testing.T) {
 	// email is read from the configured attribute and matches the user
 	// the administrator added.
 	b := browser.New(t)
-	idpLogin(b.Get(a.url+"/login/sso/council"), a.councilIdP.IdP, "cara@council.example").
+	idpLogin(b.Get(a.URL+"/login/sso/council"), a.councilIdP.IdP, "cara@council.example").
 		Want(http.StatusOK, "Logged in as cara@council.example with SAML single sign-on through council-entra")
-	m := b.Me(a.url)
+	m := b.Me(a.URL)
 	if m.Email != "cara@council.example" || m.Identity.Subject != "c-7d2e41" || m.Identity.SubjectFormat != saml.NameIDFormatPersistent ||
 		!slices.Equal(m.Accounts, []string{"council"}) {
 		t.Fatalf("/me = %+v, identity %+v", m, m.Identity)
 	}
 	// An unknown SSO domain says so.
-	browser.New(t).Get(a.url+"/login/sso/nosuch").Want(http.StatusNotFound, sso.ReasonAccountNotFound.UserMessage())
+	browser.New(t).Get(a.URL+"/login/sso/nosuch").Want(http.StatusNotFound, sso.ReasonAccountNotFound.UserMessage())
 }
 
 func TestEmailDomainScope(t *testing.T) {
@@ -68,22 +60,22 @@ func TestEmailDomainScope(t *testing.T) {
 	// The assessor's email is outside fund.example: no single sign-on for
 	// it (the email alone asks for the password) and the password works.
 	b := browser.New(t)
-	p := b.Get(a.url+"/login").Form("/login").Set("email", "assessor@consultancy.example").Submit().Want(http.StatusOK, "Password")
+	p := b.Get(a.URL+"/login").Form("/login").Set("email", "assessor@consultancy.example").Submit().Want(http.StatusOK, "Password")
 	p.Form("/login").Set("password", "assessor-password").Submit().Want(http.StatusOK, "Logged in as assessor@consultancy.example with password")
-	if m := b.Me(a.url); m.Method != "password" || !slices.Equal(m.Accounts, []string{"fund"}) {
+	if m := b.Me(a.URL); m.Method != "password" || !slices.Equal(m.Accounts, []string{"fund"}) {
 		t.Fatalf("/me = %+v", m)
 	}
 	// Olly's is inside: his password is refused and single sign-on
 	// offered.
 	b = browser.New(t)
-	b.Get(a.url+"/login").Form("/login").Set("email", "olly@fund.example").Set("password", "olly-password").Submit().
+	b.Get(a.URL+"/login").Form("/login").Set("email", "olly@fund.example").Set("password", "olly-password").Submit().
 		Want(http.StatusUnauthorized, "We could not log you in with this email address and password", "Continue with The Fund's Okta")
-	b.WantLoggedOut(a.url)
-	if len(a.audit.Find(sso.EventPasswordRefused, sso.ReasonSSORequired)) != 1 {
-		t.Fatalf("want one password_refused event: %+v", a.audit.Events())
+	b.WantLoggedOut(a.URL)
+	if len(a.Audit.Find(sso.EventPasswordRefused, sso.ReasonSSORequired)) != 1 {
+		t.Fatalf("want one password_refused event: %+v", a.Audit.Events())
 	}
 	// The email alone goes to The Fund's IdP.
-	idpLogin(b.Get(a.url+"/login").Form("/login").Set("email", "olly@fund.example").Submit(), a.fundIdP.IdP, "olly@fund.example").
+	idpLogin(b.Get(a.URL+"/login").Form("/login").Set("email", "olly@fund.example").Submit(), a.fundIdP.IdP, "olly@fund.example").
 		Want(http.StatusOK, "Logged in as olly@fund.example with SAML")
 }
 
@@ -91,14 +83,14 @@ func TestPreProvisionedOnly(t *testing.T) {
 	a := startApp(t)
 	// Newbie is known to The Fund's IdP but was never added here.
 	b := browser.New(t)
-	idpLogin(b.Get(a.url+"/login/sso/thefund"), a.fundIdP.IdP, "newbie@fund.example").
+	idpLogin(b.Get(a.URL+"/login/sso/thefund"), a.fundIdP.IdP, "newbie@fund.example").
 		Want(http.StatusForbidden, sso.ReasonUserNotProvisioned.UserMessage())
-	b.WantLoggedOut(a.url)
-	evs := a.audit.Find(sso.EventLoginFailed, sso.ReasonUserNotProvisioned)
+	b.WantLoggedOut(a.URL)
+	evs := a.Audit.Find(sso.EventLoginFailed, sso.ReasonUserNotProvisioned)
 	if len(evs) != 1 || evs[0].Connection != "fund-okta" || evs[0].Account != "fund" {
-		t.Fatalf("want one login_failed event with user_not_provisioned for fund-okta: %+v", a.audit.Events())
+		t.Fatalf("want one login_failed event with user_not_provisioned for fund-okta: %+v", a.Audit.Events())
 	}
-	users, _, _, _ := a.store.Len()
+	users, _, _, _ := a.Store.(*provisioning.MemoryStore).Len()
 	if users != 3 {
 		t.Fatalf("%d users in the store, want the 3 added: nobody is created", users)
 	}

@@ -30,10 +30,7 @@ package main
 
 import (
 	"context"
-	"flag"
-	"log"
 	"log/slog"
-	"os"
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/discovery"
@@ -48,28 +45,13 @@ import (
 
 const account = "simple"
 
-func main() {
-	addr := flag.String("addr", "localhost:8080", "where the application listens")
-	flag.Parse()
-	a, err := start(*addr, host.Logger())
-	if err != nil {
-		log.Fatal(err)
-	}
-	a.home.Print(os.Stdout, a.url, "Start at the mock IdP's portal: "+a.idp.URL()+"/")
-	host.WaitForInterrupt()
-	a.Close()
-}
+func main() { host.Main(start) }
 
 // app is the running example.
 type app struct {
-	url      string
-	idp      *mockidp.SAML
-	staff    *saml.ServiceProvider // the "SAML2" connection
-	store    *provisioning.MemoryStore
-	sessions *host.Sessions
-	audit    *host.Audit
-	home     *host.Home
-	cleanup  host.Cleanup
+	host.App
+	idp   *mockidp.SAML
+	staff *saml.ServiceProvider // the "SAML2" connection
 }
 
 // idpUser is a person at the IdP, with SmartSimple's attribute names.
@@ -85,21 +67,13 @@ func idpUser(email, uid, module, first, last, department, roles string) samltest
 }
 
 // start builds the application and serves it on addr in the background.
-func start(addr string, logger *slog.Logger) (_ *app, err error) {
-	ctx := context.Background()
-	a := &app{audit: host.NewAudit(logger), sessions: host.NewSessions()}
-	defer func() {
-		if err != nil {
-			a.Close()
-		}
-	}()
-	ln, url, err := host.Listen(addr)
-	if err != nil {
-		return nil, err
-	}
-	a.url = url
-	a.cleanup.Add(func() { ln.Close() })
+func start(addr string, logger *slog.Logger) (*app, error) {
+	a := new(app)
+	return a, a.Start(addr, logger, a.setup)
+}
 
+// setup starts the identity provider and declares the account and users.
+func (a *app) setup(ctx context.Context) (_ host.Setup, err error) {
 	// The organisation's identity provider (here a mock one) and its people.
 	if a.idp, err = mockidp.StartSAML(samltest.Config{Users: []samltest.User{
 		idpUser("dave@simple.example", "T5014CD", "SAML2", "David", "Smith", "Shipping", "Clerk"),
@@ -107,16 +81,16 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 		idpUser("pia@simple.example", "P2002", "PARTNERS", "Pia", "Berg", "", ""),
 		idpUser("eve@simple.example", "E3003", "NOSUCH", "Eve", "Nobody", "", ""),
 	}}); err != nil {
-		return nil, err
+		return host.Setup{}, err
 	}
-	a.cleanup.Add(a.idp.Close)
+	a.OnClose(a.idp.Close)
 
 	// Two connections of the account, both trusting the same IdP. Only
 	// IdP-initiated logins arrive; users are identified by UID.
 	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
 	replay := sso.NewMemoryReplayCache(sso.MemoryOptions{})
 	newSP := func(id string) (*saml.ServiceProvider, error) {
-		at := login.EndpointsOf(a.url, id) // the URLs the handler serves for it
+		at := login.EndpointsOf(a.URL, id) // the URLs the handler serves for it
 		return a.idp.NewServiceProvider(ctx, saml.Config{
 			ID:                id,
 			Account:           account,
@@ -127,15 +101,15 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 			TrustEmail:        true,
 			StateStore:        states,
 			ReplayCache:       replay,
-			Events:            a.audit.Event,
+			Events:            a.Audit.Event,
 		})
 	}
 	if a.staff, err = newSP("simple-saml2"); err != nil {
-		return nil, err
+		return host.Setup{}, err
 	}
 	partners, err := newSP("simple-partners")
 	if err != nil {
-		return nil, err
+		return host.Setup{}, err
 	}
 	// Provisioning: create unknown users with the connection's defaults,
 	// match known ones by UID, and keep names, roles and organisation up
@@ -157,7 +131,7 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	// password. Single sign-on users who log out land on the IdP's portal.
 	portal := a.idp.URL() + "/"
 	live := policy.Connection{Stage: policy.StageLive}
-	reg, err := login.NewRegistry(login.RegistryConfig{BaseURL: a.url, Accounts: []login.Account{{
+	reg, err := login.NewRegistry(login.RegistryConfig{BaseURL: a.URL, Accounts: []login.Account{{
 		ID: account, Name: "Simple Foundation", Domains: []discovery.Domain{{Name: "simple.example"}},
 		Policy: policy.Policy{Mode: policy.ModeSSORequired,
 			Scope: policy.Scope{Kind: policy.ScopeRoles, Roles: []string{"Employee", "Manager"}}},
@@ -169,60 +143,37 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 		},
 	}}})
 	if err != nil {
-		return nil, err
-	}
-	a.cleanup.Add(func() { _ = reg.Close() })
-
-	a.store = provisioning.NewMemoryStore(provisioning.MemoryOptions{})
-	users := login.StoreUsers{Store: a.store, AdminRoles: []string{"Administrator"}}
-	passwords := host.NewPasswords(users)
-	if err := host.Organisations(ctx, a.store, account, "Head Office", "Finance"); err != nil {
-		return nil, err
-	}
-	if err := host.AddUsers(ctx, a.store, passwords,
-		host.User{Email: "sue@simple.example", Password: "sue-password",
-			Members: []host.Member{{Account: account, Roles: []string{"Employee"}, SSOIdentifier: "S1001", Organisation: "Head Office"}}},
-		host.User{Email: "pat@simple.example", Password: "pat-password",
-			Members: []host.Member{{Account: account, Roles: []string{"Consultant"}, Organisation: "Head Office"}}},
-	); err != nil {
-		return nil, err
-	}
-	prov, err := provisioning.New(provisioning.Config{Store: a.store, Events: a.audit.Event})
-	if err != nil {
-		return nil, err
+		return host.Setup{}, err
 	}
 
-	h, err := login.New(login.Config{
-		Registry:    reg,
-		Provisioner: prov,
-		Users:       users,
-		Sessions:    a.sessions,
-		Passwords:   passwords,
-		Events:      a.audit.Event,
-		Logger:      logger,
-	})
-	if err != nil {
-		return nil, err
+	// The account's organisations and the users an administrator added.
+	store := provisioning.NewMemoryStore(provisioning.MemoryOptions{})
+	if err := host.Organisations(ctx, store, account, "Head Office", "Finance"); err != nil {
+		return host.Setup{}, err
 	}
-	a.home = &host.Home{
-		Title:    "IdP-initiated SAML with just-in-time users",
-		Intro:    "Simple Foundation's people start at their identity provider's portal. New people are created at their first login; the SSOModule attribute picks the staff or the partners connection.",
-		Sessions: a.sessions,
-		Links:    []host.Link{{Text: "The identity provider's portal (start here)", URL: portal}},
-		Logins: []host.TestLogin{
-			{Who: "dave@simple.example", Shows: "new: created as Employee + Clerk, organisation Shipping created"},
-			{Who: "pia@simple.example", Shows: "SSOModule PARTNERS: created through the partners connection"},
-			{Who: "sue@simple.example", Shows: "known by UID S1001: roles and organisation updated from the assertion"},
-			{Who: "eve@simple.example", Shows: "SSOModule NOSUCH: refused"},
-			{Who: "sue@simple.example", Password: "sue-password", Shows: "Employee: the password is refused"},
-			{Who: "pat@simple.example", Password: "pat-password", Shows: "Consultant: the password works"},
+	return host.Setup{
+		Registry:   reg,
+		Store:      store,
+		AdminRoles: []string{"Administrator"},
+		Users: []host.User{
+			{Email: "sue@simple.example", Password: "sue-password",
+				Members: []host.Member{{Account: account, Roles: []string{"Employee"}, SSOIdentifier: "S1001", Organisation: "Head Office"}}},
+			{Email: "pat@simple.example", Password: "pat-password",
+				Members: []host.Member{{Account: account, Roles: []string{"Consultant"}, Organisation: "Head Office"}}},
 		},
-	}
-	mux := host.Mux(h, a.home, a.sessions.MeHandler(a.store))
-	srv := host.Serve(ln, mux, logger)
-	a.cleanup.Add(srv.Close)
-	return a, nil
+		Home: host.Home{
+			Title: "IdP-initiated SAML with just-in-time users",
+			Intro: "Simple Foundation's people start at their identity provider's portal. New people are created at their first login; the SSOModule attribute picks the staff or the partners connection.",
+			Links: []host.Link{{Text: "The identity provider's portal (start here)", URL: portal}},
+			Logins: []host.TestLogin{
+				{Who: "dave@simple.example", Shows: "new: created as Employee + Clerk, organisation Shipping created"},
+				{Who: "pia@simple.example", Shows: "SSOModule PARTNERS: created through the partners connection"},
+				{Who: "sue@simple.example", Shows: "known by UID S1001: roles and organisation updated from the assertion"},
+				{Who: "eve@simple.example", Shows: "SSOModule NOSUCH: refused"},
+				{Who: "sue@simple.example", Password: "sue-password", Shows: "Employee: the password is refused"},
+				{Who: "pat@simple.example", Password: "pat-password", Shows: "Consultant: the password works"},
+			},
+		},
+		Notes: []string{"Start at the mock IdP's portal: " + portal},
+	}, nil
 }
-
-// Close stops the application and the mock identity provider.
-func (a *app) Close() { a.cleanup.Run() }

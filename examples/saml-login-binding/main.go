@@ -35,10 +35,7 @@ package main
 
 import (
 	"context"
-	"flag"
-	"log"
 	"log/slog"
-	"os"
 
 	dsig "github.com/russellhaering/goxmldsig"
 	"github.com/ssokit/sso"
@@ -52,49 +49,24 @@ import (
 	"github.com/ssokit/sso/saml/samltest"
 )
 
-func main() {
-	addr := flag.String("addr", "localhost:8080", "where the application listens")
-	flag.Parse()
-	a, err := start(*addr, host.Logger())
-	if err != nil {
-		log.Fatal(err)
-	}
-	a.home.Print(os.Stdout, a.url,
-		"Recruit Co's ADFS (IdP-initiated login): "+a.adfs.StartURL(a.recruit.EntityID(), ""),
-		"Talent Agency's Okta: "+a.okta.URL())
-	host.WaitForInterrupt()
-	a.Close()
-}
+func main() { host.Main(start) }
 
 // app is the running example.
 type app struct {
-	url      string
-	adfs     *mockidp.SAML // Recruit Co's IdP, signing with RSA-SHA1
-	okta     *mockidp.SAML // the Talent Agency's IdP, RSA-SHA256
-	recruit  *saml.ServiceProvider
-	store    *provisioning.MemoryStore
-	sessions *host.Sessions
-	audit    *host.Audit
-	home     *host.Home
-	cleanup  host.Cleanup
+	host.App
+	adfs    *mockidp.SAML // Recruit Co's IdP, signing with RSA-SHA1
+	okta    *mockidp.SAML // the Talent Agency's IdP, RSA-SHA256
+	recruit *saml.ServiceProvider
 }
 
 // start builds the application and serves it on addr in the background.
-func start(addr string, logger *slog.Logger) (_ *app, err error) {
-	ctx := context.Background()
-	a := &app{audit: host.NewAudit(logger), sessions: host.NewSessions()}
-	defer func() {
-		if err != nil {
-			a.Close()
-		}
-	}()
-	ln, url, err := host.Listen(addr)
-	if err != nil {
-		return nil, err
-	}
-	a.url = url
-	a.cleanup.Add(func() { ln.Close() })
+func start(addr string, logger *slog.Logger) (*app, error) {
+	a := new(app)
+	return a, a.Start(addr, logger, a.setup)
+}
 
+// setup starts the identity providers and declares the accounts and users.
+func (a *app) setup(ctx context.Context) (_ host.Setup, err error) {
 	// Recruit Co's ADFS sends persistent NameIDs for some people and
 	// email NameIDs for others, and signs with RSA-SHA1.
 	persistent := func(email, nameID string) samltest.User {
@@ -109,18 +81,18 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 			persistent("ken@recruit.example", "K-998"),
 		},
 	}); err != nil {
-		return nil, err
+		return host.Setup{}, err
 	}
-	a.cleanup.Add(a.adfs.Close)
+	a.OnClose(a.adfs.Close)
 	if a.okta, err = mockidp.StartSAML(samltest.Config{Users: []samltest.User{{Email: "alex@agency.example"}}}); err != nil {
-		return nil, err
+		return host.Setup{}, err
 	}
-	a.cleanup.Add(a.okta.Close)
+	a.OnClose(a.okta.Close)
 
 	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
 	replay := sso.NewMemoryReplayCache(sso.MemoryOptions{})
 	newSP := func(id string, idp *mockidp.SAML, allowSHA1 bool) (*saml.ServiceProvider, error) {
-		at := login.EndpointsOf(a.url, id) // the URLs the handler serves for it
+		at := login.EndpointsOf(a.URL, id) // the URLs the handler serves for it
 		return idp.NewServiceProvider(ctx, saml.Config{
 			ID:                id,
 			EntityID:          at.EntityID,
@@ -130,16 +102,16 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 			TrustEmail:        true,
 			StateStore:        states,
 			ReplayCache:       replay,
-			Events:            a.audit.Event,
+			Events:            a.Audit.Event,
 		})
 	}
 	// SHA-1 is accepted from Recruit Co's ADFS only.
 	if a.recruit, err = newSP("recruit-adfs", a.adfs, true); err != nil {
-		return nil, err
+		return host.Setup{}, err
 	}
 	agency, err := newSP("agency-okta", a.okta, false)
 	if err != nil {
-		return nil, err
+		return host.Setup{}, err
 	}
 	// The accounts, each declared once: found by email domain
 	// (SP-initiated) and by the IdP's entity ID, read from its metadata
@@ -147,7 +119,7 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 	// password stays possible.
 	optional := policy.Policy{Mode: policy.ModeSSOOptional}
 	live := policy.Connection{Stage: policy.StageLive}
-	reg, err := login.NewRegistry(login.RegistryConfig{BaseURL: a.url, Accounts: []login.Account{
+	reg, err := login.NewRegistry(login.RegistryConfig{BaseURL: a.URL, Accounts: []login.Account{
 		{ID: "recruit", Name: "Recruit Co", Domains: []discovery.Domain{{Name: "recruit.example"}}, Policy: optional,
 			Connections: []login.Connection{{Authenticator: a.recruit, DisplayName: "Recruit Co ADFS", Policy: live,
 				// The NameID is matched against each member's SSO
@@ -165,59 +137,33 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 			Connections: []login.Connection{{Authenticator: agency, DisplayName: "Talent Agency Okta", Policy: live}}},
 	}})
 	if err != nil {
-		return nil, err
-	}
-	a.cleanup.Add(func() { _ = reg.Close() })
-
-	// The users, created through the application's users API, some with
-	// an SSO identifier.
-	a.store = provisioning.NewMemoryStore(provisioning.MemoryOptions{})
-	users := login.StoreUsers{Store: a.store}
-	passwords := host.NewPasswords(users)
-	if err := host.AddUsers(ctx, a.store, passwords,
-		host.User{Email: "emp@recruit.example", Password: "emp-password", Members: []host.Member{{Account: "recruit", SSOIdentifier: "E12345"}}},
-		host.User{Email: "sam@recruit.example", Password: "sam-password", Members: []host.Member{{Account: "recruit"}}},
-		host.User{Email: "jane.doe@recruit.example", Password: "jane-password", Members: []host.Member{{Account: "recruit", SSOIdentifier: "Jane.Doe@recruit.example"}}},
-		host.User{Email: "ken@recruit.example", Password: "ken-password", Members: []host.Member{{Account: "recruit", SSOIdentifier: "ken-old"}}},
-		host.User{Email: "alex@agency.example", Password: "alex-password", Members: []host.Member{{Account: "agency"}}},
-	); err != nil {
-		return nil, err
-	}
-	prov, err := provisioning.New(provisioning.Config{Store: a.store, Events: a.audit.Event})
-	if err != nil {
-		return nil, err
+		return host.Setup{}, err
 	}
 
-	h, err := login.New(login.Config{
-		Registry:    reg,
-		Provisioner: prov,
-		Users:       users,
-		Sessions:    a.sessions,
-		Passwords:   passwords,
-		Events:      a.audit.Event,
-		Logger:      logger,
-	})
-	if err != nil {
-		return nil, err
-	}
-	a.home = &host.Home{
-		Title:    "SAML with SSO identifiers and login binding",
-		Intro:    "Recruit Co's people log in with their ADFS; a NameID that matches no SSO identifier is bound to the user who then logs in with a password.",
-		Sessions: a.sessions,
-		Links:    []host.Link{{Text: "Start at Recruit Co's ADFS (IdP-initiated)", URL: a.adfs.StartURL(a.recruit.EntityID(), "")}},
-		Logins: []host.TestLogin{
-			{Who: "emp@recruit.example", Shows: "NameID E12345 equals his SSO identifier: logged in"},
-			{Who: "sam@recruit.example", Shows: "no SSO identifier: the email NameID identifies him"},
-			{Who: "jane.doe@recruit.example", Shows: "her SSO identifier is Jane.Doe@recruit.example: the case differs, so log in once with jane-password to bind"},
-			{Who: "ken@recruit.example", Password: "ken-password", Shows: "password first, then start at the ADFS: NameID K-998 is bound to him"},
-			{Who: "alex@agency.example", Shows: "the Talent Agency's connection refuses RSA-SHA1 (only Recruit Co's allows it)"},
+	fromADFS := a.adfs.StartURL(a.recruit.EntityID(), "") // an IdP-initiated login at Recruit Co
+	return host.Setup{
+		Registry: reg,
+		// The users, created through the application's users API, some
+		// with an SSO identifier.
+		Users: []host.User{
+			{Email: "emp@recruit.example", Password: "emp-password", Members: []host.Member{{Account: "recruit", SSOIdentifier: "E12345"}}},
+			{Email: "sam@recruit.example", Password: "sam-password", Members: []host.Member{{Account: "recruit"}}},
+			{Email: "jane.doe@recruit.example", Password: "jane-password", Members: []host.Member{{Account: "recruit", SSOIdentifier: "Jane.Doe@recruit.example"}}},
+			{Email: "ken@recruit.example", Password: "ken-password", Members: []host.Member{{Account: "recruit", SSOIdentifier: "ken-old"}}},
+			{Email: "alex@agency.example", Password: "alex-password", Members: []host.Member{{Account: "agency"}}},
 		},
-	}
-	mux := host.Mux(h, a.home, a.sessions.MeHandler(a.store))
-	srv := host.Serve(ln, mux, logger)
-	a.cleanup.Add(srv.Close)
-	return a, nil
+		Home: host.Home{
+			Title: "SAML with SSO identifiers and login binding",
+			Intro: "Recruit Co's people log in with their ADFS; a NameID that matches no SSO identifier is bound to the user who then logs in with a password.",
+			Links: []host.Link{{Text: "Start at Recruit Co's ADFS (IdP-initiated)", URL: fromADFS}},
+			Logins: []host.TestLogin{
+				{Who: "emp@recruit.example", Shows: "NameID E12345 equals his SSO identifier: logged in"},
+				{Who: "sam@recruit.example", Shows: "no SSO identifier: the email NameID identifies him"},
+				{Who: "jane.doe@recruit.example", Shows: "her SSO identifier is Jane.Doe@recruit.example: the case differs, so log in once with jane-password to bind"},
+				{Who: "ken@recruit.example", Password: "ken-password", Shows: "password first, then start at the ADFS: NameID K-998 is bound to him"},
+				{Who: "alex@agency.example", Shows: "the Talent Agency's connection refuses RSA-SHA1 (only Recruit Co's allows it)"},
+			},
+		},
+		Notes: []string{"Recruit Co's ADFS (IdP-initiated login): " + fromADFS, "Talent Agency's Okta: " + a.okta.URL()},
+	}, nil
 }
-
-// Close stops the application and the mock identity providers.
-func (a *app) Close() { a.cleanup.Run() }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"log/slog"
 	"net/http"
 	"testing"
 
@@ -11,20 +10,12 @@ import (
 	"github.com/ssokit/sso/saml/samltest"
 )
 
-func startApp(t *testing.T) *app {
-	t.Helper()
-	a, err := start("localhost:0", slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	return a
-}
+func startApp(t *testing.T) *app { return browser.StartApp(t, start) }
 
 // spInitiated types the email at the application and signs in at the IdP
 // it leads to.
 func spInitiated(b *browser.Browser, a *app, idp *samltest.IdP, email string) *browser.Page {
-	p := b.Get(a.url+"/login").Form("/login").Set("email", email).Submit().WantAt(idp.URL())
+	p := b.Get(a.URL+"/login").Form("/login").Set("email", email).Submit().WantAt(idp.URL())
 	return p.Form("#login").Set("email", email).Set("password", samltest.DefaultPassword).Submit()
 }
 
@@ -42,7 +33,7 @@ func TestSSOIdentifiers(t *testing.T) {
 	} {
 		b := browser.New(t)
 		spInitiated(b, a, a.adfs.IdP, c.email).Want(http.StatusOK, "Logged in as "+c.email+" with SAML single sign-on through recruit-adfs")
-		if m := b.Me(a.url); m.Identity == nil || m.Identity.Subject != c.subject || m.Identity.IdPInitiated {
+		if m := b.Me(a.URL); m.Identity == nil || m.Identity.Subject != c.subject || m.Identity.IdPInitiated {
 			t.Fatalf("%s: /me = %+v, identity %+v", c.email, m, m.Identity)
 		}
 	}
@@ -56,25 +47,25 @@ func TestLoginBindingSSOFirst(t *testing.T) {
 	b := browser.New(t)
 	p := spInitiated(b, a, a.adfs.IdP, "jane.doe@recruit.example").
 		Want(http.StatusOK, "Connect your account", "jane.doe@recruit.example")
-	b.WantLoggedOut(a.url)
+	b.WantLoggedOut(a.URL)
 	// A wrong password binds nothing and asks again.
 	p = p.Form("/login/bind").Set("email", "jane.doe@recruit.example").Set("password", "wrong").Submit().
 		Want(http.StatusUnauthorized, "Connect your account")
-	if len(a.audit.Find(sso.EventLoginFailed, login.ReasonPasswordIncorrect)) != 1 {
-		t.Fatalf("want one login_failed event with password_incorrect: %+v", a.audit.Events())
+	if len(a.Audit.Find(sso.EventLoginFailed, login.ReasonPasswordIncorrect)) != 1 {
+		t.Fatalf("want one login_failed event with password_incorrect: %+v", a.Audit.Events())
 	}
 	p = p.Form("/login/bind").Set("email", "jane.doe@recruit.example").Set("password", "jane-password").Submit().
 		Want(http.StatusOK, "Link the single sign-on identity", "jane.doe@recruit.example", "Recruit Co ADFS")
-	if len(a.audit.Find(sso.EventUserLinked, "")) != 0 {
+	if len(a.Audit.Find(sso.EventUserLinked, "")) != 0 {
 		t.Fatal("linked before the confirmation")
 	}
 	p.Form("/login/bind/confirm").Submit().
 		Want(http.StatusOK, "Logged in as jane.doe@recruit.example with SAML single sign-on through recruit-adfs")
-	if m := b.Me(a.url); m.Method != "sso" || m.Identity.Subject != "jane.doe@recruit.example" {
+	if m := b.Me(a.URL); m.Method != "sso" || m.Identity.Subject != "jane.doe@recruit.example" {
 		t.Fatalf("/me = %+v", m)
 	}
-	if len(a.audit.Find(sso.EventUserLinked, "")) != 1 {
-		t.Fatalf("want one user_linked event: %+v", a.audit.Events())
+	if len(a.Audit.Find(sso.EventUserLinked, "")) != 1 {
+		t.Fatalf("want one user_linked event: %+v", a.Audit.Events())
 	}
 	// From now on the identity logs her in directly, from anywhere.
 	spInitiated(browser.New(t), a, a.adfs.IdP, "jane.doe@recruit.example").Want(http.StatusOK, "Logged in as jane.doe@recruit.example with SAML")
@@ -87,13 +78,13 @@ func TestLoginBindingPasswordFirst(t *testing.T) {
 	// password, then uses single sign-on from the application in the same
 	// browser: the application asks him to confirm the binding.
 	b := browser.New(t)
-	b.Get(a.url+"/login").Form("/login").Set("email", "ken@recruit.example").Set("password", "ken-password").Submit().
+	b.Get(a.URL+"/login").Form("/login").Set("email", "ken@recruit.example").Set("password", "ken-password").Submit().
 		Want(http.StatusOK, "Logged in as ken@recruit.example with password")
 	spInitiated(b, a, a.adfs.IdP, "ken@recruit.example").
 		Want(http.StatusOK, "Link the single sign-on identity", "K-998", "ken@recruit.example").
 		Form("/login/bind/confirm").Submit().
 		Want(http.StatusOK, "Logged in as ken@recruit.example with SAML single sign-on through recruit-adfs")
-	if m := b.Me(a.url); m.Identity == nil || m.Identity.Subject != "K-998" {
+	if m := b.Me(a.URL); m.Identity == nil || m.Identity.Subject != "K-998" {
 		t.Fatalf("/me = %+v", m)
 	}
 	// The next login through the ADFS, in another browser, is direct.
@@ -107,10 +98,10 @@ func TestLoginBindingPasswordFirst(t *testing.T) {
 func TestLoginBindingIdPInitiated(t *testing.T) {
 	a := startApp(t)
 	b := browser.New(t)
-	b.Get(a.url+"/login").Form("/login").Set("email", "ken@recruit.example").Set("password", "ken-password").Submit().
+	b.Get(a.URL+"/login").Form("/login").Set("email", "ken@recruit.example").Set("password", "ken-password").Submit().
 		Want(http.StatusOK, "Logged in as ken@recruit.example with password")
 	p := idpInitiated(b, a, "ken@recruit.example").Want(http.StatusOK, "Connect your account", "K-998")
-	if len(a.audit.Find(sso.EventUserLinked, "")) != 0 {
+	if len(a.Audit.Find(sso.EventUserLinked, "")) != 0 {
 		t.Fatal("an IdP-initiated login was bound without a password")
 	}
 	p.Form("/login/bind").Set("email", "ken@recruit.example").Set("password", "ken-password").Submit().
@@ -128,9 +119,9 @@ func TestSHA1OnOneConnectionOnly(t *testing.T) {
 	a.okta.SetMisbehavior(samltest.Misbehavior{SHA1: true})
 	b := browser.New(t)
 	spInitiated(b, a, a.okta.IdP, "alex@agency.example").Want(http.StatusForbidden, sso.ReasonAlgorithmNotAllowed.UserMessage())
-	b.WantLoggedOut(a.url)
-	evs := a.audit.Find(sso.EventLoginFailed, sso.ReasonAlgorithmNotAllowed)
+	b.WantLoggedOut(a.URL)
+	evs := a.Audit.Find(sso.EventLoginFailed, sso.ReasonAlgorithmNotAllowed)
 	if len(evs) != 1 || evs[0].Connection != "agency-okta" {
-		t.Fatalf("want one login_failed event with algorithm_not_allowed for agency-okta: %+v", a.audit.Events())
+		t.Fatalf("want one login_failed event with algorithm_not_allowed for agency-okta: %+v", a.Audit.Events())
 	}
 }

@@ -11,14 +11,16 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/ssokit/sso/login"
 )
 
-// Listen listens on addr, e.g. "localhost:8080" (port 0 picks a free
+// listen listens on addr, e.g. "localhost:8080" (port 0 picks a free
 // port), and returns the listener and the application's base URL. A
 // loopback address is named "localhost" in the URL: the examples' mock
 // identity providers run on 127.0.0.1, another site for the browser, as a
 // real identity provider is.
-func Listen(addr string) (net.Listener, string, error) {
+func listen(addr string) (net.Listener, string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", fmt.Errorf("listening on %s: %w (pick another address with -addr)", addr, err)
@@ -31,15 +33,15 @@ func Listen(addr string) (net.Listener, string, error) {
 	return ln, "http://" + net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)), nil
 }
 
-// Server is an http.Server running in the background.
-type Server struct {
+// server is an http.Server running in the background.
+type server struct {
 	srv  *http.Server
 	done chan struct{}
 }
 
-// Serve serves h on ln in the background until Close.
-func Serve(ln net.Listener, h http.Handler, log *slog.Logger) *Server {
-	s := &Server{
+// serve serves h on ln in the background until Close.
+func serve(ln net.Listener, h http.Handler, log *slog.Logger) *server {
+	s := &server{
 		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)},
 		done: make(chan struct{}),
@@ -53,50 +55,44 @@ func Serve(ln net.Listener, h http.Handler, log *slog.Logger) *Server {
 
 // Close stops the server, waiting up to five seconds for requests in
 // flight.
-func (s *Server) Close() {
+func (s *server) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = s.srv.Shutdown(ctx)
 	<-s.done
 }
 
-// Cleanup runs functions in the reverse order of their registration, like
-// deferred calls; the examples use it to stop what they started.
-type Cleanup struct{ fns []func() }
+// cleanup runs functions in the reverse order of their registration, like
+// deferred calls; an App uses it to stop what it started.
+type cleanup struct{ fns []func() }
 
-// Add registers fn.
-func (c *Cleanup) Add(fn func()) { c.fns = append(c.fns, fn) }
+// add registers fn.
+func (c *cleanup) add(fn func()) { c.fns = append(c.fns, fn) }
 
-// Run runs the registered functions, last first, and forgets them.
-func (c *Cleanup) Run() {
+// run runs the registered functions, last first, and forgets them.
+func (c *cleanup) run() {
 	for i := len(c.fns) - 1; i >= 0; i-- {
 		c.fns[i]()
 	}
 	c.fns = nil
 }
 
-// WaitForInterrupt blocks until the process gets SIGINT (Ctrl-C) or
+// waitForInterrupt blocks until the process gets SIGINT (Ctrl-C) or
 // SIGTERM.
-func WaitForInterrupt() {
+func waitForInterrupt() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
 }
 
-// Logger returns the examples' logger: text on stderr.
-func Logger() *slog.Logger {
+// newLogger returns the examples' logger: text on stderr.
+func newLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
-// LoginRoutes is what Mux needs of a login handler: *login.Handler.
-type LoginRoutes interface {
-	http.Handler
-	Routes() []string
-}
-
-// Mux returns the application's routes: the login handler's, the start
+// newMux returns the application's routes: the login handler's, the start
 // page at / and the /me JSON. Callers may add their own.
-func Mux(login LoginRoutes, home, me http.Handler) *http.ServeMux {
+func newMux(login *login.Handler, home, me http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
 	for _, p := range login.Routes() {
 		mux.Handle(p, login)

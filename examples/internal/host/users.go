@@ -32,10 +32,10 @@ type Member struct {
 	Organisation string
 }
 
-// AddUsers creates the users with their memberships and passwords. A user
+// addUsers creates the users with their memberships and passwords. A user
 // whose email exists already (a database kept from an earlier run) is left
 // as it is.
-func AddUsers(ctx context.Context, store provisioning.Store, pw *Passwords, users ...User) error {
+func addUsers(ctx context.Context, store provisioning.Store, pw *Passwords, users ...User) error {
 	for _, nu := range users {
 		err := store.Tx(ctx, func(tx provisioning.Tx) error {
 			if _, err := tx.FindUserByEmail(ctx, nu.Email); err == nil {
