@@ -92,7 +92,7 @@ func (h *Handler) emailFirst(w http.ResponseWriter, r *http.Request, email, rt s
 		if h.cfg.Passwords == nil {
 			// Nothing serves this email: with no password login either, the
 			// person cannot log in.
-			msg = sso.ReasonNoSSO.UserMessage()
+			msg = "Single sign-on is not set up for this email address's organisation. Check the address you entered."
 			h.record(ctx, &failure{err: &sso.Error{Op: "login", Reason: sso.ReasonNoSSO, Detail: "no usable single sign-on connection serves the email's domain, and the application has no password login"}})
 		}
 		h.render(w, http.StatusOK, TemplateLogin, &LoginPage{

@@ -102,10 +102,9 @@ func TestRefusals(t *testing.T) {
 		Form("#login").Set("email", "eve@elsewhere.example").Set("password", samltest.DefaultPassword).Submit().
 		Want(http.StatusForbidden, sso.ReasonEmailDomainNotAllowed.UserMessage())
 	b.Get(base+"/").Want(http.StatusOK, "Not logged in")
-	// An email of no account asks for a password, which the program
-	// refuses.
+	// An email of no account: the program has no password login, so the
+	// person is told that nothing serves the address.
 	b = browser.New(t)
-	emailFirst(b, base, "someone@nowhere.example").Want(http.StatusOK, "Password").
-		Form("/auth/login").Set("password", "guess").Submit().Want(http.StatusUnauthorized)
+	emailFirst(b, base, "someone@nowhere.example").Want(http.StatusOK, "Single sign-on is not set up for this email address's organisation")
 	b.Get(base+"/").Want(http.StatusOK, "Not logged in")
 }
