@@ -2,6 +2,8 @@ package login_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -54,13 +56,13 @@ type world struct {
 	base  string // http://localhost:port
 	h     *login.Handler
 	op    *oidctest.Server
-	idp   *samltest.IdP
+	idp   *samltest.Server
 	dir   *ldaptest.Server
 	store provisioning.Store
 	// db is the SQL database behind store, nil for the memory store.
 	db     *sql.DB
 	reg    *login.Registry
-	idp2   *samltest.IdP // the IdP of simple-other
+	idp2   *samltest.Server // the IdP of simple-other
 	host   *host
 	users  map[string]string // email -> user ID
 	events *events
@@ -71,6 +73,9 @@ type world struct {
 	replay          *sso.MemoryReplayCache
 	admin           map[string]bool // user IDs for which CanAdminister is true
 	adminMu         sync.Mutex
+
+	// transport is the browsers': it trusts the identity providers' CAs.
+	transport *http.Transport
 }
 
 // host is the application's part: passwords and sessions.
@@ -274,6 +279,12 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 	allowIdP := func(c *saml.Config) { c.AllowIdPInitiated = true }
 	// simple-other trusts another IdP than the other SAML connections.
 	w.idp2 = samltest.Start(t, samltest.Config{Users: samlUsers})
+	roots := x509.NewCertPool()
+	for _, ca := range [][]byte{w.op.CACertPEM(), w.idp.CACertPEM(), w.idp2.CACertPEM()} {
+		roots.AppendCertsFromPEM(ca)
+	}
+	w.transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
+	t.Cleanup(w.transport.CloseIdleConnections)
 	otherIdP := func(c *saml.Config) {
 		c.AllowIdPInitiated = true
 		c.IdPMetadataXML, c.IdPMetadataURL = w.idp2.Metadata(), ""
@@ -413,7 +424,7 @@ type browser struct {
 
 func (w *world) browser() *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: w.t, w: w, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &browser{t: w.t, w: w, c: &http.Client{Transport: w.transport, Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 // page is a response with its body read.

@@ -239,7 +239,7 @@ func (a *App) OIDCURL() string {
 // MockSAML returns the running mock SAML IdP, for tests that check what it
 // received (its LogoutRequests) or start IdP-initiated logins; nil when the
 // configuration has no mock_idps.
-func (a *App) MockSAML() *samltest.IdP {
+func (a *App) MockSAML() *samltest.Server {
 	if a.mocks == nil {
 		return nil
 	}

@@ -30,7 +30,7 @@ const (
 
 // mocks are the running mock identity providers.
 type mocks struct {
-	saml    *samltest.IdP
+	saml    *samltest.Server
 	samlURL string
 	oidc    *oidctest.Provider
 	oidcURL string
@@ -70,13 +70,11 @@ func startMocks(addrs MockIdPs, log *slog.Logger) (m *mocks, err error) {
 		go func() { _ = srv.Serve(ln) }()
 		return base, nil
 	}
-	if m.samlURL, err = serve(addrs.SAMLAddr, func(base string) (http.Handler, error) {
-		idp, err := samltest.New(samltest.Config{BaseURL: base, Users: mockSAMLUsers()})
-		m.saml = idp
-		return idp, err
-	}); err != nil {
-		return nil, err
+	// Plain http: a person's browser would refuse the mocks' own CA.
+	if m.saml, err = samltest.NewServer(samltest.Config{Addr: addrs.SAMLAddr, NoTLS: true, Users: mockSAMLUsers()}); err != nil {
+		return nil, fmt.Errorf("mock SAML IdP on %s: %w (pick another port with -saml-addr)", addrs.SAMLAddr, err)
 	}
+	m.samlURL = m.saml.URL()
 	if m.oidcURL, err = serve(addrs.OIDCAddr, func(base string) (http.Handler, error) {
 		m.oidc = oidctest.New(oidctest.Options{Issuer: base, Users: mockOIDCUsers()})
 		return m.oidc, nil
@@ -94,6 +92,9 @@ func startMocks(addrs MockIdPs, log *slog.Logger) (m *mocks, err error) {
 
 // Close stops the mock identity providers.
 func (m *mocks) Close() {
+	if m.saml != nil {
+		m.saml.Close()
+	}
 	for _, s := range m.servers {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = s.Shutdown(ctx)
