@@ -228,7 +228,7 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 	w := &world{t: t, users: map[string]string{}, events: &events{}, admin: map[string]bool{}}
 	w.app = httptest.NewUnstartedServer(nil)
 	w.base = "http://localhost:" + strconv.Itoa(w.app.Listener.Addr().(*net.TCPAddr).Port)
-	w.op = oidctest.Start(t, oidctest.Options{Users: oidcUsers})
+	w.op = oidctest.Start(t, oidctest.Config{Users: oidcUsers})
 	w.idp = samltest.Start(t, samltest.Config{Users: samlUsers})
 	w.dir = ldaptest.Start(t, ldaptest.SampleConfig())
 	states := sso.NewMemoryStateStore(sso.MemoryOptions{})

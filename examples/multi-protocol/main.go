@@ -109,7 +109,9 @@ func start(addr, dbPath string, logger *slog.Logger) (_ *app, err error) {
 		return nil, err
 	}
 	a.cleanup.Add(a.idp.Close)
-	a.op = oidctest.NewHTTPServer(oidctest.Options{Users: oidctest.DefaultUsers()}) // alice and bob of example.com
+	if a.op, err = oidctest.NewServer(oidctest.Config{NoTLS: true, Users: oidctest.DefaultUsers()}); err != nil { // alice and bob of example.com
+		return nil, err
+	}
 	a.cleanup.Add(a.op.Close)
 	if a.dir, err = ldaptest.NewServer(ldaptest.SampleConfig()); err != nil { // alice and bob again, StartTLS
 		return nil, err

@@ -103,10 +103,12 @@ func start(addr string, logger *slog.Logger) (_ *app, err error) {
 
 	// The customer's OpenID provider (here a mock one), where the
 	// application is registered as a client with its callback URL.
-	a.op = oidctest.NewHTTPServer(oidctest.Options{Users: []oidctest.User{
+	if a.op, err = oidctest.NewServer(oidctest.Config{NoTLS: true, Users: []oidctest.User{
 		{Subject: "ada-7f1c", Email: "ada@newsroom.example", GivenName: "Ada", FamilyName: "Admin"},
 		{Subject: "olly-2b9e", Email: "olly@newsroom.example", GivenName: "Olly", FamilyName: "Otter"},
-	}})
+	}}); err != nil {
+		return nil, err
+	}
 	a.cleanup.Add(a.op.Close)
 	callback := login.EndpointsOf(a.url, connection).Callback // the URL the handler serves
 	a.op.AddClient(oidctest.Client{ID: "newsroom-app", Secret: "newsroom-secret", RedirectURIs: []string{callback}})

@@ -157,7 +157,7 @@ func Start(ctx context.Context, opts Options) (_ *App, err error) {
 		m.SAMLAddr = firstNonEmpty(opts.SAMLAddr, m.SAMLAddr, DefaultSAMLAddr)
 		m.OIDCAddr = firstNonEmpty(opts.OIDCAddr, m.OIDCAddr, DefaultOIDCAddr)
 		m.LDAPAddr = firstNonEmpty(opts.LDAPAddr, m.LDAPAddr, DefaultLDAPAddr)
-		if a.mocks, err = startMocks(m, a.log); err != nil {
+		if a.mocks, err = startMocks(m); err != nil {
 			return nil, err
 		}
 		resolveMockRefs(cfg, a.mocks)
@@ -249,7 +249,7 @@ func (a *App) MockSAML() *samltest.Server {
 // MockOIDC returns the running mock OpenID provider, for tests that check
 // what it received (its Logouts); nil when the configuration has no
 // mock_idps.
-func (a *App) MockOIDC() *oidctest.Provider {
+func (a *App) MockOIDC() *oidctest.Server {
 	if a.mocks == nil {
 		return nil
 	}
