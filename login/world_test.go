@@ -264,7 +264,7 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 		}
 		return sp
 	}
-	dirAuth, err := ldap.New(ldap.Config{ID: "keyldap", URLs: []string{w.dir.URL}, CACertPEM: w.dir.CACertPEM, TrustEmail: true,
+	dirAuth, err := ldap.New(ldap.Config{ID: "keyldap", URLs: []string{w.dir.URL()}, CACertPEM: w.dir.CACertPEM(), TrustEmail: true,
 		Search: &ldap.Search{BaseDN: ldaptest.SampleBaseDN, ObjectClass: "inetOrgPerson", BindDN: ldaptest.SampleServiceDN, BindPassword: ldaptest.SampleServicePassword}})
 	if err != nil {
 		t.Fatal(err)

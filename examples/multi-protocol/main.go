@@ -56,7 +56,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	a.home.Print(os.Stdout, a.url, "Mock SAML IdP: "+a.idp.URL()+"\nMock OpenID provider: "+a.op.Issuer()+"\nMock LDAP directory: "+a.dir.URL)
+	a.home.Print(os.Stdout, a.url, "Mock SAML IdP: "+a.idp.URL()+"\nMock OpenID provider: "+a.op.Issuer()+"\nMock LDAP directory: "+a.dir.URL())
 	host.WaitForInterrupt()
 	a.Close()
 }
@@ -147,7 +147,7 @@ func start(addr, dbPath string, logger *slog.Logger) (_ *app, err error) {
 	// Initech: the directory, searched for the email by a service account,
 	// over StartTLS with the directory's own CA.
 	initech, err := ldap.New(ldap.Config{
-		ID: "initech-ldap", URLs: []string{a.dir.URL}, CACertPEM: a.dir.CACertPEM, TrustEmail: true, Events: events,
+		ID: "initech-ldap", URLs: []string{a.dir.URL()}, CACertPEM: a.dir.CACertPEM(), TrustEmail: true, Events: events,
 		Search: &ldap.Search{BaseDN: ldaptest.SampleBaseDN, ObjectClass: "inetOrgPerson",
 			BindDN: ldaptest.SampleServiceDN, BindPassword: sso.Secret(ldaptest.SampleServicePassword)},
 	})

@@ -366,7 +366,7 @@ func checkMockRefs(cfg *Config, p *problems) {
 
 // resolveMockRefs replaces the {mock_...} references with the mocks' URLs.
 func resolveMockRefs(cfg *Config, m *mocks) {
-	r := strings.NewReplacer(mockSAMLRef, m.samlURL, mockOIDCRef, m.oidcURL, mockLDAPRef, m.ldapURL, mockLDAPCARef, string(m.ldap.CACertPEM))
+	r := strings.NewReplacer(mockSAMLRef, m.samlURL, mockOIDCRef, m.oidcURL, mockLDAPRef, m.ldapURL, mockLDAPCARef, string(m.ldap.CACertPEM()))
 	walkRefs(cfg, func(_ string, v *string) { *v = r.Replace(*v) })
 }
 

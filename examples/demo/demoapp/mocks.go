@@ -63,7 +63,7 @@ func startMocks(addrs MockIdPs) (m *mocks, err error) {
 	if m.ldap, err = ldaptest.NewServer(dir); err != nil {
 		return nil, fmt.Errorf("mock LDAP directory on %s: %w (pick another port with -ldap-addr)", addrs.LDAPAddr, err)
 	}
-	m.ldapURL = m.ldap.URL
+	m.ldapURL = m.ldap.URL()
 	return m, nil
 }
 
