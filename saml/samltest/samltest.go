@@ -154,7 +154,9 @@ type Config struct {
 //	GET|POST /slo    LogoutRequest -> LogoutResponse to the SP's SLO URL;
 //	                 LogoutResponse to an IdP-initiated logout -> recorded
 //
-// A Server is safe for concurrent use.
+// Its methods that build messages (Metadata, Response, EncodedResponse,
+// RespondTo, LogoutRequest) make no request to the listener, and keep
+// working after Close. A Server is safe for concurrent use.
 type Server struct {
 	cfg  Config
 	key  *rsa.PrivateKey
