@@ -32,7 +32,7 @@ func TestAttributeLists(t *testing.T) {
 		{"no display name", sso.AttributeMap{DisplayName: []string{}}, "", "", []string{"staff"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Attributes: tc.attrs,
+			a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Attributes: tc.attrs,
 				Templates: map[string]string{"example.com": "uid={},ou=people,dc=example,dc=com"}})
 			id, err := login(a, "lists@example.com", "lists-password")
 			if err != nil {
@@ -43,7 +43,7 @@ func TestAttributeLists(t *testing.T) {
 			}
 		})
 	}
-	if _, err := ldap.New(ldap.Config{ID: "x", URLs: []string{srv.URL}, UPN: &ldap.UPN{}, Attributes: sso.AttributeMap{Email: []string{"unicodePwd"}}}); sso.ReasonOf(err) != sso.ReasonInvalidConfig {
+	if _, err := ldap.New(ldap.Config{ID: "x", URLs: []string{srv.URL()}, UPN: &ldap.UPN{}, Attributes: sso.AttributeMap{Email: []string{"unicodePwd"}}}); sso.ReasonOf(err) != sso.ReasonInvalidConfig {
 		t.Fatalf("reading a password attribute: %v", err)
 	}
 }

@@ -24,8 +24,8 @@ func benchDirectory(b *testing.B) (url string, ca []byte, search *ldap.Search) {
 		return srv.URL, srv.CACertPEM, slapdSearch(true)
 	}
 	srv := ldaptest.Start(b, ldaptest.SampleConfig())
-	b.Logf("directory: ldaptest at %s (StartTLS); slapd is not installed", srv.URL)
-	return srv.URL, srv.CACertPEM, serviceSearch()
+	b.Logf("directory: ldaptest at %s (StartTLS); slapd is not installed", srv.URL())
+	return srv.URL(), srv.CACertPEM(), serviceSearch()
 }
 
 // BenchmarkLogin measures complete logins (search as the service account,

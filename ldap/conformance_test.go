@@ -15,8 +15,8 @@ func TestAuthenticatorConformance(t *testing.T) {
 		New: func(t *testing.T) sso.Authenticator {
 			a, err := ldap.New(ldap.Config{
 				ID:        "conformance",
-				URLs:      []string{dir.URL},
-				CACertPEM: dir.CACertPEM,
+				URLs:      []string{dir.URL()},
+				CACertPEM: dir.CACertPEM(),
 				Search: &ldap.Search{BaseDN: "dc=example,dc=com", ObjectClass: "inetOrgPerson",
 					BindDN: ldaptest.SampleServiceDN, BindPassword: ldaptest.SampleServicePassword},
 			})

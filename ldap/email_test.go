@@ -17,7 +17,7 @@ func TestMailPreferenceFoldsASCIIOnly(t *testing.T) {
 	cfg.Users = append(cfg.Users, ldaptest.User{DN: "uid=alike,ou=people," + sampleBase, Password: "alike-password",
 		Attributes: map[string][]string{"uid": {"alike"}, "cn": {"Alike"}, "mail": {"ali\u212Ae@example.com", "Alike@example.com"}}})
 	srv := ldaptest.Start(t, cfg)
-	a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, TrustEmail: true,
+	a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), TrustEmail: true,
 		Templates: map[string]string{"example.com": "uid={},ou=people,dc=example,dc=com"}})
 	id, err := login(a, "alike@example.com", "alike-password")
 	if err != nil {
@@ -49,7 +49,7 @@ func TestUPNIsNotAVerifiedEmail(t *testing.T) {
 	)
 	srv := ldaptest.Start(t, cfg)
 	upn := func(trustEmail, trustUPN bool) ldap.Config {
-		return ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, UPN: &ldap.UPN{}, TrustEmail: trustEmail, TrustUPNAsEmail: trustUPN}
+		return ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), UPN: &ldap.UPN{}, TrustEmail: trustEmail, TrustUPNAsEmail: trustUPN}
 	}
 	tests := []struct {
 		name     string
@@ -98,7 +98,7 @@ func TestLoginEmailIsNotAVerifiedEmail(t *testing.T) {
 		"template":                    {Templates: map[string]string{"example.com": "uid={},ou=people,dc=example,dc=com"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			c.URLs, c.CACertPEM, c.TrustEmail = []string{srv.URL}, srv.CACertPEM, true
+			c.URLs, c.CACertPEM, c.TrustEmail = []string{srv.URL()}, srv.CACertPEM(), true
 			a := newAuth(t, c)
 			id, err := login(a, "nomail@example.com", "nomail-password")
 			if err != nil {

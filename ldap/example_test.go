@@ -20,8 +20,8 @@ func Example() {
 
 	auth, err := ldap.New(ldap.Config{
 		ID:        "acme-ldap",
-		URLs:      []string{dir.URL}, // ldap://: StartTLS at once
-		CACertPEM: dir.CACertPEM,
+		URLs:      []string{dir.URL()}, // ldap://: StartTLS at once
+		CACertPEM: dir.CACertPEM(),
 		Search: &ldap.Search{
 			BaseDN:       "dc=example,dc=com",
 			ObjectClass:  "inetOrgPerson",
@@ -66,8 +66,8 @@ func Example_templates() {
 
 	auth, err := ldap.New(ldap.Config{
 		ID:        "acme-ldap",
-		URLs:      []string{dir.LDAPSURL},
-		CACertPEM: dir.CACertPEM,
+		URLs:      []string{dir.LDAPSURL()},
+		CACertPEM: dir.CACertPEM(),
 		Templates: map[string]string{"example.com": "uid={},ou=people,dc=example,dc=com"},
 	})
 	if err != nil {

@@ -58,7 +58,7 @@ func wantReason(t testing.TB, err error, want sso.Reason) *sso.Error {
 
 func TestBegin(t *testing.T) {
 	srv := ldaptest.Start(t, ldaptest.SampleConfig())
-	a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: serviceSearch()})
+	a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: serviceSearch()})
 	if a.ID() != "corp" || a.Protocol() != sso.ProtocolLDAP {
 		t.Fatalf("ID/Protocol = %q/%q", a.ID(), a.Protocol())
 	}
@@ -82,13 +82,13 @@ func TestSearchLogin(t *testing.T) {
 		search  *ldap.Search
 		boundAs string
 	}{
-		{"service account, StartTLS", srv.URL, serviceSearch(), ldaptest.SampleServiceDN},
-		{"service account, LDAPS", srv.LDAPSURL, serviceSearch(), ldaptest.SampleServiceDN},
-		{"anonymous", srv.URL, &ldap.Search{BaseDN: sampleBase, ObjectClass: "inetOrgPerson"}, ""},
+		{"service account, StartTLS", srv.URL(), serviceSearch(), ldaptest.SampleServiceDN},
+		{"service account, LDAPS", srv.LDAPSURL(), serviceSearch(), ldaptest.SampleServiceDN},
+		{"anonymous", srv.URL(), &ldap.Search{BaseDN: sampleBase, ObjectClass: "inetOrgPerson"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv.ResetStats()
-			a := newAuth(t, ldap.Config{URLs: []string{tc.url}, CACertPEM: srv.CACertPEM, Search: tc.search,
+			a := newAuth(t, ldap.Config{URLs: []string{tc.url}, CACertPEM: srv.CACertPEM(), Search: tc.search,
 				TrustEmail: true, Now: func() time.Time { return fixedNow }})
 			id, err := login(a, "  alice@EXAMPLE.com ", "alice-password")
 			if err != nil {
@@ -136,7 +136,7 @@ func TestSearchLoginFailures(t *testing.T) {
 		ldaptest.User{DN: "uid=dup3,ou=people," + sampleBase, Password: "x", Attributes: map[string][]string{"mail": {"shared@example.com"}}},
 	)
 	srv := ldaptest.Start(t, cfg)
-	a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: serviceSearch()})
+	a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: serviceSearch()})
 	tests := []struct {
 		email, password string
 		reason          sso.Reason
@@ -167,9 +167,9 @@ func TestNothingSentBeforeValidation(t *testing.T) {
 	cfg.ActiveDirectory = true
 	srv := ldaptest.Start(t, cfg)
 	for _, ac := range []ldap.Config{
-		{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: serviceSearch()},
-		{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, UPN: &ldap.UPN{}},
-		{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Templates: map[string]string{"example.com": "uid={},ou=people,dc=example,dc=com"}},
+		{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: serviceSearch()},
+		{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), UPN: &ldap.UPN{}},
+		{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Templates: map[string]string{"example.com": "uid={},ou=people,dc=example,dc=com"}},
 	} {
 		a := newAuth(t, ac)
 		for _, c := range []struct {
@@ -195,7 +195,7 @@ func TestNothingSentBeforeValidation(t *testing.T) {
 // Without escaping, (mail=*@example.com) would match alice and bob.
 func TestFilterInjection(t *testing.T) {
 	srv := ldaptest.Start(t, ldaptest.SampleConfig())
-	a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: serviceSearch(),
+	a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: serviceSearch(),
 		GroupSearch: &ldap.GroupSearch{BaseDN: sampleBase}})
 	for _, email := range []string{"*@example.com", "a*@example.com", "*e*@example.com"} {
 		_, err := login(a, email, "alice-password")
@@ -225,7 +225,7 @@ func TestGroupSearchEscapesDN(t *testing.T) {
 	cfg.Groups = append(cfg.Groups, ldaptest.Group{DN: "cn=eve-group,ou=groups," + sampleBase, Members: []string{eve}})
 	srv := ldaptest.Start(t, cfg)
 	for _, asDN := range []bool{false, true} {
-		a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: serviceSearch(),
+		a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: serviceSearch(),
 			GroupSearch: &ldap.GroupSearch{BaseDN: "ou=groups," + sampleBase}, GroupsAsDN: asDN})
 		id, err := login(a, "eve@example.com", "eve-password")
 		if err != nil {
@@ -256,7 +256,7 @@ func TestTemplateLogin(t *testing.T) {
 	cfg.Users = append(cfg.Users, ldaptest.User{DN: `uid=o\+brien,ou=people,` + sampleBase, Password: "pat-password",
 		Attributes: map[string][]string{"uid": {"o+brien"}, "cn": {"Pat O'Brien"}, "mail": {"pat@example.com"}}})
 	srv := ldaptest.Start(t, cfg)
-	a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM,
+	a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(),
 		Templates: map[string]string{
 			"example.com":      "uid={},ou=people,dc=example,dc=com",
 			"Example.org":      "uid={},ou=people,dc=example,dc=com",
@@ -267,7 +267,7 @@ func TestTemplateLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	if id.Subject != "uid=alice,ou=people,dc=example,dc=com" || id.DisplayName != "Alice Liddell" ||
-		!reflect.DeepEqual(id.Groups, []string{"admins", "staff"}) || id.Issuer != srv.URL {
+		!reflect.DeepEqual(id.Groups, []string{"admins", "staff"}) || id.Issuer != srv.URL() {
 		t.Fatalf("identity = %+v", id)
 	}
 	// The entry is read as the user, on the connection bound as the user.
@@ -321,7 +321,7 @@ func TestLoginSubjectNormalised(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.cfg
-			c.URLs, c.CACertPEM = []string{srv.URL}, srv.CACertPEM
+			c.URLs, c.CACertPEM = []string{srv.URL()}, srv.CACertPEM()
 			a := newAuth(t, c)
 			id, err := login(a, "carol@example.com", "carol-password")
 			if err != nil {
@@ -340,7 +340,7 @@ func TestTemplateLoginUnreadableEntry(t *testing.T) {
 	cfg := ldaptest.SampleConfig()
 	cfg.Users[2].Hidden = true // bob
 	srv := ldaptest.Start(t, cfg)
-	a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM,
+	a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(),
 		Templates: map[string]string{"example.com": "uid={},ou=people,dc=example,dc=com"}})
 	id, err := login(a, "bob@example.com", "bob-password")
 	if err != nil {
@@ -360,7 +360,7 @@ func TestUPNLogin(t *testing.T) {
 		Attributes: map[string][]string{"sAMAccountName": {"legacy"}, "userPrincipalName": {"legacy@example.com"}, "cn": {"Legacy User"}}})
 	srv := ldaptest.Start(t, cfg)
 	for _, base := range []string{"", "ou=people," + sampleBase} {
-		a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, UPN: &ldap.UPN{BaseDN: base}})
+		a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), UPN: &ldap.UPN{BaseDN: base}})
 		id, err := login(a, "Alice@Example.com", "alice-password")
 		if err != nil {
 			t.Fatalf("base %q: %v", base, err)
@@ -394,7 +394,7 @@ func TestUPNLoginEntryNotFound(t *testing.T) {
 	cfg.Users = append(cfg.Users, ldaptest.User{DN: "cn=ghost,ou=people," + sampleBase, Password: "ghost-password",
 		Attributes: map[string][]string{"userPrincipalName": {"ghost@example.com"}, "cn": {"ghost"}}})
 	srv := ldaptest.Start(t, cfg)
-	a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, UPN: &ldap.UPN{BaseDN: "ou=people," + sampleBase, Attribute: "mail"}})
+	a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), UPN: &ldap.UPN{BaseDN: "ou=people," + sampleBase, Attribute: "mail"}})
 	_, err := login(a, "ghost@example.com", "ghost-password")
 	se := wantReason(t, err, sso.ReasonLDAPUserNotFound)
 	if !strings.Contains(se.Detail, "the user bound") || !strings.Contains(se.Detail, "set the users' mail") {
@@ -421,8 +421,8 @@ func TestActiveDirectorySubcodes(t *testing.T) {
 	cfg := ldaptest.SampleConfig()
 	cfg.ActiveDirectory = true
 	srv := ldaptest.Start(t, cfg)
-	search := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: serviceSearch()})
-	upn := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, UPN: &ldap.UPN{}})
+	search := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: serviceSearch()})
+	upn := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), UPN: &ldap.UPN{}})
 	bob := cfg.Users[2]
 	for _, tt := range tests {
 		u := bob
@@ -454,7 +454,7 @@ func TestPasswordPolicyControl(t *testing.T) {
 	}
 	cfg := ldaptest.SampleConfig()
 	srv := ldaptest.Start(t, cfg)
-	a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: serviceSearch()})
+	a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: serviceSearch()})
 	for _, tt := range tests {
 		u := cfg.Users[2]
 		p := tt.policy
@@ -480,7 +480,7 @@ func TestServiceAccountErrors(t *testing.T) {
 	srv := ldaptest.Start(t, ldaptest.SampleConfig())
 	s := serviceSearch()
 	s.BindPassword = "wrong-service-secret-123"
-	a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: s})
+	a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: s})
 	_, err := login(a, "alice@example.com", "alice-password")
 	se := wantReason(t, err, sso.ReasonInvalidConfig)
 	if !strings.Contains(se.Detail, "service account") || strings.Contains(err.Error(), "wrong-service-secret") {
@@ -488,7 +488,7 @@ func TestServiceAccountErrors(t *testing.T) {
 	}
 
 	s = &ldap.Search{BaseDN: "ou=missing," + sampleBase, ObjectClass: "inetOrgPerson"}
-	a = newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: s})
+	a = newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: s})
 	_, err = login(a, "alice@example.com", "alice-password")
 	se = wantReason(t, err, sso.ReasonLDAPOperationFailed)
 	if !strings.Contains(se.Detail, "base DN does not exist") {
@@ -498,7 +498,7 @@ func TestServiceAccountErrors(t *testing.T) {
 	cfg := ldaptest.SampleConfig()
 	cfg.RequireBindForSearch = true
 	ad := ldaptest.Start(t, cfg)
-	a = newAuth(t, ldap.Config{URLs: []string{ad.URL}, CACertPEM: ad.CACertPEM, Search: &ldap.Search{BaseDN: sampleBase, ObjectClass: "user"}})
+	a = newAuth(t, ldap.Config{URLs: []string{ad.URL()}, CACertPEM: ad.CACertPEM(), Search: &ldap.Search{BaseDN: sampleBase, ObjectClass: "user"}})
 	_, err = login(a, "alice@example.com", "alice-password")
 	se = wantReason(t, err, sso.ReasonLDAPOperationFailed)
 	if !strings.Contains(se.Detail, "configure a service account") {
@@ -521,11 +521,11 @@ func TestErrorsNeverEchoThePassword(t *testing.T) {
 	slow := ldaptest.Start(t, ldaptest.SampleConfig())
 	slow.SetDelay(time.Second)
 	configs := []ldap.Config{
-		{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: serviceSearch()},
-		{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, UPN: &ldap.UPN{}},
-		{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Templates: map[string]string{"example.com": "uid={},ou=people,dc=example,dc=com"}},
-		{URLs: []string{plain.URL}, UPN: &ldap.UPN{}},
-		{URLs: []string{slow.URL}, CACertPEM: slow.CACertPEM, UPN: &ldap.UPN{}, OpTimeout: 50 * time.Millisecond, DialTimeout: 50 * time.Millisecond},
+		{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: serviceSearch()},
+		{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), UPN: &ldap.UPN{}},
+		{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Templates: map[string]string{"example.com": "uid={},ou=people,dc=example,dc=com"}},
+		{URLs: []string{plain.URL()}, UPN: &ldap.UPN{}},
+		{URLs: []string{slow.URL()}, CACertPEM: slow.CACertPEM(), UPN: &ldap.UPN{}, OpTimeout: 50 * time.Millisecond, DialTimeout: 50 * time.Millisecond},
 	}
 	for i, c := range configs {
 		a := newAuth(t, c)
@@ -549,7 +549,7 @@ func TestErrorsNeverEchoThePassword(t *testing.T) {
 
 func TestConcurrentLogins(t *testing.T) {
 	srv := ldaptest.Start(t, ldaptest.SampleConfig())
-	a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: serviceSearch(), MaxConns: 3})
+	a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: serviceSearch(), MaxConns: 3})
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
 	for i := 0; i < 40; i++ {

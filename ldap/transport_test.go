@@ -40,9 +40,9 @@ func TestTLSRequired(t *testing.T) {
 		detail string
 		check  func(t *testing.T, err error)
 	}{
-		{name: "plain-only server refuses StartTLS", cfg: ldap.Config{URLs: []string{plain.URL}},
+		{name: "plain-only server refuses StartTLS", cfg: ldap.Config{URLs: []string{plain.URL()}},
 			detail: "StartTLS refused"},
-		{name: "certificate from an unknown CA", cfg: ldap.Config{URLs: []string{srv.URL}},
+		{name: "certificate from an unknown CA", cfg: ldap.Config{URLs: []string{srv.URL()}},
 			detail: "certificate", check: func(t *testing.T, err error) {
 				var ve *tls.CertificateVerificationError
 				var ua x509.UnknownAuthorityError
@@ -50,16 +50,16 @@ func TestTLSRequired(t *testing.T) {
 					t.Fatalf("err = %v; want a certificate verification error in the chain", err)
 				}
 			}},
-		{name: "certificate signed by another CA", cfg: ldap.Config{URLs: []string{srv.LDAPSURL}, CACertPEM: other.CACertPEM},
+		{name: "certificate signed by another CA", cfg: ldap.Config{URLs: []string{srv.LDAPSURL()}, CACertPEM: other.CACertPEM()},
 			detail: "certificate"},
-		{name: "name mismatch", cfg: ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, ServerName: "ldap.other.example"},
+		{name: "name mismatch", cfg: ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), ServerName: "ldap.other.example"},
 			detail: "ldap.other.example", check: func(t *testing.T, err error) {
 				var he x509.HostnameError
 				if !errors.As(err, &he) {
 					t.Fatalf("err = %v; want a HostnameError in the chain", err)
 				}
 			}},
-		{name: "ldaps to a plain port", cfg: ldap.Config{URLs: []string{strings.Replace(plain.URL, "ldap://", "ldaps://", 1)}},
+		{name: "ldaps to a plain port", cfg: ldap.Config{URLs: []string{strings.Replace(plain.URL(), "ldap://", "ldaps://", 1)}},
 			detail: "TLS handshake"},
 	}
 	for _, tt := range tests {
@@ -79,7 +79,7 @@ func TestTLSRequired(t *testing.T) {
 	}
 
 	t.Run("plain-only server with InsecureNoTLS", func(t *testing.T) {
-		a := newAuth(t, ldap.Config{URLs: []string{plain.URL}, InsecureNoTLS: true, Search: serviceSearch()})
+		a := newAuth(t, ldap.Config{URLs: []string{plain.URL()}, InsecureNoTLS: true, Search: serviceSearch()})
 		if _, err := login(a, "alice@example.com", "alice-password"); err != nil {
 			t.Fatal(err)
 		}
@@ -91,16 +91,16 @@ func TestTLSRequired(t *testing.T) {
 		cfg := ldaptest.SampleConfig()
 		cfg.RequireTLS = true
 		strict := ldaptest.Start(t, cfg)
-		a := newAuth(t, ldap.Config{URLs: []string{strict.URL}, InsecureNoTLS: true, Search: serviceSearch()})
+		a := newAuth(t, ldap.Config{URLs: []string{strict.URL()}, InsecureNoTLS: true, Search: serviceSearch()})
 		_, err := login(a, "alice@example.com", "alice-password")
 		wantReason(t, err, sso.ReasonTLSRequired)
-		a = newAuth(t, ldap.Config{URLs: []string{strict.URL}, CACertPEM: strict.CACertPEM, Search: serviceSearch()})
+		a = newAuth(t, ldap.Config{URLs: []string{strict.URL()}, CACertPEM: strict.CACertPEM(), Search: serviceSearch()})
 		if _, err := login(a, "alice@example.com", "alice-password"); err != nil {
 			t.Fatalf("with StartTLS: %v", err)
 		}
 	})
 	t.Run("ServerName", func(t *testing.T) {
-		a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, ServerName: "localhost", Search: serviceSearch()})
+		a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), ServerName: "localhost", Search: serviceSearch()})
 		if _, err := login(a, "alice@example.com", "alice-password"); err != nil {
 			t.Fatal(err)
 		}
@@ -124,11 +124,11 @@ func TestSystemRoots(t *testing.T) {
 	}
 	srv := ldaptest.Start(t, ldaptest.SampleConfig())
 	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, srv.CACertPEM, 0o600); err != nil {
+	if err := os.WriteFile(ca, srv.CACertPEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestSystemRoots$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+ca, urlEnv+"="+srv.URL)
+	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+ca, urlEnv+"="+srv.URL())
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--- PASS: TestSystemRoots") {
 		t.Fatalf("child test: %v\n%s", err, out)
@@ -142,8 +142,8 @@ func TestFailover(t *testing.T) {
 	var mu sync.Mutex
 	var events []sso.Event
 	a := newAuth(t, ldap.Config{
-		URLs:           []string{first.URL, second.URL},
-		CACertPEM:      append(append([]byte(nil), first.CACertPEM...), second.CACertPEM...),
+		URLs:           []string{first.URL(), second.URL()},
+		CACertPEM:      append(append([]byte(nil), first.CACertPEM()...), second.CACertPEM()...),
 		Search:         serviceSearch(),
 		DisablePooling: true,
 		Now:            clock.Now,
@@ -161,17 +161,17 @@ func TestFailover(t *testing.T) {
 		}
 		return id.Issuer
 	}
-	if got := issuer(); got != first.URL {
+	if got := issuer(); got != first.URL() {
 		t.Fatalf("Issuer = %q; want the first server", got)
 	}
 	if err := first.SetDown(true); err != nil {
 		t.Fatal(err)
 	}
-	if got := issuer(); got != second.URL {
+	if got := issuer(); got != second.URL() {
 		t.Fatalf("with the first down, Issuer = %q; want the second", got)
 	}
 	mu.Lock()
-	if len(events) != 1 || events[0].Type != sso.EventWarning || !strings.Contains(events[0].Detail, first.URL) {
+	if len(events) != 1 || events[0].Type != sso.EventWarning || !strings.Contains(events[0].Detail, first.URL()) {
 		t.Fatalf("events = %+v; want one warning naming the failed server", events)
 	}
 	mu.Unlock()
@@ -180,14 +180,14 @@ func TestFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := first.Stats().Connections
-	if got := issuer(); got != second.URL {
+	if got := issuer(); got != second.URL() {
 		t.Fatalf("Issuer = %q; want the second while the first is marked down", got)
 	}
 	if first.Stats().Connections != before {
 		t.Fatalf("the server marked down was dialled")
 	}
 	clock.Advance(ldap.DefaultRetryDownAfter + time.Second)
-	if got := issuer(); got != first.URL {
+	if got := issuer(); got != first.URL() {
 		t.Fatalf("after RetryDownAfter, Issuer = %q; want the first again", got)
 	}
 
@@ -196,21 +196,21 @@ func TestFailover(t *testing.T) {
 	_ = second.SetDown(true)
 	_, err := login(a, "alice@example.com", "alice-password")
 	se := wantReason(t, err, sso.ReasonUnavailable)
-	if !strings.Contains(se.Error(), first.URL) || !strings.Contains(se.Error(), second.URL) {
+	if !strings.Contains(se.Error(), first.URL()) || !strings.Contains(se.Error(), second.URL()) {
 		t.Fatalf("err = %v; want both URLs", err)
 	}
 	// Servers marked down are still tried when nothing else is left.
 	_ = second.SetDown(false)
-	if got := issuer(); got != second.URL {
+	if got := issuer(); got != second.URL() {
 		t.Fatalf("Issuer = %q; want the second", got)
 	}
 }
 
 func TestFailoverDeadPort(t *testing.T) {
 	srv := ldaptest.Start(t, ldaptest.SampleConfig())
-	a := newAuth(t, ldap.Config{URLs: []string{deadURL(t), srv.URL}, CACertPEM: srv.CACertPEM, Search: serviceSearch()})
+	a := newAuth(t, ldap.Config{URLs: []string{deadURL(t), srv.URL()}, CACertPEM: srv.CACertPEM(), Search: serviceSearch()})
 	id, err := login(a, "alice@example.com", "alice-password")
-	if err != nil || id.Issuer != srv.URL {
+	if err != nil || id.Issuer != srv.URL() {
 		t.Fatalf("login = %+v, %v", id, err)
 	}
 }
@@ -219,7 +219,7 @@ func TestTimeouts(t *testing.T) {
 	t.Run("dial", func(t *testing.T) {
 		srv := ldaptest.Start(t, ldaptest.SampleConfig())
 		srv.SetDelay(2 * time.Second) // StartTLS answers late
-		a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: serviceSearch(), DialTimeout: 50 * time.Millisecond})
+		a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: serviceSearch(), DialTimeout: 50 * time.Millisecond})
 		start := time.Now()
 		_, err := login(a, "alice@example.com", "alice-password")
 		wantReason(t, err, sso.ReasonUnavailable)
@@ -229,7 +229,7 @@ func TestTimeouts(t *testing.T) {
 	})
 	t.Run("operation", func(t *testing.T) {
 		srv := ldaptest.Start(t, ldaptest.SampleConfig())
-		a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: serviceSearch(), OpTimeout: 50 * time.Millisecond})
+		a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: serviceSearch(), OpTimeout: 50 * time.Millisecond})
 		if _, err := login(a, "alice@example.com", "alice-password"); err != nil {
 			t.Fatal(err)
 		}
@@ -250,7 +250,7 @@ func TestTimeouts(t *testing.T) {
 	})
 	t.Run("context", func(t *testing.T) {
 		srv := ldaptest.Start(t, ldaptest.SampleConfig())
-		a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: serviceSearch()})
+		a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: serviceSearch()})
 		if _, err := login(a, "alice@example.com", "alice-password"); err != nil {
 			t.Fatal(err)
 		}
@@ -269,7 +269,7 @@ func TestTimeouts(t *testing.T) {
 	})
 	t.Run("waiting for a connection", func(t *testing.T) {
 		srv := ldaptest.Start(t, ldaptest.SampleConfig())
-		a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: serviceSearch(), MaxConns: 1})
+		a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: serviceSearch(), MaxConns: 1})
 		srv.SetDelay(60 * time.Millisecond)
 		done := make(chan struct{})
 		go func() {
@@ -287,7 +287,7 @@ func TestTimeouts(t *testing.T) {
 
 func TestPoolReuse(t *testing.T) {
 	srv := ldaptest.Start(t, ldaptest.SampleConfig())
-	a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: serviceSearch()})
+	a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: serviceSearch()})
 	for i := 0; i < 5; i++ {
 		if _, err := login(a, "alice@example.com", "alice-password"); err != nil {
 			t.Fatal(err)
@@ -333,7 +333,7 @@ func TestSearchesNeverRunAsUser(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv.ResetStats()
-			a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: tc.search, MaxConns: 1})
+			a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: tc.search, MaxConns: 1})
 			for _, l := range []struct{ user, password string }{
 				{"alice", "alice-password"}, {"bob", "bob-password"}, {"alice", "wrong"}, {"bob", "bob-password"},
 			} {
@@ -372,7 +372,7 @@ func TestDisablePooling(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv.ResetStats()
 			cfg := tc.cfg
-			cfg.URLs, cfg.CACertPEM, cfg.DisablePooling = []string{srv.URL}, srv.CACertPEM, true
+			cfg.URLs, cfg.CACertPEM, cfg.DisablePooling = []string{srv.URL()}, srv.CACertPEM(), true
 			a := newAuth(t, cfg)
 			for i := 0; i < 3; i++ {
 				if _, err := login(a, "alice@example.com", "alice-password"); err != nil {
@@ -392,7 +392,7 @@ func TestDisablePooling(t *testing.T) {
 func TestPoolIdleAndHealth(t *testing.T) {
 	srv := ldaptest.Start(t, ldaptest.SampleConfig())
 	clock := ssotest.NewClock(fixedNow)
-	a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: serviceSearch(), Now: clock.Now,
+	a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: serviceSearch(), Now: clock.Now,
 		HealthCheckAfter: 10 * time.Second, IdleTimeout: time.Minute})
 	mustLogin := func() {
 		t.Helper()
@@ -444,7 +444,7 @@ func TestPoolIdleAndHealth(t *testing.T) {
 func TestPoolBounded(t *testing.T) {
 	srv := ldaptest.Start(t, ldaptest.SampleConfig())
 	srv.SetDelay(10 * time.Millisecond)
-	a := newAuth(t, ldap.Config{URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM, Search: serviceSearch(), MaxConns: 2})
+	a := newAuth(t, ldap.Config{URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(), Search: serviceSearch(), MaxConns: 2})
 	var wg sync.WaitGroup
 	var failed sync.Map
 	for i := 0; i < 8; i++ {
@@ -482,10 +482,10 @@ func TestHangingServer(t *testing.T) {
 		}
 	}()
 	srv := ldaptest.Start(t, ldaptest.SampleConfig())
-	a := newAuth(t, ldap.Config{URLs: []string{"ldap://" + ln.Addr().String(), srv.URL}, CACertPEM: srv.CACertPEM,
+	a := newAuth(t, ldap.Config{URLs: []string{"ldap://" + ln.Addr().String(), srv.URL()}, CACertPEM: srv.CACertPEM(),
 		Search: serviceSearch(), DialTimeout: 100 * time.Millisecond})
 	id, err := login(a, "alice@example.com", "alice-password")
-	if err != nil || id.Issuer != srv.URL {
+	if err != nil || id.Issuer != srv.URL() {
 		t.Fatalf("login = %+v, %v; want the second server", id, err)
 	}
 }
@@ -495,8 +495,8 @@ func TestHangingServer(t *testing.T) {
 func TestCancelledLoginDoesNotMarkServerDown(t *testing.T) {
 	first := ldaptest.Start(t, ldaptest.SampleConfig())
 	second := ldaptest.Start(t, ldaptest.SampleConfig())
-	a := newAuth(t, ldap.Config{URLs: []string{first.URL, second.URL},
-		CACertPEM: append(append([]byte(nil), first.CACertPEM...), second.CACertPEM...), Search: serviceSearch(), DisablePooling: true})
+	a := newAuth(t, ldap.Config{URLs: []string{first.URL(), second.URL()},
+		CACertPEM: append(append([]byte(nil), first.CACertPEM()...), second.CACertPEM()...), Search: serviceSearch(), DisablePooling: true})
 	first.SetDelay(300 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -504,7 +504,7 @@ func TestCancelledLoginDoesNotMarkServerDown(t *testing.T) {
 	wantReason(t, err, sso.ReasonUnavailable)
 	first.SetDelay(0)
 	id, err := login(a, "alice@example.com", "alice-password")
-	if err != nil || id.Issuer != first.URL {
+	if err != nil || id.Issuer != first.URL() {
 		t.Fatalf("login = %+v, %v; want the first server still in use", id, err)
 	}
 	if second.Stats().Connections != 0 {

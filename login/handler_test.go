@@ -1454,8 +1454,8 @@ func TestSAMLTestLoginWithoutSessionCookie(t *testing.T) {
 		t.Fatalf("the test login changed the session: %+v", res)
 	}
 	// A failing test login: the administrator's detail.
-	w.idp.SetMisbehavior(samltest.Misbehavior{WrongKey: true})
-	defer w.idp.SetMisbehavior(samltest.Misbehavior{})
+	w.idp.Misbehave(samltest.Misbehavior{WrongKey: true})
+	defer w.idp.Misbehave(samltest.Misbehavior{})
 	action, v = b.samlIdPLogin(b.get("/auth/login/test/grants-saml"), "sam@grants.example")
 	p = b.postACSWithoutSession(action, v)
 	wantStatus(t, p, http.StatusForbidden)

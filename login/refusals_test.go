@@ -86,8 +86,8 @@ func TestRefusalsWriteNothing(t *testing.T) {
 		{"forged SAML response", nil, func(w *world, b *browser) *page {
 			return b.postACS(w.base+"/auth/saml/grants-saml/acs", form("SAMLResponse", "PHNhbWxwOlJlc3BvbnNlLz4="))
 		}, sso.EventLoginFailed, sso.ReasonMalformed},
-		{"response signed with an untrusted key", func(w *world) { w.idp.SetMisbehavior(samltest.Misbehavior{WrongKey: true}) }, func(w *world, b *browser) *page {
-			defer w.idp.SetMisbehavior(samltest.Misbehavior{})
+		{"response signed with an untrusted key", func(w *world) { w.idp.Misbehave(samltest.Misbehavior{WrongKey: true}) }, func(w *world, b *browser) *page {
+			defer w.idp.Misbehave(samltest.Misbehavior{})
 			return b.samlLogin(b.post("/auth/login", form("email", "sam@grants.example")), "sam@grants.example")
 		}, sso.EventLoginFailed, sso.ReasonUntrustedKey},
 		{"response completed in another browser", nil, func(w *world, b *browser) *page {

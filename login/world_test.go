@@ -2,6 +2,8 @@ package login_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -54,13 +56,13 @@ type world struct {
 	base  string // http://localhost:port
 	h     *login.Handler
 	op    *oidctest.Server
-	idp   *samltest.IdP
+	idp   *samltest.Server
 	dir   *ldaptest.Server
 	store provisioning.Store
 	// db is the SQL database behind store, nil for the memory store.
 	db     *sql.DB
 	reg    *login.Registry
-	idp2   *samltest.IdP // the IdP of simple-other
+	idp2   *samltest.Server // the IdP of simple-other
 	host   *host
 	users  map[string]string // email -> user ID
 	events *events
@@ -71,6 +73,9 @@ type world struct {
 	replay          *sso.MemoryReplayCache
 	admin           map[string]bool // user IDs for which CanAdminister is true
 	adminMu         sync.Mutex
+
+	// transport is the browsers': it trusts the identity providers' CAs.
+	transport *http.Transport
 }
 
 // host is the application's part: passwords and sessions.
@@ -223,7 +228,7 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 	w := &world{t: t, users: map[string]string{}, events: &events{}, admin: map[string]bool{}}
 	w.app = httptest.NewUnstartedServer(nil)
 	w.base = "http://localhost:" + strconv.Itoa(w.app.Listener.Addr().(*net.TCPAddr).Port)
-	w.op = oidctest.Start(t, oidctest.Options{Users: oidcUsers})
+	w.op = oidctest.Start(t, oidctest.Config{Users: oidcUsers})
 	w.idp = samltest.Start(t, samltest.Config{Users: samlUsers})
 	w.dir = ldaptest.Start(t, ldaptest.SampleConfig())
 	states := sso.NewMemoryStateStore(sso.MemoryOptions{})
@@ -259,7 +264,7 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 		}
 		return sp
 	}
-	dirAuth, err := ldap.New(ldap.Config{ID: "keyldap", URLs: []string{w.dir.URL}, CACertPEM: w.dir.CACertPEM, TrustEmail: true,
+	dirAuth, err := ldap.New(ldap.Config{ID: "keyldap", URLs: []string{w.dir.URL()}, CACertPEM: w.dir.CACertPEM(), TrustEmail: true,
 		Search: &ldap.Search{BaseDN: ldaptest.SampleBaseDN, ObjectClass: "inetOrgPerson", BindDN: ldaptest.SampleServiceDN, BindPassword: ldaptest.SampleServicePassword}})
 	if err != nil {
 		t.Fatal(err)
@@ -274,6 +279,12 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 	allowIdP := func(c *saml.Config) { c.AllowIdPInitiated = true }
 	// simple-other trusts another IdP than the other SAML connections.
 	w.idp2 = samltest.Start(t, samltest.Config{Users: samlUsers})
+	roots := x509.NewCertPool()
+	for _, ca := range [][]byte{w.op.CACertPEM(), w.idp.CACertPEM(), w.idp2.CACertPEM()} {
+		roots.AppendCertsFromPEM(ca)
+	}
+	w.transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
+	t.Cleanup(w.transport.CloseIdleConnections)
 	otherIdP := func(c *saml.Config) {
 		c.AllowIdPInitiated = true
 		c.IdPMetadataXML, c.IdPMetadataURL = w.idp2.Metadata(), ""
@@ -413,7 +424,7 @@ type browser struct {
 
 func (w *world) browser() *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: w.t, w: w, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &browser{t: w.t, w: w, c: &http.Client{Transport: w.transport, Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 // page is a response with its body read.

@@ -26,7 +26,7 @@ func zitadelRP(b *testing.B, e *env, nonce *string) rp.RelyingParty {
 // BenchmarkVerifyIDToken verifies the same RS256 ID token with warm key
 // caches: ssokit's VerifyIDToken against zitadel's rp.VerifyIDToken.
 func BenchmarkVerifyIDToken(b *testing.B) {
-	e := newEnv(b, oidctest.Options{}, nil)
+	e := newEnv(b, oidctest.Config{}, nil)
 	ctx := context.Background()
 	claims := e.op.Claims(clientID, "alice-0001", "n-1")
 	claims["email"], claims["email_verified"], claims["name"] = "alice@example.com", true, "Alice Liddell"
@@ -67,7 +67,7 @@ func BenchmarkVerifyIDToken(b *testing.B) {
 func BenchmarkCallback(b *testing.B) {
 	ctx := context.Background()
 	b.Run("ssokit", func(b *testing.B) {
-		e := newEnv(b, oidctest.Options{}, nil)
+		e := newEnv(b, oidctest.Config{}, nil)
 		req := sso.CompleteRequest{Binding: e.binding}
 		prepare := func() {
 			step, err := e.conn.Begin(ctx, sso.BeginRequest{Binding: e.binding})
@@ -95,7 +95,7 @@ func BenchmarkCallback(b *testing.B) {
 		}
 	})
 	b.Run("zitadel", func(b *testing.B) {
-		e := newEnv(b, oidctest.Options{}, nil)
+		e := newEnv(b, oidctest.Config{}, nil)
 		var nonce string
 		r := zitadelRP(b, e, &nonce)
 		type pending struct{ nonce, verifier string }

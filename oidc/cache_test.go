@@ -3,6 +3,7 @@ package oidc_test
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -40,8 +41,6 @@ func (d *discoveryServer) count() int {
 func newDiscoveryEnv(t *testing.T) (*env, *discoveryServer) {
 	d := &discoveryServer{}
 	var op *oidctest.Server
-	// httptest's TLS servers share one certificate, so the provider's CA
-	// also trusts this server.
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d.mu.Lock()
 		defer d.mu.Unlock()
@@ -56,8 +55,10 @@ func newDiscoveryEnv(t *testing.T) (*env, *discoveryServer) {
 		json.NewEncoder(w).Encode(doc)
 	}))
 	t.Cleanup(srv.Close)
-	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) {
+	e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) {
 		c.DiscoveryURL = srv.URL + "/.well-known/openid-configuration"
+		// Trust this server as well as the provider.
+		c.CACertPEM = append(append([]byte(nil), c.CACertPEM...), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})...)
 		c.MetadataMaxAge = time.Hour
 	})
 	op = e.op
@@ -125,8 +126,8 @@ func TestDiscoveryRefreshRetry(t *testing.T) {
 // A caller that gives up waiting for the discovery document does not
 // cancel the shared fetch: the next login uses its result.
 func TestDiscoveryWaitCancelled(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, nil)
-	e.op.Misbehave(oidctest.Misbehaviour{Delay: 300 * time.Millisecond, Endpoint: "/.well-known/openid-configuration"})
+	e := newEnv(t, oidctest.Config{}, nil)
+	e.op.Misbehave(oidctest.Misbehavior{Delay: 300 * time.Millisecond, Endpoint: "/.well-known/openid-configuration"})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err := e.conn.Begin(ctx, sso.BeginRequest{Binding: e.binding})
@@ -140,13 +141,13 @@ func TestDiscoveryWaitCancelled(t *testing.T) {
 // A refetch for an unknown key that fails fails the login and is reported;
 // the cached keys stay in use.
 func TestUnknownKeyRefetchFails(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, nil)
+	e := newEnv(t, oidctest.Config{}, nil)
 	ctx := context.Background()
 	if err := e.conn.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(2 * oidc.DefaultJWKSMinRefetchInterval)
-	e.op.Misbehave(oidctest.Misbehaviour{Down: true, Endpoint: "/jwks"})
+	e.op.Misbehave(oidctest.Misbehavior{Down: true, Endpoint: "/jwks"})
 	e.op.RotateKey()
 	_, err := e.conn.VerifyIDToken(ctx, e.op.Sign(e.op.Claims(clientID, "alice-0001", "n")), "n")
 	wantReason(t, err, sso.ReasonMetadataFetchFailed)

@@ -30,59 +30,59 @@ import (
 func TestMisbehavingProvider(t *testing.T) {
 	tests := []struct {
 		name   string
-		mis    oidctest.Misbehaviour
+		mis    oidctest.Misbehavior
 		mutate func(*oidc.Config)
 		want   sso.Reason
 		detail string // a substring of the error
 	}{
-		{name: "wrong iss", mis: oidctest.Misbehaviour{WrongIssuer: true}, want: sso.ReasonIssuerMismatch},
-		{name: "wrong aud", mis: oidctest.Misbehaviour{WrongAudience: true}, want: sso.ReasonAudienceMismatch},
-		{name: "untrusted extra aud", mis: oidctest.Misbehaviour{ExtraAudience: "other-api"}, want: sso.ReasonAudienceMismatch, detail: "TrustedAudiences"},
-		{name: "several aud without azp", mis: oidctest.Misbehaviour{ExtraAudience: "other-api", OmitAZP: true},
+		{name: "wrong iss", mis: oidctest.Misbehavior{WrongIssuer: true}, want: sso.ReasonIssuerMismatch},
+		{name: "wrong aud", mis: oidctest.Misbehavior{WrongAudience: true}, want: sso.ReasonAudienceMismatch},
+		{name: "untrusted extra aud", mis: oidctest.Misbehavior{ExtraAudience: "other-api"}, want: sso.ReasonAudienceMismatch, detail: "TrustedAudiences"},
+		{name: "several aud without azp", mis: oidctest.Misbehavior{ExtraAudience: "other-api", OmitAZP: true},
 			mutate: func(c *oidc.Config) { c.TrustedAudiences = []string{"other-api"} }, want: sso.ReasonAudienceMismatch, detail: "no azp"},
-		{name: "only a trusted other audience", mis: oidctest.Misbehaviour{WrongAudience: true},
+		{name: "only a trusted other audience", mis: oidctest.Misbehavior{WrongAudience: true},
 			mutate: func(c *oidc.Config) { c.TrustedAudiences = []string{"another-client"} }, want: sso.ReasonAudienceMismatch, detail: "not meant for this client"},
-		{name: "wrong azp", mis: oidctest.Misbehaviour{WrongAZP: true}, want: sso.ReasonAudienceMismatch, detail: "azp"},
-		{name: "expired", mis: oidctest.Misbehaviour{Expired: true}, want: sso.ReasonExpired},
-		{name: "issued in the future", mis: oidctest.Misbehaviour{IssuedInFuture: true}, want: sso.ReasonNotYetValid},
-		{name: "nonce mismatch", mis: oidctest.Misbehaviour{NonceMismatch: true}, want: sso.ReasonNonceMismatch},
-		{name: "wrong at_hash", mis: oidctest.Misbehaviour{WrongAtHash: true}, want: sso.ReasonSignatureInvalid, detail: "at_hash"},
-		{name: "alg none", mis: oidctest.Misbehaviour{AlgNone: true}, want: sso.ReasonAlgorithmNotAllowed, detail: "unsigned"},
-		{name: "HS256 with the public key", mis: oidctest.Misbehaviour{HS256WithPublicKey: true}, want: sso.ReasonAlgorithmNotAllowed, detail: "HMAC"},
-		{name: "bad signature", mis: oidctest.Misbehaviour{BadSignature: true}, want: sso.ReasonSignatureInvalid},
-		{name: "unknown key", mis: oidctest.Misbehaviour{UnknownKeyID: true}, want: sso.ReasonUntrustedKey},
-		{name: "encrypted ID token", mis: oidctest.Misbehaviour{EncryptedIDToken: true}, want: sso.ReasonEncryptedNotSupported},
-		{name: "no ID token", mis: oidctest.Misbehaviour{OmitIDToken: true}, want: sso.ReasonTokenExchangeFailed, detail: "no id_token"},
-		{name: "email not verified", mis: oidctest.Misbehaviour{EmailNotVerified: true}, want: sso.ReasonEmailNotVerified, detail: "email_verified=false"},
-		{name: "no email_verified", mis: oidctest.Misbehaviour{OmitEmailVerified: true}, want: sso.ReasonEmailNotVerified, detail: "TrustEmail"},
-		{name: "error on the callback", mis: oidctest.Misbehaviour{CallbackError: "access_denied", CallbackErrorDescription: "User is not assigned to the app"},
+		{name: "wrong azp", mis: oidctest.Misbehavior{WrongAZP: true}, want: sso.ReasonAudienceMismatch, detail: "azp"},
+		{name: "expired", mis: oidctest.Misbehavior{Expired: true}, want: sso.ReasonExpired},
+		{name: "issued in the future", mis: oidctest.Misbehavior{IssuedInFuture: true}, want: sso.ReasonNotYetValid},
+		{name: "nonce mismatch", mis: oidctest.Misbehavior{NonceMismatch: true}, want: sso.ReasonNonceMismatch},
+		{name: "wrong at_hash", mis: oidctest.Misbehavior{WrongAtHash: true}, want: sso.ReasonSignatureInvalid, detail: "at_hash"},
+		{name: "alg none", mis: oidctest.Misbehavior{AlgNone: true}, want: sso.ReasonAlgorithmNotAllowed, detail: "unsigned"},
+		{name: "HS256 with the public key", mis: oidctest.Misbehavior{HS256WithPublicKey: true}, want: sso.ReasonAlgorithmNotAllowed, detail: "HMAC"},
+		{name: "bad signature", mis: oidctest.Misbehavior{BadSignature: true}, want: sso.ReasonSignatureInvalid},
+		{name: "unknown key", mis: oidctest.Misbehavior{UnknownKeyID: true}, want: sso.ReasonUntrustedKey},
+		{name: "encrypted ID token", mis: oidctest.Misbehavior{EncryptedIDToken: true}, want: sso.ReasonEncryptedNotSupported},
+		{name: "no ID token", mis: oidctest.Misbehavior{OmitIDToken: true}, want: sso.ReasonTokenExchangeFailed, detail: "no id_token"},
+		{name: "email not verified", mis: oidctest.Misbehavior{EmailNotVerified: true}, want: sso.ReasonEmailNotVerified, detail: "email_verified=false"},
+		{name: "no email_verified", mis: oidctest.Misbehavior{OmitEmailVerified: true}, want: sso.ReasonEmailNotVerified, detail: "TrustEmail"},
+		{name: "error on the callback", mis: oidctest.Misbehavior{CallbackError: "access_denied", CallbackErrorDescription: "User is not assigned to the app"},
 			want: sso.ReasonIdPError, detail: `authorization endpoint answered error "access_denied": "User is not assigned to the app"`},
-		{name: "interactive login required", mis: oidctest.Misbehaviour{CallbackError: "interaction_required"},
+		{name: "interactive login required", mis: oidctest.Misbehavior{CallbackError: "interaction_required"},
 			want: sso.ReasonAuthenticationRequired, detail: `"interaction_required"`},
-		{name: "provider temporarily unavailable", mis: oidctest.Misbehaviour{CallbackError: "temporarily_unavailable"},
+		{name: "provider temporarily unavailable", mis: oidctest.Misbehavior{CallbackError: "temporarily_unavailable"},
 			want: sso.ReasonUnavailable, detail: "try again later"},
-		{name: "error on the callback from another provider", mis: oidctest.Misbehaviour{CallbackError: "access_denied", CallbackWrongIss: true},
+		{name: "error on the callback from another provider", mis: oidctest.Misbehavior{CallbackError: "access_denied", CallbackWrongIss: true},
 			want: sso.ReasonIssuerMismatch, detail: "RFC 9207"},
-		{name: "callback iss of another provider", mis: oidctest.Misbehaviour{CallbackWrongIss: true}, want: sso.ReasonIssuerMismatch, detail: "RFC 9207"},
-		{name: "callback without advertised iss", mis: oidctest.Misbehaviour{OmitCallbackIss: true}, want: sso.ReasonIssuerMismatch, detail: "no iss parameter"},
-		{name: "token endpoint error", mis: oidctest.Misbehaviour{TokenError: "invalid_grant"}, want: sso.ReasonTokenExchangeFailed,
+		{name: "callback iss of another provider", mis: oidctest.Misbehavior{CallbackWrongIss: true}, want: sso.ReasonIssuerMismatch, detail: "RFC 9207"},
+		{name: "callback without advertised iss", mis: oidctest.Misbehavior{OmitCallbackIss: true}, want: sso.ReasonIssuerMismatch, detail: "no iss parameter"},
+		{name: "token endpoint error", mis: oidctest.Misbehavior{TokenError: "invalid_grant"}, want: sso.ReasonTokenExchangeFailed,
 			detail: `token endpoint answered error "invalid_grant": "misbehaving on purpose"`},
-		{name: "token endpoint down", mis: oidctest.Misbehaviour{Down: true, Endpoint: "/token"}, want: sso.ReasonUnavailable, detail: "HTTP 503"},
-		{name: "userinfo refuses the access token", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true, UserinfoError: "invalid_token"},
+		{name: "token endpoint down", mis: oidctest.Misbehavior{Down: true, Endpoint: "/token"}, want: sso.ReasonUnavailable, detail: "HTTP 503"},
+		{name: "userinfo refuses the access token", mis: oidctest.Misbehavior{EmailOnlyInUserinfo: true, UserinfoError: "invalid_token"},
 			want: sso.ReasonIdPError, detail: `userinfo endpoint answered error "invalid_token"`},
-		{name: "userinfo down", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true, Down: true, Endpoint: "/userinfo"},
+		{name: "userinfo down", mis: oidctest.Misbehavior{EmailOnlyInUserinfo: true, Down: true, Endpoint: "/userinfo"},
 			want: sso.ReasonUnavailable, detail: "503"},
-		{name: "userinfo vouches for another address", mis: oidctest.Misbehaviour{OmitEmailVerified: true,
+		{name: "userinfo vouches for another address", mis: oidctest.Misbehavior{OmitEmailVerified: true,
 			UserinfoClaims: map[string]any{"email": "mallory@example.com", "email_verified": true}},
 			mutate: func(c *oidc.Config) { c.Userinfo = oidc.UserinfoAlways }, want: sso.ReasonEmailNotVerified},
-		{name: "userinfo about someone else", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true, UserinfoWrongSubject: true}, want: sso.ReasonSubjectMismatch, detail: "another subject"},
-		{name: "userinfo as a signed JWT", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true, UserinfoAsJWT: true}, want: sso.ReasonMalformed, detail: "plain JSON"},
-		{name: "no email anywhere", mis: oidctest.Misbehaviour{EmailOnlyInUserinfo: true},
+		{name: "userinfo about someone else", mis: oidctest.Misbehavior{EmailOnlyInUserinfo: true, UserinfoWrongSubject: true}, want: sso.ReasonSubjectMismatch, detail: "another subject"},
+		{name: "userinfo as a signed JWT", mis: oidctest.Misbehavior{EmailOnlyInUserinfo: true, UserinfoAsJWT: true}, want: sso.ReasonMalformed, detail: "plain JSON"},
+		{name: "no email anywhere", mis: oidctest.Misbehavior{EmailOnlyInUserinfo: true},
 			mutate: func(c *oidc.Config) { c.Userinfo = oidc.UserinfoNever }, want: sso.ReasonEmailMissing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, oidctest.Options{}, tc.mutate)
+			e := newEnv(t, oidctest.Config{}, tc.mutate)
 			step := e.begin(sso.BeginRequest{})
 			e.op.Misbehave(tc.mis)
 			_, err := e.complete(e.callback(step, "alice-0001"))
@@ -113,38 +113,38 @@ func TestMisbehavingProvider(t *testing.T) {
 func TestLoosenedChecks(t *testing.T) {
 	tests := []struct {
 		name   string
-		mis    oidctest.Misbehaviour
+		mis    oidctest.Misbehavior
 		mutate func(*oidc.Config)
 		check  func(*testing.T, *sso.Identity)
 	}{
-		{"trusted extra audience", oidctest.Misbehaviour{ExtraAudience: "other-api"},
+		{"trusted extra audience", oidctest.Misbehavior{ExtraAudience: "other-api"},
 			func(c *oidc.Config) { c.TrustedAudiences = []string{"other-api"} }, nil},
-		{"no email_verified, trusted provider", oidctest.Misbehaviour{OmitEmailVerified: true},
+		{"no email_verified, trusted provider", oidctest.Misbehavior{OmitEmailVerified: true},
 			func(c *oidc.Config) { c.TrustEmail = true },
 			func(t *testing.T, id *sso.Identity) {
 				if !id.EmailVerified || len(id.Warnings) != 0 {
 					t.Errorf("EmailVerified %v warnings %v", id.EmailVerified, id.Warnings)
 				}
 			}},
-		{"email_verified false, trusted provider", oidctest.Misbehaviour{EmailNotVerified: true},
+		{"email_verified false, trusted provider", oidctest.Misbehavior{EmailNotVerified: true},
 			func(c *oidc.Config) { c.TrustEmail = true },
 			func(t *testing.T, id *sso.Identity) {
 				if len(id.Warnings) != 1 || id.Warnings[0].Reason != sso.ReasonEmailNotVerified {
 					t.Errorf("warnings %v", id.Warnings)
 				}
 			}},
-		{"no email, allowed", oidctest.Misbehaviour{EmailOnlyInUserinfo: true},
+		{"no email, allowed", oidctest.Misbehavior{EmailOnlyInUserinfo: true},
 			func(c *oidc.Config) { c.Userinfo = oidc.UserinfoNever; c.AllowMissingEmail = true },
 			func(t *testing.T, id *sso.Identity) {
 				if id.Email != "" || id.Subject != "alice-0001" {
 					t.Errorf("identity %+v", id)
 				}
 			}},
-		{"provider without RFC 9207", oidctest.Misbehaviour{}, nil, nil},
+		{"provider without RFC 9207", oidctest.Misbehavior{}, nil, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, oidctest.Options{NoIssParameter: tc.name == "provider without RFC 9207"}, tc.mutate)
+			e := newEnv(t, oidctest.Config{NoIssParameter: tc.name == "provider without RFC 9207"}, tc.mutate)
 			e.op.Misbehave(tc.mis)
 			id, err := e.login("alice-0001")
 			if err != nil {
@@ -160,8 +160,8 @@ func TestLoosenedChecks(t *testing.T) {
 func TestCodeReplay(t *testing.T) {
 	// A provider that accepts a code twice, and a store that forgets to
 	// consume pending logins: the replay cache stops the second login.
-	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.StateStore = &ssotest.LeakyStateStore{} })
-	e.op.Misbehave(oidctest.Misbehaviour{CodeReusable: true})
+	e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) { c.StateStore = &ssotest.LeakyStateStore{} })
+	e.op.Misbehave(oidctest.Misbehavior{CodeReusable: true})
 	first := e.callback(e.begin(sso.BeginRequest{}), "alice-0001")
 	if _, err := e.complete(first); err != nil {
 		t.Fatal(err)
@@ -183,7 +183,7 @@ func TestCodeReplay(t *testing.T) {
 // replay cache and push out records of real logins.
 func TestJunkCallbacksRecordNothing(t *testing.T) {
 	replay := sso.NewMemoryReplayCache(sso.MemoryOptions{})
-	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.ReplayCache = replay })
+	e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) { c.ReplayCache = replay })
 	for i := 0; i < 20; i++ {
 		step := e.begin(sso.BeginRequest{})
 		_, err := e.complete(url.Values{"code": {fmt.Sprintf("junk-%d", i)}, "state": {step.State}, "iss": {e.op.Issuer()}})
@@ -204,14 +204,14 @@ func TestJunkCallbacksRecordNothing(t *testing.T) {
 // login is refused with the cache's Reason (fail closed).
 func TestReplayCacheFailureRefuses(t *testing.T) {
 	for _, reason := range []sso.Reason{sso.ReasonStoreFull, sso.ReasonUnavailable, sso.ReasonInternal} {
-		e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.ReplayCache = ssotest.FailingReplayCache{Reason: reason} })
+		e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) { c.ReplayCache = ssotest.FailingReplayCache{Reason: reason} })
 		_, err := e.login("alice-0001")
 		wantReason(t, err, reason)
 	}
 }
 
 func TestNonceReplay(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.StateStore = &ssotest.LeakyStateStore{} })
+	e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) { c.StateStore = &ssotest.LeakyStateStore{} })
 	step := e.begin(sso.BeginRequest{})
 	// The same authorization request answered twice: two codes, one nonce.
 	first, second := e.callback(step, "alice-0001"), e.callback(step, "alice-0001")
@@ -226,7 +226,7 @@ func TestNonceReplay(t *testing.T) {
 }
 
 func TestFlowBinding(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, nil)
+	e := newEnv(t, oidctest.Config{}, nil)
 	params := e.callback(e.begin(sso.BeginRequest{}), "alice-0001")
 	_, err := e.conn.Complete(context.Background(), sso.CompleteRequest{Binding: sso.NewBinding(), Params: params})
 	wantReason(t, err, sso.ReasonStateMismatch)
@@ -257,7 +257,7 @@ func TestFlowBinding(t *testing.T) {
 }
 
 func TestKeyRotation(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, nil)
+	e := newEnv(t, oidctest.Config{}, nil)
 	if _, err := e.login("alice-0001"); err != nil {
 		t.Fatal(err)
 	}
@@ -280,12 +280,12 @@ func TestKeyRotation(t *testing.T) {
 }
 
 func TestUnknownKeyRefetchIsRateLimited(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, nil)
+	e := newEnv(t, oidctest.Config{}, nil)
 	if _, err := e.login("alice-0001"); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(2 * oidc.DefaultJWKSMinRefetchInterval)
-	e.op.Misbehave(oidctest.Misbehaviour{UnknownKeyID: true})
+	e.op.Misbehave(oidctest.Misbehavior{UnknownKeyID: true})
 	for i := 0; i < 5; i++ {
 		_, err := e.login("alice-0001")
 		wantReason(t, err, sso.ReasonUntrustedKey)
@@ -296,7 +296,7 @@ func TestUnknownKeyRefetchIsRateLimited(t *testing.T) {
 }
 
 func TestConcurrentUnknownKeyFetchesOnce(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, nil)
+	e := newEnv(t, oidctest.Config{}, nil)
 	ctx := context.Background()
 	if err := e.conn.Refresh(ctx); err != nil {
 		t.Fatal(err)
@@ -325,7 +325,7 @@ func TestConcurrentUnknownKeyFetchesOnce(t *testing.T) {
 }
 
 func TestMetadataAndKeysRefresh(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, nil)
+	e := newEnv(t, oidctest.Config{}, nil)
 	if _, err := e.login("alice-0001"); err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +339,7 @@ func TestMetadataAndKeysRefresh(t *testing.T) {
 	}
 	// A failed refresh keeps the cached document: Begin still works.
 	e.clock.Advance(oidc.DefaultMetadataMaxAge + time.Minute)
-	e.op.Misbehave(oidctest.Misbehaviour{Down: true})
+	e.op.Misbehave(oidctest.Misbehavior{Down: true})
 	if _, err := e.conn.Begin(context.Background(), sso.BeginRequest{Binding: e.binding}); err != nil {
 		t.Fatalf("Begin with a stale document and the provider down: %v", err)
 	}
@@ -350,8 +350,8 @@ func TestMetadataAndKeysRefresh(t *testing.T) {
 
 func TestProviderDownOrSlow(t *testing.T) {
 	t.Run("down before discovery", func(t *testing.T) {
-		e := newEnv(t, oidctest.Options{}, nil)
-		e.op.Misbehave(oidctest.Misbehaviour{Down: true})
+		e := newEnv(t, oidctest.Config{}, nil)
+		e.op.Misbehave(oidctest.Misbehavior{Down: true})
 		_, err := e.conn.Begin(context.Background(), sso.BeginRequest{Binding: e.binding})
 		wantReason(t, err, sso.ReasonMetadataFetchFailed)
 		// The status once or twice, and not more (a port may hold "503").
@@ -360,9 +360,9 @@ func TestProviderDownOrSlow(t *testing.T) {
 		}
 	})
 	t.Run("down at the token endpoint", func(t *testing.T) {
-		e := newEnv(t, oidctest.Options{}, nil)
+		e := newEnv(t, oidctest.Config{}, nil)
 		params := e.callback(e.begin(sso.BeginRequest{}), "alice-0001")
-		e.op.Misbehave(oidctest.Misbehaviour{Down: true})
+		e.op.Misbehave(oidctest.Misbehavior{Down: true})
 		_, err := e.complete(params)
 		wantReason(t, err, sso.ReasonUnavailable)
 	})
@@ -372,13 +372,13 @@ func TestProviderDownOrSlow(t *testing.T) {
 	for _, endpoint := range []string{"/.well-known/openid-configuration", "/jwks", "/token", "/userinfo"} {
 		for _, injected := range []bool{false, true} {
 			t.Run(fmt.Sprintf("slow %s, injected client %v", endpoint, injected), func(t *testing.T) {
-				e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) {
+				e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) {
 					c.Timeout = 100 * time.Millisecond
 					if injected {
 						c.HTTPClient = clientTrusting(t, c.CACertPEM) // no Timeout
 					}
 				})
-				e.op.Misbehave(oidctest.Misbehaviour{Delay: 10 * time.Second, Endpoint: endpoint, EmailOnlyInUserinfo: true})
+				e.op.Misbehave(oidctest.Misbehavior{Delay: 10 * time.Second, Endpoint: endpoint, EmailOnlyInUserinfo: true})
 				start := time.Now()
 				var err error
 				if step, berr := e.conn.Begin(context.Background(), sso.BeginRequest{Binding: e.binding}); berr != nil {
@@ -408,7 +408,7 @@ func clientTrusting(t testing.TB, caPEM []byte) *http.Client {
 }
 
 func TestTLSRoots(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.CACertPEM = nil })
+	e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) { c.CACertPEM = nil })
 	_, err := e.conn.Begin(context.Background(), sso.BeginRequest{Binding: e.binding})
 	wantReason(t, err, sso.ReasonMetadataFetchFailed)
 	if !strings.Contains(err.Error(), "certificate") {
@@ -417,7 +417,7 @@ func TestTLSRoots(t *testing.T) {
 }
 
 func TestIssuerMismatchInDiscovery(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.Issuer += "/" })
+	e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) { c.Issuer += "/" })
 	_, err := e.conn.Begin(context.Background(), sso.BeginRequest{Binding: e.binding})
 	wantReason(t, err, sso.ReasonIssuerMismatch)
 	if !strings.Contains(err.Error(), "trailing slash") {
@@ -427,19 +427,19 @@ func TestIssuerMismatchInDiscovery(t *testing.T) {
 
 func TestSigningAlgorithms(t *testing.T) {
 	t.Run("ES256 provider", func(t *testing.T) {
-		e := newEnv(t, oidctest.Options{Algorithm: "ES256"}, nil)
+		e := newEnv(t, oidctest.Config{Algorithm: "ES256"}, nil)
 		if _, err := e.login("alice-0001"); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("provider algorithm not allowed", func(t *testing.T) {
-		e := newEnv(t, oidctest.Options{Algorithm: "ES256"}, func(c *oidc.Config) { c.SigningAlgorithms = []string{"RS256"} })
+		e := newEnv(t, oidctest.Config{Algorithm: "ES256"}, func(c *oidc.Config) { c.SigningAlgorithms = []string{"RS256"} })
 		_, err := e.conn.Begin(context.Background(), sso.BeginRequest{Binding: e.binding})
 		wantReason(t, err, sso.ReasonMetadataInvalid)
 	})
 	t.Run("token algorithm outside the allow-list", func(t *testing.T) {
 		// Hand-configured endpoints: no discovery list to refuse earlier.
-		e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) {
+		e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) {
 			c.SigningAlgorithms = []string{"ES256"}
 			c.Endpoints = oidc.Endpoints{Authorization: c.Issuer + "/authorize", Token: c.Issuer + "/token", JWKS: c.Issuer + "/jwks"}
 		})
@@ -450,12 +450,12 @@ func TestSigningAlgorithms(t *testing.T) {
 		}
 	})
 	t.Run("token algorithm not allowed", func(t *testing.T) {
-		e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.SigningAlgorithms = []string{"ES256", "RS256"} })
+		e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) { c.SigningAlgorithms = []string{"ES256", "RS256"} })
 		tok := e.op.Sign(e.op.Claims(clientID, "alice-0001", "n"))
 		if _, err := e.conn.VerifyIDToken(context.Background(), tok, "n"); err != nil {
 			t.Fatal(err)
 		}
-		e2 := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.SigningAlgorithms = []string{"PS256"} })
+		e2 := newEnv(t, oidctest.Config{}, func(c *oidc.Config) { c.SigningAlgorithms = []string{"PS256"} })
 		// The discovery document lists RS256 only, so the connection is
 		// unusable before any token is looked at.
 		_, err := e2.conn.VerifyIDToken(context.Background(), tok, "n")
@@ -464,7 +464,7 @@ func TestSigningAlgorithms(t *testing.T) {
 }
 
 func TestClockSkew(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, nil)
+	e := newEnv(t, oidctest.Config{}, nil)
 	ctx := context.Background()
 	claims := e.op.Claims(clientID, "alice-0001", "n")
 	// Issued 30 seconds "in the future": within the default skew.
@@ -501,7 +501,7 @@ func TestClockSkew(t *testing.T) {
 }
 
 func TestClockSkewConfigured(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.ClockSkew = 5 * time.Second })
+	e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) { c.ClockSkew = 5 * time.Second })
 	ctx := context.Background()
 	claims := e.op.Claims(clientID, "alice-0001", "n")
 	claims["iat"] = e.clock.Now().Add(-time.Hour).Unix()
@@ -522,7 +522,7 @@ func TestClockSkewConfigured(t *testing.T) {
 }
 
 func TestIDTokenSizeCap(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.MaxResponseBytes = 4096 })
+	e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) { c.MaxResponseBytes = 4096 })
 	claims := e.op.Claims(clientID, "alice-0001", "n")
 	claims["padding"] = strings.Repeat("x", 5000)
 	_, err := e.conn.VerifyIDToken(context.Background(), e.op.Sign(claims), "n")
@@ -530,7 +530,7 @@ func TestIDTokenSizeCap(t *testing.T) {
 }
 
 func TestVerifyIDTokenMalformed(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, nil)
+	e := newEnv(t, oidctest.Config{}, nil)
 	ctx := context.Background()
 	for _, tok := range []string{"", "a.b", "a.b.c.d", "!!!.e30.x", "e30.e30.x"} {
 		_, err := e.conn.VerifyIDToken(ctx, tok, "")
@@ -546,7 +546,7 @@ func TestVerifyIDTokenMalformed(t *testing.T) {
 	claims["iss"] = "accounts.google.com"
 	_, err = e.conn.VerifyIDToken(ctx, e.op.Sign(claims), "")
 	wantReason(t, err, sso.ReasonIssuerMismatch)
-	e2 := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.IssuerAliases = []string{"accounts.google.com"} })
+	e2 := newEnv(t, oidctest.Config{}, func(c *oidc.Config) { c.IssuerAliases = []string{"accounts.google.com"} })
 	claims = e2.op.Claims(clientID, "alice-0001", "")
 	claims["iss"] = "accounts.google.com"
 	if _, err := e2.conn.VerifyIDToken(ctx, e2.op.Sign(claims), ""); err != nil {
@@ -574,7 +574,7 @@ func TestResponseSizeCap(t *testing.T) {
 }
 
 func TestPrivateNetworkRefused(t *testing.T) {
-	op := oidctest.Start(t, oidctest.Options{})
+	op := oidctest.Start(t, oidctest.Config{})
 	cfg := oidc.Config{ID: "x", Issuer: op.Issuer(), ClientID: "c", ClientSecret: "s", RedirectURL: redirectURL, CACertPEM: op.CACertPEM(),
 		StateStore: sso.NewMemoryStateStore(sso.MemoryOptions{})}
 	// A literal loopback issuer is refused by Validate already.

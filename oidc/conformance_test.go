@@ -15,7 +15,7 @@ func TestConformance(t *testing.T) {
 	var e *env
 	ssotest.TestAuthenticator(t, ssotest.Harness{
 		New: func(t *testing.T) sso.Authenticator {
-			e = newEnv(t, oidctest.Options{}, nil)
+			e = newEnv(t, oidctest.Config{}, nil)
 			return e.conn
 		},
 		Respond: func(step *sso.Step) (url.Values, error) {

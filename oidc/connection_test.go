@@ -15,7 +15,7 @@ import (
 func errorsIs(err error, target error) bool { return errors.Is(err, target) }
 
 func TestLoginHappyPath(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, nil)
+	e := newEnv(t, oidctest.Config{}, nil)
 	step := e.begin(sso.BeginRequest{ReturnTo: "/projects/7?tab=a", LoginHint: "alice@example.com", ForceAuthn: true,
 		FlowData: map[string]string{"account": "acme"}})
 	if step.Kind != sso.StepRedirect || step.State == "" || step.Expires.IsZero() {
@@ -77,7 +77,7 @@ func TestLoginHappyPath(t *testing.T) {
 }
 
 func TestSteadyStateFetchesNothing(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, nil)
+	e := newEnv(t, oidctest.Config{}, nil)
 	for i := 0; i < 3; i++ {
 		if _, err := e.login("bob@example.com"); err != nil {
 			t.Fatalf("login %d: %v", i, err)
@@ -92,7 +92,7 @@ func TestSteadyStateFetchesNothing(t *testing.T) {
 }
 
 func TestScopes(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.Scopes = []string{"groups", "email", "offline_access"} })
+	e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) { c.Scopes = []string{"groups", "email", "offline_access"} })
 	step := e.begin(sso.BeginRequest{})
 	u, _ := url.Parse(step.URL)
 	if got := u.Query().Get("scope"); got != "openid email profile groups offline_access" {
@@ -106,7 +106,7 @@ func TestScopes(t *testing.T) {
 // TestProviderPicker shows what a provider picker and a logout need from
 // a Connection.
 func TestProviderPicker(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) {
+	e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) {
 		c.PostLogoutRedirectURL = "https://app.example/bye"
 	})
 	if e.conn.ID() != "acme" || e.conn.Protocol() != sso.ProtocolOIDC || e.conn.Issuer() != e.op.Issuer() ||

@@ -91,7 +91,7 @@ func TestProviderDocumentsOverTheNetwork(t *testing.T) {
 		t.Run(tc.file, func(t *testing.T) {
 			b, _ := os.ReadFile("testdata/discovery/" + tc.file)
 			d := oidctest.ServeDocument(t, b)
-			conn, err := oidc.New(oidc.Config{ID: "c", Issuer: d.Issuer, ClientID: "id", ClientSecret: "s", RedirectURL: redirectURL,
+			conn, err := oidc.New(oidc.Config{ID: "c", Issuer: d.Issuer(), ClientID: "id", ClientSecret: "s", RedirectURL: redirectURL,
 				CACertPEM: d.CACertPEM(), InsecureAllowPrivateNetwork: true, StateStore: sso.NewMemoryStateStore(sso.MemoryOptions{})})
 			if err != nil {
 				t.Fatal(err)
@@ -103,7 +103,7 @@ func TestProviderDocumentsOverTheNetwork(t *testing.T) {
 			if err != nil || !strings.HasPrefix(step.URL, d.URL()) {
 				t.Fatalf("Begin: %v %v", step, err)
 			}
-			r, err := oidc.Check(context.Background(), d.Issuer, oidc.DiscoverOptions{CACertPEM: d.CACertPEM(), InsecureAllowPrivateNetwork: true})
+			r, err := oidc.Check(context.Background(), d.Issuer(), oidc.DiscoverOptions{CACertPEM: d.CACertPEM(), InsecureAllowPrivateNetwork: true})
 			if err != nil || !r.Usable || r.Keys != 1 {
 				t.Fatalf("Check: %+v %v", r, err)
 			}
@@ -126,7 +126,7 @@ func TestProviderDocumentsOverTheNetwork(t *testing.T) {
 }
 
 func TestDiscover(t *testing.T) {
-	op := oidctest.Start(t, oidctest.Options{})
+	op := oidctest.Start(t, oidctest.Config{})
 	ctx := context.Background()
 	m, err := oidc.Discover(ctx, op.Issuer(), oidc.DiscoverOptions{CACertPEM: op.CACertPEM(), InsecureAllowPrivateNetwork: true})
 	if err != nil || m.Issuer != op.Issuer() || m.DiscoveryURL != oidc.DiscoveryURLFor(op.Issuer()) || m.Fetched.IsZero() ||
@@ -161,10 +161,10 @@ func TestDiscover(t *testing.T) {
 }
 
 func TestDiscoverTimeout(t *testing.T) {
-	op := oidctest.Start(t, oidctest.Options{})
+	op := oidctest.Start(t, oidctest.Config{})
 	ctx := context.Background()
 	for _, endpoint := range []string{"/.well-known/openid-configuration", "/jwks"} {
-		op.Misbehave(oidctest.Misbehaviour{Delay: 10 * time.Second, Endpoint: endpoint})
+		op.Misbehave(oidctest.Misbehavior{Delay: 10 * time.Second, Endpoint: endpoint})
 		// An injected client without a timeout of its own.
 		opts := oidc.DiscoverOptions{HTTPClient: clientTrusting(t, op.CACertPEM()), Timeout: 100 * time.Millisecond}
 		start := time.Now()

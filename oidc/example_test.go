@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net/url"
 	"os"
 	"sort"
@@ -17,7 +18,10 @@ import (
 // browser, the provider sends it back to the callback, Complete returns the
 // identity.
 func Example() {
-	op := oidctest.NewServer(oidctest.Options{})
+	op, err := oidctest.NewServer(oidctest.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer op.Close()
 	op.AddClient(oidctest.Client{ID: "my-app", Secret: "secret", RedirectURIs: []string{"https://app.example/oidc/acme/callback"}})
 
@@ -66,14 +70,17 @@ func Example() {
 // provider is a *ProviderError inside the *sso.Error, with the provider's
 // own code and description.
 func Example_errors() {
-	op := oidctest.NewServer(oidctest.Options{})
+	op, err := oidctest.NewServer(oidctest.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer op.Close()
 	op.AddClient(oidctest.Client{ID: "my-app", Secret: "secret", RedirectURIs: []string{"https://app.example/cb"}})
 	conn, _ := oidc.New(oidc.Config{ID: "acme", Issuer: op.Issuer(), ClientID: "my-app", ClientSecret: "secret",
 		RedirectURL: "https://app.example/cb", CACertPEM: op.CACertPEM(), InsecureAllowPrivateNetwork: true,
 		StateStore: sso.NewMemoryStateStore(sso.MemoryOptions{})})
 	ctx := context.Background()
-	for _, m := range []oidctest.Misbehaviour{
+	for _, m := range []oidctest.Misbehavior{
 		{Expired: true},
 		{HS256WithPublicKey: true},
 		{EmailNotVerified: true},
@@ -101,7 +108,10 @@ func Example_errors() {
 // Check tells an administrator whether a provider can be used, before any
 // connection is configured.
 func ExampleCheck() {
-	op := oidctest.NewServer(oidctest.Options{NoEndSession: true})
+	op, err := oidctest.NewServer(oidctest.Config{NoEndSession: true})
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer op.Close()
 	r, err := oidc.Check(context.Background(), op.Issuer(), oidc.DiscoverOptions{CACertPEM: op.CACertPEM(), InsecureAllowPrivateNetwork: true})
 	if err != nil {
@@ -150,7 +160,10 @@ func ExampleParseMetadata() {
 
 // CompleteWithTokens keeps the ID token for an RP-initiated logout.
 func ExampleConnection_Logout() {
-	op := oidctest.NewServer(oidctest.Options{})
+	op, err := oidctest.NewServer(oidctest.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer op.Close()
 	op.AddClient(oidctest.Client{ID: "my-app", Secret: "secret", RedirectURIs: []string{"https://app.example/cb"},
 		PostLogoutRedirectURIs: []string{"https://app.example/bye"}})
@@ -189,7 +202,10 @@ func ExampleConnection_Logout() {
 // VerifyIDToken checks a token outside a login, here one minted by the
 // test provider.
 func ExampleConnection_VerifyIDToken() {
-	op := oidctest.NewServer(oidctest.Options{Algorithm: "ES256"})
+	op, err := oidctest.NewServer(oidctest.Config{Algorithm: "ES256"})
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer op.Close()
 	conn, _ := oidc.New(oidc.Config{ID: "acme", Issuer: op.Issuer(), ClientID: "my-app", ClientSecret: "secret",
 		RedirectURL: "https://app.example/cb", CACertPEM: op.CACertPEM(), InsecureAllowPrivateNetwork: true,

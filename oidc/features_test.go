@@ -39,10 +39,10 @@ func TestUserinfo(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) {
+			e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) {
 				c.Userinfo = tc.mode
 			})
-			e.op.Misbehave(oidctest.Misbehaviour{EmailOnlyInUserinfo: tc.emailOnlyUI, UserinfoClaims: override})
+			e.op.Misbehave(oidctest.Misbehavior{EmailOnlyInUserinfo: tc.emailOnlyUI, UserinfoClaims: override})
 			id, err := e.login("alice-0001")
 			if err != nil {
 				t.Fatal(err)
@@ -60,23 +60,23 @@ func TestUserinfo(t *testing.T) {
 	}
 	t.Run("userinfo email unverified", func(t *testing.T) {
 		// The email comes from userinfo, so its email_verified must too.
-		e := newEnv(t, oidctest.Options{}, nil)
-		e.op.Misbehave(oidctest.Misbehaviour{EmailOnlyInUserinfo: true, UserinfoClaims: map[string]any{"email_verified": false}})
+		e := newEnv(t, oidctest.Config{}, nil)
+		e.op.Misbehave(oidctest.Misbehavior{EmailOnlyInUserinfo: true, UserinfoClaims: map[string]any{"email_verified": false}})
 		_, err := e.login("alice-0001")
 		wantReason(t, err, sso.ReasonEmailNotVerified)
 	})
 	t.Run("userinfo verifies the ID token's address", func(t *testing.T) {
 		// The ID token has the email without email_verified; userinfo
 		// names the same address and verifies it.
-		e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.Userinfo = oidc.UserinfoAlways })
-		e.op.Misbehave(oidctest.Misbehaviour{OmitEmailVerified: true, UserinfoClaims: map[string]any{"email": "Alice@example.com", "email_verified": true}})
+		e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) { c.Userinfo = oidc.UserinfoAlways })
+		e.op.Misbehave(oidctest.Misbehavior{OmitEmailVerified: true, UserinfoClaims: map[string]any{"email": "Alice@example.com", "email_verified": true}})
 		id, err := e.login("alice-0001")
 		if err != nil || id.Email != "alice@example.com" || !id.EmailVerified {
 			t.Fatalf("identity %+v, %v", id, err)
 		}
 	})
 	t.Run("email_verified as a string", func(t *testing.T) {
-		e := newEnv(t, oidctest.Options{}, nil)
+		e := newEnv(t, oidctest.Config{}, nil)
 		e.op.AddUser(oidctest.User{Subject: "cognito-1", Email: "c@example.com", Name: "C", Claims: map[string]any{"email_verified": "true"}})
 		e.op.AddUser(oidctest.User{Subject: "cognito-2", Email: "d@example.com", Name: "D", Claims: map[string]any{"email_verified": "false"}})
 		if id, err := e.login("cognito-1"); err != nil || !id.EmailVerified {
@@ -86,15 +86,15 @@ func TestUserinfo(t *testing.T) {
 		wantReason(t, err, sso.ReasonEmailNotVerified)
 	})
 	t.Run("provider without userinfo", func(t *testing.T) {
-		e := newEnv(t, oidctest.Options{NoUserinfo: true}, nil)
-		e.op.Misbehave(oidctest.Misbehaviour{EmailOnlyInUserinfo: true})
+		e := newEnv(t, oidctest.Config{NoUserinfo: true}, nil)
+		e.op.Misbehave(oidctest.Misbehavior{EmailOnlyInUserinfo: true})
 		_, err := e.login("alice-0001")
 		wantReason(t, err, sso.ReasonEmailMissing)
 	})
 }
 
 func TestClaimsMapping(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) {
+	e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) {
 		c.Attributes = sso.AttributeMap{Groups: []string{"teams", "roles"}, DisplayName: []string{}, Email: []string{"mail"}}
 		c.SplitGroups = true
 	})
@@ -126,7 +126,7 @@ func TestClaimsMapping(t *testing.T) {
 }
 
 func TestInvalidEmailClaim(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, nil)
+	e := newEnv(t, oidctest.Config{}, nil)
 	e.op.AddUser(oidctest.User{Subject: "dave", Email: "dave at example"})
 	_, err := e.login("dave")
 	wantReason(t, err, sso.ReasonInvalidEmail)
@@ -174,7 +174,7 @@ func TestTokenEndpointAuth(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, oidctest.Options{}, tc.mutate)
+			e := newEnv(t, oidctest.Config{}, tc.mutate)
 			tc.client.ID, tc.client.RedirectURIs = clientID, []string{redirectURL}
 			e.op.AddClient(tc.client)
 			id, err := e.login("alice-0001")
@@ -193,7 +193,7 @@ func TestTokenEndpointAuth(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
-	e := newEnv(t, oidctest.Options{}, func(c *oidc.Config) { c.PostLogoutRedirectURL = "https://app.example/logged-out" })
+	e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) { c.PostLogoutRedirectURL = "https://app.example/logged-out" })
 	id, toks, err := e.conn.CompleteWithTokens(context.Background(), sso.CompleteRequest{Binding: e.binding,
 		Params: e.callback(e.begin(sso.BeginRequest{}), "alice-0001")})
 	if err != nil {
@@ -224,18 +224,18 @@ func TestLogout(t *testing.T) {
 		t.Fatalf("logouts %+v", l)
 	}
 
-	e2 := newEnv(t, oidctest.Options{NoEndSession: true}, nil)
+	e2 := newEnv(t, oidctest.Config{NoEndSession: true}, nil)
 	_, err = e2.conn.Logout(context.Background(), oidc.LogoutRequest{})
 	wantReason(t, err, sso.ReasonLogoutNotSupported)
 }
 
 func TestManualEndpoints(t *testing.T) {
 	var e *env
-	e = newEnv(t, oidctest.Options{}, func(c *oidc.Config) {
+	e = newEnv(t, oidctest.Config{}, func(c *oidc.Config) {
 		iss := c.Issuer
 		c.Endpoints = oidc.Endpoints{Authorization: iss + "/authorize", Token: iss + "/token", JWKS: iss + "/jwks", Userinfo: iss + "/userinfo"}
 	})
-	e.op.Misbehave(oidctest.Misbehaviour{EmailOnlyInUserinfo: true})
+	e.op.Misbehave(oidctest.Misbehavior{EmailOnlyInUserinfo: true})
 	id, err := e.login("bob-0002")
 	if err != nil || id.Email != "bob@example.com" {
 		t.Fatalf("login: %+v, %v", id, err)
@@ -245,13 +245,13 @@ func TestManualEndpoints(t *testing.T) {
 	}
 	// A hand-configured provider has no RFC 9207 flag: a callback without
 	// iss is fine, a wrong one is not.
-	e.op.Misbehave(oidctest.Misbehaviour{CallbackWrongIss: true})
+	e.op.Misbehave(oidctest.Misbehavior{CallbackWrongIss: true})
 	_, err = e.login("bob-0002")
 	wantReason(t, err, sso.ReasonIssuerMismatch)
 }
 
 func TestPlainHTTPProvider(t *testing.T) {
-	op := oidctest.StartHTTP(t, oidctest.Options{})
+	op := oidctest.Start(t, oidctest.Config{NoTLS: true})
 	op.AddClient(oidctest.Client{ID: clientID, Secret: secret, RedirectURIs: []string{"http://localhost:8080/cb"}})
 	cfg := oidc.Config{ID: "demo", Issuer: op.Issuer(), ClientID: clientID, ClientSecret: secret, RedirectURL: "http://localhost:8080/cb",
 		StateStore: sso.NewMemoryStateStore(sso.MemoryOptions{}), InsecureAllowPrivateNetwork: true}

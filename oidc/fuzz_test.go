@@ -25,14 +25,14 @@ import (
 // FuzzVerifyIDToken feeds arbitrary strings to VerifyIDToken: it must
 // never panic, and every failure is an *sso.Error.
 func FuzzVerifyIDToken(f *testing.F) {
-	e := newEnv(f, oidctest.Options{}, nil)
+	e := newEnv(f, oidctest.Config{}, nil)
 	good := e.op.Sign(e.op.Claims(clientID, "alice-0001", "n"))
 	f.Add(good)
-	for _, m := range []oidctest.Misbehaviour{{AlgNone: true}, {HS256WithPublicKey: true}, {EncryptedIDToken: true}, {BadSignature: true}} {
+	for _, m := range []oidctest.Misbehavior{{AlgNone: true}, {HS256WithPublicKey: true}, {EncryptedIDToken: true}, {BadSignature: true}} {
 		e.op.Misbehave(m)
 		f.Add(e.op.Sign(e.op.Claims(clientID, "alice-0001", "n")))
 	}
-	e.op.Misbehave(oidctest.Misbehaviour{})
+	e.op.Misbehave(oidctest.Misbehavior{})
 	f.Add("")
 	f.Add("e30.e30.")
 	f.Add("eyJhbGciOiJSUzI1NiJ9.bnVsbA.AAAA")
@@ -88,7 +88,10 @@ type completeEnv struct {
 }
 
 var completeFuzzEnv = sync.OnceValues(func() (*completeEnv, error) {
-	op := oidctest.NewServer(oidctest.Options{})
+	op, err := oidctest.NewServer(oidctest.Config{})
+	if err != nil {
+		return nil, err
+	}
 	op.AddClient(oidctest.Client{ID: clientID, Secret: secret, RedirectURIs: []string{redirectURL}})
 	conn, err := oidc.New(oidc.Config{
 		ID: "acme", Issuer: op.Issuer(), ClientID: clientID, ClientSecret: secret, RedirectURL: redirectURL,

@@ -56,7 +56,7 @@ func (l *eventLog) has(t sso.EventType) bool {
 
 // newEnv starts a provider with one client and a connection to it. mutate
 // may change the connection's config before New.
-func newEnv(t testing.TB, opts oidctest.Options, mutate func(*oidc.Config)) *env {
+func newEnv(t testing.TB, opts oidctest.Config, mutate func(*oidc.Config)) *env {
 	t.Helper()
 	clock := ssotest.NewClock(time.Now())
 	if opts.Now == nil {

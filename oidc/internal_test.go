@@ -145,7 +145,7 @@ func TestMetadataUsable(t *testing.T) {
 func TestUnknownKeyAfterAnotherLoginsRefetch(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
-	op := oidctest.Start(t, oidctest.Options{Now: clock})
+	op := oidctest.Start(t, oidctest.Config{Now: clock})
 	c, err := New(Config{ID: "acme", Issuer: op.Issuer(), ClientID: "app", ClientSecret: "s", RedirectURL: "https://app.example/cb",
 		CACertPEM: op.CACertPEM(), InsecureAllowPrivateNetwork: true, Now: clock, StateStore: sso.NewMemoryStateStore(sso.MemoryOptions{Now: clock})})
 	if err != nil {

@@ -17,11 +17,8 @@ import (
 
 // benchSetup returns a connection, its IdP, and a gosaml2 service provider
 // configured for the same IdP, SP and clock.
-func benchSetup(tb testing.TB) (*saml.ServiceProvider, *samltest.IdP, *saml2.SAMLServiceProvider, sso.StateStore) {
-	idp, err := samltest.New(samltest.Config{BaseURL: "https://idp.example.test", Now: func() time.Time { return t0 }})
-	if err != nil {
-		tb.Fatal(err)
-	}
+func benchSetup(tb testing.TB) (*saml.ServiceProvider, *samltest.Server, *saml2.SAMLServiceProvider, sso.StateStore) {
+	idp := samltest.Start(tb, samltest.Config{EntityID: "https://idp.example.test/metadata", Now: func() time.Time { return t0 }})
 	store := sso.NewMemoryStateStore(sso.MemoryOptions{Now: func() time.Time { return t0 }})
 	cfg := idp.ConnectionConfig("c1", spEntity, acsURL)
 	cfg.StateStore = store
@@ -43,7 +40,7 @@ func benchSetup(tb testing.TB) (*saml.ServiceProvider, *samltest.IdP, *saml2.SAM
 
 // pendingLogins stores n flows as Begin would and returns, for each, the
 // Complete parameters of a distinct valid response answering it.
-func pendingLogins(tb testing.TB, idp *samltest.IdP, store sso.StateStore, n int) []url.Values {
+func pendingLogins(tb testing.TB, idp *samltest.Server, store sso.StateStore, n int) []url.Values {
 	out := make([]url.Values, n)
 	for i := range out {
 		flowID, reqID := fmt.Sprintf("flow-%d", i), fmt.Sprintf("_req-%d", i)

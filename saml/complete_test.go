@@ -482,13 +482,9 @@ func TestRollover(t *testing.T) {
 	oldKey, oldCert, _ := samltest.GenerateKeyPair("old", t0.Add(-time.Hour), t0.Add(time.Hour*24*365))
 	newKey, newCert, _ := samltest.GenerateKeyPair("new", t0.Add(-time.Hour), t0.Add(time.Hour*24*365))
 	otherKey, otherCert, _ := samltest.GenerateKeyPair("other", t0.Add(-time.Hour), t0.Add(time.Hour*24*365))
-	mk := func(k *rsa.PrivateKey, c *x509.Certificate) *samltest.IdP {
-		idp, err := samltest.New(samltest.Config{BaseURL: "https://idp.example.test", Key: k, Certificate: c, Now: func() time.Time { return t0 },
+	mk := func(k *rsa.PrivateKey, c *x509.Certificate) *samltest.Server {
+		return samltest.Start(t, samltest.Config{EntityID: "https://idp.example.test/metadata", Key: k, Certificate: c, Now: func() time.Time { return t0 },
 			ServiceProviders: []samltest.ServiceProvider{{EntityID: spEntity, ACSURL: acsURL}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return idp
 	}
 	oldIdP, newIdP, otherIdP := mk(oldKey, oldCert), mk(newKey, newCert), mk(otherKey, otherCert)
 	for _, form := range []string{"pem", "base64-lines"} {
@@ -509,7 +505,7 @@ func TestRollover(t *testing.T) {
 			t.Fatalf("%s: %d trusted certificates; want 2", form, n)
 		}
 		for _, omit := range []bool{false, true} {
-			for name, idp := range map[string]*samltest.IdP{"old": oldIdP, "new": newIdP} {
+			for name, idp := range map[string]*samltest.Server{"old": oldIdP, "new": newIdP} {
 				enc, _ := idp.EncodedResponse(samltest.ResponseOptions{User: "bob@example.com", OmitKeyInfo: omit})
 				if _, err := sp.ValidateResponse(context.Background(), enc, ""); err != nil {
 					t.Errorf("%s: signed by %s cert, omitKeyInfo %v: %v", form, name, omit, err)

@@ -10,7 +10,7 @@ import (
 )
 
 func TestAuthenticatorConformance(t *testing.T) {
-	var idp *samltest.IdP
+	var idp *samltest.Server
 	ssotest.TestAuthenticator(t, ssotest.Harness{
 		New: func(t *testing.T) sso.Authenticator {
 			e := newEnv(t, samltest.Config{}, nil)

@@ -17,10 +17,11 @@ import (
 // IdP and answers without a browser.
 func Example() {
 	ctx := context.Background()
-	idp, err := samltest.New(samltest.Config{BaseURL: "https://idp.example.com"})
+	idp, err := samltest.NewServer(samltest.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer idp.Close()
 
 	// Once, when the administrator saves the connection: parse and check
 	// everything. The connection is then safe for concurrent use.
@@ -69,7 +70,11 @@ func Example() {
 // CheckMetadata tells an administrator what is wrong with IdP metadata
 // before any connection exists.
 func ExampleCheckMetadata() {
-	idp, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.com"})
+	idp, err := samltest.NewServer(samltest.Config{EntityID: "https://idp.example.com/metadata"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer idp.Close()
 	report := saml.CheckMetadata(idp.Metadata(), saml.CheckOptions{})
 	fmt.Println("ok:", report.OK())
 	fmt.Println("entity:", report.EntityID)
@@ -97,8 +102,12 @@ func ExampleCheckMetadata() {
 // entity ID, the SSO URL and the certificate, pasted as base64 without
 // BEGIN/END lines. IdP-initiated logins are allowed.
 func ExampleNew_byHand() {
-	idp, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.com",
+	idp, err := samltest.NewServer(samltest.Config{
 		ServiceProviders: []samltest.ServiceProvider{{EntityID: "https://app.example.com/saml/acme/metadata", ACSURL: "https://app.example.com/saml/acme/acs"}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer idp.Close()
 	pasted := idp.CertificatePEM()[len("-----BEGIN CERTIFICATE-----\n") : len(idp.CertificatePEM())-len("-----END CERTIFICATE-----\n")]
 
 	sp, err := saml.New(context.Background(), saml.Config{

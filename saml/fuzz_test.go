@@ -158,12 +158,13 @@ var responseFuzzEnv = sync.OnceValues(func() (*responseEnv, error) {
 	}
 	// One user with few attributes: the round-trip validator's cost grows
 	// with every XML token, and attributes are what most of them are.
-	idp, err := samltest.New(samltest.Config{BaseURL: "https://idp.example.test", Now: func() time.Time { return t0 },
+	idp, err := samltest.NewServer(samltest.Config{EntityID: "https://idp.example.test/metadata", Now: func() time.Time { return t0 },
 		Users:            []samltest.User{{Email: "alice@example.com", GivenName: "Alice", Groups: []string{"admins"}}},
 		ServiceProviders: []samltest.ServiceProvider{{EntityID: spEntity, ACSURL: acsURL}}})
 	if err != nil {
 		return nil, err
 	}
+	idp.Close() // only its messages are used, and they need no listener
 	cfg := idp.ConnectionConfig("c1", spEntity, acsURL)
 	cfg.AllowIdPInitiated = true
 	cfg.SPKeys = []saml.KeyPair{samltest.KeyPair(spKey, spCert)}
@@ -663,10 +664,11 @@ func metadataFuzzFixtures() ([]*xmlFixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	idp, err := samltest.New(samltest.Config{BaseURL: "https://idp.example.test"})
+	idp, err := samltest.NewServer(samltest.Config{EntityID: "https://idp.example.test/metadata"})
 	if err != nil {
 		return nil, err
 	}
+	idp.Close() // only its metadata is used
 	_, other, err := samltest.GenerateKeyPair("other", t0.Add(-time.Hour), t0.Add(time.Hour))
 	if err != nil {
 		return nil, err
@@ -692,7 +694,7 @@ func metadataFuzzFixtures() ([]*xmlFixture, error) {
 	body := md[strings.Index(md, "<md:EntityDescriptor"):]
 	cert := base64.StdEncoding.EncodeToString(idp.Certificate().Raw)
 	two := `<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" validUntil="2030-02-01T00:00:00Z" cacheDuration="PT6H">` +
-		body + strings.NewReplacer("https://idp.example.test", "https://other.example.test", cert, base64.StdEncoding.EncodeToString(other.Raw)).Replace(body) +
+		body + strings.NewReplacer(idp.URL(), "https://other.example.test", "https://idp.example.test", "https://other.example.test", cert, base64.StdEncoding.EncodeToString(other.Raw)).Replace(body) +
 		`</md:EntitiesDescriptor>`
 	old := strings.Replace(md, cert, base64.StdEncoding.EncodeToString(expired.Raw)+`</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`+
 		`<md:KeyDescriptor><ds:KeyInfo><ds:X509Data><ds:X509Certificate>`+base64.StdEncoding.EncodeToString(weakDER), 1)
@@ -780,10 +782,7 @@ var metadataReasons = map[sso.Reason]bool{
 // certificates from PEM, from bare base64 separated by blank lines, and
 // from concatenated DER.
 func FuzzParseCertificates(f *testing.F) {
-	idp, err := samltest.New(samltest.Config{BaseURL: "https://idp.example.test"})
-	if err != nil {
-		f.Fatal(err)
-	}
+	idp := samltest.Start(f, samltest.Config{EntityID: "https://idp.example.test/metadata"})
 	c := idp.Certificate()
 	b64 := base64.StdEncoding.EncodeToString(c.Raw)
 	f.Add(idp.CertificatePEM())

@@ -30,25 +30,23 @@ const (
 type env struct {
 	t      *testing.T
 	clock  *ssotest.Clock
-	idp    *samltest.IdP
+	idp    *samltest.Server
 	sp     *saml.ServiceProvider
 	cfg    saml.Config
 	events *eventLog
 }
 
-// newEnv builds a samltest IdP (no HTTP) and a connection to it, sharing a
-// clock set to t0. mod adjusts the connection's Config before New.
+// newEnv builds a samltest IdP (whose messages the tests take without
+// HTTP) and a connection to it, sharing a clock set to t0. mod adjusts the
+// connection's Config before New.
 func newEnv(t *testing.T, idpCfg samltest.Config, mod func(*saml.Config)) *env {
 	t.Helper()
 	clock := ssotest.NewClock(t0)
-	if idpCfg.BaseURL == "" {
-		idpCfg.BaseURL = "https://idp.example.test"
+	if idpCfg.EntityID == "" {
+		idpCfg.EntityID = "https://idp.example.test/metadata"
 	}
 	idpCfg.Now = clock.Now
-	idp, err := samltest.New(idpCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	idp := samltest.Start(t, idpCfg)
 	cfg := idp.ConnectionConfig("c1", spEntity, acsURL)
 	ev := &eventLog{}
 	cfg.Events = ev.record

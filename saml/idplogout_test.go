@@ -574,9 +574,11 @@ func TestIdPLogoutRespond(t *testing.T) {
 	}
 
 	// ResponseLocation, when the metadata has one, receives the answer.
+	var idpSLO string // the IdP's SLO endpoint, as its metadata names it
 	e := newSLOEnv(t, sloOptions{spKey: true, mod: func(c *saml.Config) {
-		c.IdPMetadataXML = bytes.Replace(c.IdPMetadataXML, []byte(`Location="https://idp.example.test/slo"`),
-			[]byte(`Location="https://idp.example.test/slo" ResponseLocation="https://idp.example.test/slo-response"`), 1)
+		idpSLO = string(regexp.MustCompile(`Location="([^"]*/slo)"`).FindSubmatch(c.IdPMetadataXML)[1])
+		c.IdPMetadataXML = bytes.Replace(c.IdPMetadataXML, []byte(`Location="`+idpSLO+`"`),
+			[]byte(`Location="`+idpSLO+`" ResponseLocation="`+idpSLO+`-response"`), 1)
 	}})
 	req, _ := e.idpLogout(samltest.LogoutRequestOptions{})
 	l, err := e.sp.HandleLogoutRequest(context.Background(), req)
@@ -587,11 +589,11 @@ func TestIdPLogoutRespond(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(step.URL, "https://idp.example.test/slo-response?") {
+	if !strings.HasPrefix(step.URL, idpSLO+"-response?") {
 		t.Fatalf("response sent to %s", step.URL)
 	}
 	x := string(inflate(t, mustQuery(t, step.URL).Get("SAMLResponse")))
-	if !strings.Contains(x, `Destination="https://idp.example.test/slo-response"`) {
+	if !strings.Contains(x, `Destination="`+idpSLO+`-response"`) {
 		t.Fatalf("Destination not the ResponseLocation: %s", x)
 	}
 
@@ -781,12 +783,12 @@ func TestFinishLogout(t *testing.T) {
 	}
 
 	// The IdP's answer to Logout: the return path, no step, end not called.
-	_, sp, id := sloEnv(t, false, true)
+	idp, sp, id := sloEnv(t, false, true)
 	lstep, err := sp.Logout(ctx, saml.LogoutRequestFor(id, browser, "/bye"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	params := followLogout(t, lstep)
+	params := followLogout(t, idp, lstep)
 	step, returnTo, err := finishLogout(ctx, sp, sso.CompleteRequest{Binding: browser, Params: params}, ender(false, nil, nil, &rec))
 	if err != nil || step != nil || returnTo != "/bye" || rec.calls != 0 {
 		t.Fatalf("LogoutResponse: %+v %q %v (end called %d times)", step, returnTo, err, rec.calls)

@@ -26,15 +26,21 @@ import (
 
 const sloURL = "https://app.example.test/saml/c1/slo"
 
-var noFollow = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+// noFollow returns a client that trusts idp and does not follow
+// redirects.
+func noFollow(idp *samltest.Server) *http.Client {
+	c := idp.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c
+}
 
 // sloEnv is a connection with single logout to a samltest IdP on HTTP.
-func sloEnv(t *testing.T, postOnly bool, signed bool) (*samltest.IdP, *saml.ServiceProvider, *sso.Identity) {
+func sloEnv(t *testing.T, postOnly bool, signed bool) (*samltest.Server, *saml.ServiceProvider, *sso.Identity) {
 	t.Helper()
 	return sloEnvWith(t, samltest.Config{}, postOnly, signed)
 }
 
-func sloEnvWith(t *testing.T, idpCfg samltest.Config, postOnly bool, signed bool) (*samltest.IdP, *saml.ServiceProvider, *sso.Identity) {
+func sloEnvWith(t *testing.T, idpCfg samltest.Config, postOnly bool, signed bool) (*samltest.Server, *saml.ServiceProvider, *sso.Identity) {
 	t.Helper()
 	idp := samltest.Start(t, idpCfg)
 	k, c, _ := samltest.GenerateKeyPair("sp", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
@@ -69,14 +75,14 @@ func sloEnvWith(t *testing.T, idpCfg samltest.Config, postOnly bool, signed bool
 
 // followLogout sends the Logout step to the IdP and returns the parameters
 // the IdP sends back to SLOURL.
-func followLogout(t *testing.T, step *sso.Step) url.Values {
+func followLogout(t *testing.T, idp *samltest.Server, step *sso.Step) url.Values {
 	t.Helper()
 	var resp *http.Response
 	var err error
 	if step.Kind == sso.StepRedirect {
-		resp, err = noFollow.Get(step.URL)
+		resp, err = noFollow(idp).Get(step.URL)
 	} else {
-		resp, err = noFollow.PostForm(step.URL, step.Form)
+		resp, err = noFollow(idp).PostForm(step.URL, step.Form)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +126,7 @@ func TestLogout(t *testing.T) {
 			if step.Kind != c.kind {
 				t.Fatalf("step kind %v", step.Kind)
 			}
-			params := followLogout(t, step)
+			params := followLogout(t, idp, step)
 			recs := idp.LogoutRequests()
 			if len(recs) != 1 {
 				t.Fatalf("IdP saw %d logout requests", len(recs))
@@ -154,7 +160,7 @@ func TestCompleteLogoutChecks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return followLogout(t, step)
+			return followLogout(t, idp, step)
 		}
 		p := params()
 		_, err := sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: "other-browser", Params: p})
@@ -190,7 +196,7 @@ func TestCompleteLogoutChecks(t *testing.T) {
 		}
 		_ = idp
 	}
-	_, sp, id := sloEnv(t, false, false)
+	idp, sp, id := sloEnv(t, false, false)
 	_, err := sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: url.Values{}})
 	wantReason(t, err, sso.ReasonInvalidRequest)
 
@@ -200,7 +206,7 @@ func TestCompleteLogoutChecks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := followLogout(t, step)
+		p := followLogout(t, idp, step)
 		xml := string(inflate(t, p.Get("SAMLResponse")))
 		if !strings.Contains(xml, from) {
 			t.Fatalf("no %q in %s", from, xml)
@@ -240,7 +246,7 @@ func TestLogoutRedirectSignatureEncodings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, sp, id := sloEnvWith(t, samltest.Config{Key: key, Certificate: cert}, false, false)
+	idp, sp, id := sloEnvWith(t, samltest.Config{Key: key, Certificate: cert}, false, false)
 	lower := func(s string) string {
 		return regexp.MustCompile(`%[0-9A-F]{2}`).ReplaceAllStringFunc(url.QueryEscape(s), strings.ToLower)
 	}
@@ -249,7 +255,7 @@ func TestLogoutRedirectSignatureEncodings(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := followLogout(t, step)
+		p := followLogout(t, idp, step)
 		signed := "SAMLResponse=" + esc(p.Get("SAMLResponse")) + "&RelayState=" + esc(p.Get("RelayState")) + "&SigAlg=" + esc(p.Get("SigAlg"))
 		sum := sha256.Sum256([]byte(signed))
 		sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
@@ -272,7 +278,7 @@ func TestLogoutRedirectSignatureRawQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, sp, id := sloEnvWith(t, samltest.Config{Key: key, Certificate: cert}, false, false)
+	idp, sp, id := sloEnvWith(t, samltest.Config{Key: key, Certificate: cert}, false, false)
 	odd := func(s string) string {
 		e := url.PathEscape(s) // spaces as %20
 		return strings.NewReplacer("%2F", "/", "=", "%3D", "+", "%2B").Replace(e)
@@ -281,7 +287,7 @@ func TestLogoutRedirectSignatureRawQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := followLogout(t, step)
+	p := followLogout(t, idp, step)
 	signed := "SAMLResponse=" + odd(p.Get("SAMLResponse")) + "&RelayState=" + odd(p.Get("RelayState")) + "&SigAlg=" + odd(p.Get("SigAlg"))
 	sum := sha256.Sum256([]byte(signed))
 	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
@@ -301,7 +307,7 @@ func TestLogoutRedirectSignatureRawQuery(t *testing.T) {
 	// A genuinely signed raw query does not vouch for other parameters:
 	// another LogoutResponse with the first one's raw query is refused.
 	step, _ = sp.Logout(context.Background(), saml.LogoutRequestFor(id, browser, "/elsewhere"))
-	p2 := followLogout(t, step)
+	p2 := followLogout(t, idp, step)
 	p2.Set("SigAlg", p.Get("SigAlg"))
 	p2.Set("Signature", p.Get("Signature"))
 	_, err = sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: p2, RawQuery: raw})

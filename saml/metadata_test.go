@@ -203,14 +203,14 @@ func TestSPMetadata(t *testing.T) {
 }
 
 func TestCheckMetadata(t *testing.T) {
-	idp, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test"})
+	idp := samltest.Start(t, samltest.Config{EntityID: "https://idp.example.test/metadata"})
 	good := string(idp.Metadata())
 	r := saml.CheckMetadata([]byte(good), saml.CheckOptions{})
 	if !r.OK() || r.EntityID != idp.EntityID() || len(r.SigningCertificates) != 1 || len(r.SSO) != 2 || len(r.NameIDFormats) != 3 {
 		t.Fatalf("good metadata: %+v", r)
 	}
-	noPost := strings.Replace(good, `Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.example.test/sso"`, `Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="https://idp.example.test/soap"`, 1)
-	onlySOAP := strings.Replace(noPost, `Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.test/sso"`, `Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="https://idp.example.test/soap"`, 1)
+	noPost := strings.Replace(good, `Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="`+idp.SSOURL()+`"`, `Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="https://idp.example.test/soap"`, 1)
+	onlySOAP := strings.Replace(noPost, `Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="`+idp.SSOURL()+`"`, `Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="https://idp.example.test/soap"`, 1)
 	noCert := cut(good, "<md:KeyDescriptor", "</md:KeyDescriptor>")
 	transientOnly := strings.NewReplacer(saml.NameIDFormatEmailAddress, saml.NameIDFormatTransient, saml.NameIDFormatPersistent, saml.NameIDFormatTransient, saml.NameIDFormatUnspecified, saml.NameIDFormatTransient).Replace(good)
 	_, expired, _ := samltest.GenerateKeyPair("old", time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
@@ -227,7 +227,7 @@ func TestCheckMetadata(t *testing.T) {
 	stale := strings.Replace(good, "<md:EntityDescriptor ", `<md:EntityDescriptor validUntil="2001-01-01T00:00:00Z" `, 1)
 	noEntityID := strings.Replace(good, `entityID="`+idp.EntityID()+`"`, "", 1)
 	saml11 := strings.Replace(good, `protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"`, `protocolSupportEnumeration="urn:oasis:names:tc:SAML:1.1:protocol"`, 1)
-	badLocation := strings.ReplaceAll(good, `Location="https://idp.example.test/sso"`, `Location="idp.example.test/sso"`)
+	badLocation := strings.ReplaceAll(good, `Location="`+idp.SSOURL()+`"`, `Location="idp.example.test/sso"`)
 	encryptionOnly := strings.Replace(good, `<md:KeyDescriptor use="signing">`, `<md:KeyDescriptor use="encryption">`, 1)
 	two := `<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">` + strings.SplitN(good, "?>", 2)[1] +
 		strings.Replace(strings.SplitN(good, "?>", 2)[1], idp.EntityID(), "https://idp2.example.test/", 1) + `</md:EntitiesDescriptor>`
@@ -298,7 +298,7 @@ func mustKey(t *testing.T) *rsa.PrivateKey {
 // TestCheckMetadataYearOutOfRange: a validUntil whose UTC year is before 0
 // is ignored with a warning, so that the report still encodes as JSON.
 func TestCheckMetadataYearOutOfRange(t *testing.T) {
-	idp, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test"})
+	idp := samltest.Start(t, samltest.Config{EntityID: "https://idp.example.test/metadata"})
 	md := bytes.Replace(idp.Metadata(), []byte("<md:EntityDescriptor "), []byte(`<md:EntityDescriptor validUntil="0000-01-01T00:00:00+01:00" `), 1)
 	r := saml.CheckMetadata(md, saml.CheckOptions{Now: t0})
 	if r.ValidUntil != nil {
@@ -328,7 +328,7 @@ func TestWantAuthnRequestsSignedWarning(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	idp, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test"})
+	idp := samltest.Start(t, samltest.Config{EntityID: "https://idp.example.test/metadata"})
 	base := func() saml.Config { return idp.ConnectionConfig("c1", spEntity, acsURL) }
 	for name, mod := range map[string]func(*saml.Config){
 		"no ID":           func(c *saml.Config) { c.ID = "" },

@@ -42,7 +42,7 @@ func (m *metadataServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // withCerts returns idp's metadata listing the given IdPs' certificates.
-func withCerts(idp *samltest.IdP, others ...*samltest.IdP) []byte {
+func withCerts(idp *samltest.Server, others ...*samltest.Server) []byte {
 	md := string(idp.Metadata())
 	i := strings.Index(md, "<md:KeyDescriptor")
 	j := strings.Index(md, "</md:KeyDescriptor>") + len("</md:KeyDescriptor>")
@@ -58,10 +58,10 @@ func TestMetadataURL(t *testing.T) {
 	k1, c1, _ := samltest.GenerateKeyPair("idp 2029", t0.Add(-time.Hour), t0.Add(400*24*time.Hour))
 	k2, c2, _ := samltest.GenerateKeyPair("idp 2030", t0.Add(-time.Hour), t0.Add(800*24*time.Hour))
 	k3, c3, _ := samltest.GenerateKeyPair("idp hijacked", t0.Add(-time.Hour), t0.Add(800*24*time.Hour))
-	idp1, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test", Key: k1, Certificate: c1, Now: func() time.Time { return t0 }})
-	idp2, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test", Key: k2, Certificate: c2, Now: func() time.Time { return t0 }})
-	idp3, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test", Key: k3, Certificate: c3, Now: func() time.Time { return t0 }})
-	for _, idp := range []*samltest.IdP{idp1, idp2, idp3} {
+	idp1 := samltest.Start(t, samltest.Config{EntityID: "https://idp.example.test/metadata", Key: k1, Certificate: c1, Now: func() time.Time { return t0 }})
+	idp2 := samltest.Start(t, samltest.Config{EntityID: "https://idp.example.test/metadata", Key: k2, Certificate: c2, Now: func() time.Time { return t0 }})
+	idp3 := samltest.Start(t, samltest.Config{EntityID: "https://idp.example.test/metadata", Key: k3, Certificate: c3, Now: func() time.Time { return t0 }})
+	for _, idp := range []*samltest.Server{idp1, idp2, idp3} {
 		_ = idp.AddServiceProvider(samltest.ServiceProvider{EntityID: spEntity, ACSURL: acsURL})
 	}
 
@@ -80,7 +80,7 @@ func TestMetadataURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sp.Close()
-	login := func(idp *samltest.IdP) error {
+	login := func(idp *samltest.Server) error {
 		enc, _ := idp.EncodedResponse(samltest.ResponseOptions{User: "alice@example.com"})
 		_, err := sp.ValidateResponse(context.Background(), enc, "")
 		return err
@@ -167,8 +167,8 @@ func TestMetadataURL(t *testing.T) {
 func TestMetadataRefreshChecksCertificates(t *testing.T) {
 	k1, c1, _ := samltest.GenerateKeyPair("idp current", t0.Add(-time.Hour), t0.Add(400*24*time.Hour))
 	k2, c2, _ := samltest.GenerateKeyPair("idp soon", t0.Add(-time.Hour), t0.Add(10*24*time.Hour))
-	idp1, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test", Certificate: c1, Key: k1})
-	idp2, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test", Certificate: c2, Key: k2})
+	idp1 := samltest.Start(t, samltest.Config{EntityID: "https://idp.example.test/metadata", Certificate: c1, Key: k1})
+	idp2 := samltest.Start(t, samltest.Config{EntityID: "https://idp.example.test/metadata", Certificate: c2, Key: k2})
 	ms := &metadataServer{}
 	ms.set(200, withCerts(idp1, idp1), nil)
 	srv := httptest.NewServer(ms)
@@ -198,7 +198,7 @@ func TestMetadataRefreshChecksCertificates(t *testing.T) {
 // a document is refreshed well before its validUntil (three quarters of
 // the way), not after the default interval.
 func TestMetadataValidUntilSchedule(t *testing.T) {
-	idp, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test"})
+	idp := samltest.Start(t, samltest.Config{EntityID: "https://idp.example.test/metadata"})
 	ms := &metadataServer{}
 	ms.set(200, []byte(strings.Replace(string(idp.Metadata()), "<md:EntityDescriptor ", `<md:EntityDescriptor validUntil="2030-01-02T07:04:05Z" `, 1)), nil)
 	// An injected client (here the test server's own) replaces the guarded
@@ -219,7 +219,7 @@ func TestMetadataValidUntilSchedule(t *testing.T) {
 }
 
 func TestMetadataURLGuard(t *testing.T) {
-	idp, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test"})
+	idp := samltest.Start(t, samltest.Config{EntityID: "https://idp.example.test/metadata"})
 	ms := &metadataServer{}
 	ms.set(200, idp.Metadata(), nil)
 	srv := httptest.NewServer(ms)

@@ -84,7 +84,7 @@ func TestResponseWithExtraContentRefused(t *testing.T) {
 // TestLogoutResponseWithExtraContentRefused: the LogoutResponse is parsed
 // by the same parser and refused the same way.
 func TestLogoutResponseWithExtraContentRefused(t *testing.T) {
-	_, sp, id := sloEnv(t, true, true)
+	idp, sp, id := sloEnv(t, true, true)
 	for _, c := range []struct {
 		after string
 		ok    bool
@@ -97,7 +97,7 @@ func TestLogoutResponseWithExtraContentRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := followLogout(t, step)
+		p := followLogout(t, idp, step)
 		raw, _ := base64.StdEncoding.DecodeString(p.Get("SAMLResponse"))
 		p.Set("SAMLResponse", base64.StdEncoding.EncodeToString(withExtra(raw, "", c.after)))
 		_, err = sp.CompleteLogout(context.Background(), sso.CompleteRequest{Binding: browser, Params: p})
@@ -117,10 +117,7 @@ func TestLogoutResponseWithExtraContentRefused(t *testing.T) {
 // TestMetadataWithExtraContentRefused: metadata shares the parser; there a
 // refusal is metadata_invalid, like any unusable metadata document.
 func TestMetadataWithExtraContentRefused(t *testing.T) {
-	idp, err := samltest.New(samltest.Config{BaseURL: "https://idp.example.test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	idp := samltest.Start(t, samltest.Config{EntityID: "https://idp.example.test/metadata"})
 	md := idp.Metadata()
 	for _, c := range extraContent {
 		if c.before == "text" {

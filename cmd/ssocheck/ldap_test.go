@@ -58,7 +58,7 @@ func TestLDAPLoginWithLdaptest(t *testing.T) {
 	cfg := ldaptest.SampleConfig()
 	cfg.ActiveDirectory = true
 	srv := ldaptest.Start(t, cfg)
-	ca, pw, svc := ldapFiles(t, srv.CACertPEM, "alice-password", ldaptest.SampleServicePassword)
+	ca, pw, svc := ldapFiles(t, srv.CACertPEM(), "alice-password", ldaptest.SampleServicePassword)
 	_, wrong, _ := ldapFiles(t, nil, "Wr0ng-Passw0rd-Secret", "")
 	search := []string{"--search-base", "dc=example,dc=com", "--object-class", "inetOrgPerson"}
 	service := append(append([]string{}, search...), "--bind-dn", ldaptest.SampleServiceDN, "--bind-password-file", svc)
@@ -68,10 +68,10 @@ func TestLDAPLoginWithLdaptest(t *testing.T) {
 		method []string
 		url    string
 	}{
-		{"search as service account", service, srv.URL},
-		{"anonymous search", search, srv.LDAPSURL},
-		{"template", []string{"--dn-template", "uid={},ou=people,dc=example,dc=com"}, srv.URL},
-		{"upn", []string{"--upn"}, srv.LDAPSURL},
+		{"search as service account", service, srv.URL()},
+		{"anonymous search", search, srv.LDAPSURL()},
+		{"template", []string{"--dn-template", "uid={},ou=people,dc=example,dc=com"}, srv.URL()},
+		{"upn", []string{"--upn"}, srv.LDAPSURL()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"--url", tc.url, "--ca", ca, "--email", "alice@example.com", "--password-file", pw}, tc.method...)
@@ -99,26 +99,26 @@ func TestLDAPLoginWithLdaptest(t *testing.T) {
 
 	t.Run("failover and typed errors", func(t *testing.T) {
 		dead := "ldap://127.0.0.1:1"
-		r := runLDAP(t, "--url", dead, "--url", srv.URL, "--ca", ca, "--email", "bob@example.com", "--password-file", pw, "--upn")
+		r := runLDAP(t, "--url", dead, "--url", srv.URL(), "--ca", ca, "--email", "bob@example.com", "--password-file", pw, "--upn")
 		if r.code != exitFail || r.errOut.Error.Reason != "ldap_invalid_credentials" || !strings.Contains(r.errOut.Error.Detail, "data 52e") {
 			t.Fatalf("exit %d: %s", r.code, r.stdout)
 		}
-		r = runLDAP(t, "--url", srv.URL, "--email", "alice@example.com", "--password-file", pw, "--upn")
+		r = runLDAP(t, "--url", srv.URL(), "--email", "alice@example.com", "--password-file", pw, "--upn")
 		if r.code != exitFail || r.errOut.Error.Reason != "ldap_tls_required" {
 			t.Fatalf("without --ca: exit %d: %s", r.code, r.stdout)
 		}
-		r = runLDAP(t, append([]string{"--url", srv.URL, "--ca", ca, "--email", "nobody@example.com", "--password-file", pw}, service...)...)
+		r = runLDAP(t, append([]string{"--url", srv.URL(), "--ca", ca, "--email", "nobody@example.com", "--password-file", pw}, service...)...)
 		if r.code != exitFail || r.errOut.Error.Reason != "ldap_user_not_found" {
 			t.Fatalf("unknown user: exit %d: %s", r.code, r.stdout)
 		}
 		_, _, badSvc := ldapFiles(t, nil, "", "Svc-Secret-Wr0ng")
-		r = runLDAP(t, "--url", srv.URL, "--ca", ca, "--email", "alice@example.com", "--password-file", pw,
+		r = runLDAP(t, "--url", srv.URL(), "--ca", ca, "--email", "alice@example.com", "--password-file", pw,
 			"--search-base", "dc=example,dc=com", "--object-class", "inetOrgPerson", "--bind-dn", ldaptest.SampleServiceDN, "--bind-password-file", badSvc)
 		if r.code != exitFail || r.errOut.Error.Reason != "invalid_config" || !strings.Contains(r.errOut.Error.Detail, "service account") ||
 			strings.Contains(r.stdout+r.stderr, "Svc-Secret") {
 			t.Fatalf("wrong service password: exit %d: %s %s", r.code, r.stdout, r.stderr)
 		}
-		r = runLDAP(t, "--url", srv.URL, "--ca", ca, "--email", "alice)(uid=*@example.com", "--password-file", pw, "--dn-template", "uid={},dc=example,dc=com")
+		r = runLDAP(t, "--url", srv.URL(), "--ca", ca, "--email", "alice)(uid=*@example.com", "--password-file", pw, "--dn-template", "uid={},dc=example,dc=com")
 		if r.code != exitFail || r.errOut.Error.Reason != "invalid_email" {
 			t.Fatalf("bad email: exit %d: %s", r.code, r.stdout)
 		}

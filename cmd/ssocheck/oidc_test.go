@@ -29,7 +29,7 @@ func runOIDC(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestOIDCDiscoverAgainstProvider(t *testing.T) {
-	op := oidctest.Start(t, oidctest.Options{})
+	op := oidctest.Start(t, oidctest.Config{})
 	ca := writeCA(t, op.CACertPEM())
 	code, out, errs := runOIDC(t, op.Issuer(), "--ca", ca, "--allow-private-network")
 	if code != exitOK {
@@ -63,7 +63,7 @@ func TestOIDCDiscoverAgainstProvider(t *testing.T) {
 		t.Fatalf("without --ca: exit %d %s", code, out)
 	}
 	// Down.
-	op.Misbehave(oidctest.Misbehaviour{Down: true})
+	op.Misbehave(oidctest.Misbehavior{Down: true})
 	code, out, _ = runOIDC(t, op.Issuer(), "--ca", ca, "--allow-private-network")
 	if code != exitFail || !strings.Contains(out, "503") {
 		t.Fatalf("provider down: exit %d %s", code, out)
@@ -71,7 +71,7 @@ func TestOIDCDiscoverAgainstProvider(t *testing.T) {
 }
 
 func TestOIDCDiscoverPlainHTTP(t *testing.T) {
-	op := oidctest.StartHTTP(t, oidctest.Options{NoEndSession: true})
+	op := oidctest.Start(t, oidctest.Config{NoTLS: true, NoEndSession: true})
 	code, out, _ := runOIDC(t, op.Issuer(), "--allow-private-network")
 	if code != exitFail || !strings.Contains(out, "address_not_allowed") {
 		t.Fatalf("http without --allow-http: exit %d %s", code, out)

@@ -28,18 +28,15 @@ var samlT0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
 type samlFixture struct {
 	dir      string
-	idp      *samltest.IdP
+	idp      *samltest.Server
 	metadata string // file
 	cert     string // file
 }
 
 func newSAMLFixture(t *testing.T) *samlFixture {
 	t.Helper()
-	idp, err := samltest.New(samltest.Config{BaseURL: "https://idp.example.test", Now: func() time.Time { return samlT0 },
+	idp := samltest.Start(t, samltest.Config{EntityID: "https://idp.example.test/metadata", Now: func() time.Time { return samlT0 },
 		ServiceProviders: []samltest.ServiceProvider{{EntityID: testSP, ACSURL: testACS}}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	f := &samlFixture{dir: t.TempDir(), idp: idp}
 	f.metadata = f.write(t, "idp-metadata.xml", idp.Metadata())
 	f.cert = f.write(t, "idp-cert.pem", idp.CertificatePEM())

@@ -25,7 +25,7 @@ type idps struct {
 // It is the only place the test sets the mock servers up.
 func startIdPs(t *testing.T, base string) idps {
 	t.Helper()
-	idp := samltest.Start(t, samltest.Config{Users: []samltest.User{
+	idp := samltest.Start(t, samltest.Config{NoTLS: true, Users: []samltest.User{
 		{Email: "sam@acme.example", GivenName: "Sam"},
 		{Email: "eve@elsewhere.example", GivenName: "Eve"}, // at Acme's IdP, but not at Acme's domain
 	}})
@@ -34,7 +34,7 @@ func startIdPs(t *testing.T, base string) idps {
 		t.Fatal(err)
 	}
 	callback := login.EndpointsOf(base+"/auth", "globex-oidc").Callback
-	op := oidctest.StartHTTP(t, oidctest.Options{
+	op := oidctest.Start(t, oidctest.Config{NoTLS: true,
 		Users:   []oidctest.User{{Subject: "olga-0001", Email: "olga@globex.example", GivenName: "Olga"}},
 		Clients: []oidctest.Client{{ID: "minimal-app", Secret: "minimal-secret", RedirectURIs: []string{callback}}},
 	})

@@ -88,7 +88,9 @@ func (a *app) setup(ctx context.Context) (_ host.Setup, err error) {
 		return host.Setup{}, err
 	}
 	a.OnClose(a.idp.Close)
-	a.op = oidctest.NewHTTPServer(oidctest.Options{Users: oidctest.DefaultUsers()}) // alice and bob of example.com
+	if a.op, err = oidctest.NewServer(oidctest.Config{NoTLS: true, Users: oidctest.DefaultUsers()}); err != nil { // alice and bob of example.com
+		return host.Setup{}, err
+	}
 	a.OnClose(a.op.Close)
 	if a.dir, err = ldaptest.NewServer(ldaptest.SampleConfig()); err != nil { // alice and bob again, StartTLS
 		return host.Setup{}, err
@@ -124,7 +126,7 @@ func (a *app) setup(ctx context.Context) (_ host.Setup, err error) {
 	// Initech: the directory, searched for the email by a service account,
 	// over StartTLS with the directory's own CA.
 	initech, err := ldap.New(ldap.Config{
-		ID: "initech-ldap", URLs: []string{a.dir.URL}, CACertPEM: a.dir.CACertPEM, TrustEmail: true, Events: events,
+		ID: "initech-ldap", URLs: []string{a.dir.URL()}, CACertPEM: a.dir.CACertPEM(), TrustEmail: true, Events: events,
 		Search: &ldap.Search{BaseDN: ldaptest.SampleBaseDN, ObjectClass: "inetOrgPerson",
 			BindDN: ldaptest.SampleServiceDN, BindPassword: sso.Secret(ldaptest.SampleServicePassword)},
 	})
@@ -175,6 +177,6 @@ func (a *app) setup(ctx context.Context) (_ host.Setup, err error) {
 				{Who: "alice@example.com", Password: "alice-app-password", Shows: "the application's password grants Globex only"},
 			},
 		},
-		Notes: []string{"Mock SAML IdP: " + a.idp.URL() + "\nMock OpenID provider: " + a.op.Issuer() + "\nMock LDAP directory: " + a.dir.URL},
+		Notes: []string{"Mock SAML IdP: " + a.idp.URL() + "\nMock OpenID provider: " + a.op.Issuer() + "\nMock LDAP directory: " + a.dir.URL()},
 	}, nil
 }

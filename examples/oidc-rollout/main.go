@@ -75,10 +75,13 @@ func start(addr string, logger *slog.Logger) (*app, error) {
 func (a *app) setup(context.Context) (host.Setup, error) {
 	// The customer's OpenID provider (here a mock one), where the
 	// application is registered as a client with its callback URL.
-	a.op = oidctest.NewHTTPServer(oidctest.Options{Users: []oidctest.User{
+	var err error
+	if a.op, err = oidctest.NewServer(oidctest.Config{NoTLS: true, Users: []oidctest.User{
 		{Subject: "ada-7f1c", Email: "ada@newsroom.example", GivenName: "Ada", FamilyName: "Admin"},
 		{Subject: "olly-2b9e", Email: "olly@newsroom.example", GivenName: "Olly", FamilyName: "Otter"},
-	}})
+	}}); err != nil {
+		return host.Setup{}, err
+	}
 	a.OnClose(a.op.Close)
 	callback := login.EndpointsOf(a.URL, connection).Callback // the URL the handler serves
 	a.op.AddClient(oidctest.Client{ID: "newsroom-app", Secret: "newsroom-secret", RedirectURIs: []string{callback}})

@@ -15,7 +15,7 @@ import (
 func startApp(t *testing.T) *app { return browser.StartApp(t, start) }
 
 // idpLogin fills the identity provider's login form.
-func idpLogin(p *browser.Page, idp *samltest.IdP, email string) *browser.Page {
+func idpLogin(p *browser.Page, idp *samltest.Server, email string) *browser.Page {
 	return p.WantAt(idp.URL()).Form("#login").Set("email", email).Set("password", samltest.DefaultPassword).Submit()
 }
 
@@ -30,7 +30,7 @@ func TestDomainPrompt(t *testing.T) {
 	if !slices.Contains(b.Visited, a.URL+"/login/sso/TheFund") {
 		t.Fatalf("the prompt did not go through /login/sso/TheFund: %v", b.Visited)
 	}
-	idpLogin(p, a.fundIdP.IdP, "olly@fund.example").Want(http.StatusOK, "Logged in as olly@fund.example with SAML single sign-on through fund-okta")
+	idpLogin(p, a.fundIdP.Server, "olly@fund.example").Want(http.StatusOK, "Logged in as olly@fund.example with SAML single sign-on through fund-okta")
 	m := b.Me(a.URL)
 	if m.Connection != "fund-okta" || !slices.Equal(m.Accounts, []string{"fund"}) || m.Identity.Subject != "olly@fund.example" ||
 		m.Identity.SubjectFormat != saml.NameIDFormatEmailAddress {
@@ -44,7 +44,7 @@ func TestBookmarkAndEmailAttribute(t *testing.T) {
 	// email is read from the configured attribute and matches the user
 	// the administrator added.
 	b := browser.New(t)
-	idpLogin(b.Get(a.URL+"/login/sso/council"), a.councilIdP.IdP, "cara@council.example").
+	idpLogin(b.Get(a.URL+"/login/sso/council"), a.councilIdP.Server, "cara@council.example").
 		Want(http.StatusOK, "Logged in as cara@council.example with SAML single sign-on through council-entra")
 	m := b.Me(a.URL)
 	if m.Email != "cara@council.example" || m.Identity.Subject != "c-7d2e41" || m.Identity.SubjectFormat != saml.NameIDFormatPersistent ||
@@ -75,7 +75,7 @@ func TestEmailDomainScope(t *testing.T) {
 		t.Fatalf("want one password_refused event: %+v", a.Audit.Events())
 	}
 	// The email alone goes to The Fund's IdP.
-	idpLogin(b.Get(a.URL+"/login").Form("/login").Set("email", "olly@fund.example").Submit(), a.fundIdP.IdP, "olly@fund.example").
+	idpLogin(b.Get(a.URL+"/login").Form("/login").Set("email", "olly@fund.example").Submit(), a.fundIdP.Server, "olly@fund.example").
 		Want(http.StatusOK, "Logged in as olly@fund.example with SAML")
 }
 
@@ -83,7 +83,7 @@ func TestPreProvisionedOnly(t *testing.T) {
 	a := startApp(t)
 	// Newbie is known to The Fund's IdP but was never added here.
 	b := browser.New(t)
-	idpLogin(b.Get(a.URL+"/login/sso/thefund"), a.fundIdP.IdP, "newbie@fund.example").
+	idpLogin(b.Get(a.URL+"/login/sso/thefund"), a.fundIdP.Server, "newbie@fund.example").
 		Want(http.StatusForbidden, sso.ReasonUserNotProvisioned.UserMessage())
 	b.WantLoggedOut(a.URL)
 	evs := a.Audit.Find(sso.EventLoginFailed, sso.ReasonUserNotProvisioned)

@@ -14,7 +14,7 @@ func startApp(t *testing.T) *app { return browser.StartApp(t, start) }
 
 // spInitiated types the email at the application and signs in at the IdP
 // it leads to.
-func spInitiated(b *browser.Browser, a *app, idp *samltest.IdP, email string) *browser.Page {
+func spInitiated(b *browser.Browser, a *app, idp *samltest.Server, email string) *browser.Page {
 	p := b.Get(a.URL+"/login").Form("/login").Set("email", email).Submit().WantAt(idp.URL())
 	return p.Form("#login").Set("email", email).Set("password", samltest.DefaultPassword).Submit()
 }
@@ -32,7 +32,7 @@ func TestSSOIdentifiers(t *testing.T) {
 		{"sam@recruit.example", "sam@recruit.example"}, // none set: the email
 	} {
 		b := browser.New(t)
-		spInitiated(b, a, a.adfs.IdP, c.email).Want(http.StatusOK, "Logged in as "+c.email+" with SAML single sign-on through recruit-adfs")
+		spInitiated(b, a, a.adfs.Server, c.email).Want(http.StatusOK, "Logged in as "+c.email+" with SAML single sign-on through recruit-adfs")
 		if m := b.Me(a.URL); m.Identity == nil || m.Identity.Subject != c.subject || m.Identity.IdPInitiated {
 			t.Fatalf("%s: /me = %+v, identity %+v", c.email, m, m.Identity)
 		}
@@ -45,7 +45,7 @@ func TestLoginBindingSSOFirst(t *testing.T) {
 	// "jane.doe@recruit.example". Identifiers are case-sensitive, so the
 	// application asks for a password to bind the identity.
 	b := browser.New(t)
-	p := spInitiated(b, a, a.adfs.IdP, "jane.doe@recruit.example").
+	p := spInitiated(b, a, a.adfs.Server, "jane.doe@recruit.example").
 		Want(http.StatusOK, "Connect your account", "jane.doe@recruit.example")
 	b.WantLoggedOut(a.URL)
 	// A wrong password binds nothing and asks again.
@@ -68,7 +68,7 @@ func TestLoginBindingSSOFirst(t *testing.T) {
 		t.Fatalf("want one user_linked event: %+v", a.Audit.Events())
 	}
 	// From now on the identity logs her in directly, from anywhere.
-	spInitiated(browser.New(t), a, a.adfs.IdP, "jane.doe@recruit.example").Want(http.StatusOK, "Logged in as jane.doe@recruit.example with SAML")
+	spInitiated(browser.New(t), a, a.adfs.Server, "jane.doe@recruit.example").Want(http.StatusOK, "Logged in as jane.doe@recruit.example with SAML")
 	idpInitiated(browser.New(t), a, "jane.doe@recruit.example").Want(http.StatusOK, "Logged in as jane.doe@recruit.example with SAML")
 }
 
@@ -80,7 +80,7 @@ func TestLoginBindingPasswordFirst(t *testing.T) {
 	b := browser.New(t)
 	b.Get(a.URL+"/login").Form("/login").Set("email", "ken@recruit.example").Set("password", "ken-password").Submit().
 		Want(http.StatusOK, "Logged in as ken@recruit.example with password")
-	spInitiated(b, a, a.adfs.IdP, "ken@recruit.example").
+	spInitiated(b, a, a.adfs.Server, "ken@recruit.example").
 		Want(http.StatusOK, "Link the single sign-on identity", "K-998", "ken@recruit.example").
 		Form("/login/bind/confirm").Submit().
 		Want(http.StatusOK, "Logged in as ken@recruit.example with SAML single sign-on through recruit-adfs")
@@ -113,12 +113,12 @@ func TestLoginBindingIdPInitiated(t *testing.T) {
 func TestSHA1OnOneConnectionOnly(t *testing.T) {
 	a := startApp(t)
 	// The Talent Agency's Okta signs with RSA-SHA256: fine.
-	spInitiated(browser.New(t), a, a.okta.IdP, "alex@agency.example").Want(http.StatusOK, "Logged in as alex@agency.example with SAML")
+	spInitiated(browser.New(t), a, a.okta.Server, "alex@agency.example").Want(http.StatusOK, "Logged in as alex@agency.example with SAML")
 	// Signing with RSA-SHA1, as Recruit Co's ADFS does, it is refused:
 	// only Recruit Co's connection allows SHA-1.
-	a.okta.SetMisbehavior(samltest.Misbehavior{SHA1: true})
+	a.okta.Misbehave(samltest.Misbehavior{SHA1: true})
 	b := browser.New(t)
-	spInitiated(b, a, a.okta.IdP, "alex@agency.example").Want(http.StatusForbidden, sso.ReasonAlgorithmNotAllowed.UserMessage())
+	spInitiated(b, a, a.okta.Server, "alex@agency.example").Want(http.StatusForbidden, sso.ReasonAlgorithmNotAllowed.UserMessage())
 	b.WantLoggedOut(a.URL)
 	evs := a.Audit.Find(sso.EventLoginFailed, sso.ReasonAlgorithmNotAllowed)
 	if len(evs) != 1 || evs[0].Connection != "agency-okta" {

@@ -2,7 +2,6 @@ package ldaptest_test
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"log"
 
@@ -13,7 +12,10 @@ import (
 	"github.com/ssokit/sso/ldap/ldaptest"
 )
 
-// A directory for a test, reached with any LDAP client over StartTLS.
+// A directory on a free loopback port, reached with any LDAP client over
+// StartTLS: TLSConfig trusts the server's own CA, and CACertPEM gives the
+// CA to ldap.Config. In a test, ldaptest.Start(t, cfg) does the same and
+// closes the server when the test ends.
 func ExampleNewServer() {
 	srv, err := ldaptest.NewServer(ldaptest.SampleConfig())
 	if err != nil {
@@ -21,12 +23,12 @@ func ExampleNewServer() {
 	}
 	defer srv.Close()
 
-	c, err := goldap.DialURL(srv.URL)
+	c, err := goldap.DialURL(srv.URL())
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.StartTLS(&tls.Config{RootCAs: srv.CertPool(), ServerName: "127.0.0.1"}); err != nil {
+	if err := c.StartTLS(srv.TLSConfig()); err != nil {
 		log.Fatal(err)
 	}
 	if err := c.Bind("uid=bob,ou=people,dc=example,dc=com", "bob-password"); err != nil {
@@ -55,7 +57,7 @@ func ExampleADError() {
 	}
 	defer srv.Close()
 
-	auth, err := ldap.New(ldap.Config{ID: "ad", URLs: []string{srv.LDAPSURL}, CACertPEM: srv.CACertPEM, UPN: &ldap.UPN{}})
+	auth, err := ldap.New(ldap.Config{ID: "ad", URLs: []string{srv.LDAPSURL()}, CACertPEM: srv.CACertPEM(), UPN: &ldap.UPN{}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -73,7 +75,7 @@ func ExampleServer_SetDown() {
 		log.Fatal(err)
 	}
 	defer srv.Close()
-	auth, err := ldap.New(ldap.Config{ID: "corp", URLs: []string{srv.URL}, CACertPEM: srv.CACertPEM,
+	auth, err := ldap.New(ldap.Config{ID: "corp", URLs: []string{srv.URL()}, CACertPEM: srv.CACertPEM(),
 		Templates: map[string]string{"example.com": "uid={},ou=people,dc=example,dc=com"}})
 	if err != nil {
 		log.Fatal(err)

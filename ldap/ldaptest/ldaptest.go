@@ -2,7 +2,6 @@ package ldaptest
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +15,8 @@ import (
 	goldap "github.com/go-ldap/ldap/v3"
 	"github.com/hashicorp/go-hclog"
 	"github.com/jimlambrt/gldap"
+
+	"github.com/ssokit/sso/internal/mockserver"
 )
 
 // Config describes the directory a Server serves.
@@ -133,23 +134,18 @@ type Stats struct {
 
 // Server is an in-process LDAP directory on 127.0.0.1, with TLS: StartTLS
 // on URL and implicit TLS on LDAPSURL, with a certificate for 127.0.0.1 and
-// localhost signed by a throwaway CA (CACertPEM). It serves simple binds
-// and searches with real RFC 4515 filter evaluation; everything else is
-// refused. Switches make it slow (SetDelay) or down (SetDown).
+// localhost signed by a throwaway CA of its own (CACertPEM, TLSConfig). It
+// serves simple binds and searches with real RFC 4515 filter evaluation;
+// everything else is refused. Switches make it slow (SetDelay), down
+// (SetDown) or drop its connections (DropConnections).
 //
 // Its methods are safe for concurrent use.
 type Server struct {
-	// URL is "ldap://127.0.0.1:port", where StartTLS is offered (unless
-	// Config.NoTLS).
-	URL string
-	// LDAPSURL is "ldaps://127.0.0.1:port"; empty with Config.NoTLS.
-	LDAPSURL string
-	// CACertPEM is the certificate of the CA that signed the server's
-	// certificate, for ldap.Config.CACertPEM.
-	CACertPEM []byte
+	url      string
+	ldapsURL string
 
 	cfg     Config
-	pki     *testPKI
+	pki     *mockserver.PKI
 	tlsConf *tls.Config
 
 	mu      sync.RWMutex
@@ -200,7 +196,10 @@ func Start(t testing.TB, cfg Config) *Server {
 	return s
 }
 
-// NewServer starts a Server for cfg. Call Close when done.
+// NewServer starts a Server for cfg on loopback ports: StartTLS on URL
+// and implicit TLS on LDAPSURL with a certificate of its own CA (see
+// TLSConfig and CACertPEM), or plain LDAP only with cfg.NoTLS. The caller
+// must Close it.
 func NewServer(cfg Config) (*Server, error) {
 	if cfg.BaseDN == "" {
 		cfg.BaseDN = "dc=example,dc=com"
@@ -220,13 +219,13 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if !cfg.NoTLS {
-		pki, err := newTestPKI([]string{"127.0.0.1", "::1", "localhost"})
+		host, _, _ := net.SplitHostPort(cfg.Addr)
+		pki, err := mockserver.NewPKI("ldaptest", host)
 		if err != nil {
 			return nil, err
 		}
 		s.pki = pki
-		s.CACertPEM = pki.caPEM
-		s.tlsConf = &tls.Config{Certificates: []tls.Certificate{pki.server}, MinVersion: tls.VersionTLS12}
+		s.tlsConf = pki.ServerConfig()
 	}
 	n := 1
 	if !cfg.NoTLS {
@@ -249,11 +248,42 @@ func NewServer(cfg Config) (*Server, error) {
 		}
 		s.fronts = append(s.fronts, f)
 	}
-	s.URL = "ldap://" + s.fronts[backendPlain].addr
+	s.url = "ldap://" + s.fronts[backendPlain].addr
 	if !cfg.NoTLS {
-		s.LDAPSURL = "ldaps://" + s.fronts[backendLDAPS].addr
+		s.ldapsURL = "ldaps://" + s.fronts[backendLDAPS].addr
 	}
 	return s, nil
+}
+
+// URL returns "ldap://127.0.0.1:port" (the port of Config.Addr when set),
+// where StartTLS is offered unless Config.NoTLS.
+func (s *Server) URL() string { return s.url }
+
+// LDAPSURL returns "ldaps://127.0.0.1:port", on a free port; "" with
+// Config.NoTLS.
+func (s *Server) LDAPSURL() string { return s.ldapsURL }
+
+// CACertPEM returns the certificate of the CA that signed the server's
+// TLS certificate, in PEM form, for ldap.Config.CACertPEM; nil with
+// Config.NoTLS.
+func (s *Server) CACertPEM() []byte {
+	if s.pki == nil {
+		return nil
+	}
+	return append([]byte(nil), s.pki.CAPEM...)
+}
+
+// TLSConfig returns a new TLS client configuration for the server: it
+// trusts the server's CA and expects its host name, for StartTLS on URL or
+// for LDAPSURL with any LDAP client. It is nil with Config.NoTLS. (An LDAP
+// server has no HTTP client; this is the analogue of the HTTP mock
+// servers' Client.)
+func (s *Server) TLSConfig() *tls.Config {
+	if s.pki == nil {
+		return nil
+	}
+	host, _, _ := net.SplitHostPort(s.fronts[backendPlain].addr)
+	return s.pki.ClientConfig(host)
 }
 
 // startBackend runs a gldap server on a free loopback port and returns its
@@ -399,14 +429,6 @@ func (s *Server) ResetStats() {
 	s.nBinds.Store(0)
 	s.nSearches.Store(0)
 	s.nStartTLS.Store(0)
-}
-
-// CertPool returns a pool holding CACertPEM (nil with Config.NoTLS).
-func (s *Server) CertPool() *x509.CertPool {
-	if s.pki == nil {
-		return nil
-	}
-	return s.pki.pool
 }
 
 // SetUser adds u, or replaces the user with the same DN. An invalid user

@@ -18,13 +18,13 @@ const base = ldaptest.SampleBaseDN
 // connect dials srv over StartTLS (or LDAPS) trusting its CA.
 func connect(t *testing.T, srv *ldaptest.Server, ldaps bool) *goldap.Conn {
 	t.Helper()
-	tc := &tls.Config{RootCAs: srv.CertPool(), ServerName: "127.0.0.1"}
+	tc := srv.TLSConfig()
 	var c *goldap.Conn
 	var err error
 	if ldaps {
-		c, err = goldap.DialURL(srv.LDAPSURL, goldap.DialWithTLSConfig(tc))
+		c, err = goldap.DialURL(srv.LDAPSURL(), goldap.DialWithTLSConfig(tc))
 	} else {
-		c, err = goldap.DialURL(srv.URL)
+		c, err = goldap.DialURL(srv.URL())
 		if err == nil {
 			err = c.StartTLS(tc)
 		}
@@ -201,10 +201,10 @@ func TestTLSModes(t *testing.T) {
 	plainCfg := ldaptest.SampleConfig()
 	plainCfg.NoTLS = true
 	plain := ldaptest.Start(t, plainCfg)
-	if plain.LDAPSURL != "" || plain.CACertPEM != nil || plain.CertPool() != nil {
+	if plain.LDAPSURL() != "" || plain.CACertPEM() != nil || plain.TLSConfig() != nil {
 		t.Fatalf("plain server offers TLS: %+v", plain)
 	}
-	c, err := goldap.DialURL(plain.URL)
+	c, err := goldap.DialURL(plain.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestTLSModes(t *testing.T) {
 		t.Fatalf("StartTLS on a plain server: %v", err)
 	}
 	// go-ldap's connection does not read again after a refused StartTLS.
-	c, err = goldap.DialURL(plain.URL)
+	c, err = goldap.DialURL(plain.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestTLSModes(t *testing.T) {
 	strictCfg := ldaptest.SampleConfig()
 	strictCfg.RequireTLS = true
 	strict := ldaptest.Start(t, strictCfg)
-	c2, err := goldap.DialURL(strict.URL)
+	c2, err := goldap.DialURL(strict.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestSwitches(t *testing.T) {
 	if err := srv.SetDown(true); err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range []string{srv.URL, srv.LDAPSURL} {
+	for _, u := range []string{srv.URL(), srv.LDAPSURL()} {
 		addr := strings.TrimPrefix(strings.TrimPrefix(u, "ldaps://"), "ldap://")
 		if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 			conn.Close()
@@ -339,15 +339,15 @@ func TestFixedAddress(t *testing.T) {
 	cfg := ldaptest.SampleConfig()
 	cfg.Addr = addr
 	srv := ldaptest.Start(t, cfg)
-	if srv.URL != "ldap://"+addr {
-		t.Fatalf("URL = %q; want ldap://%s", srv.URL, addr)
+	if srv.URL() != "ldap://"+addr {
+		t.Fatalf("URL = %q; want ldap://%s", srv.URL(), addr)
 	}
-	c, err := goldap.DialURL(srv.URL)
+	c, err := goldap.DialURL(srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.StartTLS(&tls.Config{RootCAs: srv.CertPool(), ServerName: "127.0.0.1"}); err != nil {
+	if err := c.StartTLS(srv.TLSConfig()); err != nil {
 		t.Fatalf("StartTLS on the fixed address: %v", err)
 	}
 	// The address is taken while the server runs.

@@ -2,11 +2,19 @@
 // discovery, JWKS, a real HTML login page, token (client_secret_basic,
 // client_secret_post and private_key_jwt, PKCE required), userinfo and
 // end_session endpoints, RS256 or ES256 signing, and a switch for every
-// misbehaviour a relying party must catch (see [Misbehaviour]).
+// misbehavior a relying party must catch (see [Misbehavior] and
+// [Server.Misbehave]).
 //
-// [Provider] is an http.Handler that can be mounted on any listener with
-// any issuer URL; [Start] runs one on an httptest TLS server whose Client
-// trusts it, and [StartHTTP] on plain http for demos.
+// It works in the manner of net/http/httptest: [Start] gives a test a
+// [Server] on a free loopback port, over https with a CA of its own
+// ([Server.Client] and [Server.CACertPEM] trust it), closed when the test
+// ends; [NewServer] does the same for a program, which closes it. The
+// issuer is the server's URL. [Config.NoTLS] makes it plain http, for a
+// demo in a person's browser, and [Config.Addr] and [Config.Path] choose
+// where it listens and the path of its issuer.
+//
+// [ServeDocument] serves a captured discovery document of a real provider
+// instead, to test discovery against its shape.
 package oidctest
 
 import (
@@ -34,6 +42,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/ssokit/sso/internal/mockserver"
 )
 
 // User is a person who can log in at the provider.
@@ -52,7 +62,7 @@ type User struct {
 	Claims map[string]any
 }
 
-// DefaultUsers returns the users a Provider has when Options.Users is
+// DefaultUsers returns the users a Server has when Config.Users is
 // empty: alice and bob of example.com.
 func DefaultUsers() []User {
 	return []User{
@@ -86,14 +96,21 @@ type Client struct {
 	PostLogoutRedirectURIs []string
 }
 
-// Options configures a Provider.
-type Options struct {
-	// Issuer is the provider's issuer URL; the endpoints are below it.
-	// Required by New; Start and StartHTTP set it.
-	Issuer string
+// Config configures a Server. Zero fields get defaults.
+type Config struct {
+	// Addr is the listen address, e.g. "127.0.0.1:8082"; a free port of
+	// 127.0.0.1 when empty.
+	Addr string
+	// Path, e.g. "/realms/acme", is the path of the issuer, as a real
+	// provider's often has; the endpoints are below it. Empty: the root.
+	Path string
+	// NoTLS serves plain http instead of https with the server's own CA.
+	// Demos set it: a person's browser would reject the certificate.
+	NoTLS bool
 	// Algorithm is "RS256" (default) or "ES256".
 	Algorithm string
-	Clients   []Client
+	// Clients are the registered relying parties; see also AddClient.
+	Clients []Client
 	// Users defaults to DefaultUsers.
 	Users []User
 	// Now is the clock for tokens and codes; time.Now when nil.
@@ -107,9 +124,10 @@ type Options struct {
 	NoUserinfo bool
 }
 
-// Misbehaviour switches make the provider break the protocol the way
-// broken or hostile providers do. The zero value is a correct provider.
-type Misbehaviour struct {
+// Misbehavior switches make the provider break the protocol the way
+// broken or hostile providers do (see Server.Misbehave). The zero value is
+// a correct provider.
+type Misbehavior struct {
 	// ID token claims.
 	WrongIssuer         bool   // iss names another provider
 	WrongAudience       bool   // aud is another client
@@ -171,9 +189,21 @@ type Logout struct {
 	State                 string
 }
 
-// Provider is an in-process OpenID provider. It is an http.Handler and is
-// safe for concurrent use.
-type Provider struct {
+// Server is an in-process OpenID provider on a loopback port. Its issuer
+// is its URL; it serves below it:
+//
+//	GET  /.well-known/openid-configuration   discovery
+//	GET  /jwks                               the signing keys
+//	GET  /authorize                          authorization request -> login page
+//	POST /login                              login form -> redirect to the client
+//	POST /token                              token endpoint
+//	GET|POST /userinfo                       userinfo endpoint
+//	GET  /end_session                        RP-initiated logout
+//
+// A Server is safe for concurrent use.
+type Server struct {
+	srv      *mockserver.HTTP
+	path     string // Config.Path, without trailing slash
 	issuer   string
 	alg      jose.SignatureAlgorithm
 	now      func() time.Time
@@ -184,14 +214,14 @@ type Provider struct {
 
 	mu       sync.Mutex
 	keys     []*signingKey // published in the JWKS; the last one signs
-	unknown  *signingKey   // signs for Misbehaviour.UnknownKeyID
+	unknown  *signingKey   // signs for Misbehavior.UnknownKeyID
 	clients  map[string]*Client
 	users    []User
 	requests map[string]*authRequest
 	codes    map[string]*grant
 	access   map[string]*grant
 	jtis     map[string]bool
-	mis      Misbehaviour
+	mis      Misbehavior
 	stats    Stats
 	logouts  []Logout
 	prompts  []string
@@ -215,32 +245,31 @@ type grant struct {
 	access   string
 }
 
-// New returns a Provider for opts.Issuer. It panics on an invalid option,
-// as httptest does on setup errors.
-func New(opts Options) *Provider {
-	if u, err := url.Parse(opts.Issuer); err != nil || !u.IsAbs() {
-		panic("oidctest: Options.Issuer must be an absolute URL")
+// newServer returns a Server for cfg, without listener or issuer.
+func newServer(cfg Config) (*Server, error) {
+	if cfg.Path != "" && (!strings.HasPrefix(cfg.Path, "/") || strings.ContainsAny(cfg.Path, "?#")) {
+		return nil, fmt.Errorf("oidctest: Path %q must be a path starting with /", cfg.Path)
 	}
-	p := &Provider{
-		issuer:   strings.TrimSuffix(opts.Issuer, "/"),
+	p := &Server{
+		path:     strings.TrimRight(cfg.Path, "/"),
 		alg:      jose.RS256,
-		now:      opts.Now,
-		issParam: !opts.NoIssParameter,
-		endSess:  !opts.NoEndSession,
-		userinfo: !opts.NoUserinfo,
+		now:      cfg.Now,
+		issParam: !cfg.NoIssParameter,
+		endSess:  !cfg.NoEndSession,
+		userinfo: !cfg.NoUserinfo,
 		clients:  map[string]*Client{},
-		users:    slices.Clone(opts.Users),
+		users:    slices.Clone(cfg.Users),
 		requests: map[string]*authRequest{},
 		codes:    map[string]*grant{},
 		access:   map[string]*grant{},
 		jtis:     map[string]bool{},
 	}
-	switch opts.Algorithm {
+	switch cfg.Algorithm {
 	case "", "RS256":
 	case "ES256":
 		p.alg = jose.ES256
 	default:
-		panic("oidctest: Options.Algorithm must be RS256 or ES256")
+		return nil, fmt.Errorf("oidctest: Algorithm %q: use RS256 or ES256", cfg.Algorithm)
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -248,7 +277,7 @@ func New(opts Options) *Provider {
 	if len(p.users) == 0 {
 		p.users = DefaultUsers()
 	}
-	for _, c := range opts.Clients {
+	for _, c := range cfg.Clients {
 		p.AddClient(c)
 	}
 	p.keys = []*signingKey{p.newKey("key-1")}
@@ -260,10 +289,10 @@ func New(opts Options) *Provider {
 	p.mux.HandleFunc("POST /token", p.token)
 	p.mux.HandleFunc("/userinfo", p.userinfoHandler)
 	p.mux.HandleFunc("GET /end_session", p.endSession)
-	return p
+	return p, nil
 }
 
-func (p *Provider) newKey(kid string) *signingKey {
+func (p *Server) newKey(kid string) *signingKey {
 	var k crypto.Signer
 	var err error
 	if p.alg == jose.ES256 {
@@ -279,7 +308,7 @@ func (p *Provider) newKey(kid string) *signingKey {
 
 // unknownKey returns the provider's key that is never published, made on
 // first use.
-func (p *Provider) unknownKey() *signingKey {
+func (p *Server) unknownKey() *signingKey {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.unknown == nil {
@@ -298,14 +327,14 @@ var encryptionKey = sync.OnceValue(func() *rsa.PrivateKey {
 	return k
 })
 
-// Issuer returns the issuer URL.
-func (p *Provider) Issuer() string { return p.issuer }
+// Issuer returns the issuer URL, which is URL.
+func (p *Server) Issuer() string { return p.issuer }
 
 // Algorithm returns the signing algorithm, "RS256" or "ES256".
-func (p *Provider) Algorithm() string { return string(p.alg) }
+func (p *Server) Algorithm() string { return string(p.alg) }
 
 // AddClient registers (or replaces) a client.
-func (p *Provider) AddClient(c Client) {
+func (p *Server) AddClient(c Client) {
 	if c.AuthMethod == "" {
 		c.AuthMethod = AuthClientSecretBasic
 	}
@@ -315,7 +344,7 @@ func (p *Provider) AddClient(c Client) {
 }
 
 // AddUser adds (or replaces, by Subject) a user.
-func (p *Provider) AddUser(u User) {
+func (p *Server) AddUser(u User) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i := range p.users {
@@ -327,9 +356,9 @@ func (p *Provider) AddUser(u User) {
 	p.users = append(p.users, u)
 }
 
-// Misbehave replaces the misbehaviour switches; Misbehave(Misbehaviour{})
-// restores correct behaviour.
-func (p *Provider) Misbehave(m Misbehaviour) {
+// Misbehave replaces the misbehavior switches; Misbehave(Misbehavior{})
+// restores correct behavior.
+func (p *Server) Misbehave(m Misbehavior) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.mis = m
@@ -338,7 +367,7 @@ func (p *Provider) Misbehave(m Misbehaviour) {
 // RotateKey adds a new signing key with a new key ID, publishes it in the
 // JWKS and signs with it from now on. The old keys stay published until
 // RetireOldKeys. It returns the new key ID.
-func (p *Provider) RotateKey() string {
+func (p *Server) RotateKey() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	k := p.newKey(fmt.Sprintf("key-%d", len(p.keys)+1+int(p.now().UnixNano()%1000)))
@@ -347,35 +376,35 @@ func (p *Provider) RotateKey() string {
 }
 
 // RetireOldKeys removes every key but the current one from the JWKS.
-func (p *Provider) RetireOldKeys() {
+func (p *Server) RetireOldKeys() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.keys = p.keys[len(p.keys)-1:]
 }
 
 // KeyID returns the current signing key's ID.
-func (p *Provider) KeyID() string {
+func (p *Server) KeyID() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.keys[len(p.keys)-1].kid
 }
 
 // PublicKey returns the current signing key's public key.
-func (p *Provider) PublicKey() crypto.PublicKey {
+func (p *Server) PublicKey() crypto.PublicKey {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.keys[len(p.keys)-1].priv.Public()
 }
 
 // Stats returns the request counts.
-func (p *Provider) Stats() Stats {
+func (p *Server) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.stats
 }
 
 // Logouts returns the recorded end_session requests.
-func (p *Provider) Logouts() []Logout {
+func (p *Server) Logouts() []Logout {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.Clone(p.logouts)
@@ -383,7 +412,7 @@ func (p *Provider) Logouts() []Logout {
 
 // Prompts returns the prompt parameter of every authorization request, in
 // order ("" when absent).
-func (p *Provider) Prompts() []string {
+func (p *Server) Prompts() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.Clone(p.prompts)
@@ -391,14 +420,14 @@ func (p *Provider) Prompts() []string {
 
 // LoginHints returns the login_hint parameter of every authorization
 // request, in order.
-func (p *Provider) LoginHints() []string {
+func (p *Server) LoginHints() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.Clone(p.hints)
 }
 
 // Discovery returns the discovery document.
-func (p *Provider) Discovery() map[string]any {
+func (p *Server) Discovery() map[string]any {
 	d := map[string]any{
 		"issuer":                                           p.issuer,
 		"authorization_endpoint":                           p.issuer + "/authorize",
@@ -428,12 +457,17 @@ func (p *Provider) Discovery() map[string]any {
 	return d
 }
 
-// ServeHTTP serves the provider's endpoints below the issuer's path.
-func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// serveHTTP serves the provider's endpoints below Config.Path.
+func (p *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	path, ok := strings.CutPrefix(r.URL.Path, p.path)
+	if !ok || !strings.HasPrefix(path, "/") {
+		http.NotFound(w, r)
+		return
+	}
 	p.mu.Lock()
 	mis := p.mis
 	p.mu.Unlock()
-	if mis.Endpoint == "" || strings.TrimPrefix(r.URL.Path, issuerPath(p.issuer)) == mis.Endpoint {
+	if mis.Endpoint == "" || path == mis.Endpoint {
 		if mis.Delay > 0 {
 			// Read the body first: only then does the server notice a
 			// client that gives up, and end the wait.
@@ -450,14 +484,10 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if prefix := issuerPath(p.issuer); prefix != "" {
-		if !strings.HasPrefix(r.URL.Path, prefix+"/") {
-			http.NotFound(w, r)
-			return
-		}
+	if p.path != "" {
 		r2 := *r
 		u := *r.URL
-		u.Path = strings.TrimPrefix(r.URL.Path, prefix)
+		u.Path = path
 		u.RawPath = ""
 		r2.URL = &u
 		r = &r2
@@ -466,23 +496,18 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mux.ServeHTTP(w, r)
 }
 
-func issuerPath(issuer string) string {
-	u, _ := url.Parse(issuer)
-	return strings.TrimSuffix(u.Path, "/")
-}
-
-func (p *Provider) count(f *int) {
+func (p *Server) count(f *int) {
 	p.mu.Lock()
 	*f++
 	p.mu.Unlock()
 }
 
-func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
+func (p *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	p.count(&p.stats.Discovery)
 	writeJSON(w, http.StatusOK, p.Discovery())
 }
 
-func (p *Provider) jwks(w http.ResponseWriter, r *http.Request) {
+func (p *Server) jwks(w http.ResponseWriter, r *http.Request) {
 	p.count(&p.stats.JWKS)
 	p.mu.Lock()
 	set := jose.JSONWebKeySet{}
@@ -512,7 +537,7 @@ func randomString(n int) string {
 }
 
 // authorize validates an authorization request and shows the login page.
-func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
+func (p *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	p.count(&p.stats.Authorize)
 	req, back, msg := p.checkRequest(r.URL.Query())
 	switch {
@@ -535,7 +560,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 // checkRequest validates an authorization request. It returns the request,
 // or a redirect back with an error, or a message for a page when the
 // client or redirect URI is unknown.
-func (p *Provider) checkRequest(q url.Values) (*authRequest, *url.URL, string) {
+func (p *Server) checkRequest(q url.Values) (*authRequest, *url.URL, string) {
 	p.mu.Lock()
 	c := p.clients[q.Get("client_id")]
 	mis := p.mis
@@ -563,7 +588,7 @@ func (p *Provider) checkRequest(q url.Values) (*authRequest, *url.URL, string) {
 
 // callbackURL is the client's redirect URI with params, the state and
 // (RFC 9207) iss.
-func (p *Provider) callbackURL(req *authRequest, params url.Values) *url.URL {
+func (p *Server) callbackURL(req *authRequest, params url.Values) *url.URL {
 	p.mu.Lock()
 	mis := p.mis
 	p.mu.Unlock()
@@ -588,7 +613,7 @@ func (p *Provider) callbackURL(req *authRequest, params url.Values) *url.URL {
 }
 
 // findUser returns the user with the given subject or email.
-func (p *Provider) findUser(who string) *User {
+func (p *Server) findUser(who string) *User {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i := range p.users {
@@ -601,7 +626,7 @@ func (p *Provider) findUser(who string) *User {
 }
 
 // issueCode creates a code for req and returns the callback URL.
-func (p *Provider) issueCode(req *authRequest, user *User) *url.URL {
+func (p *Server) issueCode(req *authRequest, user *User) *url.URL {
 	code := randomString(32)
 	now := p.now()
 	p.mu.Lock()
@@ -616,7 +641,7 @@ func (p *Provider) issueCode(req *authRequest, user *User) *url.URL {
 // given subject or email, and returns the callback URL with code, state
 // and iss (or with an error). It is meant for unit tests and benchmarks;
 // LoginAs drives the real page.
-func (p *Provider) Authorize(authURL, who string) (*url.URL, error) {
+func (p *Server) Authorize(authURL, who string) (*url.URL, error) {
 	u, err := url.Parse(authURL)
 	if err != nil {
 		return nil, err
@@ -636,7 +661,7 @@ func (p *Provider) Authorize(authURL, who string) (*url.URL, error) {
 }
 
 // login handles the login page's form: the chosen user or typed email.
-func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
+func (p *Server) login(w http.ResponseWriter, r *http.Request) {
 	p.count(&p.stats.Login)
 	if err := r.ParseForm(); err != nil {
 		renderPage(w, http.StatusBadRequest, pageData{Error: "Bad form."})
@@ -669,7 +694,7 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 }
 
 // token redeems a code.
-func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
+func (p *Server) token(w http.ResponseWriter, r *http.Request) {
 	p.count(&p.stats.Token)
 	if err := r.ParseForm(); err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "bad form")
@@ -734,7 +759,7 @@ func pkceMatches(verifier, challenge string) bool {
 }
 
 // authenticateClient applies the client's registered method, and only it.
-func (p *Provider) authenticateClient(r *http.Request) (*Client, string) {
+func (p *Server) authenticateClient(r *http.Request) (*Client, string) {
 	f := r.PostForm
 	user, pass, basic := r.BasicAuth()
 	assertion := f.Get("client_assertion")
@@ -808,7 +833,7 @@ func unverifiedIssuer(jwt string) (string, bool) {
 }
 
 // checkAssertion verifies a private_key_jwt assertion (RFC 7523 section 3).
-func (p *Provider) checkAssertion(c *Client, assertion string) string {
+func (p *Server) checkAssertion(c *Client, assertion string) string {
 	if c.PublicKey == nil {
 		return "client has no registered public key"
 	}
@@ -858,7 +883,7 @@ func (p *Provider) checkAssertion(c *Client, assertion string) string {
 }
 
 // userinfoHandler answers with the claims of the access token's user.
-func (p *Provider) userinfoHandler(w http.ResponseWriter, r *http.Request) {
+func (p *Server) userinfoHandler(w http.ResponseWriter, r *http.Request) {
 	p.count(&p.stats.Userinfo)
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.WriteHeader(http.StatusMethodNotAllowed)
@@ -898,7 +923,7 @@ func (p *Provider) userinfoHandler(w http.ResponseWriter, r *http.Request) {
 
 // profileClaims adds the email and profile claims the granted scopes
 // allow.
-func (p *Provider) profileClaims(claims map[string]any, g *grant, mis Misbehaviour) {
+func (p *Server) profileClaims(claims map[string]any, g *grant, mis Misbehavior) {
 	scopes := strings.Fields(g.req.scope)
 	u := g.user
 	if slices.Contains(scopes, "email") && u.Email != "" {
@@ -927,7 +952,7 @@ func (p *Provider) profileClaims(claims map[string]any, g *grant, mis Misbehavio
 
 // idTokenClaims builds the ID token claims of a grant with the claim
 // switches applied.
-func (p *Provider) idTokenClaims(g *grant, mis Misbehaviour) map[string]any {
+func (p *Server) idTokenClaims(g *grant, mis Misbehavior) map[string]any {
 	now := p.now()
 	c := p.Claims(g.req.client, g.user.Subject, g.req.nonce)
 	c["auth_time"] = g.authTime.Unix()
@@ -972,7 +997,7 @@ func (p *Provider) idTokenClaims(g *grant, mis Misbehaviour) map[string]any {
 // Claims returns the claims of a correct ID token for clientID about
 // subject: iss, sub, aud, iat, exp (an hour later), and nonce when not
 // empty. Add to the map before signing it with Sign.
-func (p *Provider) Claims(clientID, subject, nonce string) map[string]any {
+func (p *Server) Claims(clientID, subject, nonce string) map[string]any {
 	now := p.now()
 	c := map[string]any{
 		"iss": p.issuer,
@@ -993,10 +1018,10 @@ func atHash(accessToken string) string {
 }
 
 // Sign serialises claims as a compact JWS signed with the current key, or
-// broken as the signature switches of the current Misbehaviour say
+// broken as the signature switches of the current Misbehavior say
 // (AlgNone, HS256WithPublicKey, BadSignature, UnknownKeyID,
 // EncryptedIDToken).
-func (p *Provider) Sign(claims map[string]any) string {
+func (p *Server) Sign(claims map[string]any) string {
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		panic(err)
@@ -1068,7 +1093,7 @@ func encrypt(signed string) string {
 }
 
 // endSession handles RP-initiated logout.
-func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
+func (p *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	p.count(&p.stats.EndSession)
 	if !p.endSess {
 		http.NotFound(w, r)
@@ -1113,7 +1138,7 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 
 // verifyOwnToken checks a token this provider signed (expired ones too,
 // as id_token_hint allows) and returns its sub and first aud.
-func (p *Provider) verifyOwnToken(tok string) (sub, aud string, ok bool) {
+func (p *Server) verifyOwnToken(tok string) (sub, aud string, ok bool) {
 	jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{p.alg})
 	if err != nil || len(jws.Signatures) != 1 {
 		return "", "", false

@@ -5,11 +5,12 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -39,7 +40,7 @@ func authURL(op *oidctest.Server, mut func(url.Values)) string {
 }
 
 func start(t *testing.T) *oidctest.Server {
-	op := oidctest.Start(t, oidctest.Options{})
+	op := oidctest.Start(t, oidctest.Config{})
 	op.AddClient(oidctest.Client{ID: "app", Secret: "pw", RedirectURIs: []string{redirect}, PostLogoutRedirectURIs: []string{"https://app.example/bye"}})
 	return op
 }
@@ -219,7 +220,7 @@ func TestTokenEndpoint(t *testing.T) {
 func TestCodeExpires(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
-	op := oidctest.Start(t, oidctest.Options{Now: clock})
+	op := oidctest.Start(t, oidctest.Config{Now: clock})
 	op.AddClient(oidctest.Client{ID: "app", Secret: "pw", RedirectURIs: []string{redirect}})
 	c := code(t, op)
 	now = now.Add(2 * time.Minute)
@@ -229,7 +230,7 @@ func TestCodeExpires(t *testing.T) {
 }
 
 func TestPrivateKeyJWT(t *testing.T) {
-	op := oidctest.Start(t, oidctest.Options{})
+	op := oidctest.Start(t, oidctest.Config{})
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	op.AddClient(oidctest.Client{ID: "app", AuthMethod: oidctest.AuthPrivateKeyJWT, PublicKey: key.Public(), RedirectURIs: []string{redirect}})
 	signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, nil)
@@ -290,22 +291,22 @@ func TestKeysAndSwitches(t *testing.T) {
 		t.Fatalf("after retiring %v", s.Keys)
 	}
 
-	op.Misbehave(oidctest.Misbehaviour{AlgNone: true})
+	op.Misbehave(oidctest.Misbehavior{AlgNone: true})
 	if tok := op.Sign(op.Claims("app", "s", "")); !strings.HasSuffix(tok, ".") {
 		t.Fatalf("alg none token %q", tok)
 	}
-	op.Misbehave(oidctest.Misbehaviour{EncryptedIDToken: true})
+	op.Misbehave(oidctest.Misbehavior{EncryptedIDToken: true})
 	if tok := op.Sign(op.Claims("app", "s", "")); strings.Count(tok, ".") != 4 {
 		t.Fatalf("JWE %q", tok)
 	}
-	op.Misbehave(oidctest.Misbehaviour{Down: true})
+	op.Misbehave(oidctest.Misbehavior{Down: true})
 	resp, _ := op.Client().Get(op.Issuer() + "/.well-known/openid-configuration")
 	resp.Body.Close()
 	if resp.StatusCode != 503 {
 		t.Fatalf("down: %d", resp.StatusCode)
 	}
 	// Down at one endpoint only.
-	op.Misbehave(oidctest.Misbehaviour{Down: true, Endpoint: "/jwks"})
+	op.Misbehave(oidctest.Misbehavior{Down: true, Endpoint: "/jwks"})
 	for path, want := range map[string]int{"/jwks": 503, "/.well-known/openid-configuration": 200} {
 		resp, _ := op.Client().Get(op.Issuer() + path)
 		resp.Body.Close()
@@ -313,7 +314,7 @@ func TestKeysAndSwitches(t *testing.T) {
 			t.Fatalf("%s with /jwks down: %d", path, resp.StatusCode)
 		}
 	}
-	op.Misbehave(oidctest.Misbehaviour{})
+	op.Misbehave(oidctest.Misbehavior{})
 	if s := op.Stats(); s.Discovery != 1 || s.JWKS != 2 { // a request answered "down" reaches no endpoint
 		t.Fatalf("stats %+v", s)
 	}
@@ -334,11 +335,11 @@ func TestUserinfoSwitches(t *testing.T) {
 		json.NewDecoder(resp.Body).Decode(&m)
 		return resp.StatusCode, m
 	}
-	op.Misbehave(oidctest.Misbehaviour{UserinfoError: "insufficient_scope"})
+	op.Misbehave(oidctest.Misbehavior{UserinfoError: "insufficient_scope"})
 	if status, m := get(); status != 401 || m["error"] != "insufficient_scope" {
 		t.Fatalf("userinfo error: %d %v", status, m)
 	}
-	op.Misbehave(oidctest.Misbehaviour{UserinfoWrongSubject: true, UserinfoClaims: map[string]any{"department": "R&D"}})
+	op.Misbehave(oidctest.Misbehavior{UserinfoWrongSubject: true, UserinfoClaims: map[string]any{"department": "R&D"}})
 	if status, m := get(); status != 200 || m["sub"] == "alice-0001" || m["department"] != "R&D" {
 		t.Fatalf("userinfo: %d %v", status, m)
 	}
@@ -374,24 +375,79 @@ func TestEndSession(t *testing.T) {
 	}
 }
 
-func TestMountedUnderPath(t *testing.T) {
-	var p *oidctest.Provider
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.ServeHTTP(w, r) }))
-	defer srv.Close()
-	p = oidctest.New(oidctest.Options{Issuer: srv.URL + "/tenants/acme/"})
-	resp, err := http.Get(srv.URL + "/tenants/acme/.well-known/openid-configuration")
+func TestPath(t *testing.T) {
+	op := oidctest.Start(t, oidctest.Config{Path: "/tenants/acme/"})
+	root := strings.TrimSuffix(op.URL(), "/tenants/acme")
+	if root == op.URL() || op.Issuer() != op.URL() {
+		t.Fatalf("URL %s, issuer %s", op.URL(), op.Issuer())
+	}
+	c := op.Client()
+	resp, err := c.Get(root + "/tenants/acme/.well-known/openid-configuration")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var d map[string]any
 	json.NewDecoder(resp.Body).Decode(&d)
 	resp.Body.Close()
-	if d["issuer"] != srv.URL+"/tenants/acme" || d["token_endpoint"] != srv.URL+"/tenants/acme/token" {
+	if d["issuer"] != root+"/tenants/acme" || d["token_endpoint"] != root+"/tenants/acme/token" {
 		t.Fatalf("discovery %v", d)
 	}
-	resp, _ = http.Get(srv.URL + "/.well-known/openid-configuration")
+	for _, u := range []string{root + "/.well-known/openid-configuration", root + "/tenants/acme", root + "/tenants/acmex/jwks"} {
+		resp, err := c.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 404 {
+			t.Fatalf("%s outside the issuer path: %d", u, resp.StatusCode)
+		}
+	}
+	if _, err := oidctest.NewServer(oidctest.Config{Path: "tenants"}); err == nil {
+		t.Error("relative Path accepted")
+	}
+	if _, err := oidctest.NewServer(oidctest.Config{Algorithm: "HS256"}); err == nil {
+		t.Error("Algorithm HS256 accepted")
+	}
+}
+
+// TestTLSAndNoTLS: the server is https with its own CA by default, which
+// Client and CACertPEM trust and the system roots do not; NoTLS is plain
+// http.
+func TestTLSAndNoTLS(t *testing.T) {
+	op := oidctest.Start(t, oidctest.Config{})
+	discovery := op.URL() + "/.well-known/openid-configuration"
+	if !strings.HasPrefix(op.URL(), "https://127.0.0.1:") || op.CACertPEM() == nil {
+		t.Fatalf("URL %s, CA %q", op.URL(), op.CACertPEM())
+	}
+	resp, err := op.Client().Get(discovery)
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp.Body.Close()
-	if resp.StatusCode != 404 {
-		t.Fatalf("outside the issuer path: %d", resp.StatusCode)
+	if _, err := http.Get(discovery); err == nil {
+		t.Fatal("the system roots trust the server's CA")
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(op.CACertPEM()) {
+		t.Fatal("CACertPEM is not a PEM certificate")
+	}
+	own := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	if resp, err = own.Get(discovery); err != nil {
+		t.Fatalf("discovery trusting CACertPEM: %v", err)
+	}
+	resp.Body.Close()
+	own.CloseIdleConnections()
+
+	plain := oidctest.Start(t, oidctest.Config{NoTLS: true})
+	if !strings.HasPrefix(plain.URL(), "http://127.0.0.1:") || plain.CACertPEM() != nil {
+		t.Fatalf("NoTLS: URL %s, CA %q", plain.URL(), plain.CACertPEM())
+	}
+	if resp, err = plain.Client().Get(plain.URL() + "/jwks"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("jwks over http: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	plain.Close()
+	if _, err := plain.Client().Get(plain.URL() + "/jwks"); err == nil {
+		t.Fatal("the server answers after Close")
 	}
 }

@@ -1,83 +1,63 @@
 package oidctest
 
 import (
-	"encoding/pem"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ssokit/sso/internal/mockserver"
 )
 
-// Server is a Provider running on an httptest server. Its issuer is the
-// server's URL.
-type Server struct {
-	*Provider
-	srv *httptest.Server
-}
-
-// Start runs a Provider on an httptest TLS server on a loopback port and
-// closes it when the test ends. opts.Issuer is ignored. Use Client, or
-// CACertPEM with the relying party's own client, to trust its certificate.
-func Start(t testing.TB, opts Options) *Server {
+// Start starts a Server for cfg and closes it when the test ends. It
+// fails the test if the server cannot start.
+func Start(t testing.TB, cfg Config) *Server {
 	t.Helper()
-	s := NewServer(opts)
+	s, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(s.Close)
 	return s
 }
 
-// StartHTTP is Start on plain http, for demos and for tests of
-// InsecureAllowHTTP.
-func StartHTTP(t testing.TB, opts Options) *Server {
-	t.Helper()
-	s := NewHTTPServer(opts)
-	t.Cleanup(s.Close)
-	return s
-}
-
-// NewServer is Start without a testing.TB; the caller must Close it.
-func NewServer(opts Options) *Server { return newServer(opts, true) }
-
-// NewHTTPServer is StartHTTP without a testing.TB; the caller must Close
-// it.
-func NewHTTPServer(opts Options) *Server { return newServer(opts, false) }
-
-func newServer(opts Options, tls bool) *Server {
-	s := &Server{}
-	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.Provider.ServeHTTP(w, r)
-	}))
-	if tls {
-		s.srv.StartTLS()
-	} else {
-		s.srv.Start()
+// NewServer starts a Server for cfg on a loopback port: https with a
+// certificate of its own CA (see Client and CACertPEM), or plain http with
+// cfg.NoTLS. The issuer is URL. The caller must Close it.
+func NewServer(cfg Config) (*Server, error) {
+	p, err := newServer(cfg)
+	if err != nil {
+		return nil, err
 	}
-	opts.Issuer = s.srv.URL
-	s.Provider = New(opts)
-	return s
-}
-
-// URL returns the server's base URL, which is also the issuer.
-func (s *Server) URL() string { return s.srv.URL }
-
-// Client returns an HTTP client that trusts the server's certificate.
-func (s *Server) Client() *http.Client { return s.srv.Client() }
-
-// CACertPEM returns the server's certificate in PEM form, to configure a
-// relying party's custom CA; "" for a plain http server.
-func (s *Server) CACertPEM() []byte {
-	c := s.srv.Certificate()
-	if c == nil {
-		return nil
+	if p.srv, err = mockserver.NewHTTP("oidctest", cfg.Addr, cfg.NoTLS); err != nil {
+		return nil, fmt.Errorf("oidctest: %w", err)
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	p.issuer = p.srv.URL() + p.path
+	p.srv.Serve(http.HandlerFunc(p.serveHTTP))
+	return p, nil
 }
 
-// Close shuts the server down, waiting for requests in flight.
-func (s *Server) Close() { s.srv.Close() }
+// URL returns the server's base URL, which is also the issuer, e.g.
+// "https://127.0.0.1:41234" or, with Config.Path "/realms/acme",
+// "https://127.0.0.1:41234/realms/acme"; "http://..." with Config.NoTLS.
+func (p *Server) URL() string { return p.issuer }
+
+// Client returns a new HTTP client that trusts the server's TLS
+// certificate. Close closes its idle connections.
+func (p *Server) Client() *http.Client { return p.srv.Client() }
+
+// CACertPEM returns the certificate of the CA that signed the server's
+// TLS certificate, in PEM form, for a relying party's own client (such as
+// oidc.Config.CACertPEM); nil with Config.NoTLS.
+func (p *Server) CACertPEM() []byte { return p.srv.CACertPEM() }
+
+// Close shuts the server down, blocking until the requests in flight are
+// answered.
+func (p *Server) Close() { p.srv.Close() }
 
 var (
 	reAction  = regexp.MustCompile(`<form method="post" action="([^"]+)" id="login">`)

@@ -32,13 +32,13 @@ type pendingLogin struct {
 	expires    time.Time
 }
 
-// ServeHTTP implements http.Handler.
-func (idp *IdP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	prefix := ""
-	if u, err := url.Parse(idp.cfg.BaseURL); err == nil {
-		prefix = strings.TrimRight(u.Path, "/")
+// serveHTTP serves the endpoints below Config.Path.
+func (idp *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	path, ok := strings.CutPrefix(r.URL.Path, idp.cfg.Path)
+	if !ok || (path != "" && !strings.HasPrefix(path, "/")) {
+		http.NotFound(w, r)
+		return
 	}
-	path := strings.TrimPrefix(r.URL.Path, prefix)
 	w.Header().Set("Cache-Control", "no-store")
 	switch {
 	case path == "/metadata" && r.Method == http.MethodGet:
@@ -68,7 +68,7 @@ func (idp *IdP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Metadata returns the IdP's metadata XML.
-func (idp *IdP) Metadata() []byte {
+func (idp *Server) Metadata() []byte {
 	doc := etree.NewDocument()
 	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
 	ed := doc.CreateElement("md:EntityDescriptor")
@@ -125,7 +125,7 @@ type errMissing string
 
 func (e errMissing) Error() string { return "missing parameter " + string(e) }
 
-func (idp *IdP) serveSSO(w http.ResponseWriter, r *http.Request) {
+func (idp *Server) serveSSO(w http.ResponseWriter, r *http.Request) {
 	msg, _, err := readMessage(r, "SAMLRequest")
 	if err != nil {
 		http.Error(w, "bad SAMLRequest: "+err.Error(), http.StatusBadRequest)
@@ -170,7 +170,7 @@ func (idp *IdP) serveSSO(w http.ResponseWriter, r *http.Request) {
 	idp.renderLogin(w, idp.addPending(p), p, "", http.StatusOK)
 }
 
-func (idp *IdP) addPending(p *pendingLogin) string {
+func (idp *Server) addPending(p *pendingLogin) string {
 	h := newID()
 	now := idp.now()
 	p.expires = now.Add(30 * time.Minute)
@@ -185,7 +185,7 @@ func (idp *IdP) addPending(p *pendingLogin) string {
 	return h
 }
 
-func (idp *IdP) serveStart(w http.ResponseWriter, r *http.Request) {
+func (idp *Server) serveStart(w http.ResponseWriter, r *http.Request) {
 	entity := r.URL.Query().Get("sp")
 	sp, err := idp.spFor(entity)
 	if err != nil || sp.ACSURL == "" {
@@ -196,7 +196,7 @@ func (idp *IdP) serveStart(w http.ResponseWriter, r *http.Request) {
 	idp.renderLogin(w, idp.addPending(p), p, "", http.StatusOK)
 }
 
-func (idp *IdP) serveLogin(w http.ResponseWriter, r *http.Request) {
+func (idp *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -258,7 +258,7 @@ func (idp *IdP) serveLogin(w http.ResponseWriter, r *http.Request) {
 // serveSLO answers a LogoutRequest with a LogoutResponse to the SP's SLO
 // URL, in the binding the request came with, and records a LogoutResponse
 // to an IdP-initiated logout.
-func (idp *IdP) serveSLO(w http.ResponseWriter, r *http.Request) {
+func (idp *Server) serveSLO(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -358,7 +358,7 @@ func (idp *IdP) serveSLO(w http.ResponseWriter, r *http.Request) {
 
 // redirectURL encodes msg for the HTTP-Redirect binding (DEFLATE, base64)
 // and signs the query with the IdP key (RSA-SHA256).
-func (idp *IdP) redirectURL(target, param string, msg *etree.Element, relay string) (string, error) {
+func (idp *Server) redirectURL(target, param string, msg *etree.Element, relay string) (string, error) {
 	b, err := etree.NewDocumentWithRoot(msg).WriteToBytes()
 	if err != nil {
 		return "", err
@@ -432,7 +432,7 @@ label{display:block;margin:.6rem 0}input{width:100%;padding:.4rem}button{padding
 {{end}}</div></body></html>
 `))
 
-func (idp *IdP) renderLogin(w http.ResponseWriter, handle string, p *pendingLogin, msg string, status int) {
+func (idp *Server) renderLogin(w http.ResponseWriter, handle string, p *pendingLogin, msg string, status int) {
 	users := make([]User, len(idp.cfg.Users))
 	for i, u := range idp.cfg.Users {
 		if u.Password == "" {
@@ -445,7 +445,7 @@ func (idp *IdP) renderLogin(w http.ResponseWriter, handle string, p *pendingLogi
 	w.WriteHeader(status)
 	_ = loginPage.Execute(w, map[string]any{
 		"EntityID": idp.cfg.EntityID, "SP": p.sp.EntityID, "RequestID": p.requestID, "Error": msg,
-		"Action": idp.cfg.BaseURL + "/login", "Handle": handle, "Hint": p.hint, "Users": users,
+		"Action": idp.base + "/login", "Handle": handle, "Hint": p.hint, "Users": users,
 	})
 }
 
@@ -455,7 +455,7 @@ var indexPage = template.Must(template.New("index").Parse(`<!DOCTYPE html>
 <ul>{{range .SPs}}<li>{{.EntityID}}: <a href="{{$.Start}}?sp={{.EntityID}}">IdP-initiated login</a></li>{{end}}</ul></body></html>
 `))
 
-func (idp *IdP) renderIndex(w http.ResponseWriter) {
+func (idp *Server) renderIndex(w http.ResponseWriter) {
 	idp.mu.Lock()
 	sps := make([]ServiceProvider, 0, len(idp.sps))
 	for _, sp := range idp.sps {
@@ -463,5 +463,5 @@ func (idp *IdP) renderIndex(w http.ResponseWriter) {
 	}
 	idp.mu.Unlock()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = indexPage.Execute(w, map[string]any{"EntityID": idp.cfg.EntityID, "Metadata": idp.MetadataURL(), "Start": idp.cfg.BaseURL + "/start", "SPs": sps})
+	_ = indexPage.Execute(w, map[string]any{"EntityID": idp.cfg.EntityID, "Metadata": idp.MetadataURL(), "Start": idp.base + "/start", "SPs": sps})
 }

@@ -22,7 +22,7 @@ import (
 )
 
 // LogoutRequestOptions describe an IdP-initiated LogoutRequest built by
-// IdP.LogoutRequest: the IdP tells a service provider that the person
+// Server.LogoutRequest: the IdP tells a service provider that the person
 // logged out.
 type LogoutRequestOptions struct {
 	// SP is the entity ID of a registered service provider with an
@@ -69,7 +69,7 @@ type sentLogout struct {
 // CompleteRequestFor), and the request's ID. The IdP remembers the ID, so
 // that the LogoutResponse it receives (ReceiveLogoutResponse or its /slo
 // endpoint) can be matched to it.
-func (idp *IdP) LogoutRequest(opts LogoutRequestOptions) (*sso.Step, string, error) {
+func (idp *Server) LogoutRequest(opts LogoutRequestOptions) (*sso.Step, string, error) {
 	sp, err := idp.spFor(opts.SP)
 	if err != nil {
 		return nil, "", err
@@ -301,7 +301,7 @@ func (r LogoutResponseRecord) Success() bool {
 // records it (see LogoutResponses) and returns the record. It fails when
 // the step goes elsewhere than the IdP's SLO URL or carries no
 // LogoutResponse.
-func (idp *IdP) ReceiveLogoutResponse(step *sso.Step) (LogoutResponseRecord, error) {
+func (idp *Server) ReceiveLogoutResponse(step *sso.Step) (LogoutResponseRecord, error) {
 	req, err := CompleteRequestFor(step)
 	if err != nil {
 		return LogoutResponseRecord{}, err
@@ -332,7 +332,7 @@ func (idp *IdP) ReceiveLogoutResponse(step *sso.Step) (LogoutResponseRecord, err
 }
 
 // receiveLogoutResponse reads a LogoutResponse's XML and records it.
-func (idp *IdP) receiveLogoutResponse(msg []byte, binding string, params url.Values, rawQuery string) (LogoutResponseRecord, error) {
+func (idp *Server) receiveLogoutResponse(msg []byte, binding string, params url.Values, rawQuery string) (LogoutResponseRecord, error) {
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(msg); err != nil || doc.Root() == nil || doc.Root().Tag != "LogoutResponse" || doc.Root().NamespaceURI() != nsProtocol {
 		return LogoutResponseRecord{}, errors.New("samltest: SAMLResponse is not a LogoutResponse")
@@ -379,7 +379,7 @@ func (idp *IdP) receiveLogoutResponse(msg []byte, binding string, params url.Val
 
 // LogoutResponses returns the LogoutResponses received so far, at the
 // /slo endpoint or by ReceiveLogoutResponse.
-func (idp *IdP) LogoutResponses() []LogoutResponseRecord {
+func (idp *Server) LogoutResponses() []LogoutResponseRecord {
 	idp.mu.Lock()
 	defer idp.mu.Unlock()
 	return append([]LogoutResponseRecord(nil), idp.logoutResponses...)

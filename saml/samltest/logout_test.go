@@ -17,7 +17,7 @@ const sloURL = "https://app.example.test/saml/acme/slo"
 
 // sloSP is a connection with single logout and an SP key, registered with
 // idp with its SLO URL and certificate.
-func sloSP(t *testing.T, idp *samltest.IdP, postOnly bool) *saml.ServiceProvider {
+func sloSP(t *testing.T, idp *samltest.Server, postOnly bool) *saml.ServiceProvider {
 	t.Helper()
 	key, cert, err := samltest.GenerateKeyPair("sp", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 	if err != nil {
@@ -76,9 +76,9 @@ func TestIdPInitiatedLogout(t *testing.T) {
 			answer := out.Response
 			var resp *http.Response
 			if answer.Kind == sso.StepRedirect {
-				resp, _ = get(t, answer.URL)
+				resp, _ = get(t, idp, answer.URL)
 			} else {
-				resp, _ = post(t, answer.URL, answer.Form)
+				resp, _ = post(t, idp, answer.URL, answer.Form)
 			}
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("IdP /slo answered %d", resp.StatusCode)

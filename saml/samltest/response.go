@@ -115,7 +115,7 @@ type Attribute struct {
 // assertions).
 const ForgedNameID = "admin@forged.test"
 
-// ResponseOptions describe one response built by IdP.Response.
+// ResponseOptions describe one response built by Server.Response.
 type ResponseOptions struct {
 	// User is the email of a configured user. Required unless NameID is set.
 	User string
@@ -161,7 +161,7 @@ type ResponseOptions struct {
 
 // Response builds a signed SAML response as the IdP's configuration and
 // opts say, for unit tests and benchmarks that need no browser.
-func (idp *IdP) Response(opts ResponseOptions) ([]byte, error) {
+func (idp *Server) Response(opts ResponseOptions) ([]byte, error) {
 	now := opts.Now
 	if now.IsZero() {
 		now = idp.now()
@@ -311,7 +311,7 @@ func (idp *IdP) Response(opts ResponseOptions) ([]byte, error) {
 
 // EncodedResponse returns Response base64-encoded, as the SAMLResponse
 // form value.
-func (idp *IdP) EncodedResponse(opts ResponseOptions) (string, error) {
+func (idp *Server) EncodedResponse(opts ResponseOptions) (string, error) {
 	b, err := idp.Response(opts)
 	if err != nil {
 		return "", err
@@ -414,7 +414,7 @@ type signer struct {
 	omitKeyInfo bool
 }
 
-func (idp *IdP) signer(wrongKey, sha1 bool, omitKeyInfo bool) signer {
+func (idp *Server) signer(wrongKey, sha1 bool, omitKeyInfo bool) signer {
 	key, cert := idp.key, idp.cert
 	if wrongKey {
 		key, cert = idp.otherKey()
@@ -605,7 +605,7 @@ func firstNonEmpty(s ...string) string {
 // the step (HTTP-Redirect URL or HTTP-POST form), fills InResponseTo,
 // Audience and ACSURL in opts where empty, and returns the ACS URL and the
 // form (SAMLResponse, RelayState) the browser would post there.
-func (idp *IdP) RespondTo(step *sso.Step, opts ResponseOptions) (string, url.Values, error) {
+func (idp *Server) RespondTo(step *sso.Step, opts ResponseOptions) (string, url.Values, error) {
 	var raw []byte
 	var relay string
 	switch step.Kind {

@@ -9,7 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net/http/httptest"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -18,6 +18,7 @@ import (
 
 	dsig "github.com/russellhaering/goxmldsig"
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/internal/mockserver"
 	"github.com/ssokit/sso/saml"
 )
 
@@ -90,7 +91,7 @@ type ServiceProvider struct {
 	// ACSURL is where responses are posted. Required.
 	ACSURL string
 	// SLOURL receives LogoutResponses, and the IdP's own LogoutRequests
-	// (IdP.LogoutRequest).
+	// (Server.LogoutRequest).
 	SLOURL string
 	// EncryptionCertificate, when set, makes the IdP encrypt assertions
 	// for this SP.
@@ -99,13 +100,18 @@ type ServiceProvider struct {
 	SigningCertificate *x509.Certificate
 }
 
-// Config configures an IdP. Zero fields get defaults.
+// Config configures a Server. Zero fields get defaults.
 type Config struct {
-	// BaseURL is the IdP's external base URL without trailing slash, e.g.
-	// "http://127.0.0.1:8081/idp"; routes are served below its path.
-	// Required by New; Start fills it.
-	BaseURL string
-	// EntityID defaults to BaseURL + "/metadata".
+	// Addr is the listen address, e.g. "127.0.0.1:8081"; a free port of
+	// 127.0.0.1 when empty.
+	Addr string
+	// Path, e.g. "/idp", puts the endpoints below that path, as a real
+	// IdP's often are; URL then ends with it. Empty: the root.
+	Path string
+	// NoTLS serves plain http instead of https with the server's own CA.
+	// Demos set it: a person's browser would reject the certificate.
+	NoTLS bool
+	// EntityID defaults to URL() + "/metadata".
 	EntityID string
 	// Users defaults to DefaultUsers.
 	Users []User
@@ -132,26 +138,31 @@ type Config struct {
 	Now func() time.Time
 }
 
-// IdP is an in-process SAML identity provider for tests, examples and
-// demos: metadata, a login page, IdP-initiated login, single logout
-// started by the SP or by the IdP (LogoutRequest), and signed messages
-// that can be told to misbehave.
+// Server is an in-process SAML identity provider for tests, examples and
+// demos, listening on a loopback port: metadata, a login page,
+// IdP-initiated login, single logout started by the SP or by the IdP
+// (LogoutRequest), and signed messages that can be told to misbehave.
 //
-// It is an http.Handler serving below BaseURL's path:
+// It serves below URL:
 //
 //	GET  /metadata   IdP metadata
 //	GET  /sso        AuthnRequest, HTTP-Redirect binding -> login page
 //	POST /sso        AuthnRequest, HTTP-POST binding -> login page
 //	POST /login      login form -> auto-POST of the signed response to the ACS
 //	GET  /start      IdP-initiated login (?sp=entityID&RelayState=...)
+//	GET  /logout     IdP-initiated logout (?sp=entityID&user=email)
 //	GET|POST /slo    LogoutRequest -> LogoutResponse to the SP's SLO URL;
 //	                 LogoutResponse to an IdP-initiated logout -> recorded
 //
-// An IdP is safe for concurrent use.
-type IdP struct {
+// Its methods that build messages (Metadata, Response, EncodedResponse,
+// RespondTo, LogoutRequest) make no request to the listener, and keep
+// working after Close. A Server is safe for concurrent use.
+type Server struct {
 	cfg  Config
 	key  *rsa.PrivateKey
 	cert *x509.Certificate
+	base string // URL: the listener's URL and Config.Path
+	srv  *mockserver.HTTP
 
 	mu      sync.Mutex
 	sps     map[string]ServiceProvider
@@ -159,26 +170,32 @@ type IdP struct {
 	pending map[string]*pendingLogin
 	last    map[string]string
 	logouts []LogoutRecord
-	server  *httptest.Server
 
 	sentLogouts     map[string]string     // IdP-initiated LogoutRequest ID -> SP entity ID, until answered
 	lastLogout      map[string]sentLogout // by SP entity ID
 	logoutResponses []LogoutResponseRecord
 }
 
-// New returns an IdP for cfg. It panics on nothing; errors say what to fix.
-func New(cfg Config) (*IdP, error) {
-	if cfg.BaseURL == "" {
-		return nil, errors.New("samltest: Config.BaseURL is required")
+// Start starts a Server for cfg and closes it when the test ends. It
+// fails the test if the server cannot start.
+func Start(t testing.TB, cfg Config) *Server {
+	t.Helper()
+	s, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("samltest: BaseURL %q is not an absolute URL", cfg.BaseURL)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// NewServer starts a Server for cfg on a loopback port: https with a
+// certificate of its own CA (see Client and CACertPEM), or plain http with
+// cfg.NoTLS. The caller must Close it.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Path != "" && (!strings.HasPrefix(cfg.Path, "/") || strings.ContainsAny(cfg.Path, "?#")) {
+		return nil, fmt.Errorf("samltest: Path %q must be a path starting with /", cfg.Path)
 	}
-	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	if cfg.EntityID == "" {
-		cfg.EntityID = cfg.BaseURL + "/metadata"
-	}
+	cfg.Path = strings.TrimRight(cfg.Path, "/")
 	if cfg.Users == nil {
 		cfg.Users = DefaultUsers
 	}
@@ -197,7 +214,7 @@ func New(cfg Config) (*IdP, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	idp := &IdP{cfg: cfg, key: cfg.Key, cert: cfg.Certificate, sps: map[string]ServiceProvider{},
+	idp := &Server{cfg: cfg, key: cfg.Key, cert: cfg.Certificate, sps: map[string]ServiceProvider{},
 		mis: cfg.Misbehavior, pending: map[string]*pendingLogin{}, last: map[string]string{}}
 	if (idp.key == nil) != (idp.cert == nil) {
 		return nil, errors.New("samltest: set both Key and Certificate, or neither")
@@ -210,45 +227,53 @@ func New(cfg Config) (*IdP, error) {
 			return nil, err
 		}
 	}
+	h, err := mockserver.NewHTTP("samltest", cfg.Addr, cfg.NoTLS)
+	if err != nil {
+		return nil, fmt.Errorf("samltest: %w", err)
+	}
+	idp.srv = h
+	idp.base = h.URL() + cfg.Path
+	if idp.cfg.EntityID == "" {
+		idp.cfg.EntityID = idp.base + "/metadata"
+	}
+	h.Serve(http.HandlerFunc(idp.serveHTTP))
 	return idp, nil
 }
 
-// Start starts an IdP on an httptest server for the duration of the test:
-// cfg.BaseURL is set to the server's URL. It fails the test on error.
-func Start(t testing.TB, cfg Config) *IdP {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	cfg.BaseURL = "http://" + srv.Listener.Addr().String()
-	idp, err := New(cfg)
-	if err != nil {
-		srv.Listener.Close()
-		t.Fatal(err)
-	}
-	srv.Config.Handler = idp
-	srv.Start()
-	idp.server = srv
-	t.Cleanup(srv.Close)
-	return idp
-}
+// URL returns the base URL the endpoints are below, e.g.
+// "https://127.0.0.1:41234" or, with Config.Path "/idp",
+// "https://127.0.0.1:41234/idp"; "http://..." with Config.NoTLS.
+func (idp *Server) URL() string { return idp.base }
 
-// URL returns the base URL.
-func (idp *IdP) URL() string { return idp.cfg.BaseURL }
+// Client returns a new HTTP client that trusts the server's TLS
+// certificate. Close closes its idle connections.
+func (idp *Server) Client() *http.Client { return idp.srv.Client() }
+
+// CACertPEM returns the certificate of the CA that signed the server's
+// TLS certificate, in PEM form, for a client of the caller's own (such as
+// saml.Config.CACertPEM for a metadata URL); nil with Config.NoTLS. It is
+// not the SAML signing certificate: see Certificate.
+func (idp *Server) CACertPEM() []byte { return idp.srv.CACertPEM() }
+
+// Close shuts the server down, blocking until the requests in flight are
+// answered.
+func (idp *Server) Close() { idp.srv.Close() }
 
 // EntityID returns the IdP's entity ID.
-func (idp *IdP) EntityID() string { return idp.cfg.EntityID }
+func (idp *Server) EntityID() string { return idp.cfg.EntityID }
 
-// MetadataURL, SSOURL, SLOURL and StartURL return the IdP's endpoints.
-func (idp *IdP) MetadataURL() string { return idp.cfg.BaseURL + "/metadata" }
+// MetadataURL returns the metadata endpoint.
+func (idp *Server) MetadataURL() string { return idp.base + "/metadata" }
 
 // SSOURL returns the single sign-on endpoint.
-func (idp *IdP) SSOURL() string { return idp.cfg.BaseURL + "/sso" }
+func (idp *Server) SSOURL() string { return idp.base + "/sso" }
 
 // SLOURL returns the single logout endpoint.
-func (idp *IdP) SLOURL() string { return idp.cfg.BaseURL + "/slo" }
+func (idp *Server) SLOURL() string { return idp.base + "/slo" }
 
 // StartURL returns the URL that starts an IdP-initiated login at the SP
 // with the given entity ID, carrying relayState.
-func (idp *IdP) StartURL(spEntityID, relayState string) string {
+func (idp *Server) StartURL(spEntityID, relayState string) string {
 	q := url.Values{}
 	if spEntityID != "" {
 		q.Set("sp", spEntityID)
@@ -256,7 +281,7 @@ func (idp *IdP) StartURL(spEntityID, relayState string) string {
 	if relayState != "" {
 		q.Set("RelayState", relayState)
 	}
-	return idp.cfg.BaseURL + "/start?" + q.Encode()
+	return idp.base + "/start?" + q.Encode()
 }
 
 // LogoutURL returns the URL that starts an IdP-initiated single logout of
@@ -264,25 +289,25 @@ func (idp *IdP) StartURL(spEntityID, relayState string) string {
 // entity ID, as if the user had logged out at the IdP: the browser is
 // sent to the SP's SLOURL with a signed LogoutRequest (see
 // LogoutRequest), and the SP's answer comes back to SLOURL.
-func (idp *IdP) LogoutURL(spEntityID, user string) string {
+func (idp *Server) LogoutURL(spEntityID, user string) string {
 	q := url.Values{"user": {user}}
 	if spEntityID != "" {
 		q.Set("sp", spEntityID)
 	}
-	return idp.cfg.BaseURL + "/logout?" + q.Encode()
+	return idp.base + "/logout?" + q.Encode()
 }
 
 // Certificate returns the signing certificate.
-func (idp *IdP) Certificate() *x509.Certificate { return idp.cert }
+func (idp *Server) Certificate() *x509.Certificate { return idp.cert }
 
 // CertificatePEM returns the signing certificate in PEM form.
-func (idp *IdP) CertificatePEM() []byte { return CertificatePEM(idp.cert) }
+func (idp *Server) CertificatePEM() []byte { return CertificatePEM(idp.cert) }
 
 // Users returns the configured users.
-func (idp *IdP) Users() []User { return append([]User(nil), idp.cfg.Users...) }
+func (idp *Server) Users() []User { return append([]User(nil), idp.cfg.Users...) }
 
 // AddServiceProvider registers (or replaces) a service provider.
-func (idp *IdP) AddServiceProvider(sp ServiceProvider) error {
+func (idp *Server) AddServiceProvider(sp ServiceProvider) error {
 	if sp.EntityID == "" || sp.ACSURL == "" {
 		return errors.New("samltest: ServiceProvider needs EntityID and ACSURL")
 	}
@@ -292,9 +317,9 @@ func (idp *IdP) AddServiceProvider(sp ServiceProvider) error {
 	return nil
 }
 
-// SetMisbehavior sets the switches applied to responses of the browser
-// flow from now on.
-func (idp *IdP) SetMisbehavior(m Misbehavior) {
+// Misbehave sets the switches applied to responses of the browser flow
+// from now on; Misbehave(Misbehavior{}) makes the IdP correct again.
+func (idp *Server) Misbehave(m Misbehavior) {
 	idp.mu.Lock()
 	idp.mis = m
 	idp.mu.Unlock()
@@ -314,7 +339,7 @@ type LogoutRecord struct {
 }
 
 // LogoutRequests returns the logout requests received so far.
-func (idp *IdP) LogoutRequests() []LogoutRecord {
+func (idp *Server) LogoutRequests() []LogoutRecord {
 	idp.mu.Lock()
 	defer idp.mu.Unlock()
 	return append([]LogoutRecord(nil), idp.logouts...)
@@ -324,14 +349,14 @@ func (idp *IdP) LogoutRequests() []LogoutRecord {
 // the metadata embedded: connection ID id, SP entity ID and ACS URL as
 // given. The SP is registered with the IdP. Callers add stores, keys and
 // options.
-func (idp *IdP) ConnectionConfig(id, spEntityID, acsURL string) saml.Config {
+func (idp *Server) ConnectionConfig(id, spEntityID, acsURL string) saml.Config {
 	_ = idp.AddServiceProvider(ServiceProvider{EntityID: spEntityID, ACSURL: acsURL})
 	return saml.Config{ID: id, EntityID: spEntityID, ACSURL: acsURL, IdPMetadataXML: idp.Metadata(), Now: idp.cfg.Now}
 }
 
-func (idp *IdP) now() time.Time { return idp.cfg.Now() }
+func (idp *Server) now() time.Time { return idp.cfg.Now() }
 
-func (idp *IdP) userFor(opts ResponseOptions) (User, error) {
+func (idp *Server) userFor(opts ResponseOptions) (User, error) {
 	var u User
 	if opts.User != "" {
 		found := false
@@ -356,7 +381,7 @@ func (idp *IdP) userFor(opts ResponseOptions) (User, error) {
 	return u, nil
 }
 
-func (idp *IdP) spFor(entityID string) (ServiceProvider, error) {
+func (idp *Server) spFor(entityID string) (ServiceProvider, error) {
 	idp.mu.Lock()
 	defer idp.mu.Unlock()
 	if entityID == "" {
@@ -402,7 +427,7 @@ func sharedKey(n int) (*rsa.PrivateKey, *x509.Certificate) {
 	return k, c
 }
 
-func (idp *IdP) otherKey() (*rsa.PrivateKey, *x509.Certificate) { return sharedKey(1) }
+func (idp *Server) otherKey() (*rsa.PrivateKey, *x509.Certificate) { return sharedKey(1) }
 
 // GenerateKeyPair returns a new RSA-2048 key and a self-signed certificate
 // for it with the given common name and validity.

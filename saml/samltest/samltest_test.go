@@ -2,11 +2,12 @@ package samltest_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"html"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -38,11 +39,17 @@ func form(t *testing.T, body string) (string, url.Values) {
 	return html.UnescapeString(m[1]), v
 }
 
-var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+// noRedirect returns a client that trusts idp and does not follow
+// redirects.
+func noRedirect(idp *samltest.Server) *http.Client {
+	c := idp.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c
+}
 
-func get(t *testing.T, u string) (*http.Response, string) {
+func get(t *testing.T, idp *samltest.Server, u string) (*http.Response, string) {
 	t.Helper()
-	resp, err := noRedirect.Get(u)
+	resp, err := noRedirect(idp).Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,9 +58,9 @@ func get(t *testing.T, u string) (*http.Response, string) {
 	return resp, string(b)
 }
 
-func post(t *testing.T, u string, v url.Values) (*http.Response, string) {
+func post(t *testing.T, idp *samltest.Server, u string, v url.Values) (*http.Response, string) {
 	t.Helper()
-	resp, err := noRedirect.PostForm(u, v)
+	resp, err := noRedirect(idp).PostForm(u, v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,12 +71,12 @@ func post(t *testing.T, u string, v url.Values) (*http.Response, string) {
 
 // loginAt fills the IdP login page at loginURL (GET) and returns the ACS
 // form the IdP answers with.
-func loginAt(t *testing.T, page, email, password string) (int, string, url.Values) {
+func loginAt(t *testing.T, idp *samltest.Server, page, email, password string) (int, string, url.Values) {
 	t.Helper()
 	action, fields := form(t, page)
 	fields.Set("email", email)
 	fields.Set("password", password)
-	resp, body := post(t, action, fields)
+	resp, body := post(t, idp, action, fields)
 	if resp.StatusCode != http.StatusOK {
 		return resp.StatusCode, body, nil
 	}
@@ -82,7 +89,7 @@ const (
 	acsURL   = "https://app.example.test/saml/acme/acs"
 )
 
-func newSP(t *testing.T, idp *samltest.IdP, mod func(*saml.Config)) *saml.ServiceProvider {
+func newSP(t *testing.T, idp *samltest.Server, mod func(*saml.Config)) *saml.ServiceProvider {
 	t.Helper()
 	cfg := idp.ConnectionConfig("acme", spEntity, acsURL)
 	if mod != nil {
@@ -102,14 +109,14 @@ func TestBrowserLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, page := get(t, step.URL)
+	resp, page := get(t, idp, step.URL)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Sign in") {
 		t.Fatalf("login page: %d\n%s", resp.StatusCode, page)
 	}
-	if code, _, _ := loginAt(t, page, "bob@example.com", "wrong"); code != http.StatusUnauthorized {
+	if code, _, _ := loginAt(t, idp, page, "bob@example.com", "wrong"); code != http.StatusUnauthorized {
 		t.Fatalf("wrong password: status %d", code)
 	}
-	code, acs, fields := loginAt(t, page, "bob@example.com", samltest.DefaultPassword)
+	code, acs, fields := loginAt(t, idp, page, "bob@example.com", samltest.DefaultPassword)
 	if code != http.StatusOK || acs != acsURL || fields.Get("RelayState") != step.State {
 		t.Fatalf("ACS post: %d %s %v", code, acs, fields)
 	}
@@ -121,7 +128,7 @@ func TestBrowserLogin(t *testing.T) {
 		t.Fatalf("identity = %+v", id)
 	}
 	// The login handle is single use.
-	if code, _, _ := loginAt(t, page, "bob@example.com", samltest.DefaultPassword); code != http.StatusBadRequest {
+	if code, _, _ := loginAt(t, idp, page, "bob@example.com", samltest.DefaultPassword); code != http.StatusBadRequest {
 		t.Fatalf("reused login handle: status %d", code)
 	}
 }
@@ -134,23 +141,23 @@ func TestPostBindingAndMisbehavior(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, page := post(t, step.URL, step.Form)
-		_, _, fields := loginAt(t, page, "alice@example.com", samltest.DefaultPassword)
+		_, page := post(t, idp, step.URL, step.Form)
+		_, _, fields := loginAt(t, idp, page, "alice@example.com", samltest.DefaultPassword)
 		return sp.Complete(context.Background(), sso.CompleteRequest{Binding: "cookie", Params: fields})
 	}
 	if _, err := run(); err != nil {
 		t.Fatal(err)
 	}
-	idp.SetMisbehavior(samltest.Misbehavior{WrongAudience: true})
+	idp.Misbehave(samltest.Misbehavior{WrongAudience: true})
 	if _, err := run(); !errorIs(err, sso.ReasonAudienceMismatch) {
 		t.Fatalf("wrong audience: %v", err)
 	}
 	// Replay: the IdP posts its previous response again.
-	idp.SetMisbehavior(samltest.Misbehavior{})
+	idp.Misbehave(samltest.Misbehavior{})
 	if _, err := run(); err != nil {
 		t.Fatal(err)
 	}
-	idp.SetMisbehavior(samltest.Misbehavior{Replay: true})
+	idp.Misbehave(samltest.Misbehavior{Replay: true})
 	if _, err := run(); !errorIs(err, sso.ReasonInResponseToMismatch) && !errorIs(err, sso.ReasonReplayed) {
 		t.Fatalf("replay: %v", err)
 	}
@@ -158,27 +165,24 @@ func TestPostBindingAndMisbehavior(t *testing.T) {
 
 func errorIs(err error, r sso.Reason) bool { return err != nil && sso.ReasonOf(err) == r }
 
-func TestIdPInitiatedAndMounting(t *testing.T) {
-	// Mounted below /idp/ on a mux the application owns.
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	idp, err := samltest.New(samltest.Config{BaseURL: srv.URL + "/idp", Users: []samltest.User{{Email: "dana@corp.example", Password: "s3cret", Attributes: map[string][]string{"UID": {"D-17"}}}}})
-	if err != nil {
-		t.Fatal(err)
+func TestIdPInitiatedAndPath(t *testing.T) {
+	// Endpoints below /idp, as a real IdP's often are.
+	idp := samltest.Start(t, samltest.Config{Path: "/idp/", Users: []samltest.User{{Email: "dana@corp.example", Password: "s3cret", Attributes: map[string][]string{"UID": {"D-17"}}}}})
+	root := strings.TrimSuffix(idp.URL(), "/idp")
+	if root == idp.URL() {
+		t.Fatalf("URL %s does not end with the path", idp.URL())
 	}
-	mux.Handle("/idp/", idp)
 	sp := newSP(t, idp, func(c *saml.Config) { c.AllowIdPInitiated = true; c.SubjectAttribute = "UID" })
 
-	resp, md := get(t, idp.MetadataURL())
+	resp, md := get(t, idp, idp.MetadataURL())
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("metadata: %d", resp.StatusCode)
 	}
-	if r := saml.CheckMetadata([]byte(md), saml.CheckOptions{}); !r.OK() || r.EntityID != srv.URL+"/idp/metadata" {
+	if r := saml.CheckMetadata([]byte(md), saml.CheckOptions{}); !r.OK() || r.EntityID != root+"/idp/metadata" {
 		t.Fatalf("metadata check: %+v", r)
 	}
-	_, page := get(t, idp.StartURL(spEntity, "/after"))
-	code, acs, fields := loginAt(t, page, "dana@corp.example", "s3cret")
+	_, page := get(t, idp, idp.StartURL(spEntity, "/after"))
+	code, acs, fields := loginAt(t, idp, page, "dana@corp.example", "s3cret")
 	if code != http.StatusOK || acs != acsURL {
 		t.Fatalf("IdP-initiated: %d %s", code, acs)
 	}
@@ -189,8 +193,10 @@ func TestIdPInitiatedAndMounting(t *testing.T) {
 	if !id.IdPInitiated || id.ReturnTo != "/after" || id.Subject != "D-17" {
 		t.Fatalf("identity = %+v", id)
 	}
-	if r, _ := get(t, srv.URL+"/idp/nope"); r.StatusCode != http.StatusNotFound {
-		t.Fatalf("unknown path: %d", r.StatusCode)
+	for _, u := range []string{root + "/idp/nope", root + "/metadata", root + "/idpx/metadata"} {
+		if r, _ := get(t, idp, u); r.StatusCode != http.StatusNotFound {
+			t.Fatalf("%s: %d", u, r.StatusCode)
+		}
 	}
 }
 
@@ -203,8 +209,8 @@ func TestEncryptedBrowserLogin(t *testing.T) {
 	sp := newSP(t, idp, func(c *saml.Config) { c.SPKeys = []saml.KeyPair{samltest.KeyPair(key, cert)} })
 	_ = idp.AddServiceProvider(samltest.ServiceProvider{EntityID: spEntity, ACSURL: acsURL, EncryptionCertificate: cert})
 	step, _ := sp.Begin(context.Background(), sso.BeginRequest{Binding: "c"})
-	_, page := get(t, step.URL)
-	_, _, fields := loginAt(t, page, "carol@example.com", samltest.DefaultPassword)
+	_, page := get(t, idp, step.URL)
+	_, _, fields := loginAt(t, idp, page, "carol@example.com", samltest.DefaultPassword)
 	if !strings.Contains(decode(t, fields.Get("SAMLResponse")), "EncryptedAssertion") {
 		t.Fatal("the response is not encrypted")
 	}
@@ -223,13 +229,17 @@ func decode(t *testing.T, s string) string {
 }
 
 func TestNewErrors(t *testing.T) {
-	if _, err := samltest.New(samltest.Config{}); err == nil {
-		t.Error("no BaseURL accepted")
+	if _, err := samltest.NewServer(samltest.Config{Path: "idp"}); err == nil {
+		t.Error("relative Path accepted")
 	}
-	if _, err := samltest.New(samltest.Config{BaseURL: "relative"}); err == nil {
-		t.Error("relative BaseURL accepted")
+	k, _, _ := samltest.GenerateKeyPair("k", time.Now(), time.Now().Add(time.Hour))
+	if _, err := samltest.NewServer(samltest.Config{Key: k}); err == nil {
+		t.Error("Key without Certificate accepted")
 	}
-	idp, _ := samltest.New(samltest.Config{BaseURL: "https://idp.example.test"})
+	idp := samltest.Start(t, samltest.Config{EntityID: "https://idp.example.test/metadata"})
+	if idp.EntityID() != "https://idp.example.test/metadata" {
+		t.Errorf("EntityID = %s", idp.EntityID())
+	}
 	if _, err := idp.Response(samltest.ResponseOptions{User: "nobody@example.com", Audience: spEntity, ACSURL: acsURL}); err == nil {
 		t.Error("unknown user accepted")
 	}
@@ -239,3 +249,43 @@ func TestNewErrors(t *testing.T) {
 }
 
 func base64Decode(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
+
+// TestTLSAndNoTLS: the server is https with its own CA by default, which
+// Client and CACertPEM trust and the system roots do not; NoTLS is plain
+// http.
+func TestTLSAndNoTLS(t *testing.T) {
+	idp := samltest.Start(t, samltest.Config{})
+	if !strings.HasPrefix(idp.URL(), "https://127.0.0.1:") || idp.CACertPEM() == nil {
+		t.Fatalf("URL %s, CA %q", idp.URL(), idp.CACertPEM())
+	}
+	if resp, _ := get(t, idp, idp.MetadataURL()); resp.StatusCode != http.StatusOK {
+		t.Fatalf("metadata with Client: %d", resp.StatusCode)
+	}
+	if _, err := http.Get(idp.MetadataURL()); err == nil {
+		t.Fatal("the system roots trust the server's CA")
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(idp.CACertPEM()) {
+		t.Fatal("CACertPEM is not a PEM certificate")
+	}
+	own := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := own.Get(idp.MetadataURL())
+	if err != nil {
+		t.Fatalf("metadata trusting CACertPEM: %v", err)
+	}
+	resp.Body.Close()
+	own.CloseIdleConnections()
+
+	plain := samltest.Start(t, samltest.Config{NoTLS: true})
+	if !strings.HasPrefix(plain.URL(), "http://127.0.0.1:") || plain.CACertPEM() != nil {
+		t.Fatalf("NoTLS: URL %s, CA %q", plain.URL(), plain.CACertPEM())
+	}
+	if resp, _ := get(t, plain, plain.MetadataURL()); resp.StatusCode != http.StatusOK {
+		t.Fatalf("metadata over http: %d", resp.StatusCode)
+	}
+	plain.Close()
+	if _, err := plain.Client().Get(plain.MetadataURL()); err == nil {
+		t.Fatal("the server answers after Close")
+	}
+	plain.Close() // a second Close, as t.Cleanup's, is harmless
+}

@@ -157,7 +157,7 @@ func Start(ctx context.Context, opts Options) (_ *App, err error) {
 		m.SAMLAddr = firstNonEmpty(opts.SAMLAddr, m.SAMLAddr, DefaultSAMLAddr)
 		m.OIDCAddr = firstNonEmpty(opts.OIDCAddr, m.OIDCAddr, DefaultOIDCAddr)
 		m.LDAPAddr = firstNonEmpty(opts.LDAPAddr, m.LDAPAddr, DefaultLDAPAddr)
-		if a.mocks, err = startMocks(m, a.log); err != nil {
+		if a.mocks, err = startMocks(m); err != nil {
 			return nil, err
 		}
 		resolveMockRefs(cfg, a.mocks)
@@ -239,7 +239,7 @@ func (a *App) OIDCURL() string {
 // MockSAML returns the running mock SAML IdP, for tests that check what it
 // received (its LogoutRequests) or start IdP-initiated logins; nil when the
 // configuration has no mock_idps.
-func (a *App) MockSAML() *samltest.IdP {
+func (a *App) MockSAML() *samltest.Server {
 	if a.mocks == nil {
 		return nil
 	}
@@ -249,7 +249,7 @@ func (a *App) MockSAML() *samltest.IdP {
 // MockOIDC returns the running mock OpenID provider, for tests that check
 // what it received (its Logouts); nil when the configuration has no
 // mock_idps.
-func (a *App) MockOIDC() *oidctest.Provider {
+func (a *App) MockOIDC() *oidctest.Server {
 	if a.mocks == nil {
 		return nil
 	}
@@ -366,7 +366,7 @@ func checkMockRefs(cfg *Config, p *problems) {
 
 // resolveMockRefs replaces the {mock_...} references with the mocks' URLs.
 func resolveMockRefs(cfg *Config, m *mocks) {
-	r := strings.NewReplacer(mockSAMLRef, m.samlURL, mockOIDCRef, m.oidcURL, mockLDAPRef, m.ldapURL, mockLDAPCARef, string(m.ldap.CACertPEM))
+	r := strings.NewReplacer(mockSAMLRef, m.samlURL, mockOIDCRef, m.oidcURL, mockLDAPRef, m.ldapURL, mockLDAPCARef, string(m.ldap.CACertPEM()))
 	walkRefs(cfg, func(_ string, v *string) { *v = r.Replace(*v) })
 }
 

@@ -135,10 +135,7 @@ func TestBadConfigStartsNothing(t *testing.T) {
 // mocks: SAML metadata as XML, an OpenID issuer and an LDAP directory that
 // are contacted only at login.
 func TestConfigForRealIdentityProviders(t *testing.T) {
-	idp, err := samltest.New(samltest.Config{BaseURL: "https://idp.acme.example"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	idp := samltest.Start(t, samltest.Config{EntityID: "https://idp.acme.example/metadata"})
 	cfg := Config{
 		Accounts: []AccountConfig{{ID: "acme", Name: "Acme", Aliases: []string{"acme"}, Policy: PolicyConfig{Mode: "sso_optional"},
 			Connections: []ConnectionConfig{
@@ -157,7 +154,7 @@ func TestConfigForRealIdentityProviders(t *testing.T) {
 	}
 	br := newBrowser(t, a)
 	p := br.get("/login/sso/acme")
-	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, "https://idp.acme.example/sso?") {
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, idp.SSOURL()+"?") {
 		t.Fatalf("domain login went to %d %q", p.status, p.loc)
 	}
 	wantRedirect(t, br.post("/login", form("email", "ann@acme.example", "password", "ann-pw")), "/")
@@ -195,10 +192,7 @@ func TestAdminMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	next, err := samltest.New(samltest.Config{BaseURL: "https://new-idp.hireco.example", Key: key, Certificate: cert})
-	if err != nil {
-		t.Fatal(err)
-	}
+	next := samltest.Start(t, samltest.Config{EntityID: "https://new-idp.hireco.example/metadata", Key: key, Certificate: cert})
 	p = b.post("/admin/hireco/metadata", form("action", "apply", "connection", "hireco-saml", "metadata", string(next.Metadata())))
 	wantStatus(t, p, http.StatusOK)
 	wantBody(t, p, "Applied to hireco-saml")
@@ -245,10 +239,7 @@ func TestDailyCertificateCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idp, err := samltest.New(samltest.Config{BaseURL: "https://idp.acme.example", Key: key, Certificate: cert})
-	if err != nil {
-		t.Fatal(err)
-	}
+	idp := samltest.Start(t, samltest.Config{EntityID: "https://idp.acme.example/metadata", Key: key, Certificate: cert})
 	cfg := Config{Accounts: []AccountConfig{{ID: "acme", Name: "Acme", Policy: PolicyConfig{Mode: "sso_optional"},
 		Connections: []ConnectionConfig{{ID: "acme-saml", Protocol: "saml", Stage: "live", SAML: &SAMLConfig{IdPMetadataXML: string(idp.Metadata())}}}}}}
 	b, _ := json.Marshal(cfg)

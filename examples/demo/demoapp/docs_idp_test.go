@@ -455,9 +455,5 @@ func docsCACert(t *testing.T) []byte {
 // docsIdPMetadata returns a SAML IdP's metadata.
 func docsIdPMetadata(t *testing.T) []byte {
 	t.Helper()
-	idp, err := samltest.New(samltest.Config{BaseURL: "https://idp.acme.example"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return idp.Metadata()
+	return samltest.Start(t, samltest.Config{}).Metadata()
 }

@@ -1,12 +1,8 @@
 package demoapp
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net"
-	"net/http"
-	"time"
 
 	"github.com/ssokit/sso/ldap/ldaptest"
 	"github.com/ssokit/sso/oidc/oidctest"
@@ -30,19 +26,18 @@ const (
 
 // mocks are the running mock identity providers.
 type mocks struct {
-	saml    *samltest.IdP
+	saml    *samltest.Server
 	samlURL string
-	oidc    *oidctest.Provider
+	oidc    *oidctest.Server
 	oidcURL string
 	ldap    *ldaptest.Server
 	ldapURL string
-	servers []*http.Server
 }
 
 // startMocks starts the mock SAML IdP, OpenID provider and LDAP directory
 // with the sample users on the given loopback addresses (port 0: any free
 // port).
-func startMocks(addrs MockIdPs, log *slog.Logger) (m *mocks, err error) {
+func startMocks(addrs MockIdPs) (m *mocks, err error) {
 	m = new(mocks)
 	defer func() {
 		if err != nil {
@@ -54,50 +49,31 @@ func startMocks(addrs MockIdPs, log *slog.Logger) (m *mocks, err error) {
 			return nil, fmt.Errorf("mock identity provider address %q: use a loopback address such as 127.0.0.1:8081", a)
 		}
 	}
-	serve := func(addr string, mk func(base string) (http.Handler, error)) (string, error) {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return "", fmt.Errorf("mock identity provider on %s: %w (pick another port with the flags)", addr, err)
-		}
-		base := "http://" + ln.Addr().String()
-		h, err := mk(base)
-		if err != nil {
-			ln.Close()
-			return "", err
-		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-		m.servers = append(m.servers, srv)
-		go func() { _ = srv.Serve(ln) }()
-		return base, nil
+	// Plain http: a person's browser would refuse the mocks' own CA.
+	if m.saml, err = samltest.NewServer(samltest.Config{Addr: addrs.SAMLAddr, NoTLS: true, Users: mockSAMLUsers()}); err != nil {
+		return nil, fmt.Errorf("mock SAML IdP on %s: %w (pick another port with -saml-addr)", addrs.SAMLAddr, err)
 	}
-	if m.samlURL, err = serve(addrs.SAMLAddr, func(base string) (http.Handler, error) {
-		idp, err := samltest.New(samltest.Config{BaseURL: base, Users: mockSAMLUsers()})
-		m.saml = idp
-		return idp, err
-	}); err != nil {
-		return nil, err
+	m.samlURL = m.saml.URL()
+	if m.oidc, err = oidctest.NewServer(oidctest.Config{Addr: addrs.OIDCAddr, NoTLS: true, Users: mockOIDCUsers()}); err != nil {
+		return nil, fmt.Errorf("mock OpenID provider on %s: %w (pick another port with -oidc-addr)", addrs.OIDCAddr, err)
 	}
-	if m.oidcURL, err = serve(addrs.OIDCAddr, func(base string) (http.Handler, error) {
-		m.oidc = oidctest.New(oidctest.Options{Issuer: base, Users: mockOIDCUsers()})
-		return m.oidc, nil
-	}); err != nil {
-		return nil, err
-	}
+	m.oidcURL = m.oidc.URL()
 	dir := mockDirectory()
 	dir.Addr = addrs.LDAPAddr
 	if m.ldap, err = ldaptest.NewServer(dir); err != nil {
 		return nil, fmt.Errorf("mock LDAP directory on %s: %w (pick another port with -ldap-addr)", addrs.LDAPAddr, err)
 	}
-	m.ldapURL = m.ldap.URL
+	m.ldapURL = m.ldap.URL()
 	return m, nil
 }
 
 // Close stops the mock identity providers.
 func (m *mocks) Close() {
-	for _, s := range m.servers {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = s.Shutdown(ctx)
-		cancel()
+	if m.saml != nil {
+		m.saml.Close()
+	}
+	if m.oidc != nil {
+		m.oidc.Close()
 	}
 	if m.ldap != nil {
 		m.ldap.Close()

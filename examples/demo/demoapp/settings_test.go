@@ -43,10 +43,7 @@ func TestAdminChangesSurviveRestart(t *testing.T) {
 		"stage.grantmakers-saml", "live", "stage.grantmakers-staging", "testing", "test_users.grantmakers-staging", "gina@grantmakers.example, greg@grantmakers.example"))
 	wantStatus(t, p, http.StatusOK)
 	// Rachel gives HireCo's connection a new IdP.
-	next, err := samltest.New(samltest.Config{BaseURL: "https://new-idp.hireco.example"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	next := samltest.Start(t, samltest.Config{EntityID: "https://new-idp.hireco.example/metadata"})
 	rachel := newBrowser(t, a)
 	wantRedirect(t, rachel.samlLogin(rachel.post("/login", form("email", "rachel@hireco.example")), "rachel@hireco.example"), "/")
 	p = rachel.post("/admin/hireco/metadata", form("action", "apply", "connection", "hireco-saml", "metadata", string(next.Metadata())))

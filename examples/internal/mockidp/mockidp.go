@@ -8,9 +8,6 @@ package mockidp
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
-	"time"
 
 	"github.com/ssokit/sso/saml"
 	"github.com/ssokit/sso/saml/samltest"
@@ -18,35 +15,21 @@ import (
 
 // SAML is a samltest IdP served on its own loopback port.
 type SAML struct {
-	*samltest.IdP
-	srv *http.Server
+	*samltest.Server
 }
 
-// StartSAML serves a samltest IdP on a free port of 127.0.0.1 (cfg.BaseURL
-// is set to it). 127.0.0.1 is another site than the application's
-// localhost, as a real identity provider is, so a cookie that a cross-site
-// POST from the IdP does not carry shows in the examples too.
+// StartSAML serves a samltest IdP on a free port of 127.0.0.1, over plain
+// http (a browser would refuse the certificate of the IdP's own CA).
+// 127.0.0.1 is another site than the application's localhost, as a real
+// identity provider is, so a cookie that a cross-site POST from the IdP
+// does not carry shows in the examples too. Close stops it.
 func StartSAML(cfg samltest.Config) (*SAML, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	cfg.NoTLS = true
+	idp, err := samltest.NewServer(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("mock SAML IdP: %w", err)
 	}
-	cfg.BaseURL = "http://" + ln.Addr().String()
-	idp, err := samltest.New(cfg)
-	if err != nil {
-		ln.Close()
-		return nil, err
-	}
-	s := &SAML{IdP: idp, srv: &http.Server{Handler: idp, ReadHeaderTimeout: 10 * time.Second}}
-	go func() { _ = s.srv.Serve(ln) }()
-	return s, nil
-}
-
-// Close stops the server.
-func (s *SAML) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = s.srv.Shutdown(ctx)
+	return &SAML{Server: idp}, nil
 }
 
 // NewServiceProvider does both halves of setting up a SAML connection with
