@@ -115,7 +115,9 @@ func (a *Authenticator) opError(err error, what string) error {
 		case goldap.LDAPResultInsufficientAccessRights:
 			return a.fail(sso.ReasonLDAPOperationFailed, what+": the directory refused access; give the service account read access or configure one", err)
 		case goldap.LDAPResultOperationsError:
-			if strings.Contains(diag, "000004DC") {
+			// Active Directory (000004DC) and Samba AD (00002020) refuse an
+			// anonymous search this way.
+			if strings.Contains(diag, "000004DC") || strings.Contains(diag, "00002020") {
 				return a.fail(sso.ReasonLDAPOperationFailed, what+": the directory requires a bind before searching; configure a service account (Search.BindDN)", err)
 			}
 		case goldap.LDAPResultConfidentialityRequired, goldap.LDAPResultStrongAuthRequired:

@@ -495,14 +495,18 @@ func TestServiceAccountErrors(t *testing.T) {
 		t.Fatalf("Detail = %q", se.Detail)
 	}
 
-	cfg := ldaptest.SampleConfig()
-	cfg.RequireBindForSearch = true
-	ad := ldaptest.Start(t, cfg)
-	a = newAuth(t, ldap.Config{URLs: []string{ad.URL()}, CACertPEM: ad.CACertPEM(), Search: &ldap.Search{BaseDN: sampleBase, ObjectClass: "user"}})
-	_, err = login(a, "alice@example.com", "alice-password")
-	se = wantReason(t, err, sso.ReasonLDAPOperationFailed)
-	if !strings.Contains(se.Detail, "configure a service account") {
-		t.Fatalf("Detail = %q", se.Detail)
+	// Active Directory and Samba AD refuse an anonymous search with
+	// different diagnostics; both get the same hint.
+	for _, samba := range []bool{false, true} {
+		cfg := ldaptest.SampleConfig()
+		cfg.RequireBindForSearch, cfg.SambaDiagnostics = true, samba
+		ad := ldaptest.Start(t, cfg)
+		a = newAuth(t, ldap.Config{URLs: []string{ad.URL()}, CACertPEM: ad.CACertPEM(), Search: &ldap.Search{BaseDN: sampleBase, ObjectClass: "user"}})
+		_, err = login(a, "alice@example.com", "alice-password")
+		se = wantReason(t, err, sso.ReasonLDAPOperationFailed)
+		if !strings.Contains(se.Detail, "configure a service account") {
+			t.Fatalf("samba %v: Detail = %q", samba, se.Detail)
+		}
 	}
 }
 

@@ -182,7 +182,11 @@ func (s *Server) handleSearch(backend int) gldap.HandlerFunc {
 		}
 		if s.cfg.RequireBindForSearch && bound == "" {
 			done.SetResultCode(gldap.ResultOperationsError)
-			done.SetDiagnosticMessage("000004DC: LdapErr: DSID-0C090A5C, comment: In order to perform this operation a successful bind must be completed on the connection., data 0, v4563")
+			if s.cfg.SambaDiagnostics {
+				done.SetDiagnosticMessage("00002020: Operation unavailable without authentication")
+			} else {
+				done.SetDiagnosticMessage("000004DC: LdapErr: DSID-0C090A5C, comment: In order to perform this operation a successful bind must be completed on the connection., data 0, v4563")
+			}
 			return
 		}
 		base, err := goldap.ParseDN(m.BaseDN)

@@ -41,8 +41,12 @@ type Config struct {
 	// confidentialityRequired, as a directory that insists on TLS does.
 	RequireTLS bool
 	// RequireBindForSearch refuses anonymous searches (except of the root
-	// DSE) the way Active Directory does (operationsError 000004DC).
+	// DSE) the way Active Directory does (operationsError 000004DC), or
+	// with SambaDiagnostics the way Samba AD does (operationsError
+	// 00002020).
 	RequireBindForSearch bool
+	// SambaDiagnostics makes RequireBindForSearch answer as Samba AD.
+	SambaDiagnostics bool
 	// ActiveDirectory accepts a userPrincipalName as bind name, answers a
 	// wrong password with "data 52e" and an unknown name with "data 525",
 	// and accepts an unauthenticated bind (a name without password) as
