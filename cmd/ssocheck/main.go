@@ -15,6 +15,47 @@
 //
 // Exit status: 0 when the check passes, 1 when it fails (the reason is
 // printed as JSON), 2 on usage errors.
+//
+// # Output
+//
+// Every subcommand prints one JSON object on stdout, indented, and nothing
+// else there (usage errors go to stderr). The keys, which scripts may rely
+// on:
+//
+// A failed check, in every subcommand:
+//
+//	{"error": {"reason", "detail", "connection", "expected", "actual"}}
+//
+// reason is a stable code (see sso.Reason); detail tells an administrator
+// what to fix; connection, expected and actual appear when known.
+//
+// saml response: "subject", "nameid_format", "email", "attributes" (name to
+// values), "issuer", "warnings" (strings, when any).
+//
+// saml metadata: saml.Report: "entity_id", "sso" and "slo" (each
+// {"binding", "location", "response_location"}), "signing_certificates"
+// (each {"subject", "issuer", "not_before", "not_after", "sha1",
+// "sha256", "key_type"}),
+// "nameid_formats", "want_authn_requests_signed", "valid_until",
+// "cache_duration", "problems" (each {"severity", "reason", "detail"}).
+//
+// oidc discover: oidc.Report: "issuer", "discovery_url", "usable",
+// "endpoints", "token_endpoint_auth_methods", "supported_auth_methods",
+// "id_token_signing_algorithms", "code_flow", "pkce_s256", "email_scope",
+// "userinfo", "rp_initiated_logout", "iss_parameter", "jwks_signing_keys",
+// "missing" (what makes the provider unusable), "warnings".
+//
+// ldap login: "dn", "identity" with "issuer", "subject", "email",
+// "email_verified", "given_name", "family_name", "display_name", "groups",
+// "attributes", "warnings".
+//
+// discovery lookup: the route: "key" and "choices", each choice
+// {"account", "account_name", "connection", "protocol", "display_name",
+// "logo_url", "module"}; with --issuer {"issuer", "choices"}; with
+// --connection one choice. discovery validate: "valid", "accounts",
+// "domains", "unproven_domains", or "valid": false with "problems".
+// discovery prove: "account", "domain", "record_name", "record_value",
+// "proven".
 package main
 
 import (

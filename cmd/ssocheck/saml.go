@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,19 +32,23 @@ func init() {
 	})
 }
 
-const samlResponseUsage = `usage: ssocheck saml response (--idp-metadata FILE | --idp-cert FILE [--idp-cert FILE]...)
+const samlResponseUsage = `usage: ssocheck saml response (--idp-metadata FILE | --idp-cert FILE [--idp-cert FILE]... [--idp-entity-id ID])
         --sp-entity-id ID --acs-url URL [--request-id ID] [--now RFC3339] [--skew DURATION]
         [--allow-idp-initiated] [--allow-sha1] [--sp-key FILE] [FILE]
 
-Checks a SAML response (raw XML or base64, from FILE or stdin) as the
-connection described by the flags would. Prints the identity as JSON and
-exits 0 when it is accepted; prints {"error":{"reason","detail"}} and exits 1
-when it is rejected; exits 2 on usage errors.
+Checks a SAML response as the connection described by the flags would. The
+response comes from FILE or stdin as an administrator captures it: raw XML,
+base64, the browser's POST body (SAMLResponse=...&RelayState=...), or a HAR
+file saved from the browser's developer tools (the last SAMLResponse posted
+in it). Prints the identity as JSON and exits 0 when it is accepted; prints
+{"error":{"reason","detail"}} and exits 1 when it is rejected; exits 2 on
+usage errors.
 
 Without --request-id the response is checked as IdP-initiated, which needs
 --allow-idp-initiated; a response that answers a request (InResponseTo) then
-fails. With --idp-cert only, the issuer is not checked (no entity ID is
-known); it is printed.
+fails. With --idp-cert, --idp-entity-id is the expected Issuer; without it
+the issuer is not checked (a response from another IdP signed with the same
+key would pass) and is printed.
 
 flags:`
 
@@ -64,6 +69,7 @@ func runSAMLResponse(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 	metadata := fs.String("idp-metadata", "", "IdP metadata XML `FILE`")
 	var certs stringList
 	fs.Var(&certs, "idp-cert", "IdP signing certificate `FILE` (PEM, base64 or DER); repeat for rollover")
+	idpEntityID := fs.String("idp-entity-id", "", "with --idp-cert: the IdP's entity `ID`, the expected Issuer")
 	entityID := fs.String("sp-entity-id", "", "the service provider's entity `ID` (the expected Audience)")
 	acsURL := fs.String("acs-url", "", "the ACS `URL` (the expected Destination and Recipient)")
 	requestID := fs.String("request-id", "", "`ID` of the pending AuthnRequest the response must answer")
@@ -96,6 +102,8 @@ func runSAMLResponse(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 		return usage("--acs-url is required")
 	case (*metadata == "") == (len(certs) == 0):
 		return usage("give either --idp-metadata or --idp-cert")
+	case *idpEntityID != "" && *metadata != "":
+		return usage("--idp-entity-id goes with --idp-cert; the metadata names the IdP's entity ID")
 	case *skew < 0:
 		return usage("--skew must not be negative")
 	}
@@ -130,7 +138,8 @@ func runSAMLResponse(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 			}
 			cfg.IdPCertificates = append(cfg.IdPCertificates, b)
 		}
-		cfg.SkipIssuerCheck = true
+		cfg.IdPEntityID = *idpEntityID
+		cfg.SkipIssuerCheck = *idpEntityID == ""
 	}
 	if *spKey != "" {
 		b, err := os.ReadFile(*spKey)
@@ -190,12 +199,27 @@ func runSAMLResponse(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 }
 
 // encodeResponse returns the response base64-encoded, as the SAMLResponse
-// form value: in may be raw XML, base64 (wrapped or not), or base64 of
-// DEFLATEd XML as some capture tools store it.
+// form value: in may be raw XML, base64 (wrapped or not), base64 of
+// DEFLATEd XML as some capture tools store it, a form body with a
+// SAMLResponse field, or a HAR file holding such a POST.
 func encodeResponse(in []byte) (string, error) {
 	in = bytes.TrimSpace(bytes.TrimPrefix(in, []byte("\xef\xbb\xbf")))
 	if len(in) == 0 {
 		return "", errors.New("the response is empty")
+	}
+	switch {
+	case in[0] == '{':
+		v, err := responseFromHAR(in)
+		if err != nil {
+			return "", err
+		}
+		in = []byte(v)
+	case bytes.Contains(in, []byte("SAMLResponse=")):
+		q, err := url.ParseQuery(string(in))
+		if err != nil || q.Get("SAMLResponse") == "" {
+			return "", errors.New("the form body has no readable SAMLResponse field")
+		}
+		in = []byte(q.Get("SAMLResponse"))
 	}
 	if in[0] == '<' {
 		return base64.StdEncoding.EncodeToString(in), nil
@@ -223,6 +247,52 @@ func encodeResponse(in []byte) (string, error) {
 		return "", errors.New("the response decodes from base64 but is not XML")
 	}
 	return base64.StdEncoding.EncodeToString(inflated), nil
+}
+
+// responseFromHAR returns the SAMLResponse of the last POST in a HAR file
+// (HTTP Archive, as browsers' developer tools save it) that carries one.
+func responseFromHAR(in []byte) (string, error) {
+	var har struct {
+		Log struct {
+			Entries []struct {
+				Request struct {
+					Method   string `json:"method"`
+					URL      string `json:"url"`
+					PostData *struct {
+						Text   string `json:"text"`
+						Params []struct {
+							Name  string `json:"name"`
+							Value string `json:"value"`
+						} `json:"params"`
+					} `json:"postData"`
+				} `json:"request"`
+			} `json:"entries"`
+		} `json:"log"`
+	}
+	if err := json.Unmarshal(in, &har); err != nil {
+		return "", fmt.Errorf("the input starts like JSON but is not a HAR file: %v", err)
+	}
+	found := ""
+	for _, e := range har.Log.Entries {
+		pd := e.Request.PostData
+		if pd == nil {
+			continue
+		}
+		for _, p := range pd.Params {
+			if p.Name == "SAMLResponse" && p.Value != "" {
+				// As sent, URL-encoded or not: encodeResponse unescapes
+				// %XX without taking a base64 '+' for a space.
+				found = p.Value
+			}
+		}
+		if q, err := url.ParseQuery(pd.Text); err == nil && q.Get("SAMLResponse") != "" {
+			found = q.Get("SAMLResponse")
+		}
+	}
+	if found == "" {
+		return "", errors.New("the HAR file holds no POST with a SAMLResponse; record the login again with the browser's developer tools open (and \"Preserve log\" on)")
+	}
+	return found, nil
 }
 
 const samlMetadataUsage = `usage: ssocheck saml metadata FILE|URL [--allow-http] [--allow-private-network]

@@ -125,6 +125,77 @@ func TestSAMLResponseAccepted(t *testing.T) {
 	}
 }
 
+// TestSAMLResponseAsCaptured: the response as an administrator captures
+// it: the browser's POST body, or a HAR file of the login (the last
+// SAMLResponse posted in it counts).
+func TestSAMLResponseAsCaptured(t *testing.T) {
+	f := newSAMLFixture(t)
+	args := []string{"saml", "response", "--idp-metadata", f.metadata, "--sp-entity-id", testSP, "--acs-url", testACS,
+		"--now", samlT0.Format(time.RFC3339), "--allow-idp-initiated"}
+	b64 := func(user string) string {
+		return base64.StdEncoding.EncodeToString(f.response(t, samltest.ResponseOptions{User: user}))
+	}
+	form := url.Values{"SAMLResponse": {b64("bob@example.com")}, "RelayState": {"xyz"}}.Encode()
+	har := func(entries ...string) []byte {
+		return []byte(`{"log": {"version": "1.2", "entries": [` + strings.Join(entries, ",") + `]}}`)
+	}
+	get := `{"request": {"method": "GET", "url": "https://idp.example.test/sso?SAMLRequest=abc"}}`
+	postText := func(body string) string {
+		b, _ := json.Marshal(body)
+		return `{"request": {"method": "POST", "url": "` + testACS + `", "postData": {"mimeType": "application/x-www-form-urlencoded", "text": ` + string(b) + `}}}`
+	}
+	postParams := func(v string) string {
+		return `{"request": {"method": "POST", "url": "` + testACS + `", "postData": {"params": [{"name": "RelayState", "value": "r"}, {"name": "SAMLResponse", "value": "` + v + `"}]}}}`
+	}
+	for _, c := range []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{"form body", []byte(form), "bob@example.com"},
+		{"HAR, body text", har(get, postText(form)), "bob@example.com"},
+		{"HAR, params URL-encoded", har(get, postParams(url.QueryEscape(b64("carol@example.com")))), "carol@example.com"},
+		{"HAR, the last POST counts", har(postText(form), postParams(b64("carol@example.com"))), "carol@example.com"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errs := runCmd(t, c.in, args...)
+			if code != exitOK || !strings.Contains(out, `"subject": "`+c.want+`"`) {
+				t.Fatalf("exit %d: %s %s", code, out, errs)
+			}
+		})
+	}
+	for name, in := range map[string][]byte{
+		"HAR without a POST":    har(get),
+		"not a HAR":             []byte(`{"foo": 1`),
+		"form without response": []byte("SAMLResponse=&RelayState=x"),
+	} {
+		code, out, _ := runCmd(t, in, args...)
+		if code != exitFail || !strings.Contains(out, `"reason": "malformed"`) {
+			t.Errorf("%s: exit %d: %s", name, code, out)
+		}
+	}
+}
+
+// TestSAMLResponseIdPEntityID: with certificates only, --idp-entity-id
+// checks the issuer: a response another IdP signed with the same key is
+// refused.
+func TestSAMLResponseIdPEntityID(t *testing.T) {
+	f := newSAMLFixture(t)
+	resp := f.write(t, "r.xml", f.response(t, samltest.ResponseOptions{}))
+	args := []string{"saml", "response", "--idp-cert", f.cert, "--sp-entity-id", testSP, "--acs-url", testACS,
+		"--now", samlT0.Format(time.RFC3339), "--allow-idp-initiated", resp}
+	if code, out, errs := runCmd(t, nil, append(args, "--idp-entity-id", "https://idp.example.test/metadata")...); code != exitOK {
+		t.Fatalf("the right issuer: exit %d: %s %s", code, out, errs)
+	}
+	code, out, _ := runCmd(t, nil, append(args, "--idp-entity-id", "https://other-idp.example.test/metadata")...)
+	if code != exitFail || !strings.Contains(out, `"reason": "issuer_mismatch"`) {
+		t.Fatalf("another issuer: exit %d: %s", code, out)
+	}
+	if code, _, errs := runCmd(t, nil, append(args[:2], "--idp-metadata", f.metadata, "--idp-entity-id", "x", "--sp-entity-id", testSP, "--acs-url", testACS, resp)...); code != exitUsage {
+		t.Fatalf("--idp-entity-id with --idp-metadata: exit %d %s", code, errs)
+	}
+}
+
 func wrapLines(s string, n int) string {
 	var b strings.Builder
 	for len(s) > n {
