@@ -77,6 +77,7 @@ const (
 	ReasonTokenExchangeFailed    Reason = "token_exchange_failed"   // OIDC code exchange refused
 	ReasonEmailNotVerified       Reason = "email_not_verified"      // provider does not vouch for the email
 	ReasonEmailMissing           Reason = "email_missing"           // no email where one is required
+	ReasonEmailMismatch          Reason = "email_mismatch"          // warning: the email attribute and an email-format NameID differ
 	ReasonMetadataInvalid        Reason = "metadata_invalid"        // IdP metadata unusable (see the Detail)
 	ReasonMetadataFetchFailed    Reason = "metadata_fetch_failed"   // metadata or discovery document could not be fetched
 	ReasonAddressNotAllowed      Reason = "address_not_allowed"     // URL scheme or address refused by the fetch guard

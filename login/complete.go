@@ -412,6 +412,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, res *Resu
 			account: acct, connection: conn, user: res.User, returnTo: res.ReturnTo})
 		return
 	}
+	h.reportWarnings(r.Context(), res)
 	// Every login rotates the binding cookie: a password login records
 	// itself for login binding, a single sign-on login ends whatever this
 	// browser had waiting.
@@ -421,6 +422,28 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, res *Resu
 		h.setBrowser(w, r, browserState{})
 	}
 	http.Redirect(w, r, res.ReturnTo, http.StatusSeeOther)
+}
+
+// reportWarnings puts the warnings of a successful login's identity (a
+// transient NameID, an email attribute naming someone else than the
+// NameID, an unverified email accepted by opt-out, an expired IdP
+// certificate) where administrators look: a warning event each, with the
+// account, connection and user, and the log.
+func (h *Handler) reportWarnings(ctx context.Context, res *Result) {
+	id := res.Identity
+	if id == nil || len(id.Warnings) == 0 {
+		return
+	}
+	acct := ""
+	if len(res.Accounts) > 0 {
+		acct = res.Accounts[0]
+	}
+	for _, w := range id.Warnings {
+		h.cfg.Events.Emit(ctx, sso.Event{Type: sso.EventWarning, Time: h.now(), Account: acct, Connection: id.Connection, User: res.User,
+			Reason: w.Reason, Detail: w.Detail, Attrs: map[string]string{"subject": id.Subject}})
+		h.log.LogAttrs(ctx, slog.LevelWarn, "login: accepted with a warning", slog.String("account", acct), slog.String("connection", id.Connection),
+			slog.String("user", res.User), slog.String("reason", string(w.Reason)), slog.String("detail", w.Detail))
+	}
 }
 
 // routeModule picks the connection an IdP-initiated login's SSOModule names

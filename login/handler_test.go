@@ -264,6 +264,25 @@ func TestIdPInitiatedWithSSOModule(t *testing.T) {
 	}
 }
 
+// TestLoginWarningsReported: an accepted login's identity warnings become
+// warning events with the account, connection and user, where the admin
+// page lists events, and log records.
+func TestLoginWarningsReported(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	action, v := b.samlIdPLogin(b.get(w.idp.StartURL(w.base+"/auth/saml/simple-staff/metadata", "/")), "tess@simple.example")
+	wantRedirect(t, b.postACS(action, v), "/auth/login/continue")
+	wantRedirect(t, b.get("/auth/login/continue"), "/")
+	res := b.mustSessionOf("tess@simple.example")
+	ev := w.events.find(sso.EventWarning, sso.ReasonEmailMismatch)
+	if len(ev) != 1 || ev[0].Account != "simple" || ev[0].Connection != "simple-staff" || ev[0].User != res.User || !strings.Contains(ev[0].Detail, "tess.old@simple.example") {
+		t.Fatalf("warning events %+v", ev)
+	}
+	if !strings.Contains(w.logs.String(), "accepted with a warning") {
+		t.Fatalf("log:\n%s", w.logs.String())
+	}
+}
+
 // mustSessionOf is mustSession for users created by the login.
 func (b *browser) mustSessionOf(email string) *login.Result {
 	b.t.Helper()

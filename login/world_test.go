@@ -1,6 +1,7 @@
 package login_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -72,6 +73,7 @@ type world struct {
 	states, waiting *sso.MemoryStateStore
 	replay          *sso.MemoryReplayCache
 	admin           map[string]bool // user IDs for which CanAdminister is true
+	logs            *logBuffer      // the handler's log
 	adminMu         sync.Mutex
 
 	// transport is the browsers': it trusts the identity providers' CAs.
@@ -203,6 +205,10 @@ var (
 		{Email: "dave@simple.example", GivenName: "David", FamilyName: "Smith", Department: "Shipping",
 			Attributes: map[string][]string{"SSOModule": {"PARTNERS"}, "UID": {"T5014CD"}, "Roles": {"Clerk,Reviewer"}}},
 		{Email: "stan@simple.example", GivenName: "Stan", Attributes: map[string][]string{"SSOModule": {"SAML2"}, "UID": {"S1"}}},
+		// tess's IdP sends an emailAddress NameID that differs from her
+		// email attribute: an accepted login with a warning.
+		{Email: "tess@simple.example", NameID: "tess.old@simple.example", NameIDFormat: saml.NameIDFormatEmailAddress,
+			Attributes: map[string][]string{"SSOModule": {"SAML2"}, "UID": {"T1"}}},
 		{Email: "eve@simple.example", Attributes: map[string][]string{"SSOModule": {"NOSUCH"}, "UID": {"E1"}}},
 		{Email: "mallory@simple.example", Attributes: map[string][]string{"SSOModule": {"OTHER"}, "UID": {"M1"}}},
 		{Email: "r.roberts@recruit.example", NameID: "SR-77", NameIDFormat: saml.NameIDFormatPersistent},
@@ -225,7 +231,7 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 		o = opts[0]
 	}
 	ctx := context.Background()
-	w := &world{t: t, users: map[string]string{}, events: &events{}, admin: map[string]bool{}}
+	w := &world{t: t, users: map[string]string{}, events: &events{}, admin: map[string]bool{}, logs: &logBuffer{}}
 	w.app = httptest.NewUnstartedServer(nil)
 	w.base = "http://localhost:" + strconv.Itoa(w.app.Listener.Addr().(*net.TCPAddr).Port)
 	w.op = oidctest.Start(t, oidctest.Config{Users: oidcUsers})
@@ -347,7 +353,7 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 		Passwords:   w.host,
 		StateStore:  w.waiting,
 		Events:      w.events.add,
-		Logger:      discardLogger(),
+		Logger:      w.logger(o.countEvents),
 		CanAdminister: func(r *http.Request, account string) bool {
 			c, err := r.Cookie("sid")
 			if err != nil {
@@ -594,6 +600,33 @@ func wantRedirect(t *testing.T, p *page, loc string) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// logger returns the handler's logger: into w.logs, or discarding
+// everything when quiet (a flood would fill the buffer).
+func (w *world) logger(quiet bool) *slog.Logger {
+	if quiet {
+		return discardLogger()
+	}
+	return slog.New(slog.NewTextHandler(w.logs, nil))
+}
+
+// logBuffer collects log output; safe for concurrent use.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
 
 // newUserStore returns the world's user store of the given kind.
 func newUserStore(t *testing.T, kind string) (provisioning.Store, *sql.DB) {

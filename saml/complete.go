@@ -221,6 +221,15 @@ func (sp *ServiceProvider) fillIdentity(id *sso.Identity, res *checkedResponse) 
 		if n, err := sso.NormalizeEmail(email); err == nil {
 			id.Email = n
 			id.EmailVerified = sp.cfg.TrustEmail
+			// An email attribute that names someone else than an
+			// email-format NameID: the login goes by the configured
+			// identifier, but an administrator should know.
+			if res.nameIDFormat == NameIDFormatEmailAddress && sp.cfg.SubjectAttribute == "" {
+				if nid, err := sso.NormalizeEmail(res.nameID); err == nil && !sso.EqualFoldASCII(nid, n) {
+					id.Warnings = append(id.Warnings, sso.Warning{Reason: sso.ReasonEmailMismatch,
+						Detail: fmt.Sprintf("the NameID is the email %q but the email attribute says %q; the login used %q as email: map the email attribute to the right address or have the IdP send one NameID", nid, n, n)})
+				}
+			}
 		} else {
 			id.Warnings = append(id.Warnings, sso.Warning{Reason: sso.ReasonInvalidEmail, Detail: fmt.Sprintf("the IdP sent %q as email, which is not a valid address", email)})
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -674,6 +675,30 @@ func TestTransientNameIDWarning(t *testing.T) {
 	}
 	if len(id.Warnings) != 1 || !strings.Contains(id.Warnings[0].Detail, "transient") {
 		t.Fatalf("warnings = %v", id.Warnings)
+	}
+}
+
+// TestEmailMismatchWarning: an email attribute naming another address than
+// an email-format NameID is a warning an administrator sees; the same
+// address in another ASCII case is not.
+func TestEmailMismatchWarning(t *testing.T) {
+	e := newEnv(t, samltest.Config{}, nil)
+	for _, c := range []struct {
+		email string
+		warn  bool
+	}{
+		{"bob@example.com", true},
+		{"Alice@Example.com", false},
+	} {
+		id, err := e.login(samltest.ResponseOptions{User: "alice@example.com", NameIDFormat: saml.NameIDFormatEmailAddress,
+			Attributes: map[string][]string{"email": {c.email}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := slices.ContainsFunc(id.Warnings, func(w sso.Warning) bool { return w.Reason == sso.ReasonEmailMismatch })
+		if got != c.warn || id.Subject != "alice@example.com" {
+			t.Errorf("email %s: warnings %v, subject %s", c.email, id.Warnings, id.Subject)
+		}
 	}
 }
 
