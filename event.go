@@ -42,8 +42,10 @@ type Event struct {
 	Time time.Time
 	// Account is the account (tenant) the event is about, where known.
 	Account string
-	// Connection is the connection involved, where known.
+	// Connection is the connection involved, where known, and Protocol
+	// its protocol.
 	Connection string
+	Protocol   Protocol
 	// User is the host application's user ID, where known.
 	User string
 	// Subject is the identity provider's identifier of the person, where

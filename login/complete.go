@@ -439,7 +439,7 @@ func (h *Handler) reportWarnings(ctx context.Context, res *Result) {
 		acct = res.Accounts[0]
 	}
 	for _, w := range id.Warnings {
-		h.cfg.Events.Emit(ctx, sso.Event{Type: sso.EventWarning, Time: h.now(), Account: acct, Connection: id.Connection, User: res.User,
+		h.cfg.Events.Emit(ctx, sso.Event{Type: sso.EventWarning, Time: h.now(), Account: acct, Connection: id.Connection, Protocol: id.Protocol, User: res.User,
 			Reason: w.Reason, Detail: w.Detail, Attrs: map[string]string{"subject": id.Subject}})
 		h.log.LogAttrs(ctx, slog.LevelWarn, "login: accepted with a warning", slog.String("account", acct), slog.String("connection", id.Connection),
 			slog.String("user", res.User), slog.String("reason", string(w.Reason)), slog.String("detail", w.Detail))

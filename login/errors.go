@@ -83,7 +83,11 @@ func (h *Handler) record(ctx context.Context, f *failure) *sso.Error {
 		if typ == "" {
 			typ = sso.EventLoginFailed
 		}
-		h.cfg.Events.Emit(ctx, sso.Event{Type: typ, Time: h.now(), Account: f.account, Connection: f.connection,
+		var proto sso.Protocol
+		if e, ok := h.entry(f.connection); ok {
+			proto = e.Authenticator.Protocol()
+		}
+		h.cfg.Events.Emit(ctx, sso.Event{Type: typ, Time: h.now(), Account: f.account, Connection: f.connection, Protocol: proto,
 			User: f.user, Subject: f.subject, Reason: reason, Detail: detail, Attrs: f.attrs})
 	}
 	level := slog.LevelInfo

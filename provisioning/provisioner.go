@@ -290,7 +290,7 @@ func (a *attempt) conn() *Connection { return &a.req.Connection }
 func (a *attempt) account() string   { return a.req.Account.ID }
 
 func (a *attempt) event(t sso.EventType, user string, attrs map[string]string) sso.Event {
-	return sso.Event{Type: t, Time: a.now, Account: a.account(), Connection: a.conn().ID, User: user, Subject: a.id.Subject, Attrs: attrs}
+	return sso.Event{Type: t, Time: a.now, Account: a.account(), Connection: a.conn().ID, Protocol: a.id.Protocol, User: user, Subject: a.id.Subject, Attrs: attrs}
 }
 
 func (a *attempt) refuse(reason sso.Reason, detail string) error {

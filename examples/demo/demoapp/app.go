@@ -15,10 +15,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ssokit/sso"
 	exhost "github.com/ssokit/sso/examples/internal/host"
 	"github.com/ssokit/sso/ldap"
 	"github.com/ssokit/sso/login"
+	"github.com/ssokit/sso/metrics"
 	"github.com/ssokit/sso/oidc"
 	"github.com/ssokit/sso/oidc/oidctest"
 	"github.com/ssokit/sso/policy"
@@ -69,13 +72,16 @@ type App struct {
 	keptPolicies map[string]policy.Policy
 	keptMetadata map[string][]byte
 
-	reg    *login.Registry
-	prov   *provisioning.Provisioner
-	users  login.StoreUsers
-	pw     *exhost.Passwords
-	login  *login.Handler
-	host   *host
-	events sso.EventFunc
+	reg *login.Registry
+	// metrics counts the events; promReg serves them at /metrics.
+	metrics *metrics.Metrics
+	promReg *prometheus.Registry
+	prov    *provisioning.Provisioner
+	users   login.StoreUsers
+	pw      *exhost.Passwords
+	login   *login.Handler
+	host    *host
+	events  sso.EventFunc
 
 	closeOnce sync.Once
 	stop      chan struct{} // closed by Close; ends the daily certificate check
@@ -175,6 +181,9 @@ func Start(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	a.dbPath = dbPath
 	a.events = a.store.EventFunc(func(err error) { a.log.Error("event log", "err", err) })
+	if err := a.startMetrics(); err != nil {
+		return nil, err
+	}
 	if a.settings, err = openSettings(ctx, a.store.DB()); err != nil {
 		return nil, fmt.Errorf("database %s: %w", dbPath, err)
 	}

@@ -539,3 +539,41 @@ func TestSmartKeyMultiAccount(t *testing.T) {
 	// Ken is no administrator.
 	wantStatus(t, newBrowser(t, a).post("/login", form("email", "ken@keyteam.example", "password", "ken-pw")), http.StatusUnauthorized)
 }
+
+// TestMetrics scrapes /metrics after logins: each success and refusal is
+// counted once, with its account, connection, protocol and Reason; the
+// handler's latency and the SAML certificates' expiry are there.
+func TestMetrics(t *testing.T) {
+	a := startDemo(t, freeOptions())
+	b := newBrowser(t, a)
+	wantRedirect(t, b.oidcLogin(b.post("/login", form("email", "pete@pressroom.example")), "pete"), "/")
+	wantRedirect(t, newBrowser(t, a).post("/login", form("email", "pete@pressroom.example", "password", "pete-pw")), "/")
+	wantStatus(t, newBrowser(t, a).post("/login", form("email", "nina@newsdesk.example", "password", "nina-pw")), http.StatusUnauthorized)
+	g := newBrowser(t, a)
+	wantRedirect(t, g.samlLogin(g.get("/login/sso/grantmakers"), "greg@grantmakers.example"), "/")
+	p := newBrowser(t, a).get("/metrics")
+	wantStatus(t, p, http.StatusOK)
+	for _, line := range []string{
+		`ssokit_logins_total{account="pressroom",connection="pressroom-oidc",protocol="oidc",reason="",result="success"} 1`,
+		`ssokit_logins_total{account="grantmakers",connection="grantmakers-saml",protocol="saml",reason="",result="success"} 1`,
+		`ssokit_logins_total{account="pressroom",connection="",protocol="password",reason="",result="success"} 1`,
+		`ssokit_login_request_duration_seconds_count{protocol="saml",step="complete"} 1`,
+		`ssokit_login_request_duration_seconds_count{protocol="oidc",step="complete"} 1`,
+	} {
+		if !strings.Contains(p.body, line+"\n") {
+			t.Errorf("no line %s", line)
+		}
+	}
+	for _, prefix := range []string{
+		`ssokit_logins_total{account="newsdesk",connection="",protocol="password",reason="sso_required",result="failure"} 1`,
+		`ssokit_certificate_expiry_days{connection="grantmakers-saml",role="idp_signing"} `,
+		`go_goroutines `,
+	} {
+		if !strings.Contains(p.body, prefix) {
+			t.Errorf("no series %s", prefix)
+		}
+	}
+	if t.Failed() {
+		t.Log(p.body)
+	}
+}

@@ -22,9 +22,11 @@ import (
 // the start page, /me, /healthz and the admin pages.
 func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()
+	login := a.metrics.Handler(a.login)
 	for _, p := range a.login.Routes() {
-		mux.Handle(p, a.login)
+		mux.Handle(p, login)
 	}
+	mux.Handle("GET /metrics", a.metricsHandler())
 	mux.HandleFunc("GET /{$}", a.startPage)
 	mux.HandleFunc("GET /me", a.me)
 	mux.HandleFunc("GET /healthz", a.healthz)
