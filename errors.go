@@ -51,39 +51,40 @@ const (
 
 // Reasons about protocol messages (SAML responses, OIDC tokens).
 const (
-	ReasonMalformed              Reason = "malformed"               // not well-formed, or not the expected message
-	ReasonDoctypeForbidden       Reason = "doctype_forbidden"       // XML with a DOCTYPE (entity expansion attacks)
-	ReasonSignatureMissing       Reason = "signature_missing"       // nothing signed where a signature is required
-	ReasonSignatureInvalid       Reason = "signature_invalid"       // signature does not verify, or covers other content
-	ReasonUntrustedKey           Reason = "untrusted_key"           // signed, but by a key the connection does not trust
-	ReasonAlgorithmNotAllowed    Reason = "algorithm_not_allowed"   // e.g. RSA-SHA1 without opt-in, alg none, HMAC
-	ReasonCertificateExpired     Reason = "certificate_expired"     // the trusted certificate is outside its validity
-	ReasonExpired                Reason = "expired"                 // assertion or token past NotOnOrAfter/exp
-	ReasonNotYetValid            Reason = "not_yet_valid"           // assertion or token before NotBefore/nbf/iat
-	ReasonAudienceMismatch       Reason = "audience_mismatch"       // not meant for this service provider / client
-	ReasonRecipientMismatch      Reason = "recipient_mismatch"      // SubjectConfirmationData Recipient is not our ACS
-	ReasonDestinationMismatch    Reason = "destination_mismatch"    // Response Destination is not our ACS
-	ReasonIssuerMismatch         Reason = "issuer_mismatch"         // issued by someone other than the configured IdP
-	ReasonUnknownIssuer          Reason = "unknown_issuer"          // no connection knows this issuer
-	ReasonInResponseToMismatch   Reason = "in_response_to_mismatch" // answers a request this browser did not make
-	ReasonUnsolicited            Reason = "unsolicited"             // IdP-initiated login where the connection does not allow it
-	ReasonReplayed               Reason = "replayed"                // assertion ID, nonce or code used before
-	ReasonAssertionCount         Reason = "assertion_count"         // not exactly one assertion
-	ReasonSubjectMissing         Reason = "subject_missing"         // empty NameID, sub or configured identifier attribute
-	ReasonSubjectMismatch        Reason = "subject_mismatch"        // OIDC userinfo about another sub than the ID token
-	ReasonDecryptionFailed       Reason = "decryption_failed"       // encrypted for another key, or corrupted
-	ReasonEncryptedNotSupported  Reason = "encrypted_not_supported" // e.g. an encrypted OIDC ID token
-	ReasonNonceMismatch          Reason = "nonce_mismatch"          // OIDC nonce differs from the one sent
-	ReasonTokenExchangeFailed    Reason = "token_exchange_failed"   // OIDC code exchange refused
-	ReasonEmailNotVerified       Reason = "email_not_verified"      // provider does not vouch for the email
-	ReasonEmailMissing           Reason = "email_missing"           // no email where one is required
-	ReasonEmailMismatch          Reason = "email_mismatch"          // warning: the email attribute and an email-format NameID differ
-	ReasonMetadataInvalid        Reason = "metadata_invalid"        // IdP metadata unusable (see the Detail)
-	ReasonMetadataFetchFailed    Reason = "metadata_fetch_failed"   // metadata or discovery document could not be fetched
-	ReasonAddressNotAllowed      Reason = "address_not_allowed"     // URL scheme or address refused by the fetch guard
-	ReasonLogoutNotSupported     Reason = "logout_not_supported"    // the IdP offers no single logout
-	ReasonSigningKeyMissing      Reason = "signing_key_missing"     // a signature is required but no key is configured
-	ReasonAuthenticationRequired Reason = "authentication_required" // IdP asked to re-authenticate or refused passive login
+	ReasonMalformed              Reason = "malformed"                  // not well-formed, or not the expected message
+	ReasonDoctypeForbidden       Reason = "doctype_forbidden"          // XML with a DOCTYPE (entity expansion attacks)
+	ReasonSignatureMissing       Reason = "signature_missing"          // nothing signed where a signature is required
+	ReasonSignatureInvalid       Reason = "signature_invalid"          // signature does not verify, or covers other content
+	ReasonUntrustedKey           Reason = "untrusted_key"              // signed, but by a key the connection does not trust
+	ReasonAlgorithmNotAllowed    Reason = "algorithm_not_allowed"      // e.g. RSA-SHA1 without opt-in, alg none, HMAC
+	ReasonCertificateExpired     Reason = "certificate_expired"        // the trusted certificate is outside its validity
+	ReasonExpired                Reason = "expired"                    // assertion or token past NotOnOrAfter/exp
+	ReasonNotYetValid            Reason = "not_yet_valid"              // assertion or token before NotBefore/nbf/iat
+	ReasonAudienceMismatch       Reason = "audience_mismatch"          // not meant for this service provider / client
+	ReasonRecipientMismatch      Reason = "recipient_mismatch"         // SubjectConfirmationData Recipient is not our ACS
+	ReasonDestinationMismatch    Reason = "destination_mismatch"       // Response Destination is not our ACS
+	ReasonIssuerMismatch         Reason = "issuer_mismatch"            // issued by someone other than the configured IdP
+	ReasonUnknownIssuer          Reason = "unknown_issuer"             // no connection knows this issuer
+	ReasonInResponseToMismatch   Reason = "in_response_to_mismatch"    // answers a request this browser did not make
+	ReasonUnsolicited            Reason = "unsolicited"                // IdP-initiated login where the connection does not allow it
+	ReasonReplayed               Reason = "replayed"                   // assertion ID, nonce or code used before
+	ReasonAssertionCount         Reason = "assertion_count"            // not exactly one assertion
+	ReasonSubjectMissing         Reason = "subject_missing"            // empty NameID, sub or configured identifier attribute
+	ReasonSubjectMismatch        Reason = "subject_mismatch"           // OIDC userinfo about another sub than the ID token
+	ReasonDecryptionFailed       Reason = "decryption_failed"          // encrypted for another key, or corrupted
+	ReasonEncryptedNotSupported  Reason = "encrypted_not_supported"    // e.g. an encrypted OIDC ID token
+	ReasonNonceMismatch          Reason = "nonce_mismatch"             // OIDC nonce differs from the one sent
+	ReasonTokenExchangeFailed    Reason = "token_exchange_failed"      // OIDC code exchange refused
+	ReasonEmailNotVerified       Reason = "email_not_verified"         // provider does not vouch for the email
+	ReasonEmailMissing           Reason = "email_missing"              // no email where one is required
+	ReasonEmailMismatch          Reason = "email_mismatch"             // warning: the email attribute and an email-format NameID differ
+	ReasonMetadataInvalid        Reason = "metadata_invalid"           // IdP metadata unusable (see the Detail)
+	ReasonMetadataFetchFailed    Reason = "metadata_fetch_failed"      // metadata or discovery document could not be fetched
+	ReasonAddressNotAllowed      Reason = "address_not_allowed"        // URL scheme or address refused by the fetch guard
+	ReasonNetworkNotAllowed      Reason = "client_network_not_allowed" // the client's address is outside the account's or connection's allowed networks
+	ReasonLogoutNotSupported     Reason = "logout_not_supported"       // the IdP offers no single logout
+	ReasonSigningKeyMissing      Reason = "signing_key_missing"        // a signature is required but no key is configured
+	ReasonAuthenticationRequired Reason = "authentication_required"    // IdP asked to re-authenticate or refused passive login
 )
 
 // Reasons of the LDAP authenticator.
@@ -251,6 +252,8 @@ func (r Reason) UserMessage() string {
 		return "Too many attempts. Sign in with your organisation again to start over."
 	case ReasonNotAdministrator:
 		return "Only administrators of this account may run a test login."
+	case ReasonNetworkNotAllowed:
+		return "Your organisation allows this login only from its own networks. Connect to your organisation's network or VPN, then try again."
 	case ReasonInvalidCredentials, ReasonPasswordEmpty, ReasonLDAPUserNotFound, ReasonPasswordIncorrect:
 		return "The email address or password is incorrect."
 	case ReasonPasswordExpired, ReasonPasswordMustChange:

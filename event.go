@@ -27,6 +27,10 @@ const (
 	EventMetadataRefreshError EventType = "metadata_refresh_failed"
 	EventMetadataHeldBack     EventType = "metadata_held_back"
 	EventWarning              EventType = "warning"
+	// EventNetworkDryRunRefusal: a login from outside an account's or
+	// connection's allowed networks, allowed because the list runs in dry
+	// run (login.Networks.DryRun).
+	EventNetworkDryRunRefusal EventType = "network_dry_run_refusal"
 	// EventLogout: sessions ended by a logout the identity provider
 	// started (single logout). Attrs "partial" is "true" when some could
 	// not be ended.

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -299,6 +300,10 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 		fail(policy.Decide(acct.policy, policy.User{Email: id.Email}, method).Err(), acct.ID, false)
 		return
 	}
+	if err := h.networkRefusal(r, acct, entry, ""); err != nil {
+		fail(err, acct.ID, false)
+		return
+	}
 	// An IdP-initiated login arrives by another site's POST, which does not
 	// carry the host's session cookie: finish it on the handler's own page,
 	// where a session of another user is seen and the person is asked
@@ -347,7 +352,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 	}
 	h.startSession(w, r, &Result{
 		User: res.User.ID, Email: email, Method: method, Identity: id,
-		Accounts: accounts, ReturnTo: h.orDefault(rt), Provisioning: res,
+		Accounts: accounts, ReturnTo: h.orDefault(cmp.Or(rt, entry.LandingPage)), Provisioning: res,
 		Decisions: []policy.Decision{decision}, SecondFactorRequired: decision.SecondFactorRequired,
 	})
 }

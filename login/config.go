@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -116,6 +117,13 @@ type Config struct {
 	// single logout and no logout redirect URL; DefaultReturnPath when
 	// empty. It must be a same-site path.
 	LogoutReturnPath string
+
+	// TrustedProxies are the reverse proxies and load balancers in front of
+	// the handler: only a request from one of them has its client address
+	// taken from X-Forwarded-For (the last address in it that is not a
+	// trusted proxy), for the allowed networks of accounts and
+	// connections. Empty: the peer's address counts.
+	TrustedProxies []netip.Prefix
 
 	// TrustedOrigins are origins ("https://admin.example") whose
 	// cross-origin POSTs to the handler's forms are allowed. Empty: only

@@ -2,6 +2,7 @@ package login
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -51,6 +52,30 @@ func (h *Handler) passwordDecisions(ctx context.Context, email, userID string) (
 	return allowed, ok, refused, nil
 }
 
+// passwordNetworks moves the accounts whose allowed networks do not hold
+// the client's address from the granted to the refused.
+func (h *Handler) passwordNetworks(r *http.Request, user string, allowed []string, ok, refused []policy.Decision) ([]string, []policy.Decision, []policy.Decision) {
+	var keptIDs []string
+	var kept []policy.Decision
+	for i, d := range ok {
+		acct, err := h.account(d.Account)
+		if err == nil {
+			if nerr := h.networkRefusal(r, acct, nil, user); nerr != nil {
+				nd := policy.Decision{Reason: sso.ReasonOf(nerr), Rule: policy.RuleClientNetwork, Account: d.Account, User: user, Method: policy.Password()}
+				var se *sso.Error
+				if errors.As(nerr, &se) {
+					nd.Detail = se.Detail
+				}
+				refused = append(refused, nd)
+				continue
+			}
+		}
+		keptIDs = append(keptIDs, allowed[i])
+		kept = append(kept, d)
+	}
+	return keptIDs, kept, refused
+}
+
 // passwordFailed is what a person reads after any failed password login:
 // a wrong password, or a right one of a user whose accounts all require
 // single sign-on. One answer for both, so that the form tells nobody
@@ -77,6 +102,7 @@ func (h *Handler) passwordLogin(w http.ResponseWriter, r *http.Request, email st
 		h.fail(w, r, failure{err: &sso.Error{Op: "login.Password", Reason: sso.ReasonInternal, Detail: "reading users or accounts failed", Err: err}, user: checked, returnTo: rt})
 		return
 	}
+	allowed, ok, refused = h.passwordNetworks(r, checked, allowed, ok, refused)
 	if len(allowed) == 0 && len(refused) > 0 {
 		for _, d := range refused {
 			if e, has := d.Event(h.now()); has {

@@ -41,6 +41,9 @@ type Account struct {
 	// Connections are the account's single sign-on connections, in the
 	// order people are offered them.
 	Connections []Connection
+	// Networks restricts every login that grants the account to client
+	// addresses in its ranges; empty allows all.
+	Networks Networks
 }
 
 // Connection is one single sign-on connection of an Account.
@@ -71,6 +74,14 @@ type Connection struct {
 	// provider's own logout page, or a page of the host). An absolute URL
 	// or a same-site path.
 	LogoutRedirectURL string
+	// LandingPage is the same-site path where a login through this
+	// connection lands when it has no return path of its own (an
+	// IdP-initiated login without RelayState, say); Config.DefaultReturnPath
+	// when empty.
+	LandingPage string
+	// Networks restricts logins through this connection to client
+	// addresses in its ranges; empty allows all.
+	Networks Networks
 	// ReplaceSessionWithoutAsking lets an IdP-initiated login replace the
 	// session of another user in the same browser without asking. By
 	// default such a login is finished on the handler's own page, which
@@ -428,6 +439,10 @@ func (r *Registry) build(accounts []Account) (*snapshot, error) {
 		if len(a.Policy.Connections) > 0 {
 			return nil, configError(a.ID, "", "Policy.Connections is set; declare each connection's stage and test users in Connections[i].Policy instead")
 		}
+		if msg := a.Networks.validate("Networks"); msg != "" {
+			return nil, configError(a.ID, "", msg)
+		}
+		a.Networks.Allow = slices.Clone(a.Networks.Allow)
 		acct := &account{Account: a, policy: a.Policy}
 		acct.policy.Account = a.ID
 		da := discovery.Account{ID: a.ID, Name: a.Name, Aliases: a.Aliases, Domains: a.Domains}
@@ -496,6 +511,14 @@ func (r *Registry) entry(acct string, j int, c *Connection) (*entry, error) {
 	e.prov.ID = id
 	if err := e.prov.Validate(); err != nil {
 		return nil, err
+	}
+	if p := c.LandingPage; p != "" {
+		if _, ok := sso.SafeReturnPath(p); !ok {
+			return nil, bad("LandingPage " + quote(p) + " must be a same-site path starting with /, e.g. \"/dashboard\"")
+		}
+	}
+	if msg := c.Networks.validate("Networks"); msg != "" {
+		return nil, bad(msg)
 	}
 	if u := c.LogoutRedirectURL; u != "" && !validRedirect(u) {
 		return nil, bad("LogoutRedirectURL " + quote(u) + " must be an absolute http(s) URL or a same-site path starting with /")

@@ -289,6 +289,12 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request, choice discovery
 			fail(policy.Decide(acct.policy, policy.User{Email: email}, policy.SSO(choice.Connection, choice.Protocol)).Err())
 			return
 		}
+		// Not sent to the identity provider from where the login would
+		// be refused on its return.
+		if err := h.networkRefusal(r, acct, entry, ""); err != nil {
+			fail(err)
+			return
+		}
 	}
 	if entry.Authenticator.Protocol() == sso.ProtocolLDAP {
 		q := url.Values{}

@@ -108,6 +108,10 @@ const (
 	// RuleSecondFactor: switching accounts needs the application's second
 	// factor, which the current login did not complete (see NeedsReauth).
 	RuleSecondFactor Rule = "second_factor"
+	// RuleClientNetwork: the client's address is outside the allowed
+	// networks of the account (decided by package login, which knows the
+	// request; see login.Networks).
+	RuleClientNetwork Rule = "client_network"
 )
 
 // Decision is the outcome of [Decide].

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -436,19 +437,31 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.registerWithMocks()
 	a.login, err = login.New(login.Config{
-		Registry:      a.reg,
-		Provisioner:   a.prov,
-		Users:         a.users,
-		Sessions:      a.host,
-		Passwords:     a.pw,
-		StateStore:    a.store,
-		Templates:     loginTemplates(),
-		CanAdminister: a.canAdminister,
-		Events:        a.events,
-		Logger:        a.log,
-		SecureCookies: strings.HasPrefix(a.baseURL, "https://"),
+		Registry:       a.reg,
+		TrustedProxies: trustedProxies(cfg.TrustedProxies),
+		Provisioner:    a.prov,
+		Users:          a.users,
+		Sessions:       a.host,
+		Passwords:      a.pw,
+		StateStore:     a.store,
+		Templates:      loginTemplates(),
+		CanAdminister:  a.canAdminister,
+		Events:         a.events,
+		Logger:         a.log,
+		SecureCookies:  strings.HasPrefix(a.baseURL, "https://"),
 	})
 	return err
+}
+
+// trustedProxies converts the checked trusted_proxies.
+func trustedProxies(vs []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range vs {
+		if p, ok := parsePrefix(v); ok {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // loginTemplates are the login handler's default pages with a link back to

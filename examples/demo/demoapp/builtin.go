@@ -161,6 +161,7 @@ func builtinConfig() *Config {
 					samlConn("simplecity-staff", "Simple City staff", func(c *ConnectionConfig) {
 						simpleJIT("SAML2", "Staff")(c)
 						c.LogoutRedirectURL = "/?logged_out=simplecity"
+						c.LandingPage = "/?landing=simplecity" // an IdP-initiated login without RelayState
 					}),
 					samlConn("simplecity-partners", "Simple City partners", simpleJIT("PARTNERS", "Partner")),
 				}},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/discovery"
+	"github.com/ssokit/sso/login"
 	"github.com/ssokit/sso/policy"
 	"github.com/ssokit/sso/provisioning"
 )
@@ -48,6 +50,16 @@ type Config struct {
 	// Users are the application's users with their passwords and
 	// memberships, created at start when the database does not have them.
 	Users []UserConfig `json:"users,omitempty"`
+	// TrustedProxies are the proxies in front of the application whose
+	// X-Forwarded-For gives the client address (for networks).
+	TrustedProxies []string `json:"trusted_proxies,omitempty"`
+}
+
+// NetworksConfig is an allowed-networks list (login.Networks): address
+// ranges ("10.0.0.0/8", "2001:db8::/32") or single addresses.
+type NetworksConfig struct {
+	Allow  []string `json:"allow"`
+	DryRun bool     `json:"dry_run,omitempty"`
 }
 
 // MockIdPs are the loopback addresses of the built-in mock identity
@@ -76,6 +88,8 @@ type AccountConfig struct {
 	Policy PolicyConfig `json:"policy"`
 	// Connections are the account's identity providers.
 	Connections []ConnectionConfig `json:"connections,omitempty"`
+	// Networks restricts every login to the account to client addresses.
+	Networks *NetworksConfig `json:"networks,omitempty"`
 }
 
 // PolicyConfig is policy.Policy without the parts the connections carry.
@@ -124,6 +138,12 @@ type ConnectionConfig struct {
 	// post_logout_redirect_url): e.g. the identity provider's logout page
 	// or a page of this application. An absolute URL or a path.
 	LogoutRedirectURL string `json:"logout_redirect_url,omitempty"`
+	// LandingPage is where a login through this connection without a
+	// return path lands: a path of this application.
+	LandingPage string `json:"landing_page,omitempty"`
+	// Networks restricts logins through this connection to client
+	// addresses.
+	Networks *NetworksConfig `json:"networks,omitempty"`
 
 	// SAML, OIDC and LDAP are the protocol's settings: the one of Protocol.
 	SAML *SAMLConfig `json:"saml,omitempty"`
@@ -447,6 +467,11 @@ func (c *Config) check(p *problems) {
 	}
 	accounts := map[string]bool{}
 	conns := map[string]string{}
+	for i, v := range c.TrustedProxies {
+		if _, ok := parsePrefix(v); !ok {
+			p.add(fmt.Sprintf("trusted_proxies[%d]", i), "%q is neither an address range nor an address", v)
+		}
+	}
 	for i, a := range c.Accounts {
 		af := fmt.Sprintf("accounts[%d]", i)
 		if a.ID == "" {
@@ -455,6 +480,7 @@ func (c *Config) check(p *problems) {
 			p.add(af+".id", "account ID %q is used twice", a.ID)
 		}
 		accounts[a.ID] = true
+		a.Networks.networks(p, af+".networks")
 		switch a.Policy.Mode {
 		case "", policy.ModePasswordOnly, policy.ModeSSOOptional, policy.ModeSSORequired:
 		default:
@@ -470,6 +496,12 @@ func (c *Config) check(p *problems) {
 				conns[cc.ID] = cf
 			}
 			checkRedirect(p, cf+".logout_redirect_url", cc.LogoutRedirectURL)
+			if lp := cc.LandingPage; lp != "" {
+				if _, ok := sso.SafeReturnPath(lp); !ok {
+					p.add(cf+".landing_page", "%q is not a path of this application starting with / (e.g. \"/dashboard\")", lp)
+				}
+			}
+			cc.Networks.networks(p, cf+".networks")
 			switch cc.Stage {
 			case "", policy.StageDraft, policy.StageTesting, policy.StageLive:
 			default:
@@ -557,6 +589,39 @@ func (c *Config) check(p *problems) {
 			}
 		}
 	}
+}
+
+// networks converts an allowed-networks list, adding a problem for each
+// entry that is neither a range nor an address.
+func (n *NetworksConfig) networks(p *problems, field string) login.Networks {
+	if n == nil {
+		return login.Networks{}
+	}
+	out := login.Networks{DryRun: n.DryRun}
+	for i, v := range n.Allow {
+		if pr, ok := parsePrefix(v); ok {
+			out.Allow = append(out.Allow, pr)
+		} else {
+			p.add(fmt.Sprintf("%s.allow[%d]", field, i), "%q is neither an address range (\"10.0.0.0/8\", \"2001:db8::/32\") nor an address", v)
+		}
+	}
+	if len(n.Allow) == 0 {
+		p.add(field+".allow", "empty: list the address ranges logins may come from, or remove %s", field)
+	}
+	return out
+}
+
+// parsePrefix parses a range, or an address as the range of that address
+// alone; a range with host bits set is refused.
+func parsePrefix(v string) (netip.Prefix, bool) {
+	if pr, err := netip.ParsePrefix(v); err == nil {
+		return pr, pr == pr.Masked()
+	}
+	if a, err := netip.ParseAddr(v); err == nil {
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), true
+	}
+	return netip.Prefix{}, false
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -26,7 +26,7 @@ func (cfg *Config) declare(p *problems, kept map[string]policy.Policy, keptIn st
 		af := fmt.Sprintf("accounts[%d]", i)
 		pol := policy.Policy{Account: ac.ID, Mode: ac.Policy.Mode, Scope: ac.Policy.Scope, AdminsMayUsePassword: ac.Policy.AdminsMayUsePassword,
 			DryRun: ac.Policy.DryRun, SecondFactorRequired: ac.Policy.SecondFactorRequired, SSOSatisfiesSecondFactor: ac.Policy.SSOSatisfiesSecondFactor}
-		acct := login.Account{ID: ac.ID, Name: ac.Name, Aliases: ac.Aliases, Domains: ac.Domains}
+		acct := login.Account{ID: ac.ID, Name: ac.Name, Aliases: ac.Aliases, Domains: ac.Domains, Networks: ac.Networks.networks(p, af+".networks")}
 		for j, cc := range ac.Connections {
 			cf := fmt.Sprintf("%s.connections[%d]", af, j)
 			a, err := auth(cf, ac, cc)
@@ -40,7 +40,8 @@ func (cfg *Config) declare(p *problems, kept map[string]policy.Policy, keptIn st
 				continue
 			}
 			acct.Connections = append(acct.Connections, login.Connection{Authenticator: a, DisplayName: cc.DisplayName, LogoURL: cc.LogoURL,
-				Issuers: cc.Issuers, Module: cc.Module, Provisioning: prov, LogoutRedirectURL: cc.LogoutRedirectURL})
+				Issuers: cc.Issuers, Module: cc.Module, Provisioning: prov, LogoutRedirectURL: cc.LogoutRedirectURL,
+				LandingPage: cc.LandingPage, Networks: cc.Networks.networks(p, cf+".networks")})
 			pol.Connections = append(pol.Connections, policy.Connection{ID: cc.ID, Stage: cc.Stage, TestUserEmails: cc.TestUsers})
 		}
 		if saved, ok := kept[ac.ID]; ok {
