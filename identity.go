@@ -53,6 +53,20 @@ type Identity struct {
 	Attributes map[string][]string
 	// AuthTime is when the person authenticated at the issuer, if known.
 	AuthTime time.Time
+	// AuthnContext is how the person authenticated, as the issuer states
+	// it: the SAML assertion's AuthnContextClassRef, the OpenID Connect acr
+	// claim. Empty when not stated.
+	AuthnContext string
+	// AuthnMethods are the authentication methods the issuer names: the
+	// OpenID Connect amr claim (RFC 8176), Entra ID's
+	// authnmethodsreferences SAML attribute.
+	AuthnMethods []string
+	// MFA reports that the issuer's statement (AuthnContext or
+	// AuthnMethods) shows more than one authentication factor, by the
+	// connection's rules (see MultiFactor, saml.Config.MFAContexts,
+	// oidc.Config.MFAACRValues). It is the identity provider's word, which
+	// policy may count as the account's second factor.
+	MFA bool
 	// SessionIndex is the SAML session index, needed for single logout
 	// (the OIDC "sid" claim for OpenID Connect).
 	SessionIndex string

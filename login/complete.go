@@ -278,7 +278,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 		fail(err, choice.Account, false)
 		return
 	}
-	method := policy.MethodOf(id)
+	method := methodOf(entry, id)
 	if entry.debug && !c.resumed {
 		h.log.LogAttrs(ctx, slog.LevelInfo, "login: identity (debug mode)", slog.String("connection", id.Connection), slog.String("issuer", id.Issuer),
 			slog.String("subject", id.Subject), slog.String("email", id.Email), slog.Any("groups", id.Groups), slog.Any("attributes", id.Attributes),
@@ -377,7 +377,7 @@ func (h *Handler) testResult(w http.ResponseWriter, r *http.Request, acct *accou
 	page := &TestPage{
 		Page:    h.page("Test login", rt, ""),
 		Account: acct.ID, Connection: id.Connection, Identity: id, Attributes: sortedAttributes(id.Attributes), Module: id.FirstAttribute(h.cfg.ModuleAttributes...),
-		Decision: policy.Decide(acct.policy, policy.User{Email: id.Email}, policy.MethodOf(id)),
+		Decision: policy.Decide(acct.policy, policy.User{Email: id.Email}, methodOf(h.entryOr(id.Connection), id)),
 	}
 	if pv, ok := h.cfg.Provisioner.(Previewer); ok {
 		plan, err := pv.Preview(ctx, preq)
@@ -395,7 +395,7 @@ func (h *Handler) testResult(w http.ResponseWriter, r *http.Request, acct *accou
 			// login: roles and the administrators' break-glass count.
 			if plan.Result != nil {
 				if facts, err := h.cfg.Users.FactsOf(ctx, plan.Result); err == nil {
-					page.Decision = policy.Decide(acct.policy, facts, policy.MethodOf(id))
+					page.Decision = policy.Decide(acct.policy, facts, methodOf(h.entryOr(id.Connection), id))
 				}
 			}
 		}
@@ -427,6 +427,23 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, res *Resu
 		h.setBrowser(w, r, browserState{})
 	}
 	http.Redirect(w, r, res.ReturnTo, http.StatusSeeOther)
+}
+
+// methodOf is the policy method of a login through e (nil when unknown):
+// the identity's MFA evidence, or the administrator's statement that the
+// IdP always enforces it.
+func methodOf(e *entry, id *sso.Identity) policy.Method {
+	m := policy.MethodOf(id)
+	if e != nil && e.IdPEnforcesMFA {
+		m.MFA = true
+	}
+	return m
+}
+
+// entryOr returns the registered connection id, or nil.
+func (h *Handler) entryOr(id string) *entry {
+	e, _ := h.entry(id)
+	return e
 }
 
 // reportWarnings puts the warnings of a successful login's identity (a

@@ -283,6 +283,37 @@ func TestLoginWarningsReported(t *testing.T) {
 	}
 }
 
+// TestSecondFactorNeedsMFAEvidence: with SSOSatisfiesSecondFactor, a
+// single sign-on login skips the application's second factor only when the
+// IdP showed multi-factor authentication, or when an administrator states
+// that the connection's IdP always enforces it.
+func TestSecondFactorNeedsMFAEvidence(t *testing.T) {
+	w := newWorld(t)
+	if err := w.setPolicy("grants", policy.Policy{Mode: policy.ModeSSOOptional, SecondFactorRequired: true, SSOSatisfiesSecondFactor: true,
+		Connections: []policy.Connection{{ID: "grants-saml", Stage: policy.StageLive}}}); err != nil {
+		t.Fatal(err)
+	}
+	signIn := func(email string) *login.Result {
+		b := w.browser()
+		wantRedirect(t, b.samlLogin(b.post("/auth/login", form("email", email)), email), "/")
+		return b.mustSession(email)
+	}
+	if res := signIn("sam@grants.example"); !res.SecondFactorRequired || res.Identity.MFA {
+		t.Fatalf("a password-only IdP login: second factor required %v, MFA %v", res.SecondFactorRequired, res.Identity.MFA)
+	}
+	if res := signIn("mia@grants.example"); res.SecondFactorRequired || !res.Identity.MFA || res.Identity.AuthnContext != "https://refeds.org/profile/mfa" {
+		t.Fatalf("an MFA IdP login: second factor required %v, identity %+v", res.SecondFactorRequired, res.Identity)
+	}
+	c, _, _ := w.reg.Connection("grants-saml")
+	c.IdPEnforcesMFA = true
+	if err := w.setConnection(c); err != nil {
+		t.Fatal(err)
+	}
+	if res := signIn("sam@grants.example"); res.SecondFactorRequired {
+		t.Fatal("the administrator's statement that the IdP enforces MFA is ignored")
+	}
+}
+
 // mustSessionOf is mustSession for users created by the login.
 func (b *browser) mustSessionOf(email string) *login.Result {
 	b.t.Helper()

@@ -74,6 +74,13 @@ type Connection struct {
 	// provider's own logout page, or a page of the host). An absolute URL
 	// or a same-site path.
 	LogoutRedirectURL string
+	// IdPEnforcesMFA states that the connection's identity provider
+	// always requires multi-factor authentication, so that every login
+	// through it counts as multi-factor (policy.Method.MFA) even when the
+	// IdP does not say so in the login (sso.Identity.MFA). It is an
+	// administrator's statement: with Policy.SSOSatisfiesSecondFactor, the
+	// application's own second factor is then skipped for these logins.
+	IdPEnforcesMFA bool
 	// LandingPage is the same-site path where a login through this
 	// connection lands when it has no return path of its own (an
 	// IdP-initiated login without RelayState, say); Config.DefaultReturnPath

@@ -202,6 +202,8 @@ var (
 	}
 	samlUsers = []samltest.User{
 		{Email: "sam@grants.example", GivenName: "Sam", FamilyName: "Grant"},
+		// mia signs in at the IdP with a second factor, and the IdP says so.
+		{Email: "mia@grants.example", GivenName: "Mia", AuthnContext: "https://refeds.org/profile/mfa"},
 		{Email: "dave@simple.example", GivenName: "David", FamilyName: "Smith", Department: "Shipping",
 			Attributes: map[string][]string{"SSOModule": {"PARTNERS"}, "UID": {"T5014CD"}, "Roles": {"Clerk,Reviewer"}}},
 		{Email: "stan@simple.example", GivenName: "Stan", Attributes: map[string][]string{"SSOModule": {"SAML2"}, "UID": {"S1"}}},
@@ -339,6 +341,7 @@ func newWorld(t *testing.T, opts ...worldOptions) *world {
 	w.addUser("ada@acme.example", "ada-pw", map[string][]string{"acme": {adminRole}})
 	w.addUser("olly@acme.example", "olly-pw", map[string][]string{"acme": nil})
 	w.addUser("sam@grants.example", "sam-pw", map[string][]string{"grants": nil})
+	w.addUser("mia@grants.example", "mia-pw", map[string][]string{"grants": nil})
 	w.addUser("assessor@outside.example", "assessor-pw", map[string][]string{"grants": {"Assessor"}})
 	w.addUser("rita@recruit.example", "rita-pw", map[string][]string{"recruit": nil})
 	w.addUser("alice@example.com", "alice-app-pw", map[string][]string{"keyldap": {adminRole}, "keyoidc": nil})

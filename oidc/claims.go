@@ -207,6 +207,13 @@ func (c *Connection) identity(issuer, subject string, claims map[string]any, f *
 		FlowData:   f.Data,
 	}
 	id.SessionIndex = claimString(claims["sid"])
+	id.AuthnContext = claimString(claims["acr"])
+	id.AuthnMethods = claimStrings(claims["amr"], false)
+	mfaACR := c.cfg.MFAACRValues
+	if mfaACR == nil {
+		mfaACR = DefaultMFAACRValues
+	}
+	id.MFA = (id.AuthnContext != "" && slices.Contains(mfaACR, id.AuthnContext)) || sso.MultiFactor(id.AuthnMethods)
 	get := func(names []string) string { return firstClaim(claims, names) }
 	id.GivenName, id.FamilyName, id.DisplayName = get(m.GivenName), get(m.FamilyName), get(m.DisplayName)
 	seen := map[string]bool{}

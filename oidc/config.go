@@ -93,6 +93,16 @@ func (e Endpoints) manual() bool {
 	return e.Authorization != "" || e.Token != "" || e.JWKS != "" || e.Userinfo != "" || e.EndSession != ""
 }
 
+// DefaultMFAACRValues are the acr values that show multi-factor
+// authentication: OpenID PAPE's multi-factor policy, the REFEDS MFA
+// profile and Okta's two-factor classes.
+var DefaultMFAACRValues = []string{
+	"http://schemas.openid.net/pape/policies/2007/06/multi-factor",
+	"https://refeds.org/profile/mfa",
+	"urn:okta:loa:2fa:any",
+	"phr", "phrh",
+}
+
 // DefaultAttributes are the claims that fill an [sso.Identity] where
 // Config.Attributes names none: the standard claims of OpenID Connect Core
 // 5.1, and "groups" and "roles" for groups.
@@ -175,6 +185,15 @@ type Config struct {
 	// SplitGroups splits string group values on commas ("admin, editors"
 	// becomes two groups). Array values are never split.
 	SplitGroups bool
+	// ACRValues, when set, asks the provider for these authentication
+	// context classes (the acr_values parameter), e.g. one that requires
+	// multi-factor authentication. What the provider did comes back as
+	// Identity.AuthnContext (acr) and Identity.AuthnMethods (amr).
+	ACRValues []string
+	// MFAACRValues are the acr values that show multi-factor
+	// authentication (Identity.MFA); DefaultMFAACRValues when nil. An amr
+	// claim that shows more than one factor counts too (sso.MultiFactor).
+	MFAACRValues []string
 
 	// CACertPEM holds PEM certificates trusted instead of the system roots
 	// for the provider's TLS certificates.

@@ -344,6 +344,9 @@ func (c *Connection) Begin(ctx context.Context, req sso.BeginRequest) (*sso.Step
 	if req.ForceAuthn {
 		opts = append(opts, rp.WithPrompt("login"))
 	}
+	if len(c.cfg.ACRValues) > 0 {
+		opts = append(opts, rp.AuthURLOpt(rp.WithURLParam("acr_values", strings.Join(c.cfg.ACRValues, " "))))
+	}
 	u := rp.AuthURL(state, p.rp, opts...)
 	if err := flowstate.Of(req.Flows, c.cfg.StateStore, req.Binding).Save(ctx, f); err != nil {
 		return nil, err

@@ -109,7 +109,10 @@ type Policy struct {
 	SecondFactorRequired bool `json:"second_factor_required,omitempty"`
 	// SSOSatisfiesSecondFactor says a single sign-on login counts as the
 	// second factor ("bypass two-factor authentication when logged in
-	// with SSO"): the identity provider is trusted to have enforced its own.
+	// with SSO") when it carries evidence of multi-factor authentication
+	// (Method.MFA): the identity provider said so, or an administrator
+	// stated that it always enforces it. A login without that evidence
+	// still needs the application's second factor.
 	SSOSatisfiesSecondFactor bool `json:"sso_satisfies_second_factor,omitempty"`
 	// Connections are the single sign-on connections whose logins the
 	// account accepts, with their stage. A login through a connection not

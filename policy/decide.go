@@ -47,6 +47,12 @@ type Method struct {
 	Connection string `json:"connection,omitempty"`
 	// Protocol is the connection's protocol, for the record.
 	Protocol sso.Protocol `json:"protocol,omitempty"`
+	// MFA reports evidence that the single sign-on login used more than
+	// one factor: the identity provider said so (sso.Identity.MFA), or an
+	// administrator stated that the connection's IdP always enforces it.
+	// Only then does Policy.SSOSatisfiesSecondFactor count the login as
+	// the second factor.
+	MFA bool `json:"mfa,omitempty"`
 }
 
 // Password returns the Method of a password login.
@@ -58,7 +64,11 @@ func SSO(connection string, protocol sso.Protocol) Method {
 }
 
 // MethodOf returns the Method of the login that produced id.
-func MethodOf(id *sso.Identity) Method { return SSO(id.Connection, id.Protocol) }
+func MethodOf(id *sso.Identity) Method {
+	m := SSO(id.Connection, id.Protocol)
+	m.MFA = id.MFA
+	return m
+}
 
 // String returns "password" or "sso:<protocol>:<connection>".
 func (m Method) String() string {
@@ -266,8 +276,8 @@ func decideSSO(p *Policy, u User, d *Decision) {
 	case StageLive:
 		d.allow(RuleConnectionLive, "connection \""+id+"\" is live")
 	}
-	d.SecondFactorSatisfied = p.SSOSatisfiesSecondFactor
-	d.SecondFactorRequired = p.SecondFactorRequired && !p.SSOSatisfiesSecondFactor
+	d.SecondFactorSatisfied = p.SSOSatisfiesSecondFactor && d.Method.MFA
+	d.SecondFactorRequired = p.SecondFactorRequired && !d.SecondFactorSatisfied
 }
 
 // inScope reports whether the requirement applies to u, and why.

@@ -32,13 +32,14 @@ func with(p policy.Policy, f func(*policy.Policy)) policy.Policy {
 }
 
 var (
-	staff    = policy.User{ID: "u-staff", Email: "olly@acme.example", Roles: []string{"Staff"}}
-	admin    = policy.User{ID: "u-admin", Email: "ada@acme.example", Roles: []string{"Administrator"}, Admin: true}
-	assessor = policy.User{ID: "u-assessor", Email: "assessor@gmail.com", Roles: []string{"Assessor"}}
-	tester   = policy.User{ID: "u-other", Email: "tess@xn--bcher-kva.example"}
-	byID     = policy.User{ID: "u-tester", Email: "someone@else.example"}
-	password = policy.Password()
-	viaIdP   = policy.SSO("acme-idp", sso.ProtocolSAML)
+	staff     = policy.User{ID: "u-staff", Email: "olly@acme.example", Roles: []string{"Staff"}}
+	admin     = policy.User{ID: "u-admin", Email: "ada@acme.example", Roles: []string{"Administrator"}, Admin: true}
+	assessor  = policy.User{ID: "u-assessor", Email: "assessor@gmail.com", Roles: []string{"Assessor"}}
+	tester    = policy.User{ID: "u-other", Email: "tess@xn--bcher-kva.example"}
+	byID      = policy.User{ID: "u-tester", Email: "someone@else.example"}
+	password  = policy.Password()
+	viaIdP    = policy.SSO("acme-idp", sso.ProtocolSAML)
+	viaIdPMFA = func() policy.Method { m := viaIdP; m.MFA = true; return m }()
 )
 
 func TestDecide(t *testing.T) {
@@ -139,10 +140,11 @@ func TestDecideSecondFactor(t *testing.T) {
 	}{
 		{"password needs the second factor", base, password, false, true},
 		{"password needs it even with bypass", bypass, password, false, true},
-		{"sso without bypass needs it", base, viaIdP, false, true},
-		{"sso with bypass satisfies it", bypass, viaIdP, true, false},
+		{"sso without bypass needs it", base, viaIdPMFA, false, true},
+		{"sso with MFA evidence and bypass satisfies it", bypass, viaIdPMFA, true, false},
+		{"sso without MFA evidence needs it even with bypass", bypass, viaIdP, false, true},
 		{"no second factor, no bypass", live(policy.ModeSSOOptional), viaIdP, false, false},
-		{"bypass alone", with(live(policy.ModeSSOOptional), func(p *policy.Policy) { p.SSOSatisfiesSecondFactor = true }), viaIdP, true, false},
+		{"bypass alone", with(live(policy.ModeSSOOptional), func(p *policy.Policy) { p.SSOSatisfiesSecondFactor = true }), viaIdPMFA, true, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -204,6 +206,7 @@ func TestNeedsReauth(t *testing.T) {
 	twoFactorBypass := with(twoFactor, func(p *policy.Policy) { p.SSOSatisfiesSecondFactor = true })
 	pwSession := policy.Session{Method: password}
 	ssoSession := policy.Session{Method: viaIdP}
+	mfaSession := policy.Session{Method: viaIdPMFA}
 	otherSSO := policy.Session{Method: policy.SSO("globex-idp", sso.ProtocolOIDC)}
 
 	tests := []struct {
@@ -221,7 +224,8 @@ func TestNeedsReauth(t *testing.T) {
 		{"password into account needing a second factor", twoFactor, pwSession, true, policy.RuleSecondFactor},
 		{"password with second factor done", twoFactor, policy.Session{Method: password, SecondFactor: true}, false, policy.RuleSSOOptional},
 		{"sso where sso is not a second factor", twoFactor, ssoSession, true, policy.RuleSecondFactor},
-		{"sso where sso satisfies the second factor", twoFactorBypass, ssoSession, false, policy.RuleConnectionLive},
+		{"sso with MFA where sso satisfies the second factor", twoFactorBypass, mfaSession, false, policy.RuleConnectionLive},
+		{"sso without MFA evidence where sso could satisfy it", twoFactorBypass, ssoSession, true, policy.RuleSecondFactor},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -135,9 +135,17 @@ func TestScenarioSmartSimple(t *testing.T) {
 	if !d.SecondFactorRequired || d.SecondFactorSatisfied {
 		t.Errorf("password login: %+v; want the second factor", d)
 	}
+	// "Bypass Two Factor Authentication" holds for a login whose IdP
+	// showed multi-factor authentication, not for any SSO login.
 	d = expect(t, "additional", p, clerk, saml2, true, "")
+	if !d.SecondFactorRequired || d.SecondFactorSatisfied {
+		t.Errorf("SSO login without MFA evidence: %+v; want the second factor", d)
+	}
+	saml2MFA := saml2
+	saml2MFA.MFA = true
+	d = expect(t, "additional", p, clerk, saml2MFA, true, "")
 	if d.SecondFactorRequired || !d.SecondFactorSatisfied {
-		t.Errorf("SSO login with bypass: %+v; want the second factor satisfied", d)
+		t.Errorf("SSO login with MFA and bypass: %+v; want the second factor satisfied", d)
 	}
 	expect(t, "additional", p, clerk, policy.SSO("shipping-partners", sso.ProtocolSAML), true, "")
 

@@ -123,3 +123,69 @@ func TestBeginErrors(t *testing.T) {
 	_, err = idpOnly.Begin(context.Background(), sso.BeginRequest{Binding: browser})
 	wantReason(t, err, sso.ReasonInvalidConfig)
 }
+
+// TestMFAEvidence: RequestedAuthnContext asks the IdP for multi-factor
+// authentication; what the IdP states comes back on the Identity, and
+// Identity.MFA is set only when it shows more than one factor (a class of
+// MFAContexts, or Entra ID's multipleauthn method).
+func TestMFAEvidence(t *testing.T) {
+	const refedsMFA = "https://refeds.org/profile/mfa"
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) {
+		c.RequestedAuthnContext, c.RequestedAuthnComparison = []string{refedsMFA}, "minimum"
+	})
+	_, _, step := e.begin(sso.BeginRequest{})
+	u, _ := url.Parse(step.URL)
+	doc := etree.NewDocument()
+	_ = doc.ReadFromBytes(inflate(t, u.Query().Get("SAMLRequest")))
+	rac := doc.Root().FindElement("./RequestedAuthnContext")
+	if rac == nil || rac.SelectAttrValue("Comparison", "") != "minimum" || rac.FindElement("./AuthnContextClassRef").Text() != refedsMFA {
+		t.Fatalf("AuthnRequest has no RequestedAuthnContext for %s", refedsMFA)
+	}
+	plain := newEnv(t, samltest.Config{}, nil)
+	_, _, step = plain.begin(sso.BeginRequest{})
+	u, _ = url.Parse(step.URL)
+	doc = etree.NewDocument()
+	_ = doc.ReadFromBytes(inflate(t, u.Query().Get("SAMLRequest")))
+	if doc.Root().FindElement("./RequestedAuthnContext") != nil {
+		t.Fatal("RequestedAuthnContext sent without the setting")
+	}
+
+	for _, c := range []struct {
+		name    string
+		context string
+		methods []string
+		mfa     bool
+	}{
+		{"password", samltest.AuthnContextPassword, nil, false},
+		{"REFEDS MFA", refedsMFA, nil, true},
+		{"smartcard with PIN", "urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI", nil, true},
+		{"Entra ID multipleauthn", samltest.AuthnContextPassword, []string{"http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/password", "http://schemas.microsoft.com/claims/multipleauthn"}, true},
+		{"Entra ID password only", samltest.AuthnContextPassword, []string{"http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/password"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			opts := samltest.ResponseOptions{User: "alice@example.com", AuthnContext: c.context}
+			if c.methods != nil {
+				opts.Attributes = map[string][]string{saml.AttributeAuthnMethods: c.methods}
+			}
+			id, err := plain.login(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id.AuthnContext != c.context || id.MFA != c.mfa || len(id.AuthnMethods) != len(c.methods) {
+				t.Fatalf("AuthnContext %q AuthnMethods %v MFA %v", id.AuthnContext, id.AuthnMethods, id.MFA)
+			}
+		})
+	}
+	// A connection may name its IdP's own classes.
+	own := newEnv(t, samltest.Config{}, func(c *saml.Config) { c.MFAContexts = []string{"urn:example:acme:otp"} })
+	if id, err := own.login(samltest.ResponseOptions{User: "alice@example.com", AuthnContext: "urn:example:acme:otp"}); err != nil || !id.MFA {
+		t.Fatalf("own MFA class: %v %+v", err, id)
+	}
+	if id, err := own.login(samltest.ResponseOptions{User: "alice@example.com", AuthnContext: refedsMFA}); err != nil || id.MFA {
+		t.Fatalf("a class outside MFAContexts: %v MFA %v", err, id.MFA)
+	}
+	if _, err := saml.New(context.Background(), saml.Config{ID: "x", EntityID: spEntity, ACSURL: acsURL, IdPMetadataXML: plain.idp.Metadata(),
+		RequestedAuthnComparison: "minimum"}); sso.ReasonOf(err) != sso.ReasonInvalidConfig {
+		t.Fatalf("a comparison without contexts: %v", err)
+	}
+}

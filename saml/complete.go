@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -180,12 +181,23 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
+// mfaContexts returns Config.MFAContexts or the defaults.
+func (sp *ServiceProvider) mfaContexts() []string {
+	if sp.cfg.MFAContexts != nil {
+		return sp.cfg.MFAContexts
+	}
+	return DefaultMFAContexts
+}
+
 // fillIdentity maps the checked response onto id.
 func (sp *ServiceProvider) fillIdentity(id *sso.Identity, res *checkedResponse) error {
 	id.Issuer = res.issuer
 	id.Attributes = res.attrs
 	id.AuthTime = res.authnInstant
 	id.SessionIndex = res.sessionIndex
+	id.AuthnContext = res.authnContext
+	id.AuthnMethods = res.attrs[AttributeAuthnMethods]
+	id.MFA = slices.Contains(sp.mfaContexts(), id.AuthnContext) || sso.MultiFactor(id.AuthnMethods)
 	id.Warnings = append(id.Warnings, res.warnings...)
 	look := attrLookup{res: res}
 	if a := sp.cfg.SubjectAttribute; a != "" {

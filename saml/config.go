@@ -123,6 +123,19 @@ type Config struct {
 	// NameIDFormat is the NameIDPolicy Format to request, e.g.
 	// NameIDFormatEmailAddress. Empty lets the IdP choose.
 	NameIDFormat string
+	// RequestedAuthnContext, when set, asks the IdP for these
+	// authentication context classes (RequestedAuthnContext in the
+	// AuthnRequest), e.g. "https://refeds.org/profile/mfa" to ask for
+	// multi-factor authentication; RequestedAuthnComparison is "exact" (the
+	// default), "minimum", "maximum" or "better". What the IdP did comes
+	// back as Identity.AuthnContext whether or not it honoured the request.
+	RequestedAuthnContext    []string
+	RequestedAuthnComparison string
+	// MFAContexts are the AuthnContextClassRef values that show
+	// multi-factor authentication (Identity.MFA); DefaultMFAContexts when
+	// nil. Entra ID's authnmethodsreferences attribute counts too (see
+	// sso.MultiFactor).
+	MFAContexts []string
 	// SendLoginHint puts BeginRequest.LoginHint into the AuthnRequest's
 	// Subject. Some IdPs use it to pre-fill their login page; some reject
 	// requests that carry a Subject, hence opt-in.
@@ -193,6 +206,23 @@ type Config struct {
 }
 
 const claims = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/"
+
+// DefaultMFAContexts are the authentication context classes that show
+// multi-factor authentication: the REFEDS MFA profile, SAML 2.0's
+// two-factor and smartcard-with-PIN classes, and the class AD FS and Entra
+// ID name after a multi-factor sign-in.
+var DefaultMFAContexts = []string{
+	"https://refeds.org/profile/mfa",
+	"urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract",
+	"urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorUnregistered",
+	"urn:oasis:names:tc:SAML:2.0:ac:classes:TimeSyncToken",
+	"urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI",
+	"http://schemas.microsoft.com/claims/multipleauthn",
+}
+
+// AttributeAuthnMethods is the attribute in which Entra ID and AD FS name
+// the authentication methods used (Identity.AuthnMethods).
+const AttributeAuthnMethods = "http://schemas.microsoft.com/claims/authnmethodsreferences"
 
 // DefaultAttributes are the attributes that fill an [sso.Identity] where
 // Config.Attributes names none: the names Entra ID, ADFS, Okta, Google,
@@ -280,6 +310,14 @@ func (c *Config) Validate() error {
 	case "", BindingHTTPRedirect, BindingHTTPPost:
 	default:
 		return bad("IdPSSOBinding %q is not %s or %s", c.IdPSSOBinding, BindingHTTPRedirect, BindingHTTPPost)
+	}
+	switch c.RequestedAuthnComparison {
+	case "", "exact", "minimum", "maximum", "better":
+	default:
+		return bad("RequestedAuthnComparison %q is not exact, minimum, maximum or better", c.RequestedAuthnComparison)
+	}
+	if c.RequestedAuthnComparison != "" && len(c.RequestedAuthnContext) == 0 {
+		return bad("RequestedAuthnComparison is set without RequestedAuthnContext")
 	}
 	switch c.RequestBinding {
 	case "", BindingHTTPRedirect, BindingHTTPPost:

@@ -69,6 +69,7 @@ type checkedResponse struct {
 	replayUntil    time.Time
 	sessionIndex   string
 	authnInstant   time.Time
+	authnContext   string // AuthnContextClassRef
 	attrs          map[string][]string
 	friendly       map[string]string // FriendlyName -> Name
 	signers        []*trustedCert
@@ -669,6 +670,11 @@ func (c *checker) checkContent(res *checkedResponse, resp, a *etree.Element) err
 	if as := child(a, nsAssertion, "AuthnStatement"); as != nil {
 		res.sessionIndex = attr(as, "SessionIndex")
 		res.authnInstant, _ = parseTime(attr(as, "AuthnInstant"))
+		if ac := child(as, nsAssertion, "AuthnContext"); ac != nil {
+			if ref := child(ac, nsAssertion, "AuthnContextClassRef"); ref != nil {
+				res.authnContext = strings.TrimSpace(text(ref))
+			}
+		}
 	}
 	res.attrs = map[string][]string{}
 	res.friendly = map[string]string{}

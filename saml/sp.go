@@ -1,6 +1,7 @@
 package saml
 
 import (
+	"cmp"
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
@@ -238,6 +239,9 @@ func (sp *ServiceProvider) newState(md *IdPMetadata, raw []byte) (*idpState, err
 		NameIdFormat:                c.NameIDFormat,
 		AudienceURI:                 c.EntityID,
 		Clock:                       sp.clock,
+	}
+	if len(c.RequestedAuthnContext) > 0 {
+		gosp.RequestedAuthnContext = &saml2.RequestedAuthnContext{Comparison: cmp.Or(c.RequestedAuthnComparison, "exact"), Contexts: c.RequestedAuthnContext}
 	}
 	if len(sp.keys) > 0 && sp.keys[0].cert != nil {
 		k := sp.keys[0]

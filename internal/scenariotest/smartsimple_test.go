@@ -63,8 +63,10 @@ func TestSmartSimple(t *testing.T) {
 		return c.Connection
 	}
 	assertion := func(uid, email, dept, roles string) *sso.Identity {
+		// The IdP states a multi-factor sign-in, which lets the SSO login
+		// count as the second factor.
 		a := &sso.Identity{Issuer: idp, Subject: uid, SubjectFormat: "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
-			Email: email, GivenName: "David", FamilyName: "Smith", IdPInitiated: true,
+			Email: email, GivenName: "David", FamilyName: "Smith", IdPInitiated: true, AuthnContext: "https://refeds.org/profile/mfa", MFA: true,
 			Attributes: map[string][]string{"UID": {uid}, "Department": {dept}, "Language": {"1"}, "SSOModule": {"SAML2"}}}
 		if roles != "-" {
 			a.Attributes["Roles"] = []string{roles}

@@ -115,6 +115,10 @@ type Attribute struct {
 // assertions).
 const ForgedNameID = "admin@forged.test"
 
+// AuthnContextPassword is the authentication context class the IdP states
+// by default: a password over TLS.
+const AuthnContextPassword = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+
 // ResponseOptions describe one response built by Server.Response.
 type ResponseOptions struct {
 	// User is the email of a configured user. Required unless NameID is set.
@@ -124,6 +128,9 @@ type ResponseOptions struct {
 	NameID string
 	// NameIDFormat overrides the NameID format.
 	NameIDFormat string
+	// AuthnContext overrides the AuthnContextClassRef stated (the user's,
+	// else AuthnContextPassword).
+	AuthnContext string
 	// Audience is the SP entity ID; required unless a single service
 	// provider is registered.
 	Audience string
@@ -239,6 +246,7 @@ func (idp *Server) Response(opts ResponseOptions) ([]byte, error) {
 		id: newID(), issue: issue, issuer: issuer, nameID: nameID, format: format, recipient: recipient,
 		inResponseTo: opts.InResponseTo, notBefore: notBefore, notOnOrAfter: notOnOrAfter, audience: audience,
 		sessionIndex: sessionIndex, attrs: attrs, extra: opts.ExtraAttributes,
+		authnContext: firstNonEmpty(opts.AuthnContext, u.AuthnContext, AuthnContextPassword),
 	})
 
 	mode := opts.Sign
@@ -328,6 +336,7 @@ const (
 
 type assertionData struct {
 	id, issuer, nameID, format, recipient, inResponseTo, audience, sessionIndex string
+	authnContext                                                                string
 	issue, notBefore, notOnOrAfter                                              time.Time
 	attrs                                                                       map[string][]string
 	extra                                                                       []Attribute
@@ -361,8 +370,7 @@ func assertion(d assertionData) *etree.Element {
 	as := a.CreateElement("saml:AuthnStatement")
 	as.CreateAttr("AuthnInstant", xmlTime(d.issue))
 	as.CreateAttr("SessionIndex", d.sessionIndex)
-	as.CreateElement("saml:AuthnContext").CreateElement("saml:AuthnContextClassRef").
-		SetText("urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport")
+	as.CreateElement("saml:AuthnContext").CreateElement("saml:AuthnContextClassRef").SetText(d.authnContext)
 	if len(d.attrs)+len(d.extra) > 0 {
 		st := a.CreateElement("saml:AttributeStatement")
 		names := make([]string, 0, len(d.attrs))

@@ -54,6 +54,10 @@ type User struct {
 	Groups []string
 	// Attributes are sent as they are, in addition.
 	Attributes map[string][]string
+	// AuthnContext is the AuthnContextClassRef the IdP states for this
+	// user's logins, e.g. "https://refeds.org/profile/mfa" for a user who
+	// signs in with a second factor; AuthnContextPassword when empty.
+	AuthnContext string
 }
 
 func (u User) attributes() map[string][]string {

@@ -138,6 +138,9 @@ type ConnectionConfig struct {
 	// post_logout_redirect_url): e.g. the identity provider's logout page
 	// or a page of this application. An absolute URL or a path.
 	LogoutRedirectURL string `json:"logout_redirect_url,omitempty"`
+	// IdPEnforcesMFA states that the IdP always requires multi-factor
+	// authentication (login.Connection.IdPEnforcesMFA).
+	IdPEnforcesMFA bool `json:"idp_enforces_mfa,omitempty"`
 	// LandingPage is where a login through this connection without a
 	// return path lands: a path of this application.
 	LandingPage string `json:"landing_page,omitempty"`
@@ -177,6 +180,11 @@ type SAMLConfig struct {
 	TrustEmail bool `json:"trust_email,omitempty"`
 	// AllowSHA1 accepts RSA-SHA1 signatures.
 	AllowSHA1 bool `json:"allow_sha1,omitempty"`
+	// RequestedAuthnContext asks the IdP for these authentication context
+	// classes; MFAContexts are the classes that show multi-factor
+	// authentication (saml.DefaultMFAContexts when absent).
+	RequestedAuthnContext []string `json:"requested_authn_context,omitempty"`
+	MFAContexts           []string `json:"mfa_contexts,omitempty"`
 }
 
 // OIDCConfig connects to an OpenID provider.
@@ -206,6 +214,11 @@ type OIDCConfig struct {
 	// on a private address (the built-in mock provider).
 	InsecureAllowHTTP           bool `json:"insecure_allow_http,omitempty"`
 	InsecureAllowPrivateNetwork bool `json:"insecure_allow_private_network,omitempty"`
+	// ACRValues asks the provider for these acr values; MFAACRValues are
+	// the acr values that show multi-factor authentication
+	// (oidc.DefaultMFAACRValues when absent).
+	ACRValues    []string `json:"acr_values,omitempty"`
+	MFAACRValues []string `json:"mfa_acr_values,omitempty"`
 }
 
 // LDAPConfig connects to an LDAP directory. Exactly one of Search,

@@ -41,7 +41,7 @@ func (cfg *Config) declare(p *problems, kept map[string]policy.Policy, keptIn st
 			}
 			acct.Connections = append(acct.Connections, login.Connection{Authenticator: a, DisplayName: cc.DisplayName, LogoURL: cc.LogoURL,
 				Issuers: cc.Issuers, Module: cc.Module, Provisioning: prov, LogoutRedirectURL: cc.LogoutRedirectURL,
-				LandingPage: cc.LandingPage, Networks: cc.Networks.networks(p, cf+".networks")})
+				LandingPage: cc.LandingPage, Networks: cc.Networks.networks(p, cf+".networks"), IdPEnforcesMFA: cc.IdPEnforcesMFA})
 			pol.Connections = append(pol.Connections, policy.Connection{ID: cc.ID, Stage: cc.Stage, TestUserEmails: cc.TestUsers})
 		}
 		if saved, ok := kept[ac.ID]; ok {
@@ -95,7 +95,8 @@ func protocolConfig(cc ConnectionConfig, account, baseURL string) (protocolConfi
 			IdPMetadataURL: s.IdPMetadataURL, IdPEntityID: s.IdPEntityID,
 			InsecureAllowHTTP: s.InsecureAllowHTTP, InsecureAllowPrivateNetwork: s.InsecureAllowPrivateNetwork,
 			AllowIdPInitiated: s.AllowIdPInitiated, SubjectAttribute: s.SubjectAttribute, NameIDFormat: s.NameIDFormat,
-			TrustEmail: s.TrustEmail, AllowSHA1: s.AllowSHA1, Debug: cc.Debug}
+			TrustEmail: s.TrustEmail, AllowSHA1: s.AllowSHA1, Debug: cc.Debug,
+			RequestedAuthnContext: s.RequestedAuthnContext, MFAContexts: s.MFAContexts}
 		switch {
 		case s.IdPMetadataXML != "":
 			sc.IdPMetadataXML = []byte(s.IdPMetadataXML)
@@ -107,7 +108,8 @@ func protocolConfig(cc ConnectionConfig, account, baseURL string) (protocolConfi
 		o := cc.OIDC
 		oc := &oidc.Config{ID: cc.ID, Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: sso.Secret(o.ClientSecret), AuthMethod: oidc.AuthMethod(o.AuthMethod),
 			RedirectURL: at.Callback, Scopes: o.Scopes, PostLogoutRedirectURL: absolute(baseURL, o.PostLogoutRedirectURL),
-			TrustEmail: o.TrustEmail, InsecureAllowHTTP: o.InsecureAllowHTTP, InsecureAllowPrivateNetwork: o.InsecureAllowPrivateNetwork, Debug: cc.Debug}
+			TrustEmail: o.TrustEmail, InsecureAllowHTTP: o.InsecureAllowHTTP, InsecureAllowPrivateNetwork: o.InsecureAllowPrivateNetwork, Debug: cc.Debug,
+			ACRValues: o.ACRValues, MFAACRValues: o.MFAACRValues}
 		if o.CACertFile != "" {
 			oc.CACertPEM, err = read("ca_cert_file", o.CACertFile)
 		}
