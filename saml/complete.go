@@ -87,6 +87,12 @@ type pending struct {
 func (sp *ServiceProvider) check(ctx context.Context, raw []byte, now time.Time, p pending) (*sso.Identity, error) {
 	c := &checker{sp: sp, st: sp.state(), now: now}
 	res, err := c.verify(raw)
+	if err != nil && sp.refetchForKey(ctx, err, c.st) {
+		// The IdP may have switched to a certificate published since the
+		// last fetch: check again against the fresh metadata.
+		c = &checker{sp: sp, st: sp.state(), now: now}
+		res, err = c.verify(raw)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +152,26 @@ func (sp *ServiceProvider) check(ctx context.Context, raw []byte, now time.Time,
 		sp.log.Info("saml: response accepted", "connection", sp.cfg.ID, "subject", id.Subject, "issuer", id.Issuer, "idp_initiated", id.IdPInitiated, "warnings", len(id.Warnings))
 	}
 	return id, nil
+}
+
+// refetchForKey fetches the metadata URL once, within
+// MetadataMinRefetchInterval, when err says the response was signed with
+// a key the connection does not trust, and reports whether the signing
+// certificates changed since st. Nothing is written before the signature
+// checks out, so checking the response again is safe.
+func (sp *ServiceProvider) refetchForKey(ctx context.Context, err error, st *idpState) bool {
+	if sp.meta == nil {
+		return false
+	}
+	switch sso.ReasonOf(err) {
+	case sso.ReasonUntrustedKey, sso.ReasonSignatureInvalid:
+	default:
+		return false
+	}
+	if rerr := sp.meta.src.RefreshLimited(ctx, sp.cfg.MetadataMinRefetchInterval); rerr != nil {
+		return false
+	}
+	return sp.state() != st
 }
 
 // oneTimeKey is a value to record in the replay cache until a time.

@@ -29,6 +29,10 @@ const (
 	// DefaultMetadataMaxAge is the refresh interval of metadata fetched
 	// from a URL when it states no cacheDuration.
 	DefaultMetadataMaxAge = 6 * time.Hour
+	// DefaultMetadataMinRefetchInterval is the least time between two
+	// metadata fetches caused by responses signed with a key the
+	// connection does not know.
+	DefaultMetadataMinRefetchInterval = time.Minute
 	// DefaultMetadataMaxBytes caps fetched metadata.
 	DefaultMetadataMaxBytes = 4 << 20
 	// DefaultTimeout bounds each request to the IdP (a metadata fetch).
@@ -107,6 +111,14 @@ type Config struct {
 	// MetadataMaxAge is the refresh interval when the metadata states no
 	// cacheDuration; DefaultMetadataMaxAge when 0.
 	MetadataMaxAge time.Duration
+	// MetadataMinRefetchInterval is the least time between two fetches of
+	// the metadata URL caused by a response signed with a key the
+	// connection does not trust: such a response makes the connection
+	// fetch the metadata once before refusing it, so that an IdP that
+	// switches to a certificate it has just published is followed at the
+	// first login rather than at the next scheduled refresh.
+	// DefaultMetadataMinRefetchInterval when 0.
+	MetadataMinRefetchInterval time.Duration
 
 	// SPKeys are the service provider's keys. The first is current: it
 	// signs requests and its certificate is published for encryption. All
@@ -330,7 +342,7 @@ func (c *Config) Validate() error {
 	if c.ClockSkew < 0 || c.ClockSkew > time.Hour {
 		return bad("ClockSkew %v is outside 0..1h", c.ClockSkew)
 	}
-	if c.MaxResponseBytes < 0 || c.FlowLifetime < 0 || c.MetadataMaxBytes < 0 || c.Timeout < 0 || c.MetadataMaxAge < 0 || c.CertificateWarning < 0 {
+	if c.MaxResponseBytes < 0 || c.FlowLifetime < 0 || c.MetadataMaxBytes < 0 || c.Timeout < 0 || c.MetadataMaxAge < 0 || c.MetadataMinRefetchInterval < 0 || c.CertificateWarning < 0 {
 		return bad("sizes and durations must not be negative")
 	}
 	return nil

@@ -26,8 +26,16 @@ const (
 
 // metadataSource keeps the metadata fetched from Config.IdPMetadataURL.
 type metadataSource struct {
-	src   *refresh.Source[*idpState]
-	force atomic.Bool // the next refresh applies even without overlap
+	src      *refresh.Source[*idpState]
+	force    atomic.Bool // the next refresh applies even without overlap
+	heldBack atomic.Pointer[heldBack]
+}
+
+// heldBack is fetched metadata the hold-back rule kept out.
+type heldBack struct {
+	st     *idpState
+	at     time.Time
+	detail string
 }
 
 func (c *Config) safeOptions() (safehttp.Options, error) {
@@ -125,20 +133,24 @@ func (sp *ServiceProvider) startMetadataURL(ctx context.Context) (*idpState, err
 // an administrator applies it with ForceMetadataRefresh.
 func (sp *ServiceProvider) acceptMetadata(ms *metadataSource, old, new *idpState) error {
 	if ms.force.Load() {
+		ms.heldBack.Store(nil)
 		return nil
 	}
 	for _, a := range old.fromMetadata {
 		for _, b := range new.fromMetadata {
 			if a.Equal(b) {
+				ms.heldBack.Store(nil)
 				return nil
 			}
 		}
 	}
-	return &sso.Error{Op: "saml.RefreshMetadata", Reason: sso.ReasonMetadataInvalid, Connection: sp.cfg.ID,
+	err := &sso.Error{Op: "saml.RefreshMetadata", Reason: sso.ReasonMetadataInvalid, Connection: sp.cfg.ID,
 		Detail: "the refreshed metadata replaces every signing certificate in use (" + describeAll(old.fromMetadata) + ") with " + describeAll(new.fromMetadata) +
 			" and keeps none of them, so logins signed as today would fail: it is held back and the current metadata stays in use. " +
 			"If the IdP really rotated its certificate, apply it with ForceMetadataRefresh; otherwise check the metadata URL",
 		Expected: fingerprints(old.fromMetadata), Actual: fingerprints(new.fromMetadata)}
+	ms.heldBack.Store(&heldBack{st: new, at: sp.cfg.Now(), detail: err.Detail})
+	return err
 }
 
 func describeAll(cs []*x509.Certificate) string {
@@ -172,9 +184,13 @@ func (sp *ServiceProvider) metadataEvent(ms *metadataSource, ev refresh.Event) {
 		sp.checkCertificates(ctx, st, ev.Time, false)
 	case refresh.EventHeldBack:
 		sp.emit(ctx, sso.Event{Type: sso.EventMetadataHeldBack, Time: ev.Time, Reason: sso.ReasonOf(ev.Err), Attrs: attrs, Detail: errDetail(ev.Err)})
+		// Also where operators look first: only an administrator can
+		// resolve it (ForceMetadataRefresh).
+		sp.log.Warn("saml: IdP metadata held back", "connection", sp.cfg.ID, "url", sp.cfg.IdPMetadataURL, "reason", string(sso.ReasonOf(ev.Err)), "detail", errDetail(ev.Err))
 	case refresh.EventFailed:
-		sp.emit(ctx, sso.Event{Type: sso.EventMetadataRefreshError, Time: ev.Time, Reason: sso.ReasonOf(ev.Err), Attrs: attrs,
-			Detail: "refreshing the IdP metadata failed; the last good copy stays in use: " + errDetail(ev.Err)})
+		detail := "refreshing the IdP metadata failed; the last good copy stays in use: " + errDetail(ev.Err)
+		sp.emit(ctx, sso.Event{Type: sso.EventMetadataRefreshError, Time: ev.Time, Reason: sso.ReasonOf(ev.Err), Attrs: attrs, Detail: detail})
+		sp.log.Warn("saml: IdP metadata refresh failed", "connection", sp.cfg.ID, "url", sp.cfg.IdPMetadataURL, "reason", string(sso.ReasonOf(ev.Err)), "failures", ev.Failures, "detail", detail)
 	}
 }
 

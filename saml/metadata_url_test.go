@@ -1,8 +1,13 @@
 package saml_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
 	"errors"
+	"github.com/ssokit/sso/ssotest"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -65,6 +70,7 @@ func TestMetadataURL(t *testing.T) {
 		_ = idp.AddServiceProvider(samltest.ServiceProvider{EntityID: spEntity, ACSURL: acsURL})
 	}
 
+	var logs bytes.Buffer
 	ms := &metadataServer{}
 	ms.set(200, withCerts(idp1, idp1), http.Header{"Cache-Control": {"max-age=7200"}})
 	srv := httptest.NewServer(ms)
@@ -74,6 +80,7 @@ func TestMetadataURL(t *testing.T) {
 		ID: "c1", EntityID: spEntity, ACSURL: acsURL, IdPMetadataURL: srv.URL + "/metadata",
 		InsecureAllowHTTP: true, InsecureAllowPrivateNetwork: true,
 		AllowIdPInitiated: true, Now: func() time.Time { return t0 }, Events: ev.record,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 	}
 	sp, err := saml.New(context.Background(), cfg)
 	if err != nil {
@@ -134,8 +141,12 @@ func TestMetadataURL(t *testing.T) {
 	if held := ev.of(sso.EventMetadataHeldBack); len(held) != 1 || !strings.Contains(held[0].Detail, "idp hijacked") {
 		t.Fatalf("metadata_held_back events = %+v", held)
 	}
-	if info := sp.IdP(); info.RefreshFailures != 1 || info.RefreshError == "" {
-		t.Fatalf("status after hold-back = %+v", info)
+	if info := sp.IdP(); info.RefreshFailures != 1 || info.RefreshError == "" || info.HeldBack == nil ||
+		len(info.HeldBack.Certificates) != 1 || info.HeldBack.Certificates[0].Subject != "CN=idp hijacked" || !info.HeldBack.Since.Equal(t0) {
+		t.Fatalf("status after hold-back = %+v, held back %+v", info, info.HeldBack)
+	}
+	if !strings.Contains(logs.String(), "IdP metadata held back") {
+		t.Fatalf("the hold-back is not in the log:\n%s", logs.String())
 	}
 
 	// Fetch failures keep the last good copy.
@@ -159,6 +170,9 @@ func TestMetadataURL(t *testing.T) {
 	}
 	if err := login(idp3); err != nil {
 		t.Fatalf("forced refresh: %v", err)
+	}
+	if sp.IdP().HeldBack != nil {
+		t.Fatal("the applied metadata is still reported as held back")
 	}
 }
 
@@ -277,5 +291,75 @@ func TestMetadataURLGuard(t *testing.T) {
 	e := newEnv(t, samltest.Config{}, nil)
 	if err := e.sp.RefreshMetadata(context.Background()); !errors.Is(err, sso.ReasonInvalidConfig) {
 		t.Fatalf("RefreshMetadata without URL: %v", err)
+	}
+}
+
+// TestUntrustedKeyRefetchesMetadata: a response signed with a certificate
+// the connection does not know makes it fetch the metadata once before
+// refusing, so an IdP that switches to a certificate it has just published
+// works at the first login, not after the next scheduled refresh; such
+// fetches are at most one per MetadataMinRefetchInterval, so forged
+// responses cannot make the connection hammer the IdP.
+func TestUntrustedKeyRefetchesMetadata(t *testing.T) {
+	clock := ssotest.NewClock(t0)
+	k1, c1, _ := samltest.GenerateKeyPair("idp current", t0.Add(-time.Hour), t0.Add(400*24*time.Hour))
+	k2, c2, _ := samltest.GenerateKeyPair("idp next", t0.Add(-time.Hour), t0.Add(800*24*time.Hour))
+	k3, c3, _ := samltest.GenerateKeyPair("attacker", t0.Add(-time.Hour), t0.Add(800*24*time.Hour))
+	idp := func(k *rsa.PrivateKey, c *x509.Certificate) *samltest.Server {
+		s := samltest.Start(t, samltest.Config{EntityID: "https://idp.example.test/metadata", Key: k, Certificate: c, Now: clock.Now})
+		_ = s.AddServiceProvider(samltest.ServiceProvider{EntityID: spEntity, ACSURL: acsURL})
+		return s
+	}
+	current, next, attacker := idp(k1, c1), idp(k2, c2), idp(k3, c3)
+	ms := &metadataServer{}
+	ms.set(200, withCerts(current, current), nil)
+	srv := httptest.NewServer(ms)
+	defer srv.Close()
+	sp, err := saml.New(context.Background(), saml.Config{
+		ID: "c1", EntityID: spEntity, ACSURL: acsURL, IdPMetadataURL: srv.URL + "/metadata",
+		InsecureAllowHTTP: true, InsecureAllowPrivateNetwork: true, AllowIdPInitiated: true, Now: clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	login := func(idp *samltest.Server) error {
+		enc, _ := idp.EncodedResponse(samltest.ResponseOptions{User: "alice@example.com"})
+		_, err := sp.ValidateResponse(context.Background(), enc, "")
+		return err
+	}
+	hits := func() int { ms.mu.Lock(); defer ms.mu.Unlock(); return ms.hits }
+
+	// The IdP publishes its next certificate and signs with it at once.
+	clock.Advance(2 * time.Minute)
+	ms.set(200, withCerts(current, current, next), nil)
+	before := hits()
+	if err := login(next); err != nil {
+		t.Fatalf("a certificate published since the last fetch: %v", err)
+	}
+	if hits() != before+1 {
+		t.Fatalf("%d metadata fetches; want one", hits()-before)
+	}
+	// Forged responses: the first costs one fetch, the rest within the
+	// interval none, and all are refused.
+	clock.Advance(2 * time.Minute)
+	before = hits()
+	for range 20 {
+		if err := login(attacker); sso.ReasonOf(err) != sso.ReasonUntrustedKey {
+			t.Fatalf("a response signed by an unknown key: %v", err)
+		}
+	}
+	if hits() != before+1 {
+		t.Fatalf("%d metadata fetches for 20 forged responses; want one", hits()-before)
+	}
+	// Metadata that would drop every certificate in use is held back, not
+	// taken from a refetch either.
+	clock.Advance(2 * time.Minute)
+	ms.set(200, withCerts(attacker, attacker), nil)
+	if err := login(attacker); sso.ReasonOf(err) != sso.ReasonUntrustedKey {
+		t.Fatalf("held-back metadata was applied by a refetch: %v", err)
+	}
+	if err := login(current); err != nil {
+		t.Fatalf("the current certificate after a held-back refetch: %v", err)
 	}
 }

@@ -93,6 +93,7 @@ func New(ctx context.Context, cfg Config) (*ServiceProvider, error) {
 	defaults.Set(&cfg.MetadataMaxBytes, DefaultMetadataMaxBytes)
 	defaults.Set(&cfg.Timeout, DefaultTimeout)
 	defaults.Set(&cfg.MetadataMaxAge, DefaultMetadataMaxAge)
+	defaults.Set(&cfg.MetadataMinRefetchInterval, DefaultMetadataMinRefetchInterval)
 	sp := &ServiceProvider{
 		cfg:      cfg,
 		maxBytes: int(min(cfg.MaxResponseBytes, math.MaxInt32)),
@@ -351,6 +352,21 @@ type IdPInfo struct {
 	NextRefresh     time.Time `json:"next_refresh,omitempty"`
 	RefreshFailures int       `json:"refresh_failures,omitempty"`
 	RefreshError    string    `json:"refresh_error,omitempty"`
+	// HeldBack is metadata fetched from the URL that was kept out because
+	// it replaces every signing certificate in use at once (see
+	// ForceMetadataRefresh), nil when there is none: what an administrator
+	// compares with Certificates before accepting it.
+	HeldBack *HeldBackMetadata `json:"held_back,omitempty"`
+}
+
+// HeldBackMetadata is metadata the connection refused to apply on its own.
+type HeldBackMetadata struct {
+	// EntityID and Certificates are what the held-back metadata states.
+	EntityID     string            `json:"entity_id"`
+	Certificates []CertificateInfo `json:"certificates"`
+	// Since is when it was fetched; Detail why it was held back.
+	Since  time.Time `json:"since"`
+	Detail string    `json:"detail"`
 }
 
 // IdP returns what the connection currently knows about the IdP.
@@ -369,6 +385,13 @@ func (sp *ServiceProvider) IdP() IdPInfo {
 		info.NextRefresh, info.RefreshFailures = status.Next, status.Failures
 		if status.Err != nil {
 			info.RefreshError = status.Err.Error()
+		}
+		if hb := sp.meta.heldBack.Load(); hb != nil {
+			h := &HeldBackMetadata{EntityID: hb.st.md.EntityID, Since: hb.at, Detail: hb.detail}
+			for _, tc := range hb.st.certs {
+				h.Certificates = append(h.Certificates, tc.info)
+			}
+			info.HeldBack = h
 		}
 	}
 	return info
