@@ -185,6 +185,20 @@ type SAMLConfig struct {
 	// authentication (saml.DefaultMFAContexts when absent).
 	RequestedAuthnContext []string `json:"requested_authn_context,omitempty"`
 	MFAContexts           []string `json:"mfa_contexts,omitempty"`
+	// SPKeys are the service provider's keys, the current one first: it
+	// signs requests and its certificate is published for encryption; all
+	// decrypt. SignAuthnRequests signs AuthnRequests with the first.
+	SPKeys            []SPKeyConfig `json:"sp_keys,omitempty"`
+	SignAuthnRequests bool          `json:"sign_authn_requests,omitempty"`
+}
+
+// SPKeyConfig is one service provider key: a PEM private key and its
+// certificate, in files (relative to the config file) or inline.
+type SPKeyConfig struct {
+	KeyFile  string `json:"key_file,omitempty"`
+	CertFile string `json:"cert_file,omitempty"`
+	KeyPEM   Secret `json:"key_pem,omitempty"`
+	CertPEM  string `json:"cert_pem,omitempty"`
 }
 
 // OIDCConfig connects to an OpenID provider.
@@ -397,7 +411,7 @@ func (p *problems) err() error {
 }
 
 // LoadConfig reads a configuration file. Relative file names in it
-// (idp_metadata_file, ca_cert_file) are resolved against the file's
+// (idp_metadata_file, ca_cert_file, sp_keys' files) are resolved against the file's
 // directory. Syntax errors name the line; unknown fields are errors.
 func LoadConfig(path string) (*Config, error) {
 	b, err := os.ReadFile(path)
@@ -419,6 +433,10 @@ func LoadConfig(path string) (*Config, error) {
 			}
 			if c.SAML != nil {
 				rel(&c.SAML.IdPMetadataFile)
+				for k := range c.SAML.SPKeys {
+					rel(&c.SAML.SPKeys[k].KeyFile)
+					rel(&c.SAML.SPKeys[k].CertFile)
+				}
 			}
 			if c.OIDC != nil {
 				rel(&c.OIDC.CACertFile)
@@ -543,6 +561,18 @@ func (c *Config) check(p *problems) {
 				}
 				if n != 1 {
 					p.add(cf+".saml", "set exactly one of idp_metadata_url, idp_metadata_xml and idp_metadata_file (the IdP's metadata)")
+				}
+				for k, key := range s.SPKeys {
+					kf := fmt.Sprintf("%s.saml.sp_keys[%d]", cf, k)
+					if (key.KeyFile == "") == (key.KeyPEM == "") {
+						p.add(kf, "set one of key_file and key_pem (the PEM private key)")
+					}
+					if key.CertFile != "" && key.CertPEM != "" {
+						p.add(kf, "set at most one of cert_file and cert_pem")
+					}
+				}
+				if s.SignAuthnRequests && len(s.SPKeys) == 0 {
+					p.add(cf+".saml.sign_authn_requests", "needs a key in sp_keys")
 				}
 				if s.IdPMetadataURL != "" && !strings.Contains(s.IdPMetadataURL, "{mock_") {
 					if u, err := url.Parse(s.IdPMetadataURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

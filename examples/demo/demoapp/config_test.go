@@ -3,6 +3,7 @@ package demoapp
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"mime/multipart"
@@ -308,4 +309,44 @@ func TestCheckRunsStartChecks(t *testing.T) {
 	if err := Check(Options{}); err != nil {
 		t.Fatalf("the built-in configuration: %v", err)
 	}
+}
+
+// TestSPKeys: keys from files relative to the configuration sign the
+// AuthnRequests and appear in the SP metadata, the current one for
+// signing and encryption.
+func TestSPKeys(t *testing.T) {
+	idp := samltest.Start(t, samltest.Config{EntityID: "https://idp.acme.example/metadata"})
+	dir := t.TempDir()
+	k, c, err := samltest.GenerateKeyPair("acme sp", time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = os.WriteFile(filepath.Join(dir, "sp-key.pem"), samltest.KeyPEM(k), 0o600)
+	_ = os.WriteFile(filepath.Join(dir, "sp-cert.pem"), samltest.CertificatePEM(c), 0o600)
+	cfg := Config{Accounts: []AccountConfig{{ID: "acme", Name: "Acme", Aliases: []string{"acme"}, Policy: PolicyConfig{Mode: "sso_optional"},
+		Connections: []ConnectionConfig{{ID: "acme-saml", Protocol: "saml", Stage: "live", SAML: &SAMLConfig{IdPMetadataXML: string(idp.Metadata()),
+			SignAuthnRequests: true, SPKeys: []SPKeyConfig{{KeyFile: "sp-key.pem", CertFile: "sp-cert.pem"}}}}}}}}
+	b, _ := json.Marshal(cfg)
+	file := filepath.Join(dir, "config.json")
+	_ = os.WriteFile(file, b, 0o600)
+	opts := freeOptions()
+	opts.ConfigFile = file
+	a := startDemo(t, opts)
+	br := newBrowser(t, a)
+	md := br.get("/saml/acme-saml/metadata")
+	wantStatus(t, md, http.StatusOK)
+	cert := base64.StdEncoding.EncodeToString(c.Raw)
+	if !strings.Contains(md.body, `AuthnRequestsSigned="true"`) || strings.Count(md.body, cert) != 2 ||
+		!strings.Contains(md.body, `use="signing"`) || !strings.Contains(md.body, `use="encryption"`) {
+		t.Fatalf("SP metadata:\n%s", md.body)
+	}
+	p := br.get("/login/sso/acme")
+	if p.status != http.StatusSeeOther || !strings.Contains(p.loc, "&Signature=") || !strings.Contains(p.loc, "SigAlg=") {
+		t.Fatalf("the AuthnRequest is not signed: %d %s", p.status, p.loc)
+	}
+	// A key file that is missing is a problem named with its field.
+	cfg.Accounts[0].Connections[0].SAML.SPKeys[0].KeyFile = "nosuch.pem"
+	b, _ = json.Marshal(cfg)
+	_ = os.WriteFile(file, b, 0o600)
+	wantProblems(t, Check(Options{ConfigFile: file}), "accounts[0].connections[0].saml", "sp_keys[0].key_file")
 }

@@ -103,6 +103,19 @@ func protocolConfig(cc ConnectionConfig, account, baseURL string) (protocolConfi
 		case s.IdPMetadataFile != "":
 			sc.IdPMetadataXML, err = read("idp_metadata_file", s.IdPMetadataFile)
 		}
+		sc.SignAuthnRequests = s.SignAuthnRequests
+		for i, k := range s.SPKeys {
+			kp := saml.KeyPair{Key: sso.Secret(k.KeyPEM), Certificate: []byte(k.CertPEM)}
+			if err == nil && k.KeyFile != "" {
+				var b []byte
+				b, err = read(fmt.Sprintf("sp_keys[%d].key_file", i), k.KeyFile)
+				kp.Key = sso.Secret(b)
+			}
+			if err == nil && k.CertFile != "" {
+				kp.Certificate, err = read(fmt.Sprintf("sp_keys[%d].cert_file", i), k.CertFile)
+			}
+			sc.SPKeys = append(sc.SPKeys, kp)
+		}
 		out.saml = sc
 	case cc.OIDC != nil:
 		o := cc.OIDC
