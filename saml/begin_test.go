@@ -189,3 +189,71 @@ func TestMFAEvidence(t *testing.T) {
 		t.Fatalf("a comparison without contexts: %v", err)
 	}
 }
+
+// TestSPKeyRollover: a key with a future UseFrom is published in the SP
+// metadata beside the current one and decrypts at once, and signs only
+// from its date; no restart is needed for the switch.
+func TestSPKeyRollover(t *testing.T) {
+	oldKey, oldCert, _ := samltest.GenerateKeyPair("sp 2029", t0.Add(-time.Hour), t0.Add(60*24*time.Hour))
+	newKey, newCert, _ := samltest.GenerateKeyPair("sp 2030", t0.Add(-time.Hour), t0.Add(800*24*time.Hour))
+	switchAt := t0.Add(24 * time.Hour)
+	next := samltest.KeyPair(newKey, newCert)
+	next.UseFrom = switchAt
+	e := newEnv(t, samltest.Config{}, func(c *saml.Config) {
+		c.SignAuthnRequests = true
+		c.SPKeys = []saml.KeyPair{samltest.KeyPair(oldKey, oldCert), next}
+	})
+	b64 := func(c *x509.Certificate) string { return base64.StdEncoding.EncodeToString(c.Raw) }
+	signedBy := func() *x509.Certificate {
+		_, _, step := e.begin(sso.BeginRequest{})
+		u, _ := url.Parse(step.URL)
+		q := u.Query()
+		signed := "SAMLRequest=" + url.QueryEscape(q.Get("SAMLRequest")) + "&RelayState=" + url.QueryEscape(q.Get("RelayState")) + "&SigAlg=" + url.QueryEscape(q.Get("SigAlg"))
+		sig, _ := base64.StdEncoding.DecodeString(q.Get("Signature"))
+		for _, c := range []*x509.Certificate{oldCert, newCert} {
+			if c.CheckSignature(x509.SHA256WithRSA, []byte(signed), sig) == nil {
+				return c
+			}
+		}
+		t.Fatal("the AuthnRequest is signed by neither key")
+		return nil
+	}
+	md := func() string {
+		b, err := e.sp.Metadata()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+
+	// Before the switch: the old key signs and comes first; the new one is
+	// published and already decrypts.
+	if signedBy() != oldCert {
+		t.Fatal("the new key signs before its UseFrom")
+	}
+	m := md()
+	if strings.Count(m, b64(oldCert)) != 2 || strings.Count(m, b64(newCert)) != 2 || strings.Index(m, b64(oldCert)) > strings.Index(m, b64(newCert)) {
+		t.Fatalf("SP metadata before the switch:\n%s", m)
+	}
+	if id, err := e.login(samltest.ResponseOptions{User: "alice@example.com", Encrypt: true, EncryptionCertificate: newCert}); err != nil || id.Subject != "alice@example.com" {
+		t.Fatalf("an assertion encrypted to the next key: %v", err)
+	}
+
+	// After it: the new key signs and comes first; the old one still
+	// decrypts but is no longer published.
+	e.clock.Advance(25 * time.Hour)
+	if signedBy() != newCert {
+		t.Fatal("the old key still signs after the new key's UseFrom")
+	}
+	m = md()
+	if strings.Contains(m, b64(oldCert)) || strings.Count(m, b64(newCert)) != 2 {
+		t.Fatalf("SP metadata after the switch:\n%s", m)
+	}
+	if _, err := e.login(samltest.ResponseOptions{User: "alice@example.com", Encrypt: true, EncryptionCertificate: oldCert}); err != nil {
+		t.Fatalf("an assertion still encrypted to the old key: %v", err)
+	}
+	// Only future keys: nothing may sign yet.
+	_, err := saml.New(context.Background(), saml.Config{ID: "x", EntityID: spEntity, ACSURL: acsURL, IdPMetadataXML: e.idp.Metadata(),
+		SignAuthnRequests: true, SPKeys: []saml.KeyPair{next}, Now: func() time.Time { return t0 }})
+	wantReason(t, err, sso.ReasonInvalidConfig)
+}

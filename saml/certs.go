@@ -160,13 +160,21 @@ type KeyPair struct {
 	// the key in the SP metadata and to sign; a key without certificate
 	// can only decrypt.
 	Certificate []byte
+	// UseFrom, for a key rollover, is when this key takes over signing and
+	// becomes the certificate offered for encryption; zero means now.
+	// Until then it is published in the SP metadata beside the current
+	// key, so that IdPs that read the metadata learn it ahead, and it
+	// already decrypts. The current key is the one with the latest UseFrom
+	// that has passed (the first listed among equals).
+	UseFrom time.Time
 }
 
 // spKey is a parsed KeyPair.
 type spKey struct {
-	signer crypto.Signer
-	rsa    *rsa.PrivateKey   // nil for non-RSA keys, which cannot decrypt
-	cert   *x509.Certificate // nil when the KeyPair has none
+	signer  crypto.Signer
+	rsa     *rsa.PrivateKey   // nil for non-RSA keys, which cannot decrypt
+	cert    *x509.Certificate // nil when the KeyPair has none
+	useFrom time.Time
 }
 
 func parseKeyPair(kp KeyPair, i int) (*spKey, error) {
@@ -181,7 +189,7 @@ func parseKeyPair(kp KeyPair, i int) (*spKey, error) {
 	if err != nil {
 		return nil, wrap(err)
 	}
-	k := &spKey{signer: signer}
+	k := &spKey{signer: signer, useFrom: kp.UseFrom}
 	if len(kp.Certificate) > 0 {
 		certs, err := ParseCertificates(kp.Certificate)
 		if err != nil {
@@ -194,6 +202,37 @@ func parseKeyPair(kp KeyPair, i int) (*spKey, error) {
 	}
 	k.rsa, _ = signer.(*rsa.PrivateKey)
 	return k, nil
+}
+
+// currentKey returns the key with a certificate that is current at now
+// (see KeyPair.UseFrom), or nil when there is none.
+func (sp *ServiceProvider) currentKey(now time.Time) *spKey {
+	var cur *spKey
+	for _, k := range sp.keys {
+		if k.cert == nil || k.useFrom.After(now) {
+			continue
+		}
+		if cur == nil || k.useFrom.After(cur.useFrom) {
+			cur = k
+		}
+	}
+	return cur
+}
+
+// publishedKeys returns the keys with a certificate that the SP metadata
+// lists for use (signing, or encryption when rsaOnly): the current one
+// first, then those whose UseFrom is still ahead.
+func (sp *ServiceProvider) publishedKeys(now time.Time, rsaOnly bool) []*spKey {
+	var out []*spKey
+	if cur := sp.currentKey(now); cur != nil && (!rsaOnly || cur.rsa != nil) {
+		out = append(out, cur)
+	}
+	for _, k := range sp.keys {
+		if k.cert != nil && k.useFrom.After(now) && (!rsaOnly || k.rsa != nil) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 func publicKeysEqual(a, b crypto.PublicKey) bool {

@@ -377,10 +377,7 @@ func (l *IdPLogout) Respond(ctx context.Context, status LogoutStatus) (*sso.Step
 	resp.CreateElement("saml:Issuer").SetText(sp.cfg.EntityID)
 	resp.CreateElement("samlp:Status").AddChild(sc)
 
-	var key *spKey
-	if len(sp.keys) > 0 && sp.keys[0].cert != nil {
-		key = sp.keys[0]
-	}
+	key := sp.currentKey(sp.cfg.Now())
 	step := &sso.Step{}
 	if ep.Binding == BindingHTTPPost {
 		if key != nil {

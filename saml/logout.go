@@ -108,10 +108,7 @@ func (sp *ServiceProvider) Logout(ctx context.Context, req LogoutRequest) (*sso.
 	if err := flowstate.Of(req.Flows, sp.store, req.Binding).Save(ctx, flow); err != nil {
 		return nil, err
 	}
-	var key *spKey
-	if len(sp.keys) > 0 && sp.keys[0].cert != nil {
-		key = sp.keys[0]
-	}
+	key := sp.currentKey(sp.cfg.Now())
 	step := &sso.Step{State: flowID, Expires: flow.Expires}
 	if st.slo.Binding == BindingHTTPPost {
 		if key != nil {

@@ -385,16 +385,18 @@ func (sp *ServiceProvider) spMetadata() ([]byte, error) {
 			SetText(base64.StdEncoding.EncodeToString(k.cert.Raw))
 		return kd
 	}
-	if len(sp.keys) > 0 && sp.signsMessages() {
-		keyDescriptor("signing", sp.keys[0])
+	// The current key, then those that take over later (KeyPair.UseFrom),
+	// so that IdPs reading the metadata learn them ahead.
+	now := sp.cfg.Now()
+	if sp.signsMessages() {
+		for _, k := range sp.publishedKeys(now, false) {
+			keyDescriptor("signing", k)
+		}
 	}
-	for _, k := range sp.keys {
-		if k.rsa != nil && k.cert != nil {
-			kd := keyDescriptor("encryption", k)
-			for _, alg := range []string{encAES256GCM, encAES128GCM, encAES256CBC, encAES128CBC} {
-				kd.CreateElement("md:EncryptionMethod").CreateAttr("Algorithm", alg)
-			}
-			break // publish the current key; older keys only decrypt
+	for _, k := range sp.publishedKeys(now, true) {
+		kd := keyDescriptor("encryption", k)
+		for _, alg := range []string{encAES256GCM, encAES128GCM, encAES256CBC, encAES128CBC} {
+			kd.CreateElement("md:EncryptionMethod").CreateAttr("Algorithm", alg)
 		}
 	}
 	if sp.cfg.SLOURL != "" {

@@ -124,8 +124,9 @@ func New(ctx context.Context, cfg Config) (*ServiceProvider, error) {
 		}
 		sp.keys = append(sp.keys, k)
 	}
-	if len(sp.keys) > 0 && sp.keys[0].cert == nil && (cfg.SignAuthnRequests || cfg.SLOURL != "") {
-		return nil, &sso.Error{Op: "saml.New", Reason: sso.ReasonInvalidConfig, Connection: cfg.ID, Detail: "SPKeys[0] has no Certificate, which signing and the SP metadata need"}
+	if len(sp.keys) > 0 && sp.currentKey(cfg.Now()) == nil && (cfg.SignAuthnRequests || cfg.SLOURL != "") {
+		return nil, &sso.Error{Op: "saml.New", Reason: sso.ReasonInvalidConfig, Connection: cfg.ID,
+			Detail: "no key in SPKeys has a Certificate and a UseFrom that has passed, which signing and the SP metadata need"}
 	}
 	for i, b := range cfg.IdPCertificates {
 		certs, err := ParseCertificates(b)
@@ -244,15 +245,6 @@ func (sp *ServiceProvider) newState(md *IdPMetadata, raw []byte) (*idpState, err
 	if len(c.RequestedAuthnContext) > 0 {
 		gosp.RequestedAuthnContext = &saml2.RequestedAuthnContext{Comparison: cmp.Or(c.RequestedAuthnComparison, "exact"), Contexts: c.RequestedAuthnContext}
 	}
-	if len(sp.keys) > 0 && sp.keys[0].cert != nil {
-		k := sp.keys[0]
-		if _, ok := k.signer.(*rsa.PrivateKey); !ok {
-			gosp.SignAuthnRequestsAlgorithm = dsig.ECDSASHA256SignatureMethod
-		}
-		if err := gosp.SetSPSigningKeyStore(&saml2.KeyStore{Signer: k.signer, Cert: k.cert.Raw}); err != nil {
-			return nil, &sso.Error{Op: "saml.New", Reason: sso.ReasonInvalidConfig, Detail: "SPKeys[0] cannot sign", Err: err}
-		}
-	}
 	st.gosp = gosp
 	return st, nil
 }
@@ -330,7 +322,7 @@ func (sp *ServiceProvider) Metadata() ([]byte, error) {
 // signsMessages reports whether the SP signs AuthnRequests or logout
 // requests, so that its signing certificate belongs in its metadata.
 func (sp *ServiceProvider) signsMessages() bool {
-	return len(sp.keys) > 0 && sp.keys[0].cert != nil && (sp.cfg.SignAuthnRequests || sp.cfg.SLOURL != "")
+	return sp.currentKey(sp.cfg.Now()) != nil && (sp.cfg.SignAuthnRequests || sp.cfg.SLOURL != "")
 }
 
 // IdPInfo describes the IdP as the connection currently knows it.
@@ -463,7 +455,7 @@ func (sp *ServiceProvider) Begin(ctx context.Context, req sso.BeginRequest) (*ss
 	step := &sso.Step{State: flowID, Expires: flow.Expires}
 	if st.sso.Binding == BindingHTTPPost {
 		if sp.cfg.SignAuthnRequests {
-			signed, err := st.gosp.SignAuthnRequest(root)
+			signed, err := signXML(sp.currentKey(now), root)
 			if err != nil {
 				return nil, sp.errorf(op, sso.ReasonInternal, "signing the AuthnRequest failed", err)
 			}
@@ -479,7 +471,7 @@ func (sp *ServiceProvider) Begin(ctx context.Context, req sso.BeginRequest) (*ss
 	} else {
 		var key *spKey
 		if sp.cfg.SignAuthnRequests {
-			key = sp.keys[0]
+			key = sp.currentKey(now)
 		}
 		u, err := redirectURL(st.sso.Location, "SAMLRequest", root, flowID, key)
 		if err != nil {

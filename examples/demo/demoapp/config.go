@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/discovery"
@@ -199,6 +200,9 @@ type SPKeyConfig struct {
 	CertFile string `json:"cert_file,omitempty"`
 	KeyPEM   Secret `json:"key_pem,omitempty"`
 	CertPEM  string `json:"cert_pem,omitempty"`
+	// UseFrom (RFC 3339) is when this key takes over from the current
+	// one (saml.KeyPair.UseFrom); until then it is published and decrypts.
+	UseFrom string `json:"use_from,omitempty"`
 }
 
 // OIDCConfig connects to an OpenID provider.
@@ -569,6 +573,11 @@ func (c *Config) check(p *problems) {
 					}
 					if key.CertFile != "" && key.CertPEM != "" {
 						p.add(kf, "set at most one of cert_file and cert_pem")
+					}
+					if key.UseFrom != "" {
+						if _, err := time.Parse(time.RFC3339, key.UseFrom); err != nil {
+							p.add(kf+".use_from", "%q is not an RFC 3339 time, e.g. \"2027-03-01T00:00:00Z\"", key.UseFrom)
+						}
 					}
 				}
 				if s.SignAuthnRequests && len(s.SPKeys) == 0 {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/ldap"
@@ -106,6 +107,7 @@ func protocolConfig(cc ConnectionConfig, account, baseURL string) (protocolConfi
 		sc.SignAuthnRequests = s.SignAuthnRequests
 		for i, k := range s.SPKeys {
 			kp := saml.KeyPair{Key: sso.Secret(k.KeyPEM), Certificate: []byte(k.CertPEM)}
+			kp.UseFrom, _ = time.Parse(time.RFC3339, k.UseFrom) // checked with the file
 			if err == nil && k.KeyFile != "" {
 				var b []byte
 				b, err = read(fmt.Sprintf("sp_keys[%d].key_file", i), k.KeyFile)
