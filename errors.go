@@ -213,6 +213,22 @@ func ReasonOf(err error) Reason {
 	return ReasonInternal
 }
 
+// ConfigurationFault reports whether r means that a connection's setup is
+// wrong (a key, an audience, an address, metadata, a mapping), as opposed to
+// a login that went wrong once: trying again does not help until an
+// administrator fixes the configuration.
+func (r Reason) ConfigurationFault() bool {
+	switch r {
+	case ReasonInvalidConfig, ReasonSignatureMissing, ReasonSignatureInvalid, ReasonUntrustedKey, ReasonAlgorithmNotAllowed,
+		ReasonCertificateExpired, ReasonAudienceMismatch, ReasonRecipientMismatch, ReasonDestinationMismatch, ReasonIssuerMismatch,
+		ReasonUnknownIssuer, ReasonUnsolicited, ReasonSubjectMissing, ReasonDecryptionFailed, ReasonEncryptedNotSupported,
+		ReasonEmailNotVerified, ReasonEmailMissing, ReasonMetadataInvalid, ReasonAddressNotAllowed, ReasonSigningKeyMissing,
+		ReasonTLSRequired, ReasonLDAPDomainNotConfigured, ReasonLDAPAmbiguousUser:
+		return true
+	}
+	return false
+}
+
 // UserMessage returns a short message suitable to show to the person logging
 // in. It never reveals why a signature check failed or whether an account
 // exists; administrators get that from the error's Detail.
@@ -266,6 +282,11 @@ func (r Reason) UserMessage() string {
 		return "This account requires you to log in again."
 	case ReasonIdPError, ReasonAuthenticationRequired:
 		return "Your organisation's sign-in service did not complete the login. Please try again."
+	}
+	if r.ConfigurationFault() {
+		return "Single sign-on for your organisation is not set up correctly, so this login cannot work until an administrator fixes it. Contact your administrator."
+	}
+	switch r {
 	default:
 		return "Single sign-on failed. Please try again, or contact your administrator if this keeps happening."
 	}

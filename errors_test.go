@@ -58,6 +58,15 @@ func TestUserMessageHidesDetail(t *testing.T) {
 	if m := sso.ReasonStoreFull.UserMessage(); m == sso.ReasonInternal.UserMessage() || !strings.Contains(m, "try again") {
 		t.Errorf("store_full user message %q does not ask to try again later", m)
 	}
+	// A configuration fault does not ask the person to try again.
+	for _, r := range []sso.Reason{sso.ReasonUntrustedKey, sso.ReasonAudienceMismatch, sso.ReasonInvalidConfig, sso.ReasonMetadataInvalid} {
+		if m := r.UserMessage(); !r.ConfigurationFault() || strings.Contains(strings.ToLower(m), "try again") || !strings.Contains(m, "administrator") {
+			t.Errorf("%s: user message %q asks to try again, or does not send to the administrator", r, m)
+		}
+	}
+	if sso.ReasonStateMissing.ConfigurationFault() || sso.ReasonReplayed.ConfigurationFault() || sso.ReasonUnavailable.ConfigurationFault() {
+		t.Error("a one-off failure counts as a configuration fault")
+	}
 	// A missing user and a wrong password read the same.
 	if sso.ReasonLDAPUserNotFound.UserMessage() != sso.ReasonInvalidCredentials.UserMessage() {
 		t.Error("user-not-found message differs from invalid-credentials message")
