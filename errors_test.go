@@ -95,3 +95,16 @@ func TestBinding(t *testing.T) {
 		t.Fatalf("binding %q too short or not random", b)
 	}
 }
+
+// TestReasonLabel: every Reason of the package has a plain label, not its
+// code.
+func TestReasonLabel(t *testing.T) {
+	for _, r := range []sso.Reason{sso.ReasonUntrustedKey, sso.ReasonUserNotProvisioned, sso.ReasonSSORequired, sso.ReasonStateMissing, sso.ReasonInvalidCredentials} {
+		if l := r.Label(); l == "" || l == string(r) || strings.Contains(l, "_") {
+			t.Errorf("%s: label %q", r, l)
+		}
+	}
+	if got := sso.Reason("made_up").Label(); got != "made_up" {
+		t.Errorf("unknown reason label %q", got)
+	}
+}

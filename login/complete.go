@@ -117,8 +117,13 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, entry *entry,
 		if f == nil {
 			f, _ = h.cookies.PeekFlow(r, params.Get(handle))
 		}
-		admin := f != nil && f.Data[flowTestKey] == "1" && f.Connection == entry.Authenticator.ID()
-		h.fail(w, r, failure{connection: entry.Authenticator.ID(), err: err, admin: admin})
+		fl := failure{connection: entry.Authenticator.ID(), err: err}
+		if f != nil && f.Connection == entry.Authenticator.ID() {
+			fl.returnTo, fl.email = f.ReturnTo, f.LoginHint
+			fl.admin = f.Data[flowTestKey] == "1"
+			fl.test = fl.admin
+		}
+		h.fail(w, r, fl)
 		return
 	}
 	c := &completion{entry: entry, id: id, rt: id.ReturnTo, test: id.FlowData[flowTestKey] == "1"}
@@ -246,8 +251,12 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 		id.Protocol = entry.Authenticator.Protocol()
 	}
 	rt := returnPath(c.rt)
+	// The login's reference, in every event it reports (provisioning's
+	// too) and on its error page.
+	ref := newReference()
 	fail := func(err error, acct string, reported bool) {
-		h.fail(w, r, failure{err: err, account: acct, connection: id.Connection, subject: id.Subject, reported: reported, returnTo: rt, admin: c.test && !c.checkAdmin})
+		h.fail(w, r, failure{err: err, account: acct, connection: id.Connection, subject: id.Subject, reported: reported, returnTo: rt, email: id.Email,
+			ref: ref, admin: c.test && !c.checkAdmin, test: c.test})
 	}
 	choice, err := h.disc().Connection(conn)
 	if err != nil {
@@ -284,12 +293,13 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 			slog.Bool("idp_initiated", id.IdPInitiated))
 	}
 	preq := h.provisioningRequest(acct, entry, id)
+	preq.EventAttrs = map[string]string{sso.AttrReference: ref}
 	if c.test {
 		if c.checkAdmin && !h.isAdmin(r, acct.ID) {
 			fail(&sso.Error{Op: "login.Test", Reason: ReasonNotAdministrator, Connection: id.Connection, Detail: "test logins are for administrators of account " + quote(acct.ID)}, acct.ID, false)
 			return
 		}
-		h.testResult(w, r, acct, id, preq, rt)
+		h.testResult(w, r, acct, id, preq, rt, ref)
 		return
 	}
 	// Policy before the user is known: drafts, password-only accounts,
