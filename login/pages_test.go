@@ -45,7 +45,7 @@ func TestEmailFirst(t *testing.T) {
 	// Optional single sign-on (Key OIDC shares example.com with Key LDAP,
 	// which requires it): the password stays the main action.
 	p = b.post("/auth/login", form("email", "alice@example.com", "step", "password"))
-	wantBody(t, p, `<button type="submit" id="login-submit">Log in</button>`, `class="secondary">Continue with Key OIDC — Key OpenID</button>`)
+	wantBody(t, p, `<button type="submit" id="login-submit">Log in</button>`, `class="secondary">Continue with Key OIDC — OpenID</button>`)
 
 	// An invalid email is tied to its field.
 	p = b.post("/auth/login", form("email", "not an email"))
@@ -58,7 +58,7 @@ func TestEmailFirst(t *testing.T) {
 func TestPickerLabels(t *testing.T) {
 	w := newWorld(t)
 	p := w.browser().post("/auth/login", form("email", "alice@example.com"))
-	wantBody(t, p, ">Key LDAP — Key directory</button>", ">Key OIDC — Key OpenID</button>", `id="use-password"`)
+	wantBody(t, p, ">Key LDAP — directory</button>", ">Key OIDC — OpenID</button>", `id="use-password"`)
 	wantNoBody(t, p, "(Key")
 	for _, c := range []struct {
 		choice discovery.Choice
@@ -70,6 +70,9 @@ func TestPickerLabels(t *testing.T) {
 		{discovery.Choice{AccountName: "Acme", DisplayName: ""}, "Acme"},
 		{discovery.Choice{AccountName: "", DisplayName: "Okta"}, "Okta"},
 		{discovery.Choice{AccountName: "Acme", DisplayName: "Acmeco Okta"}, "Acme — Acmeco Okta"},
+		{discovery.Choice{AccountName: "Newsroom Ltd", DisplayName: "Newsroom Entra ID"}, "Newsroom Ltd — Entra ID"},
+		{discovery.Choice{AccountName: "The Fund", DisplayName: "The Fund's Okta"}, "The Fund — Okta"},
+		{discovery.Choice{AccountName: "Key Team Lab", DisplayName: "Key Team"}, "Key Team Lab — Key Team"},
 	} {
 		if got := login.ChoiceLabel(c.choice); got != c.want {
 			t.Errorf("ChoiceLabel(%q, %q) = %q, want %q", c.choice.AccountName, c.choice.DisplayName, got, c.want)

@@ -302,10 +302,13 @@ func sortedAttributes(m map[string][]string) []Attribute {
 const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; base-uri 'none'; frame-ancestors 'none'"
 
 // ChoiceLabel names a single sign-on choice for its button, organisation
-// first: "Key Team EU — SAML" for the connection "Key Team EU SAML" of the
-// account "Key Team EU", "Grantmakers — Entra ID" for "Entra ID" of
-// "Grantmakers", or the one name when the two are the same. The default
-// templates use it as the function choiceLabel.
+// first: the account's name, a dash, and the connection's name without the
+// words it shares with the account's name. "Key Team EU — SAML" for the
+// connection "Key Team EU SAML" of the account "Key Team EU", "Newsroom
+// Ltd — Entra ID" for "Newsroom Entra ID" of "Newsroom Ltd", "The Fund —
+// Okta" for "The Fund's Okta" of "The Fund", "Grantmakers
+// — Okta" for "Okta" of "Grantmakers", or the one name when they are the
+// same. The default templates use it as the function choiceLabel.
 func ChoiceLabel(c discovery.Choice) string {
 	acct, name := strings.TrimSpace(c.AccountName), strings.TrimSpace(c.DisplayName)
 	switch {
@@ -314,12 +317,15 @@ func ChoiceLabel(c discovery.Choice) string {
 	case acct == "" || strings.EqualFold(acct, name):
 		return name
 	}
-	if rest, ok := strings.CutPrefix(name, acct); ok && (rest[0] == ' ' || rest[0] == '-' || rest[0] == ':') {
-		if rest = strings.TrimLeft(rest, " -:—"); rest != "" {
-			return acct + " — " + rest
-		}
+	aw, nw := strings.Fields(acct), strings.Fields(name)
+	n := 0
+	for n < len(aw) && n < len(nw) && (strings.EqualFold(aw[n], nw[n]) || strings.EqualFold(aw[n]+"'s", nw[n]) || strings.EqualFold(aw[n]+"’s", nw[n])) {
+		n++
 	}
-	return acct + " — " + name
+	if n == len(nw) {
+		n = 0 // nothing would be left of the connection's name
+	}
+	return acct + " — " + strings.Join(nw[n:], " ")
 }
 
 // templateFuncs are the functions the default templates use: choiceLabel
