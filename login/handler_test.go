@@ -454,7 +454,7 @@ func TestPickerForSharedDomain(t *testing.T) {
 	b := w.browser()
 	p := b.post("/auth/login", form("email", "alice@example.com", "return_to", "/keys"))
 	wantStatus(t, p, http.StatusOK)
-	wantBody(t, p, "Choose how to log in", `value="keyldap"`, `value="keyoidc"`, "Key directory", "Key OpenID")
+	wantBody(t, p, "Choose how to log in", `value="keyldap"`, `value="keyoidc"`, "Key LDAP — directory", "Key OIDC — OpenID")
 
 	// LDAP: the directory's form, a wrong password, then the right one.
 	p = b.post("/auth/login/start", form("connection", "keyldap", "email", "alice@example.com", "return_to", "/keys"))
