@@ -107,7 +107,15 @@ func (t *takenFlows) Take(ctx context.Context, id string) (*sso.Flow, error) {
 // parameter that carries the pending login's ID.
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request, entry *entry, params url.Values, handle string) {
 	flows := &takenFlows{Flows: h.cookies.Flows(w, r)}
-	id, err := entry.Authenticator.Complete(r.Context(), sso.CompleteRequest{Flows: flows, Params: params, RawQuery: rawQuery(r)})
+	// An administrator's test login of the connection's Candidate is
+	// completed by the Candidate: the pending login, sealed into this
+	// browser when the administrator began it, says so.
+	auth, candidate := entry.Authenticator, false
+	if f, ok := h.cookies.PeekFlow(r, params.Get(handle)); ok && entry.Candidate != nil && f.Connection == entry.Authenticator.ID() &&
+		f.Data[flowTestKey] == "1" && f.Data[flowCandidateKey] == "1" {
+		auth, candidate = entry.Candidate, true
+	}
+	id, err := auth.Complete(r.Context(), sso.CompleteRequest{Flows: flows, Params: params, RawQuery: rawQuery(r)})
 	if err != nil {
 		// A failed test login shows the administrator why: the sealed
 		// pending login proves an administrator began it in this browser,
@@ -121,12 +129,12 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, entry *entry,
 		if f != nil && f.Connection == entry.Authenticator.ID() {
 			fl.returnTo, fl.email = f.ReturnTo, f.LoginHint
 			fl.admin = f.Data[flowTestKey] == "1"
-			fl.test = fl.admin
+			fl.test, fl.candidate = fl.admin, candidate
 		}
 		h.fail(w, r, fl)
 		return
 	}
-	c := &completion{entry: entry, id: id, rt: id.ReturnTo, test: id.FlowData[flowTestKey] == "1"}
+	c := &completion{entry: entry, id: id, rt: id.ReturnTo, test: candidate || id.FlowData[flowTestKey] == "1", candidate: candidate}
 	if !id.IdPInitiated {
 		c.bindUser = id.FlowData[flowBindKey]
 	}
@@ -150,10 +158,11 @@ func (h *Handler) ldapPage(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	email, _ := sso.NormalizeEmail(q.Get("email"))
-	h.renderDirectory(w, http.StatusOK, entry, email, returnPath(q.Get("return_to")), q.Get("test") == "1", "")
+	test := q.Get("test") == "1"
+	h.renderDirectory(w, http.StatusOK, entry, email, returnPath(q.Get("return_to")), test, test && q.Get("candidate") == "1", "")
 }
 
-func (h *Handler) renderDirectory(w http.ResponseWriter, status int, entry *entry, email, rt string, test bool, msg string) {
+func (h *Handler) renderDirectory(w http.ResponseWriter, status int, entry *entry, email, rt string, test, candidate bool, msg string) {
 	id := entry.Authenticator.ID()
 	name := h.displayName(id)
 	h.render(w, status, TemplateDirectory, &DirectoryPage{
@@ -163,6 +172,7 @@ func (h *Handler) renderDirectory(w http.ResponseWriter, status int, entry *entr
 		Action:      h.base + "/ldap/" + url.PathEscape(id) + "/login",
 		Email:       email,
 		Test:        test,
+		Candidate:   candidate,
 	})
 }
 
@@ -177,23 +187,29 @@ func (h *Handler) ldapSubmit(w http.ResponseWriter, r *http.Request) {
 	test := f.Get("test") == "1"
 	conn := entry.Authenticator.ID()
 	typed := strings.TrimSpace(f.Get("email"))
-	id, err := entry.Authenticator.Complete(r.Context(), sso.CompleteRequest{Email: typed, Password: sso.Secret(f.Get("password"))})
+	// The directory's form is posted from this site, with the host's
+	// session cookie: its Candidate is tried only for an administrator.
+	auth, candidate := entry.Authenticator, false
+	if test && f.Get("candidate") == "1" && entry.Candidate != nil && h.isAdmin(r, h.accountOf(conn)) {
+		auth, candidate = entry.Candidate, true
+	}
+	id, err := auth.Complete(r.Context(), sso.CompleteRequest{Email: typed, Password: sso.Secret(f.Get("password"))})
 	if err != nil {
 		switch reason := sso.ReasonOf(err); reason {
 		case sso.ReasonInvalidCredentials, sso.ReasonPasswordEmpty, sso.ReasonLDAPUserNotFound, sso.ReasonInvalidEmail:
 			// Ask again on the same form; the event and log still record it.
 			h.record(r.Context(), &failure{err: err, connection: conn})
 			email, _ := sso.NormalizeEmail(typed)
-			h.renderDirectory(w, statusFor(reason), entry, email, rt, test, reason.UserMessage())
+			h.renderDirectory(w, statusFor(reason), entry, email, rt, test, candidate, reason.UserMessage())
 		default:
-			h.fail(w, r, failure{connection: conn, err: err, returnTo: rt})
+			h.fail(w, r, failure{connection: conn, err: err, returnTo: rt, test: test, candidate: candidate})
 		}
 		return
 	}
 	id.ReturnTo = rt
 	// The directory's form is posted from this site, so the host's session
 	// cookie comes with it: a test login is checked against it.
-	h.finish(w, r, &completion{entry: entry, id: id, rt: rt, test: test, checkAdmin: test, bindUser: h.passwordFirstUser(r, entry, h.accountOf(conn))})
+	h.finish(w, r, &completion{entry: entry, id: id, rt: rt, test: test, checkAdmin: test, candidate: candidate, bindUser: h.passwordFirstUser(r, entry, h.accountOf(conn))})
 }
 
 // accountOf returns the account of a connection, or "".
@@ -216,6 +232,8 @@ type completion struct {
 	// CanAdminister again (a test login whose start is not sealed into
 	// the browser: LDAP's form).
 	test, checkAdmin bool
+	// candidate marks a test login through the connection's Candidate.
+	candidate bool
 	// bindUser is the user of a password login this browser made before it
 	// started the login: login binding may link to it, once confirmed.
 	bindUser string
@@ -256,7 +274,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 	ref := newReference()
 	fail := func(err error, acct string, reported bool) {
 		h.fail(w, r, failure{err: err, account: acct, connection: id.Connection, subject: id.Subject, reported: reported, returnTo: rt, email: id.Email,
-			ref: ref, admin: c.test && !c.checkAdmin, test: c.test})
+			ref: ref, admin: c.test && !c.checkAdmin, test: c.test, candidate: c.candidate})
 	}
 	choice, err := h.disc().Connection(conn)
 	if err != nil {
@@ -299,7 +317,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 			fail(&sso.Error{Op: "login.Test", Reason: ReasonNotAdministrator, Connection: id.Connection, Detail: "test logins are for administrators of account " + quote(acct.ID)}, acct.ID, false)
 			return
 		}
-		h.testResult(w, r, acct, id, preq, rt, ref)
+		h.testResult(w, r, acct, id, preq, rt, ref, c.candidate)
 		return
 	}
 	// Policy before the user is known: drafts, password-only accounts,
@@ -379,12 +397,12 @@ func (h *Handler) provisioningRequest(acct *account, entry *entry, id *sso.Ident
 // policy's decision and, when the Provisioner can preview, what
 // provisioning would do. Nothing is provisioned and no session starts; an
 // sso.EventTestLogin records the outcome.
-func (h *Handler) testResult(w http.ResponseWriter, r *http.Request, acct *account, id *sso.Identity, preq provisioning.Request, rt, ref string) {
+func (h *Handler) testResult(w http.ResponseWriter, r *http.Request, acct *account, id *sso.Identity, preq provisioning.Request, rt, ref string, candidate bool) {
 	ctx := r.Context()
 	page := &TestPage{
 		Page:    h.page("Test login", rt, ""),
 		Account: acct.ID, AccountName: acct.Name, Connection: id.Connection, ConnectionName: h.displayName(id.Connection),
-		Reference: ref, RetryURL: h.TestLoginURL(id.Connection, rt),
+		Reference: ref, RetryURL: h.TestLoginURL(id.Connection, rt), Candidate: candidate,
 		Identity: id, Attributes: sortedAttributes(id.Attributes), Module: id.FirstAttribute(h.cfg.ModuleAttributes...),
 		Decision: policy.Decide(acct.policy, policy.User{Email: id.Email}, policy.MethodOf(id)),
 	}
@@ -412,9 +430,15 @@ func (h *Handler) testResult(w http.ResponseWriter, r *http.Request, acct *accou
 			}
 		}
 	}
+	if candidate {
+		page.RetryURL = h.CandidateTestLoginURL(id.Connection, rt)
+	}
 	page.judge(acct, preq)
 	e := sso.Event{Type: sso.EventTestLogin, Time: h.now(), Account: acct.ID, Connection: id.Connection, Subject: id.Subject,
 		Attrs: map[string]string{sso.AttrReference: ref, sso.AttrTest: "true", "email": id.Email}}
+	if candidate {
+		e.Attrs[AttrCandidate] = "true"
+	}
 	if p := page.Plan; p != nil && p.Result != nil {
 		e.User = p.Result.User.ID
 	}

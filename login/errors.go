@@ -10,6 +10,10 @@ import (
 	"github.com/ssokit/sso"
 )
 
+// AttrCandidate is "true" in the Attrs of the events of a test login
+// through a connection's Candidate (see Connection.Candidate).
+const AttrCandidate = "candidate"
+
 // Reasons this package reports; they are root package Reasons, repeated
 // here for convenience.
 const (
@@ -65,8 +69,9 @@ type failure struct {
 	// login that an administrator began in this browser.
 	admin bool
 	// test marks the failure of an administrator's test login: Try again
-	// runs the test again and the way back is the return path.
-	test bool
+	// runs the test again and the way back is the return path; candidate
+	// one through the connection's Candidate.
+	test, candidate bool
 }
 
 // refAlphabet is Crockford's base32: no I, L, O or U to misread.
@@ -124,6 +129,9 @@ func (h *Handler) record(ctx context.Context, f *failure) *sso.Error {
 		if f.test {
 			attrs[sso.AttrTest] = "true"
 		}
+		if f.candidate {
+			attrs[AttrCandidate] = "true"
+		}
 		h.cfg.Events.Emit(ctx, sso.Event{Type: typ, Time: h.now(), Account: f.account, Connection: f.connection,
 			User: f.user, Subject: f.subject, Reason: reason, Detail: detail, Attrs: attrs})
 	}
@@ -177,6 +185,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, f failure) {
 		switch {
 		case f.test:
 			p.RetryTestURL = h.TestLoginURL(f.connection, f.returnTo)
+			if f.candidate {
+				p.RetryTestURL = h.CandidateTestLoginURL(f.connection, f.returnTo)
+			}
 			p.BackURL = h.orDefault(f.returnTo)
 		case reason != sso.ReasonConnectionNotLive && reason != sso.ReasonCrossOrigin:
 			p.RetryConnection, p.RetryEmail = f.connection, f.email

@@ -1,14 +1,21 @@
 package login_test
 
 import (
+	"context"
+	"errors"
+	"html"
+	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/discovery"
 	"github.com/ssokit/sso/login"
+	"github.com/ssokit/sso/saml"
 	"github.com/ssokit/sso/saml/samltest"
 )
 
@@ -191,5 +198,97 @@ func TestTestLoginVerdict(t *testing.T) {
 	evs = w.events.find(sso.EventTestLogin, sso.ReasonUserNotProvisioned)
 	if len(evs) != 1 {
 		t.Fatalf("test_login events refusing newbie: %+v", evs)
+	}
+}
+
+// TestCandidateOnlyInTestLogins: a connection's Candidate (the same
+// service provider trusting a new identity provider) is used by an
+// administrator's test login of it and by nothing else: an ordinary login
+// still goes to the live identity provider, and the candidate's signed
+// answer to an ordinary login is refused.
+func TestCandidateOnlyInTestLogins(t *testing.T) {
+	w := newWorld(t)
+	key, cert, err := samltest.GenerateKeyPair("next IdP", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := samltest.Start(t, samltest.Config{Users: samlUsers, Key: key, Certificate: cert})
+	live, _, _ := w.reg.Connection("grants-saml")
+	cfg := next.ConnectionConfig("grants-saml", w.base+"/auth/saml/grants-saml/metadata", w.base+"/auth/saml/grants-saml/acs")
+	cfg.StateStore, cfg.ReplayCache, cfg.TrustEmail = w.states, w.replay, true
+	cfg.SLOURL = w.base + "/auth/saml/grants-saml/slo"
+	cand, err := saml.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := live
+	c.Candidate = cand
+	if err := w.setConnection(c); err != nil {
+		t.Fatal(err)
+	}
+	// Another connection's authenticator is no candidate.
+	bad := live
+	bad.Candidate, _, _ = func() (sso.Authenticator, string, bool) { e, a, ok := w.reg.Connection("acme-oidc"); return e.Authenticator, a, ok }()
+	if err := w.setConnection(bad); !errors.Is(err, sso.ReasonInvalidConfig) {
+		t.Fatalf("a candidate of another ID: %v", err)
+	}
+
+	// The IdP's pages, with a client that trusts its CA.
+	idpLogin := func(loc string) (string, url.Values) {
+		t.Helper()
+		get := func(resp *http.Response, err error) *page {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return &page{status: resp.StatusCode, body: string(body)}
+		}
+		p := get(next.Client().Get(loc))
+		m := reLoginHandle.FindStringSubmatch(p.body)
+		if m == nil {
+			t.Fatalf("no login page of the IdP (%d): %s", p.status, p.body)
+		}
+		return autoPost(t, get(next.Client().PostForm(next.URL()+"/login", url.Values{"login": {html.UnescapeString(m[1])}, "email": {"sam@grants.example"}, "password": {samltest.DefaultPassword}})))
+	}
+
+	// An ordinary login goes to the live IdP.
+	o := w.browser()
+	p := o.post("/auth/login", form("email", "sam@grants.example"))
+	if !strings.HasPrefix(p.loc, w.idp.URL()) {
+		t.Fatalf("an ordinary login went to %q, not the live IdP", p.loc)
+	}
+	// The candidate's IdP answering that ordinary login is refused.
+	action, v := idpLogin(strings.Replace(p.loc, w.idp.URL(), next.URL(), 1))
+	p = o.postACS(action, v)
+	wantStatus(t, p, http.StatusForbidden)
+	if o.session() != nil {
+		t.Fatal("the candidate's answer to an ordinary login started a session")
+	}
+
+	// Only an administrator may test it.
+	a := w.browser()
+	wantRedirect(t, a.post("/auth/login", form("email", "ada@acme.example", "password", "ada-pw")), "/")
+	wantStatus(t, a.get("/auth/login/test/grants-saml?candidate=1"), http.StatusForbidden)
+	w.makeAdmin("ada@acme.example", "grants")
+	p = a.get("/auth/login/test/grants-saml?candidate=1&return_to=/admin")
+	if !strings.HasPrefix(p.loc, next.URL()) {
+		t.Fatalf("the candidate's test login went to %q, not the candidate's IdP", p.loc)
+	}
+	action, v = idpLogin(p.loc)
+	p = a.postACS(action, v)
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, `id="test-verdict"`, "Through the candidate (testing copy) of Grants Okta", `candidate=1`)
+	if res := a.session(); res == nil || res.User != w.users["ada@acme.example"] {
+		t.Fatalf("the candidate's test login changed the session: %+v", res)
+	}
+	evs := w.events.find(sso.EventTestLogin, "")
+	if len(evs) != 1 || evs[0].Attrs[login.AttrCandidate] != "true" || evs[0].Reason != "" {
+		t.Fatalf("test_login events %+v", evs)
+	}
+	// The ordinary test login still tests the live IdP.
+	if p = a.get("/auth/login/test/grants-saml"); !strings.HasPrefix(p.loc, w.idp.URL()) {
+		t.Fatalf("the test login went to %q", p.loc)
 	}
 }

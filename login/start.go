@@ -20,6 +20,9 @@ const (
 	// flowBindKey holds the user of a password login this browser made
 	// before it began the login, for login binding (password first).
 	flowBindKey = "ssokit_bind"
+	// flowCandidateKey marks a test login through the connection's
+	// Candidate.
+	flowCandidateKey = "ssokit_candidate"
 )
 
 // loginPage serves GET /login: the email step, or with ?step=password and
@@ -296,7 +299,16 @@ func (h *Handler) testStart(w http.ResponseWriter, r *http.Request) {
 	}
 	if !h.isAdmin(r, choice.Account) {
 		h.fail(w, r, failure{err: &sso.Error{Op: "login.Test", Reason: ReasonNotAdministrator, Connection: choice.Connection,
-			Detail: "test logins are for administrators of account " + quote(choice.Account)}, account: choice.Account, connection: choice.Connection, returnTo: rt})
+			Detail: "test logins are for administrators of account " + quote(choice.Account)}, account: choice.Account, connection: choice.Connection, returnTo: rt, test: true})
+		return
+	}
+	if r.URL.Query().Get("candidate") == "1" {
+		if e, ok := h.entry(choice.Connection); !ok || e.Candidate == nil {
+			h.fail(w, r, failure{err: &sso.Error{Op: "login.Test", Reason: sso.ReasonInvalidRequest, Connection: choice.Connection,
+				Detail: "the connection has no candidate to test (it was promoted or dropped meanwhile)"}, account: choice.Account, connection: choice.Connection, returnTo: rt, test: true, admin: true})
+			return
+		}
+		h.beginWith(w, r, choice, "", rt, true, true)
 		return
 	}
 	h.begin(w, r, choice, "", rt, true)
@@ -305,6 +317,12 @@ func (h *Handler) testStart(w http.ResponseWriter, r *http.Request) {
 // begin starts a login through choice: a redirect or auto-POST form to the
 // identity provider, or the directory's password form.
 func (h *Handler) begin(w http.ResponseWriter, r *http.Request, choice discovery.Choice, email, rt string, test bool) {
+	h.beginWith(w, r, choice, email, rt, test, false)
+}
+
+// beginWith is begin, through the connection's Candidate for an
+// administrator's test login of it.
+func (h *Handler) beginWith(w http.ResponseWriter, r *http.Request, choice discovery.Choice, email, rt string, test, candidate bool) {
 	ctx := r.Context()
 	fail := func(err error) {
 		h.fail(w, r, failure{err: err, account: choice.Account, connection: choice.Connection, returnTo: rt})
@@ -337,6 +355,9 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request, choice discovery
 		if test {
 			q.Set("test", "1")
 		}
+		if candidate {
+			q.Set("candidate", "1")
+		}
 		u := h.base + "/ldap/" + url.PathEscape(choice.Connection) + "/login"
 		if len(q) > 0 {
 			u += "?" + q.Encode()
@@ -345,12 +366,17 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request, choice discovery
 		return
 	}
 	req := sso.BeginRequest{Flows: h.cookies.Flows(w, r), ReturnTo: rt, LoginHint: email, ForceAuthn: test}
+	auth := entry.Authenticator
 	if test {
 		req.FlowData = map[string]string{flowTestKey: "1"}
+		if candidate {
+			req.FlowData[flowCandidateKey] = "1"
+			auth = entry.Candidate
+		}
 	} else if u := h.passwordFirstUser(r, entry, choice.Account); u != "" {
 		req.FlowData = map[string]string{flowBindKey: u}
 	}
-	step, err := entry.Authenticator.Begin(ctx, req)
+	step, err := auth.Begin(ctx, req)
 	if err != nil {
 		fail(err)
 		return

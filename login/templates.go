@@ -132,8 +132,9 @@ type DirectoryPage struct {
 	Action string
 	// Email is the address typed so far.
 	Email string
-	// Test marks an administrator's test login.
-	Test bool
+	// Test marks an administrator's test login; Candidate one through the
+	// connection's Candidate (the form then POSTs "candidate" too).
+	Test, Candidate bool
 }
 
 // BindPage is the data of TemplateBind. Its form POSTs "email" and
@@ -240,6 +241,9 @@ type TestPage struct {
 	Reference string
 	// RetryURL runs the test login again.
 	RetryURL string
+	// Candidate reports a test login through the connection's Candidate
+	// (see Connection.Candidate), not its Authenticator.
+	Candidate bool
 	// Identity is what the identity provider proved.
 	Identity *sso.Identity
 	// Attributes are the identity's attributes, sorted by name.
@@ -520,7 +524,7 @@ dt{font-weight:600}dd{margin:0}
 {{if .Test}}<p class="hint">A test login: nothing is saved and no session starts.</p>{{end}}
 <form method="post" action="{{.Action}}" id="directory-form">
 <input type="hidden" name="return_to" value="{{.ReturnTo}}">
-{{if .Test}}<input type="hidden" name="test" value="1">{{end}}
+{{if .Test}}<input type="hidden" name="test" value="1">{{end}}{{if .Candidate}}<input type="hidden" name="candidate" value="1">{{end}}
 <label for="email">Email address</label>
 <input type="email" id="email" name="email" value="{{.Email}}" autocomplete="username" required{{if not .Email}} autofocus{{end}}>
 <label for="password">Directory password</label>
@@ -584,7 +588,7 @@ reference: {{.Reference}}</div>
 
 {{define "test_result"}}{{template "head" .}}
 <div class="verdict {{if .Passed}}pass{{else}}fail{{end}}" id="test-verdict" role="status"><strong>{{if .Passed}}Passed:{{else}}Would be refused:{{end}}</strong> {{.Verdict}}</div>
-<p class="hint">Through {{.ConnectionName}} ({{.Connection}}) of {{.AccountName}}. Nothing was saved and no session was started. Reference {{.Reference}}.</p>
+<p class="hint">Through {{if .Candidate}}the candidate (testing copy) of {{end}}{{.ConnectionName}} ({{.Connection}}) of {{.AccountName}}. Nothing was saved and no session was started. Reference {{.Reference}}.</p>
 <h2 id="checks-heading">Checklist</h2>
 <ul class="checks" id="test-checks" aria-labelledby="checks-heading">
 {{range .Checks}}<li class="{{if .Warning}}warn{{else if .OK}}ok{{else}}bad{{end}}"><span class="sr-only">{{if .Warning}}Warning:{{else if .OK}}Passed:{{else}}Failed:{{end}}</span> {{.Label}}{{if .Detail}}<br><span class="hint">{{.Detail}}</span>{{end}}</li>
