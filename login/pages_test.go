@@ -228,7 +228,10 @@ func TestCandidateOnlyInTestLogins(t *testing.T) {
 	}
 	// Another connection's authenticator is no candidate.
 	bad := live
-	bad.Candidate, _, _ = func() (sso.Authenticator, string, bool) { e, a, ok := w.reg.Connection("acme-oidc"); return e.Authenticator, a, ok }()
+	bad.Candidate, _, _ = func() (sso.Authenticator, string, bool) {
+		e, a, ok := w.reg.Connection("acme-oidc")
+		return e.Authenticator, a, ok
+	}()
 	if err := w.setConnection(bad); !errors.Is(err, sso.ReasonInvalidConfig) {
 		t.Fatalf("a candidate of another ID: %v", err)
 	}
