@@ -578,8 +578,8 @@ func (p *TestPage) judge(acct *account, preq provisioning.Request) {
 		if id.SubjectFormat != "" {
 			subj.From += " (" + id.SubjectFormat + ")"
 		}
-		if s := from(id.Subject); s != "" && preq.Connection.IdentifierAttribute == "" {
-			subj.From = s
+		if s := from(id.Subject); s != "" && id.SubjectFormat == "" {
+			subj.From = s // the connection reads the subject from an attribute
 		}
 	case sso.ProtocolOIDC:
 		subj.From = "claim sub"

@@ -382,8 +382,8 @@ func DefaultTemplates() *template.Template {
 	return template.Must(template.New("ssokit").Funcs(templateFuncs).Parse(defaultTemplates))
 }
 
-// The focus ring is #1a56db (6.4:1 on white, 3.1:1 next to the buttons'
-// #1f4e8c is not needed: it is drawn 2px outside them, on the page). Text
+// The focus ring is #1a56db, 6.4:1 on white, drawn 2px outside the
+// focused control so that it always sits on the page's background. Text
 // colours are at least 4.5:1 on their backgrounds.
 const defaultTemplates = `
 {{define "who"}}{{if .IdentityEmail}}{{.IdentityEmail}}{{if ne .Subject .IdentityEmail}} (identifier {{.Subject}}){{end}}{{else}}{{.Subject}}{{end}}{{end}}
@@ -439,7 +439,7 @@ input:focus-visible{outline-offset:1px}
 .checks li.warn::before{content:"!";color:#93370d}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 table{border-collapse:collapse;width:100%;table-layout:fixed;font-size:.95rem}
-th,td{border-bottom:1px solid #d8dce3;padding:.35rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th,td{border-bottom:1px solid #d8dce3;padding:.35rem .5rem;text-align:left;vertical-align:top;overflow-wrap:break-word}
 th{background:#f6f7f9}
 details{margin-top:1rem}
 summary{cursor:pointer;min-height:44px;display:flex;align-items:center;font-weight:600;color:#1a4fa0}
@@ -512,7 +512,7 @@ dt{font-weight:600}dd{margin:0}
 {{template "foot" .}}{{end}}
 
 {{define "picker"}}{{template "head" .}}
-<p>Choose how to log in{{if .Email}} as <strong>{{.Email}}</strong>{{end}}.</p>
+<p>{{if .Email}}Logging in as <strong>{{.Email}}</strong>. {{end}}Choose your organisation.</p>
 {{template "choices" .}}
 <div class="links">
 {{if and .PasswordEnabled .Email}}<a href="{{.BasePath}}/login?step=password&amp;email={{.Email}}{{if .ReturnTo}}&amp;return_to={{.ReturnTo}}{{end}}" id="use-password">Log in with a password instead</a>{{end}}
@@ -597,7 +597,7 @@ reference: {{.Reference}}</div>
 {{if .PreviewError}}<p id="test-provisioning">Provisioning could not be previewed: {{.PreviewError}}</p>{{end}}
 <p id="test-decision">Policy of account {{.Account}}: {{if .Decision.Allowed}}this person may log in ({{.Decision.Rule}}){{else}}refused: {{.Decision.Reason}} ({{.Decision.Rule}}){{end}}{{if .Decision.Detail}}. {{.Decision.Detail}}{{end}}</p>
 <h2 id="mapping-heading">What the application receives</h2>
-<table id="test-mapping" aria-labelledby="mapping-heading"><thead><tr><th scope="col">Application field</th><th scope="col">Value</th><th scope="col">From the identity provider</th></tr></thead><tbody>
+<table id="test-mapping" aria-labelledby="mapping-heading"><colgroup><col style="width:30%"><col style="width:38%"><col style="width:32%"></colgroup><thead><tr><th scope="col">Application field</th><th scope="col">Value</th><th scope="col">From the identity provider</th></tr></thead><tbody>
 {{range .Mapping}}<tr><th scope="row">{{.Field}}</th><td>{{if .Value}}{{.Value}}{{else}}<span class="hint">none</span>{{end}}</td><td>{{if .From}}{{.From}}{{else}}<span class="hint">not sent</span>{{end}}</td></tr>
 {{end}}</tbody></table>
 {{if .Attributes}}<details id="test-raw"><summary>Everything the identity provider sent ({{len .Attributes}} attributes)</summary>

@@ -827,7 +827,11 @@ func (a *App) refusal(r *http.Request, old, next policy.Policy, admins []policy.
 		return n
 	}
 	names := a.connNames(next)
-	n.Title = "Not saved: after this change no administrator could log in to " + old.Account + "."
+	acct := old.Account
+	if ac := a.accounts[acct]; ac != nil && ac.Name != "" {
+		acct = ac.Name
+	}
+	n.Title = "Not saved: after this change no administrator could log in to " + acct + "."
 	for _, ad := range admins {
 		who := ad.Email
 		if who == me {
@@ -1118,7 +1122,6 @@ var adminTmpl = template.Must(template.New("admin").Funcs(funcs).Parse(layoutHea
 <p class="notice-title">{{.Title}}</p>{{range .Lines}}<p>{{.}}</p>{{end}}
 {{if .Fixes}}<div class="fixes">{{range $i, $f := .Fixes}}{{if $f.Link}}<a class="button secondary" href="{{$f.Link}}" id="fix-{{$i}}">{{$f.Label}}</a>{{else}}<form method="post" action="{{$f.Action}}">{{range $f.Fields}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">{{end}}<button type="submit" id="fix-{{$i}}"{{if $i}} class="secondary"{{end}}>{{$f.Label}}</button></form>{{end}}{{end}}</div>{{end}}
 </div>{{end}}
-{{if and .Notice (eq .Notice.Section "policy")}}{{template "notice" .Notice}}{{end}}
 <p class="sr-only" id="copy-status" role="status" aria-live="polite"></p>
 
 <section aria-labelledby="conns"><h2 id="conns">Connections</h2>
@@ -1133,12 +1136,12 @@ var adminTmpl = template.Must(template.New("admin").Funcs(funcs).Parse(layoutHea
 <ul class="checks" id="checklist-{{.ID}}" aria-labelledby="ready-{{.ID}}">{{range .Checklist}}<li class="{{.State}}"><span class="sr-only">{{if eq .State "ok"}}Done:{{else if eq .State "warn"}}Check:{{else}}To do:{{end}}</span> <strong>{{.Label}}</strong>{{if .Detail}} <span class="hint">{{.Detail}}</span>{{end}}</li>{{end}}</ul>
 <div class="actions">
 <a class="button" href="{{.TestLoginURL}}" id="test-login-{{.ID}}">Run a test login</a>
-<form method="post" action="/admin/{{$.ID}}/connection"><input type="hidden" name="connection" value="{{.ID}}">
+<form method="post" action="/admin/{{$.ID}}/connection#conn-{{.ID}}"><input type="hidden" name="connection" value="{{.ID}}">
 {{if eq .Stage "draft"}}<button type="submit" name="stage" value="testing" class="secondary" id="stage-testing-{{.ID}}">Start testing</button>
 {{else if eq .Stage "testing"}}<button type="submit" name="stage" value="live" id="stage-live-{{.ID}}"{{if not .Ready}} class="secondary"{{end}}>Go live</button> <button type="submit" name="stage" value="draft" class="secondary" id="stage-draft-{{.ID}}">Back to draft</button>
 {{else}}<button type="submit" name="stage" value="testing" class="secondary" id="stage-testing-{{.ID}}">Back to testing</button>{{end}}
 </form></div>
-<form method="post" action="/admin/{{$.ID}}/connection" class="inline-form"><input type="hidden" name="connection" value="{{.ID}}">
+<form method="post" action="/admin/{{$.ID}}/connection#conn-{{.ID}}" class="inline-form"><input type="hidden" name="connection" value="{{.ID}}">
 <label for="test_users-{{.ID}}">Test users</label>
 <div class="row"><input id="test_users-{{.ID}}" name="test_users" value="{{.TestUsers}}" aria-describedby="test_users-hint-{{.ID}}">
 <button type="submit" class="secondary" id="save-test-users-{{.ID}}">Save test users</button></div>
@@ -1168,11 +1171,11 @@ var adminTmpl = template.Must(template.New("admin").Funcs(funcs).Parse(layoutHea
 <p>{{if .Passed}}<span class="badge badge-ok">A test login with the new metadata passed</span>{{else if .FailedTests}}<span class="badge badge-bad">{{.FailedTests}} test login(s) with the new metadata failed</span>{{else}}<span class="badge badge-warn">Not tested yet</span>{{end}}</p>
 <div class="actions">
 <a class="button{{if .Passed}} secondary{{end}}" href="{{.TestURL}}" id="test-candidate-{{$c.ID}}">Test the new metadata</a>
-<form method="post" action="/admin/{{$.ID}}/metadata"><input type="hidden" name="connection" value="{{$c.ID}}"><button type="submit" name="action" value="promote" id="promote-{{$c.ID}}"{{if not .Passed}} class="secondary" aria-describedby="promote-hint-{{$c.ID}}"{{end}}>Make it live</button>
+<form method="post" action="/admin/{{$.ID}}/metadata#conn-{{$c.ID}}"><input type="hidden" name="connection" value="{{$c.ID}}"><button type="submit" name="action" value="promote" id="promote-{{$c.ID}}"{{if not .Passed}} class="secondary" aria-describedby="promote-hint-{{$c.ID}}"{{end}}>Make it live</button>
 <button type="submit" name="action" value="discard" class="secondary" id="discard-{{$c.ID}}">Discard</button></form>
 </div>{{if not .Passed}}<p class="hint" id="promote-hint-{{$c.ID}}">It can be made live once a test login with it passed.</p>{{end}}
 </div>{{end}}
-<form method="post" action="/admin/{{$.ID}}/metadata" enctype="multipart/form-data" id="metadata-form-{{.ID}}">
+<form method="post" action="/admin/{{$.ID}}/metadata#conn-{{.ID}}" enctype="multipart/form-data" id="metadata-form-{{.ID}}">
 <input type="hidden" name="connection" value="{{.ID}}">
 <label for="metadata-{{.ID}}">Paste the IdP's metadata XML, or its URL</label>
 <textarea id="metadata-{{.ID}}" name="metadata" rows="5" aria-describedby="metadata-hint-{{.ID}}">{{.ReportXML}}</textarea>
@@ -1192,7 +1195,8 @@ var adminTmpl = template.Must(template.New("admin").Funcs(funcs).Parse(layoutHea
 </section>
 
 <section aria-labelledby="policy" class="card"><h2 id="policy">Login method</h2>
-<form method="post" action="/admin/{{.ID}}/policy" id="policy-form">
+{{if and .Notice (eq .Notice.Section "policy")}}{{template "notice" .Notice}}{{end}}
+<form method="post" action="/admin/{{.ID}}/policy#policy" id="policy-form">
 <fieldset><legend>How people log in</legend>
 <div class="radio"><input type="radio" id="mode-password_only" name="mode" value="password_only"{{if eq .Form.Mode "password_only"}} checked{{end}}><label for="mode-password_only">Passwords only</label></div>
 <div class="radio"><input type="radio" id="mode-sso_optional" name="mode" value="sso_optional"{{if eq .Form.Mode "sso_optional"}} checked{{end}}><label for="mode-sso_optional">Single sign-on optional</label></div>
@@ -1227,7 +1231,8 @@ var adminTmpl = template.Must(template.New("admin").Funcs(funcs).Parse(layoutHea
 <div class="filter-buttons"><button type="submit" id="events-filter-submit">Filter</button>{{if .Filter.Any}} <a href="/admin/{{.ID}}#events" id="events-filter-clear">Clear</a>{{end}}</div>
 </form>
 <p class="note" id="events-count">{{if .Filter.Any}}{{len .Events}} of the recent events match.{{else}}The {{len .Events}} most recent events.{{end}}</p>
-<table id="events-table" class="events"><caption class="sr-only">Recent login events, newest first</caption><thead><tr><th scope="col">Who</th><th scope="col">What</th><th scope="col">When</th><th scope="col">Connection</th><th scope="col">Reference</th></tr></thead><tbody>
+<table id="events-table" class="events"><caption class="sr-only">Recent login events, newest first</caption>
+<colgroup><col style="width:27%"><col style="width:31%"><col style="width:12%"><col style="width:17%"><col style="width:13%"></colgroup><thead><tr><th scope="col">Who</th><th scope="col">What</th><th scope="col">When</th><th scope="col">Connection</th><th scope="col">Reference</th></tr></thead><tbody>
 {{range .Events}}<tr class="ev-{{.Result}}" data-type="{{.Type}}"{{if .Code}} data-reason="{{.Code}}"{{end}}>
 <td data-label="Who"><strong>{{.Who}}</strong>{{if .WhoDetail}}<br><span class="hint">{{.WhoDetail}}</span>{{end}}</td>
 <td data-label="What"><span class="badge badge-{{.Result}}">{{.What}}</span>{{if .Why}}<br>{{.Why}}{{end}}{{if .Detail}}<details><summary>Detail</summary><p>{{.Detail}}</p>{{if .Code}}<p class="hint">Reason code {{.Code}}</p>{{end}}</details>{{end}}</td>

@@ -48,7 +48,7 @@ func securityHeaders(h http.Handler) http.Handler {
 	})
 }
 
-const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
 
 // copyScript gives the admin page's values their Copy buttons: without
 // JavaScript the buttons stay hidden and the values are selectable text.
@@ -422,6 +422,7 @@ section>.card{margin:1rem 0;border-color:#c4cad4}
 label{font-weight:600}
 input[type=text],input:not([type]),input[type=email],input[type=password],select,textarea{font:inherit;min-height:44px;padding:.45rem .6rem;border:1px solid #596273;border-radius:6px;background:#fff;color:#1a1a1a;max-width:100%}
 textarea{width:100%;min-height:6rem;font-family:ui-monospace,monospace;font-size:.9rem}
+input[type=file]{display:block;width:100%;min-height:44px;padding:.5rem 0;font:inherit}
 label+input,label+select,label+textarea{display:block;width:100%;margin-top:.25rem}
 input[type=checkbox],input[type=radio]{width:24px;height:24px;margin:0 .5rem 0 0;flex:none;accent-color:#1f4e8c}
 .radio,.check{display:flex;align-items:center;min-height:44px}
