@@ -95,6 +95,7 @@ func screenshotDir(t *testing.T) string {
 	if shots.err != nil {
 		t.Fatal(shots.err)
 	}
+	t.Logf("screenshots in %s", shots.dir)
 	return shots.dir
 }
 

@@ -17,7 +17,8 @@ import (
 // The names of the templates a Config.Templates set must define, and the
 // data each one is executed with.
 const (
-	// TemplateLogin is the email (and password) form: *LoginPage.
+	// TemplateLogin is the login page's email step and password step:
+	// *LoginPage.
 	TemplateLogin = "login"
 	// TemplateDomain asks for the organisation's SSO domain: *DomainPage.
 	TemplateDomain = "sso_domain"
