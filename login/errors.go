@@ -183,6 +183,8 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, f failure) {
 	}
 	if entry != nil {
 		switch {
+		case f.test && reason == ReasonNotAdministrator:
+			// Trying again will not help; the login page may.
 		case f.test:
 			p.RetryTestURL = h.TestLoginURL(f.connection, f.returnTo)
 			if f.candidate {

@@ -424,7 +424,9 @@ input:focus-visible{outline-offset:1px}
 .row a{display:inline-flex;align-items:center;min-height:44px}
 .links{margin-top:1.5rem;display:flex;flex-direction:column;gap:.25rem}
 .links a{display:inline-flex;align-items:center;min-height:44px}
-.actions{display:flex;flex-wrap:wrap;gap:.75rem;align-items:center}
+.actions{display:flex;flex-wrap:wrap;gap:.75rem;align-items:center;margin-top:1rem}
+.actions button,.actions .button{margin-top:0}
+.reference p{margin:.25rem 0}
 .actions form{margin:0}
 .hint{color:#4a5160;font-size:.95rem;margin:.25rem 0 0}
 .or{display:flex;align-items:center;gap:.75rem;color:#4a5160;margin:1.5rem 0 .5rem;font-size:.95rem}

@@ -113,7 +113,7 @@ var problemTmpl = template.Must(template.New("problem").Funcs(funcs).Parse(layou
 <div class="narrow">
 <h1>{{.Title}}</h1>
 {{if .Forbidden}}<p class="notice notice-bad" role="alert">Only administrators of {{.AccountName}} who logged in to it may open its single sign-on settings{{if .Me}}, and you are logged in as <strong>{{.Me}}</strong>{{end}}.</p>
-<p>If you administer {{.AccountName}} with another address, or your login was for another account, log out and log in again to {{.AccountName}}: the settings open once you are back. Otherwise ask one of its administrators.</p>
+<p>If you administer {{.AccountName}} with another address, or your login was for another account, log out, log in again to {{.AccountName}}, and open its settings from the start page. Otherwise ask one of its administrators.</p>
 <div class="actions">
 <form method="post" action="/logout"><button type="submit" id="forbidden-relogin">Log out</button></form>
 <a class="button secondary" href="/" id="forbidden-home">Back to the start page</a>
