@@ -215,6 +215,182 @@ func ReasonOf(err error) Reason {
 	return ReasonInternal
 }
 
+// ConfigurationFault reports whether r means that a connection's setup is
+// wrong (a key, an audience, an address, metadata, a mapping), as opposed to
+// a login that went wrong once: trying again does not help until an
+// administrator fixes the configuration.
+func (r Reason) ConfigurationFault() bool {
+	switch r {
+	case ReasonInvalidConfig, ReasonSignatureMissing, ReasonSignatureInvalid, ReasonUntrustedKey, ReasonAlgorithmNotAllowed,
+		ReasonCertificateExpired, ReasonAudienceMismatch, ReasonRecipientMismatch, ReasonDestinationMismatch, ReasonIssuerMismatch,
+		ReasonUnknownIssuer, ReasonUnsolicited, ReasonSubjectMissing, ReasonDecryptionFailed, ReasonEncryptedNotSupported,
+		ReasonEmailNotVerified, ReasonEmailMissing, ReasonMetadataInvalid, ReasonAddressNotAllowed, ReasonSigningKeyMissing,
+		ReasonTLSRequired, ReasonLDAPDomainNotConfigured, ReasonLDAPAmbiguousUser:
+		return true
+	}
+	return false
+}
+
+// Label returns a short plain description of r for administrators'
+// screens, e.g. "Signed, but by a key the connection does not trust" for
+// ReasonUntrustedKey: what an audit log shows beside (or instead of) the
+// code. Unknown reasons return their code.
+func (r Reason) Label() string {
+	switch r {
+	case ReasonInvalidConfig:
+		return "The configuration is incomplete or contradictory"
+	case ReasonInvalidRequest:
+		return "The browser's request was malformed"
+	case ReasonRequestTooLarge:
+		return "The request was too large"
+	case ReasonStateMissing:
+		return "The login expired, was used already, or was started elsewhere"
+	case ReasonStateMismatch:
+		return "The login belongs to another browser or connection"
+	case ReasonUnavailable:
+		return "The identity provider or a store could not be reached"
+	case ReasonStoreFull:
+		return "Too many logins in progress"
+	case ReasonIdPError:
+		return "The identity provider answered with an error"
+	case ReasonInternal:
+		return "An internal error"
+	case ReasonMalformed:
+		return "The message was malformed or not the expected one"
+	case ReasonDoctypeForbidden:
+		return "The XML had a DOCTYPE, which is refused"
+	case ReasonSignatureMissing:
+		return "Not signed where a signature is required"
+	case ReasonSignatureInvalid:
+		return "The signature does not verify"
+	case ReasonUntrustedKey:
+		return "Signed, but by a key the connection does not trust"
+	case ReasonAlgorithmNotAllowed:
+		return "Signed with an algorithm that is not allowed"
+	case ReasonCertificateExpired:
+		return "The identity provider's certificate has expired"
+	case ReasonExpired:
+		return "The assertion or token has expired"
+	case ReasonNotYetValid:
+		return "The assertion or token is not valid yet (clocks apart?)"
+	case ReasonAudienceMismatch:
+		return "Meant for another application (audience)"
+	case ReasonRecipientMismatch:
+		return "Sent for another ACS URL (recipient)"
+	case ReasonDestinationMismatch:
+		return "Sent to another ACS URL (destination)"
+	case ReasonIssuerMismatch:
+		return "Issued by another identity provider than the configured one"
+	case ReasonUnknownIssuer:
+		return "From an identity provider no connection knows"
+	case ReasonInResponseToMismatch:
+		return "Answers a login this browser did not start"
+	case ReasonUnsolicited:
+		return "Started at the identity provider, which the connection does not allow"
+	case ReasonReplayed:
+		return "Used before (replayed)"
+	case ReasonAssertionCount:
+		return "Not exactly one assertion"
+	case ReasonSubjectMissing:
+		return "No identifier for the person (NameID, sub)"
+	case ReasonSubjectMismatch:
+		return "Userinfo about another person than the ID token"
+	case ReasonDecryptionFailed:
+		return "Could not be decrypted"
+	case ReasonEncryptedNotSupported:
+		return "Encrypted in a way that is not supported"
+	case ReasonNonceMismatch:
+		return "The nonce does not match"
+	case ReasonTokenExchangeFailed:
+		return "The token endpoint refused the code"
+	case ReasonEmailNotVerified:
+		return "The email address is not verified"
+	case ReasonEmailMissing:
+		return "No email address was sent"
+	case ReasonMetadataInvalid:
+		return "The identity provider's metadata is unusable"
+	case ReasonMetadataFetchFailed:
+		return "The metadata could not be fetched"
+	case ReasonAddressNotAllowed:
+		return "The address is not allowed (private or plain http)"
+	case ReasonLogoutNotSupported:
+		return "The identity provider offers no single logout"
+	case ReasonSigningKeyMissing:
+		return "A signing key is needed but none is configured"
+	case ReasonAuthenticationRequired:
+		return "The identity provider asked to sign in again"
+	case ReasonInvalidCredentials:
+		return "Wrong directory password"
+	case ReasonPasswordEmpty:
+		return "Empty directory password"
+	case ReasonPasswordExpired:
+		return "The directory password has expired"
+	case ReasonPasswordMustChange:
+		return "The directory requires a password change"
+	case ReasonAccountDisabled:
+		return "The directory account is disabled"
+	case ReasonAccountLocked:
+		return "The directory account is locked"
+	case ReasonAccountExpired:
+		return "The directory account has expired"
+	case ReasonLDAPUserNotFound:
+		return "Nobody with this email in the directory"
+	case ReasonLDAPAmbiguousUser:
+		return "Several directory entries have this email"
+	case ReasonTLSRequired:
+		return "The directory refused TLS"
+	case ReasonLDAPOperationFailed:
+		return "A directory search failed"
+	case ReasonLDAPDomainNotConfigured:
+		return "No directory template for this email domain"
+	case ReasonCrossOrigin:
+		return "A form was sent from another site"
+	case ReasonPasswordIncorrect:
+		return "Wrong password"
+	case ReasonPasswordDisabled:
+		return "Password login is off"
+	case ReasonNotAdministrator:
+		return "A test login by someone who is not an administrator"
+	case ReasonTooManyAttempts:
+		return "Too many wrong passwords"
+	case ReasonInvalidEmail:
+		return "Not a usable email address"
+	case ReasonNoSSO:
+		return "No single sign-on for this email or domain"
+	case ReasonDomainNotProven:
+		return "The domain's DNS proof is missing"
+	case ReasonAccountNotFound:
+		return "No such account"
+	case ReasonConnectionNotFound:
+		return "No such connection"
+	case ReasonConnectionNotLive:
+		return "The connection is not live for this person"
+	case ReasonEmailDomainNotAllowed:
+		return "Email domain not allowed for this account"
+	case ReasonUserNotProvisioned:
+		return "No user here yet, and users are not created at login"
+	case ReasonUserDisabled:
+		return "The user is disabled"
+	case ReasonLinkRequiresProof:
+		return "Must log in with a password once to link"
+	case ReasonSSORequired:
+		return "Password refused: single sign-on required"
+	case ReasonPasswordOnly:
+		return "Single sign-on is off for this account"
+	case ReasonWouldLockOut:
+		return "Would lock every administrator out"
+	case ReasonReauthRequired:
+		return "Switching accounts needs another login"
+	case ReasonConflict:
+		return "Changed by someone else at the same time"
+	case ReasonNotFound:
+		return "Not found"
+	case "":
+		return ""
+	}
+	return string(r)
+}
+
 // UserMessage returns a short message suitable to show to the person logging
 // in. It never reveals why a signature check failed or whether an account
 // exists; administrators get that from the error's Detail.
@@ -270,6 +446,11 @@ func (r Reason) UserMessage() string {
 		return "This account requires you to log in again."
 	case ReasonIdPError, ReasonAuthenticationRequired:
 		return "Your organisation's sign-in service did not complete the login. Please try again."
+	}
+	if r.ConfigurationFault() {
+		return "Single sign-on for your organisation is not set up correctly, so this login cannot work until an administrator fixes it. Contact your administrator."
+	}
+	switch r {
 	default:
 		return "Single sign-on failed. Please try again, or contact your administrator if this keeps happening."
 	}

@@ -58,6 +58,15 @@ func TestUserMessageHidesDetail(t *testing.T) {
 	if m := sso.ReasonStoreFull.UserMessage(); m == sso.ReasonInternal.UserMessage() || !strings.Contains(m, "try again") {
 		t.Errorf("store_full user message %q does not ask to try again later", m)
 	}
+	// A configuration fault does not ask the person to try again.
+	for _, r := range []sso.Reason{sso.ReasonUntrustedKey, sso.ReasonAudienceMismatch, sso.ReasonInvalidConfig, sso.ReasonMetadataInvalid} {
+		if m := r.UserMessage(); !r.ConfigurationFault() || strings.Contains(strings.ToLower(m), "try again") || !strings.Contains(m, "administrator") {
+			t.Errorf("%s: user message %q asks to try again, or does not send to the administrator", r, m)
+		}
+	}
+	if sso.ReasonStateMissing.ConfigurationFault() || sso.ReasonReplayed.ConfigurationFault() || sso.ReasonUnavailable.ConfigurationFault() {
+		t.Error("a one-off failure counts as a configuration fault")
+	}
 	// A missing user and a wrong password read the same.
 	if sso.ReasonLDAPUserNotFound.UserMessage() != sso.ReasonInvalidCredentials.UserMessage() {
 		t.Error("user-not-found message differs from invalid-credentials message")
@@ -84,5 +93,18 @@ func TestBinding(t *testing.T) {
 	b := sso.NewBinding()
 	if len(b) < 43 || b == sso.NewBinding() {
 		t.Fatalf("binding %q too short or not random", b)
+	}
+}
+
+// TestReasonLabel: every Reason of the package has a plain label, not its
+// code.
+func TestReasonLabel(t *testing.T) {
+	for _, r := range []sso.Reason{sso.ReasonUntrustedKey, sso.ReasonUserNotProvisioned, sso.ReasonSSORequired, sso.ReasonStateMissing, sso.ReasonInvalidCredentials} {
+		if l := r.Label(); l == "" || l == string(r) || strings.Contains(l, "_") {
+			t.Errorf("%s: label %q", r, l)
+		}
+	}
+	if got := sso.Reason("made_up").Label(); got != "made_up" {
+		t.Errorf("unknown reason label %q", got)
 	}
 }

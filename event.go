@@ -35,6 +35,22 @@ const (
 	// started (single logout). Attrs "partial" is "true" when some could
 	// not be ended.
 	EventLogout EventType = "logout"
+	// EventTestLogin: an administrator's test login reached its result
+	// page. Reason is empty when the person could log in as the test
+	// showed, or the Reason a real login would be refused with; User is
+	// the user the login would reach, where known.
+	EventTestLogin EventType = "test_login"
+)
+
+// Keys of [Event.Attrs] that more than one package sets.
+const (
+	// AttrReference holds the short reference of a login (e.g.
+	// "K7Q2-M4XD") that the login handler's error page shows the person,
+	// so that an administrator can find the events of the login the
+	// person tells them about.
+	AttrReference = "ref"
+	// AttrTest is "true" on the events of an administrator's test login.
+	AttrTest = "test"
 )
 
 // Event is an audit or warning record for the host's log. Packages report

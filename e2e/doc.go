@@ -12,4 +12,14 @@
 // CI=true where they fail. On a failure the test saves a screenshot and the
 // page's HTML, to $E2E_SCREENSHOTS when set, otherwise to a temporary
 // directory named in the failure message.
+//
+// TestAccessibility audits every page people and administrators see, at
+// 1280 and 390 pixels: axe-core (installed with npm by
+// scripts/install-test-deps.sh under $SSOKIT_TEST_CACHE, default
+// ~/.cache/ssokit-test; never in the repository) finds no serious or
+// critical violation, nothing scrolls sideways, controls are at least 24
+// pixels (44 at the phone width, with touch) and the focus ring has 3:1
+// contrast. It saves a screenshot of each page at both widths to
+// $E2E_SCREENSHOTS, or to a temporary directory named in its log. Without
+// axe-core the audit skips, or fails under CI=true.
 package e2e

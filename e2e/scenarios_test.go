@@ -26,8 +26,9 @@ const (
 	choices         = `#choices` // the picker's buttons
 )
 
-// emailFirst opens the login page, types the email (and the password, if
-// any) and submits.
+// emailFirst opens the login page and types the email. Without a password
+// it continues (to single sign-on, the picker or the password step); with
+// one it asks for the password step, types the password and logs in.
 func (tb *tab) emailFirst(email, password string) {
 	tb.t.Helper()
 	steps := []chromedp.Action[chromedp.Void]{
@@ -35,10 +36,16 @@ func (tb *tab) emailFirst(email, password string) {
 		chromedp.WaitVisible(chromedp.CSS(loginForm + ` #email`)),
 		chromedp.SendKeys(chromedp.CSS(loginForm+` #email`), email),
 	}
-	if password != "" {
-		steps = append(steps, chromedp.SendKeys(chromedp.CSS(loginForm+` #password`), password))
+	if password == "" {
+		steps = append(steps, chromedp.Click(chromedp.CSS(loginSubmit)))
+	} else {
+		steps = append(steps,
+			chromedp.Click(chromedp.CSS(`#use-password`)),
+			chromedp.WaitVisible(chromedp.CSS(loginForm+` #password`)),
+			chromedp.SendKeys(chromedp.CSS(loginForm+` #password`), password),
+			chromedp.Click(chromedp.CSS(loginSubmit)),
+		)
 	}
-	steps = append(steps, chromedp.Click(chromedp.CSS(loginSubmit)))
 	tb.do("submitting "+email+" on the login page", steps...)
 }
 

@@ -108,7 +108,15 @@ func (t *takenFlows) Take(ctx context.Context, id string) (*sso.Flow, error) {
 // parameter that carries the pending login's ID.
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request, entry *entry, params url.Values, handle string) {
 	flows := &takenFlows{Flows: h.cookies.Flows(w, r)}
-	id, err := entry.Authenticator.Complete(r.Context(), sso.CompleteRequest{Flows: flows, Params: params, RawQuery: rawQuery(r)})
+	// An administrator's test login of the connection's Candidate is
+	// completed by the Candidate: the pending login, sealed into this
+	// browser when the administrator began it, says so.
+	auth, candidate := entry.Authenticator, false
+	if f, ok := h.cookies.PeekFlow(r, params.Get(handle)); ok && entry.Candidate != nil && f.Connection == entry.Authenticator.ID() &&
+		f.Data[flowTestKey] == "1" && f.Data[flowCandidateKey] == "1" {
+		auth, candidate = entry.Candidate, true
+	}
+	id, err := auth.Complete(r.Context(), sso.CompleteRequest{Flows: flows, Params: params, RawQuery: rawQuery(r)})
 	if err != nil {
 		// A failed test login shows the administrator why: the sealed
 		// pending login proves an administrator began it in this browser,
@@ -118,11 +126,16 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, entry *entry,
 		if f == nil {
 			f, _ = h.cookies.PeekFlow(r, params.Get(handle))
 		}
-		admin := f != nil && f.Data[flowTestKey] == "1" && f.Connection == entry.Authenticator.ID()
-		h.fail(w, r, failure{connection: entry.Authenticator.ID(), err: err, admin: admin})
+		fl := failure{connection: entry.Authenticator.ID(), err: err}
+		if f != nil && f.Connection == entry.Authenticator.ID() {
+			fl.returnTo, fl.email = f.ReturnTo, f.LoginHint
+			fl.admin = f.Data[flowTestKey] == "1"
+			fl.test, fl.candidate = fl.admin, candidate
+		}
+		h.fail(w, r, fl)
 		return
 	}
-	c := &completion{entry: entry, id: id, rt: id.ReturnTo, test: id.FlowData[flowTestKey] == "1"}
+	c := &completion{entry: entry, id: id, rt: id.ReturnTo, test: candidate || id.FlowData[flowTestKey] == "1", candidate: candidate}
 	if !id.IdPInitiated {
 		c.bindUser = id.FlowData[flowBindKey]
 	}
@@ -146,10 +159,11 @@ func (h *Handler) ldapPage(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	email, _ := sso.NormalizeEmail(q.Get("email"))
-	h.renderDirectory(w, http.StatusOK, entry, email, returnPath(q.Get("return_to")), q.Get("test") == "1", "")
+	test := q.Get("test") == "1"
+	h.renderDirectory(w, http.StatusOK, entry, email, returnPath(q.Get("return_to")), test, test && q.Get("candidate") == "1", "")
 }
 
-func (h *Handler) renderDirectory(w http.ResponseWriter, status int, entry *entry, email, rt string, test bool, msg string) {
+func (h *Handler) renderDirectory(w http.ResponseWriter, status int, entry *entry, email, rt string, test, candidate bool, msg string) {
 	id := entry.Authenticator.ID()
 	name := h.displayName(id)
 	h.render(w, status, TemplateDirectory, &DirectoryPage{
@@ -159,6 +173,7 @@ func (h *Handler) renderDirectory(w http.ResponseWriter, status int, entry *entr
 		Action:      h.base + "/ldap/" + url.PathEscape(id) + "/login",
 		Email:       email,
 		Test:        test,
+		Candidate:   candidate,
 	})
 }
 
@@ -173,23 +188,29 @@ func (h *Handler) ldapSubmit(w http.ResponseWriter, r *http.Request) {
 	test := f.Get("test") == "1"
 	conn := entry.Authenticator.ID()
 	typed := strings.TrimSpace(f.Get("email"))
-	id, err := entry.Authenticator.Complete(r.Context(), sso.CompleteRequest{Email: typed, Password: sso.Secret(f.Get("password"))})
+	// The directory's form is posted from this site, with the host's
+	// session cookie: its Candidate is tried only for an administrator.
+	auth, candidate := entry.Authenticator, false
+	if test && f.Get("candidate") == "1" && entry.Candidate != nil && h.isAdmin(r, h.accountOf(conn)) {
+		auth, candidate = entry.Candidate, true
+	}
+	id, err := auth.Complete(r.Context(), sso.CompleteRequest{Email: typed, Password: sso.Secret(f.Get("password"))})
 	if err != nil {
 		switch reason := sso.ReasonOf(err); reason {
 		case sso.ReasonInvalidCredentials, sso.ReasonPasswordEmpty, sso.ReasonLDAPUserNotFound, sso.ReasonInvalidEmail:
 			// Ask again on the same form; the event and log still record it.
 			h.record(r.Context(), &failure{err: err, connection: conn})
 			email, _ := sso.NormalizeEmail(typed)
-			h.renderDirectory(w, statusFor(reason), entry, email, rt, test, reason.UserMessage())
+			h.renderDirectory(w, statusFor(reason), entry, email, rt, test, candidate, reason.UserMessage())
 		default:
-			h.fail(w, r, failure{connection: conn, err: err, returnTo: rt})
+			h.fail(w, r, failure{connection: conn, err: err, returnTo: rt, test: test, candidate: candidate})
 		}
 		return
 	}
 	id.ReturnTo = rt
 	// The directory's form is posted from this site, so the host's session
 	// cookie comes with it: a test login is checked against it.
-	h.finish(w, r, &completion{entry: entry, id: id, rt: rt, test: test, checkAdmin: test, bindUser: h.passwordFirstUser(r, entry, h.accountOf(conn))})
+	h.finish(w, r, &completion{entry: entry, id: id, rt: rt, test: test, checkAdmin: test, candidate: candidate, bindUser: h.passwordFirstUser(r, entry, h.accountOf(conn))})
 }
 
 // accountOf returns the account of a connection, or "".
@@ -212,6 +233,8 @@ type completion struct {
 	// CanAdminister again (a test login whose start is not sealed into
 	// the browser: LDAP's form).
 	test, checkAdmin bool
+	// candidate marks a test login through the connection's Candidate.
+	candidate bool
 	// bindUser is the user of a password login this browser made before it
 	// started the login: login binding may link to it, once confirmed.
 	bindUser string
@@ -247,8 +270,12 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 		id.Protocol = entry.Authenticator.Protocol()
 	}
 	rt := returnPath(c.rt)
+	// The login's reference, in every event it reports (provisioning's
+	// too) and on its error page.
+	ref := newReference()
 	fail := func(err error, acct string, reported bool) {
-		h.fail(w, r, failure{err: err, account: acct, connection: id.Connection, subject: id.Subject, reported: reported, returnTo: rt, admin: c.test && !c.checkAdmin})
+		h.fail(w, r, failure{err: err, account: acct, connection: id.Connection, subject: id.Subject, reported: reported, returnTo: rt, email: id.Email,
+			ref: ref, admin: c.test && !c.checkAdmin, test: c.test, candidate: c.candidate})
 	}
 	choice, err := h.disc().Connection(conn)
 	if err != nil {
@@ -285,12 +312,13 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 			slog.Bool("idp_initiated", id.IdPInitiated))
 	}
 	preq := h.provisioningRequest(acct, entry, id)
+	preq.EventAttrs = map[string]string{sso.AttrReference: ref}
 	if c.test {
 		if c.checkAdmin && !h.isAdmin(r, acct.ID) {
 			fail(&sso.Error{Op: "login.Test", Reason: ReasonNotAdministrator, Connection: id.Connection, Detail: "test logins are for administrators of account " + quote(acct.ID)}, acct.ID, false)
 			return
 		}
-		h.testResult(w, r, acct, id, preq, rt)
+		h.testResult(w, r, acct, id, preq, rt, ref, c.candidate)
 		return
 	}
 	// Policy before the user is known: drafts, password-only accounts,
@@ -369,15 +397,22 @@ func (h *Handler) provisioningRequest(acct *account, entry *entry, id *sso.Ident
 	}
 }
 
-// testResult shows an administrator's test login: the identity, the
+// testResult shows an administrator's test login: the verdict, a
+// checklist, how the identity fills the application's fields, the
 // policy's decision and, when the Provisioner can preview, what
-// provisioning would do. Nothing is provisioned and no session starts.
-func (h *Handler) testResult(w http.ResponseWriter, r *http.Request, acct *account, id *sso.Identity, preq provisioning.Request, rt string) {
+// provisioning would do. Nothing is provisioned and no session starts; an
+// sso.EventTestLogin records the outcome.
+func (h *Handler) testResult(w http.ResponseWriter, r *http.Request, acct *account, id *sso.Identity, preq provisioning.Request, rt, ref string, candidate bool) {
 	ctx := r.Context()
 	page := &TestPage{
 		Page:    h.page("Test login", rt, ""),
-		Account: acct.ID, Connection: id.Connection, Identity: id, Attributes: sortedAttributes(id.Attributes), Module: id.FirstAttribute(h.cfg.ModuleAttributes...),
+		Account: acct.ID, AccountName: acct.Name, Connection: id.Connection, ConnectionName: h.displayName(id.Connection),
+		Reference: ref, RetryURL: h.TestLoginURL(id.Connection, rt), Candidate: candidate,
+		Identity: id, Attributes: sortedAttributes(id.Attributes), Module: id.FirstAttribute(h.cfg.ModuleAttributes...),
 		Decision: policy.Decide(acct.policy, policy.User{Email: id.Email}, methodOf(h.entryOr(id.Connection), id)),
+	}
+	if page.AccountName == "" {
+		page.AccountName = acct.ID
 	}
 	if pv, ok := h.cfg.Provisioner.(Previewer); ok {
 		plan, err := pv.Preview(ctx, preq)
@@ -400,7 +435,238 @@ func (h *Handler) testResult(w http.ResponseWriter, r *http.Request, acct *accou
 			}
 		}
 	}
+	if candidate {
+		page.RetryURL = h.CandidateTestLoginURL(id.Connection, rt)
+	}
+	page.judge(acct, preq)
+	e := sso.Event{Type: sso.EventTestLogin, Time: h.now(), Account: acct.ID, Connection: id.Connection, Subject: id.Subject,
+		Attrs: map[string]string{sso.AttrReference: ref, sso.AttrTest: "true", "email": id.Email}}
+	if candidate {
+		e.Attrs[AttrCandidate] = "true"
+	}
+	if p := page.Plan; p != nil && p.Result != nil {
+		e.User = p.Result.User.ID
+	}
+	if !page.Passed {
+		switch {
+		case page.Plan != nil && !page.Plan.Allowed():
+			e.Reason, e.Detail = page.Plan.Reason, page.PlanDetail
+		case !page.Decision.Allowed:
+			e.Reason, e.Detail = page.Decision.Reason, page.Decision.Detail
+		default:
+			e.Reason, e.Detail = sso.ReasonInternal, page.PreviewError
+		}
+	}
+	h.cfg.Events.Emit(ctx, e)
 	h.render(w, http.StatusOK, TemplateTestResult, page)
+}
+
+// judge fills the verdict, the checklist and the field mapping of a test
+// login from its identity, plan and decision.
+func (p *TestPage) judge(acct *account, preq provisioning.Request) {
+	id := p.Identity
+	name := firstOf(id.GivenName, id.DisplayName, id.Email, id.Subject)
+	var res *provisioning.Result
+	if p.Plan != nil {
+		res = p.Plan.Result
+	}
+	if res != nil {
+		name = firstOf(res.User.GivenName, res.User.DisplayName, id.GivenName, id.DisplayName, res.User.Email, name)
+	}
+	planOK := p.Plan == nil || p.Plan.Allowed() || p.Plan.BindingPossible
+	p.Passed = planOK && p.Decision.Allowed && p.PreviewError == ""
+	switch {
+	case !p.Passed && p.Plan != nil && !planOK:
+		p.Verdict = name + " would be refused: " + lowerFirst(p.Plan.Reason.Label()) + "."
+	case !p.Passed && !p.Decision.Allowed:
+		p.Verdict = name + " would be refused: " + lowerFirst(p.Decision.Reason.Label()) + "."
+	case !p.Passed:
+		p.Verdict = "What " + name + " would become could not be previewed."
+	case p.Plan != nil && p.Plan.BindingPossible && res == nil:
+		p.Verdict = name + " would be asked for the password of an account here to connect this identity to, then would sign in."
+	case res != nil:
+		verb := "would sign in"
+		if res.Created {
+			verb = "would be created and sign in"
+		}
+		p.Verdict = name + " " + verb
+		if roles := res.Roles(); len(roles) > 0 {
+			p.Verdict += " as " + joinAnd(roles)
+		}
+		p.Verdict += "."
+	default:
+		p.Verdict = name + " would sign in."
+	}
+
+	// The checklist.
+	add := func(ok bool, label, detail string) {
+		p.Checks = append(p.Checks, TestCheck{Label: label, Detail: detail, OK: ok})
+	}
+	add(true, "The identity provider's answer passed every check", checkedWhat(id.Protocol))
+	switch {
+	case id.Email == "":
+		add(false, "The identity provider sent no email address", "Map the email attribute or claim at the identity provider.")
+	case id.EmailVerified:
+		add(true, "The email address "+id.Email+" was sent, and counts as verified", "")
+	default:
+		add(true, "The email address "+id.Email+" was sent", "It is not marked verified: turn on Trust email for the connection if the identity provider vouches for it.")
+	}
+	if d := sso.EmailDomain(id.Email); d != "" {
+		claimed := false
+		for _, c := range acct.domains {
+			claimed = claimed || sso.EqualFoldASCII(c, d)
+		}
+		switch {
+		case claimed:
+			add(true, "The domain "+d+" is one of the account's domains", "")
+		case preq.Connection.AllowEmailOutsideDomains:
+			add(true, "The domain "+d+" is not one of the account's domains", "The connection allows emails outside them.")
+		default:
+			add(false, "The domain "+d+" is not one of the account's domains", "Claim it for the account, or allow emails outside its domains on the connection.")
+		}
+	}
+	if p.Plan != nil {
+		switch {
+		case res != nil && res.Created:
+			add(true, "A user would be created for this person", "Just-in-time creation.")
+		case res != nil:
+			add(true, "This person is user "+res.User.Email+" here", "Matched by "+string(res.Match)+".")
+		case p.Plan.BindingPossible:
+			add(true, "No user matches yet; login binding would connect one", "The person proves an account here with its password, and confirms.")
+		default:
+			add(false, "No user here can be found for this person: "+lowerFirst(p.Plan.Reason.Label()), p.PlanDetail)
+		}
+	} else if p.PreviewError != "" {
+		add(false, "What provisioning would do could not be previewed", p.PreviewError)
+	}
+	if p.Decision.Allowed {
+		add(true, "The account's login policy lets this person sign in this way", p.Decision.Detail)
+	} else {
+		add(false, "The account's login policy refuses this login: "+lowerFirst(p.Decision.Reason.Label()), p.Decision.Detail)
+	}
+	for _, w := range id.Warnings {
+		p.Checks = append(p.Checks, TestCheck{Label: w.Reason.Label(), Detail: w.Detail, Warning: true})
+	}
+	if res != nil {
+		for _, w := range res.Warnings {
+			p.Checks = append(p.Checks, TestCheck{Label: w.Reason.Label(), Detail: w.Detail, Warning: true})
+		}
+	}
+
+	// The mapping: each field, and the attribute its value came from.
+	from := func(values ...string) string {
+		var names []string
+		for _, a := range p.Attributes {
+			for _, v := range a.Values {
+				if slicesContain(values, v) {
+					names = append(names, a.Name)
+					break
+				}
+			}
+		}
+		if len(names) == 0 {
+			return ""
+		}
+		return attrWord(id.Protocol) + " " + strings.Join(names, ", ")
+	}
+	field := func(f, v string) {
+		src := ""
+		if v != "" {
+			src = from(v)
+		}
+		p.Mapping = append(p.Mapping, FieldMapping{Field: f, Value: v, From: src})
+	}
+	subj := FieldMapping{Field: "Identifier at the identity provider", Value: id.Subject}
+	switch id.Protocol {
+	case sso.ProtocolSAML:
+		subj.From = "NameID"
+		if id.SubjectFormat != "" {
+			subj.From += " (" + id.SubjectFormat + ")"
+		}
+		if s := from(id.Subject); s != "" && id.SubjectFormat == "" {
+			subj.From = s // the connection reads the subject from an attribute
+		}
+	case sso.ProtocolOIDC:
+		subj.From = "claim sub"
+	case sso.ProtocolLDAP:
+		subj.From = "entry DN"
+	}
+	p.Mapping = append(p.Mapping, subj)
+	field("Email", id.Email)
+	field("Given name", id.GivenName)
+	field("Family name", id.FamilyName)
+	field("Display name", id.DisplayName)
+	if len(id.Groups) > 0 {
+		p.Mapping = append(p.Mapping, FieldMapping{Field: "Groups", Value: strings.Join(id.Groups, ", "), From: from(id.Groups...)})
+	}
+	if res != nil {
+		roles := FieldMapping{Field: "Roles", Value: strings.Join(res.Roles(), ", ")}
+		if a := preq.Connection.Roles.Attribute; a != "" && len(id.Attributes[a]) > 0 {
+			roles.From = attrWord(id.Protocol) + " " + a
+		} else if len(id.Groups) > 0 {
+			roles.From = "groups"
+		} else {
+			roles.From = "the account's settings"
+		}
+		p.Mapping = append(p.Mapping, roles)
+		if res.Organisation != nil {
+			p.Mapping = append(p.Mapping, FieldMapping{Field: "Organisation", Value: res.Organisation.Name, From: from(res.Organisation.Name)})
+		}
+	}
+	if p.Module != "" {
+		p.Mapping = append(p.Mapping, FieldMapping{Field: "SSOModule", Value: p.Module, From: from(p.Module)})
+	}
+}
+
+func checkedWhat(p sso.Protocol) string {
+	switch p {
+	case sso.ProtocolSAML:
+		return "Signature by a trusted key, audience, recipient, times, and that it answers this login."
+	case sso.ProtocolOIDC:
+		return "ID token signature, issuer, audience, expiry, nonce and PKCE."
+	case sso.ProtocolLDAP:
+		return "The directory accepted the password over TLS."
+	}
+	return ""
+}
+
+func attrWord(p sso.Protocol) string {
+	if p == sso.ProtocolOIDC {
+		return "claim"
+	}
+	return "attribute"
+}
+
+func firstOf(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func lowerFirst(s string) string {
+	if s == "" || strings.HasPrefix(s, "IdP") || strings.HasPrefix(s, "SSO") || strings.HasPrefix(s, "OIDC") || strings.HasPrefix(s, "DNS") {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+func joinAnd(s []string) string {
+	if len(s) <= 1 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
+
+func slicesContain(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 // startSession hands res to the host and redirects to its return path.

@@ -11,14 +11,16 @@
 //
 // Relative to Config.BasePath:
 //
-//	GET  /login                       email (and password) form
+//	GET  /login                       the email step (?step=password&email=: the password step)
 //	POST /login                       email alone: discovery, then single sign-on, the
-//	                                  picker, or the password field; email and password:
-//	                                  policy first, then the host's password check
+//	                                  picker, or the password step; step=password: the
+//	                                  password step; email and password: the host's
+//	                                  password check, then policy
 //	GET  /login/sso                   asks for the organisation's SSO domain
 //	GET  /login/sso/{domain}          bookmarkable single sign-on of that domain
 //	POST /login/start                 the picker's choice of connection
-//	GET  /login/test/{connection}     an administrator's test login
+//	GET  /login/test/{connection}     an administrator's test login (?candidate=1: through
+//	                                  the connection's Candidate)
 //	POST /login/bind                  password of the account a waiting SSO identity is to be linked to
 //	POST /login/bind/confirm          the person confirms (or cancels) that link
 //	GET  /login/continue              an IdP-initiated login, finished on the handler's own page
@@ -139,10 +141,15 @@
 //
 // # Errors, events and logs
 //
-// A failed login shows Reason.UserMessage; the Reason and
-// the administrator's Detail appear on the page only when the connection is
-// in debug mode (Connection.Debug) or Config.CanAdminister says the request
-// comes from an administrator of the account. Every failure is an audit
+// A failed login shows Reason.UserMessage, a short reference (also in the
+// failure's audit event, Attrs[sso.AttrReference]; provisioning's own
+// refusal events get it through provisioning.Request.EventAttrs), the time
+// and the account, and a Try again that starts the connection's single
+// sign-on again; the Reason and the administrator's Detail appear on the
+// page only when the connection is in debug mode (Connection.Debug),
+// Config.CanAdminister says the request comes from an administrator of the
+// account, or the failure ends a test login an administrator began in this
+// browser. A test login's result is an sso.EventTestLogin. Every failure is an audit
 // event through Config.Events, those that only show a message on the form
 // too (an invalid email, a wrong password, an unknown SSO domain), and a
 // logout that could not end a session or start single logout is an

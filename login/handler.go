@@ -171,6 +171,17 @@ func (h *Handler) TestLoginURL(connection, returnTo string) string {
 	return h.withReturn(h.base+"/login/test/"+url.PathEscape(connection), returnTo)
 }
 
+// CandidateTestLoginURL returns the URL that runs an administrator's test
+// login through the connection's Candidate (see Connection.Candidate), as
+// TestLoginURL does through its Authenticator.
+func (h *Handler) CandidateTestLoginURL(connection, returnTo string) string {
+	u := h.TestLoginURL(connection, returnTo)
+	if strings.Contains(u, "?") {
+		return u + "&candidate=1"
+	}
+	return u + "?candidate=1"
+}
+
 // MetadataURL returns the path of a SAML connection's SP metadata.
 func (h *Handler) MetadataURL(connection string) string {
 	return h.base + "/saml/" + url.PathEscape(connection) + "/metadata"

@@ -96,8 +96,8 @@ func TestPasswordRefusedWhenSSORequired(t *testing.T) {
 	for _, c := range []struct{ email, pw string }{{"olly@acme.example", "olly-pw"}, {"olly@acme.example", "wrong"}, {"nobody@acme.example", "x"}} {
 		p := b.post("/auth/login", form("email", c.email, "password", c.pw))
 		wantStatus(t, p, http.StatusUnauthorized)
-		wantBody(t, p, passwordFailed, `name="connection" value="acme-oidc"`, "Acme Entra ID")
-		bodies = append(bodies, strings.ReplaceAll(p.body, c.email, "EMAIL"))
+		wantBody(t, p, passwordFailed, `name="connection" value="acme-oidc"`, "Acme — Entra ID")
+		bodies = append(bodies, strings.ReplaceAll(strings.ReplaceAll(p.body, c.email, "EMAIL"), url.QueryEscape(c.email), "EMAIL"))
 	}
 	if bodies[0] != bodies[1] || bodies[1] != bodies[2] {
 		t.Fatalf("the answers differ:\n%s\n---\n%s\n---\n%s", bodies[0], bodies[1], bodies[2])
@@ -138,7 +138,7 @@ func TestPasswordAnswerRevealsNoMembership(t *testing.T) {
 		p := w.browser().post("/auth/login", form("email", c.email, "password", c.pw))
 		wantStatus(t, p, http.StatusUnauthorized)
 		wantNoBody(t, p, "acme-oidc", "Acme")
-		bodies = append(bodies, strings.ReplaceAll(p.body, c.email, "EMAIL"))
+		bodies = append(bodies, strings.ReplaceAll(strings.ReplaceAll(p.body, c.email, "EMAIL"), url.QueryEscape(c.email), "EMAIL"))
 	}
 	if bodies[0] != bodies[1] || bodies[1] != bodies[2] {
 		t.Fatalf("the answers differ:\n%s\n---\n%s\n---\n%s", bodies[0], bodies[1], bodies[2])
@@ -504,7 +504,7 @@ func TestPickerForSharedDomain(t *testing.T) {
 	b := w.browser()
 	p := b.post("/auth/login", form("email", "alice@example.com", "return_to", "/keys"))
 	wantStatus(t, p, http.StatusOK)
-	wantBody(t, p, "Choose how to log in", `value="keyldap"`, `value="keyoidc"`, "Key directory", "Key OpenID")
+	wantBody(t, p, "Choose how to log in", `value="keyldap"`, `value="keyoidc"`, "Key LDAP — directory", "Key OIDC — OpenID")
 
 	// LDAP: the directory's form, a wrong password, then the right one.
 	p = b.post("/auth/login/start", form("connection", "keyldap", "email", "alice@example.com", "return_to", "/keys"))
@@ -794,7 +794,7 @@ func TestStableIDs(t *testing.T) {
 	wantBody(t, b.get("/auth/login"), `<form method="post" action="/auth/login" id="login-form">`, `id="login-submit"`, `id="sso-domain-link"`)
 	wantBody(t, b.get("/auth/login/sso"), `id="sso-domain-form"`, `id="sso-domain-submit"`)
 	p := b.post("/auth/login", form("email", "alice@example.com"))
-	wantBody(t, p, `id="choices"`, `id="pick-form-keyldap"`, `<button type="submit" id="pick-keyldap">`, `<button type="submit" id="pick-keyoidc">`)
+	wantBody(t, p, `id="choices"`, `id="pick-form-keyldap"`, `<button type="submit" id="pick-keyldap"`, `<button type="submit" id="pick-keyoidc"`)
 	wantBody(t, b.get("/auth/ldap/keyldap/login"), `id="directory-form"`, `id="directory-submit"`)
 	p = b.post("/auth/ldap/keyldap/login", form("email", "alice@example.com", "password", "nope"))
 	wantBody(t, p, `<p class="message" id="message" role="alert">`)
@@ -1015,7 +1015,7 @@ func TestDirectoryTestLoginNeedsAdministrator(t *testing.T) {
 	b := w.browser()
 	p := b.post("/auth/ldap/keyldap/login", form("email", "alice@example.com", "password", "alice-password", "test", "1"))
 	wantStatus(t, p, http.StatusForbidden)
-	wantNoBody(t, p, "Test login")
+	wantNoBody(t, p, `id="test-decision"`, `id="test-verdict"`)
 	// An administrator gets the test page, and no new session.
 	wantRedirect(t, b.post("/auth/login", form("email", "alice@example.com", "password", "alice-app-pw")), "/")
 	w.makeAdmin("alice@example.com", "keyldap")

@@ -7,7 +7,6 @@ import (
 	"net/http"
 
 	"github.com/ssokit/sso"
-	"github.com/ssokit/sso/discovery"
 	"github.com/ssokit/sso/policy"
 )
 
@@ -128,15 +127,9 @@ func (h *Handler) passwordLogin(w http.ResponseWriter, r *http.Request, email st
 	})
 }
 
-// refusePassword answers a failed password login: the login page again
+// refusePassword answers a failed password login: the password step again
 // with the single sign-on its email's domain offers, the same for every
 // person at that domain.
 func (h *Handler) refusePassword(w http.ResponseWriter, r *http.Request, email, rt string) {
-	var choices []discovery.Choice
-	if route, err := h.disc().Lookup(email); err == nil {
-		choices = h.offer(r.Context(), route, email)
-	}
-	h.render(w, http.StatusUnauthorized, TemplateLogin, &LoginPage{
-		Page: h.page("Log in", rt, passwordFailed), Email: email, PasswordEnabled: true, AskPassword: true, Choices: choices,
-	})
+	h.passwordStep(w, r, http.StatusUnauthorized, email, rt, passwordFailed)
 }

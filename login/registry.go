@@ -97,6 +97,15 @@ type Connection struct {
 	// into a visitor's browser (login CSRF), silently swapping her session
 	// for the attacker's account.
 	ReplaceSessionWithoutAsking bool
+	// Candidate is a replacement of Authenticator under test, e.g. the
+	// same SAML service provider with the identity provider's new
+	// metadata: the same ID, protocol and URLs, so the identity provider
+	// sees no difference. Only an administrator's test login started with
+	// Handler.CandidateTestLoginURL uses it, and a test login never
+	// provisions anyone or starts a session; every other login uses
+	// Authenticator. Promote it by making it the Authenticator (and
+	// Candidate nil) once a test login through it passed. Nil: none.
+	Candidate sso.Authenticator
 }
 
 // ID returns the connection ID (its Authenticator's).
@@ -408,9 +417,11 @@ func (r *Registry) Replace(accounts ...Account) error {
 func (r *Registry) Close() error {
 	var first error
 	for _, e := range r.load().conns {
-		if cl, ok := e.Authenticator.(io.Closer); ok {
-			if err := cl.Close(); err != nil && first == nil {
-				first = err
+		for _, a := range []sso.Authenticator{e.Authenticator, e.Candidate} {
+			if cl, ok := a.(io.Closer); ok {
+				if err := cl.Close(); err != nil && first == nil {
+					first = err
+				}
 			}
 		}
 	}
@@ -537,6 +548,16 @@ func (r *Registry) entry(acct string, j int, c *Connection) (*entry, error) {
 	if ok && r.base != "" {
 		if err := checkEndpoints(id, c.Authenticator.Protocol(), ci.Endpoints(), EndpointsOf(r.base, id)); err != nil {
 			return nil, bad(err.Error())
+		}
+	}
+	if cand := c.Candidate; cand != nil {
+		if cand.ID() != id || cand.Protocol() != c.Authenticator.Protocol() {
+			return nil, bad("the Candidate is " + string(cand.Protocol()) + " connection " + quote(cand.ID()) + "; it must have the Authenticator's ID and protocol")
+		}
+		if cci, ok := cand.(sso.ConnectionInfo); ok && r.base != "" {
+			if err := checkEndpoints(id, cand.Protocol(), cci.Endpoints(), EndpointsOf(r.base, id)); err != nil {
+				return nil, bad("the Candidate: " + err.Error())
+			}
 		}
 	}
 	return e, nil

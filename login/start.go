@@ -20,22 +20,53 @@ const (
 	// flowBindKey holds the user of a password login this browser made
 	// before it began the login, for login binding (password first).
 	flowBindKey = "ssokit_bind"
+	// flowCandidateKey marks a test login through the connection's
+	// Candidate.
+	flowCandidateKey = "ssokit_candidate"
 )
 
-// loginPage serves GET /login.
+// loginPage serves GET /login: the email step, or with ?step=password and
+// an email the password step.
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	email, _ := sso.NormalizeEmail(q.Get("email"))
+	rt := returnPath(q.Get("return_to"))
+	email, err := sso.NormalizeEmail(q.Get("email"))
+	if q.Get("step") == "password" && err == nil && h.cfg.Passwords != nil {
+		h.passwordStep(w, r, http.StatusOK, email, rt, "")
+		return
+	}
 	h.render(w, http.StatusOK, TemplateLogin, &LoginPage{
-		Page:            h.page("Log in", returnPath(q.Get("return_to")), ""),
+		Page:            h.page("Log in", rt, ""),
 		Email:           email,
 		PasswordEnabled: h.cfg.Passwords != nil,
 	})
 }
 
+// passwordStep renders the login page's password step for email, with the
+// single sign-on its domain offers: as the main action when the accounts
+// offering it require single sign-on of people at that domain. The page
+// depends on the email's domain only.
+func (h *Handler) passwordStep(w http.ResponseWriter, r *http.Request, status int, email, rt, msg string) {
+	var choices []discovery.Choice
+	if route, err := h.disc().Lookup(email); err == nil {
+		choices = h.offer(r.Context(), route, email)
+	}
+	required := len(choices) > 0
+	for _, c := range choices {
+		acct, err := h.account(c.Account)
+		if err != nil || policy.Decide(acct.policy, policy.User{Email: email}, policy.Password()).Allowed {
+			required = false
+		}
+	}
+	h.render(w, status, TemplateLogin, &LoginPage{
+		Page: h.page("Log in", rt, msg), Email: email, PasswordEnabled: true, AskPassword: true, SSORequired: required, Choices: choices,
+	})
+}
+
 // loginSubmit serves POST /login: an email alone starts single sign-on (or
-// asks for the password when none serves it); an email with a password is
-// a password login, asked of policy first.
+// asks for the password when none serves it); step=password asks for the
+// password; an email with a password is a password login, checked by the
+// host and then by policy.
 func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if !h.checkOrigin(w, r) || !h.parseForm(w, r, h.cfg.MaxBodyBytes, "") {
 		return
@@ -53,14 +84,23 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	if pw := f.Get("password"); pw != "" {
+	pw := f.Get("password")
+	if pw != "" || f.Get("step") == "password" {
 		if h.cfg.Passwords == nil {
 			h.record(r.Context(), &failure{err: &sso.Error{Op: "login.Password", Reason: ReasonPasswordDisabled,
-				Detail: "a password was typed but the application has no password login (Config.Passwords is nil)"}})
+				Detail: "a password login was asked for but the application has no password login (Config.Passwords is nil)"}})
 			h.render(w, http.StatusForbidden, TemplateLogin, &LoginPage{
 				Page:  h.page("Log in", rt, ReasonPasswordDisabled.UserMessage()),
 				Email: email,
 			})
+			return
+		}
+		if pw == "" {
+			msg, status := "", http.StatusOK
+			if f.Has("password") {
+				msg, status = "Enter your password.", http.StatusBadRequest
+			}
+			h.passwordStep(w, r, status, email, rt, msg)
 			return
 		}
 		h.passwordLogin(w, r, email, sso.Secret(pw), rt)
@@ -95,12 +135,11 @@ func (h *Handler) emailFirst(w http.ResponseWriter, r *http.Request, email, rt s
 			msg = "Single sign-on is not set up for this email address's organisation. Check the address you entered."
 			h.record(ctx, &failure{err: &sso.Error{Op: "login", Reason: sso.ReasonNoSSO, Detail: "no usable single sign-on connection serves the email's domain, and the application has no password login"}})
 		}
-		h.render(w, http.StatusOK, TemplateLogin, &LoginPage{
-			Page:            h.page("Log in", rt, msg),
-			Email:           email,
-			PasswordEnabled: h.cfg.Passwords != nil,
-			AskPassword:     h.cfg.Passwords != nil,
-		})
+		if h.cfg.Passwords != nil {
+			h.passwordStep(w, r, http.StatusOK, email, rt, "")
+			return
+		}
+		h.render(w, http.StatusOK, TemplateLogin, &LoginPage{Page: h.page("Log in", rt, msg), Email: email})
 	case 1:
 		h.begin(w, r, choices[0], email, rt, false)
 	default:
@@ -260,7 +299,16 @@ func (h *Handler) testStart(w http.ResponseWriter, r *http.Request) {
 	}
 	if !h.isAdmin(r, choice.Account) {
 		h.fail(w, r, failure{err: &sso.Error{Op: "login.Test", Reason: ReasonNotAdministrator, Connection: choice.Connection,
-			Detail: "test logins are for administrators of account " + quote(choice.Account)}, account: choice.Account, connection: choice.Connection, returnTo: rt})
+			Detail: "test logins are for administrators of account " + quote(choice.Account)}, account: choice.Account, connection: choice.Connection, returnTo: rt, test: true})
+		return
+	}
+	if r.URL.Query().Get("candidate") == "1" {
+		if e, ok := h.entry(choice.Connection); !ok || e.Candidate == nil {
+			h.fail(w, r, failure{err: &sso.Error{Op: "login.Test", Reason: sso.ReasonInvalidRequest, Connection: choice.Connection,
+				Detail: "the connection has no candidate to test (it was promoted or dropped meanwhile)"}, account: choice.Account, connection: choice.Connection, returnTo: rt, test: true, admin: true})
+			return
+		}
+		h.beginWith(w, r, choice, "", rt, true, true)
 		return
 	}
 	h.begin(w, r, choice, "", rt, true)
@@ -269,6 +317,12 @@ func (h *Handler) testStart(w http.ResponseWriter, r *http.Request) {
 // begin starts a login through choice: a redirect or auto-POST form to the
 // identity provider, or the directory's password form.
 func (h *Handler) begin(w http.ResponseWriter, r *http.Request, choice discovery.Choice, email, rt string, test bool) {
+	h.beginWith(w, r, choice, email, rt, test, false)
+}
+
+// beginWith is begin, through the connection's Candidate for an
+// administrator's test login of it.
+func (h *Handler) beginWith(w http.ResponseWriter, r *http.Request, choice discovery.Choice, email, rt string, test, candidate bool) {
 	ctx := r.Context()
 	fail := func(err error) {
 		h.fail(w, r, failure{err: err, account: choice.Account, connection: choice.Connection, returnTo: rt})
@@ -307,6 +361,9 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request, choice discovery
 		if test {
 			q.Set("test", "1")
 		}
+		if candidate {
+			q.Set("candidate", "1")
+		}
 		u := h.base + "/ldap/" + url.PathEscape(choice.Connection) + "/login"
 		if len(q) > 0 {
 			u += "?" + q.Encode()
@@ -315,12 +372,17 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request, choice discovery
 		return
 	}
 	req := sso.BeginRequest{Flows: h.cookies.Flows(w, r), ReturnTo: rt, LoginHint: email, ForceAuthn: test}
+	auth := entry.Authenticator
 	if test {
 		req.FlowData = map[string]string{flowTestKey: "1"}
+		if candidate {
+			req.FlowData[flowCandidateKey] = "1"
+			auth = entry.Candidate
+		}
 	} else if u := h.passwordFirstUser(r, entry, choice.Account); u != "" {
 		req.FlowData = map[string]string{flowBindKey: u}
 	}
-	step, err := entry.Authenticator.Begin(ctx, req)
+	step, err := auth.Begin(ctx, req)
 	if err != nil {
 		fail(err)
 		return

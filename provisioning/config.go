@@ -77,6 +77,13 @@ type Request struct {
 	// a refused login never creates, links or updates a user. It may run
 	// more than once when a transaction is retried.
 	Authorize func(ctx context.Context, res *Result) error
+	// EventAttrs are added to the Attrs of every event the request
+	// reports: its refusal, or what it created, linked and updated and its
+	// login_succeeded. Package login puts the login's reference here
+	// (sso.AttrReference), the one its error page shows, so that an
+	// administrator finds the event a person quotes. The map is not
+	// changed.
+	EventAttrs map[string]string
 }
 
 // Account is what provisioning needs to know about the account (tenant).

@@ -166,7 +166,7 @@ func (p *Provisioner) newAttempt(ctx context.Context, tx Tx, req *Request, email
 
 // loginFailed returns the login_failed event of req, without its Reason.
 func loginFailed(req *Request, now time.Time) sso.Event {
-	e := sso.Event{Type: sso.EventLoginFailed, Time: now, Account: req.Account.ID, Connection: req.Connection.ID}
+	e := sso.Event{Type: sso.EventLoginFailed, Time: now, Account: req.Account.ID, Connection: req.Connection.ID, Attrs: withAttrs(nil, req.EventAttrs)}
 	if req.Identity != nil {
 		e.Subject = req.Identity.Subject
 	}
@@ -290,7 +290,23 @@ func (a *attempt) conn() *Connection { return &a.req.Connection }
 func (a *attempt) account() string   { return a.req.Account.ID }
 
 func (a *attempt) event(t sso.EventType, user string, attrs map[string]string) sso.Event {
-	return sso.Event{Type: t, Time: a.now, Account: a.account(), Connection: a.conn().ID, Protocol: a.id.Protocol, User: user, Subject: a.id.Subject, Attrs: attrs}
+	return sso.Event{Type: t, Time: a.now, Account: a.account(), Connection: a.conn().ID, Protocol: a.id.Protocol, User: user, Subject: a.id.Subject, Attrs: withAttrs(attrs, a.req.EventAttrs)}
+}
+
+// withAttrs returns attrs with the entries of extra added, in a new map
+// when extra has any; attrs' own entries win.
+func withAttrs(attrs, extra map[string]string) map[string]string {
+	if len(extra) == 0 {
+		return attrs
+	}
+	out := make(map[string]string, len(attrs)+len(extra))
+	for k, v := range extra {
+		out[k] = v
+	}
+	for k, v := range attrs {
+		out[k] = v
+	}
+	return out
 }
 
 func (a *attempt) refuse(reason sso.Reason, detail string) error {

@@ -957,3 +957,34 @@ func setDept(id *sso.Identity, dept string) {
 	}
 	id.Attributes["Department"] = []string{dept}
 }
+
+// TestEventAttrs: the request's EventAttrs (the login's reference) reach
+// every event it reports, success and refusal, without replacing the
+// event's own attributes.
+func TestEventAttrs(t *testing.T) {
+	e := newEnv(t)
+	r := req(jitConn(), ident("T11", "fay@acme.example"))
+	r.EventAttrs = map[string]string{sso.AttrReference: "K7Q2-M4XD", "match": "not this"}
+	if _, err := e.provision(r); err != nil {
+		t.Fatal(err)
+	}
+	evs := e.takeEvents()
+	if len(evs) == 0 {
+		t.Fatal("no events")
+	}
+	for _, ev := range evs {
+		if ev.Attrs[sso.AttrReference] != "K7Q2-M4XD" {
+			t.Errorf("%s: attrs %v, want the reference", ev.Type, ev.Attrs)
+		}
+	}
+	if last := evs[len(evs)-1]; last.Attrs["match"] != "created" {
+		t.Errorf("login_succeeded attrs %v: the event's own match was replaced", last.Attrs)
+	}
+	r = req(jitConn(), ident("T12", "fay@gmail.example"))
+	r.EventAttrs = map[string]string{sso.AttrReference: "AB12-CD34"}
+	_, _ = e.provision(r)
+	evs = e.takeEvents()
+	if len(evs) != 1 || evs[0].Type != sso.EventLoginFailed || evs[0].Attrs[sso.AttrReference] != "AB12-CD34" {
+		t.Fatalf("refusal events = %+v", evs)
+	}
+}

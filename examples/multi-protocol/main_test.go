@@ -48,7 +48,7 @@ func TestAdminBreakGlass(t *testing.T) {
 	}
 	// Sam is no administrator: refused, and offered Acme's single sign-on.
 	b = browser.New(t)
-	password(b, a, "sam@acme.example", "sam-password").Want(http.StatusUnauthorized, "We could not log you in with this email address and password", "Continue with Acme SAML")
+	password(b, a, "sam@acme.example", "sam-password").Want(http.StatusUnauthorized, "We could not log you in with this email address and password", "Continue with Acme — SAML")
 	b.WantLoggedOut(a.URL)
 	// The audit log in SQLite has both decisions.
 	evs, err := a.db.Recent(context.Background(), "acme", 10)
@@ -69,8 +69,8 @@ func TestPickerOIDC(t *testing.T) {
 	a := startApp(t)
 	// alice@example.com: two accounts share the domain; she picks.
 	b := browser.New(t)
-	p := emailFirst(b, a, "alice@example.com").Want(http.StatusOK, "Choose how to log in", "Continue with Globex OpenID", "Continue with Initech directory")
-	p.Click("Continue with Globex OpenID").WantAt(a.op.URL()).Click("alice@example.com").
+	p := emailFirst(b, a, "alice@example.com").Want(http.StatusOK, "Choose how to log in", "Globex — OpenID", "Initech — directory")
+	p.Click("Globex — OpenID").WantAt(a.op.URL()).Click("alice@example.com").
 		Want(http.StatusOK, "Logged in as alice@example.com with OIDC single sign-on through globex-oidc", "Accounts: globex.")
 	if m := b.Me(a.URL); !slices.Equal(m.Accounts, []string{"globex"}) || m.Identity.Subject != "alice-0001" {
 		t.Fatalf("/me = %+v", m)
@@ -80,7 +80,7 @@ func TestPickerOIDC(t *testing.T) {
 func TestPickerLDAP(t *testing.T) {
 	a := startApp(t)
 	b := browser.New(t)
-	p := emailFirst(b, a, "alice@example.com").Click("Continue with Initech directory").
+	p := emailFirst(b, a, "alice@example.com").Click("Initech — directory").
 		Want(http.StatusOK, "Log in with Initech directory")
 	// A wrong directory password is refused on the same form.
 	p = p.Form("/ldap/initech-ldap/login").Set("password", "wrong").Submit().

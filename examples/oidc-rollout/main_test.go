@@ -83,7 +83,7 @@ func TestRollout(t *testing.T) {
 		{"ada@newsroom.example", "ada-password"},
 	} {
 		b := browser.New(t)
-		passwordLogin(b, a, c.email, c.pw).Want(http.StatusUnauthorized, "We could not log you in with this email address and password", "Continue with Newsroom Entra ID")
+		passwordLogin(b, a, c.email, c.pw).Want(http.StatusUnauthorized, "We could not log you in with this email address and password", "Continue with Newsroom Ltd — Entra ID")
 		b.WantLoggedOut(a.URL)
 	}
 	if got := len(a.Audit.Find(sso.EventPasswordRefused, sso.ReasonSSORequired)); got != 2 {
@@ -93,7 +93,7 @@ func TestRollout(t *testing.T) {
 	// ...and the refusal offers the way in: the button starts single
 	// sign-on.
 	b = browser.New(t)
-	passwordLogin(b, a, "olly@newsroom.example", "olly-password").Click("Continue with Newsroom Entra ID").
+	passwordLogin(b, a, "olly@newsroom.example", "olly-password").Click("Continue with Newsroom Ltd — Entra ID").
 		WantAt(a.op.URL()).Click("olly@newsroom.example").
 		Want(http.StatusOK, "Logged in as olly@newsroom.example with OIDC single sign-on")
 

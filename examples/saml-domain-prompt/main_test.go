@@ -69,7 +69,7 @@ func TestEmailDomainScope(t *testing.T) {
 	// offered.
 	b = browser.New(t)
 	b.Get(a.URL+"/login").Form("/login").Set("email", "olly@fund.example").Set("password", "olly-password").Submit().
-		Want(http.StatusUnauthorized, "We could not log you in with this email address and password", "Continue with The Fund's Okta")
+		Want(http.StatusUnauthorized, "We could not log you in with this email address and password", "Continue with The Fund — Okta")
 	b.WantLoggedOut(a.URL)
 	if len(a.Audit.Find(sso.EventPasswordRefused, sso.ReasonSSORequired)) != 1 {
 		t.Fatalf("want one password_refused event: %+v", a.Audit.Events())

@@ -1,61 +1,166 @@
 package demoapp
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"html/template"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/internal/safehttp"
+	"github.com/ssokit/sso/login"
+	"github.com/ssokit/sso/oidc"
 	"github.com/ssokit/sso/policy"
 	"github.com/ssokit/sso/saml"
 )
 
 // The admin page of an account: what a host application's SSO settings
 // screen needs. Only administrators of the account whose current login
-// grants it may use it. Its changes take effect at once and are kept in
-// the database (see settings.go), so a restart with the same -db keeps
-// them.
+// grants it may use it. One card per connection says what to enter at the
+// identity provider, where the connection stands (draft, testing, live)
+// and what is still missing before it goes live; new IdP metadata goes to
+// the connection's candidate (login.Connection.Candidate), which only test
+// logins use, and is promoted once a test login through it passed. The
+// login method and each connection's stage are saved separately. Changes
+// are kept in the database (see settings.go).
 
 const maxMetadataUpload = 4 << 20
 
+// candidateKeyPrefix + connection ID: the IdP metadata XML of the
+// connection's candidate, kept in demo_settings until it is promoted or
+// discarded.
+const candidateKeyPrefix = "idp_metadata_candidate/"
+
 type adminData struct {
-	ID, Name    string
-	Me          string
-	Policy      policy.Policy
-	Message     string
-	Error       string
-	Connections []adminConn
-	SAMLConns   []string
-	Report      *saml.Report
-	ReportXML   string
-	WouldRefuse []string
-	Events      []sso.Event
+	ID, Name string
+	Me       string
+	Policy   policy.Policy
+	// Notice is the answer to the last change; its Section says where it
+	// shows ("policy", or a connection ID).
+	Notice *notice
+	// Form is what the login method form shows: the policy, or what was
+	// submitted when a change was refused.
+	Form        policyForm
+	Connections []*adminConn
+	// WouldRefuse lists whose passwords single sign-on would refuse, shown
+	// while it is optional or a dry run.
+	WouldRefuse     []string
+	ShowWouldRefuse bool
+	Events          []eventRow
+	EventsTotal     int
+	Filter          eventFilter
+	ConnOptions     []option
+}
+
+// notice is a success (green) or a refusal (red) with the fixes it offers.
+type notice struct {
+	OK      bool
+	Section string
+	Title   string
+	Lines   []string
+	Fixes   []fix
+}
+
+// fix is one way out of a refusal: a form that submits the change again
+// with one thing different, or a link.
+type fix struct {
+	Label  string
+	Action string
+	Link   string
+	Fields []field
+}
+
+type field struct{ Name, Value string }
+
+// policyForm holds the values of the login method form.
+type policyForm struct {
+	Mode, ScopeKind, Domains, Roles string
+	BreakGlass, DryRun              bool
+}
+
+type option struct {
+	Value, Label string
+	Selected     bool
 }
 
 type adminConn struct {
 	ID, DisplayName string
 	Protocol        sso.Protocol
+	ProtocolLabel   string
 	Stage           policy.Stage
+	Steps           []stageStep
 	TestUsers       string
 	LiveAt          time.Time
 	LiveBy          string
-	SPMetadataURL   string
 	TestLoginURL    string
-	IdP             string
-	Certificates    []saml.CertificateInfo
+	SPMetadataURL   string
+	Setup           []setupValue
+	SetupNote       string
+	Guides          []guide
+	IdP             []setupValue
+	Certificates    []certBadge
+	Checklist       []checkItem
+	Ready           bool
+	// SAML connections: the metadata form, its report and the candidate.
+	SAML      bool
+	Report    *saml.Report
+	ReportXML string
+	Candidate *candidateView
 }
 
-// admin returns the account if the request may administer it, or writes
-// the refusal.
+type stageStep struct {
+	Label       string
+	Done, Now   bool
+	Stage       policy.Stage
+	Description string
+}
+
+type setupValue struct {
+	Label, Value, ID, Hint string
+}
+
+type guide struct {
+	Name, URL string
+	Steps     []string
+}
+
+type certBadge struct {
+	Subject, SHA1, Text, Class string
+	NotAfter                   time.Time
+}
+
+type checkItem struct {
+	Label, Detail, State string
+}
+
+type candidateView struct {
+	Compare     []compareRow
+	Saved       time.Time
+	TestURL     string
+	Passed      bool
+	PassedAt    time.Time
+	FailedTests int
+}
+
+type compareRow struct {
+	Label, Before, After string
+	Changed              bool
+}
+
+// admin returns the account's policy if the request may administer it, or
+// writes the login redirect or the refusal page.
 func (a *App) admin(w http.ResponseWriter, r *http.Request) (policy.Policy, bool) {
 	id := r.PathValue("account")
 	pol, ok := a.reg.Policy(id)
 	if !ok {
-		http.NotFound(w, r)
+		a.renderProblem(w, r, http.StatusNotFound, "No such account", "There is no account "+id+" here.")
 		return policy.Policy{}, false
 	}
 	if !a.canAdminister(r, id) {
@@ -63,7 +168,11 @@ func (a *App) admin(w http.ResponseWriter, r *http.Request) (policy.Policy, bool
 			http.Redirect(w, r, a.login.LoginURL("/admin/"+id), http.StatusSeeOther)
 			return policy.Policy{}, false
 		}
-		http.Error(w, "Only administrators of "+id+" who logged in to it may see this page.", http.StatusForbidden)
+		name := id
+		if ac := a.accounts[id]; ac != nil && ac.Name != "" {
+			name = ac.Name
+		}
+		a.renderForbidden(w, r, id, name)
 		return policy.Policy{}, false
 	}
 	return pol, true
@@ -77,42 +186,63 @@ func (a *App) adminPage(w http.ResponseWriter, r *http.Request) {
 	a.renderAdmin(w, r, pol, http.StatusOK, &adminData{})
 }
 
+func formOf(p policy.Policy) policyForm {
+	f := policyForm{Mode: string(p.Mode), ScopeKind: string(p.Scope.Kind), Domains: strings.Join(p.Scope.Domains, ", "),
+		Roles: strings.Join(p.Scope.Roles, ", "), BreakGlass: p.AdminsMayUsePassword, DryRun: p.DryRun}
+	if f.Mode == "" {
+		f.Mode = string(policy.ModePasswordOnly)
+	}
+	if f.ScopeKind == "" {
+		f.ScopeKind = string(policy.ScopeAllUsers)
+	}
+	return f
+}
+
 func (a *App) renderAdmin(w http.ResponseWriter, r *http.Request, pol policy.Policy, status int, d *adminData) {
 	ctx := r.Context()
 	d.ID, d.Policy = pol.Account, pol
-	if ac := a.accounts[pol.Account]; ac != nil {
+	if d.Form.Mode == "" {
+		d.Form = formOf(pol)
+	}
+	ac := a.accounts[pol.Account]
+	if ac != nil {
 		d.Name = ac.Name
 	}
 	if s := a.host.current(r); s != nil {
 		d.Me = s.Result.Email
 	}
+	a.loadCandidates(ctx, pol)
+	recent, _ := a.store.Recent(ctx, pol.Account, 1000)
+	keep := map[string]*adminConn{}
+	for _, c := range d.Connections {
+		keep[c.ID] = c // a connection's report from the metadata form
+	}
+	d.Connections = nil
 	a.mu.Lock()
 	for _, pc := range pol.Connections {
 		ci := a.connOf[pc.ID]
 		if ci == nil {
 			continue
 		}
-		c := adminConn{ID: pc.ID, DisplayName: ci.cfg.DisplayName, Protocol: ci.cfg.Protocol, Stage: pc.Stage, TestUsers: strings.Join(pc.TestUserEmails, ", "),
-			LiveAt: pc.LiveAt, LiveBy: pc.LiveBy, TestLoginURL: a.login.TestLoginURL(pc.ID, "/admin/"+pol.Account)}
-		switch auth := ci.auth.(type) {
-		case *saml.ServiceProvider:
-			info := auth.IdP()
-			c.SPMetadataURL = a.login.MetadataURL(pc.ID) + "?download"
-			c.IdP = info.EntityID + " (SSO " + info.SSO.Location + ")"
-			c.Certificates = info.Certificates
-			d.SAMLConns = append(d.SAMLConns, pc.ID)
-		default:
-			if ci.cfg.OIDC != nil {
-				c.IdP = ci.cfg.OIDC.Issuer
-			}
-			if ci.cfg.LDAP != nil {
-				c.IdP = strings.Join(ci.cfg.LDAP.URLs, ", ")
-			}
+		c := &adminConn{ID: pc.ID, DisplayName: ci.cfg.DisplayName, Protocol: ci.cfg.Protocol, ProtocolLabel: protocolLabel(ci.cfg.Protocol),
+			Stage: stageOf(pc), TestUsers: strings.Join(pc.TestUserEmails, ", "), LiveAt: pc.LiveAt, LiveBy: pc.LiveBy,
+			TestLoginURL: a.login.TestLoginURL(pc.ID, "/admin/"+pol.Account)}
+		if k := keep[pc.ID]; k != nil {
+			c.Report, c.ReportXML = k.Report, k.ReportXML
 		}
+		a.describeConnection(c, ci, ac)
 		d.Connections = append(d.Connections, c)
 	}
 	a.mu.Unlock()
-	if pol.Mode != policy.ModePasswordOnly {
+	for _, c := range d.Connections {
+		a.checklist(c, pol, ac, recent)
+		if c.SAML {
+			a.candidateOf(ctx, c, pol.Account, recent)
+		}
+		d.ConnOptions = append(d.ConnOptions, option{Value: c.ID, Label: c.DisplayName})
+	}
+	if pol.Mode != policy.ModePasswordOnly && (pol.Mode != policy.ModeSSORequired || pol.DryRun) {
+		d.ShowWouldRefuse = true
 		enforced := pol
 		enforced.Mode, enforced.DryRun = policy.ModeSSORequired, false
 		var users []policy.User
@@ -133,44 +263,415 @@ func (a *App) renderAdmin(w http.ResponseWriter, r *http.Request, pol policy.Pol
 			sort.Strings(d.WouldRefuse)
 		}
 	}
-	d.Events, _ = a.store.Recent(ctx, pol.Account, 30)
-	a.render(w, status, adminTmpl, d)
+	d.Filter = filterOf(r.URL.Query())
+	for i := range d.ConnOptions {
+		d.ConnOptions[i].Selected = d.ConnOptions[i].Value == d.Filter.Connection
+	}
+	d.Events, d.EventsTotal = a.eventRows(ctx, recent, d.Filter, time.Now())
+	a.renderWith(w, status, adminTmpl, d, adminCSP)
 }
 
-// adminPolicy serves POST /admin/{account}/policy: the policy form, checked
-// by policy.Update, which refuses changes that would lock every
-// administrator out.
+func protocolLabel(p sso.Protocol) string {
+	switch p {
+	case sso.ProtocolSAML:
+		return "SAML 2.0"
+	case sso.ProtocolOIDC:
+		return "OpenID Connect"
+	case sso.ProtocolLDAP:
+		return "LDAP directory"
+	}
+	return string(p)
+}
+
+func stageOf(pc policy.Connection) policy.Stage {
+	if pc.Stage == "" {
+		return policy.StageDraft
+	}
+	return pc.Stage
+}
+
+// describeConnection fills what to enter at the identity provider, the
+// guides, what the connection knows of its identity provider and its
+// stage stepper. a.mu is held.
+func (a *App) describeConnection(c *adminConn, ci *connInfo, ac *AccountConfig) {
+	steps := []stageStep{
+		{Label: "Draft", Stage: policy.StageDraft, Description: "Nobody is offered it; administrators can run test logins."},
+		{Label: "Testing", Stage: policy.StageTesting, Description: "Offered only to its test users."},
+		{Label: "Live", Stage: policy.StageLive, Description: "Offered to everyone at the account's domains."},
+	}
+	reached := true
+	for i := range steps {
+		steps[i].Now = steps[i].Stage == c.Stage
+		steps[i].Done = reached && !steps[i].Now
+		if steps[i].Now {
+			reached = false
+		}
+	}
+	c.Steps = steps
+	id := c.ID
+	signOn := ""
+	if ac != nil && len(ac.Aliases) > 0 {
+		signOn = a.baseURL + a.login.DomainLoginURL(ac.Aliases[0], "")
+	}
+	switch auth := ci.auth.(type) {
+	case *saml.ServiceProvider:
+		c.SAML = true
+		c.SPMetadataURL = a.login.MetadataURL(id) + "?download"
+		sc := ci.samlCfg
+		attrs := sc.Attributes.Or(saml.DefaultAttributes)
+		nameID := sc.NameIDFormat
+		if nameID == "" {
+			nameID = saml.NameIDFormatEmailAddress
+		}
+		c.Setup = []setupValue{
+			{Label: "Entity ID (Audience, Identifier)", Value: auth.EntityID(), ID: "entity-id"},
+			{Label: "ACS URL (Reply URL, Single sign-on URL)", Value: auth.ACSURL(), ID: "acs-url"},
+		}
+		if sc.SLOURL != "" {
+			c.Setup = append(c.Setup, setupValue{Label: "Single logout URL", Value: sc.SLOURL, ID: "slo-url"})
+		}
+		c.Setup = append(c.Setup,
+			setupValue{Label: "NameID format", Value: nameID, ID: "nameid-format"},
+			setupValue{Label: "Email attribute", Value: first(attrs.Email), ID: "attr-email", Hint: "Also read: " + strings.Join(rest(attrs.Email), ", ")},
+			setupValue{Label: "First name attribute", Value: first(attrs.GivenName), ID: "attr-given"},
+			setupValue{Label: "Last name attribute", Value: first(attrs.FamilyName), ID: "attr-family"},
+			setupValue{Label: "SP metadata URL (for IdPs that import it)", Value: a.baseURL + a.login.MetadataURL(id), ID: "metadata-url"},
+		)
+		if signOn != "" {
+			c.Setup = append(c.Setup, setupValue{Label: "Sign-on URL (for the IdP's app tile)", Value: signOn, ID: "sign-on-url"})
+		}
+		c.Guides = samlGuides
+		info := auth.IdP()
+		c.IdP = []setupValue{{Label: "IdP entity ID", Value: info.EntityID}, {Label: "IdP sign-in URL", Value: info.SSO.Location}}
+		if info.MetadataURL != "" {
+			c.IdP = append(c.IdP, setupValue{Label: "Metadata fetched from", Value: info.MetadataURL})
+		}
+		now := time.Now()
+		for _, cert := range info.Certificates {
+			c.Certificates = append(c.Certificates, badgeOf(cert, now))
+		}
+	case *oidc.Connection:
+		c.Setup = []setupValue{{Label: "Redirect URI (callback)", Value: auth.Endpoints().Callback, ID: "redirect-uri"}}
+		if u := auth.PostLogoutRedirectURL(); u != "" {
+			c.Setup = append(c.Setup, setupValue{Label: "Post-logout redirect URI", Value: u, ID: "post-logout-uri"})
+		}
+		c.Setup = append(c.Setup, setupValue{Label: "Scopes", Value: "openid email profile", ID: "scopes"})
+		if signOn != "" {
+			c.Setup = append(c.Setup, setupValue{Label: "Initiate login URI (sign-on URL)", Value: signOn, ID: "sign-on-url"})
+		}
+		c.Guides = oidcGuides
+		if ci.cfg.OIDC != nil {
+			c.IdP = []setupValue{{Label: "Issuer", Value: ci.cfg.OIDC.Issuer}, {Label: "Client ID", Value: ci.cfg.OIDC.ClientID}}
+		}
+	default:
+		c.SetupNote = "Nothing to enter at the directory: the application connects to it and looks people up as its service account. Allow connections from this server to the directory's address."
+		c.Guides = ldapGuides
+		if l := ci.cfg.LDAP; l != nil {
+			c.IdP = []setupValue{{Label: "Directory URLs", Value: strings.Join(l.URLs, ", ")}}
+			if l.Search != nil {
+				c.IdP = append(c.IdP, setupValue{Label: "Base DN", Value: l.Search.BaseDN}, setupValue{Label: "Service account", Value: l.Search.BindDN})
+			}
+		}
+	}
+	for i := range c.Setup {
+		c.Setup[i].ID = "setup-" + id + "-" + c.Setup[i].ID
+		if c.Setup[i].Hint == "Also read: " {
+			c.Setup[i].Hint = ""
+		}
+	}
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+func rest(s []string) []string {
+	if len(s) < 2 {
+		return nil
+	}
+	return s[1:]
+}
+
+// badgeOf describes a certificate's expiry as a badge.
+func badgeOf(c saml.CertificateInfo, now time.Time) certBadge {
+	b := certBadge{Subject: c.Subject, SHA1: c.SHA1, NotAfter: c.NotAfter}
+	days := int(c.NotAfter.Sub(now).Hours() / 24)
+	switch {
+	case !now.Before(c.NotAfter):
+		b.Class, b.Text = "bad", "expired "+relative(c.NotAfter, now)
+	case days < 30:
+		b.Class, b.Text = "warn", fmt.Sprintf("expires in %d days", days)
+	default:
+		b.Class, b.Text = "ok", fmt.Sprintf("valid for %d more days", days)
+	}
+	return b
+}
+
+// checklist fills the go-live checklist of c.
+func (a *App) checklist(c *adminConn, pol policy.Policy, ac *AccountConfig, recent []sso.Event) {
+	add := func(state, label, detail string) {
+		c.Checklist = append(c.Checklist, checkItem{State: state, Label: label, Detail: detail})
+	}
+	switch {
+	case c.SAML:
+		state, detail := "ok", "The IdP's sign-in URL and signing certificate are known."
+		if len(c.Certificates) == 0 {
+			state, detail = "bad", "No signing certificate: paste the IdP's metadata below."
+		}
+		for _, b := range c.Certificates {
+			if b.Class == "bad" {
+				state, detail = "bad", "The IdP's signing certificate has expired: paste its new metadata below."
+			} else if b.Class == "warn" && state == "ok" {
+				state, detail = "warn", "The IdP's signing certificate "+b.Text+": ask for the new one."
+			}
+		}
+		add(state, "IdP metadata", detail)
+	case c.Protocol == sso.ProtocolOIDC:
+		add("ok", "Provider settings", "Issuer, client ID and secret are configured.")
+	default:
+		add("ok", "Directory settings", "Directory URL and service account are configured.")
+	}
+	var passed, failed *sso.Event
+	for i := range recent {
+		e := &recent[i]
+		if e.Connection != c.ID || e.Attrs[sso.AttrTest] != "true" || e.Attrs[login.AttrCandidate] == "true" {
+			continue
+		}
+		if e.Type == sso.EventTestLogin && e.Reason == "" && passed == nil {
+			passed = e
+		} else if failed == nil && passed == nil {
+			failed = e
+		}
+	}
+	switch {
+	case passed != nil:
+		add("ok", "A test login passed", "By "+firstNonEmpty(passed.Attrs["email"], passed.Subject)+", "+relative(passed.Time, time.Now())+".")
+	case failed != nil:
+		add("bad", "A test login passed", "The last test login failed ("+failed.Reason.Label()+"); fix it and run another.")
+	default:
+		add("bad", "A test login passed", "Run a test login.")
+	}
+	if ac != nil {
+		var unproven, unasked []string
+		for _, dm := range ac.Domains {
+			switch {
+			case !dm.VerifiedAt.IsZero():
+			case dm.ProofToken != "":
+				unproven = append(unproven, dm.Name)
+			default:
+				unasked = append(unasked, dm.Name)
+			}
+		}
+		switch {
+		case len(unproven) > 0:
+			add("bad", "Domain verified", "Publish the DNS TXT record for "+strings.Join(unproven, ", ")+".")
+		case len(unasked) > 0:
+			add("warn", "Domain verified", strings.Join(unasked, ", ")+" is claimed in the configuration without a DNS proof.")
+		default:
+			add("ok", "Domain verified", "")
+		}
+	}
+	if pol.AdminsMayUsePassword || pol.Mode != policy.ModeSSORequired {
+		add("ok", "Break-glass present", "Administrators can still log in with a password if the identity provider fails.")
+	} else {
+		add("warn", "Break-glass present", "Only single sign-on: if the identity provider fails, no administrator can log in. Turn on \"Account administrators can log in with a password\".")
+	}
+	c.Ready = true
+	for _, it := range c.Checklist {
+		c.Ready = c.Ready && it.State != "bad"
+	}
+}
+
+// loadCandidates builds the candidates kept in the database that the
+// registry does not hold (after a restart).
+func (a *App) loadCandidates(ctx context.Context, pol policy.Policy) {
+	for _, pc := range pol.Connections {
+		if entry, _, ok := a.reg.Connection(pc.ID); !ok || entry.Candidate != nil {
+			continue
+		}
+		xml, err := a.settings.get(ctx, candidateKeyPrefix+pc.ID)
+		if err != nil || xml == nil {
+			continue
+		}
+		a.mu.Lock()
+		ci := a.connOf[pc.ID]
+		if ci != nil && ci.cfg.Protocol == sso.ProtocolSAML {
+			if err := a.setCandidate(ctx, ci, xml); err != nil {
+				a.log.Warn("the kept candidate metadata is refused", "connection", pc.ID, "err", err)
+			}
+		}
+		a.mu.Unlock()
+	}
+}
+
+// setCandidate builds the connection's service provider with the IdP
+// metadata xml and makes it the connection's candidate (nil xml: none).
+// a.mu is held.
+func (a *App) setCandidate(ctx context.Context, ci *connInfo, xml []byte) error {
+	entry, _, ok := a.reg.Connection(ci.cfg.ID)
+	if !ok {
+		return errors.New("the connection is not registered")
+	}
+	var sp *saml.ServiceProvider
+	if xml != nil {
+		sc := ci.samlCfg
+		sc.IdPMetadataURL, sc.IdPEntityID, sc.IdPMetadataXML = "", "", xml
+		var err error
+		if sp, err = saml.New(ctx, sc); err != nil {
+			return err
+		}
+		entry.Candidate = sp
+	} else {
+		entry.Candidate = nil
+	}
+	prev, _, err := a.reg.SetConnection(ci.account, entry)
+	if err != nil {
+		if sp != nil {
+			_ = sp.Close()
+		}
+		return err
+	}
+	if c, ok := prev.Candidate.(io.Closer); ok && prev.Candidate != entry.Candidate {
+		_ = c.Close()
+	}
+	return nil
+}
+
+// candidateOf fills c's candidate: the comparison with the live IdP and
+// whether a test login through it passed since it was saved.
+func (a *App) candidateOf(ctx context.Context, c *adminConn, account string, recent []sso.Event) {
+	entry, _, ok := a.reg.Connection(c.ID)
+	if !ok || entry.Candidate == nil {
+		return
+	}
+	cand, ok1 := entry.Candidate.(*saml.ServiceProvider)
+	live, ok2 := entry.Authenticator.(*saml.ServiceProvider)
+	if !ok1 || !ok2 {
+		return
+	}
+	v := &candidateView{TestURL: a.login.CandidateTestLoginURL(c.ID, "/admin/"+account)}
+	for i := range recent {
+		e := recent[i]
+		if e.Connection == c.ID && e.Type == sso.EventConnectionChanged && e.Attrs[login.AttrCandidate] == "saved" {
+			v.Saved = e.Time
+			break
+		}
+	}
+	for i := range recent {
+		e := recent[i]
+		if e.Connection != c.ID || e.Attrs[login.AttrCandidate] != "true" || e.Time.Before(v.Saved) {
+			continue
+		}
+		if e.Type == sso.EventTestLogin && e.Reason == "" {
+			if !v.Passed {
+				v.Passed, v.PassedAt = true, e.Time
+			}
+		} else if !v.Passed {
+			v.FailedTests++
+		}
+	}
+	before, after := live.IdP(), cand.IdP()
+	row := func(label, b, a string) {
+		v.Compare = append(v.Compare, compareRow{Label: label, Before: b, After: a, Changed: a != b})
+	}
+	row("IdP entity ID", before.EntityID, after.EntityID)
+	row("Sign-in URL", before.SSO.Location, after.SSO.Location)
+	slo := func(i saml.IdPInfo) string {
+		if i.SLO == nil {
+			return "none"
+		}
+		return i.SLO.Location
+	}
+	row("Single logout URL", slo(before), slo(after))
+	certs := func(i saml.IdPInfo) string {
+		var s []string
+		for _, c := range i.Certificates {
+			s = append(s, c.SHA1+" (until "+c.NotAfter.UTC().Format("2006-01-02")+")")
+		}
+		return strings.Join(s, "\n")
+	}
+	row("Signing certificates (SHA-1)", certs(before), certs(after))
+	c.Candidate = v
+}
+
+// adminPolicy serves POST /admin/{account}/policy: the login method form
+// (mode, who must use single sign-on, break-glass, dry run), checked by
+// policy.Update, which refuses changes that would lock every
+// administrator out. A refusal keeps what was submitted and offers fixes.
 func (a *App) adminPolicy(w http.ResponseWriter, r *http.Request) {
 	pol, ok := a.admin(w, r)
 	if !ok {
 		return
 	}
-	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
 	f := r.PostForm
-	next := pol
-	next.Mode = policy.Mode(f.Get("mode"))
-	next.Scope = policy.Scope{Kind: policy.ScopeKind(f.Get("scope_kind"))}
-	vals := splitList(f.Get("scope_values"))
-	switch next.Scope.Kind {
-	case policy.ScopeEmailDomains:
-		next.Scope.Domains = vals
-	case policy.ScopeRoles:
-		next.Scope.Roles = vals
+	form := policyForm{Mode: f.Get("mode"), ScopeKind: f.Get("scope_kind"), Domains: f.Get("scope_domains"), Roles: f.Get("scope_roles"),
+		BreakGlass: f.Get("admins_may_use_password") == "1", DryRun: f.Get("dry_run") == "1"}
+	if form.ScopeKind == "" {
+		form.ScopeKind = string(policy.ScopeAllUsers)
 	}
-	next.AdminsMayUsePassword = f.Get("admins_may_use_password") == "1"
-	next.DryRun = f.Get("dry_run") == "1"
-	next.Connections = nil
-	for _, pc := range pol.Connections {
-		pc.Stage = policy.Stage(f.Get("stage." + pc.ID))
-		pc.TestUserEmails = splitList(f.Get("test_users." + pc.ID))
-		next.Connections = append(next.Connections, pc)
+	a.changePolicy(w, r, pol, "policy", form, func(next *policy.Policy) {
+		next.Mode = policy.Mode(form.Mode)
+		next.Scope = policy.Scope{Kind: policy.ScopeKind(form.ScopeKind)}
+		switch next.Scope.Kind {
+		case policy.ScopeEmailDomains:
+			next.Scope.Domains = splitList(form.Domains)
+		case policy.ScopeRoles:
+			next.Scope.Roles = splitList(form.Roles)
+		}
+		next.AdminsMayUsePassword = form.BreakGlass
+		next.DryRun = form.DryRun
+	})
+}
+
+// adminConnection serves POST /admin/{account}/connection: one
+// connection's stage (the stepper's buttons) or its test users.
+func (a *App) adminConnection(w http.ResponseWriter, r *http.Request) {
+	pol, ok := a.admin(w, r)
+	if !ok {
+		return
 	}
-	var admins []policyUser
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	f := r.PostForm
+	conn := f.Get("connection")
+	if _, ok := pol.Connection(conn); !ok {
+		a.renderAdmin(w, r, pol, http.StatusBadRequest, &adminData{Notice: &notice{Section: "policy", Title: "Not saved: the account has no connection " + conn + "."}})
+		return
+	}
+	a.changePolicy(w, r, pol, conn, formOf(pol), func(next *policy.Policy) {
+		cs := slices.Clone(next.Connections)
+		for i := range cs {
+			if cs[i].ID != conn {
+				continue
+			}
+			if s := f.Get("stage"); s != "" {
+				cs[i].Stage = policy.Stage(s)
+			}
+			if f.Has("test_users") {
+				cs[i].TestUserEmails = splitList(f.Get("test_users"))
+			}
+		}
+		next.Connections = cs
+	})
+}
+
+// changePolicy applies change to the account's current policy, checks it
+// with policy.Update, keeps it and answers with the admin page: a summary
+// in the labels on screen, or the refusal with its fixes.
+func (a *App) changePolicy(w http.ResponseWriter, r *http.Request, pol policy.Policy, section string, form policyForm, change func(*policy.Policy)) {
+	ctx := r.Context()
+	var admins []policy.User
 	for _, id := range a.host.knownUsers(ctx, pol.Account) {
 		if facts, err := a.users.Facts(ctx, id, pol.Account); err == nil && facts.Admin {
 			admins = append(admins, facts)
@@ -182,13 +683,15 @@ func (a *App) adminPolicy(w http.ResponseWriter, r *http.Request) {
 	if cur, ok := a.reg.Policy(pol.Account); ok {
 		pol = cur
 	}
-	stored, change, err := policy.Update(pol, next, admins, s.Result.Email, time.Now())
+	next := pol
+	change(&next)
+	stored, ch, err := policy.Update(pol, next, admins, s.Result.Email, time.Now())
 	if err == nil {
 		err = stored.Validate()
 	}
 	// Kept in the database first, so that what runs is never what a
 	// restart would lose.
-	if err == nil && !change.Empty() {
+	if err == nil && !ch.Empty() {
 		if perr := a.settings.putPolicy(ctx, stored); perr != nil {
 			err = &sso.Error{Op: "demo.admin", Reason: sso.ReasonInternal, Detail: "the policy could not be saved in the database: " + perr.Error()}
 		}
@@ -198,36 +701,190 @@ func (a *App) adminPolicy(w http.ResponseWriter, r *http.Request) {
 	}
 	a.mu.Unlock()
 	if err != nil {
-		msg := err.Error()
-		var se *sso.Error
-		if errors.As(err, &se) {
-			msg = se.Detail
-		}
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			var parts []string
-			for _, e := range j.Unwrap() {
-				if errors.As(e, &se) {
-					parts = append(parts, se.Detail)
-				}
-			}
-			msg = strings.Join(parts, " ")
-		}
 		// A refused change is part of the account's audit trail too.
 		a.events(ctx, sso.Event{Type: sso.EventPolicyChanged, Time: time.Now(), Account: pol.Account, User: s.Result.User,
-			Reason: sso.ReasonOf(err), Detail: "refused: " + msg})
-		a.renderAdmin(w, r, pol, http.StatusConflict, &adminData{Error: "Not saved (" + string(sso.ReasonOf(err)) + "): " + msg})
+			Reason: sso.ReasonOf(err), Detail: "refused: " + errorDetail(err)})
+		n := a.refusal(r, pol, next, admins, s.Result.Email, section, form, err)
+		d := &adminData{Notice: n}
+		if section == "policy" {
+			d.Form = form // what was submitted, not the old policy
+		}
+		a.renderAdmin(w, r, pol, http.StatusConflict, d)
 		return
 	}
-	for _, e := range change.Events() {
+	for _, e := range ch.Events() {
 		a.events(ctx, e)
 	}
-	msg := "Saved."
-	if change.Empty() {
-		msg = "Nothing changed."
-	} else if len(change.Summary) > 0 {
-		msg = "Saved: " + strings.Join(change.Summary, "; ") + "."
+	n := &notice{OK: true, Section: section, Title: "Saved."}
+	if ch.Empty() {
+		n.Title = "Nothing changed."
+	} else {
+		n.Lines = describeChange(pol, stored, a.connNames(stored))
 	}
-	a.renderAdmin(w, r, stored, http.StatusOK, &adminData{Message: msg})
+	a.renderAdmin(w, r, stored, http.StatusOK, &adminData{Notice: n})
+}
+
+func errorDetail(err error) string {
+	var se *sso.Error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var parts []string
+		for _, e := range j.Unwrap() {
+			if errors.As(e, &se) {
+				parts = append(parts, se.Detail)
+			}
+		}
+		return strings.Join(parts, " ")
+	}
+	if errors.As(err, &se) {
+		return se.Detail
+	}
+	return err.Error()
+}
+
+func (a *App) connNames(p policy.Policy) map[string]string {
+	out := map[string]string{}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, pc := range p.Connections {
+		if ci := a.connOf[pc.ID]; ci != nil && ci.cfg.DisplayName != "" {
+			out[pc.ID] = ci.cfg.DisplayName
+		} else {
+			out[pc.ID] = pc.ID
+		}
+	}
+	return out
+}
+
+// The labels of the admin page's controls, used in its messages too.
+var modeLabels = map[policy.Mode]string{
+	policy.ModePasswordOnly: "Passwords only",
+	policy.ModeSSOOptional:  "Single sign-on optional",
+	policy.ModeSSORequired:  "Single sign-on required",
+	"":                      "Passwords only",
+}
+
+const breakGlassLabel = "Account administrators can log in with a password"
+const dryRunLabel = "Dry run: only report the passwords single sign-on would refuse"
+
+var stageLabels = map[policy.Stage]string{policy.StageDraft: "Draft", policy.StageTesting: "Testing", policy.StageLive: "Live", "": "Draft"}
+
+func scopeLabel(s policy.Scope) string {
+	switch s.Kind {
+	case policy.ScopeEmailDomains:
+		return "people with the email domains " + strings.Join(s.Domains, ", ")
+	case policy.ScopeRoles:
+		return "people with the roles " + strings.Join(s.Roles, ", ")
+	}
+	return "everyone"
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// describeChange says what changed from old to next in the labels on
+// screen.
+func describeChange(old, next policy.Policy, names map[string]string) []string {
+	var out []string
+	if old.Mode != next.Mode {
+		out = append(out, "Login method: "+modeLabels[old.Mode]+" → "+modeLabels[next.Mode]+".")
+	}
+	if scopeLabel(old.Scope) != scopeLabel(next.Scope) {
+		out = append(out, "Single sign-on is for "+scopeLabel(next.Scope)+" (was "+scopeLabel(old.Scope)+").")
+	}
+	if old.AdminsMayUsePassword != next.AdminsMayUsePassword {
+		out = append(out, "“"+breakGlassLabel+"”: "+onOff(next.AdminsMayUsePassword)+".")
+	}
+	if old.DryRun != next.DryRun {
+		out = append(out, "Dry run: "+onOff(next.DryRun)+".")
+	}
+	for _, nc := range next.Connections {
+		oc, _ := old.Connection(nc.ID)
+		if stageOf(oc) != stageOf(nc) {
+			out = append(out, names[nc.ID]+": "+stageLabels[oc.Stage]+" → "+stageLabels[nc.Stage]+".")
+		}
+		if strings.Join(oc.TestUserEmails, ",") != strings.Join(nc.TestUserEmails, ",") {
+			tu := strings.Join(nc.TestUserEmails, ", ")
+			if tu == "" {
+				tu = "none"
+			}
+			out = append(out, names[nc.ID]+": test users "+tu+".")
+		}
+	}
+	return out
+}
+
+// refusal explains a refused policy change: who would be locked out, by
+// email, in the labels on screen, with the fixes as buttons that submit the
+// change again with one thing different.
+func (a *App) refusal(r *http.Request, old, next policy.Policy, admins []policy.User, me, section string, form policyForm, err error) *notice {
+	n := &notice{Section: section, Title: "Not saved."}
+	if sso.ReasonOf(err) != sso.ReasonWouldLockOut {
+		n.Lines = []string{errorDetail(err)}
+		return n
+	}
+	names := a.connNames(next)
+	acct := old.Account
+	if ac := a.accounts[acct]; ac != nil && ac.Name != "" {
+		acct = ac.Name
+	}
+	n.Title = "Not saved: after this change no administrator could log in to " + acct + "."
+	for _, ad := range admins {
+		who := ad.Email
+		if who == me {
+			who = "You (" + me + ")"
+		}
+		if len(ad.SSOLogins) == 0 {
+			n.Lines = append(n.Lines, who+" would have to use single sign-on, and "+iff(who == "You ("+me+")", "have", "has")+" never signed in with it here.")
+		} else {
+			var through []string
+			for _, c := range ad.SSOLogins {
+				through = append(through, firstNonEmpty(names[c], c))
+			}
+			n.Lines = append(n.Lines, who+" would have to use single sign-on, and the connection they signed in through ("+strings.Join(through, ", ")+") is not live for them.")
+		}
+	}
+	// The fixes: the same change with the break-glass or as a dry run; a
+	// single sign-on login first; or keep single sign-on optional.
+	if section == "policy" {
+		base := []field{{"mode", form.Mode}, {"scope_kind", form.ScopeKind}, {"scope_domains", form.Domains}, {"scope_roles", form.Roles}}
+		with := func(extra ...field) []field {
+			out := slices.Clone(base)
+			if form.BreakGlass {
+				out = append(out, field{"admins_may_use_password", "1"})
+			}
+			if form.DryRun {
+				out = append(out, field{"dry_run", "1"})
+			}
+			return append(out, extra...)
+		}
+		action := "/admin/" + old.Account + "/policy"
+		if !form.BreakGlass {
+			n.Fixes = append(n.Fixes, fix{Label: "Save with “" + breakGlassLabel + "” on", Action: action, Fields: with(field{"admins_may_use_password", "1"})})
+		}
+		if !form.DryRun {
+			n.Fixes = append(n.Fixes, fix{Label: "Save as a dry run first", Action: action, Fields: with(field{"dry_run", "1"})})
+		}
+	}
+	for _, pc := range next.Connections {
+		if stageOf(pc) == policy.StageLive {
+			n.Fixes = append(n.Fixes, fix{Label: "Sign in with " + firstNonEmpty(names[pc.ID], pc.ID) + " first", Action: "/login/start",
+				Fields: []field{{"connection", pc.ID}, {"email", me}, {"return_to", "/admin/" + old.Account}}})
+			break
+		}
+	}
+	n.Fixes = append(n.Fixes, fix{Label: "Keep the current settings", Link: "/admin/" + old.Account})
+	return n
+}
+
+func iff(c bool, a, b string) string {
+	if c {
+		return a
+	}
+	return b
 }
 
 type policyUser = policy.User
@@ -242,10 +899,13 @@ func splitList(s string) []string {
 	return out
 }
 
-// adminMetadata serves POST /admin/{account}/metadata: pasted or uploaded
-// IdP metadata gets the compatibility report; with action=apply and a
-// report without errors it replaces the IdP of one of the account's SAML
-// connections at once (logins in flight finish with the old one).
+// adminMetadata serves POST /admin/{account}/metadata for one SAML
+// connection: action=check gives the compatibility report of pasted or
+// uploaded IdP metadata (or of the document at a pasted URL, fetched
+// through the guarded client); action=candidate also saves it as the
+// connection's candidate, which only test logins use; action=promote makes
+// the candidate live once a test login through it passed; action=discard
+// drops it.
 func (a *App) adminMetadata(w http.ResponseWriter, r *http.Request) {
 	pol, ok := a.admin(w, r)
 	if !ok {
@@ -256,7 +916,7 @@ func (a *App) adminMetadata(w http.ResponseWriter, r *http.Request) {
 	var data []byte
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
 		if err := r.ParseMultipartForm(maxMetadataUpload); err != nil {
-			a.renderAdmin(w, r, pol, http.StatusRequestEntityTooLarge, &adminData{Error: "The upload is too large or malformed (at most 4 MiB)."})
+			a.renderAdmin(w, r, pol, http.StatusRequestEntityTooLarge, &adminData{Notice: &notice{Section: "policy", Title: "The upload is too large or malformed (at most 4 MiB)."}})
 			return
 		}
 		if f, _, err := r.FormFile("file"); err == nil {
@@ -264,153 +924,322 @@ func (a *App) adminMetadata(w http.ResponseWriter, r *http.Request) {
 			f.Close()
 		}
 	} else if err := r.ParseForm(); err != nil {
-		a.renderAdmin(w, r, pol, http.StatusRequestEntityTooLarge, &adminData{Error: "The metadata is too large (at most 4 MiB)."})
-		return
-	}
-	if len(data) == 0 {
-		data = []byte(strings.TrimSpace(r.PostFormValue("metadata")))
-	}
-	if len(data) == 0 {
-		a.renderAdmin(w, r, pol, http.StatusBadRequest, &adminData{Error: "Paste the IdP's metadata XML or choose a file."})
-		return
-	}
-	report := saml.CheckMetadata(data, saml.CheckOptions{})
-	d := &adminData{Report: report, ReportXML: string(data)}
-	if r.PostFormValue("action") != "apply" {
-		a.renderAdmin(w, r, pol, http.StatusOK, d)
+		a.renderAdmin(w, r, pol, http.StatusRequestEntityTooLarge, &adminData{Notice: &notice{Section: "policy", Title: "The metadata is too large (at most 4 MiB)."}})
 		return
 	}
 	conn := r.PostFormValue("connection")
+	action := r.PostFormValue("action")
+	a.mu.Lock()
+	ci := a.connOf[conn]
+	a.mu.Unlock()
+	if ci == nil || ci.account != pol.Account || ci.cfg.Protocol != sso.ProtocolSAML {
+		a.renderAdmin(w, r, pol, http.StatusBadRequest, &adminData{Notice: &notice{Section: "policy", Title: "Choose one of this account's SAML connections."}})
+		return
+	}
+	answer := func(status int, n *notice, c *adminConn) {
+		n.Section = conn
+		d := &adminData{Notice: n}
+		if c != nil {
+			c.ID = conn
+			d.Connections = []*adminConn{c}
+		}
+		a.renderAdmin(w, r, pol, status, d)
+	}
+	switch action {
+	case "promote":
+		a.promoteCandidate(w, r, pol, ci, answer)
+		return
+	case "discard":
+		a.mu.Lock()
+		err := a.setCandidate(ctx, ci, nil)
+		a.mu.Unlock()
+		if err == nil {
+			err = a.settings.put(ctx, candidateKeyPrefix+conn, nil)
+		}
+		if err != nil {
+			answer(http.StatusInternalServerError, &notice{Title: "Not discarded: " + err.Error()}, nil)
+			return
+		}
+		a.events(ctx, sso.Event{Type: sso.EventConnectionChanged, Time: time.Now(), Account: pol.Account, Connection: conn,
+			Detail: "the candidate IdP metadata was discarded", Attrs: map[string]string{login.AttrCandidate: "discarded"}})
+		answer(http.StatusOK, &notice{OK: true, Title: "The new metadata was discarded; the live connection is unchanged."}, nil)
+		return
+	}
+	typed := strings.TrimSpace(r.PostFormValue("metadata"))
+	if len(data) == 0 {
+		data = []byte(typed)
+	}
+	if len(data) == 0 {
+		answer(http.StatusBadRequest, &notice{Title: "Paste the IdP's metadata XML or its URL, or choose a file."}, nil)
+		return
+	}
+	// A pasted URL is fetched, through the guarded client with the
+	// connection's own allowances.
+	fetchedFrom := ""
+	if u, err := url.Parse(string(data)); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && !strings.ContainsAny(string(data), " \n<") {
+		fetchedFrom = string(data)
+		client := safehttp.NewClient(safehttp.Options{InsecureAllowHTTP: ci.samlCfg.InsecureAllowHTTP, InsecureAllowPrivateNetwork: ci.samlCfg.InsecureAllowPrivateNetwork,
+			HTTPOptionName: "insecure_allow_http", PrivateNetworkOptionName: "insecure_allow_private_network"})
+		fctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		resp, err := safehttp.Get(fctx, client, fetchedFrom, maxMetadataUpload)
+		cancel()
+		if err != nil {
+			answer(http.StatusBadGateway, &notice{Title: "The metadata could not be fetched from " + fetchedFrom + ".", Lines: []string{errorDetail(err)}},
+				&adminConn{ReportXML: fetchedFrom})
+			return
+		}
+		data = resp.Body
+	}
+	report := saml.CheckMetadata(data, saml.CheckOptions{})
+	shown := string(data)
+	if fetchedFrom != "" {
+		shown = fetchedFrom
+	}
+	c := &adminConn{Report: report, ReportXML: shown}
+	if action != "candidate" {
+		n := &notice{OK: report.OK(), Title: "Compatible: the metadata can be used."}
+		if !report.OK() {
+			n.Title = "Not compatible: see the problems below."
+		}
+		if fetchedFrom != "" {
+			n.Lines = append(n.Lines, "Fetched from "+fetchedFrom+".")
+		}
+		answer(http.StatusOK, n, c)
+		return
+	}
 	if !report.OK() {
-		d.Error = "Not applied: the metadata has errors (see the report)."
-		a.renderAdmin(w, r, pol, http.StatusUnprocessableEntity, d)
+		answer(http.StatusUnprocessableEntity, &notice{Title: "Not saved: the metadata has errors (see the report)."}, c)
 		return
 	}
 	a.mu.Lock()
-	ci := a.connOf[conn]
-	if ci == nil || ci.account != pol.Account || ci.cfg.Protocol != sso.ProtocolSAML {
-		a.mu.Unlock()
-		d.Error = "Choose one of this account's SAML connections."
-		a.renderAdmin(w, r, pol, http.StatusBadRequest, d)
+	err := a.setCandidate(ctx, ci, data)
+	a.mu.Unlock()
+	if err == nil {
+		err = a.settings.put(ctx, candidateKeyPrefix+conn, data)
+	}
+	if err != nil {
+		answer(http.StatusUnprocessableEntity, &notice{Title: "Not saved: " + errorDetail(err)}, c)
 		return
 	}
-	sc := ci.samlCfg
-	sc.IdPMetadataURL, sc.IdPEntityID, sc.IdPMetadataXML = "", "", data
-	sp, err := saml.New(ctx, sc)
-	if err != nil {
+	a.events(ctx, sso.Event{Type: sso.EventConnectionChanged, Time: time.Now(), Account: pol.Account, Connection: conn,
+		Detail: "new IdP metadata saved as the candidate; logins still use the live metadata", Attrs: map[string]string{login.AttrCandidate: "saved", "idp_entity_id": report.EntityID}})
+	answer(http.StatusOK, &notice{OK: true, Title: "Saved as a testing copy. Logins still use the live metadata.",
+		Lines: []string{"Compare the two below, run a test login with the new metadata, then make it live."}}, nil)
+}
+
+// promoteCandidate makes the connection's candidate its authenticator,
+// once a test login through it passed since it was saved.
+func (a *App) promoteCandidate(w http.ResponseWriter, r *http.Request, pol policy.Policy, ci *connInfo, answer func(int, *notice, *adminConn)) {
+	ctx := r.Context()
+	conn := ci.cfg.ID
+	recent, _ := a.store.Recent(ctx, pol.Account, 1000)
+	c := &adminConn{ID: conn}
+	a.candidateOf(ctx, c, pol.Account, recent)
+	if c.Candidate == nil {
+		answer(http.StatusConflict, &notice{Title: "There is no new metadata to make live."}, nil)
+		return
+	}
+	if !c.Candidate.Passed {
+		answer(http.StatusConflict, &notice{Title: "Not made live: no test login with the new metadata has passed yet.", Lines: []string{"Run a test login with the new metadata first."}}, nil)
+		return
+	}
+	xml, err := a.settings.get(ctx, candidateKeyPrefix+conn)
+	if err != nil || xml == nil {
+		answer(http.StatusConflict, &notice{Title: "Not made live: the new metadata is no longer kept; save it again."}, nil)
+		return
+	}
+	a.mu.Lock()
+	entry, _, _ := a.reg.Connection(conn)
+	sp, ok := entry.Candidate.(*saml.ServiceProvider)
+	if !ok {
 		a.mu.Unlock()
-		d.Error = "Not applied: " + err.Error()
-		a.renderAdmin(w, r, pol, http.StatusUnprocessableEntity, d)
+		answer(http.StatusConflict, &notice{Title: "There is no new metadata to make live."}, nil)
 		return
 	}
 	// Kept in the database first; put back if the change cannot be made.
 	prev, err := a.settings.get(ctx, metadataKeyPrefix+conn)
 	if err == nil {
-		err = a.settings.put(ctx, metadataKeyPrefix+conn, data)
+		err = a.settings.put(ctx, metadataKeyPrefix+conn, xml)
 	}
 	if err != nil {
 		a.mu.Unlock()
-		_ = sp.Close()
-		d.Error = "Not applied: the database did not take the metadata: " + err.Error()
-		a.renderAdmin(w, r, pol, http.StatusInternalServerError, d)
+		answer(http.StatusInternalServerError, &notice{Title: "Not made live: the database did not take the metadata: " + err.Error()}, nil)
 		return
 	}
-	entry, _, _ := a.reg.Connection(conn)
-	entry.Authenticator = sp
+	entry.Authenticator, entry.Candidate = sp, nil
 	prevConn, _, err := a.reg.SetConnection(ci.account, entry)
 	if err == nil {
 		nci := *ci
-		nci.auth, nci.samlCfg = sp, sc
+		nci.auth = sp
+		nci.samlCfg.IdPMetadataURL, nci.samlCfg.IdPEntityID, nci.samlCfg.IdPMetadataXML = "", "", xml
 		a.connOf[conn] = &nci
 	} else {
 		_ = a.settings.put(ctx, metadataKeyPrefix+conn, prev)
 	}
 	a.mu.Unlock()
 	if err != nil {
-		_ = sp.Close()
-		d.Error = "Not applied: " + err.Error()
-		a.renderAdmin(w, r, pol, http.StatusInternalServerError, d)
+		answer(http.StatusInternalServerError, &notice{Title: "Not made live: " + err.Error()}, nil)
 		return
 	}
+	_ = a.settings.put(ctx, candidateKeyPrefix+conn, nil)
 	if c, ok := prevConn.Authenticator.(io.Closer); ok {
 		_ = c.Close()
 	}
 	a.events(ctx, sso.Event{Type: sso.EventConnectionChanged, Time: time.Now(), Account: pol.Account, Connection: conn,
-		Detail: "IdP metadata replaced from the admin page", Attrs: map[string]string{"idp_entity_id": sp.IdP().EntityID}})
-	d.Message = "Applied to " + conn + ": its IdP is now " + sp.IdP().EntityID + ". Run a test login."
-	d.ReportXML = ""
-	a.renderAdmin(w, r, pol, http.StatusOK, d)
+		Detail: "the tested IdP metadata was made live from the admin page", Attrs: map[string]string{login.AttrCandidate: "promoted", "idp_entity_id": sp.IdP().EntityID}})
+	answer(http.StatusOK, &notice{OK: true, Title: "The new metadata is live: " + conn + " now trusts " + sp.IdP().EntityID + "."}, nil)
+}
+
+// The identity providers' setup guides, in docs/idp.
+const guideBase = "https://github.com/ssokit/sso/blob/main/docs/idp/"
+
+var samlGuides = []guide{
+	{"Microsoft Entra ID", guideBase + "entra-id.md", []string{"Enterprise applications → New application → Create your own application → SAML.", "Identifier (Entity ID) ← Entity ID; Reply URL ← ACS URL; Logout URL ← Single logout URL.", "Copy the App Federation Metadata Url and paste it below."}},
+	{"Okta", guideBase + "okta.md", []string{"Applications → Create App Integration → SAML 2.0.", "Single sign-on URL ← ACS URL; Audience URI (SP Entity ID) ← Entity ID; Name ID format EmailAddress.", "Attribute statements: email, givenName, sn. Copy the Metadata URL (Sign On tab) and paste it below."}},
+	{"Google Workspace", guideBase + "google-workspace.md", []string{"Admin console → Apps → Web and mobile apps → Add custom SAML app.", "ACS URL ← ACS URL; Entity ID ← Entity ID; Name ID: Primary email.", "Download the IdP metadata and upload it below."}},
+	{"AD FS", guideBase + "adfs.md", []string{"Add Relying Party Trust → import data published online ← SP metadata URL.", "Claim rule: E-Mail-Addresses → email, and NameID.", "Paste https://<adfs>/FederationMetadata/2007-06/FederationMetadata.xml below."}},
+	{"OneLogin", guideBase + "onelogin.md", []string{"Applications → Add App → SAML Custom Connector (Advanced).", "Audience (EntityID) ← Entity ID; ACS (Consumer) URL and Recipient ← ACS URL.", "Copy the Issuer URL (SSO tab) and paste it below."}},
+	{"JumpCloud", guideBase + "jumpcloud.md", []string{"SSO Applications → Add → Custom SAML App.", "SP Entity ID ← Entity ID; ACS URL ← ACS URL.", "Export the metadata and upload it below."}},
+	{"Keycloak", guideBase + "keycloak.md", []string{"Clients → Create client → SAML; Client ID ← Entity ID.", "Assertion Consumer Service POST Binding URL ← ACS URL.", "Paste https://<keycloak>/realms/<realm>/protocol/saml/descriptor below."}},
+}
+
+var oidcGuides = []guide{
+	{"Microsoft Entra ID", guideBase + "entra-id.md", []string{"App registrations → New registration; Redirect URI (Web) ← Redirect URI.", "Certificates & secrets → New client secret.", "Give the application the tenant's issuer, the client ID and the secret."}},
+	{"Okta", guideBase + "okta.md", []string{"Applications → Create App Integration → OIDC → Web Application.", "Sign-in redirect URIs ← Redirect URI; Sign-out redirect URIs ← Post-logout redirect URI.", "Give the application the issuer, the client ID and the secret."}},
+	{"Keycloak", guideBase + "keycloak.md", []string{"Clients → Create client → OpenID Connect, Client authentication on.", "Valid redirect URIs ← Redirect URI.", "Give the application the realm's issuer, the client ID and the secret."}},
+	{"Auth0", guideBase + "auth0.md", []string{"Applications → Create Application → Regular Web Application.", "Allowed Callback URLs ← Redirect URI.", "Give the application https://<tenant>/ as issuer, the client ID and the secret."}},
+}
+
+var ldapGuides = []guide{
+	{"Active Directory", guideBase + "active-directory.md", []string{"Create a service account that may read users.", "Open LDAPS (636) or StartTLS (389) from this server to a domain controller.", "Give the application the URLs, the CA certificate and the base DN."}},
 }
 
 var adminTmpl = template.Must(template.New("admin").Funcs(funcs).Parse(layoutHead + `
-<h1>Single sign-on settings: {{.Name}} <small>({{.ID}})</small></h1>
-<p><a href="/">Start page</a> · logged in as {{.Me}}</p>
-{{if .Message}}<p class="message" id="admin-message" role="status">{{.Message}}</p>{{end}}
-{{if .Error}}<p class="message" id="admin-error" role="alert">{{.Error}}</p>{{end}}
+<header class="top"><p><a href="/">Start page</a></p><p>Logged in as <strong>{{.Me}}</strong></p></header>
+<h1>Single sign-on settings: {{.Name}}</h1>
+<p class="note">Account <code>{{.ID}}</code>. Changes take effect at once.</p>
+{{define "notice"}}<div class="notice {{if .OK}}notice-ok{{else}}notice-bad{{end}}" id="{{if .OK}}admin-message{{else}}admin-error{{end}}" role="{{if .OK}}status{{else}}alert{{end}}" tabindex="-1">
+<p class="notice-title">{{.Title}}</p>{{range .Lines}}<p>{{.}}</p>{{end}}
+{{if .Fixes}}<div class="fixes">{{range $i, $f := .Fixes}}{{if $f.Link}}<a class="button secondary" href="{{$f.Link}}" id="fix-{{$i}}">{{$f.Label}}</a>{{else}}<form method="post" action="{{$f.Action}}">{{range $f.Fields}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">{{end}}<button type="submit" id="fix-{{$i}}"{{if $i}} class="secondary"{{end}}>{{$f.Label}}</button></form>{{end}}{{end}}</div>{{end}}
+</div>{{end}}
+<p class="sr-only" id="copy-status" role="status" aria-live="polite"></p>
 
 <section aria-labelledby="conns"><h2 id="conns">Connections</h2>
-<table><thead><tr><th scope="col">Connection</th><th scope="col">Protocol</th><th scope="col">Stage</th><th scope="col">Identity provider</th><th scope="col">Actions</th></tr></thead><tbody>
-{{range .Connections}}<tr><td>{{.DisplayName}}<br><code>{{.ID}}</code></td><td>{{.Protocol}}</td>
-<td>{{.Stage}}{{if .TestUsers}}<br>test users: {{.TestUsers}}{{end}}{{if not .LiveAt.IsZero}}<br>live since {{since .LiveAt}} by {{.LiveBy}}{{end}}</td>
-<td>{{.IdP}}{{range .Certificates}}<br><small>certificate {{.}}</small>{{end}}</td>
-<td><a href="{{.TestLoginURL}}" id="test-login-{{.ID}}">Run a test login</a>{{if .SPMetadataURL}}<br><a href="{{.SPMetadataURL}}" id="sp-metadata-{{.ID}}">Download SP metadata</a>{{end}}</td></tr>
-{{end}}</tbody></table></section>
+{{range .Connections}}{{$c := .}}<article class="card" id="conn-{{.ID}}" aria-labelledby="conn-title-{{.ID}}">
+<div class="card-head"><h3 id="conn-title-{{.ID}}">{{.DisplayName}}</h3><span class="pill">{{.ProtocolLabel}}</span> <code>{{.ID}}</code></div>
+{{if and $.Notice (eq $.Notice.Section .ID)}}{{template "notice" $.Notice}}{{end}}
 
-<section aria-labelledby="policy"><h2 id="policy">Login policy</h2>
-<form method="post" action="/admin/{{.ID}}/policy" id="policy-form">
-<p><label for="mode">Mode</label>
-<select id="mode" name="mode">
-<option value="password_only"{{if eq .Policy.Mode "password_only" ""}} selected{{end}}>Passwords only</option>
-<option value="sso_optional"{{if eq .Policy.Mode "sso_optional"}} selected{{end}}>Single sign-on optional</option>
-<option value="sso_required"{{if eq .Policy.Mode "sso_required"}} selected{{end}}>Single sign-on required</option>
-</select></p>
-<p><label for="scope_kind">Required for</label>
-<select id="scope_kind" name="scope_kind">
-<option value="all_users"{{if eq .Policy.Scope.Kind "" "all_users"}} selected{{end}}>all users</option>
-<option value="email_domains"{{if eq .Policy.Scope.Kind "email_domains"}} selected{{end}}>users with these email domains</option>
-<option value="roles"{{if eq .Policy.Scope.Kind "roles"}} selected{{end}}>users with these roles</option>
-</select>
-<label for="scope_values">Domains or roles (comma-separated)</label>
-<input id="scope_values" name="scope_values" value="{{join .Policy.Scope.Domains}}{{join .Policy.Scope.Roles}}"></p>
-<p><input type="checkbox" id="admins_may_use_password" name="admins_may_use_password" value="1"{{if .Policy.AdminsMayUsePassword}} checked{{end}}>
-<label for="admins_may_use_password">Account administrators can log in with password</label> <span class="note">(keeps a broken identity provider from locking you out)</span></p>
-<p><input type="checkbox" id="dry_run" name="dry_run" value="1"{{if .Policy.DryRun}} checked{{end}}>
-<label for="dry_run">Dry run: only report the passwords single sign-on would refuse</label></p>
-{{range .Policy.Connections}}<fieldset><legend>Connection <code>{{.ID}}</code></legend>
-<label for="stage.{{.ID}}">Stage</label>
-<select id="stage.{{.ID}}" name="stage.{{.ID}}">
-<option value="draft"{{if eq .Stage "draft" ""}} selected{{end}}>draft</option>
-<option value="testing"{{if eq .Stage "testing"}} selected{{end}}>testing</option>
-<option value="live"{{if eq .Stage "live"}} selected{{end}}>live</option>
-</select>
-<label for="test_users.{{.ID}}">Test users (emails)</label>
-<input id="test_users.{{.ID}}" name="test_users.{{.ID}}" value="{{join .TestUserEmails}}">
-</fieldset>{{end}}
-<p><button type="submit" id="policy-save">Save policy</button></p>
+<h4>Stage</h4>
+<ol class="stepper" aria-label="Stage of {{.DisplayName}}">{{range .Steps}}<li class="{{if .Now}}now{{else if .Done}}done{{end}}"{{if .Now}} aria-current="step"{{end}}><span class="step-label">{{.Label}}</span><span class="hint">{{.Description}}</span></li>{{end}}</ol>
+{{if not .LiveAt.IsZero}}<p class="note">Live since {{since .LiveAt}}, by {{.LiveBy}}.</p>{{end}}
+<h4 id="ready-{{.ID}}">Before going live</h4>
+<ul class="checks" id="checklist-{{.ID}}" aria-labelledby="ready-{{.ID}}">{{range .Checklist}}<li class="{{.State}}"><span class="sr-only">{{if eq .State "ok"}}Done:{{else if eq .State "warn"}}Check:{{else}}To do:{{end}}</span> <strong>{{.Label}}</strong>{{if .Detail}} <span class="hint">{{.Detail}}</span>{{end}}</li>{{end}}</ul>
+<div class="actions">
+<a class="button" href="{{.TestLoginURL}}" id="test-login-{{.ID}}">Run a test login</a>
+<form method="post" action="/admin/{{$.ID}}/connection#conn-{{.ID}}"><input type="hidden" name="connection" value="{{.ID}}">
+{{if eq .Stage "draft"}}<button type="submit" name="stage" value="testing" class="secondary" id="stage-testing-{{.ID}}">Start testing</button>
+{{else if eq .Stage "testing"}}<button type="submit" name="stage" value="live" id="stage-live-{{.ID}}"{{if not .Ready}} class="secondary"{{end}}>Go live</button> <button type="submit" name="stage" value="draft" class="secondary" id="stage-draft-{{.ID}}">Back to draft</button>
+{{else}}<button type="submit" name="stage" value="testing" class="secondary" id="stage-testing-{{.ID}}">Back to testing</button>{{end}}
+</form></div>
+<form method="post" action="/admin/{{$.ID}}/connection#conn-{{.ID}}" class="inline-form"><input type="hidden" name="connection" value="{{.ID}}">
+<label for="test_users-{{.ID}}">Test users</label>
+<div class="row"><input id="test_users-{{.ID}}" name="test_users" value="{{.TestUsers}}" aria-describedby="test_users-hint-{{.ID}}">
+<button type="submit" class="secondary" id="save-test-users-{{.ID}}">Save test users</button></div>
+<p class="hint" id="test_users-hint-{{.ID}}">Emails, comma-separated: while testing, only they are offered this connection.</p>
 </form>
-{{if .WouldRefuse}}<p>If single sign-on were required for the scope above, these people's passwords would be refused: {{join .WouldRefuse}}.</p>{{end}}
-</section>
 
-<section aria-labelledby="md"><h2 id="md">Identity provider metadata</h2>
-<form method="post" action="/admin/{{.ID}}/metadata" enctype="multipart/form-data" id="metadata-form">
-<p><label for="metadata">Paste the IdP's metadata XML</label><br>
-<textarea id="metadata" name="metadata" rows="6" cols="80">{{.ReportXML}}</textarea></p>
-<p><label for="file">or upload the file</label> <input type="file" id="file" name="file" accept=".xml,application/xml,application/samlmetadata+xml"></p>
-<p><button type="submit" name="action" value="check" id="metadata-check">Check compatibility</button>
-{{if .SAMLConns}}<label for="connection">and apply to</label> <select id="connection" name="connection">{{range .SAMLConns}}<option>{{.}}</option>{{end}}</select>
-<button type="submit" name="action" value="apply" id="metadata-apply">Check and apply</button>{{end}}</p>
+<details class="setup" id="setup-{{.ID}}"{{if ne .Stage "live"}} open{{end}}><summary>Set up in your IdP</summary>
+{{if .SetupNote}}<p>{{.SetupNote}}</p>{{end}}
+{{if .Setup}}<p class="hint">Enter these values at the identity provider.</p>
+<dl class="values">{{range .Setup}}<div><dt id="{{.ID}}-label">{{.Label}}</dt><dd><code class="value" id="{{.ID}}">{{.Value}}</code><button type="button" class="copy secondary" data-copy="{{.ID}}" aria-describedby="{{.ID}}-label" hidden>Copy</button>{{if .Hint}}<br><span class="hint">{{.Hint}}</span>{{end}}</dd></div>{{end}}</dl>{{end}}
+{{if .SPMetadataURL}}<p><a href="{{.SPMetadataURL}}" id="sp-metadata-{{.ID}}">Download the SP metadata</a></p>{{end}}
+<h4>Step by step</h4>
+{{range .Guides}}<details class="guide"><summary>{{.Name}}</summary><ol>{{range .Steps}}<li>{{.}}</li>{{end}}</ol><p><a href="{{.URL}}">The full {{.Name}} guide</a></p></details>{{end}}
+</details>
+
+<details class="idp"><summary>What the application knows about the identity provider</summary>
+<dl class="values">{{range .IdP}}<div><dt>{{.Label}}</dt><dd><code class="value">{{.Value}}</code></dd></div>{{end}}</dl>
+</details>
+{{if .Certificates}}<p class="certs">Signing certificates: {{range .Certificates}}<span class="badge badge-{{.Class}}" title="SHA-1 {{.SHA1}}">{{.Subject}}: {{.Text}}</span> {{end}}</p>{{end}}
+
+{{if .SAML}}<h4 id="md-{{.ID}}">Update the IdP metadata</h4>
+{{with .Candidate}}<div class="candidate" id="candidate-{{$c.ID}}">
+<p><strong>New metadata under test.</strong> Logins still use the live metadata; only test logins use the new one.</p>
+<table class="compare"><caption class="sr-only">Live and new metadata</caption><thead><tr><th scope="col">Setting</th><th scope="col">Live</th><th scope="col">New</th></tr></thead><tbody>
+{{range .Compare}}<tr{{if .Changed}} class="changed"{{end}}><th scope="row">{{.Label}}{{if .Changed}} <span class="badge badge-warn">changed</span>{{end}}</th><td><code>{{.Before}}</code></td><td><code>{{.After}}</code></td></tr>{{end}}
+</tbody></table>
+<p>{{if .Passed}}<span class="badge badge-ok">A test login with the new metadata passed</span>{{else if .FailedTests}}<span class="badge badge-bad">{{.FailedTests}} test login(s) with the new metadata failed</span>{{else}}<span class="badge badge-warn">Not tested yet</span>{{end}}</p>
+<div class="actions">
+<a class="button{{if .Passed}} secondary{{end}}" href="{{.TestURL}}" id="test-candidate-{{$c.ID}}">Test the new metadata</a>
+<form method="post" action="/admin/{{$.ID}}/metadata#conn-{{$c.ID}}"><input type="hidden" name="connection" value="{{$c.ID}}"><button type="submit" name="action" value="promote" id="promote-{{$c.ID}}"{{if not .Passed}} class="secondary" aria-describedby="promote-hint-{{$c.ID}}"{{end}}>Make it live</button>
+<button type="submit" name="action" value="discard" class="secondary" id="discard-{{$c.ID}}">Discard</button></form>
+</div>{{if not .Passed}}<p class="hint" id="promote-hint-{{$c.ID}}">It can be made live once a test login with it passed.</p>{{end}}
+</div>{{end}}
+<form method="post" action="/admin/{{$.ID}}/metadata#conn-{{.ID}}" enctype="multipart/form-data" id="metadata-form-{{.ID}}">
+<input type="hidden" name="connection" value="{{.ID}}">
+<label for="metadata-{{.ID}}">Paste the IdP's metadata XML, or its URL</label>
+<textarea id="metadata-{{.ID}}" name="metadata" rows="5" aria-describedby="metadata-hint-{{.ID}}">{{.ReportXML}}</textarea>
+<p class="hint" id="metadata-hint-{{.ID}}">A URL is fetched now (https, public addresses unless the connection allows others).</p>
+<label for="file-{{.ID}}">or upload the file</label>
+<input type="file" id="file-{{.ID}}" name="file" accept=".xml,application/xml,application/samlmetadata+xml">
+<div class="actions"><button type="submit" name="action" value="check" class="secondary" id="metadata-check-{{.ID}}">Check compatibility</button>
+<button type="submit" name="action" value="candidate" id="metadata-candidate-{{.ID}}">Save as a testing copy</button></div>
 </form>
-{{with .Report}}<h3 id="report">Compatibility report</h3>
-<p>{{if .OK}}<span class="ok">Compatible.</span>{{else}}<span class="bad">Not compatible.</span>{{end}} Entity ID <code>{{.EntityID}}</code>.</p>
-<ul>{{range .SSO}}<li>single sign-on: {{.Binding}} {{.Location}}</li>{{end}}{{range .SLO}}<li>single logout: {{.Binding}} {{.Location}}</li>{{end}}
-{{range .SigningCertificates}}<li>signing certificate {{.}}</li>{{end}}</ul>
-{{if .Problems}}<table><thead><tr><th scope="col">Severity</th><th scope="col">Reason</th><th scope="col">Detail</th></tr></thead><tbody>
-{{range .Problems}}<tr><td>{{.Severity}}</td><td><code>{{.Reason}}</code></td><td>{{.Detail}}</td></tr>{{end}}</tbody></table>{{end}}{{end}}
+{{with .Report}}<div class="report" id="report-{{$c.ID}}"><h5>Compatibility report</h5>
+<p>{{if .OK}}<span class="badge badge-ok">Compatible</span>{{else}}<span class="badge badge-bad">Not compatible</span>{{end}} Entity ID <code>{{.EntityID}}</code>.</p>
+<ul>{{range .SSO}}<li>Sign-in: {{.Binding}} <code>{{.Location}}</code></li>{{end}}{{range .SLO}}<li>Single logout: {{.Binding}} <code>{{.Location}}</code></li>{{end}}
+{{range .SigningCertificates}}<li>Signing certificate {{.}}</li>{{end}}</ul>
+{{if .Problems}}<ul class="checks">{{range .Problems}}<li class="{{if eq .Severity "error"}}bad{{else}}warn{{end}}"><strong>{{.Reason.Label}}</strong> <span class="hint">{{.Detail}}</span></li>{{end}}</ul>{{end}}
+</div>{{end}}{{end}}
+</article>{{end}}
 </section>
 
-<section aria-labelledby="events"><h2 id="events">Recent login events</h2>
-<table id="events-table"><thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Reason</th><th scope="col">Connection</th><th scope="col">User</th><th scope="col">Detail</th></tr></thead><tbody>
-{{range .Events}}<tr><td>{{since .Time}}</td><td>{{.Type}}</td><td>{{if .Reason}}<code>{{.Reason}}</code>{{end}}</td><td>{{.Connection}}</td><td>{{.User}}{{if .Subject}} <small>{{.Subject}}</small>{{end}}</td><td>{{.Detail}}</td></tr>
-{{else}}<tr><td colspan="6">No events yet.</td></tr>{{end}}</tbody></table>
+<section aria-labelledby="policy" class="card"><h2 id="policy">Login method</h2>
+{{if and .Notice (eq .Notice.Section "policy")}}{{template "notice" .Notice}}{{end}}
+<form method="post" action="/admin/{{.ID}}/policy#policy" id="policy-form">
+<fieldset><legend>How people log in</legend>
+<div class="radio"><input type="radio" id="mode-password_only" name="mode" value="password_only"{{if eq .Form.Mode "password_only"}} checked{{end}}><label for="mode-password_only">Passwords only</label></div>
+<div class="radio"><input type="radio" id="mode-sso_optional" name="mode" value="sso_optional"{{if eq .Form.Mode "sso_optional"}} checked{{end}}><label for="mode-sso_optional">Single sign-on optional</label></div>
+<div class="radio"><input type="radio" id="mode-sso_required" name="mode" value="sso_required"{{if eq .Form.Mode "sso_required"}} checked{{end}}><label for="mode-sso_required">Single sign-on required</label></div>
+</fieldset>
+<fieldset><legend>Who must use single sign-on when it is required</legend>
+<div class="radio"><input type="radio" id="scope-all" name="scope_kind" value="all_users"{{if eq .Form.ScopeKind "all_users"}} checked{{end}}><label for="scope-all">Everyone</label></div>
+<div class="radio"><input type="radio" id="scope-domains" name="scope_kind" value="email_domains"{{if eq .Form.ScopeKind "email_domains"}} checked{{end}}><label for="scope-domains">People with these email domains</label></div>
+<input id="scope_domains" name="scope_domains" value="{{.Form.Domains}}" aria-label="Email domains, comma-separated" aria-describedby="scope_domains-hint" class="indent">
+<p class="hint indent" id="scope_domains-hint">For example acme.example, acme.co.uk</p>
+<div class="radio"><input type="radio" id="scope-roles" name="scope_kind" value="roles"{{if eq .Form.ScopeKind "roles"}} checked{{end}}><label for="scope-roles">People with these roles</label></div>
+<input id="scope_roles" name="scope_roles" value="{{.Form.Roles}}" aria-label="Roles, comma-separated" aria-describedby="scope_roles-hint" class="indent">
+<p class="hint indent" id="scope_roles-hint">For example Clerk, Staff</p>
+</fieldset>
+<div class="check"><input type="checkbox" id="admins_may_use_password" name="admins_may_use_password" value="1"{{if .Form.BreakGlass}} checked{{end}} aria-describedby="breakglass-hint">
+<label for="admins_may_use_password">Account administrators can log in with a password</label></div>
+<p class="hint indent" id="breakglass-hint">Keeps a broken identity provider from locking you out.</p>
+<div class="check"><input type="checkbox" id="dry_run" name="dry_run" value="1"{{if .Form.DryRun}} checked{{end}}>
+<label for="dry_run">Dry run: only report the passwords single sign-on would refuse</label></div>
+<button type="submit" id="policy-save">Save login method</button>
+</form>
+{{if and .ShowWouldRefuse .WouldRefuse}}<p id="would-refuse">If single sign-on were required for the people above, these passwords would be refused: {{join .WouldRefuse}}.</p>{{end}}
 </section>
+
+<section aria-labelledby="events" class="card"><h2 id="events">Recent login events</h2>
+<form method="get" action="/admin/{{.ID}}#events" class="filters" id="events-filter" role="search">
+<div><label for="f-result">Result</label><select id="f-result" name="result">
+<option value="">All</option><option value="ok"{{if eq .Filter.Result "ok"}} selected{{end}}>Succeeded</option><option value="failed"{{if eq .Filter.Result "failed"}} selected{{end}}>Failed or refused</option></select></div>
+<div><label for="f-connection">Connection</label><select id="f-connection" name="connection"><option value="">All</option>{{range .ConnOptions}}<option value="{{.Value}}"{{if .Selected}} selected{{end}}>{{.Label}}</option>{{end}}</select></div>
+<div><label for="f-user">Person</label><input id="f-user" name="user" value="{{.Filter.User}}" placeholder="email"></div>
+<div><label for="f-ref">Reference</label><input id="f-ref" name="ref" value="{{.Filter.Ref}}" placeholder="K7Q2-M4XD"></div>
+<div class="filter-buttons"><button type="submit" id="events-filter-submit">Filter</button>{{if .Filter.Any}} <a href="/admin/{{.ID}}#events" id="events-filter-clear">Clear</a>{{end}}</div>
+</form>
+<p class="note" id="events-count">{{if .Filter.Any}}{{len .Events}} of the recent events match.{{else}}The {{len .Events}} most recent events.{{end}}</p>
+<table id="events-table" class="events"><caption class="sr-only">Recent login events, newest first</caption>
+<colgroup><col style="width:27%"><col style="width:31%"><col style="width:12%"><col style="width:17%"><col style="width:13%"></colgroup><thead><tr><th scope="col">Who</th><th scope="col">What</th><th scope="col">When</th><th scope="col">Connection</th><th scope="col">Reference</th></tr></thead><tbody>
+{{range .Events}}<tr class="ev-{{.Result}}" data-type="{{.Type}}"{{if .Code}} data-reason="{{.Code}}"{{end}}>
+<td data-label="Who"><strong>{{.Who}}</strong>{{if .WhoDetail}}<br><span class="hint">{{.WhoDetail}}</span>{{end}}</td>
+<td data-label="What"><span class="badge badge-{{.Result}}">{{.What}}</span>{{if .Why}}<br>{{.Why}}{{end}}{{if .Detail}}<details><summary>Detail</summary><p>{{.Detail}}</p>{{if .Code}}<p class="hint">Reason code {{.Code}}</p>{{end}}</details>{{end}}</td>
+<td data-label="When"><time datetime="{{.At}}" title="{{.AtText}}">{{.When}}</time></td>
+<td data-label="Connection">{{.Connection}}</td>
+<td data-label="Reference">{{if .Ref}}<code>{{.Ref}}</code>{{end}}</td></tr>
+{{else}}<tr><td colspan="5">No events{{if .Filter.Any}} match{{else}} yet{{end}}.</td></tr>{{end}}</tbody></table>
+</section>
+<script>` + copyScript + `</script>
 </main></body></html>`))

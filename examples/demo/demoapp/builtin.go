@@ -173,15 +173,15 @@ func builtinConfig() *Config {
 					c.SAML.NameIDFormat = saml.NameIDFormatPersistent
 					c.Provisioning = ProvisioningConfig{Identifier: "subject", LoginBinding: true, LoginBindingIdPInitiated: true}
 				})}},
-			{ID: "vault-eu", Name: "Key Team EU (SAML)", Aliases: []string{"vault-eu"}, Domains: keyteam,
+			{ID: "vault-eu", Name: "Key Team EU", Aliases: []string{"vault-eu"}, Domains: keyteam,
 				Comment:     "SmartKey: SSO required with the administrators' break-glass; keyteam.example is shared by three accounts, so its people pick one.",
 				Policy:      PolicyConfig{Mode: policy.ModeSSORequired, AdminsMayUsePassword: true},
 				Connections: []ConnectionConfig{samlConn("vault-eu-saml", "Key Team EU SAML", nil)}},
-			{ID: "vault-us", Name: "Key Team US (OpenID)", Aliases: []string{"vault-us"}, Domains: keyteam,
+			{ID: "vault-us", Name: "Key Team US", Aliases: []string{"vault-us"}, Domains: keyteam,
 				Comment:     "SmartKey: the same people through OpenID Connect.",
 				Policy:      PolicyConfig{Mode: policy.ModeSSORequired, AdminsMayUsePassword: true},
 				Connections: []ConnectionConfig{oidcConn("vault-us-oidc", "Key Team US OpenID")}},
-			{ID: "vault-lab", Name: "Key Team Lab (LDAP)", Aliases: []string{"vault-lab"}, Domains: keyteam,
+			{ID: "vault-lab", Name: "Key Team Lab", Aliases: []string{"vault-lab"}, Domains: keyteam,
 				Comment: "SmartKey: the same people through the LDAP directory (search as a service account, StartTLS).",
 				Policy:  PolicyConfig{Mode: policy.ModeSSORequired, AdminsMayUsePassword: true},
 				Connections: []ConnectionConfig{{ID: "vault-lab-ldap", Protocol: sso.ProtocolLDAP, DisplayName: "Key Team directory", Stage: policy.StageLive,

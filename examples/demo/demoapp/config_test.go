@@ -181,38 +181,65 @@ func TestAdminMetadata(t *testing.T) {
 	a := startDemo(t, freeOptions())
 	b := newBrowser(t, a)
 	wantRedirect(t, b.samlLogin(b.post("/login", form("email", "rachel@hireco.example")), "rachel@hireco.example"), "/")
-	p := b.post("/admin/hireco/metadata", form("action", "check", "metadata", string(a.mocks.saml.Metadata())))
+	p := b.post("/admin/hireco/metadata", form("action", "check", "connection", "hireco-saml", "metadata", string(a.mocks.saml.Metadata())))
 	wantStatus(t, p, http.StatusOK)
-	wantBody(t, p, "Compatible.", a.mocks.saml.EntityID())
-	p = b.post("/admin/hireco/metadata", form("action", "check", "metadata", "<EntityDescriptor xmlns=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"x\"/>"))
-	wantBody(t, p, "Not compatible.")
-	wantStatus(t, b.post("/admin/hireco/metadata", form("action", "apply", "connection", "hireco-saml", "metadata", "<nope/>")), http.StatusUnprocessableEntity)
+	wantBody(t, p, "Compatible: the metadata can be used.", a.mocks.saml.EntityID(), `id="report-hireco-saml"`)
+	p = b.post("/admin/hireco/metadata", form("action", "check", "connection", "hireco-saml", "metadata", "<EntityDescriptor xmlns=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"x\"/>"))
+	wantBody(t, p, "Not compatible")
+	wantStatus(t, b.post("/admin/hireco/metadata", form("action", "candidate", "connection", "hireco-saml", "metadata", "<nope/>")), http.StatusUnprocessableEntity)
+	// A pasted URL is fetched (the mock IdP is on 127.0.0.1 over http,
+	// which this connection allows).
+	p = b.post("/admin/hireco/metadata", form("action", "check", "connection", "hireco-saml", "metadata", a.mocks.saml.MetadataURL()))
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "Fetched from "+a.mocks.saml.MetadataURL(), "Compatible: the metadata can be used.")
+	wantNoBody(t, p, "not well-formed")
 
-	// A new IdP for the connection, applied at once.
+	// New IdP metadata goes to the connection's candidate: logins keep
+	// the live IdP until a test login through the candidate passed.
 	key, cert, err := samltest.GenerateKeyPair("new idp", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	next := samltest.Start(t, samltest.Config{EntityID: "https://new-idp.hireco.example/metadata", Key: key, Certificate: cert})
-	p = b.post("/admin/hireco/metadata", form("action", "apply", "connection", "hireco-saml", "metadata", string(next.Metadata())))
+	next := samltest.Start(t, samltest.Config{NoTLS: true, EntityID: "https://new-idp.hireco.example/metadata", Key: key, Certificate: cert,
+		Users: []samltest.User{{Email: "rachel@hireco.example", GivenName: "Rachel", NameID: "HC-1001", NameIDFormat: saml.NameIDFormatPersistent}}})
+	p = b.post("/admin/hireco/metadata", form("action", "candidate", "connection", "hireco-saml", "metadata", string(next.Metadata())))
 	wantStatus(t, p, http.StatusOK)
-	wantBody(t, p, "Applied to hireco-saml")
+	wantBody(t, p, "Saved as a testing copy", `id="candidate-hireco-saml"`, "https://new-idp.hireco.example/metadata", `class="changed"`, "Not tested yet")
 	entry, _, _ := a.reg.Connection("hireco-saml")
-	if got := entry.Authenticator.(*saml.ServiceProvider).IdP().EntityID; got != next.EntityID() {
-		t.Fatalf("connection's IdP is %q", got)
+	if got := entry.Authenticator.(*saml.ServiceProvider).IdP().EntityID; got != a.mocks.saml.EntityID() {
+		t.Fatalf("the live connection's IdP is %q", got)
+	}
+	wantStatus(t, b.post("/admin/hireco/metadata", form("action", "promote", "connection", "hireco-saml")), http.StatusConflict)
+	// The test login through the candidate.
+	p = b.samlLoginAt(next.URL(), b.get("/login/test/hireco-saml?candidate=1&return_to=/admin/hireco"), "rachel@hireco.example")
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, `class="verdict pass"`, "candidate (testing copy)")
+	wantBody(t, b.get("/admin/hireco"), "A test login with the new metadata passed")
+	p = b.post("/admin/hireco/metadata", form("action", "promote", "connection", "hireco-saml"))
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "The new metadata is live")
+	entry, _, _ = a.reg.Connection("hireco-saml")
+	if got := entry.Authenticator.(*saml.ServiceProvider).IdP().EntityID; got != next.EntityID() || entry.Candidate != nil {
+		t.Fatalf("connection's IdP is %q, candidate %v", got, entry.Candidate)
 	}
 	if cs, err := a.reg.Discovery().LookupIssuer(next.EntityID()); err != nil || cs[0].Connection != "hireco-saml" {
 		t.Fatalf("discovery by the new issuer: %v %v", cs, err)
 	}
 	wantBody(t, b.get("/admin/hireco"), "connection_changed")
+	// A discarded candidate leaves the live connection alone.
+	wantStatus(t, b.post("/admin/hireco/metadata", form("action", "candidate", "connection", "hireco-saml", "metadata", string(a.mocks.saml.Metadata()))), http.StatusOK)
+	wantStatus(t, b.post("/admin/hireco/metadata", form("action", "discard", "connection", "hireco-saml")), http.StatusOK)
+	if entry, _, _ = a.reg.Connection("hireco-saml"); entry.Candidate != nil || entry.Authenticator.(*saml.ServiceProvider).IdP().EntityID != next.EntityID() {
+		t.Fatal("discarding changed the connection")
+	}
 	// Cross-site posts are refused; bodies are capped.
 	req, _ := http.NewRequest(http.MethodPost, a.URL()+"/admin/hireco/metadata", strings.NewReader(form("action", "check", "metadata", "<x/>").Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	wantStatus(t, b.do(req), http.StatusForbidden)
 	wantStatus(t, b.post("/admin/hireco/metadata", form("action", "check", "metadata", strings.Repeat("x", maxMetadataUpload+128<<10))), http.StatusRequestEntityTooLarge)
-	// Another account's connection cannot be replaced from here.
-	wantStatus(t, b.post("/admin/hireco/metadata", form("action", "apply", "connection", "grantmakers-saml", "metadata", string(next.Metadata()))), http.StatusBadRequest)
+	// Another account's connection cannot be changed from here.
+	wantStatus(t, b.post("/admin/hireco/metadata", form("action", "candidate", "connection", "grantmakers-saml", "metadata", string(next.Metadata()))), http.StatusBadRequest)
 }
 
 func TestAdminMetadataUpload(t *testing.T) {
@@ -222,6 +249,7 @@ func TestAdminMetadataUpload(t *testing.T) {
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	_ = mw.WriteField("action", "check")
+	_ = mw.WriteField("connection", "hireco-saml")
 	fw, _ := mw.CreateFormFile("file", "idp.xml")
 	_, _ = fw.Write(a.mocks.saml.Metadata())
 	mw.Close()
@@ -230,7 +258,7 @@ func TestAdminMetadataUpload(t *testing.T) {
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	p := b.do(req)
 	wantStatus(t, p, http.StatusOK)
-	wantBody(t, p, "Compatible.", a.mocks.saml.EntityID())
+	wantBody(t, p, "Compatible: the metadata can be used.", a.mocks.saml.EntityID())
 }
 
 // TestDailyCertificateCheck: a SAML connection nobody logs in through still

@@ -158,9 +158,15 @@ var (
 // redirects to) as email and posts its response to the application.
 func (b *browser) samlLogin(p *page, email string) *page {
 	b.t.Helper()
+	return b.samlLoginAt(b.a.mocks.samlURL, p, email)
+}
+
+// samlLoginAt is samlLogin at the (plain http) SAML IdP at idpURL.
+func (b *browser) samlLoginAt(idpURL string, p *page, email string) *page {
+	b.t.Helper()
 	if p.status == http.StatusSeeOther {
-		if !strings.HasPrefix(p.loc, b.a.mocks.samlURL) {
-			b.t.Fatalf("want a redirect to the SAML IdP, got %q\n%s", p.loc, p.body)
+		if !strings.HasPrefix(p.loc, idpURL) {
+			b.t.Fatalf("want a redirect to the SAML IdP %s, got %q\n%s", idpURL, p.loc, p.body)
 		}
 		p = b.get(p.loc)
 	}
@@ -168,7 +174,7 @@ func (b *browser) samlLogin(p *page, email string) *page {
 	if m == nil {
 		b.t.Fatalf("no IdP login page (%d): %s", p.status, p.body)
 	}
-	resp := b.post(b.a.mocks.samlURL+"/login", form("login", html.UnescapeString(m[1]), "email", email, "password", samltest.DefaultPassword))
+	resp := b.post(idpURL+"/login", form("login", html.UnescapeString(m[1]), "email", email, "password", samltest.DefaultPassword))
 	am := reAction.FindStringSubmatch(resp.body)
 	if am == nil {
 		b.t.Fatalf("no auto-POST form from the IdP (%d): %s", resp.status, resp.body)
@@ -180,7 +186,7 @@ func (b *browser) samlLogin(p *page, email string) *page {
 	// The IdP's page posts cross-site to the ACS.
 	req, _ := http.NewRequest(http.MethodPost, html.UnescapeString(am[1]), strings.NewReader(v.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", b.a.mocks.samlURL)
+	req.Header.Set("Origin", idpURL)
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	return b.do(req)
 }
@@ -197,6 +203,15 @@ func wantBody(t *testing.T, p *page, parts ...string) {
 	for _, s := range parts {
 		if !strings.Contains(p.body, s) {
 			t.Fatalf("page lacks %q:\n%s", s, p.body)
+		}
+	}
+}
+
+func wantNoBody(t *testing.T, p *page, parts ...string) {
+	t.Helper()
+	for _, s := range parts {
+		if strings.Contains(p.body, s) {
+			t.Fatalf("page contains %q:\n%s", s, p.body)
 		}
 	}
 }
@@ -298,7 +313,18 @@ func TestPolicySwitchWithLockoutPrevention(t *testing.T) {
 	// through SSO: refused.
 	p = paula.post("/admin/pressroom/policy", required)
 	wantStatus(t, p, http.StatusConflict)
-	wantBody(t, p, "would_lock_out")
+	// The refusal names Paula by email, in the labels on screen, keeps
+	// what she chose and offers the fixes as buttons.
+	wantBody(t, p, "You (paula@pressroom.example) would have to use single sign-on", `id="mode-sso_required" name="mode" value="sso_required" checked`,
+		"Save with “Account administrators can log in with a password” on", `name="admins_may_use_password" value="1"`, "Save as a dry run first",
+		"Sign in with Press Room Entra ID first", `class="notice notice-bad" id="admin-error"`)
+	i := strings.Index(p.body, `id="admin-error"`)
+	if i < 0 {
+		t.Fatalf("no refusal notice:\n%s", p.body)
+	}
+	if notice := p.body[i : i+strings.Index(p.body[i:], "</div>")]; strings.Contains(notice, "admins_may_use_password (") || strings.Contains(notice, "would_lock_out") {
+		t.Fatalf("the refusal speaks in field names:\n%s", notice)
+	}
 	// The refusal is in the account's audit trail.
 	evs, err := a.store.Recent(context.Background(), "pressroom", 20)
 	if err != nil {
@@ -313,7 +339,7 @@ func TestPolicySwitchWithLockoutPrevention(t *testing.T) {
 	required.Set("admins_may_use_password", "1")
 	p = paula.post("/admin/pressroom/policy", required)
 	wantStatus(t, p, http.StatusOK)
-	wantBody(t, p, "Saved")
+	wantBody(t, p, "Saved", "Login method: Single sign-on optional → Single sign-on required.", `class="notice notice-ok" id="admin-message"`)
 	p = newBrowser(t, a).post("/login", form("email", "pete@pressroom.example", "password", "pete-pw"))
 	wantStatus(t, p, http.StatusUnauthorized)
 	// After Paula's SSO login, the break-glass may go.
@@ -321,7 +347,11 @@ func TestPolicySwitchWithLockoutPrevention(t *testing.T) {
 	required.Del("admins_may_use_password")
 	wantStatus(t, paula.post("/admin/pressroom/policy", required), http.StatusOK)
 	p = paula.get("/admin/pressroom")
-	wantBody(t, p, "password_refused", "policy_changed")
+	wantBody(t, p, "password_refused", "policy_changed", "Password refused", "pete@pressroom.example")
+	// The events table filters by result and person.
+	p = paula.get("/admin/pressroom?result=failed&user=pete")
+	wantBody(t, p, `data-type="password_refused"`)
+	wantNoBody(t, p, `data-type="policy_changed"`)
 	// The admin form refuses cross-site posts.
 	req, _ := http.NewRequest(http.MethodPost, a.URL()+"/admin/pressroom/policy", strings.NewReader(required.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

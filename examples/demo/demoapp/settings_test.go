@@ -33,20 +33,24 @@ func TestAdminChangesSurviveRestart(t *testing.T) {
 	// Paula makes SSO required for Press Room, keeping the break-glass.
 	paula := newBrowser(t, a)
 	wantRedirect(t, paula.post("/login", form("email", "paula@pressroom.example", "password", "paula-pw")), "/")
-	p := paula.post("/admin/pressroom/policy", form("mode", "sso_required", "scope_kind", "all_users", "admins_may_use_password", "1",
-		"stage.pressroom-oidc", "live"))
+	p := paula.post("/admin/pressroom/policy", form("mode", "sso_required", "scope_kind", "all_users", "admins_may_use_password", "1"))
 	wantStatus(t, p, http.StatusOK)
 	// Gina adds Greg to the staging connection's testers.
 	gina := newBrowser(t, a)
 	wantRedirect(t, gina.samlLogin(gina.post("/login/start", form("connection", "grantmakers-saml", "email", "gina@grantmakers.example")), "gina@grantmakers.example"), "/")
-	p = gina.post("/admin/grantmakers/policy", form("mode", "sso_required", "scope_kind", "email_domains", "scope_values", "grantmakers.example",
-		"stage.grantmakers-saml", "live", "stage.grantmakers-staging", "testing", "test_users.grantmakers-staging", "gina@grantmakers.example, greg@grantmakers.example"))
+	p = gina.post("/admin/grantmakers/connection", form("connection", "grantmakers-staging", "test_users", "gina@grantmakers.example, greg@grantmakers.example"))
 	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "Grantmakers staging IdP: test users gina@grantmakers.example, greg@grantmakers.example.")
 	// Rachel gives HireCo's connection a new IdP.
-	next := samltest.Start(t, samltest.Config{EntityID: "https://new-idp.hireco.example/metadata"})
+	next := samltest.Start(t, samltest.Config{NoTLS: true, EntityID: "https://new-idp.hireco.example/metadata",
+		Users: []samltest.User{{Email: "rachel@hireco.example", NameID: "HC-1001", NameIDFormat: saml.NameIDFormatPersistent}}})
 	rachel := newBrowser(t, a)
 	wantRedirect(t, rachel.samlLogin(rachel.post("/login", form("email", "rachel@hireco.example")), "rachel@hireco.example"), "/")
-	p = rachel.post("/admin/hireco/metadata", form("action", "apply", "connection", "hireco-saml", "metadata", string(next.Metadata())))
+	p = rachel.post("/admin/hireco/metadata", form("action", "candidate", "connection", "hireco-saml", "metadata", string(next.Metadata())))
+	wantStatus(t, p, http.StatusOK)
+	p = rachel.samlLoginAt(next.URL(), rachel.get("/login/test/hireco-saml?candidate=1"), "rachel@hireco.example")
+	wantBody(t, p, `class="verdict pass"`)
+	p = rachel.post("/admin/hireco/metadata", form("action", "promote", "connection", "hireco-saml"))
 	wantStatus(t, p, http.StatusOK)
 	a.Close()
 
