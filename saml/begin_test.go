@@ -238,6 +238,9 @@ func TestSPKeyRollover(t *testing.T) {
 	if id, err := e.login(samltest.ResponseOptions{User: "alice@example.com", Encrypt: true, EncryptionCertificate: newCert}); err != nil || id.Subject != "alice@example.com" {
 		t.Fatalf("an assertion encrypted to the next key: %v", err)
 	}
+	if ks := e.sp.SPKeys(); len(ks) != 2 || !ks[0].Current || !ks[0].Published || ks[1].Current || !ks[1].Published || !ks[1].UseFrom.Equal(switchAt) {
+		t.Fatalf("SPKeys before the switch: %+v", ks)
+	}
 
 	// After it: the new key signs and comes first; the old one still
 	// decrypts but is no longer published.
@@ -248,6 +251,9 @@ func TestSPKeyRollover(t *testing.T) {
 	m = md()
 	if strings.Contains(m, b64(oldCert)) || strings.Count(m, b64(newCert)) != 2 {
 		t.Fatalf("SP metadata after the switch:\n%s", m)
+	}
+	if ks := e.sp.SPKeys(); ks[0].Current || ks[0].Published || !ks[1].Current || ks[0].Certificate.Subject != "CN=sp 2029" {
+		t.Fatalf("SPKeys after the switch: %+v", ks)
 	}
 	if _, err := e.login(samltest.ResponseOptions{User: "alice@example.com", Encrypt: true, EncryptionCertificate: oldCert}); err != nil {
 		t.Fatalf("an assertion still encrypted to the old key: %v", err)

@@ -204,6 +204,35 @@ func parseKeyPair(kp KeyPair, i int) (*spKey, error) {
 	return k, nil
 }
 
+// SPKeyInfo describes one of the service provider's keys for
+// administrators.
+type SPKeyInfo struct {
+	// Certificate describes the key's certificate; zero for a key without
+	// one (it only decrypts).
+	Certificate CertificateInfo `json:"certificate"`
+	// UseFrom is KeyPair.UseFrom.
+	UseFrom time.Time `json:"use_from,omitzero"`
+	// Current: the key signs now and its certificate is offered for
+	// encryption. Published: the SP metadata lists it (current, or taking
+	// over later). Every key decrypts.
+	Current, Published bool
+}
+
+// SPKeys describes the service provider's keys, in the order configured.
+func (sp *ServiceProvider) SPKeys() []SPKeyInfo {
+	now := sp.cfg.Now()
+	cur := sp.currentKey(now)
+	out := make([]SPKeyInfo, 0, len(sp.keys))
+	for _, k := range sp.keys {
+		ki := SPKeyInfo{UseFrom: k.useFrom, Current: k == cur, Published: k.cert != nil && (k == cur || k.useFrom.After(now))}
+		if k.cert != nil {
+			ki.Certificate = DescribeCertificate(k.cert)
+		}
+		out = append(out, ki)
+	}
+	return out
+}
+
 // currentKey returns the key with a certificate that is current at now
 // (see KeyPair.UseFrom), or nil when there is none.
 func (sp *ServiceProvider) currentKey(now time.Time) *spKey {

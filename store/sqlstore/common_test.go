@@ -52,6 +52,7 @@ func testDialect(t *testing.T, open opener) {
 	t.Run("BoundCountsExistingRows", func(t *testing.T) { testBoundCountsExisting(t, open) })
 	t.Run("BoundAcrossStores", func(t *testing.T) { testBoundAcrossStores(t, open) })
 	t.Run("EventBounds", func(t *testing.T) { testEventBounds(t, open) })
+	t.Run("LoginCounts", func(t *testing.T) { testLoginCounts(t, open(t, sqlstore.Config{})) })
 	t.Run("BackgroundPurge", func(t *testing.T) { testBackgroundPurge(t, open) })
 }
 
@@ -147,6 +148,54 @@ func testBoundAcrossStores(t *testing.T, open opener) {
 	for _, s := range []*sqlstore.Store{a, b} {
 		if err := put(s, "late"); !errors.Is(err, sso.ReasonStoreFull) {
 			t.Fatalf("Put after the purges counted 7 of 4: %v; want store_full", err)
+		}
+	}
+}
+
+// LoginCounts counts an account's logins per connection, hour and
+// outcome, failures per Reason, from the given time on.
+func testLoginCounts(t *testing.T, s *sqlstore.Store) {
+	ctx := context.Background()
+	since := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	at := func(h, m int) time.Time { return since.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	for _, e := range []sso.Event{
+		{Type: sso.EventLoginSucceeded, Account: "acme", Connection: "saml", Time: at(0, 5)},
+		{Type: sso.EventLoginSucceeded, Account: "acme", Connection: "saml", Time: at(0, 55)},
+		{Type: sso.EventLoginFailed, Account: "acme", Connection: "saml", Reason: sso.ReasonExpired, Time: at(0, 30)},
+		{Type: sso.EventLoginFailed, Account: "acme", Connection: "saml", Reason: sso.ReasonUntrustedKey, Time: at(2, 0)},
+		{Type: sso.EventLoginFailed, Account: "acme", Connection: "saml", Reason: sso.ReasonUntrustedKey, Time: at(2, 59)},
+		{Type: sso.EventLoginSucceeded, Account: "acme", Connection: "oidc", Time: at(1, 0)},
+		{Type: sso.EventLoginSucceeded, Account: "acme", Connection: "saml", Time: since.Add(-time.Minute)},             // before
+		{Type: sso.EventLoginSucceeded, Account: "globex", Connection: "other", Time: at(0, 10)},                        // another account
+		{Type: sso.EventWarning, Account: "acme", Connection: "saml", Reason: sso.ReasonEmailMismatch, Time: at(0, 10)}, // not a login
+	} {
+		if err := s.Append(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.LoginCounts(ctx, "acme", since, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct {
+		conn   string
+		hour   int
+		ok     bool
+		reason sso.Reason
+	}
+	have := map[key]int{}
+	for _, c := range got {
+		have[key{c.Connection, int(c.Start.Sub(since) / time.Hour), c.Succeeded, c.Reason}] += c.Count
+	}
+	want := map[key]int{
+		{"saml", 0, true, ""}: 2, {"saml", 0, false, sso.ReasonExpired}: 1, {"saml", 2, false, sso.ReasonUntrustedKey}: 2, {"oidc", 1, true, ""}: 1,
+	}
+	if len(have) != len(want) {
+		t.Fatalf("LoginCounts = %+v", got)
+	}
+	for k, n := range want {
+		if have[k] != n {
+			t.Errorf("%+v: %d; want %d (all: %+v)", k, have[k], n, got)
 		}
 	}
 }

@@ -113,6 +113,9 @@ type adminConn struct {
 	Report    *saml.Report
 	ReportXML string
 	Candidate *candidateView
+	// Ops is what an operator needs: SP keys, held-back metadata,
+	// networks, landing page, the last day's logins.
+	Ops opsView
 }
 
 type stageStep struct {
@@ -231,9 +234,14 @@ func (a *App) renderAdmin(w http.ResponseWriter, r *http.Request, pol policy.Pol
 			c.Report, c.ReportXML = k.Report, k.ReportXML
 		}
 		a.describeConnection(c, ci, ac)
+		a.describeOps(c, ci, pol.Account)
 		d.Connections = append(d.Connections, c)
 	}
 	a.mu.Unlock()
+	health := a.loginHealth(ctx, pol.Account, time.Now())
+	for _, c := range d.Connections {
+		c.Ops.Health = health[c.ID]
+	}
 	for _, c := range d.Connections {
 		a.checklist(c, pol, ac, recent)
 		if c.SAML {
@@ -1161,6 +1169,23 @@ var adminTmpl = template.Must(template.New("admin").Funcs(funcs).Parse(layoutHea
 <dl class="values">{{range .IdP}}<div><dt>{{.Label}}</dt><dd><code class="value">{{.Value}}</code></dd></div>{{end}}</dl>
 </details>
 {{if .Certificates}}<p class="certs">Signing certificates: {{range .Certificates}}<span class="badge badge-{{.Class}}" title="SHA-1 {{.SHA1}}">{{.Subject}}: {{.Text}}</span> {{end}}</p>{{end}}
+{{with .Ops.HeldBack}}<div class="candidate" id="held-back-{{$c.ID}}" role="region" aria-labelledby="held-back-title-{{$c.ID}}">
+<h4 id="held-back-title-{{$c.ID}}">New IdP certificates held back</h4>
+<p>Fetched {{since .Since}}: {{.Detail}}</p>
+<p>New signing certificates: {{range .Certificates}}<span class="badge badge-{{.Class}}" title="SHA-1 {{.SHA1}}">{{.Subject}}: {{.Text}}</span> {{end}}</p>
+<p class="hint">Compare the SHA-1 thumbprints with what the IdP's administrator shows before you accept them. Until then, logins keep using the certificates above.</p>
+<form method="post" action="/admin/{{$.ID}}/heldback#conn-{{$c.ID}}"><input type="hidden" name="connection" value="{{$c.ID}}"><button type="submit" id="accept-held-back-{{$c.ID}}">Accept the new certificates</button></form>
+</div>{{end}}
+{{with .Ops.Health}}<h4 id="health-{{$c.ID}}">Last 24 hours</h4>
+<p id="health-summary-{{$c.ID}}">{{.Succeeded}} logins succeeded, {{.Failed}} failed.</p>
+{{.Chart}}
+{{if .Reasons}}<ul class="reasons" id="health-reasons-{{$c.ID}}">{{range .Reasons}}<li>{{.Label}} <code>{{.Reason}}</code>: {{.Count}}</li>{{end}}</ul>{{end}}{{end}}
+{{if .Ops.SPKeys}}<details class="idp" id="sp-keys-{{.ID}}"><summary>This application's keys</summary><ul>{{range .Ops.SPKeys}}<li>{{.Subject}}{{if .SHA1}} <span class="badge badge-{{.Badge.Class}}" title="SHA-1 {{.SHA1}}">{{.Badge.Text}}</span>{{end}}: {{.State}}</li>{{end}}</ul></details>{{end}}
+{{if or .Ops.Networks .Ops.AcctNetwork .Ops.LandingPage}}<dl class="values" id="ops-{{.ID}}">
+{{if .Ops.AcctNetwork}}<div><dt>Account's allowed networks</dt><dd><code class="value">{{.Ops.AcctNetwork}}</code></dd></div>{{end}}
+{{if .Ops.Networks}}<div><dt>Allowed networks</dt><dd><code class="value">{{.Ops.Networks}}</code></dd></div>{{end}}
+{{if .Ops.LandingPage}}<div><dt>Landing page</dt><dd><code class="value">{{.Ops.LandingPage}}</code></dd></div>{{end}}
+</dl>{{end}}
 
 {{if .SAML}}<h4 id="md-{{.ID}}">Update the IdP metadata</h4>
 {{with .Candidate}}<div class="candidate" id="candidate-{{$c.ID}}">

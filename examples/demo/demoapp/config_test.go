@@ -9,9 +9,11 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -377,4 +379,68 @@ func TestSPKeys(t *testing.T) {
 	b, _ = json.Marshal(cfg)
 	_ = os.WriteFile(file, b, 0o600)
 	wantProblems(t, Check(Options{ConfigFile: file}), "accounts[0].connections[0].saml", "sp_keys[0].key_file")
+}
+
+// TestAdminOperations: the connection card shows the last day's logins,
+// the application's keys, and IdP metadata held back because it replaces
+// every certificate, which an administrator accepts.
+func TestAdminOperations(t *testing.T) {
+	idp := samltest.Start(t, samltest.Config{EntityID: "https://idp.acme.example/metadata", NoTLS: true})
+	rk, rc, _ := samltest.GenerateKeyPair("acme idp 2031", time.Now().Add(-time.Hour), time.Now().AddDate(2, 0, 0))
+	rotated := samltest.Start(t, samltest.Config{EntityID: "https://idp.acme.example/metadata", NoTLS: true, Key: rk, Certificate: rc})
+	var mu sync.Mutex
+	served := idp.Metadata()
+	mdSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		_, _ = w.Write(served)
+	}))
+	t.Cleanup(mdSrv.Close)
+	k, c, _ := samltest.GenerateKeyPair("acme sp", time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0))
+	cfg := Config{
+		Accounts: []AccountConfig{{ID: "acme", Name: "Acme", Aliases: []string{"acme"}, Policy: PolicyConfig{Mode: "sso_optional"},
+			Networks: &NetworksConfig{Allow: []string{"127.0.0.0/8", "::1"}},
+			Connections: []ConnectionConfig{{ID: "acme-saml", Protocol: "saml", Stage: "live", LandingPage: "/?landing=acme",
+				SAML: &SAMLConfig{IdPMetadataURL: mdSrv.URL + "/metadata", InsecureAllowHTTP: true, InsecureAllowPrivateNetwork: true,
+					SPKeys: []SPKeyConfig{{KeyPEM: Secret(samltest.KeyPEM(k)), CertPEM: string(samltest.CertificatePEM(c))}}}}}}},
+		Users: []UserConfig{{Email: "ann@acme.example", Password: "ann-pw", Memberships: []MembershipConfig{{Account: "acme", Roles: []string{"Administrator"}}}}},
+	}
+	b, _ := json.Marshal(cfg)
+	opts := freeOptions()
+	opts.ConfigFile = writeConfig(t, string(b))
+	a := startDemo(t, opts)
+	ann := newBrowser(t, a)
+	wantRedirect(t, ann.post("/login", form("email", "ann@acme.example", "password", "ann-pw")), "/")
+	// A failed SSO login (an unknown user's response) for the chart.
+	_ = idp.AddServiceProvider(samltest.ServiceProvider{EntityID: a.URL() + "/saml/acme-saml/metadata", ACSURL: a.URL() + "/saml/acme-saml/acs"})
+	enc, _ := rotated.EncodedResponse(samltest.ResponseOptions{User: "x@acme.example", NameID: "x@acme.example", Audience: a.URL() + "/saml/acme-saml/metadata",
+		ACSURL: a.URL() + "/saml/acme-saml/acs"})
+	_ = newBrowser(t, a).post("/saml/acme-saml/acs", form("SAMLResponse", enc))
+
+	p := ann.get("/admin/acme")
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, `id="health-summary-acme-saml"`, "failed.", `<svg class="health"`, `id="sp-keys-acme-saml"`, "current: signs",
+		"Account's allowed networks", "127.0.0.0/8, ::1/128", "/?landing=acme")
+
+	// The IdP replaces its certificate at once: held back, shown, accepted.
+	mu.Lock()
+	served = rotated.Metadata()
+	mu.Unlock()
+	a.mu.Lock()
+	sp := a.connOf["acme-saml"].auth.(*saml.ServiceProvider)
+	a.mu.Unlock()
+	if err := sp.RefreshMetadata(context.Background()); sso.ReasonOf(err) != sso.ReasonMetadataInvalid {
+		t.Fatalf("a refresh replacing every certificate: %v", err)
+	}
+	p = ann.get("/admin/acme")
+	wantBody(t, p, `id="held-back-acme-saml"`, "New IdP certificates held back", `id="accept-held-back-acme-saml"`)
+	p = ann.post("/admin/acme/heldback", form("connection", "acme-saml"))
+	wantStatus(t, p, http.StatusOK)
+	wantBody(t, p, "Applied: the connection now trusts the IdP")
+	wantNoBody(t, p, `id="held-back-acme-saml"`)
+	if got := sp.IdP().Certificates[0].SHA1; got != saml.DescribeCertificate(rotated.Certificate()).SHA1 {
+		t.Fatalf("after accepting, the connection trusts %s", got)
+	}
+	// Only administrators may accept.
+	wantStatus(t, newBrowser(t, a).post("/admin/acme/heldback", form("connection", "acme-saml")), http.StatusSeeOther)
 }

@@ -38,6 +38,7 @@ func (a *App) routes() http.Handler {
 	mux.Handle("POST /admin/{account}/policy", cop.Handler(http.HandlerFunc(a.adminPolicy)))
 	mux.Handle("POST /admin/{account}/connection", cop.Handler(http.HandlerFunc(a.adminConnection)))
 	mux.Handle("POST /admin/{account}/metadata", cop.Handler(http.HandlerFunc(a.adminMetadata)))
+	mux.Handle("POST /admin/{account}/heldback", cop.Handler(http.HandlerFunc(a.adminHeldBack)))
 	return securityHeaders(mux)
 }
 
