@@ -51,6 +51,9 @@ const (
 	AttrReference = "ref"
 	// AttrTest is "true" on the events of an administrator's test login.
 	AttrTest = "test"
+	// AttrSignedBy holds [Identity.SignedBy] on login events: which of the
+	// issuer's keys signed the login.
+	AttrSignedBy = "signed_by"
 )
 
 // Event is an audit or warning record for the host's log. Packages report

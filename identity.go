@@ -67,6 +67,12 @@ type Identity struct {
 	// oidc.Config.MFAACRValues). It is the identity provider's word, which
 	// policy may count as the account's second factor.
 	MFA bool
+	// SignedBy names the key that signed what the issuer sent: for SAML
+	// the SHA-256 fingerprint of the certificate that verified the
+	// assertion (as saml.CertificateInfo.SHA256), for OpenID Connect the
+	// key ID (kid) of the ID token's key. Empty for LDAP. Administrators
+	// use it during a key rollover to see which key the issuer uses.
+	SignedBy string
 	// SessionIndex is the SAML session index, needed for single logout
 	// (the OIDC "sid" claim for OpenID Connect).
 	SessionIndex string

@@ -313,6 +313,9 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c *completion) 
 	}
 	preq := h.provisioningRequest(acct, entry, id)
 	preq.EventAttrs = map[string]string{sso.AttrReference: ref}
+	if id.SignedBy != "" {
+		preq.EventAttrs[sso.AttrSignedBy] = id.SignedBy
+	}
 	if c.test {
 		if c.checkAdmin && !h.isAdmin(r, acct.ID) {
 			fail(&sso.Error{Op: "login.Test", Reason: ReasonNotAdministrator, Connection: id.Connection, Detail: "test logins are for administrators of account " + quote(acct.ID)}, acct.ID, false)
@@ -441,6 +444,9 @@ func (h *Handler) testResult(w http.ResponseWriter, r *http.Request, acct *accou
 	page.judge(acct, preq)
 	e := sso.Event{Type: sso.EventTestLogin, Time: h.now(), Account: acct.ID, Connection: id.Connection, Subject: id.Subject,
 		Attrs: map[string]string{sso.AttrReference: ref, sso.AttrTest: "true", "email": id.Email}}
+	if id.SignedBy != "" {
+		e.Attrs[sso.AttrSignedBy] = id.SignedBy
+	}
 	if candidate {
 		e.Attrs[AttrCandidate] = "true"
 	}

@@ -225,6 +225,11 @@ func (sp *ServiceProvider) fillIdentity(id *sso.Identity, res *checkedResponse) 
 	id.AuthnMethods = res.attrs[AttributeAuthnMethods]
 	id.MFA = slices.Contains(sp.mfaContexts(), id.AuthnContext) || sso.MultiFactor(id.AuthnMethods)
 	id.Warnings = append(id.Warnings, res.warnings...)
+	if n := len(res.signers); n > 0 {
+		// The last signer verified the assertion (or the response that
+		// carries it when only the response is signed).
+		id.SignedBy = res.signers[n-1].info.SHA256
+	}
 	look := attrLookup{res: res}
 	if a := sp.cfg.SubjectAttribute; a != "" {
 		id.Subject = look.first(a)

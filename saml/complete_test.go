@@ -508,8 +508,15 @@ func TestRollover(t *testing.T) {
 		for _, omit := range []bool{false, true} {
 			for name, idp := range map[string]*samltest.Server{"old": oldIdP, "new": newIdP} {
 				enc, _ := idp.EncodedResponse(samltest.ResponseOptions{User: "bob@example.com", OmitKeyInfo: omit})
-				if _, err := sp.ValidateResponse(context.Background(), enc, ""); err != nil {
+				id, err := sp.ValidateResponse(context.Background(), enc, "")
+				if err != nil {
 					t.Errorf("%s: signed by %s cert, omitKeyInfo %v: %v", form, name, omit, err)
+					continue
+				}
+				// SignedBy says which of the two certificates verified it.
+				want := saml.DescribeCertificate(map[string]*x509.Certificate{"old": oldCert, "new": newCert}[name]).SHA256
+				if id.SignedBy != want {
+					t.Errorf("%s: signed by %s cert: SignedBy = %q; want %q", form, name, id.SignedBy, want)
 				}
 			}
 			enc, _ := otherIdP.EncodedResponse(samltest.ResponseOptions{User: "bob@example.com", OmitKeyInfo: omit})

@@ -135,8 +135,12 @@ type guide struct {
 }
 
 type certBadge struct {
-	Subject, SHA1, Text, Class string
-	NotAfter                   time.Time
+	Subject, SHA1, SHA256, Text, Class string
+	NotAfter                           time.Time
+	// SignedLast is the time of the latest login this certificate signed,
+	// when it signed the connection's latest login (zero otherwise).
+	SignedLast    time.Time
+	SignedLastAgo string
 }
 
 type checkItem struct {
@@ -234,6 +238,7 @@ func (a *App) renderAdmin(w http.ResponseWriter, r *http.Request, pol policy.Pol
 			c.Report, c.ReportXML = k.Report, k.ReportXML
 		}
 		a.describeConnection(c, ci, ac)
+		markLastSigner(c, recent, time.Now())
 		a.describeOps(c, ci, pol.Account)
 		d.Connections = append(d.Connections, c)
 	}
@@ -405,7 +410,7 @@ func rest(s []string) []string {
 
 // badgeOf describes a certificate's expiry as a badge.
 func badgeOf(c saml.CertificateInfo, now time.Time) certBadge {
-	b := certBadge{Subject: c.Subject, SHA1: c.SHA1, NotAfter: c.NotAfter}
+	b := certBadge{Subject: c.Subject, SHA1: c.SHA1, SHA256: c.SHA256, NotAfter: c.NotAfter}
 	days := int(c.NotAfter.Sub(now).Hours() / 24)
 	switch {
 	case !now.Before(c.NotAfter):
@@ -416,6 +421,23 @@ func badgeOf(c saml.CertificateInfo, now time.Time) certBadge {
 		b.Class, b.Text = "ok", fmt.Sprintf("valid for %d more days", days)
 	}
 	return b
+}
+
+// markLastSigner marks, among c's certificates, the one that signed the
+// connection's latest successful login (recent is newest first), so that
+// during a rollover the administrator sees which certificate the IdP uses.
+func markLastSigner(c *adminConn, recent []sso.Event, now time.Time) {
+	for _, e := range recent {
+		if e.Connection != c.ID || (e.Type != sso.EventLoginSucceeded && e.Type != sso.EventTestLogin) || e.Attrs[sso.AttrSignedBy] == "" {
+			continue
+		}
+		for i := range c.Certificates {
+			if c.Certificates[i].SHA256 == e.Attrs[sso.AttrSignedBy] {
+				c.Certificates[i].SignedLast, c.Certificates[i].SignedLastAgo = e.Time, relative(e.Time, now)
+			}
+		}
+		return
+	}
 }
 
 // checklist fills the go-live checklist of c.
@@ -1168,7 +1190,7 @@ var adminTmpl = template.Must(template.New("admin").Funcs(funcs).Parse(layoutHea
 <details class="idp"><summary>What the application knows about the identity provider</summary>
 <dl class="values">{{range .IdP}}<div><dt>{{.Label}}</dt><dd><code class="value">{{.Value}}</code></dd></div>{{end}}</dl>
 </details>
-{{if .Certificates}}<p class="certs">Signing certificates: {{range .Certificates}}<span class="badge badge-{{.Class}}" title="SHA-1 {{.SHA1}}">{{.Subject}}: {{.Text}}</span> {{end}}</p>{{end}}
+{{if .Certificates}}<p class="certs">Signing certificates: {{range .Certificates}}<span class="badge badge-{{.Class}}" title="SHA-1 {{.SHA1}}">{{.Subject}}: {{.Text}}{{if not .SignedLast.IsZero}}; signed the last login ({{.SignedLastAgo}}){{end}}</span> {{end}}</p>{{end}}
 {{with .Ops.HeldBack}}<div class="candidate" id="held-back-{{$c.ID}}" role="region" aria-labelledby="held-back-title-{{$c.ID}}">
 <h4 id="held-back-title-{{$c.ID}}">New IdP certificates held back</h4>
 <p>Fetched {{since .Since}}: {{.Detail}}</p>

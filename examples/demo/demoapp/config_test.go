@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/discovery"
 	"github.com/ssokit/sso/saml"
 	"github.com/ssokit/sso/saml/samltest"
 )
@@ -140,13 +141,13 @@ func TestBadConfigStartsNothing(t *testing.T) {
 func TestConfigForRealIdentityProviders(t *testing.T) {
 	idp := samltest.Start(t, samltest.Config{EntityID: "https://idp.acme.example/metadata"})
 	cfg := Config{
-		Accounts: []AccountConfig{{ID: "acme", Name: "Acme", Aliases: []string{"acme"}, Policy: PolicyConfig{Mode: "sso_optional"},
+		Accounts: []AccountConfig{{ID: "acme", Name: "Acme", Aliases: []string{"acme"}, Domains: []discovery.Domain{{Name: "acme.example"}}, Policy: PolicyConfig{Mode: "sso_optional"},
 			Connections: []ConnectionConfig{
 				{ID: "acme-saml", Protocol: "saml", Stage: "live", SAML: &SAMLConfig{IdPMetadataXML: string(idp.Metadata())}},
 				{ID: "acme-ad", Protocol: "ldap", Stage: "draft", LDAP: &LDAPConfig{URLs: []string{"ldaps://dc1.acme.invalid"},
 					Templates: map[string]string{"acme.example": "uid={},ou=people,dc=acme,dc=example"}}},
 			}}},
-		Users: []UserConfig{{Email: "ann@acme.example", Password: "ann-pw", Memberships: []MembershipConfig{{Account: "acme", Roles: []string{"Administrator"}}}}},
+		Users: []UserConfig{{Email: "ann@acme.example", Password: "ann-pw", Memberships: []MembershipConfig{{Account: "acme", Roles: []string{"Administrator"}, SSOIdentifier: "ann@acme.example"}}}},
 	}
 	b, _ := json.Marshal(cfg)
 	opts := freeOptions()
@@ -353,7 +354,7 @@ func TestSPKeys(t *testing.T) {
 	}
 	_ = os.WriteFile(filepath.Join(dir, "sp-key.pem"), samltest.KeyPEM(k), 0o600)
 	_ = os.WriteFile(filepath.Join(dir, "sp-cert.pem"), samltest.CertificatePEM(c), 0o600)
-	cfg := Config{Accounts: []AccountConfig{{ID: "acme", Name: "Acme", Aliases: []string{"acme"}, Policy: PolicyConfig{Mode: "sso_optional"},
+	cfg := Config{Accounts: []AccountConfig{{ID: "acme", Name: "Acme", Aliases: []string{"acme"}, Domains: []discovery.Domain{{Name: "acme.example"}}, Policy: PolicyConfig{Mode: "sso_optional"},
 		Connections: []ConnectionConfig{{ID: "acme-saml", Protocol: "saml", Stage: "live", SAML: &SAMLConfig{IdPMetadataXML: string(idp.Metadata()),
 			SignAuthnRequests: true, SPKeys: []SPKeyConfig{{KeyFile: "sp-key.pem", CertFile: "sp-cert.pem"}}}}}}}}
 	b, _ := json.Marshal(cfg)
@@ -398,12 +399,12 @@ func TestAdminOperations(t *testing.T) {
 	t.Cleanup(mdSrv.Close)
 	k, c, _ := samltest.GenerateKeyPair("acme sp", time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0))
 	cfg := Config{
-		Accounts: []AccountConfig{{ID: "acme", Name: "Acme", Aliases: []string{"acme"}, Policy: PolicyConfig{Mode: "sso_optional"},
+		Accounts: []AccountConfig{{ID: "acme", Name: "Acme", Aliases: []string{"acme"}, Domains: []discovery.Domain{{Name: "acme.example"}}, Policy: PolicyConfig{Mode: "sso_optional"},
 			Networks: &NetworksConfig{Allow: []string{"127.0.0.0/8", "::1"}},
 			Connections: []ConnectionConfig{{ID: "acme-saml", Protocol: "saml", Stage: "live", LandingPage: "/?landing=acme",
-				SAML: &SAMLConfig{IdPMetadataURL: mdSrv.URL + "/metadata", InsecureAllowHTTP: true, InsecureAllowPrivateNetwork: true,
+				SAML: &SAMLConfig{IdPMetadataURL: mdSrv.URL + "/metadata", InsecureAllowHTTP: true, InsecureAllowPrivateNetwork: true, AllowIdPInitiated: true, TrustEmail: true,
 					SPKeys: []SPKeyConfig{{KeyPEM: Secret(samltest.KeyPEM(k)), CertPEM: string(samltest.CertificatePEM(c))}}}}}}},
-		Users: []UserConfig{{Email: "ann@acme.example", Password: "ann-pw", Memberships: []MembershipConfig{{Account: "acme", Roles: []string{"Administrator"}}}}},
+		Users: []UserConfig{{Email: "ann@acme.example", Password: "ann-pw", Memberships: []MembershipConfig{{Account: "acme", Roles: []string{"Administrator"}, SSOIdentifier: "ann@acme.example"}}}},
 	}
 	b, _ := json.Marshal(cfg)
 	opts := freeOptions()
@@ -441,6 +442,15 @@ func TestAdminOperations(t *testing.T) {
 	if got := sp.IdP().Certificates[0].SHA1; got != saml.DescribeCertificate(rotated.Certificate()).SHA1 {
 		t.Fatalf("after accepting, the connection trusts %s", got)
 	}
+	// A login signed by the new certificate: the page says which
+	// certificate signed the latest login.
+	wantNoBody(t, ann.get("/admin/acme"), "signed the last login")
+	enc, _ = rotated.EncodedResponse(samltest.ResponseOptions{User: "ann@acme.example", NameID: "ann@acme.example", Audience: a.URL() + "/saml/acme-saml/metadata",
+		ACSURL: a.URL() + "/saml/acme-saml/acs"})
+	ann2 := newBrowser(t, a)
+	wantRedirect(t, ann2.post("/saml/acme-saml/acs", form("SAMLResponse", enc)), "/login/continue")
+	wantRedirect(t, ann2.get("/login/continue"), "/?landing=acme")
+	wantBody(t, ann.get("/admin/acme"), "acme idp 2031", "signed the last login")
 	// Only administrators may accept.
 	wantStatus(t, newBrowser(t, a).post("/admin/acme/heldback", form("connection", "acme-saml")), http.StatusSeeOther)
 }
