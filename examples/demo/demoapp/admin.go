@@ -515,6 +515,30 @@ func (a *App) checklist(c *adminConn, pol policy.Policy, ac *AccountConfig, rece
 	}
 }
 
+// notReady returns the go-live checklist's items still to do for the
+// connection conn, as "label: detail" lines.
+func (a *App) notReady(ctx context.Context, pol policy.Policy, conn string) []string {
+	ac := a.accounts[pol.Account]
+	recent, _ := a.store.Recent(ctx, pol.Account, 1000)
+	a.mu.Lock()
+	ci := a.connOf[conn]
+	if ci == nil {
+		a.mu.Unlock()
+		return []string{"Connection: " + conn + " is not configured."}
+	}
+	c := &adminConn{ID: conn, DisplayName: ci.cfg.DisplayName, Protocol: ci.cfg.Protocol}
+	a.describeConnection(c, ci, ac)
+	a.mu.Unlock()
+	a.checklist(c, pol, ac, recent)
+	var todo []string
+	for _, it := range c.Checklist {
+		if it.State == "bad" {
+			todo = append(todo, it.Label+": "+it.Detail)
+		}
+	}
+	return todo
+}
+
 // loadCandidates builds the candidates kept in the database that the
 // registry does not hold (after a restart).
 func (a *App) loadCandidates(ctx context.Context, pol policy.Policy) {
@@ -678,6 +702,13 @@ func (a *App) adminConnection(w http.ResponseWriter, r *http.Request) {
 	if _, ok := pol.Connection(conn); !ok {
 		a.renderAdmin(w, r, pol, http.StatusBadRequest, &adminData{Notice: &notice{Section: "policy", Title: "Not saved: the account has no connection " + conn + "."}})
 		return
+	}
+	if f.Get("stage") == string(policy.StageLive) && f.Get("go_live_anyway") == "" {
+		if todo := a.notReady(r.Context(), pol, conn); len(todo) > 0 {
+			a.renderAdmin(w, r, pol, http.StatusConflict, &adminData{Notice: &notice{Section: conn,
+				Title: "Not live yet: the checklist still has items to do. Fix them, or tick \"Go live although the checklist is not complete\".", Lines: todo}})
+			return
+		}
 	}
 	a.changePolicy(w, r, pol, conn, formOf(pol), func(next *policy.Policy) {
 		cs := slices.Clone(next.Connections)
@@ -1168,7 +1199,8 @@ var adminTmpl = template.Must(template.New("admin").Funcs(funcs).Parse(layoutHea
 <a class="button" href="{{.TestLoginURL}}" id="test-login-{{.ID}}">Run a test login</a>
 <form method="post" action="/admin/{{$.ID}}/connection#conn-{{.ID}}"><input type="hidden" name="connection" value="{{.ID}}">
 {{if eq .Stage "draft"}}<button type="submit" name="stage" value="testing" class="secondary" id="stage-testing-{{.ID}}">Start testing</button>
-{{else if eq .Stage "testing"}}<button type="submit" name="stage" value="live" id="stage-live-{{.ID}}"{{if not .Ready}} class="secondary"{{end}}>Go live</button> <button type="submit" name="stage" value="draft" class="secondary" id="stage-draft-{{.ID}}">Back to draft</button>
+{{else if eq .Stage "testing"}}{{if not .Ready}}<label class="check"><input type="checkbox" name="go_live_anyway" value="on" id="go-live-anyway-{{.ID}}"> Go live although the checklist is not complete</label>
+{{end}}<button type="submit" name="stage" value="live" id="stage-live-{{.ID}}"{{if not .Ready}} class="secondary"{{end}}>Go live</button> <button type="submit" name="stage" value="draft" class="secondary" id="stage-draft-{{.ID}}">Back to draft</button>
 {{else}}<button type="submit" name="stage" value="testing" class="secondary" id="stage-testing-{{.ID}}">Back to testing</button>{{end}}
 </form></div>
 <form method="post" action="/admin/{{$.ID}}/connection#conn-{{.ID}}" class="inline-form"><input type="hidden" name="connection" value="{{.ID}}">

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/discovery"
+	"github.com/ssokit/sso/policy"
 	"github.com/ssokit/sso/saml"
 	"github.com/ssokit/sso/saml/samltest"
 )
@@ -453,4 +454,40 @@ func TestAdminOperations(t *testing.T) {
 	wantBody(t, ann.get("/admin/acme"), "acme idp 2031", "signed the last login")
 	// Only administrators may accept.
 	wantStatus(t, newBrowser(t, a).post("/admin/acme/heldback", form("connection", "acme-saml")), http.StatusSeeOther)
+}
+
+// TestGoLiveChecklist: "Go live" is refused while the go-live checklist has
+// items to do (here: no test login passed), keeping the stage, unless the
+// administrator ticks that they go live anyway.
+func TestGoLiveChecklist(t *testing.T) {
+	idp := samltest.Start(t, samltest.Config{EntityID: "https://idp.beta.example/metadata", NoTLS: true})
+	cfg := Config{
+		Accounts: []AccountConfig{{ID: "beta", Name: "Beta", Policy: PolicyConfig{Mode: "sso_optional"},
+			Connections: []ConnectionConfig{{ID: "beta-saml", Protocol: "saml", Stage: "testing", TestUsers: []string{"bo@beta.example"},
+				SAML: &SAMLConfig{IdPMetadataXML: string(idp.Metadata())}}}}},
+		Users: []UserConfig{{Email: "bo@beta.example", Password: "bo-pw", Memberships: []MembershipConfig{{Account: "beta", Roles: []string{"Administrator"}}}}},
+	}
+	b, _ := json.Marshal(cfg)
+	opts := freeOptions()
+	opts.ConfigFile = writeConfig(t, string(b))
+	a := startDemo(t, opts)
+	bo := newBrowser(t, a)
+	wantRedirect(t, bo.post("/login", form("email", "bo@beta.example", "password", "bo-pw")), "/")
+	wantBody(t, bo.get("/admin/beta"), `id="go-live-anyway-beta-saml"`)
+	stage := func() policy.Stage {
+		pol, _ := a.reg.Policy("beta")
+		c, _ := pol.Connection("beta-saml")
+		return c.Stage
+	}
+	p := bo.post("/admin/beta/connection", form("connection", "beta-saml", "stage", "live"))
+	wantStatus(t, p, http.StatusConflict)
+	wantBody(t, p, "Not live yet", "A test login passed: Run a test login.")
+	if s := stage(); s != policy.StageTesting {
+		t.Fatalf("after a refused go-live the stage is %q", s)
+	}
+	p = bo.post("/admin/beta/connection", form("connection", "beta-saml", "stage", "live", "go_live_anyway", "on"))
+	wantStatus(t, p, http.StatusOK)
+	if s := stage(); s != policy.StageLive {
+		t.Fatalf("going live anyway: stage %q", s)
+	}
 }
