@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"regexp"
 	"strings"
@@ -319,11 +320,16 @@ func TestCheckMetadataYearOutOfRange(t *testing.T) {
 // TestWantAuthnRequestsSignedWarning: an IdP that wants signed requests
 // from a connection that does not sign them is reported at New.
 func TestWantAuthnRequestsSignedWarning(t *testing.T) {
+	var logs strings.Builder
 	e := newEnv(t, samltest.Config{}, func(c *saml.Config) {
 		c.IdPMetadataXML = []byte(strings.Replace(string(c.IdPMetadataXML), `WantAuthnRequestsSigned="false"`, `WantAuthnRequestsSigned="true"`, 1))
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
 	if ev := e.events.of(sso.EventWarning); len(ev) != 1 || ev[0].Reason != sso.ReasonSigningKeyMissing || !strings.Contains(ev[0].Detail, "SignAuthnRequests") {
 		t.Fatalf("warning events = %+v", ev)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "signing_key_missing") {
+		t.Fatalf("the warning is not in the log:\n%s", logs.String())
 	}
 }
 

@@ -225,8 +225,10 @@ func (sp *ServiceProvider) newState(md *IdPMetadata, raw []byte) (*idpState, err
 	st.sso, _ = endpoint(md.SSO, prefs...)
 	st.slo, _ = endpoint(md.SLO, BindingHTTPRedirect, BindingHTTPPost)
 	if md.WantAuthnRequestsSigned && !c.SignAuthnRequests {
-		sp.emit(context.Background(), sso.Event{Type: sso.EventWarning, Reason: sso.ReasonSigningKeyMissing,
-			Detail: "the IdP wants signed AuthnRequests (WantAuthnRequestsSigned) but SignAuthnRequests is off; it may refuse logins"})
+		const detail = "the IdP wants signed AuthnRequests (WantAuthnRequestsSigned) but SignAuthnRequests is off; it may refuse logins"
+		sp.emit(context.Background(), sso.Event{Type: sso.EventWarning, Reason: sso.ReasonSigningKeyMissing, Detail: detail})
+		// Also where operators look first.
+		sp.log.Warn("saml: "+detail, "connection", c.ID, "reason", string(sso.ReasonSigningKeyMissing))
 	}
 
 	gosp := &saml2.SAMLServiceProvider{
