@@ -53,3 +53,20 @@ func CanonicalDigest(el, skip *etree.Element, comments bool, prefixes []string) 
 
 // ErrFallback is errFallback.
 var ErrFallback = errFallback
+
+// VerifiesInPlace parses raw on the one-pass path and verifies the
+// signature of its Response (signedResponse) or of its assertion in place
+// with the connection's first trusted certificate. It returns errFallback
+// when verifyInPlace leaves the signature to goxmldsig.
+func VerifiesInPlace(sp *ServiceProvider, raw []byte, signedResponse bool) error {
+	doc, err := parseChecked(raw)
+	if err != nil {
+		return err
+	}
+	el := doc.Root()
+	if !signedResponse {
+		el = child(el, nsAssertion, "Assertion")
+	}
+	_, err = verifyInPlace(sp.state().certs[0], el, nil)
+	return err
+}

@@ -319,3 +319,66 @@ func referenceDigest(el *etree.Element, skip bool, skipAt int, comments bool, pr
 	sum := sha256.Sum256(out)
 	return sum[:], nil
 }
+
+// TestOnePassRoundTrip: a response whose XML does not survive the round
+// trip of encoding/xml is refused on the one-pass path, as on the
+// reference path, although etree reads it (here an attribute list the
+// encoder rewrites, on the unsigned Response element).
+func TestOnePassRoundTrip(t *testing.T) {
+	doc := `<a xmlns:x="u"><b xmlns:x="w" x:c="1" y:c="2" xmlns:y="z"/></a>`
+	if _, err := saml.ParseChecked([]byte(doc)); err == nil || !strings.Contains(err.Error(), "round trip") {
+		t.Fatalf("ParseChecked: %v, want a round-trip error", err)
+	}
+	if _, err := saml.ParseLegacy([]byte(doc)); err == nil {
+		t.Fatal("the reference path accepts it")
+	}
+	env, err := responseFuzzEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := env.fixtures[0].edit(nil) // assertion-signed
+	bad := bytes.Replace(raw, []byte("<samlp:Response "), []byte(`<samlp:Response xmlns:x="w" x:c="1" y:c="2" xmlns:y="z" `), 1)
+	if bytes.Equal(bad, raw) {
+		t.Fatal("fixture has no <samlp:Response")
+	}
+	for _, onePass := range []bool{true, false} {
+		_, err := saml.ValidateResponseWith(context.Background(), env.sp, base64.StdEncoding.EncodeToString(bad), "", onePass)
+		if sso.ReasonOf(err) != sso.ReasonMalformed || !strings.Contains(err.Error(), "round trip") {
+			t.Errorf("one-pass %v: %v, want malformed (round trip)", onePass, err)
+		}
+	}
+	if _, err := saml.ValidateResponseWith(context.Background(), env.sp, base64.StdEncoding.EncodeToString(raw), "", true); err != nil {
+		t.Fatalf("the fixture itself: %v", err)
+	}
+}
+
+// TestOnePassVerifiesInPlace: the samltest IdP's signatures (Response,
+// assertion, both) are verified in place, not left to goxmldsig, and a
+// change to the signed content fails the digest.
+func TestOnePassVerifiesInPlace(t *testing.T) {
+	env, err := responseFuzzEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fx := range env.fixtures {
+		var response bool
+		switch fx.name {
+		case "assertion-signed", "sp-initiated", "extra-attributes":
+		case "response-signed", "both-signed":
+			response = true
+		default:
+			continue
+		}
+		raw := fx.edit(nil)
+		if err := saml.VerifiesInPlace(env.sp, raw, response); err != nil {
+			t.Errorf("%s: %v", fx.name, err)
+		}
+		forged := bytes.Replace(raw, []byte("alice@example.com</saml:NameID>"), []byte("mallory@example.com</saml:NameID>"), 1)
+		if bytes.Equal(forged, raw) {
+			t.Fatalf("%s: no NameID to change", fx.name)
+		}
+		if err := saml.VerifiesInPlace(env.sp, forged, response); err == nil || errors.Is(err, saml.ErrFallback) {
+			t.Errorf("%s: changed NameID: %v, want a digest failure", fx.name, err)
+		}
+	}
+}

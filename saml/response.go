@@ -21,12 +21,16 @@ import (
 
 // How ssokit checks a response, and what it adds to gosaml2 v0.11.0.
 //
-// The per-login path parses the XML exactly once with etree and runs the
-// round-trip validator over it once (as gosaml2 does), verifies signatures
-// with goxmldsig (which hands back the signed element re-read from its
-// canonical bytes, as gosaml2 uses it) and then reads every value from those
-// verified trees. Nothing is serialised and parsed again, unlike gosaml2's
-// encoding/xml unmarshal of the verified tree.
+// The per-login path tokenizes the XML once: the same encoding/xml tokens
+// build the etree tree and pass the round-trip check of
+// mattermost/xml-roundtrip-validator (parseChecked, xmlparse.go). Each
+// signature is verified with goxmldsig's rules, canonicalising the signed
+// element where it is into the digest (verifyInPlace, xmldsig.go), and
+// every value is then read from the verified elements. The reference path
+// (etree's parse, then the validator; goxmldsig's Validate, which copies
+// the element and parses its canonical bytes again, as gosaml2 does) is
+// kept for whatever the one-pass path leaves to it, and the differential
+// fuzz targets hold the one-pass path to it (onepass_test.go).
 //
 // gosaml2 v0.11.0 ValidateEncodedResponse/RetrieveAssertionInfo leaves to
 // the caller, or gets wrong for ssokit's purposes:
