@@ -34,16 +34,7 @@ import (
 // reference path refuses, when it refuses one the reference path accepts,
 // and when the two accept with different identities.
 func FuzzResponseOnePass(f *testing.F) {
-	env, err := responseFuzzEnv()
-	if err != nil {
-		f.Fatal(err)
-	}
-	for i, fx := range env.fixtures {
-		f.Add(uint8(i), []byte(nil))
-		for _, s := range fx.seeds {
-			f.Add(uint8(i), s)
-		}
-	}
+	env := seedResponses(f)
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, n uint8, script []byte) {
 		script = script[:min(len(script), maxScript)]
