@@ -98,7 +98,7 @@ type checker struct {
 
 // onePassXML switches the response, logout request and logout response
 // checks to the one-pass path.
-var onePassXML = false
+var onePassXML = true
 
 const opComplete = "saml.Complete"
 
