@@ -85,12 +85,17 @@ type pending struct {
 }
 
 func (sp *ServiceProvider) check(ctx context.Context, raw []byte, now time.Time, p pending) (*sso.Identity, error) {
-	c := &checker{sp: sp, st: sp.state(), now: now}
+	return sp.checkWith(ctx, raw, now, p, onePassXML)
+}
+
+// checkWith is check on the one-pass path or the reference path.
+func (sp *ServiceProvider) checkWith(ctx context.Context, raw []byte, now time.Time, p pending, onePass bool) (*sso.Identity, error) {
+	c := &checker{sp: sp, st: sp.state(), now: now, onePass: onePass}
 	res, err := c.verify(raw)
 	if err != nil && sp.refetchForKey(ctx, err, c.st) {
 		// The IdP may have switched to a certificate published since the
 		// last fetch: check again against the fresh metadata.
-		c = &checker{sp: sp, st: sp.state(), now: now}
+		c = &checker{sp: sp, st: sp.state(), now: now, onePass: onePass}
 		res, err = c.verify(raw)
 	}
 	if err != nil {

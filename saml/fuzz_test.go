@@ -44,16 +44,7 @@ import (
 // exactly the identity the IdP signed in its fixture (fixtures whose
 // signature must never be trusted may not be accepted at all).
 func FuzzValidateResponse(f *testing.F) {
-	env, err := responseFuzzEnv()
-	if err != nil {
-		f.Fatal(err)
-	}
-	for i, fx := range env.fixtures {
-		f.Add(uint8(i), []byte(nil))
-		for _, s := range fx.seeds {
-			f.Add(uint8(i), s)
-		}
-	}
+	env := seedResponses(f)
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, n uint8, script []byte) {
 		// Only maxScript bytes are read: Go's fuzzer spends time
@@ -75,6 +66,22 @@ func FuzzValidateResponse(f *testing.F) {
 			t.Fatalf("fixture %s: accepted identity differs from the one the IdP signed:\n got %+v\nwant %+v\n%s", fx.name, got, *fx.want, raw)
 		}
 	})
+}
+
+// seedResponses adds every fixture, unchanged and with its attack
+// scripts, to f's seed corpus.
+func seedResponses(f *testing.F) *responseEnv {
+	env, err := responseFuzzEnv()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i, fx := range env.fixtures {
+		f.Add(uint8(i), []byte(nil))
+		for _, s := range fx.seeds {
+			f.Add(uint8(i), s)
+		}
+	}
+	return env
 }
 
 // responseReasons are the Reasons ValidateResponse may give for a response.

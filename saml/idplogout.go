@@ -97,7 +97,7 @@ func (sp *ServiceProvider) HandleLogoutRequest(ctx context.Context, req sso.Comp
 
 func (sp *ServiceProvider) handleLogoutRequest(ctx context.Context, req sso.CompleteRequest) (*IdPLogout, error) {
 	now := sp.cfg.Now()
-	c := &checker{sp: sp, st: sp.state(), now: now, op: opHandleLogoutRequest}
+	c := &checker{sp: sp, st: sp.state(), now: now, op: opHandleLogoutRequest, onePass: onePassXML}
 	if sp.cfg.SLOURL == "" {
 		return nil, c.fail(sso.ReasonLogoutNotSupported, "the connection has no SLOURL, so it takes no LogoutRequest from the IdP; configure it and give it to the IdP (it is in the SP metadata)", nil)
 	}

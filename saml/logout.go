@@ -243,7 +243,7 @@ func (sp *ServiceProvider) CompleteLogout(ctx context.Context, req sso.CompleteR
 
 func (sp *ServiceProvider) completeLogout(ctx context.Context, req sso.CompleteRequest) (*LogoutResult, error) {
 	now := sp.cfg.Now()
-	c := &checker{sp: sp, st: sp.state(), now: now, op: opCompleteLogout}
+	c := &checker{sp: sp, st: sp.state(), now: now, op: opCompleteLogout, onePass: onePassXML}
 	enc := req.Params.Get("SAMLResponse")
 	if enc == "" {
 		return nil, c.fail(sso.ReasonInvalidRequest, "the request has no SAMLResponse parameter", nil)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	rtvalidator "github.com/mattermost/xml-roundtrip-validator"
 	"github.com/russellhaering/gosaml2/types"
 	dsig "github.com/russellhaering/goxmldsig"
 	"github.com/russellhaering/goxmldsig/etreeutils"
@@ -22,12 +21,16 @@ import (
 
 // How ssokit checks a response, and what it adds to gosaml2 v0.11.0.
 //
-// The per-login path parses the XML exactly once with etree and runs the
-// round-trip validator over it once (as gosaml2 does), verifies signatures
-// with goxmldsig (which hands back the signed element re-read from its
-// canonical bytes, as gosaml2 uses it) and then reads every value from those
-// verified trees. Nothing is serialised and parsed again, unlike gosaml2's
-// encoding/xml unmarshal of the verified tree.
+// The per-login path tokenizes the XML once: the same encoding/xml tokens
+// build the etree tree and pass the round-trip check of
+// mattermost/xml-roundtrip-validator (parseChecked, xmlparse.go). Each
+// signature is verified with goxmldsig's rules, canonicalising the signed
+// element where it is into the digest (verifyInPlace, xmldsig.go), and
+// every value is then read from the verified elements. The reference path
+// (etree's parse, then the validator; goxmldsig's Validate, which copies
+// the element and parses its canonical bytes again, as gosaml2 does) is
+// kept for whatever the one-pass path leaves to it, and the differential
+// fuzz targets hold the one-pass path to it (onepass_test.go).
 //
 // gosaml2 v0.11.0 ValidateEncodedResponse/RetrieveAssertionInfo leaves to
 // the caller, or gets wrong for ssokit's purposes:
@@ -83,7 +86,19 @@ type checker struct {
 	st  *idpState
 	now time.Time
 	op  string // operation named in errors; opComplete when empty
+
+	// onePass selects parseChecked and verifyInPlace over the reference
+	// path (parseLegacy and goxmldsig's Validate).
+	onePass bool
+	// inPlace is the canonicalisation of the last signature verified in
+	// place (nil when goxmldsig verified it); outer that of the verified
+	// Response around the assertion.
+	inPlace, outer *c14nParams
 }
+
+// onePassXML switches the response, logout request and logout response
+// checks to the one-pass path.
+var onePassXML = true
 
 const opComplete = "saml.Complete"
 
@@ -121,27 +136,44 @@ func (sp *ServiceProvider) decodeResponse(op, enc string) ([]byte, error) {
 	return raw, nil
 }
 
-// parseMessage refuses DOCTYPEs, parses raw and runs the round-trip
-// validator that guards against encoding/xml parser-confusion attacks.
+// parseMessage refuses DOCTYPEs, parses raw and applies the round-trip
+// check that guards against encoding/xml parser-confusion attacks: in one
+// pass (parseChecked), or with etree and then the validator (parseLegacy).
 func (c *checker) parseMessage(raw []byte, what string) (*etree.Element, error) {
-	doc, err := parseXML(raw)
+	parse := parseLegacy
+	if c.onePass {
+		parse = parseChecked
+	}
+	doc, err := parse(raw)
 	var se structureError
+	var rt roundTripError
 	switch {
 	case err == errDoctype:
 		return nil, c.fail(sso.ReasonDoctypeForbidden, "the "+what+" contains a DOCTYPE declaration (refused: entity expansion attacks)", nil)
 	case errors.As(err, &se):
 		return nil, c.fail(sso.ReasonMalformed, "the "+what+" "+string(se)+"; a SAML message must be one root element and nothing else (what follows would be ignored here, but another parser might read it), so it is refused", nil)
+	case errors.As(err, &rt):
+		return nil, c.fail(sso.ReasonMalformed, "the "+what+" XML does not survive a parse round trip (possible parser-confusion attack)", rt.err)
 	case err != nil:
 		return nil, c.fail(sso.ReasonMalformed, "the "+what+" is not well-formed XML", err)
-	}
-	if err := rtvalidator.Validate(bytes.NewReader(raw)); err != nil {
-		return nil, c.fail(sso.ReasonMalformed, "the "+what+" XML does not survive a parse round trip (possible parser-confusion attack)", err)
 	}
 	return doc.Root(), nil
 }
 
-// verify checks a decoded response.
+// verify checks a decoded response. A response the one-pass path leaves
+// to the reference path is checked again by it from the start.
 func (c *checker) verify(raw []byte) (*checkedResponse, error) {
+	if c.onePass {
+		res, err := c.verifyOnce(raw)
+		if err != errFallback {
+			return res, err
+		}
+		c.onePass, c.outer = false, nil
+	}
+	return c.verifyOnce(raw)
+}
+
+func (c *checker) verifyOnce(raw []byte) (*checkedResponse, error) {
 	root, err := c.parseMessage(raw, "response")
 	if err != nil {
 		return nil, err
@@ -189,6 +221,9 @@ func (c *checker) verify(raw []byte) (*checkedResponse, error) {
 	default:
 		resp, res.responseSigned = signed, true
 		res.signers = append(res.signers, signer)
+		// Verified where it is: the assertion is read from the same tree,
+		// where goxmldsig would read it from the canonical bytes.
+		c.outer = c.inPlace
 	}
 
 	var a *etree.Element
@@ -208,7 +243,7 @@ func (c *checker) verify(raw []byte) (*checkedResponse, error) {
 		res.encrypted, owned = true, true
 	}
 	if findSignatureFor(a) != nil {
-		if !owned {
+		if !owned && !c.onePass {
 			if a, err = detach(a); err != nil {
 				return nil, c.fail(sso.ReasonMalformed, "the assertion's namespaces do not resolve", err)
 			}
@@ -424,8 +459,12 @@ func (c *checker) verifySignature(el *etree.Element, what string) (*etree.Elemen
 		}
 	}
 	var lastErr error
+	c.inPlace = nil
 	for _, tc := range candidates {
-		out, err := tc.vctx.Validate(el)
+		out, err := c.validate(tc, el)
+		if err == errFallback {
+			return nil, nil, err
+		}
 		if err == nil {
 			return out, tc, nil
 		}
@@ -439,6 +478,35 @@ func (c *checker) verifySignature(el *etree.Element, what string) (*etree.Elemen
 		detail += fmt.Sprintf(" with any of the %d trusted certificates", len(candidates))
 	}
 	return nil, nil, c.fail(sso.ReasonSignatureInvalid, detail+" (content changed after signing, or signed by another key)", lastErr)
+}
+
+// validate verifies the signature of el with tc: in place on the one-pass
+// path, with goxmldsig otherwise or when verifyInPlace leaves it to
+// goxmldsig. It returns errFallback when only a check of the whole
+// response by the reference path gives goxmldsig's answer.
+func (c *checker) validate(tc *trustedCert, el *etree.Element) (*etree.Element, error) {
+	if !c.onePass {
+		return tc.vctx.Validate(el)
+	}
+	p, err := verifyInPlace(tc, el, c.outer)
+	switch {
+	case err == nil:
+		c.inPlace = p
+		return el, nil
+	case err != errFallback:
+		return nil, err
+	case c.outer != nil:
+		return nil, errFallback
+	}
+	if p := el.Parent(); p != nil && p.Parent() != nil {
+		// Not a document's root: goxmldsig gets it detached, as before.
+		d, err := detach(el)
+		if err != nil {
+			return nil, err
+		}
+		return tc.vctx.Validate(d)
+	}
+	return tc.vctx.Validate(el)
 }
 
 func describeDER(der []byte) string {
