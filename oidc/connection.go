@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/client/rp"
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"golang.org/x/oauth2"
@@ -33,7 +32,6 @@ type Connection struct {
 	cfg      Config
 	mapping  sso.AttributeMap
 	algs     []string
-	joseAlgs []jose.SignatureAlgorithm
 	key      *clientKey
 	client   *http.Client
 	maxBytes int64
@@ -111,9 +109,6 @@ func New(cfg Config) (*Connection, error) {
 		key:      p.key,
 		maxBytes: cfg.MaxResponseBytes,
 		replay:   cfg.ReplayCache,
-	}
-	for _, a := range c.algs {
-		c.joseAlgs = append(c.joseAlgs, jose.SignatureAlgorithm(a))
 	}
 	if c.replay == nil {
 		c.replay = sso.NewMemoryReplayCache(sso.MemoryOptions{Now: cfg.Now})
@@ -223,6 +218,9 @@ func cached[T comparable](c *Connection, maxAge time.Duration, failed string, fe
 // waitError turns an error of a refresh.Source into an *sso.Error: the
 // fetch's own errors are; an ended ctx means the caller gave up waiting.
 func (c *Connection) waitError(ctx context.Context, err error, what string) error {
+	if err == nil {
+		return nil // before se, whose address escapes: no allocation per login
+	}
 	var se *sso.Error
 	switch {
 	case err == nil || errors.As(err, &se):

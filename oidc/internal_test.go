@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +106,14 @@ func TestParseJWKSSkipsUnusableKeys(t *testing.T) {
 		t.Fatal("JWKS without keys accepted")
 	}
 	// Candidates match kid, alg and key type.
+	candidates := func(keys []jose.JSONWebKey, kid, alg string) (out []jose.JSONWebKey) {
+		for i := range keys {
+			if candidate(&keys[i], kid, alg) {
+				out = append(out, keys[i])
+			}
+		}
+		return out
+	}
 	if c := candidates(keys, "sig", "ES256"); len(c) != 0 {
 		t.Fatalf("RSA key offered for ES256: %v", c)
 	}
@@ -168,12 +177,15 @@ func TestUnknownKeyAfterAnotherLoginsRefetch(t *testing.T) {
 	if err := p.keys.RefreshLimited(ctx, c.cfg.JWKSMinRefetchInterval); err != nil { // another login's refetch
 		t.Fatal(err)
 	}
-	jws, err := jose.ParseSigned(op.Sign(op.Claims("app", "alice-0001", "n")), c.joseAlgs)
+	tok := op.Sign(op.Claims("app", "alice-0001", "n"))
+	jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := jws.Signatures[0].Header
-	if _, err := c.verifyWith(ctx, jws, h.KeyID, h.Algorithm, p.keys, old); err != nil {
+	dot := strings.LastIndexByte(tok, '.')
+	s := signedInput{input: tok[:dot], sig: jws.Signatures[0].Signature, alg: h.Algorithm}
+	if err := c.verifyWith(ctx, s, h.KeyID, p.keys, old); err != nil {
 		t.Fatalf("verify from the old snapshot: %v", err)
 	}
 	if n := c.JWKSFetches(); n != 2 {
@@ -221,5 +233,73 @@ func TestParseClientKey(t *testing.T) {
 		case tc.fail == "" && (k.alg != tc.alg || len(k.kid) != 43):
 			t.Errorf("%s: alg %s kid %q", name, k.alg, k.kid)
 		}
+	}
+}
+
+// TestSignedInputVerify checks ssokit's signature check for every
+// algorithm the allow-list may name against signatures made by go-jose: it
+// accepts them with the right key, and refuses a changed input, a changed
+// signature, a key of another type and an ECDSA key on another curve.
+func TestSignedInputVerify(t *testing.T) {
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	p521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	edPub, edPriv, _ := ed25519.GenerateKey(rand.Reader)
+	type keyPair struct {
+		priv any
+		pub  any
+	}
+	keys := map[string]keyPair{
+		"RS256": {rsaKey, &rsaKey.PublicKey}, "RS384": {rsaKey, &rsaKey.PublicKey}, "RS512": {rsaKey, &rsaKey.PublicKey},
+		"PS256": {rsaKey, &rsaKey.PublicKey}, "PS384": {rsaKey, &rsaKey.PublicKey}, "PS512": {rsaKey, &rsaKey.PublicKey},
+		"ES256": {p256, &p256.PublicKey}, "ES384": {p384, &p384.PublicKey}, "ES512": {p521, &p521.PublicKey},
+		"EdDSA": {edPriv, edPub},
+	}
+	if len(keys) != len(defaultAlgs) {
+		t.Fatalf("test covers %d algorithms, the allow-list has %d", len(keys), len(defaultAlgs))
+	}
+	others := []any{&rsaKey.PublicKey, &p256.PublicKey, &p384.PublicKey, &p521.PublicKey, edPub}
+	for _, alg := range defaultAlgs {
+		kp := keys[alg]
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: kp.priv}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj, err := signer.Sign([]byte(`{"sub":"alice"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := obj.CompactSerialize()
+		dot := strings.LastIndexByte(tok, '.')
+		s := signedInput{input: tok[:dot], sig: obj.Signatures[0].Signature, alg: alg}
+		if !s.verify(kp.pub) {
+			t.Errorf("%s: go-jose's signature refused", alg)
+		}
+		changed := s
+		changed.input = tok[:dot-1] + "x"
+		if changed.verify(kp.pub) {
+			t.Errorf("%s: a changed signing input accepted", alg)
+		}
+		flipped := s
+		flipped.sig = slices.Clone(s.sig)
+		flipped.sig[len(flipped.sig)/2] ^= 1
+		if flipped.verify(kp.pub) {
+			t.Errorf("%s: a changed signature accepted", alg)
+		}
+		if short := (signedInput{input: s.input, sig: s.sig[:len(s.sig)-1], alg: alg}); short.verify(kp.pub) {
+			t.Errorf("%s: a truncated signature accepted", alg)
+		}
+		for _, o := range others {
+			if _, ed := o.(ed25519.PublicKey); ed && alg == "EdDSA" || !ed && o == kp.pub {
+				continue
+			}
+			if s.verify(o) {
+				t.Errorf("%s: verified with a %T", alg, o)
+			}
+		}
+	}
+	if (signedInput{input: "a.b", sig: []byte{1}, alg: "HS256"}).verify(&rsaKey.PublicKey) {
+		t.Error("HS256 verified")
 	}
 }

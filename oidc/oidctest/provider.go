@@ -1057,8 +1057,27 @@ func (p *Server) Sign(claims map[string]any) string {
 	return tok
 }
 
+// SignRaw signs payload as it is, which need not be a JSON object, with the
+// current key, adding header to the JOSE header (alg and kid are set
+// already): for tests of what a verifier does with a validly signed token
+// whose header or claims are odd.
+func (p *Server) SignRaw(payload []byte, header map[string]any) string {
+	p.mu.Lock()
+	key := p.keys[len(p.keys)-1]
+	p.mu.Unlock()
+	opts := (&jose.SignerOptions{}).WithType("JWT")
+	for k, v := range header {
+		opts = opts.WithHeader(jose.HeaderKey(k), v)
+	}
+	return signWith(p.alg, key.priv, key.kid, payload, opts)
+}
+
 func sign(alg jose.SignatureAlgorithm, key any, kid string, payload []byte) string {
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, (&jose.SignerOptions{}).WithType("JWT"))
+	return signWith(alg, key, kid, payload, (&jose.SignerOptions{}).WithType("JWT"))
+}
+
+func signWith(alg jose.SignatureAlgorithm, key any, kid string, payload []byte, opts *jose.SignerOptions) string {
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, opts)
 	if err != nil {
 		panic(err)
 	}
