@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -676,4 +677,79 @@ func TestIDTokenDecoding(t *testing.T) {
 			t.Errorf("signature %q: %v", bad[strings.LastIndexByte(bad, '.'):], err)
 		}
 	}
+}
+
+// TestKeyRotationSoonAfterFetch: a provider that rotates its signing key
+// one second after the connection fetched its JWKS breaks logins for at
+// most JWKSMinRefetchInterval (5 seconds by default): the
+// first login after that refetches and succeeds.
+func TestKeyRotationSoonAfterFetch(t *testing.T) {
+	e := newEnv(t, oidctest.Config{}, nil)
+	if _, err := e.login("alice-0001"); err != nil { // fetches the JWKS now
+		t.Fatal(err)
+	}
+	if oidc.DefaultJWKSMinRefetchInterval > 5*time.Second {
+		t.Fatalf("DefaultJWKSMinRefetchInterval is %v; a rotation would break logins that long", oidc.DefaultJWKSMinRefetchInterval)
+	}
+	e.clock.Advance(time.Second)
+	e.op.RotateKey()
+	e.clock.Advance(time.Second)
+	_, err := e.login("alice-0001")
+	wantReason(t, err, sso.ReasonUntrustedKey) // 2 s after the fetch: within the bound
+	e.clock.Advance(oidc.DefaultJWKSMinRefetchInterval - 2*time.Second)
+	if _, err := e.login("alice-0001"); err != nil {
+		t.Fatalf("login %v after the fetch: %v", oidc.DefaultJWKSMinRefetchInterval, err)
+	}
+	if n := e.op.Stats().JWKS; n != 2 {
+		t.Fatalf("JWKS fetched %d times; want 2", n)
+	}
+}
+
+// TestUnknownKeyFloodFetchesOncePerInterval: tokens with random key IDs,
+// 8 at a time every quarter second for a minute, make the connection
+// fetch the provider's JWKS at most once per JWKSMinRefetchInterval.
+func TestUnknownKeyFloodFetchesOncePerInterval(t *testing.T) {
+	e := newEnv(t, oidctest.Config{}, nil)
+	ctx := context.Background()
+	if err := e.conn.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	payload, err := json.Marshal(e.op.Claims(clientID, "alice-0001", "n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A token is signed before the flood: signing is the slow part.
+	toks := make([]string, 8)
+	for i := range toks {
+		kid := sso.NewBinding()
+		toks[i] = e.op.SignRaw(payload, map[string]any{"kid": kid})
+		if h, _ := base64.RawURLEncoding.DecodeString(toks[i][:strings.IndexByte(toks[i], '.')]); !strings.Contains(string(h), kid) {
+			t.Fatalf("header %s lacks the random kid", h)
+		}
+	}
+	const (
+		step     = 250 * time.Millisecond
+		duration = time.Minute
+	)
+	start := e.op.Stats().JWKS
+	for elapsed := time.Duration(0); elapsed < duration; elapsed += step {
+		var wg sync.WaitGroup
+		for _, tok := range toks {
+			wg.Go(func() {
+				_, err := e.conn.VerifyIDToken(ctx, tok, "n")
+				if sso.ReasonOf(err) != sso.ReasonUntrustedKey {
+					t.Errorf("unknown kid: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		e.clock.Advance(step)
+	}
+	n := e.op.Stats().JWKS - start
+	most := int(duration / oidc.DefaultJWKSMinRefetchInterval)
+	if n > most || n < 1 {
+		t.Fatalf("%d unknown-kid tokens over %v made %d JWKS fetches; want 1 to %d (one per %v)",
+			len(toks)*int(duration/step), duration, n, most, oidc.DefaultJWKSMinRefetchInterval)
+	}
+	t.Logf("%d tokens with unknown key IDs, %d JWKS fetches in %v", len(toks)*int(duration/step), n, duration)
 }
