@@ -177,6 +177,10 @@ type Misbehavior struct {
 // Stats counts requests per endpoint.
 type Stats struct {
 	Discovery, JWKS, Authorize, Login, Token, Userinfo, EndSession int
+	// Busy is the time spent answering requests, from the handler's start
+	// to its end, so that a benchmark can tell the provider's share of a
+	// login (signing the ID token, say) from the relying party's.
+	Busy time.Duration
 }
 
 // Logout is a recorded end_session request.
@@ -459,6 +463,13 @@ func (p *Server) Discovery() map[string]any {
 
 // serveHTTP serves the provider's endpoints below Config.Path.
 func (p *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	defer func() {
+		d := time.Since(start)
+		p.mu.Lock()
+		p.stats.Busy += d
+		p.mu.Unlock()
+	}()
 	path, ok := strings.CutPrefix(r.URL.Path, p.path)
 	if !ok || !strings.HasPrefix(path, "/") {
 		http.NotFound(w, r)
