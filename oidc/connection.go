@@ -50,6 +50,10 @@ type provider struct {
 	meta *Metadata
 	rp   rp.RelyingParty
 	keys *refresh.Source[*keySet] // the JWKS at meta.JWKSURI
+	// authPrefix is the authorization URL up to the parameters that
+	// change per login: the endpoint with client_id, redirect_uri,
+	// response_type and scope, encoded once.
+	authPrefix string
 }
 
 // relyingParty gives zitadel's OAuth-only relying party the userinfo and
@@ -282,6 +286,12 @@ func (c *Connection) newProvider(m *Metadata, prev *provider) (*provider, error)
 		return nil, &sso.Error{Op: "oidc.New", Reason: sso.ReasonInvalidConfig, Connection: c.cfg.ID, Detail: "cannot build the relying party", Err: err}
 	}
 	p := &provider{meta: m, rp: relyingParty{RelyingParty: r, userinfo: m.UserinfoEndpoint, endSession: m.EndSessionEndpoint}}
+	sep := "?"
+	if strings.Contains(m.AuthorizationEndpoint, "?") {
+		sep = "&"
+	}
+	p.authPrefix = m.AuthorizationEndpoint + sep + url.Values{"response_type": {"code"}, "client_id": {oc.ClientID},
+		"redirect_uri": {oc.RedirectURL}, "scope": {strings.Join(oc.Scopes, " ")}}.Encode()
 	if prev != nil && prev.meta.JWKSURI == m.JWKSURI {
 		p.keys = prev.keys
 	} else if p.keys, err = c.newKeySource(m.JWKSURI); err != nil {
@@ -332,24 +342,40 @@ func (c *Connection) Begin(ctx context.Context, req sso.BeginRequest) (*sso.Step
 	now := c.cfg.Now()
 	f := &sso.Flow{ID: state, Connection: c.cfg.ID, Nonce: nonce, Verifier: verifier,
 		ReturnTo: returnTo, LoginHint: req.LoginHint, Data: req.FlowData, Created: now, Expires: now.Add(c.cfg.FlowLifetime)}
-	opts := []rp.AuthURLOpt{
-		rp.WithCodeChallenge(zoidc.NewSHACodeChallenge(verifier)),
-		rp.AuthURLOpt(rp.WithURLParam("nonce", nonce)),
-	}
-	if h := req.LoginHint; h != "" && len(h) <= maxLoginHint {
-		opts = append(opts, rp.AuthURLOpt(rp.WithURLParam("login_hint", h)))
-	}
-	if req.ForceAuthn {
-		opts = append(opts, rp.WithPrompt("login"))
-	}
-	if len(c.cfg.ACRValues) > 0 {
-		opts = append(opts, rp.AuthURLOpt(rp.WithURLParam("acr_values", strings.Join(c.cfg.ACRValues, " "))))
-	}
-	u := rp.AuthURL(state, p.rp, opts...)
 	if err := flowstate.Of(req.Flows, c.cfg.StateStore, req.Binding).Save(ctx, f); err != nil {
 		return nil, err
 	}
-	return &sso.Step{Kind: sso.StepRedirect, URL: u, State: state, Expires: f.Expires}, nil
+	return &sso.Step{Kind: sso.StepRedirect, URL: c.authURL(p, state, nonce, verifier, req), State: state, Expires: f.Expires}, nil
+}
+
+// authURL returns the authorization request of one login: the provider's
+// fixed prefix, then state, nonce, the PKCE S256 challenge of verifier
+// and, as req asks, login_hint, prompt=login and acr_values.
+func (c *Connection) authURL(p *provider, state, nonce, verifier string, req sso.BeginRequest) string {
+	sum := sha256.Sum256([]byte(verifier))
+	var b strings.Builder
+	b.Grow(len(p.authPrefix) + 200)
+	b.WriteString(p.authPrefix)
+	add := func(k, v string) {
+		b.WriteByte('&')
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(v))
+	}
+	add("state", state)
+	add("nonce", nonce)
+	add("code_challenge", base64.RawURLEncoding.EncodeToString(sum[:]))
+	add("code_challenge_method", "S256")
+	if h := req.LoginHint; h != "" && len(h) <= maxLoginHint {
+		add("login_hint", h)
+	}
+	if req.ForceAuthn {
+		add("prompt", "login")
+	}
+	if len(c.cfg.ACRValues) > 0 {
+		add("acr_values", strings.Join(c.cfg.ACRValues, " "))
+	}
+	return b.String()
 }
 
 // Tokens are the tokens of a completed login. The host needs IDToken for
