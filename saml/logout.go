@@ -182,6 +182,11 @@ func redirectURL(target, param string, msg *etree.Element, relay string, k *spKe
 	if err != nil {
 		return "", err
 	}
+	return redirectURLBytes(target, param, b, relay, k)
+}
+
+// redirectURLBytes is redirectURL for a message already serialised.
+func redirectURLBytes(target, param string, b []byte, relay string, k *spKey) (string, error) {
 	var buf bytes.Buffer
 	fw := flaters.Get().(*flate.Writer)
 	defer flaters.Put(fw)
