@@ -445,7 +445,7 @@ func (c *Connection) CompleteWithTokens(ctx context.Context, req sso.CompleteReq
 	if err != nil {
 		return nil, nil, err
 	}
-	rawID, _ := tok.Extra("id_token").(string)
+	rawID := tok.IDToken
 	if rawID == "" {
 		return fail(sso.ReasonTokenExchangeFailed, "the token response has no id_token; check that the client may use the openid scope", nil)
 	}
@@ -495,8 +495,8 @@ func (c *Connection) CompleteWithTokens(ctx context.Context, req sso.CompleteReq
 	}
 	id.IDToken = sso.Secret(rawID)
 	toks := &Tokens{IDToken: sso.Secret(rawID), AccessToken: sso.Secret(tok.AccessToken), RefreshToken: sso.Secret(tok.RefreshToken), Claims: idt}
-	if ei, ok := tok.Extra("expires_in").(float64); ok && ei > 0 {
-		toks.Expiry = now.Add(time.Duration(ei) * time.Second)
+	if d := tok.expiresIn(); d > 0 {
+		toks.Expiry = now.Add(d)
 	}
 	return id, toks, nil
 }
@@ -514,36 +514,6 @@ func (c *Connection) checkCallbackIssuer(q url.Values, m *Metadata) error {
 			Detail: "the provider advertises authorization_response_iss_parameter_supported but the callback has no iss parameter (RFC 9207)", Expected: c.cfg.Issuer}
 	}
 	return nil
-}
-
-// exchange redeems the code at the token endpoint with zitadel's rp.
-func (c *Connection) exchange(ctx context.Context, p *provider, code, verifier string, now time.Time) (*oauth2.Token, error) {
-	const op = "oidc.Complete"
-	// The client's own timeout may be absent (Config.HTTPClient): bound
-	// the request here too.
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
-	opts := []rp.CodeExchangeOpt{rp.WithCodeVerifier(verifier)}
-	if c.key != nil {
-		jti, err := token.Random(c.cfg.Rand, 16)
-		if err != nil {
-			return nil, err
-		}
-		aud := c.cfg.AssertionAudience
-		if aud == "" {
-			aud = p.meta.TokenEndpoint
-		}
-		a, err := c.key.assertion(c.cfg.ClientID, aud, jti, now)
-		if err != nil {
-			return nil, &sso.Error{Op: op, Reason: sso.ReasonInternal, Connection: c.cfg.ID, Detail: "cannot sign the client assertion", Err: err}
-		}
-		opts = append(opts, rp.WithClientAssertionJWT(a))
-	}
-	toks, err := rp.CodeExchange[*zoidc.IDTokenClaims](ctx, code, p.rp, opts...)
-	if err != nil {
-		return nil, c.exchangeError(err)
-	}
-	return toks.Token, nil
 }
 
 func (c *Connection) exchangeError(err error) error {
@@ -621,11 +591,11 @@ func (c *Connection) wantsUserinfo(p *provider, claims map[string]any) bool {
 
 // userinfo calls the userinfo endpoint with zitadel's rp.Userinfo, which
 // also checks that its sub equals the ID token's.
-func (c *Connection) userinfo(ctx context.Context, p *provider, tok *oauth2.Token, sub string) (map[string]any, error) {
+func (c *Connection) userinfo(ctx context.Context, p *provider, tok *tokenResponse, sub string) (map[string]any, error) {
 	const op = "oidc.Complete"
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	ui, err := rp.Userinfo[claimMap](ctx, tok.AccessToken, tok.Type(), sub, p.rp)
+	ui, err := rp.Userinfo[claimMap](ctx, tok.AccessToken, tok.tokenType(), sub, p.rp)
 	if err != nil {
 		var oe *zoidc.Error
 		var se *json.SyntaxError

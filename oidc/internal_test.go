@@ -10,12 +10,17 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/oauth2"
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/oidc/oidctest"
@@ -301,5 +306,61 @@ func TestSignedInputVerify(t *testing.T) {
 	}
 	if (signedInput{input: "a.b", sig: []byte{1}, alg: "HS256"}).verify(&rsaKey.PublicKey) {
 		t.Error("HS256 verified")
+	}
+}
+
+// TestTokenRoundTrip reads token endpoint answers as golang.org/x/oauth2
+// read them: JSON or form-encoded bodies, expires_in as a number or a
+// string, error codes with any status, and no access token refused.
+func TestTokenRoundTrip(t *testing.T) {
+	var ctype, body string
+	var status int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", ctype)
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	c := &Connection{client: srv.Client()}
+	for name, tc := range map[string]struct {
+		ctype, body string
+		status      int
+		access, id  string
+		expires     time.Duration
+		code        string // the RetrieveError's code; "-" for another error
+	}{
+		"JSON":                  {"application/json", `{"access_token":"at","token_type":"bearer","id_token":"x.y.z","expires_in":3600}`, 200, "at", "x.y.z", time.Hour, ""},
+		"expires_in string":     {"application/json; charset=utf-8", `{"access_token":"at","expires_in":"60"}`, 200, "at", "", time.Minute, ""},
+		"form encoded":          {"application/x-www-form-urlencoded", `access_token=at&id_token=a.b.c&expires_in=5`, 200, "at", "a.b.c", 5 * time.Second, ""},
+		"text/plain":            {"text/plain", `access_token=at`, 200, "at", "", 0, ""},
+		"error with 400":        {"application/json", `{"error":"invalid_grant","error_description":"used"}`, 400, "", "", 0, "invalid_grant"},
+		"error with 200":        {"application/json", `{"error":"invalid_client"}`, 200, "", "", 0, "invalid_client"},
+		"form error":            {"application/x-www-form-urlencoded", `error=access_denied`, 400, "", "", 0, "access_denied"},
+		"500 without JSON":      {"text/html", `<h1>down</h1>`, 500, "", "", 0, ""},
+		"no access token":       {"application/json", `{"id_token":"x.y.z"}`, 200, "", "", 0, "-"},
+		"not JSON":              {"application/json", `{"access_token":`, 200, "", "", 0, "-"},
+		"expires_in not number": {"application/json", `{"access_token":"at","expires_in":"soon"}`, 200, "", "", 0, "-"},
+	} {
+		ctype, body, status = tc.ctype, tc.body, tc.status
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, nil)
+		tok, err := c.tokenRoundTrip(req)
+		var re *oauth2.RetrieveError
+		switch {
+		case tc.access != "":
+			if err != nil || tok.AccessToken != tc.access || tok.IDToken != tc.id || tok.expiresIn() != tc.expires {
+				t.Errorf("%s: %+v, %v", name, tok, err)
+			}
+		case tc.code == "-":
+			if err == nil || errors.As(err, &re) {
+				t.Errorf("%s: %+v, %v; want an error that is no RetrieveError", name, tok, err)
+			}
+		default:
+			if !errors.As(err, &re) || re.ErrorCode != tc.code || re.Response.StatusCode != tc.status {
+				t.Errorf("%s: %+v, %v; want a RetrieveError with code %q", name, tok, err, tc.code)
+			}
+		}
+	}
+	if got := (&tokenResponse{AccessToken: "x", TokenType: "bearer"}).tokenType(); got != "Bearer" {
+		t.Errorf("token type %q", got)
 	}
 }
