@@ -364,3 +364,13 @@ func TestTokenRoundTrip(t *testing.T) {
 		t.Errorf("token type %q", got)
 	}
 }
+
+// TestAttributesAreIndependent: single-valued attributes share storage,
+// but a host appending to one never changes another.
+func TestAttributesAreIndependent(t *testing.T) {
+	a := attributes(map[string]any{"a": "1", "b": "2", "c": json.Number("3"), "g": []any{"x", "y"}, "n": nil})
+	a["a"] = append(a["a"], "more")
+	if len(a) != 4 || a["b"][0] != "2" || a["c"][0] != "3" || len(a["b"]) != 1 || strings.Join(a["g"], ",") != "x,y" {
+		t.Fatalf("attributes %v", a)
+	}
+}
