@@ -155,6 +155,20 @@ func TestLookupDoesNotAllocate(t *testing.T) {
 	if r.Len() != 2 {
 		t.Fatalf("route = %+v", r)
 	}
+	// A miss (an unclaimed domain, typed normalised) allocates nothing
+	// either, and its error is still a typed one.
+	miss := strings.Clone("someone@unclaimed.example")
+	var err error
+	if n := testing.AllocsPerRun(200, func() { r, err = tab.Lookup(miss) }); n != 0 {
+		t.Errorf("Lookup of an unclaimed domain allocates %v times", n)
+	}
+	var e *sso.Error
+	if !errors.Is(err, sso.ReasonNoSSO) || !errors.As(err, &e) || e.Reason != sso.ReasonNoSSO || e.Op != "discovery.Lookup" || e.Detail == "" || r.Len() != 0 {
+		t.Errorf("miss: %+v, %v", r, err)
+	}
+	if err != discovery.ErrNoSSO {
+		t.Errorf("miss: %v, want ErrNoSSO", err)
+	}
 }
 
 func TestChoiceAndIDLookupsDoNotAllocate(t *testing.T) {

@@ -520,8 +520,14 @@ func (t *Table) domainChoices(domain string, v uint64) Route {
 // that allocates nothing.
 func (t *Table) Lookup(email string) (Route, error) {
 	if d, ok := splitNormalEmail(email); ok {
-		if r, ok := t.lookupDomain(d); ok {
-			return r, nil
+		v, found := t.domains.get(d)
+		switch {
+		case found && v>>32 != 0:
+			return t.domainChoices(d, v), nil
+		case !found && normalDomain(d):
+			// The address is normalised already and its domain is
+			// nobody's: the commonest miss answers without allocating.
+			return Route{}, ErrNoSSO
 		}
 	}
 	n, err := sso.NormalizeEmail(email)
@@ -540,6 +546,15 @@ func (t *Table) LookupDomain(domain string) (Route, error) {
 	}
 	return t.domainRoute("discovery.LookupDomain", n)
 }
+
+// ErrNoSSO is the error [Table.Lookup] returns for an address whose domain
+// no account claims when the address was typed in normalised form (the
+// commonest miss on a login page). It is one shared value so that a miss
+// allocates nothing; it does not repeat the domain, which the caller holds.
+// errors.Is(err, sso.ReasonNoSSO) and errors.As(err, new(*sso.Error)) hold
+// for it as for every other miss. It must not be modified.
+var ErrNoSSO error = &sso.Error{Op: "discovery.Lookup", Reason: sso.ReasonNoSSO,
+	Detail: "no account claims the email's domain (a domain that requires proof of ownership routes only once proven)"}
 
 func (t *Table) domainRoute(op, d string) (Route, error) {
 	v, ok := t.domains.get(d)

@@ -112,9 +112,12 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, entry *entry,
 	// completed by the Candidate: the pending login, sealed into this
 	// browser when the administrator began it, says so.
 	auth, candidate := entry.Authenticator, false
-	if f, ok := h.cookies.PeekFlow(r, params.Get(handle)); ok && entry.Candidate != nil && f.Connection == entry.Authenticator.ID() &&
-		f.Data[flowTestKey] == "1" && f.Data[flowCandidateKey] == "1" {
-		auth, candidate = entry.Candidate, true
+	// Only a connection with a Candidate needs the look (an unsealing).
+	if entry.Candidate != nil {
+		if f, ok := h.cookies.PeekFlow(r, params.Get(handle)); ok && f.Connection == entry.Authenticator.ID() &&
+			f.Data[flowTestKey] == "1" && f.Data[flowCandidateKey] == "1" {
+			auth, candidate = entry.Candidate, true
+		}
 	}
 	id, err := auth.Complete(r.Context(), sso.CompleteRequest{Flows: flows, Params: params, RawQuery: rawQuery(r)})
 	if err != nil {

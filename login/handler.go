@@ -128,12 +128,20 @@ func (h *Handler) account(id string) (*account, error) {
 	return nil, &sso.Error{Op: "login", Reason: sso.ReasonAccountNotFound, Detail: "no account " + quote(id) + " in the registry"}
 }
 
+var (
+	hdrNoStore    = []string{"no-store"}
+	hdrNoSniff    = []string{"nosniff"}
+	hdrNoReferrer = []string{"no-referrer"}
+)
+
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Referrer-Policy", "no-referrer")
+	// Shared values (capacity 1, so an Add copies them): three fewer
+	// allocations per request.
+	hd["Cache-Control"] = hdrNoStore
+	hd["X-Content-Type-Options"] = hdrNoSniff
+	hd["Referrer-Policy"] = hdrNoReferrer
 	p := r.URL.Path
 	if h.base != "" && strings.HasPrefix(p, h.base+"/") {
 		r2 := new(http.Request)

@@ -123,6 +123,9 @@ func remoteAddr(r *http.Request) netip.Addr {
 // the connection's (nil for a password login) networks. A dry-run refusal
 // is reported as an event and allows the login.
 func (h *Handler) networkRefusal(r *http.Request, acct *account, e *entry, user string) error {
+	if len(acct.Networks.Allow) == 0 && (e == nil || len(e.Networks.Allow) == 0) {
+		return nil // no list: every address may log in
+	}
 	addr := h.clientAddr(r)
 	type list struct {
 		n    Networks

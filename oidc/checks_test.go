@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -602,4 +605,151 @@ func TestPrivateNetworkRefused(t *testing.T) {
 	if op.Stats().Discovery != 0 {
 		t.Fatal("the provider was reached")
 	}
+}
+
+// TestIDTokenDecoding: the token's parts are decoded once, by ssokit; a
+// validly signed token whose header or claims are odd is still refused as
+// go-jose and zitadel refused it, and standard claims of the wrong type
+// are refused rather than read as absent.
+func TestIDTokenDecoding(t *testing.T) {
+	e := newEnv(t, oidctest.Config{}, nil)
+	ctx := context.Background()
+	claims := func(mut func(map[string]any)) []byte {
+		c := e.op.Claims(clientID, "alice-0001", "n")
+		if mut != nil {
+			mut(c)
+		}
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	good := claims(nil)
+	if _, err := e.conn.VerifyIDToken(ctx, e.op.SignRaw(good, nil), "n"); err != nil {
+		t.Fatalf("plain token: %v", err)
+	}
+	// Providers that send NumericDates as RFC 3339 strings (Auth0 once
+	// did) are read as before.
+	now := e.clock.Now()
+	tok := e.op.SignRaw(claims(func(c map[string]any) { c["exp"] = now.Add(time.Hour).UTC().Format(time.RFC3339) }), nil)
+	if idt, err := e.conn.VerifyIDToken(ctx, tok, "n"); err != nil || idt.Expiry.Unix() != now.Add(time.Hour).Unix() {
+		t.Fatalf("RFC 3339 exp: %v", err)
+	}
+	for name, tc := range map[string]struct {
+		payload []byte
+		header  map[string]any
+		want    sso.Reason
+	}{
+		"critical header extension":  {good, map[string]any{"crit": []string{"exp"}, "exp": 1}, sso.ReasonMalformed},
+		"b64 false":                  {good, map[string]any{"crit": []string{"b64"}, "b64": false}, sso.ReasonMalformed},
+		"data after the claims":      {append(slices.Clone(good), " {}"...), nil, sso.ReasonMalformed},
+		"claims are an array":        {[]byte(`[1,2]`), nil, sso.ReasonMalformed},
+		"claims are null":            {[]byte(`null`), nil, sso.ReasonMalformed},
+		"iss is a number":            {claims(func(c map[string]any) { c["iss"] = 1 }), nil, sso.ReasonMalformed},
+		"sub is an object":           {claims(func(c map[string]any) { c["sub"] = map[string]any{"id": "alice-0001"} }), nil, sso.ReasonMalformed},
+		"aud is a number":            {claims(func(c map[string]any) { c["aud"] = 7 }), nil, sso.ReasonMalformed},
+		"aud holds a number":         {claims(func(c map[string]any) { c["aud"] = []any{clientID, 7} }), nil, sso.ReasonMalformed},
+		"aud missing":                {claims(func(c map[string]any) { delete(c, "aud") }), nil, sso.ReasonAudienceMismatch},
+		"azp is a boolean":           {claims(func(c map[string]any) { c["azp"] = true }), nil, sso.ReasonMalformed},
+		"nonce is a number":          {claims(func(c map[string]any) { c["nonce"] = 1 }), nil, sso.ReasonMalformed},
+		"exp is a boolean":           {claims(func(c map[string]any) { c["exp"] = true }), nil, sso.ReasonMalformed},
+		"exp is out of range":        {claims(func(c map[string]any) { c["exp"] = 1e300 }), nil, sso.ReasonMalformed},
+		"exp is not a date":          {claims(func(c map[string]any) { c["exp"] = "tomorrow" }), nil, sso.ReasonMalformed},
+		"exp is null":                {claims(func(c map[string]any) { c["exp"] = nil }), nil, sso.ReasonMalformed},
+		"nbf is a string in future":  {claims(func(c map[string]any) { c["nbf"] = now.Add(time.Hour).Format(time.RFC3339) }), nil, sso.ReasonNotYetValid},
+		"iat is an array":            {claims(func(c map[string]any) { c["iat"] = []int{1} }), nil, sso.ReasonMalformed},
+		"at_hash is a number":        {claims(func(c map[string]any) { c["at_hash"] = 5 }), nil, sso.ReasonMalformed},
+		"several audiences, no azp":  {claims(func(c map[string]any) { c["aud"] = []string{clientID, clientID} }), nil, sso.ReasonAudienceMismatch},
+		"azp names another client":   {claims(func(c map[string]any) { c["azp"] = "other" }), nil, sso.ReasonAudienceMismatch},
+		"issuer alias not allowed":   {claims(func(c map[string]any) { c["iss"] = e.op.Issuer() + "/" }), nil, sso.ReasonIssuerMismatch},
+		"unsigned in disguise (enc)": {good, map[string]any{"enc": "A256GCM"}, sso.ReasonEncryptedNotSupported},
+	} {
+		_, err := e.conn.VerifyIDToken(ctx, e.op.SignRaw(tc.payload, tc.header), "n")
+		if sso.ReasonOf(err) != tc.want {
+			t.Errorf("%s: %v; want %s", name, err, tc.want)
+		}
+	}
+	// An empty or undecodable signature never reaches a key.
+	g := e.op.SignRaw(good, nil)
+	for _, bad := range []string{g[:strings.LastIndexByte(g, '.')+1], g + "!"} {
+		if _, err := e.conn.VerifyIDToken(ctx, bad, "n"); sso.ReasonOf(err) != sso.ReasonMalformed {
+			t.Errorf("signature %q: %v", bad[strings.LastIndexByte(bad, '.'):], err)
+		}
+	}
+}
+
+// TestKeyRotationSoonAfterFetch: a provider that rotates its signing key
+// one second after the connection fetched its JWKS breaks logins for at
+// most JWKSMinRefetchInterval (5 seconds by default): the
+// first login after that refetches and succeeds.
+func TestKeyRotationSoonAfterFetch(t *testing.T) {
+	e := newEnv(t, oidctest.Config{}, nil)
+	if _, err := e.login("alice-0001"); err != nil { // fetches the JWKS now
+		t.Fatal(err)
+	}
+	if oidc.DefaultJWKSMinRefetchInterval > 5*time.Second {
+		t.Fatalf("DefaultJWKSMinRefetchInterval is %v; a rotation would break logins that long", oidc.DefaultJWKSMinRefetchInterval)
+	}
+	e.clock.Advance(time.Second)
+	e.op.RotateKey()
+	e.clock.Advance(time.Second)
+	_, err := e.login("alice-0001")
+	wantReason(t, err, sso.ReasonUntrustedKey) // 2 s after the fetch: within the bound
+	e.clock.Advance(oidc.DefaultJWKSMinRefetchInterval - 2*time.Second)
+	if _, err := e.login("alice-0001"); err != nil {
+		t.Fatalf("login %v after the fetch: %v", oidc.DefaultJWKSMinRefetchInterval, err)
+	}
+	if n := e.op.Stats().JWKS; n != 2 {
+		t.Fatalf("JWKS fetched %d times; want 2", n)
+	}
+}
+
+// TestUnknownKeyFloodFetchesOncePerInterval: tokens with random key IDs,
+// 8 at a time every quarter second for a minute, make the connection
+// fetch the provider's JWKS at most once per JWKSMinRefetchInterval.
+func TestUnknownKeyFloodFetchesOncePerInterval(t *testing.T) {
+	e := newEnv(t, oidctest.Config{}, nil)
+	ctx := context.Background()
+	if err := e.conn.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	payload, err := json.Marshal(e.op.Claims(clientID, "alice-0001", "n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A token is signed before the flood: signing is the slow part.
+	toks := make([]string, 8)
+	for i := range toks {
+		kid := sso.NewBinding()
+		toks[i] = e.op.SignRaw(payload, map[string]any{"kid": kid})
+		if h, _ := base64.RawURLEncoding.DecodeString(toks[i][:strings.IndexByte(toks[i], '.')]); !strings.Contains(string(h), kid) {
+			t.Fatalf("header %s lacks the random kid", h)
+		}
+	}
+	const (
+		step     = 250 * time.Millisecond
+		duration = time.Minute
+	)
+	start := e.op.Stats().JWKS
+	for elapsed := time.Duration(0); elapsed < duration; elapsed += step {
+		var wg sync.WaitGroup
+		for _, tok := range toks {
+			wg.Go(func() {
+				_, err := e.conn.VerifyIDToken(ctx, tok, "n")
+				if sso.ReasonOf(err) != sso.ReasonUntrustedKey {
+					t.Errorf("unknown kid: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		e.clock.Advance(step)
+	}
+	n := e.op.Stats().JWKS - start
+	most := int(duration / oidc.DefaultJWKSMinRefetchInterval)
+	if n > most || n < 1 {
+		t.Fatalf("%d unknown-kid tokens over %v made %d JWKS fetches; want 1 to %d (one per %v)",
+			len(toks)*int(duration/step), duration, n, most, oidc.DefaultJWKSMinRefetchInterval)
+	}
+	t.Logf("%d tokens with unknown key IDs, %d JWKS fetches in %v", len(toks)*int(duration/step), n, duration)
 }

@@ -151,6 +151,9 @@ func claimStrings(v any, split bool) []string {
 // objects as JSON.
 func attributes(claims map[string]any) map[string][]string {
 	out := make(map[string][]string, len(claims))
+	// Single values share one backing array, each in a slice of its own
+	// capacity, so that appending to one never writes into the next.
+	single := make([]string, 0, len(claims))
 	for k, v := range claims {
 		switch x := v.(type) {
 		case nil:
@@ -162,7 +165,9 @@ func attributes(claims map[string]any) map[string][]string {
 			}
 			out[k] = vals
 		default:
-			out[k] = []string{attrString(x)}
+			i := len(single)
+			single = append(single, attrString(x))
+			out[k] = single[i : i+1 : i+1]
 		}
 	}
 	return out

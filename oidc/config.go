@@ -55,7 +55,7 @@ const (
 	DefaultTimeout                = 10 * time.Second
 	DefaultMetadataMaxAge         = 24 * time.Hour
 	DefaultJWKSMaxAge             = 24 * time.Hour
-	DefaultJWKSMinRefetchInterval = time.Minute
+	DefaultJWKSMinRefetchInterval = 5 * time.Second
 	DefaultMaxResponseBytes       = 1 << 20
 )
 
@@ -224,7 +224,22 @@ type Config struct {
 	// again; DefaultJWKSMaxAge when zero.
 	JWKSMaxAge time.Duration
 	// JWKSMinRefetchInterval is the least time between two JWKS fetches
-	// caused by unknown key IDs; DefaultJWKSMinRefetchInterval when zero.
+	// caused by unknown key IDs (counted from the last fetch of any kind),
+	// and the wait before a failed discovery or JWKS refresh is tried
+	// again; DefaultJWKSMinRefetchInterval (5 seconds) when zero.
+	//
+	// It is the longest a key rotation can break logins: a provider that
+	// starts signing with a new key just after the connection fetched the
+	// JWKS has its tokens refused (ReasonUntrustedKey, saying when the
+	// next refetch is allowed) until this much time has passed since that
+	// fetch; the first login after it refetches and succeeds. The bound
+	// can be short because ID tokens reach Complete only from the token
+	// endpoint, over TLS, in answer to this client's authenticated
+	// request: a browser cannot hand the connection tokens with made-up
+	// key IDs. Even so, a flood of unknown key IDs (a misbehaving
+	// provider, or a host that verifies tokens from elsewhere with
+	// VerifyIDToken) costs the provider at most one JWKS fetch per
+	// interval, shared by all the logins waiting for it.
 	JWKSMinRefetchInterval time.Duration
 
 	// FlowLifetime bounds the time between Begin and Complete;

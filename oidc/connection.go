@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/client/rp"
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"golang.org/x/oauth2"
@@ -33,7 +32,6 @@ type Connection struct {
 	cfg      Config
 	mapping  sso.AttributeMap
 	algs     []string
-	joseAlgs []jose.SignatureAlgorithm
 	key      *clientKey
 	client   *http.Client
 	maxBytes int64
@@ -52,6 +50,10 @@ type provider struct {
 	meta *Metadata
 	rp   rp.RelyingParty
 	keys *refresh.Source[*keySet] // the JWKS at meta.JWKSURI
+	// authPrefix is the authorization URL up to the parameters that
+	// change per login: the endpoint with client_id, redirect_uri,
+	// response_type and scope, encoded once.
+	authPrefix string
 }
 
 // relyingParty gives zitadel's OAuth-only relying party the userinfo and
@@ -111,9 +113,6 @@ func New(cfg Config) (*Connection, error) {
 		key:      p.key,
 		maxBytes: cfg.MaxResponseBytes,
 		replay:   cfg.ReplayCache,
-	}
-	for _, a := range c.algs {
-		c.joseAlgs = append(c.joseAlgs, jose.SignatureAlgorithm(a))
 	}
 	if c.replay == nil {
 		c.replay = sso.NewMemoryReplayCache(sso.MemoryOptions{Now: cfg.Now})
@@ -223,6 +222,9 @@ func cached[T comparable](c *Connection, maxAge time.Duration, failed string, fe
 // waitError turns an error of a refresh.Source into an *sso.Error: the
 // fetch's own errors are; an ended ctx means the caller gave up waiting.
 func (c *Connection) waitError(ctx context.Context, err error, what string) error {
+	if err == nil {
+		return nil // before se, whose address escapes: no allocation per login
+	}
 	var se *sso.Error
 	switch {
 	case err == nil || errors.As(err, &se):
@@ -284,6 +286,12 @@ func (c *Connection) newProvider(m *Metadata, prev *provider) (*provider, error)
 		return nil, &sso.Error{Op: "oidc.New", Reason: sso.ReasonInvalidConfig, Connection: c.cfg.ID, Detail: "cannot build the relying party", Err: err}
 	}
 	p := &provider{meta: m, rp: relyingParty{RelyingParty: r, userinfo: m.UserinfoEndpoint, endSession: m.EndSessionEndpoint}}
+	sep := "?"
+	if strings.Contains(m.AuthorizationEndpoint, "?") {
+		sep = "&"
+	}
+	p.authPrefix = m.AuthorizationEndpoint + sep + url.Values{"response_type": {"code"}, "client_id": {oc.ClientID},
+		"redirect_uri": {oc.RedirectURL}, "scope": {strings.Join(oc.Scopes, " ")}}.Encode()
 	if prev != nil && prev.meta.JWKSURI == m.JWKSURI {
 		p.keys = prev.keys
 	} else if p.keys, err = c.newKeySource(m.JWKSURI); err != nil {
@@ -334,24 +342,40 @@ func (c *Connection) Begin(ctx context.Context, req sso.BeginRequest) (*sso.Step
 	now := c.cfg.Now()
 	f := &sso.Flow{ID: state, Connection: c.cfg.ID, Nonce: nonce, Verifier: verifier,
 		ReturnTo: returnTo, LoginHint: req.LoginHint, Data: req.FlowData, Created: now, Expires: now.Add(c.cfg.FlowLifetime)}
-	opts := []rp.AuthURLOpt{
-		rp.WithCodeChallenge(zoidc.NewSHACodeChallenge(verifier)),
-		rp.AuthURLOpt(rp.WithURLParam("nonce", nonce)),
-	}
-	if h := req.LoginHint; h != "" && len(h) <= maxLoginHint {
-		opts = append(opts, rp.AuthURLOpt(rp.WithURLParam("login_hint", h)))
-	}
-	if req.ForceAuthn {
-		opts = append(opts, rp.WithPrompt("login"))
-	}
-	if len(c.cfg.ACRValues) > 0 {
-		opts = append(opts, rp.AuthURLOpt(rp.WithURLParam("acr_values", strings.Join(c.cfg.ACRValues, " "))))
-	}
-	u := rp.AuthURL(state, p.rp, opts...)
 	if err := flowstate.Of(req.Flows, c.cfg.StateStore, req.Binding).Save(ctx, f); err != nil {
 		return nil, err
 	}
-	return &sso.Step{Kind: sso.StepRedirect, URL: u, State: state, Expires: f.Expires}, nil
+	return &sso.Step{Kind: sso.StepRedirect, URL: c.authURL(p, state, nonce, verifier, req), State: state, Expires: f.Expires}, nil
+}
+
+// authURL returns the authorization request of one login: the provider's
+// fixed prefix, then state, nonce, the PKCE S256 challenge of verifier
+// and, as req asks, login_hint, prompt=login and acr_values.
+func (c *Connection) authURL(p *provider, state, nonce, verifier string, req sso.BeginRequest) string {
+	sum := sha256.Sum256([]byte(verifier))
+	var b strings.Builder
+	b.Grow(len(p.authPrefix) + 200)
+	b.WriteString(p.authPrefix)
+	add := func(k, v string) {
+		b.WriteByte('&')
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(v))
+	}
+	add("state", state)
+	add("nonce", nonce)
+	add("code_challenge", base64.RawURLEncoding.EncodeToString(sum[:]))
+	add("code_challenge_method", "S256")
+	if h := req.LoginHint; h != "" && len(h) <= maxLoginHint {
+		add("login_hint", h)
+	}
+	if req.ForceAuthn {
+		add("prompt", "login")
+	}
+	if len(c.cfg.ACRValues) > 0 {
+		add("acr_values", strings.Join(c.cfg.ACRValues, " "))
+	}
+	return b.String()
 }
 
 // Tokens are the tokens of a completed login. The host needs IDToken for
@@ -421,7 +445,7 @@ func (c *Connection) CompleteWithTokens(ctx context.Context, req sso.CompleteReq
 	if err != nil {
 		return nil, nil, err
 	}
-	rawID, _ := tok.Extra("id_token").(string)
+	rawID := tok.IDToken
 	if rawID == "" {
 		return fail(sso.ReasonTokenExchangeFailed, "the token response has no id_token; check that the client may use the openid scope", nil)
 	}
@@ -471,8 +495,8 @@ func (c *Connection) CompleteWithTokens(ctx context.Context, req sso.CompleteReq
 	}
 	id.IDToken = sso.Secret(rawID)
 	toks := &Tokens{IDToken: sso.Secret(rawID), AccessToken: sso.Secret(tok.AccessToken), RefreshToken: sso.Secret(tok.RefreshToken), Claims: idt}
-	if ei, ok := tok.Extra("expires_in").(float64); ok && ei > 0 {
-		toks.Expiry = now.Add(time.Duration(ei) * time.Second)
+	if d := tok.expiresIn(); d > 0 {
+		toks.Expiry = now.Add(d)
 	}
 	return id, toks, nil
 }
@@ -490,36 +514,6 @@ func (c *Connection) checkCallbackIssuer(q url.Values, m *Metadata) error {
 			Detail: "the provider advertises authorization_response_iss_parameter_supported but the callback has no iss parameter (RFC 9207)", Expected: c.cfg.Issuer}
 	}
 	return nil
-}
-
-// exchange redeems the code at the token endpoint with zitadel's rp.
-func (c *Connection) exchange(ctx context.Context, p *provider, code, verifier string, now time.Time) (*oauth2.Token, error) {
-	const op = "oidc.Complete"
-	// The client's own timeout may be absent (Config.HTTPClient): bound
-	// the request here too.
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
-	opts := []rp.CodeExchangeOpt{rp.WithCodeVerifier(verifier)}
-	if c.key != nil {
-		jti, err := token.Random(c.cfg.Rand, 16)
-		if err != nil {
-			return nil, err
-		}
-		aud := c.cfg.AssertionAudience
-		if aud == "" {
-			aud = p.meta.TokenEndpoint
-		}
-		a, err := c.key.assertion(c.cfg.ClientID, aud, jti, now)
-		if err != nil {
-			return nil, &sso.Error{Op: op, Reason: sso.ReasonInternal, Connection: c.cfg.ID, Detail: "cannot sign the client assertion", Err: err}
-		}
-		opts = append(opts, rp.WithClientAssertionJWT(a))
-	}
-	toks, err := rp.CodeExchange[*zoidc.IDTokenClaims](ctx, code, p.rp, opts...)
-	if err != nil {
-		return nil, c.exchangeError(err)
-	}
-	return toks.Token, nil
 }
 
 func (c *Connection) exchangeError(err error) error {
@@ -597,11 +591,11 @@ func (c *Connection) wantsUserinfo(p *provider, claims map[string]any) bool {
 
 // userinfo calls the userinfo endpoint with zitadel's rp.Userinfo, which
 // also checks that its sub equals the ID token's.
-func (c *Connection) userinfo(ctx context.Context, p *provider, tok *oauth2.Token, sub string) (map[string]any, error) {
+func (c *Connection) userinfo(ctx context.Context, p *provider, tok *tokenResponse, sub string) (map[string]any, error) {
 	const op = "oidc.Complete"
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	ui, err := rp.Userinfo[claimMap](ctx, tok.AccessToken, tok.Type(), sub, p.rp)
+	ui, err := rp.Userinfo[claimMap](ctx, tok.AccessToken, tok.tokenType(), sub, p.rp)
 	if err != nil {
 		var oe *zoidc.Error
 		var se *json.SyntaxError

@@ -122,3 +122,38 @@ func TestProviderPicker(t *testing.T) {
 		t.Fatalf("second Metadata: %v, %d discoveries", err, e.op.Stats().Discovery)
 	}
 }
+
+// TestAuthorizationURL: the authorization request carries each parameter
+// once, the fixed ones encoded when the provider was loaded and the
+// per-login ones appended; an endpoint with a query of its own keeps it.
+func TestAuthorizationURL(t *testing.T) {
+	e := newEnv(t, oidctest.Config{}, func(c *oidc.Config) { c.ACRValues = []string{"mfa", "phr"} })
+	step, err := e.conn.Begin(context.Background(), sso.BeginRequest{Binding: e.binding, LoginHint: "a b@example.com", ForceAuthn: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(step.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	want := map[string]string{"response_type": "code", "client_id": clientID, "redirect_uri": redirectURL, "scope": "openid email profile",
+		"state": step.State, "code_challenge_method": "S256", "login_hint": "a b@example.com", "prompt": "login", "acr_values": "mfa phr"}
+	for k, v := range want {
+		if len(q[k]) != 1 || q[k][0] != v {
+			t.Errorf("%s = %q; want %q", k, q[k], v)
+		}
+	}
+	for _, k := range []string{"nonce", "code_challenge"} {
+		if len(q[k]) != 1 || len(q[k][0]) != 43 {
+			t.Errorf("%s = %q", k, q[k])
+		}
+	}
+	if len(q) != len(want)+2 {
+		t.Errorf("parameters %v", q)
+	}
+	// The provider accepts it: PKCE, nonce and state check out.
+	if _, err := e.login("alice-0001"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -6,10 +6,12 @@
 // /.well-known/openid-configuration document is fetched on first use and
 // refreshed daily) or by hand with all endpoints. Every login uses PKCE
 // (S256), a random state that is the handle of the server-side [sso.Flow]
-// bound to the browser, and a random nonce. The code exchange and the
-// authorization URL are built with github.com/zitadel/oidc/v3's rp package;
-// the ID token is verified by this package because the checks ssokit
-// requires go further than zitadel's verifier:
+// bound to the browser, and a random nonce. This package writes the
+// authorization URL and the code exchange itself, each in one pass (the
+// fixed parameters encoded once per provider), and verifies the ID token
+// itself, decoding each part once, because the checks ssokit requires go
+// further than zitadel's verifier; github.com/zitadel/oidc/v3 provides the
+// discovery document's types and the userinfo call:
 //
 //   - The signature is checked against the provider's JWKS, cached. A token
 //     signed with an unknown key ID causes at most one refetch per

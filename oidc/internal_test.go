@@ -10,11 +10,17 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/oauth2"
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/oidc/oidctest"
@@ -105,6 +111,14 @@ func TestParseJWKSSkipsUnusableKeys(t *testing.T) {
 		t.Fatal("JWKS without keys accepted")
 	}
 	// Candidates match kid, alg and key type.
+	candidates := func(keys []jose.JSONWebKey, kid, alg string) (out []jose.JSONWebKey) {
+		for i := range keys {
+			if candidate(&keys[i], kid, alg) {
+				out = append(out, keys[i])
+			}
+		}
+		return out
+	}
 	if c := candidates(keys, "sig", "ES256"); len(c) != 0 {
 		t.Fatalf("RSA key offered for ES256: %v", c)
 	}
@@ -168,12 +182,15 @@ func TestUnknownKeyAfterAnotherLoginsRefetch(t *testing.T) {
 	if err := p.keys.RefreshLimited(ctx, c.cfg.JWKSMinRefetchInterval); err != nil { // another login's refetch
 		t.Fatal(err)
 	}
-	jws, err := jose.ParseSigned(op.Sign(op.Claims("app", "alice-0001", "n")), c.joseAlgs)
+	tok := op.Sign(op.Claims("app", "alice-0001", "n"))
+	jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := jws.Signatures[0].Header
-	if _, err := c.verifyWith(ctx, jws, h.KeyID, h.Algorithm, p.keys, old); err != nil {
+	dot := strings.LastIndexByte(tok, '.')
+	s := signedInput{input: tok[:dot], sig: jws.Signatures[0].Signature, alg: h.Algorithm}
+	if err := c.verifyWith(ctx, s, h.KeyID, p.keys, old); err != nil {
 		t.Fatalf("verify from the old snapshot: %v", err)
 	}
 	if n := c.JWKSFetches(); n != 2 {
@@ -221,5 +238,139 @@ func TestParseClientKey(t *testing.T) {
 		case tc.fail == "" && (k.alg != tc.alg || len(k.kid) != 43):
 			t.Errorf("%s: alg %s kid %q", name, k.alg, k.kid)
 		}
+	}
+}
+
+// TestSignedInputVerify checks ssokit's signature check for every
+// algorithm the allow-list may name against signatures made by go-jose: it
+// accepts them with the right key, and refuses a changed input, a changed
+// signature, a key of another type and an ECDSA key on another curve.
+func TestSignedInputVerify(t *testing.T) {
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	p521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	edPub, edPriv, _ := ed25519.GenerateKey(rand.Reader)
+	type keyPair struct {
+		priv any
+		pub  any
+	}
+	keys := map[string]keyPair{
+		"RS256": {rsaKey, &rsaKey.PublicKey}, "RS384": {rsaKey, &rsaKey.PublicKey}, "RS512": {rsaKey, &rsaKey.PublicKey},
+		"PS256": {rsaKey, &rsaKey.PublicKey}, "PS384": {rsaKey, &rsaKey.PublicKey}, "PS512": {rsaKey, &rsaKey.PublicKey},
+		"ES256": {p256, &p256.PublicKey}, "ES384": {p384, &p384.PublicKey}, "ES512": {p521, &p521.PublicKey},
+		"EdDSA": {edPriv, edPub},
+	}
+	if len(keys) != len(defaultAlgs) {
+		t.Fatalf("test covers %d algorithms, the allow-list has %d", len(keys), len(defaultAlgs))
+	}
+	others := []any{&rsaKey.PublicKey, &p256.PublicKey, &p384.PublicKey, &p521.PublicKey, edPub}
+	for _, alg := range defaultAlgs {
+		kp := keys[alg]
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: kp.priv}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj, err := signer.Sign([]byte(`{"sub":"alice"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := obj.CompactSerialize()
+		dot := strings.LastIndexByte(tok, '.')
+		s := signedInput{input: tok[:dot], sig: obj.Signatures[0].Signature, alg: alg}
+		if !s.verify(kp.pub) {
+			t.Errorf("%s: go-jose's signature refused", alg)
+		}
+		changed := s
+		changed.input = tok[:dot-1] + "x"
+		if changed.verify(kp.pub) {
+			t.Errorf("%s: a changed signing input accepted", alg)
+		}
+		flipped := s
+		flipped.sig = slices.Clone(s.sig)
+		flipped.sig[len(flipped.sig)/2] ^= 1
+		if flipped.verify(kp.pub) {
+			t.Errorf("%s: a changed signature accepted", alg)
+		}
+		if short := (signedInput{input: s.input, sig: s.sig[:len(s.sig)-1], alg: alg}); short.verify(kp.pub) {
+			t.Errorf("%s: a truncated signature accepted", alg)
+		}
+		for _, o := range others {
+			if _, ed := o.(ed25519.PublicKey); ed && alg == "EdDSA" || !ed && o == kp.pub {
+				continue
+			}
+			if s.verify(o) {
+				t.Errorf("%s: verified with a %T", alg, o)
+			}
+		}
+	}
+	if (signedInput{input: "a.b", sig: []byte{1}, alg: "HS256"}).verify(&rsaKey.PublicKey) {
+		t.Error("HS256 verified")
+	}
+}
+
+// TestTokenRoundTrip reads token endpoint answers as golang.org/x/oauth2
+// read them: JSON or form-encoded bodies, expires_in as a number or a
+// string, error codes with any status, and no access token refused.
+func TestTokenRoundTrip(t *testing.T) {
+	var ctype, body string
+	var status int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", ctype)
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	c := &Connection{client: srv.Client()}
+	for name, tc := range map[string]struct {
+		ctype, body string
+		status      int
+		access, id  string
+		expires     time.Duration
+		code        string // the RetrieveError's code; "-" for another error
+	}{
+		"JSON":                  {"application/json", `{"access_token":"at","token_type":"bearer","id_token":"x.y.z","expires_in":3600}`, 200, "at", "x.y.z", time.Hour, ""},
+		"expires_in string":     {"application/json; charset=utf-8", `{"access_token":"at","expires_in":"60"}`, 200, "at", "", time.Minute, ""},
+		"form encoded":          {"application/x-www-form-urlencoded", `access_token=at&id_token=a.b.c&expires_in=5`, 200, "at", "a.b.c", 5 * time.Second, ""},
+		"text/plain":            {"text/plain", `access_token=at`, 200, "at", "", 0, ""},
+		"error with 400":        {"application/json", `{"error":"invalid_grant","error_description":"used"}`, 400, "", "", 0, "invalid_grant"},
+		"error with 200":        {"application/json", `{"error":"invalid_client"}`, 200, "", "", 0, "invalid_client"},
+		"form error":            {"application/x-www-form-urlencoded", `error=access_denied`, 400, "", "", 0, "access_denied"},
+		"500 without JSON":      {"text/html", `<h1>down</h1>`, 500, "", "", 0, ""},
+		"no access token":       {"application/json", `{"id_token":"x.y.z"}`, 200, "", "", 0, "-"},
+		"not JSON":              {"application/json", `{"access_token":`, 200, "", "", 0, "-"},
+		"expires_in not number": {"application/json", `{"access_token":"at","expires_in":"soon"}`, 200, "", "", 0, "-"},
+	} {
+		ctype, body, status = tc.ctype, tc.body, tc.status
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, nil)
+		tok, err := c.tokenRoundTrip(req)
+		var re *oauth2.RetrieveError
+		switch {
+		case tc.access != "":
+			if err != nil || tok.AccessToken != tc.access || tok.IDToken != tc.id || tok.expiresIn() != tc.expires {
+				t.Errorf("%s: %+v, %v", name, tok, err)
+			}
+		case tc.code == "-":
+			if err == nil || errors.As(err, &re) {
+				t.Errorf("%s: %+v, %v; want an error that is no RetrieveError", name, tok, err)
+			}
+		default:
+			if !errors.As(err, &re) || re.ErrorCode != tc.code || re.Response.StatusCode != tc.status {
+				t.Errorf("%s: %+v, %v; want a RetrieveError with code %q", name, tok, err, tc.code)
+			}
+		}
+	}
+	if got := (&tokenResponse{AccessToken: "x", TokenType: "bearer"}).tokenType(); got != "Bearer" {
+		t.Errorf("token type %q", got)
+	}
+}
+
+// TestAttributesAreIndependent: single-valued attributes share storage,
+// but a host appending to one never changes another.
+func TestAttributesAreIndependent(t *testing.T) {
+	a := attributes(map[string]any{"a": "1", "b": "2", "c": json.Number("3"), "g": []any{"x", "y"}, "n": nil})
+	a["a"] = append(a["a"], "more")
+	if len(a) != 4 || a["b"][0] != "2" || a["c"][0] != "3" || len(a["b"]) != 1 || strings.Join(a["g"], ",") != "x,y" {
+		t.Fatalf("attributes %v", a)
 	}
 }

@@ -90,24 +90,11 @@ func parseJWKS(b []byte) (keys []jose.JSONWebKey, skipped int, err error) {
 	return keys, skipped, nil
 }
 
-// candidates returns the keys that may have signed a token with kid and
-// alg: the key with that ID, or, for a token without kid, every key whose
-// type suits alg.
-func candidates(keys []jose.JSONWebKey, kid, alg string) []jose.JSONWebKey {
-	var out []jose.JSONWebKey
-	for _, k := range keys {
-		if kid != "" && k.KeyID != kid {
-			continue
-		}
-		if k.Algorithm != "" && k.Algorithm != alg {
-			continue
-		}
-		if !keyFitsAlg(k, alg) {
-			continue
-		}
-		out = append(out, k)
-	}
-	return out
+// candidate reports whether k may have signed a token with kid and alg:
+// it has that key ID (any key, for a token without kid), no other
+// algorithm, and a type that suits alg.
+func candidate(k *jose.JSONWebKey, kid, alg string) bool {
+	return (kid == "" || k.KeyID == kid) && (k.Algorithm == "" || k.Algorithm == alg) && keyFitsAlg(*k, alg)
 }
 
 func keyFitsAlg(k jose.JSONWebKey, alg string) bool {

@@ -263,3 +263,41 @@ func TestSPKeyRollover(t *testing.T) {
 		SignAuthnRequests: true, SPKeys: []saml.KeyPair{next}, Now: func() time.Time { return t0 }})
 	wantReason(t, err, sso.ReasonInvalidConfig)
 }
+
+// TestAuthnRequestMatchesGosaml2: the AuthnRequest Begin writes straight
+// to bytes is, element for element and attribute for attribute, the one
+// gosaml2 builds, for every option that changes it and for values that
+// need escaping.
+func TestAuthnRequestMatchesGosaml2(t *testing.T) {
+	for name, tc := range map[string]struct {
+		mod   func(*saml.Config)
+		force bool
+		hint  string
+	}{
+		"plain":         {},
+		"ForceAuthn":    {force: true},
+		"login hint":    {mod: func(c *saml.Config) { c.SendLoginHint = true }, hint: `o'brien&<sons>@example.com`},
+		"NameID format": {mod: func(c *saml.Config) { c.NameIDFormat = saml.NameIDFormatPersistent }},
+		"authn context": {mod: func(c *saml.Config) {
+			c.RequestedAuthnContext = []string{"urn:a", "urn:b&c"}
+			c.RequestedAuthnComparison = "minimum"
+		}},
+		"escaped ACS URL": {mod: func(c *saml.Config) { c.ACSURL = "https://app.example.test/saml/c1/acs?x=1&y=\"2\"<>" }},
+		"everything": {mod: func(c *saml.Config) {
+			c.NameIDFormat, c.RequestedAuthnContext = saml.NameIDFormatEmailAddress, []string{"urn:x"}
+		}, force: true, hint: "a@example.com"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, samltest.Config{}, tc.mod)
+			want, got, err := saml.AuthnRequests(e.sp, t0, tc.force, tc.hint)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws, _ := want.WriteToString()
+			gs, _ := got.WriteToString()
+			if ws != gs {
+				t.Fatalf("written:\n%s\ngosaml2:\n%s", gs, ws)
+			}
+		})
+	}
+}

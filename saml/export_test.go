@@ -1,9 +1,11 @@
 package saml
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/xml"
+	"time"
 
 	"github.com/beevik/etree"
 	"github.com/ssokit/sso"
@@ -69,4 +71,34 @@ func VerifiesInPlace(sp *ServiceProvider, raw []byte, signedResponse bool) error
 	}
 	_, err = verifyInPlace(sp.state().certs[0], el, nil)
 	return err
+}
+
+// AuthnRequests returns the AuthnRequest gosaml2 builds for sp (with the
+// ForceAuthn and login hint additions Begin used to make to it) and the
+// one Begin writes, with the same ID and instant, both as documents.
+func AuthnRequests(sp *ServiceProvider, now time.Time, forceAuthn bool, hint string) (gosaml2, written *etree.Document, err error) {
+	st := sp.state()
+	gosaml2, err = st.gosp.BuildAuthRequestDocumentNoSig()
+	if err != nil {
+		return nil, nil, err
+	}
+	root := gosaml2.Root()
+	id := root.SelectAttrValue("ID", "")
+	root.CreateAttr("IssueInstant", now.UTC().Format(issueInstantFormat))
+	if forceAuthn {
+		root.CreateAttr("ForceAuthn", "true")
+	}
+	if hint != "" {
+		subj := root.CreateElement("saml:Subject")
+		subj.CreateElement("saml:NameID").SetText(hint)
+		root.RemoveChild(subj)
+		root.InsertChildAt(1, subj)
+	}
+	var b bytes.Buffer
+	st.writeAuthnRequest(&b, authnRequest{id: id, now: now, forceAuthn: forceAuthn, loginHint: hint})
+	written = etree.NewDocument()
+	if err := written.ReadFromBytes(b.Bytes()); err != nil {
+		return nil, nil, err
+	}
+	return gosaml2, written, nil
 }

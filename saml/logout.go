@@ -13,7 +13,6 @@ import (
 	"io"
 	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
@@ -167,13 +166,29 @@ func signXML(k *spKey, el *etree.Element) (*etree.Element, error) {
 	return out, nil
 }
 
-// flaters holds DEFLATE writers for reuse: a new one allocates about
-// 600 KB, and every SP-initiated login (including every anonymous start)
-// deflates its AuthnRequest.
-var flaters = sync.Pool{New: func() any {
-	fw, _ := flate.NewWriter(nil, flate.BestSpeed)
-	return fw
-}}
+// deflateStored returns b as a DEFLATE stream (RFC 1951) of stored
+// blocks: valid input for every inflater, as the HTTP-Redirect binding
+// requires, without compressing. A compressor costs more per login than
+// everything else Begin does (Huffman tables for a 600-byte message), and
+// saves only a few hundred bytes of URL, far below what browsers and IdPs
+// accept.
+func deflateStored(b []byte) []byte {
+	const maxBlock = 1<<16 - 1
+	out := make([]byte, 0, len(b)+5*(len(b)/maxBlock+1))
+	for {
+		n := min(len(b), maxBlock)
+		final := byte(0)
+		if n == len(b) {
+			final = 1 // BFINAL; BTYPE 00 (stored)
+		}
+		out = append(out, final, byte(n), byte(n>>8), ^byte(n), ^byte(n>>8))
+		out = append(out, b[:n]...)
+		b = b[n:]
+		if final == 1 {
+			return out
+		}
+	}
+}
 
 // redirectURL encodes msg for the HTTP-Redirect binding (DEFLATE, base64)
 // and, with a key, signs the query (saml-bindings 3.4.4.1).
@@ -182,17 +197,12 @@ func redirectURL(target, param string, msg *etree.Element, relay string, k *spKe
 	if err != nil {
 		return "", err
 	}
-	var buf bytes.Buffer
-	fw := flaters.Get().(*flate.Writer)
-	defer flaters.Put(fw)
-	fw.Reset(&buf)
-	if _, err := fw.Write(b); err != nil {
-		return "", err
-	}
-	if err := fw.Close(); err != nil {
-		return "", err
-	}
-	q := param + "=" + url.QueryEscape(base64.StdEncoding.EncodeToString(buf.Bytes()))
+	return redirectURLBytes(target, param, b, relay, k)
+}
+
+// redirectURLBytes is redirectURL for a message already serialised.
+func redirectURLBytes(target, param string, b []byte, relay string, k *spKey) (string, error) {
+	q := param + "=" + url.QueryEscape(base64.StdEncoding.EncodeToString(deflateStored(b)))
 	if relay != "" {
 		q += "&RelayState=" + url.QueryEscape(relay)
 	}

@@ -1,6 +1,7 @@
 package saml
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/rsa"
@@ -421,26 +422,53 @@ func (sp *ServiceProvider) Begin(ctx context.Context, req sso.BeginRequest) (*ss
 	if st.sso.Location == "" {
 		return nil, sp.errorf(op, sso.ReasonInvalidConfig, "the IdP has no single sign-on URL (set IdPSSOURL or use metadata); this connection can only accept IdP-initiated logins", nil)
 	}
-	doc, err := st.gosp.BuildAuthRequestDocumentNoSig()
-	if err != nil {
-		return nil, sp.errorf(op, sso.ReasonInternal, "building the AuthnRequest failed", err)
+	now := sp.cfg.Now()
+	hint := ""
+	if sp.cfg.SendLoginHint {
+		hint = req.LoginHint
 	}
-	root := doc.Root()
-	requestID := root.SelectAttrValue("ID", "")
-	if req.ForceAuthn {
-		root.CreateAttr("ForceAuthn", "true")
-	}
-	if sp.cfg.SendLoginHint && req.LoginHint != "" {
-		subj := root.CreateElement("saml:Subject")
-		subj.CreateElement("saml:NameID").SetText(req.LoginHint)
-		root.RemoveChild(subj)
-		root.InsertChildAt(1, subj) // after Issuer, as the schema orders it
+	// A signed POST-binding request is built as an element tree, which the
+	// signature needs; every other request is written straight to bytes.
+	var xmlReq []byte
+	var requestID string
+	if signPost := st.sso.Binding == BindingHTTPPost && sp.cfg.SignAuthnRequests; signPost {
+		doc, err := st.gosp.BuildAuthRequestDocumentNoSig()
+		if err != nil {
+			return nil, sp.errorf(op, sso.ReasonInternal, "building the AuthnRequest failed", err)
+		}
+		root := doc.Root()
+		requestID = root.SelectAttrValue("ID", "")
+		if req.ForceAuthn {
+			root.CreateAttr("ForceAuthn", "true")
+		}
+		if hint != "" {
+			subj := root.CreateElement("saml:Subject")
+			subj.CreateElement("saml:NameID").SetText(hint)
+			root.RemoveChild(subj)
+			root.InsertChildAt(1, subj) // after Issuer, as the schema orders it
+		}
+		signed, err := signXML(sp.currentKey(now), root)
+		if err != nil {
+			return nil, sp.errorf(op, sso.ReasonInternal, "signing the AuthnRequest failed", err)
+		}
+		doc.SetRoot(signed)
+		if xmlReq, err = doc.WriteToBytes(); err != nil {
+			return nil, sp.errorf(op, sso.ReasonInternal, "writing the AuthnRequest failed", err)
+		}
+	} else {
+		var err error
+		if requestID, err = sp.newRequestID(); err != nil {
+			return nil, err
+		}
+		var b bytes.Buffer
+		b.Grow(1024)
+		st.writeAuthnRequest(&b, authnRequest{id: requestID, now: now, forceAuthn: req.ForceAuthn, loginHint: hint})
+		xmlReq = b.Bytes()
 	}
 	flowID, err := token.Random(sp.cfg.Rand, 24)
 	if err != nil {
 		return nil, err
 	}
-	now := sp.cfg.Now()
 	flow := &sso.Flow{
 		ID:         flowID,
 		Connection: sp.cfg.ID,
@@ -456,26 +484,15 @@ func (sp *ServiceProvider) Begin(ctx context.Context, req sso.BeginRequest) (*ss
 	}
 	step := &sso.Step{State: flowID, Expires: flow.Expires}
 	if st.sso.Binding == BindingHTTPPost {
-		if sp.cfg.SignAuthnRequests {
-			signed, err := signXML(sp.currentKey(now), root)
-			if err != nil {
-				return nil, sp.errorf(op, sso.ReasonInternal, "signing the AuthnRequest failed", err)
-			}
-			doc.SetRoot(signed)
-		}
-		b, err := doc.WriteToBytes()
-		if err != nil {
-			return nil, sp.errorf(op, sso.ReasonInternal, "writing the AuthnRequest failed", err)
-		}
 		step.Kind = sso.StepPostForm
 		step.URL = st.sso.Location
-		step.Form = map[string][]string{"SAMLRequest": {base64.StdEncoding.EncodeToString(b)}, "RelayState": {flowID}}
+		step.Form = map[string][]string{"SAMLRequest": {base64.StdEncoding.EncodeToString(xmlReq)}, "RelayState": {flowID}}
 	} else {
 		var key *spKey
 		if sp.cfg.SignAuthnRequests {
 			key = sp.currentKey(now)
 		}
-		u, err := redirectURL(st.sso.Location, "SAMLRequest", root, flowID, key)
+		u, err := redirectURLBytes(st.sso.Location, "SAMLRequest", xmlReq, flowID, key)
 		if err != nil {
 			return nil, sp.errorf(op, sso.ReasonInternal, "building the redirect URL failed", err)
 		}
@@ -483,8 +500,7 @@ func (sp *ServiceProvider) Begin(ctx context.Context, req sso.BeginRequest) (*ss
 		step.URL = u
 	}
 	if sp.cfg.Debug {
-		b, _ := doc.WriteToString()
-		sp.log.Info("saml: AuthnRequest", "connection", sp.cfg.ID, "request_id", requestID, "binding", st.sso.Binding, "url", st.sso.Location, "xml", b)
+		sp.log.Info("saml: AuthnRequest", "connection", sp.cfg.ID, "request_id", requestID, "binding", st.sso.Binding, "url", st.sso.Location, "xml", string(xmlReq))
 	}
 	return step, nil
 }

@@ -61,8 +61,8 @@ func NewClient(opts Options) *http.Client {
 		TLSHandshakeTimeout:    opts.Timeout / 2,
 		ResponseHeaderTimeout:  opts.Timeout,
 		ExpectContinueTimeout:  time.Second,
-		MaxIdleConns:           16,
-		MaxIdleConnsPerHost:    2,
+		MaxIdleConns:           MaxIdleConns,
+		MaxIdleConnsPerHost:    MaxIdleConnsPerHost,
 		IdleConnTimeout:        90 * time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
@@ -73,6 +73,20 @@ func NewClient(opts Options) *http.Client {
 		Timeout:       opts.Timeout,
 	}
 }
+
+// Idle connections a client keeps for reuse. Logins that run at the same
+// time each hold one connection to the provider's token endpoint while they
+// exchange their code; with HTTP/1.1 (what most token endpoints behind a
+// plain load balancer speak) a connection that finds no idle one to return
+// to is closed, and the next login pays a new TCP and TLS handshake. Up to
+// MaxIdleConnsPerHost logins in flight per provider host therefore open no
+// connection in steady state. Idle connections close after 90 seconds, so
+// the pool shrinks again when the load does; every connection, new or
+// reused, was dialled through the address check.
+const (
+	MaxIdleConnsPerHost = 32
+	MaxIdleConns        = 64
+)
 
 // hostKey carries the host name being dialled to the address check, for
 // error details.

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -388,5 +389,62 @@ func TestTLSVersionFloor(t *testing.T) {
 	tr := NewClient(Options{}).Transport.(*guard).base.(*http.Transport)
 	if tr.TLSClientConfig.MinVersion < tls.VersionTLS12 || tr.Proxy != nil {
 		t.Fatalf("MinVersion %x, Proxy set %v", tr.TLSClientConfig.MinVersion, tr.Proxy != nil)
+	}
+}
+
+// TestConcurrentRequestsReuseConnections runs 8 clients in parallel
+// against one HTTP/1.1 TLS host, as 8 logins at a time exchange their codes
+// at a token endpoint: once warm, they open no new connection, and every
+// connection they did open went through the address check.
+func TestConcurrentRequestsReuseConnections(t *testing.T) {
+	const clients = 8
+	var mu sync.Mutex
+	opened, checked := 0, 0
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(serveDoc))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			opened++
+			mu.Unlock()
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	c := NewClient(Options{RootCAs: pool, classify: func(netip.Addr) string {
+		mu.Lock()
+		checked++
+		mu.Unlock()
+		return "" // the loopback test server stands in for a public host
+	}})
+	run := func(perClient int) {
+		var wg sync.WaitGroup
+		for range clients {
+			wg.Go(func() {
+				for range perClient {
+					resp, err := Get(context.Background(), c, srv.URL, 0)
+					if err != nil || string(resp.Body) != doc {
+						t.Errorf("Get: %v", err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
+	count := func() (int, int) { mu.Lock(); defer mu.Unlock(); return opened, checked }
+	run(20) // warm up
+	warm, _ := count()
+	if warm < 1 || warm > MaxIdleConnsPerHost {
+		t.Fatalf("warm-up opened %d connections", warm)
+	}
+	run(100)
+	after, checks := count()
+	if after != warm {
+		t.Errorf("%d clients in steady state opened %d new connections in %d requests (MaxIdleConnsPerHost %d); want 0", clients, after-warm, clients*100, MaxIdleConnsPerHost)
+	}
+	if checks != after {
+		t.Errorf("%d connections opened, %d address checks; every connection must be checked", after, checks)
 	}
 }
