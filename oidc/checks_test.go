@@ -685,20 +685,28 @@ func TestIDTokenDecoding(t *testing.T) {
 // first login after that refetches and succeeds.
 func TestKeyRotationSoonAfterFetch(t *testing.T) {
 	e := newEnv(t, oidctest.Config{}, nil)
-	if _, err := e.login("alice-0001"); err != nil { // fetches the JWKS now
+	first, err := e.login("alice-0001") // fetches the JWKS now
+	if err != nil {
 		t.Fatal(err)
+	}
+	if first.SignedBy != e.op.KeyID() {
+		t.Fatalf("SignedBy = %q; want the provider's key ID %q", first.SignedBy, e.op.KeyID())
 	}
 	if oidc.DefaultJWKSMinRefetchInterval > 5*time.Second {
 		t.Fatalf("DefaultJWKSMinRefetchInterval is %v; a rotation would break logins that long", oidc.DefaultJWKSMinRefetchInterval)
 	}
 	e.clock.Advance(time.Second)
-	e.op.RotateKey()
+	newKid := e.op.RotateKey()
 	e.clock.Advance(time.Second)
-	_, err := e.login("alice-0001")
+	_, err = e.login("alice-0001")
 	wantReason(t, err, sso.ReasonUntrustedKey) // 2 s after the fetch: within the bound
 	e.clock.Advance(oidc.DefaultJWKSMinRefetchInterval - 2*time.Second)
-	if _, err := e.login("alice-0001"); err != nil {
+	id, err := e.login("alice-0001")
+	if err != nil {
 		t.Fatalf("login %v after the fetch: %v", oidc.DefaultJWKSMinRefetchInterval, err)
+	}
+	if id.SignedBy != newKid || newKid == first.SignedBy {
+		t.Fatalf("after the rotation SignedBy = %q; want the new key ID %q", id.SignedBy, newKid)
 	}
 	if n := e.op.Stats().JWKS; n != 2 {
 		t.Fatalf("JWKS fetched %d times; want 2", n)

@@ -494,6 +494,7 @@ func (c *Connection) CompleteWithTokens(ctx context.Context, req sso.CompleteReq
 		id.AuthTime = idt.AuthTime
 	}
 	id.IDToken = sso.Secret(rawID)
+	id.SignedBy = idt.KeyID
 	toks := &Tokens{IDToken: sso.Secret(rawID), AccessToken: sso.Secret(tok.AccessToken), RefreshToken: sso.Secret(tok.RefreshToken), Claims: idt}
 	if d := tok.expiresIn(); d > 0 {
 		toks.Expiry = now.Add(d)

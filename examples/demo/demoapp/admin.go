@@ -106,6 +106,9 @@ type adminConn struct {
 	Guides          []guide
 	IdP             []setupValue
 	Certificates    []certBadge
+	// KeyOfLastLogin names the provider key (OpenID Connect kid) that
+	// signed the latest login, and KeyOfLastLoginAgo when.
+	KeyOfLastLogin, KeyOfLastLoginAgo string
 	Checklist       []checkItem
 	Ready           bool
 	// SAML connections: the metadata form, its report and the candidate.
@@ -424,8 +427,9 @@ func badgeOf(c saml.CertificateInfo, now time.Time) certBadge {
 }
 
 // markLastSigner marks, among c's certificates, the one that signed the
-// connection's latest successful login (recent is newest first), so that
-// during a rollover the administrator sees which certificate the IdP uses.
+// connection's latest successful login (recent is newest first), or for
+// OpenID Connect names its key ID, so that during a rollover the
+// administrator sees which key the IdP uses.
 func markLastSigner(c *adminConn, recent []sso.Event, now time.Time) {
 	for _, e := range recent {
 		if e.Connection != c.ID || (e.Type != sso.EventLoginSucceeded && e.Type != sso.EventTestLogin) || e.Attrs[sso.AttrSignedBy] == "" {
@@ -435,6 +439,9 @@ func markLastSigner(c *adminConn, recent []sso.Event, now time.Time) {
 			if c.Certificates[i].SHA256 == e.Attrs[sso.AttrSignedBy] {
 				c.Certificates[i].SignedLast, c.Certificates[i].SignedLastAgo = e.Time, relative(e.Time, now)
 			}
+		}
+		if c.Protocol == sso.ProtocolOIDC {
+			c.KeyOfLastLogin, c.KeyOfLastLoginAgo = e.Attrs[sso.AttrSignedBy], relative(e.Time, now)
 		}
 		return
 	}
@@ -1222,6 +1229,7 @@ var adminTmpl = template.Must(template.New("admin").Funcs(funcs).Parse(layoutHea
 <details class="idp"><summary>What the application knows about the identity provider</summary>
 <dl class="values">{{range .IdP}}<div><dt>{{.Label}}</dt><dd><code class="value">{{.Value}}</code></dd></div>{{end}}</dl>
 </details>
+{{if .KeyOfLastLogin}}<p class="certs" id="key-of-last-login-{{.ID}}">The latest login was signed with the provider's key <code>{{.KeyOfLastLogin}}</code> ({{.KeyOfLastLoginAgo}}).</p>{{end}}
 {{if .Certificates}}<p class="certs">Signing certificates: {{range .Certificates}}<span class="badge badge-{{.Class}}" title="SHA-1 {{.SHA1}}">{{.Subject}}: {{.Text}}{{if not .SignedLast.IsZero}}; signed the last login ({{.SignedLastAgo}}){{end}}</span> {{end}}</p>{{end}}
 {{with .Ops.HeldBack}}<div class="candidate" id="held-back-{{$c.ID}}" role="region" aria-labelledby="held-back-title-{{$c.ID}}">
 <h4 id="held-back-title-{{$c.ID}}">New IdP certificates held back</h4>

@@ -267,6 +267,10 @@ func TestSmartPrOIDC(t *testing.T) {
 	wantBody(t, p, "We could not log you in with this email address and password", `value="newsdesk-oidc"`)
 	wantRedirect(t, b.post("/login", form("email", "ned@newsdesk.example", "password", "ned-pw")), "/")
 	b.mustMe("ned@newsdesk.example")
+	// Nina's SSO login; the administrator's page names the key that signed it.
+	nina := newBrowser(t, a)
+	wantRedirect(t, nina.oidcLogin(nina.post("/login", form("email", "nina@newsdesk.example")), "nina"), "/")
+	wantBody(t, b.get("/admin/newsdesk"), `id="key-of-last-login-newsdesk-oidc"`, "<code>"+a.mocks.oidc.KeyID()+"</code>")
 	// Logout ends the session.
 	wantRedirect(t, b.post("/logout", nil), "/")
 	if b.me() != nil {
