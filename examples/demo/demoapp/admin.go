@@ -109,8 +109,8 @@ type adminConn struct {
 	// KeyOfLastLogin names the provider key (OpenID Connect kid) that
 	// signed the latest login, and KeyOfLastLoginAgo when.
 	KeyOfLastLogin, KeyOfLastLoginAgo string
-	Checklist       []checkItem
-	Ready           bool
+	Checklist                         []checkItem
+	Ready                             bool
 	// SAML connections: the metadata form, its report and the candidate.
 	SAML      bool
 	Report    *saml.Report
