@@ -283,4 +283,3 @@ func (c *Client) LoginLDAP(email, password string) *Attempt {
 	c.finish(a, c.app(a, http.MethodPost, AppOrigin+u.Path, url.Values{"email": {email}, "password": {password}}, ""))
 	return a
 }
-
