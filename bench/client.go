@@ -283,3 +283,14 @@ func (c *Client) LoginLDAP(email, password string) *Attempt {
 	c.finish(a, c.app(a, http.MethodPost, AppOrigin+u.Path, url.Values{"email": {email}, "password": {password}}, ""))
 	return a
 }
+
+// loginAs runs one login of user i through the handler.
+func loginAs(c *Client, proto sso.Protocol, i int, tamper bool) *Attempt {
+	switch proto {
+	case sso.ProtocolSAML:
+		return c.LoginSAML(UserEmail(i, SAMLDomain), tamper)
+	case sso.ProtocolOIDC:
+		return c.LoginOIDC(UserEmail(i, OIDCDomain))
+	}
+	return c.LoginLDAP("alice@"+LDAPDomain, "alice-password")
+}

@@ -20,17 +20,6 @@ func newWorld(tb testing.TB, cfg WorldConfig) *World {
 	return w
 }
 
-// loginAs runs one login of user i through the handler.
-func loginAs(c *Client, proto sso.Protocol, i int, tamper bool) *Attempt {
-	switch proto {
-	case sso.ProtocolSAML:
-		return c.LoginSAML(UserEmail(i, SAMLDomain), tamper)
-	case sso.ProtocolOIDC:
-		return c.LoginOIDC(UserEmail(i, OIDCDomain))
-	}
-	return c.LoginLDAP("alice@"+LDAPDomain, "alice-password")
-}
-
 // loginAcceptAndRefuse shows that the handler logs each protocol's user
 // in, and refuses a SAML response whose signed NameID was changed.
 func loginAcceptAndRefuse(tb testing.TB, w *World) {

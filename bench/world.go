@@ -75,8 +75,10 @@ type World struct {
 	// Transport is the browsers': it trusts the providers' CAs.
 	Transport *http.Transport
 
-	users   int
-	closers []func()
+	users      int
+	closers    []func()
+	bgMu       sync.Mutex
+	background map[sso.Reason]int
 }
 
 // Host is the application's part: sessions, by a cookie.
@@ -150,12 +152,32 @@ func (h *Host) Drop() {
 // handler's audit events land with the login they are about.
 type eventsKey struct{}
 
-func recordEvent(ctx context.Context, e sso.Event) {
-	if a, _ := ctx.Value(eventsKey{}).(*Attempt); a != nil && e.Reason != "" {
+// event records e with the login whose request caused it, or, for the
+// background work of the connections (metadata refreshes), in the world's
+// own count.
+func (w *World) event(ctx context.Context, e sso.Event) {
+	if e.Reason == "" {
+		return
+	}
+	if a, _ := ctx.Value(eventsKey{}).(*Attempt); a != nil {
 		a.mu.Lock()
 		a.Reasons = append(a.Reasons, e.Reason)
 		a.mu.Unlock()
+		return
 	}
+	w.bgMu.Lock()
+	w.background[e.Reason]++
+	w.bgMu.Unlock()
+}
+
+// BackgroundReasons returns and resets the count of the Reasons of events
+// no login caused (metadata refreshes).
+func (w *World) BackgroundReasons() map[sso.Reason]int {
+	w.bgMu.Lock()
+	defer w.bgMu.Unlock()
+	m := w.background
+	w.background = map[sso.Reason]int{}
+	return m
 }
 
 // UserEmail is the email of user i at the provider of domain.
@@ -166,7 +188,7 @@ func NewWorld(cfg WorldConfig) (w *World, err error) {
 	if cfg.Users <= 0 {
 		cfg.Users = 16
 	}
-	w = &World{users: cfg.Users, Host: &Host{sessions: map[string]*login.Result{}}}
+	w = &World{users: cfg.Users, Host: &Host{sessions: map[string]*login.Result{}}, background: map[sso.Reason]int{}}
 	defer func() {
 		if err != nil {
 			w.Close()
@@ -206,7 +228,7 @@ func NewWorld(cfg WorldConfig) (w *World, err error) {
 	ep := login.EndpointsOf(AppBase, SAMLConnection)
 	scfg := w.SAML.ConnectionConfig(SAMLConnection, ep.EntityID, ep.ACS)
 	scfg.StateStore, scfg.ReplayCache, scfg.TrustEmail, scfg.Timeout = states, replay, true, cfg.Timeout
-	scfg.Events = recordEvent
+	scfg.Events, scfg.Logger = w.event, slog.New(slog.DiscardHandler)
 	if cfg.MetadataMaxAge > 0 {
 		w.Metadata, err = NewFaultyServer(w.SAML.Metadata(), "application/samlmetadata+xml")
 		if err != nil {
@@ -227,7 +249,7 @@ func NewWorld(cfg WorldConfig) (w *World, err error) {
 	w.OIDC.AddClient(oidctest.Client{ID: "globex-app", Secret: "globex-secret", RedirectURIs: []string{ep.Callback}})
 	op, err := oidc.New(oidc.Config{ID: OIDCConnection, Issuer: w.OIDC.Issuer(), ClientID: "globex-app", ClientSecret: "globex-secret",
 		RedirectURL: ep.Callback, CACertPEM: w.OIDC.CACertPEM(), InsecureAllowPrivateNetwork: true, TrustEmail: true,
-		StateStore: states, ReplayCache: replay, Timeout: cfg.Timeout, Events: recordEvent})
+		StateStore: states, ReplayCache: replay, Timeout: cfg.Timeout, Events: w.event})
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +280,7 @@ func NewWorld(cfg WorldConfig) (w *World, err error) {
 		return nil, err
 	}
 	w.Handler, err = login.New(login.Config{Registry: w.Registry, Provisioner: prov, Users: login.StoreUsers{Store: store},
-		Sessions: w.Host, Events: recordEvent, Logger: slog.New(slog.DiscardHandler)})
+		Sessions: w.Host, Events: w.event, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return nil, err
 	}
