@@ -17,13 +17,13 @@ import (
 
 // LoadConfig configures RunLoad.
 type LoadConfig struct {
-	// Clients is the number of concurrent browsers; 32 when zero.
+	// Clients is the number of concurrent browsers; 16 when zero.
 	Clients int
 	// PerPhase is the number of logins of each phase (a third each SAML,
 	// OpenID Connect and LDAP); 300 when zero.
 	PerPhase int
 	// Timeout bounds the application's requests to the providers and the
-	// directory; 1s when zero. Slow providers are made slower than it.
+	// directory; 2s when zero. Slow providers are made slower than it.
 	Timeout time.Duration
 	// Log, when set, receives a line per phase.
 	Log io.Writer
@@ -151,13 +151,13 @@ func hostilePhase(name string) bool { return len(name) > 15 && name[:15] == "SAM
 // every login. It returns an error only when the world cannot start.
 func RunLoad(cfg LoadConfig) (*LoadReport, error) {
 	if cfg.Clients <= 0 {
-		cfg.Clients = 32
+		cfg.Clients = 16
 	}
 	if cfg.PerPhase <= 0 {
 		cfg.PerPhase = 300
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = time.Second
+		cfg.Timeout = 2 * time.Second
 	}
 	rep := &LoadReport{Clients: cfg.Clients, Timeout: cfg.Timeout}
 	began := time.Now()
@@ -191,7 +191,9 @@ func RunLoad(cfg LoadConfig) (*LoadReport, error) {
 	for i := range clients {
 		clients[i] = w.NewClient()
 	}
-	// Warm-up: one login per protocol.
+	// Warm-up: one login per protocol, then one per client and protocol
+	// at once (connections to the providers and the directory's pools
+	// open here, not in the first phase).
 	for _, proto := range []sso.Protocol{sso.ProtocolSAML, sso.ProtocolOIDC, sso.ProtocolLDAP} {
 		if a := loginAs(clients[0], proto, 0, false); !a.OK {
 			w.Close()
@@ -199,6 +201,18 @@ func RunLoad(cfg LoadConfig) (*LoadReport, error) {
 			return nil, fmt.Errorf("warm-up %s login failed: status %d, err %v, reasons %v", proto, a.Status, a.Err, a.Reasons)
 		}
 	}
+	var warm sync.WaitGroup
+	for i, c := range clients {
+		warm.Add(1)
+		go func(i int, c *Client) {
+			defer warm.Done()
+			for _, proto := range []sso.Protocol{sso.ProtocolSAML, sso.ProtocolOIDC, sso.ProtocolLDAP} {
+				loginAs(c, proto, i%w.Users(), false)
+			}
+		}(i, c)
+	}
+	warm.Wait()
+	w.Host.Drop()
 	time.Sleep(100 * time.Millisecond)
 	rep.GoroutinesIdleStart = runtime.NumGoroutine()
 

@@ -15,7 +15,7 @@ import (
 // every healthy login accepted, recovery, no goroutine left behind, and a
 // bounded heap.
 func TestLoadFaults(t *testing.T) {
-	cfg := LoadConfig{Clients: 32, PerPhase: 300, Timeout: time.Second}
+	cfg := LoadConfig{Clients: 16, PerPhase: 300, Timeout: 2 * time.Second}
 	if testing.Short() {
 		cfg = LoadConfig{Clients: 8, PerPhase: 45, Timeout: time.Second}
 	}

@@ -5,7 +5,7 @@
 // refusal carried no typed reason, a healthy phase refused a valid login,
 // or goroutines were left behind.
 //
-//	go run ./cmd/load [-clients 32] [-logins 300] [-timeout 1s] [-v]
+//	go run ./cmd/load [-clients 16] [-logins 300] [-timeout 2s] [-v]
 package main
 
 import (
@@ -21,9 +21,9 @@ import (
 )
 
 func main() {
-	clients := flag.Int("clients", 32, "concurrent browsers")
+	clients := flag.Int("clients", 16, "concurrent browsers")
 	logins := flag.Int("logins", 300, "logins per phase")
-	timeout := flag.Duration("timeout", time.Second, "the application's timeout for providers and the directory")
+	timeout := flag.Duration("timeout", 2*time.Second, "the application's timeout for providers and the directory")
 	verbose := flag.Bool("v", false, "print a line per phase on stderr")
 	flag.Parse()
 	cfg := bench.LoadConfig{Clients: *clients, PerPhase: *logins, Timeout: *timeout}
