@@ -60,3 +60,16 @@ func BenchmarkRSAVerify(b *testing.B) {
 		}
 	}
 }
+
+// mustRefuse fails tb when a library accepted (err == nil) what it must
+// refuse, and logs the refusal in tests (not in benchmarks, whose output
+// the report parses).
+func mustRefuse(tb testing.TB, lib, what string, err error) {
+	tb.Helper()
+	if err == nil {
+		tb.Fatalf("%s accepts %s", lib, what)
+	}
+	if _, ok := tb.(*testing.T); ok {
+		tb.Logf("%s refuses %s: %v", lib, what, err)
+	}
+}

@@ -353,10 +353,15 @@ func writeReadme(b *strings.Builder, stats []stat, rounds int, cpu, commit, benc
 	}
 	p(", then the load and fault run of `cmd/load`. Each figure is the median over the rounds; each ratio is computed within a round, to the RSA-2048 verification of that round, then the median taken.\n\n")
 	p("- Machine: %s, %d logical CPUs (shared with other work: expect noise), %s/%s, %s\n", cpuModel(cpu), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			p("- Load average when the report was written (1, 5, 15 min): %s %s %s on %d CPUs: other work shared the machine, so single rounds vary widely; trust the within-round ratios more than the times\n", f[0], f[1], f[2], runtime.NumCPU())
+		}
+	}
 	p("- Date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	p("- Commit: %s\n\n", commit)
 	p("Before anything is timed, each library is shown to accept the input and to refuse a tampered copy (and, for SAML, a replay and a response to another request): the tests `Test*AcceptAndRefuse` and the same check at the start of each benchmark.\n\n")
-	p("| work | implementation | time | x RSA floor | x ssokit / x base | B/op | allocs/op | more |\n")
+	p("| work | implementation | time | x RSA floor | x reference | B/op | allocs/op | more |\n")
 	p("|---|---|---:|---:|---:|---:|---:|---|\n")
 	for _, s := range stats {
 		impl := s.impl
@@ -365,6 +370,7 @@ func writeReadme(b *strings.Builder, stats []stat, rounds int, cpu, commit, benc
 		}
 		p("| %s | %s | %s | %s | %s | %s | %.0f | %s |\n", s.work, impl, dur(s.ns), ratioStr(s.ratio), ratioStr(s.vsBase), bytesStr(s.bop), s.allocs, extraStr(s))
 	}
+	p("\n*x reference*: a peer's time over ssokit's (above 1: ssokit is faster); ssokit's discovery over the Go map's; dial-per-login over pooled. ssokit rows in bold.\n")
 	p("\n![Ratios to one RSA-2048 verification](%s)\n\n", svgName)
 	p(`## What is measured
 
