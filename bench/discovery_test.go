@@ -188,6 +188,7 @@ func TestDiscoveryAcceptsAndRefuses(t *testing.T) {
 // the whole table, with accounts, connections and issuers).
 func BenchmarkDiscovery(b *testing.B) {
 	f := newDiscFixture(b, false)
+	floorHere(b)
 	for _, kind := range []struct {
 		name   string
 		emails []string

@@ -52,6 +52,7 @@ func TestLDAPAcceptsAndRefuses(t *testing.T) {
 // StartTLS, service bind) per login, one client at a time.
 func BenchmarkLDAPLogin(b *testing.B) {
 	srv := ldaptest.StartSlapd(b)
+	floorHere(b)
 	for _, mode := range []struct {
 		name string
 		dial bool

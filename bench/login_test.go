@@ -50,6 +50,7 @@ func TestLoginThroughHandler(t *testing.T) {
 func BenchmarkLogin(b *testing.B) {
 	w := newWorld(b, WorldConfig{})
 	loginAcceptAndRefuse(b, w)
+	floorHere(b)
 	for _, proto := range []sso.Protocol{sso.ProtocolSAML, sso.ProtocolOIDC} {
 		for _, clients := range []int{1, 8} {
 			b.Run(string(proto)+"/clients="+itoa(clients), func(b *testing.B) {

@@ -177,6 +177,7 @@ func TestOIDCPeersAcceptAndRefuse(t *testing.T) {
 // with warm key caches.
 func BenchmarkOIDCIDToken(b *testing.B) {
 	f := newOIDCFixture(b)
+	floorHere(b)
 	for _, c := range oidcChecks {
 		b.Run(c.name, func(b *testing.B) {
 			f.acceptAndRefuse(b, c)
