@@ -239,7 +239,7 @@ func extraStr(s stat) string {
 // svg draws the ratios to the floor as horizontal bars on a log scale.
 func svg(stats []stat) string {
 	const (
-		left, right, top, barH, gap = 430.0, 40.0, 40.0, 16.0, 6.0
+		left, right, top, barH, gap = 470.0, 40.0, 40.0, 16.0, 6.0
 		width                       = 980.0
 		lo, hi                      = -4.0, 3.0 // log10 of the scale's ends
 	)
@@ -270,7 +270,7 @@ func svg(stats []stat) string {
 		if s.work != "" {
 			work = s.work
 		}
-		label := shorten(work, 44) + " · " + s.impl
+		label := shorten(work, 34) + " · " + shorten(s.impl, 30)
 		color := "#9aa5b1"
 		if s.ours {
 			color = "#2f6fdb"
