@@ -17,4 +17,9 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 CI=true go test -count=1 -timeout 40m ./...
+# bench/ is a module of its own (the peers it measures stay out of the
+# library's go.mod): vet, and its tests in short mode (the checks that each
+# library accepts its input and refuses a tampered copy, and a short load
+# and fault run).
+(cd bench && go vet ./... && CI=true go test -short -count=1 -timeout 10m ./...)
 ./scripts/fuzz.sh "${FUZZ_TIME:-2s}"
