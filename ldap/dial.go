@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"sync"
+	"syscall"
 	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
@@ -167,6 +169,11 @@ func (d *dialer) connectOne(ctx context.Context, u *url.URL, tc *tls.Config) (*c
 		}
 		t := tls.Client(raw, tc)
 		if err := t.HandshakeContext(ctx); err != nil {
+			if dropped(err) {
+				// The server agreed to StartTLS, so it speaks TLS: a
+				// connection closed now is a drop, not a TLS problem.
+				return nil, fmt.Errorf("the connection dropped during the TLS handshake after StartTLS: %w", err)
+			}
 			return nil, classifyHandshake(ctx, err)
 		}
 		nc, isTLS = t, true
@@ -183,8 +190,14 @@ func (d *dialer) connectOne(ctx context.Context, u *url.URL, tc *tls.Config) (*c
 	return &conn{lc: lc, url: u.String()}, nil
 }
 
+// dropped reports an error of a connection the peer closed or reset.
+func dropped(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
 // classifyHandshake marks handshake failures as TLS failures, except those
-// caused by a timeout or a dropped connection.
+// caused by a timeout. On ldaps a closed connection stays a TLS failure:
+// it is what a plain LDAP port answers to a TLS hello (ldaps:// on 389).
 func classifyHandshake(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	ber "github.com/go-asn1-ber/asn1-ber"
+	goldap "github.com/go-ldap/ldap/v3"
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/internal/testenv"
 	"github.com/ssokit/sso/ldap"
@@ -509,5 +511,50 @@ func TestCancelledLoginDoesNotMarkServerDown(t *testing.T) {
 	}
 	if second.Stats().Connections != 0 {
 		t.Fatalf("the second server was dialled")
+	}
+}
+
+// TestDropAfterStartTLS: a server that agrees to StartTLS and then drops
+// the connection (a restart, a balancer cutting it) is unavailable, not a
+// TLS problem: an administrator must not be sent to the TLS settings for
+// a network drop. ldaps:// to a plain port stays ReasonTLSRequired
+// (TestTLSRequired).
+func TestDropAfterStartTLS(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				req, err := ber.ReadPacket(c)
+				if err != nil || len(req.Children) < 1 {
+					return
+				}
+				// ExtendedResponse, success, for the StartTLS request.
+				resp := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "LDAP Response")
+				resp.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, req.Children[0].Value, "MessageID"))
+				op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, goldap.ApplicationExtendedResponse, nil, "Extended Response")
+				op.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, 0, "resultCode"))
+				op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "", "matchedDN"))
+				op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "", "diagnosticMessage"))
+				resp.AppendChild(op)
+				_, _ = c.Write(resp.Bytes())
+				// Then the hello arrives and the connection drops.
+				_, _ = c.Read(make([]byte, 512))
+			}(c)
+		}
+	}()
+	a := newAuth(t, ldap.Config{URLs: []string{"ldap://" + ln.Addr().String()}, Search: serviceSearch(), DialTimeout: 2 * time.Second})
+	_, err = login(a, "alice@example.com", "alice-password")
+	wantReason(t, err, sso.ReasonUnavailable)
+	if !strings.Contains(err.Error(), "dropped during the TLS handshake after StartTLS") {
+		t.Fatalf("err = %v; want it to say the connection dropped", err)
 	}
 }
