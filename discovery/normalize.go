@@ -38,7 +38,7 @@ func ldh(s string, needDot bool) bool {
 			start = i + 1
 			continue
 		}
-		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+		if !ldhByte[s[i]] {
 			return false
 		}
 	}
@@ -61,34 +61,59 @@ func normalLocal(local string) bool {
 		return false
 	}
 	for i := 0; i < len(local); i++ {
-		c := local[i]
-		if c <= ' ' || c >= 0x7f {
-			return false
-		}
-		switch c {
-		case '@', '"', '(', ')', ',', ':', ';', '<', '>', '[', '\\', ']':
-			return false
-		case '.':
+		switch c := local[i]; {
+		case localByte[c]:
+		case c == '.':
 			if local[i+1] == '.' {
 				return false
 			}
+		default:
+			return false
 		}
 	}
 	return true
 }
 
-// splitNormalEmail returns the domain of email when its local part and
-// length are as sso.NormalizeEmail returns them, so that email is normalised
-// exactly when its domain is. ok is false when the full check is needed.
-func splitNormalEmail(email string) (domain string, ok bool) {
-	if len(email) > 254 {
+// ldhByte marks the bytes of a normalised domain label: a-z, 0-9 and '-'.
+// localByte marks the bytes a normalised ASCII local part may hold other
+// than '.': printable ASCII except space and @"(),:;<>[\].
+var ldhByte, localByte = func() (ldh, local [256]bool) {
+	for c := 0; c < 256; c++ {
+		ldh[c] = 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-'
+		local[c] = c > ' ' && c < 0x7f && !strings.ContainsRune(`@"(),:;<>[\].`, rune(c))
+	}
+	return
+}()
+
+// normalEmailDomain returns email's domain when email is as
+// sso.NormalizeEmail returns it (an ASCII local part it keeps unchanged and
+// a normalised domain), in one pass over the address. ok is false when the
+// full check is needed.
+func normalEmailDomain(email string) (domain string, ok bool) {
+	if len(email) > 254 || len(email) == 0 || email[0] == '.' {
 		return "", false
 	}
-	at := strings.LastIndexByte(email, '@')
-	if at < 0 || !normalLocal(email[:at]) {
-		return "", false
+	i := 0
+	for ; i < len(email); i++ {
+		switch c := email[i]; {
+		case localByte[c]:
+		case c == '.':
+			if i+1 < len(email) && email[i+1] == '.' {
+				return "", false
+			}
+		case c == '@':
+			if i == 0 || i > 64 || email[i-1] == '.' {
+				return "", false
+			}
+			if d := email[i+1:]; ldh(d, true) {
+				return d, true
+			}
+			return "", false
+		default:
+			return "", false
+		}
 	}
-	return email[at+1:], true
+	return "", false
 }
 
 var aliasProfile = idna.New(

@@ -519,12 +519,12 @@ func (t *Table) domainChoices(domain string, v uint64) Route {
 // connection yet. An address that is normalised already takes a fast path
 // that allocates nothing.
 func (t *Table) Lookup(email string) (Route, error) {
-	if d, ok := splitNormalEmail(email); ok {
+	if d, ok := normalEmailDomain(email); ok {
 		v, found := t.domains.get(d)
 		switch {
 		case found && v>>32 != 0:
 			return t.domainChoices(d, v), nil
-		case !found && normalDomain(d):
+		case !found:
 			// The address is normalised already and its domain is
 			// nobody's: the commonest miss answers without allocating.
 			return Route{}, ErrNoSSO
