@@ -98,7 +98,10 @@ func BenchmarkRegistryBatch(b *testing.B) {
 				err := reg.Batch(func(bt *login.Batch) error {
 					for j := range burst {
 						id := accts[(j*len(accts))/burst].ID
-						p := policy.Policy{Mode: policy.ModeSSOOptional, DryRun: i%2 == 0}
+						p := policy.Policy{Mode: policy.ModeSSOOptional}
+						if i%2 == 0 {
+							p.Mode = policy.ModeSSORequired
+						}
 						if err := bt.SetPolicy(id, p); err != nil {
 							return err
 						}

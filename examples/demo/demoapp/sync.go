@@ -1,0 +1,350 @@
+package demoapp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/login"
+	"github.com/ssokit/sso/saml"
+)
+
+// How the admin page's changes reach every replica. A change is written to
+// demo_settings with the settings' version in one transaction (see
+// settings.go), which on PostgreSQL also notifies the channel
+// settingsChannel. Each replica
+//
+//   - listens on the channel on a connection of its own, reconnecting
+//     (and catching up) when it drops: a change arrives within a few
+//     milliseconds;
+//   - reads the version every SyncInterval anyway, the fallback that also
+//     catches a notification lost while the listening connection was
+//     down: a change arrives within SyncInterval at worst;
+//   - applies what changed (policies, stages, IdP metadata) to its
+//     registry in one login.Registry.Batch: one rebuild of the routing
+//     table, swapped in atomically.
+//
+// Notifications are only a nudge to read the version; a burst of them
+// coalesces: the replica waits syncCoalesce for the rest of a burst, then
+// applies everything in one rebuild, and rebuilds at most once per
+// syncMinGap, however many changes arrive.
+
+// DefaultSyncInterval is how often a replica reads the settings' version
+// when no notification comes.
+const DefaultSyncInterval = 5 * time.Second
+
+const (
+	// syncCoalesce is how long a replica waits after a nudge for the rest
+	// of a burst of changes.
+	syncCoalesce = 50 * time.Millisecond
+	// syncMinGap is the least time between two rebuilds.
+	syncMinGap = 250 * time.Millisecond
+)
+
+// syncer keeps a replica's registry in step with the settings.
+type syncer struct {
+	a        *App
+	interval time.Duration
+	kick     chan struct{}
+	stop     context.CancelFunc
+	done     sync.WaitGroup
+
+	mu        sync.Mutex
+	listening bool  // the notification connection is up
+	lastErr   error // of the last version check, nil when it worked
+	rebuilds  atomic.Int64
+}
+
+// startSync starts keeping the registry in step; App.close stops it.
+func (a *App) startSync() {
+	ctx, stop := context.WithCancel(context.Background())
+	s := &syncer{a: a, interval: a.opts.SyncInterval, kick: make(chan struct{}, 1), stop: stop}
+	if s.interval <= 0 {
+		s.interval = DefaultSyncInterval
+	}
+	a.sync = s
+	s.done.Add(2)
+	go s.tick(ctx)
+	go s.apply(ctx)
+	if a.pgURL != "" {
+		s.done.Add(1)
+		go s.listen(ctx)
+	}
+}
+
+func (s *syncer) close() {
+	s.stop()
+	s.done.Wait()
+}
+
+// nudge asks for a version check, unless one is pending already.
+func (s *syncer) nudge() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// tick nudges every interval and drops expired sessions.
+func (s *syncer) tick(ctx context.Context) {
+	defer s.done.Done()
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.nudge()
+			dctx, cancel := context.WithTimeout(ctx, storeTimeout)
+			_, _ = s.a.store.DB().ExecContext(dctx, `DELETE FROM demo_sessions WHERE expires_us < $1`, time.Now().UnixMicro())
+			cancel()
+		}
+	}
+}
+
+// listen holds a PostgreSQL connection listening on settingsChannel,
+// nudging at every notification and after every (re)connection.
+func (s *syncer) listen(ctx context.Context) {
+	defer s.done.Done()
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx)
+		s.setListening(false)
+		if ctx.Err() != nil {
+			return
+		}
+		s.a.log.Warn("settings notifications: connection lost; reading the version every SyncInterval until it is back", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, s.interval)
+	}
+}
+
+func (s *syncer) listenOnce(ctx context.Context) error {
+	cfg, err := postgresConfig(s.a.pgURL)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	conn, err := pgx.ConnectConfig(cctx, cfg)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{settingsChannel}.Sanitize()); err != nil {
+		return err
+	}
+	s.setListening(true)
+	s.nudge() // what changed while not listening
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		s.nudge()
+	}
+}
+
+func (s *syncer) setListening(v bool) {
+	s.mu.Lock()
+	s.listening = v
+	s.mu.Unlock()
+}
+
+// apply waits for nudges and applies what changed, coalescing bursts.
+func (s *syncer) apply(ctx context.Context) {
+	defer s.done.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kick:
+		}
+		// Let the rest of a burst arrive; the nudges it sends meanwhile
+		// are absorbed by the one pending in kick.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(syncCoalesce):
+		}
+		select {
+		case <-s.kick:
+		default:
+		}
+		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		rebuilt, err := s.a.syncSettings(actx)
+		cancel()
+		s.mu.Lock()
+		s.lastErr = err
+		s.mu.Unlock()
+		if err != nil {
+			s.a.log.Warn("settings: cannot apply the changes of other replicas yet; retrying", "err", err)
+		}
+		if rebuilt {
+			s.rebuilds.Add(1)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(syncMinGap):
+			}
+		}
+	}
+}
+
+// status describes the sync for /healthz; ok is false when the settings
+// cannot be read.
+func (s *syncer) status() (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.a.SettingsVersion()
+	how := fmt.Sprintf("checked every %v", s.interval)
+	if s.a.pgURL != "" {
+		if s.listening {
+			how = "notified by PostgreSQL, and " + how
+		} else {
+			how = "not notified (listening connection down), " + how
+		}
+	}
+	if s.lastErr != nil {
+		return fmt.Sprintf("version %d applied; cannot read newer: %v", v, s.lastErr), false
+	}
+	return fmt.Sprintf("version %d applied, %s", v, how), true
+}
+
+// SettingsVersion returns the version of the admin page's settings this
+// application has applied: the number of changes made on any replica.
+func (a *App) SettingsVersion() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.settingsVersion
+}
+
+// Rebuilds returns how many times the application rebuilt its routing
+// table for changes made on other replicas.
+func (a *App) Rebuilds() int64 {
+	if a.sync == nil {
+		return 0
+	}
+	return a.sync.rebuilds.Load()
+}
+
+// syncSettings applies the settings newer than the applied version: the
+// kept policies and IdP metadata, in one Registry.Batch. It reports
+// whether the registry was rebuilt. Changes this replica made itself are
+// in the registry already and cost no rebuild.
+func (a *App) syncSettings(ctx context.Context) (bool, error) {
+	// Under a.mu, which the admin page's changes hold too: what is read
+	// here is never older than what runs.
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	v, err := a.settings.version(ctx)
+	if err != nil {
+		return false, err
+	}
+	if v <= a.settingsVersion {
+		return false, nil
+	}
+	policies, err := a.settings.policies(ctx)
+	if err != nil {
+		return false, err
+	}
+	metadata, err := a.settings.all(ctx, metadataKeyPrefix)
+	if err != nil {
+		return false, err
+	}
+	// New service providers for the connections whose kept IdP metadata
+	// changed, built before the registry changes.
+	type rebuilt struct {
+		ci *connInfo
+		sp *saml.ServiceProvider
+	}
+	var sps []rebuilt
+	closeNew := func() {
+		for _, r := range sps {
+			_ = r.sp.Close()
+		}
+	}
+	for id, xml := range metadata {
+		ci := a.connOf[id]
+		if ci == nil || ci.cfg.SAML == nil || bytes.Equal(xml, ci.samlCfg.IdPMetadataXML) {
+			continue
+		}
+		sc := ci.samlCfg
+		sc.IdPMetadataURL, sc.IdPEntityID, sc.IdPMetadataXML = "", "", xml
+		sp, err := saml.New(ctx, sc)
+		if err != nil {
+			closeNew()
+			return false, fmt.Errorf("connection %s: the IdP metadata saved on another replica is refused here: %w", id, err)
+		}
+		sps = append(sps, rebuilt{ci, sp})
+	}
+	var replaced []sso.Authenticator
+	changed := false
+	err = a.reg.Batch(func(b *login.Batch) error {
+		for acct, kept := range policies {
+			cur, ok := a.reg.Policy(acct)
+			if !ok {
+				continue
+			}
+			next := mergePolicy(cur, kept)
+			next.Account = acct
+			if sameJSON(cur, next) {
+				continue
+			}
+			if err := b.SetPolicy(acct, next); err != nil {
+				return err
+			}
+			changed = true
+		}
+		for _, r := range sps {
+			entry, _, ok := a.reg.Connection(r.ci.cfg.ID)
+			if !ok {
+				continue
+			}
+			entry.Authenticator = r.sp
+			prev, _, err := b.SetConnection(r.ci.account, entry)
+			if err != nil {
+				return err
+			}
+			replaced = append(replaced, prev.Authenticator)
+			changed = true
+		}
+		return nil
+	})
+	if err != nil {
+		closeNew()
+		return false, fmt.Errorf("the settings saved on another replica do not check out here: %w", err)
+	}
+	for _, r := range sps {
+		nci := *r.ci
+		nci.auth = r.sp
+		nci.samlCfg.IdPMetadataURL, nci.samlCfg.IdPEntityID, nci.samlCfg.IdPMetadataXML = "", "", metadata[r.ci.cfg.ID]
+		a.connOf[r.ci.cfg.ID] = &nci
+	}
+	for _, old := range replaced {
+		if c, ok := old.(io.Closer); ok {
+			_ = c.Close()
+		}
+	}
+	a.settingsVersion = v
+	return changed, nil
+}
+
+// sameJSON reports whether a and b encode alike.
+func sameJSON(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
