@@ -595,6 +595,7 @@ func (a *App) setCandidate(ctx context.Context, ci *connInfo, xml []byte) error 
 		}
 		return err
 	}
+	a.candidates[ci.cfg.ID] = xml
 	if c, ok := prev.Candidate.(io.Closer); ok && prev.Candidate != entry.Candidate {
 		_ = c.Close()
 	}

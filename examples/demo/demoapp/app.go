@@ -124,6 +124,9 @@ type App struct {
 	mu       sync.Mutex // guards the maps below and serialises admin changes
 	accounts map[string]*AccountConfig
 	connOf   map[string]*connInfo
+	// candidates are the candidate IdP metadata each connection's
+	// Candidate was built from.
+	candidates map[string][]byte
 }
 
 // authenticator returns the connection's authenticator, or nil for a
@@ -151,7 +154,7 @@ type connInfo struct {
 // (fetching metadata, contacting providers); stop the application with
 // Close.
 func Start(ctx context.Context, opts Options) (_ *App, err error) {
-	a := &App{opts: opts, log: opts.Logger, accounts: map[string]*AccountConfig{}, connOf: map[string]*connInfo{}}
+	a := &App{opts: opts, log: opts.Logger, accounts: map[string]*AccountConfig{}, connOf: map[string]*connInfo{}, candidates: map[string][]byte{}}
 	if a.log == nil {
 		a.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
@@ -266,6 +269,17 @@ func Run(ctx context.Context, opts Options) error {
 
 // URL returns the application's base URL, e.g. http://localhost:8080.
 func (a *App) URL() string { return a.baseURL }
+
+// ListenURL returns the URL of the application's own listener, e.g.
+// http://localhost:41234: the same as URL unless a base URL (a load
+// balancer in front of several replicas) was given.
+func (a *App) ListenURL() string {
+	host, _, _ := net.SplitHostPort(a.ln.Addr().String())
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() && strings.HasPrefix(a.baseURL, "http://localhost:") {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(a.ln.Addr().(*net.TCPAddr).Port))
+}
 
 // SAMLURL returns the base URL of the mock SAML IdP (its metadata is at
 // SAMLURL()+"/metadata"), or "" when the configuration has no mock_idps.

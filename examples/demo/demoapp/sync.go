@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -264,31 +265,55 @@ func (a *App) syncSettings(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	candidates, err := a.settings.all(ctx, candidateKeyPrefix)
+	if err != nil {
+		return false, err
+	}
 	// New service providers for the connections whose kept IdP metadata
-	// changed, built before the registry changes.
+	// or candidate metadata changed, built before the registry changes.
 	type rebuilt struct {
-		ci *connInfo
-		sp *saml.ServiceProvider
+		ci        *connInfo
+		live      *saml.ServiceProvider // new live metadata, or nil
+		candidate *saml.ServiceProvider // new candidate, or nil
+		dropCand  bool                  // the candidate was removed
 	}
-	var sps []rebuilt
+	var changes []*rebuilt
 	closeNew := func() {
-		for _, r := range sps {
-			_ = r.sp.Close()
+		for _, r := range changes {
+			for _, sp := range []*saml.ServiceProvider{r.live, r.candidate} {
+				if sp != nil {
+					_ = sp.Close()
+				}
+			}
 		}
 	}
-	for id, xml := range metadata {
-		ci := a.connOf[id]
-		if ci == nil || ci.cfg.SAML == nil || bytes.Equal(xml, ci.samlCfg.IdPMetadataXML) {
-			continue
-		}
+	build := func(ci *connInfo, xml []byte) (*saml.ServiceProvider, error) {
 		sc := ci.samlCfg
 		sc.IdPMetadataURL, sc.IdPEntityID, sc.IdPMetadataXML = "", "", xml
-		sp, err := saml.New(ctx, sc)
-		if err != nil {
-			closeNew()
-			return false, fmt.Errorf("connection %s: the IdP metadata saved on another replica is refused here: %w", id, err)
+		return saml.New(ctx, sc)
+	}
+	for id, ci := range a.connOf {
+		if ci.cfg.SAML == nil {
+			continue
 		}
-		sps = append(sps, rebuilt{ci, sp})
+		r := &rebuilt{ci: ci}
+		if xml := metadata[id]; xml != nil && !bytes.Equal(xml, ci.samlCfg.IdPMetadataXML) {
+			if r.live, err = build(ci, xml); err != nil {
+				closeNew()
+				return false, fmt.Errorf("connection %s: the IdP metadata saved on another replica is refused here: %w", id, err)
+			}
+		}
+		if xml := candidates[id]; !bytes.Equal(xml, a.candidates[id]) {
+			if xml == nil {
+				r.dropCand = true
+			} else if r.candidate, err = build(ci, xml); err != nil {
+				closeNew()
+				return false, fmt.Errorf("connection %s: the candidate metadata saved on another replica is refused here: %w", id, err)
+			}
+		}
+		if r.live != nil || r.candidate != nil || r.dropCand {
+			changes = append(changes, r)
+		}
 	}
 	var replaced []sso.Authenticator
 	changed := false
@@ -308,17 +333,32 @@ func (a *App) syncSettings(ctx context.Context) (bool, error) {
 			}
 			changed = true
 		}
-		for _, r := range sps {
-			entry, _, ok := a.reg.Connection(r.ci.cfg.ID)
-			if !ok {
+		for _, r := range changes {
+			ac, _ := b.Account(r.ci.account)
+			i := slices.IndexFunc(ac.Connections, func(c login.Connection) bool { return c.ID() == r.ci.cfg.ID })
+			if i < 0 {
 				continue
 			}
-			entry.Authenticator = r.sp
-			prev, _, err := b.SetConnection(r.ci.account, entry)
-			if err != nil {
+			entry := ac.Connections[i]
+			if r.live != nil {
+				replaced = append(replaced, entry.Authenticator)
+				entry.Authenticator = r.live
+				if r.candidate == nil {
+					r.dropCand = true // a promoted candidate is live now
+				}
+			}
+			if r.candidate != nil || r.dropCand {
+				if entry.Candidate != nil {
+					replaced = append(replaced, entry.Candidate)
+				}
+				entry.Candidate = nil
+				if r.candidate != nil {
+					entry.Candidate = r.candidate
+				}
+			}
+			if _, _, err := b.SetConnection(r.ci.account, entry); err != nil {
 				return err
 			}
-			replaced = append(replaced, prev.Authenticator)
 			changed = true
 		}
 		return nil
@@ -327,11 +367,17 @@ func (a *App) syncSettings(ctx context.Context) (bool, error) {
 		closeNew()
 		return false, fmt.Errorf("the settings saved on another replica do not check out here: %w", err)
 	}
-	for _, r := range sps {
-		nci := *r.ci
-		nci.auth = r.sp
-		nci.samlCfg.IdPMetadataURL, nci.samlCfg.IdPEntityID, nci.samlCfg.IdPMetadataXML = "", "", metadata[r.ci.cfg.ID]
-		a.connOf[r.ci.cfg.ID] = &nci
+	for _, r := range changes {
+		id := r.ci.cfg.ID
+		if r.live != nil {
+			nci := *r.ci
+			nci.auth = r.live
+			nci.samlCfg.IdPMetadataURL, nci.samlCfg.IdPEntityID, nci.samlCfg.IdPMetadataXML = "", "", metadata[id]
+			a.connOf[id] = &nci
+		}
+		if r.candidate != nil || r.dropCand {
+			a.candidates[id] = candidates[id]
+		}
 	}
 	for _, old := range replaced {
 		if c, ok := old.(io.Closer); ok {
