@@ -3,15 +3,11 @@ package demoapp
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
-	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ssokit/sso"
@@ -19,6 +15,7 @@ import (
 	"github.com/ssokit/sso/login"
 	"github.com/ssokit/sso/policy"
 	"github.com/ssokit/sso/provisioning"
+	"github.com/ssokit/sso/store/sqlstore"
 )
 
 // The host application's own part of logging in: its passwords and its
@@ -105,20 +102,9 @@ func (h *host) StartSession(w http.ResponseWriter, r *http.Request, res *login.R
 }
 
 // storeError is a failure of the session store, as an *sso.Error with
-// the Reason the database's failure has (unavailable when it is down).
+// the Reason the Store gives it (unavailable when the database is down).
 func storeError(what string, err error) error {
-	reason := sso.ReasonInternal
-	if unreachable(err) {
-		reason = sso.ReasonUnavailable
-	}
-	return &sso.Error{Op: "demo.sessions", Reason: reason, Detail: "the database failed to " + what, Err: err}
-}
-
-// unreachable reports a database that could not be reached in time.
-func unreachable(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+	return &sso.Error{Op: "demo.sessions", Reason: sqlstore.Classify(err), Detail: "the database failed to " + what, Err: err}
 }
 
 // EndSession implements login.Sessions.

@@ -26,7 +26,7 @@ import (
 // the start page, /me, /healthz and the admin pages.
 func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()
-	login := a.metrics.Handler(a.login)
+	login := withDeadline(a.metrics.Handler(a.login), requestDeadline)
 	for _, p := range a.login.Routes() {
 		mux.Handle(p, login)
 	}
@@ -41,6 +41,20 @@ func (a *App) routes() http.Handler {
 	mux.Handle("POST /admin/{account}/metadata", cop.Handler(http.HandlerFunc(a.adminMetadata)))
 	mux.Handle("POST /admin/{account}/heldback", cop.Handler(http.HandlerFunc(a.adminHeldBack)))
 	return securityHeaders(mux)
+}
+
+// requestDeadline bounds the work of one login request: a store or an
+// identity provider that hangs fails the login (sso.ReasonUnavailable)
+// after this long at most, rather than holding the browser.
+const requestDeadline = 10 * time.Second
+
+// withDeadline gives every request's context the deadline d.
+func withDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 func securityHeaders(h http.Handler) http.Handler {
