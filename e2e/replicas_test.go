@@ -22,7 +22,7 @@ import (
 // balancer, sharing a PostgreSQL database and a Redis server, each reached
 // through a proxy the test can take down.
 type cluster struct {
-	t     *testing.T
+	t     testing.TB
 	rr    *servertest.RoundRobin
 	apps  []*demoapp.App
 	pg    *servertest.Proxy
@@ -31,8 +31,9 @@ type cluster struct {
 }
 
 // startCluster starts n replicas. The first runs the mock identity
-// providers; all have the load balancer's URL as their base URL.
-func startCluster(t *testing.T, n int) *cluster {
+// providers; all have the load balancer's URL as their base URL. Without
+// withRedis the replay records go to PostgreSQL too.
+func startCluster(t testing.TB, n int, withRedis bool, interval time.Duration) *cluster {
 	t.Helper()
 	c := &cluster{t: t, log: new(syncBuffer)}
 	dsn := servertest.PostgresSchema(t)
@@ -46,8 +47,11 @@ func startCluster(t *testing.T, n int) *cluster {
 	c.rr = servertest.NewRoundRobin(t, "localhost")
 	for i := range n {
 		opts := demoapp.Options{Addr: "localhost:0", SAMLAddr: "127.0.0.1:0", OIDCAddr: "127.0.0.1:0", LDAPAddr: "127.0.0.1:0",
-			BaseURL: c.rr.URL(), Postgres: u.String(), Redis: "redis://" + c.redis.Addr() + "/0", SyncInterval: time.Second,
+			BaseURL: c.rr.URL(), Postgres: u.String(), SyncInterval: interval,
 			Logger: slog.New(slog.NewTextHandler(c.log, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+		if withRedis {
+			opts.Redis = "redis://" + c.redis.Addr() + "/0"
+		}
 		if i > 0 {
 			opts.MockIdPsOf = c.apps[0]
 		}
@@ -81,7 +85,7 @@ func tail(s string, n int) string {
 // localhost, whatever the port, as browsers do) and does not follow
 // redirects.
 type visitor struct {
-	t *testing.T
+	t testing.TB
 	c *cluster
 	h *http.Client
 }
@@ -217,7 +221,7 @@ func (v *visitor) loggedInEverywhere(email string) {
 	}
 }
 
-func wantAnswer(t *testing.T, a answer, status int, parts ...string) {
+func wantAnswer(t testing.TB, a answer, status int, parts ...string) {
 	t.Helper()
 	if a.status != status {
 		t.Fatalf("status %d (Location %q); want %d\n%s", a.status, a.loc, status, a.body)
@@ -255,7 +259,7 @@ func (c *cluster) health(i int) answer {
 // and with Redis or PostgreSQL down every login is refused (never
 // accepted unchecked) until it is back, without a restart.
 func TestReplicas(t *testing.T) {
-	c := startCluster(t, 3)
+	c := startCluster(t, 3, true, time.Second)
 	const a, b, lb = 0, 1, -1
 
 	t.Run("SAMLBegunOnACompletesOnB", func(t *testing.T) {
