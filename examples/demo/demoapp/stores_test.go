@@ -3,12 +3,14 @@ package demoapp
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ssokit/sso/internal/servertest"
+	"github.com/ssokit/sso/internal/token"
 )
 
 // TestPostgresAndRedis: with -postgres and -redis the demo keeps users,
@@ -53,6 +55,21 @@ func TestPostgresAndRedis(t *testing.T) {
 	}
 	if replayRows != 0 || sessions != 2 {
 		t.Fatalf("PostgreSQL holds %d replay records (want 0: they are in Redis) and %d sessions (want 2)", replayRows, sessions)
+	}
+	// The database keeps the session cookie's digest, not the cookie: a
+	// copy of the table logs nobody in.
+	u, _ := url.Parse(a.URL())
+	var cookie string
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == sessionCookie {
+			cookie = c.Value
+		}
+	}
+	var plain, hashed int
+	_ = a.store.DB().QueryRow(`SELECT COUNT(*) FROM demo_sessions WHERE id = $1`, cookie).Scan(&plain)
+	_ = a.store.DB().QueryRow(`SELECT COUNT(*) FROM demo_sessions WHERE id = $1`, token.Hash(cookie)).Scan(&hashed)
+	if cookie == "" || plain != 0 || hashed != 1 {
+		t.Fatalf("session cookie %q: %d rows under the value, %d under its digest; want 0 and 1", cookie, plain, hashed)
 	}
 	if rt := a.RoundTrips(); rt.SQL == 0 || rt.Redis == 0 {
 		t.Fatalf("round trips not counted: %+v", rt)
