@@ -14,6 +14,7 @@ import (
 
 	"github.com/ssokit/sso/examples/demo/demoapp"
 	"github.com/ssokit/sso/internal/servertest"
+	"github.com/ssokit/sso/internal/testenv"
 	"github.com/ssokit/sso/oidc/oidctest"
 	"github.com/ssokit/sso/saml/samltest"
 )
@@ -233,19 +234,6 @@ func wantAnswer(t testing.TB, a answer, status int, parts ...string) {
 	}
 }
 
-// waitFor polls cond every 50 ms for up to within.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > within {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return time.Since(start)
-}
-
 // health returns replica i's /healthz.
 func (c *cluster) health(i int) answer {
 	c.t.Helper()
@@ -313,7 +301,7 @@ func TestReplicas(t *testing.T) {
 		// Pete's password works on B before the change.
 		wantAnswer(t, c.visitor().post(b, "/login", url.Values{"email": {"pete@pressroom.example"}, "password": {"pete-pw"}}), http.StatusSeeOther)
 		wantAnswer(t, paula.post(a, "/admin/pressroom/policy", url.Values{"mode": {"sso_required"}, "scope_kind": {"all_users"}, "admins_may_use_password": {"1"}}), http.StatusOK)
-		took := waitFor(t, 2*time.Second, "replica B refuses Pete's password", func() bool {
+		took := testenv.Eventually(t, 2*time.Second, "replica B refuses Pete's password", func() bool {
 			return c.visitor().post(b, "/login", url.Values{"email": {"pete@pressroom.example"}, "password": {"pete-pw"}}).status == http.StatusUnauthorized
 		})
 		t.Logf("the policy switch on A took effect on B within %v", took)
@@ -329,7 +317,7 @@ func TestReplicas(t *testing.T) {
 		return v.acs(b, acs, form), v
 	}
 	recovers := func(t *testing.T, what string) {
-		waitFor(t, 20*time.Second, "every replica healthy again after "+what+" returned", func() bool {
+		testenv.Eventually(t, 20*time.Second, "every replica healthy again after "+what+" returned", func() bool {
 			for i := range c.apps {
 				if c.health(i).status != http.StatusOK {
 					return false
@@ -344,90 +332,67 @@ func TestReplicas(t *testing.T) {
 		wantAnswer(t, v.get(a, cb), http.StatusSeeOther)
 	}
 
-	t.Run("RedisDown", func(t *testing.T) {
-		// A login begun while Redis runs, completed after it went down.
-		v := c.visitor()
-		acs, form := v.samlAt(v.get(a, "/login/sso/grantmakers"), "greg@grantmakers.example")
-		c.redis.Down()
-		start := time.Now()
-		r := v.acs(b, acs, form)
-		wantAnswer(t, r, http.StatusBadGateway, "try again later")
-		if d := time.Since(start); d > 5*time.Second {
-			t.Fatalf("the refusal took %v", d)
-		}
-		if got := v.whoAmI(a); got != "" {
-			t.Fatalf("logged in as %s without a replay check", got)
-		}
-		// OpenID too: its code is a one-time value.
-		ov := c.visitor()
-		cb := ov.oidcAt(ov.post(a, "/login", url.Values{"email": {"pete@pressroom.example"}}), "pete")
-		wantAnswer(t, ov.get(b, cb), http.StatusBadGateway)
-		if got := ov.whoAmI(a); got != "" {
-			t.Fatalf("logged in as %s without a replay check", got)
-		}
-		for i := range c.apps {
-			wantAnswer(t, c.health(i), http.StatusServiceUnavailable, "down: redis", "redis: down: Redis at redis://")
-		}
-		c.redis.Up(t)
-		recovers(t, "Redis")
-	})
+	// Each store down (refusing connections) and hanging (accepting them,
+	// answering nothing), in the middle of logins begun while it ran.
+	for _, o := range []struct {
+		name, store string
+		proxy       *servertest.Proxy
+		hang        bool
+		within      time.Duration // the refusal comes within this
+	}{
+		{"RedisDown", "redis", c.redis, false, 5 * time.Second},
+		{"RedisHangs", "redis", c.redis, true, 8 * time.Second},
+		{"PostgresDown", "postgres", c.pg, false, 5 * time.Second},
+		{"PostgresHangs", "postgres", c.pg, true, 12 * time.Second},
+	} {
+		t.Run(o.name, func(t *testing.T) {
+			v := c.visitor()
+			acs, form := v.samlAt(v.get(a, "/login/sso/grantmakers"), "greg@grantmakers.example")
+			ov := c.visitor()
+			cb := ov.oidcAt(ov.post(a, "/login", url.Values{"email": {"pete@pressroom.example"}}), "pete")
+			if o.hang {
+				o.proxy.Stall()
+			} else {
+				o.proxy.Down()
+			}
+			start := time.Now()
+			wantAnswer(t, v.acs(b, acs, form), http.StatusBadGateway, "try again later")
+			if d := time.Since(start); d > o.within {
+				t.Fatalf("the refusal took %v; want it within %v", d, o.within)
+			} else {
+				t.Logf("SAML login refused after %v", d.Round(time.Millisecond))
+			}
+			// OpenID too: its code is a one-time value.
+			if r := ov.get(b, cb); r.status < 400 {
+				t.Fatalf("an OpenID login was accepted: %d %q", r.status, r.loc)
+			}
+			t.Logf("OpenID refused after %v", time.Since(start).Round(time.Millisecond))
+			if o.store == "postgres" {
+				wantAnswer(t, c.visitor().post(lb, "/login", url.Values{"email": {"pete@pressroom.example"}, "password": {"pete-pw"}}), http.StatusBadGateway, "try again later")
+			}
+			t.Logf("password refused after %v", time.Since(start).Round(time.Millisecond))
+			for i := range c.apps {
+				wantAnswer(t, c.health(i), http.StatusServiceUnavailable, "down: "+o.store, o.store+": down")
+			}
+			t.Logf("health after %v", time.Since(start).Round(time.Millisecond))
+			o.proxy.Up(t)
+			recovers(t, o.store)
+			// The refused logins left no session behind.
+			if got := v.whoAmI(a) + ov.whoAmI(b); got != "" {
+				t.Fatalf("a login refused during the outage is logged in as %s", got)
+			}
+		})
+	}
 
-	t.Run("RedisHangs", func(t *testing.T) {
-		v := c.visitor()
-		acs, form := v.samlAt(v.get(a, "/login/sso/grantmakers"), "greg@grantmakers.example")
-		c.redis.Stall()
-		start := time.Now()
-		wantAnswer(t, v.acs(b, acs, form), http.StatusBadGateway, "try again later")
-		if d := time.Since(start); d > 8*time.Second {
-			t.Fatalf("the refusal took %v; want it bounded by the store timeout", d)
-		} else {
-			t.Logf("refused after %v with Redis hanging", d.Round(time.Millisecond))
-		}
-		c.redis.Up(t)
-		recovers(t, "Redis")
-	})
-
-	t.Run("PostgresDown", func(t *testing.T) {
-		v := c.visitor()
-		acs, form := v.samlAt(v.get(a, "/login/sso/grantmakers"), "greg@grantmakers.example")
-		c.pg.Down()
-		r := v.acs(b, acs, form)
-		if r.status < 400 {
-			t.Fatalf("a login was accepted with PostgreSQL down: %d %q", r.status, r.loc)
-		}
-		wantAnswer(t, r, http.StatusBadGateway, "try again later")
-		wantAnswer(t, c.visitor().post(lb, "/login", url.Values{"email": {"pete@pressroom.example"}, "password": {"pete-pw"}}), http.StatusBadGateway)
-		for i := range c.apps {
-			wantAnswer(t, c.health(i), http.StatusServiceUnavailable, "down: postgres", "postgres: down")
-		}
-		c.pg.Up(t)
-		recovers(t, "PostgreSQL")
-		// The settings follow again: a change on B reaches A.
+	t.Run("SettingsFollowAfterOutage", func(t *testing.T) {
+		// The listening connections were cut with PostgreSQL: a change on
+		// B reaches A again.
 		paula := c.visitor()
 		wantAnswer(t, paula.post(b, "/login", url.Values{"email": {"paula@pressroom.example"}, "password": {"paula-pw"}}), http.StatusSeeOther)
 		wantAnswer(t, paula.post(b, "/admin/pressroom/policy", url.Values{"mode": {"sso_required"}, "scope_kind": {"all_users"}, "admins_may_use_password": {"1"}}), http.StatusOK)
-		waitFor(t, 3*time.Second, "replica A refuses Pete's password after the change on B", func() bool {
+		testenv.Eventually(t, 3*time.Second, "replica A refuses Pete's password after the change on B", func() bool {
 			return c.visitor().post(a, "/login", url.Values{"email": {"pete@pressroom.example"}, "password": {"pete-pw"}}).status == http.StatusUnauthorized
 		})
-	})
-
-	t.Run("PostgresHangs", func(t *testing.T) {
-		v := c.visitor()
-		acs, form := v.samlAt(v.get(a, "/login/sso/grantmakers"), "greg@grantmakers.example")
-		c.pg.Stall()
-		start := time.Now()
-		r := v.acs(b, acs, form)
-		if r.status < 400 {
-			t.Fatalf("a login was accepted with PostgreSQL hanging: %d %q", r.status, r.loc)
-		}
-		if d := time.Since(start); d > 12*time.Second {
-			t.Fatalf("the refusal took %v; want it bounded by the request deadline", d)
-		} else {
-			t.Logf("refused (%d) after %v with PostgreSQL hanging", r.status, d.Round(time.Millisecond))
-		}
-		wantAnswer(t, c.health(a), http.StatusServiceUnavailable, "down: postgres")
-		c.pg.Up(t)
-		recovers(t, "PostgreSQL")
 	})
 
 	for i, app := range c.apps {

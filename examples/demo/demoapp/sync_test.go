@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ssokit/sso/internal/servertest"
+	"github.com/ssokit/sso/internal/testenv"
 	"github.com/ssokit/sso/policy"
 	"github.com/ssokit/sso/saml"
 	"github.com/ssokit/sso/saml/samltest"
@@ -33,19 +34,6 @@ func replicas(t *testing.T, n int, interval time.Duration) []*App {
 	return out
 }
 
-// eventually waits up to within for cond, failing with what otherwise.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > within {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return time.Since(start)
-}
-
 // inSync waits until every replica applied the settings' current
 // version.
 func inSync(t *testing.T, rs ...*App) {
@@ -54,7 +42,7 @@ func inSync(t *testing.T, rs ...*App) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 3*time.Second, "the replicas apply the settings", func() bool {
+	testenv.Eventually(t, 3*time.Second, "the replicas apply the settings", func() bool {
 		for _, a := range rs {
 			if a.SettingsVersion() < want {
 				return false
@@ -71,12 +59,12 @@ func inSync(t *testing.T, rs ...*App) {
 func TestReplicasSync(t *testing.T) {
 	rs := replicas(t, 2, time.Hour)
 	a, b := rs[0], rs[1]
-	eventually(t, 5*time.Second, "B listens", func() bool { _, ok := b.sync.status(); return ok && b.sync.listening })
+	testenv.Eventually(t, 5*time.Second, "B listens", func() bool { _, ok := b.sync.status(); return ok && b.sync.listening })
 
 	paula := newBrowser(t, a)
 	wantRedirect(t, paula.post("/login", form("email", "paula@pressroom.example", "password", "paula-pw")), "/")
 	wantStatus(t, paula.at(a).post("/admin/pressroom/policy", form("mode", "sso_required", "scope_kind", "all_users", "admins_may_use_password", "1")), http.StatusOK)
-	took := eventually(t, 3*time.Second, "the policy switch reaches B", func() bool {
+	took := testenv.Eventually(t, 3*time.Second, "the policy switch reaches B", func() bool {
 		p, _ := b.reg.Policy("pressroom")
 		return p.Mode == policy.ModeSSORequired
 	})
@@ -93,7 +81,7 @@ func TestReplicasSync(t *testing.T) {
 	inSync(t, rs...)
 	wantBody(t, rachel.samlLoginAt(next.URL(), rachel.get("/login/test/hireco-saml?candidate=1"), "rachel@hireco.example"), `class="verdict pass"`)
 	wantStatus(t, rachel.at(a).post("/admin/hireco/metadata", form("action", "promote", "connection", "hireco-saml")), http.StatusOK)
-	eventually(t, 3*time.Second, "the new IdP metadata reaches B", func() bool {
+	testenv.Eventually(t, 3*time.Second, "the new IdP metadata reaches B", func() bool {
 		c, _, _ := b.reg.Connection("hireco-saml")
 		sp, ok := c.Authenticator.(*saml.ServiceProvider)
 		return ok && sp.IdP().EntityID == "https://new-idp.hireco.example/metadata"
@@ -121,7 +109,7 @@ func TestReplicasSyncFallbackAndBursts(t *testing.T) {
 	if err := quiet.putPolicy(ctx, req); err != nil {
 		t.Fatal(err)
 	}
-	took := eventually(t, 3*time.Second, "a change without notification reaches B", func() bool {
+	took := testenv.Eventually(t, 3*time.Second, "a change without notification reaches B", func() bool {
 		p, _ := b.reg.Policy("pressroom")
 		return p.Mode == policy.ModeSSORequired
 	})
@@ -140,7 +128,7 @@ func TestReplicasSyncFallbackAndBursts(t *testing.T) {
 		}
 	}
 	want, _ := a.settings.version(ctx)
-	eventually(t, 5*time.Second, "B applies the burst", func() bool { return b.SettingsVersion() == want })
+	testenv.Eventually(t, 5*time.Second, "B applies the burst", func() bool { return b.SettingsVersion() == want })
 	if p, _ := b.reg.Policy("pressroom"); p.Mode != policy.ModeSSOOptional {
 		t.Fatalf("after the burst B has mode %q; want the last change's sso_optional", p.Mode)
 	}
