@@ -116,12 +116,16 @@ func (s *syncer) tick(ctx context.Context) {
 // nudging at every notification and after every (re)connection.
 func (s *syncer) listen(ctx context.Context) {
 	defer s.done.Done()
-	backoff := 100 * time.Millisecond
+	const first, most = 100 * time.Millisecond, 5 * time.Second
+	backoff := first
 	for ctx.Err() == nil {
-		err := s.listenOnce(ctx)
+		connected, err := s.listenOnce(ctx)
 		s.setListening(false)
 		if ctx.Err() != nil {
 			return
+		}
+		if connected {
+			backoff = first
 		}
 		s.a.log.Warn("settings notifications: connection lost; reading the version every SyncInterval until it is back", "err", err)
 		select {
@@ -129,30 +133,32 @@ func (s *syncer) listen(ctx context.Context) {
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, s.interval)
+		backoff = min(2*backoff, most)
 	}
 }
 
-func (s *syncer) listenOnce(ctx context.Context) error {
+// listenOnce listens until the connection fails; connected reports
+// whether it got as far as listening.
+func (s *syncer) listenOnce(ctx context.Context) (connected bool, err error) {
 	cfg, err := postgresConfig(s.a.pgURL)
 	if err != nil {
-		return err
+		return false, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	conn, err := pgx.ConnectConfig(cctx, cfg)
 	cancel()
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{settingsChannel}.Sanitize()); err != nil {
-		return err
+		return false, err
 	}
 	s.setListening(true)
 	s.nudge() // what changed while not listening
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
+			return true, err
 		}
 		s.nudge()
 	}
