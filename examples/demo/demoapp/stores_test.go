@@ -6,10 +6,12 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ssokit/sso/internal/servertest"
+	"github.com/ssokit/sso/internal/testenv"
 	"github.com/ssokit/sso/internal/token"
 )
 
@@ -74,6 +76,7 @@ func TestPostgresAndRedis(t *testing.T) {
 	if rt := a.RoundTrips(); rt.SQL == 0 || rt.Redis == 0 {
 		t.Fatalf("round trips not counted: %+v", rt)
 	}
+	testenv.Eventually(t, 5*time.Second, "the settings listener connects", a.sync.isListening)
 	p := b.get("/healthz")
 	wantStatus(t, p, http.StatusOK)
 	wantBody(t, p, "ok\n", "postgres: ok", "redis: ok", "settings: version 0 applied, notified by PostgreSQL")

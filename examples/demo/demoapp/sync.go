@@ -164,6 +164,13 @@ func (s *syncer) listenOnce(ctx context.Context) (connected bool, err error) {
 	}
 }
 
+// isListening reports whether the notification connection is up.
+func (s *syncer) isListening() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.listening
+}
+
 func (s *syncer) setListening(v bool) {
 	s.mu.Lock()
 	s.listening = v

@@ -59,7 +59,7 @@ func inSync(t *testing.T, rs ...*App) {
 func TestReplicasSync(t *testing.T) {
 	rs := replicas(t, 2, time.Hour)
 	a, b := rs[0], rs[1]
-	testenv.Eventually(t, 5*time.Second, "B listens", func() bool { _, ok := b.sync.status(); return ok && b.sync.listening })
+	testenv.Eventually(t, 5*time.Second, "B listens", b.sync.isListening)
 
 	paula := newBrowser(t, a)
 	wantRedirect(t, paula.post("/login", form("email", "paula@pressroom.example", "password", "paula-pw")), "/")
