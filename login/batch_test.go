@@ -16,7 +16,10 @@ func TestRegistryBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := reg.Discovery()
+	before, gen := reg.Discovery(), reg.Generation()
+	if gen != 1 {
+		t.Fatalf("Generation after NewRegistry = %d; want 1", gen)
+	}
 	err = reg.Batch(func(b *login.Batch) error {
 		for _, id := range []string{"acct0000000", "acct0000003", "acct0000007"} {
 			if err := b.SetPolicy(id, policy.Policy{Mode: policy.ModeSSORequired}); err != nil {
@@ -34,8 +37,8 @@ func TestRegistryBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if reg.Discovery() == before {
-		t.Fatal("the batch did not swap in a new snapshot")
+	if reg.Discovery() == before || reg.Generation() != gen+1 {
+		t.Fatalf("the batch of five changes swapped in %d snapshots; want one", reg.Generation()-gen)
 	}
 	for _, id := range []string{"acct0000000", "acct0000003", "acct0000007"} {
 		if p, _ := reg.Policy(id); p.Mode != policy.ModeSSORequired {
@@ -85,5 +88,12 @@ func TestRegistryBatch(t *testing.T) {
 	// A batch that changes nothing keeps the snapshot.
 	if err := reg.Batch(func(*login.Batch) error { return nil }); err != nil || reg.Discovery() != cur {
 		t.Fatalf("an empty batch: %v, swapped %v", err, reg.Discovery() != cur)
+	}
+	if reg.Generation() != gen+1 {
+		t.Fatalf("refused, failed and empty batches swapped in %d snapshots; want none", reg.Generation()-gen-1)
+	}
+	// Each single change is a snapshot of its own.
+	if err := reg.SetPolicy("acct0000002", policy.Policy{Mode: policy.ModeSSORequired}); err != nil || reg.Generation() != gen+2 {
+		t.Fatalf("SetPolicy: %v, generation %d", err, reg.Generation())
 	}
 }

@@ -144,6 +144,7 @@ type Registry struct {
 
 // snapshot is one immutable configuration.
 type snapshot struct {
+	gen      uint64 // how many snapshots were swapped in before, plus one
 	accounts map[string]*account
 	order    []string // account IDs in the order given
 	conns    map[string]*entry
@@ -262,6 +263,19 @@ func (r *Registry) Policy(id string) (policy.Policy, bool) {
 	return a.policy, true
 }
 
+// swap makes s the current snapshot; the caller holds r.mu.
+func (r *Registry) swap(s *snapshot) {
+	s.gen = r.load().gen + 1
+	r.cur.Store(s)
+}
+
+// Generation counts the snapshots swapped in since NewRegistry (which
+// swaps in the first): every Set, SetPolicy, SetConnection, Delete,
+// Replace or Batch that changed something adds one, however many changes
+// it held. Each is one rebuild of the routing table, so the count shows
+// what changes cost, e.g. that a burst of them shared a rebuild.
+func (r *Registry) Generation() uint64 { return r.load().gen }
+
 // Discovery returns the current discovery table.
 func (r *Registry) Discovery() *discovery.Table { return r.load().table }
 
@@ -325,7 +339,7 @@ func (r *Registry) Replace(accounts ...Account) error {
 	if err != nil {
 		return err
 	}
-	r.cur.Store(s)
+	r.swap(s)
 	return nil
 }
 
@@ -364,7 +378,7 @@ func (r *Registry) Batch(change func(b *Batch) error) error {
 	if err != nil {
 		return err
 	}
-	r.cur.Store(s)
+	r.swap(s)
 	return nil
 }
 

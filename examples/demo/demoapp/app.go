@@ -127,6 +127,9 @@ type App struct {
 	// candidates are the candidate IdP metadata each connection's
 	// Candidate was built from.
 	candidates map[string][]byte
+	// refused are the settings (by key) this replica could not apply at
+	// its last sync, with why.
+	refused map[string]error
 }
 
 // authenticator returns the connection's authenticator, or nil for a

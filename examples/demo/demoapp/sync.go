@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -61,7 +61,6 @@ type syncer struct {
 	mu        sync.Mutex
 	listening bool  // the notification connection is up
 	lastErr   error // of the last version check, nil when it worked
-	rebuilds  atomic.Int64
 }
 
 // startSync starts keeping the registry in step; App.close stops it.
@@ -207,7 +206,6 @@ func (s *syncer) apply(ctx context.Context) {
 			s.a.log.Warn("settings: cannot apply the changes of other replicas yet; retrying", "err", err)
 		}
 		if rebuilt {
-			s.rebuilds.Add(1)
 			select {
 			case <-ctx.Done():
 				return
@@ -234,7 +232,24 @@ func (s *syncer) status() (string, bool) {
 	if s.lastErr != nil {
 		return fmt.Sprintf("version %d applied; cannot read newer: %v", v, s.lastErr), false
 	}
+	if refused := s.a.refusedSettings(); len(refused) > 0 {
+		// This replica runs an older configuration than the others: out
+		// of the balancer until an administrator fixes it.
+		return fmt.Sprintf("version %d applied except %s, refused here (see the log)", v, strings.Join(refused, ", ")), false
+	}
 	return fmt.Sprintf("version %d applied, %s", v, how), true
+}
+
+// refusedSettings returns the keys of the settings this replica refused.
+func (a *App) refusedSettings() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	keys := make([]string, 0, len(a.refused))
+	for k := range a.refused {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // SettingsVersion returns the version of the admin page's settings this
@@ -246,13 +261,9 @@ func (a *App) SettingsVersion() int64 {
 }
 
 // Rebuilds returns how many times the application rebuilt its routing
-// table for changes made on other replicas.
-func (a *App) Rebuilds() int64 {
-	if a.sync == nil {
-		return 0
-	}
-	return a.sync.rebuilds.Load()
-}
+// table (login.Registry.Generation): at the start, and for changes made
+// on any replica.
+func (a *App) Rebuilds() uint64 { return a.reg.Generation() }
 
 // syncSettings applies the settings newer than the applied version: the
 // kept policies and IdP metadata, in one Registry.Batch. It reports
@@ -282,6 +293,8 @@ func (a *App) syncSettings(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	// refused are the settings this replica cannot apply, with why.
+	refused := map[string]error{}
 	// New service providers for the connections whose kept IdP metadata
 	// or candidate metadata changed, built before the registry changes.
 	type rebuilt struct {
@@ -291,15 +304,6 @@ func (a *App) syncSettings(ctx context.Context) (bool, error) {
 		dropCand  bool                  // the candidate was removed
 	}
 	var changes []*rebuilt
-	closeNew := func() {
-		for _, r := range changes {
-			for _, sp := range []*saml.ServiceProvider{r.live, r.candidate} {
-				if sp != nil {
-					_ = sp.Close()
-				}
-			}
-		}
-	}
 	build := func(ci *connInfo, xml []byte) (*saml.ServiceProvider, error) {
 		sc := ci.samlCfg
 		sc.IdPMetadataURL, sc.IdPEntityID, sc.IdPMetadataXML = "", "", xml
@@ -312,45 +316,55 @@ func (a *App) syncSettings(ctx context.Context) (bool, error) {
 		r := &rebuilt{ci: ci}
 		if xml := metadata[id]; xml != nil && !bytes.Equal(xml, ci.samlCfg.IdPMetadataXML) {
 			if r.live, err = build(ci, xml); err != nil {
-				closeNew()
-				return false, fmt.Errorf("connection %s: the IdP metadata saved on another replica is refused here: %w", id, err)
+				refused[metadataKeyPrefix+id] = err
+				a.log.Error("settings: IdP metadata saved on the admin page is refused here; this replica keeps the previous metadata", "connection", id, "err", err)
+				continue
 			}
 		}
 		if xml := candidates[id]; !bytes.Equal(xml, a.candidates[id]) {
 			if xml == nil {
 				r.dropCand = true
 			} else if r.candidate, err = build(ci, xml); err != nil {
-				closeNew()
-				return false, fmt.Errorf("connection %s: the candidate metadata saved on another replica is refused here: %w", id, err)
+				if r.live != nil {
+					_ = r.live.Close()
+				}
+				refused[candidateKeyPrefix+id] = err
+				a.log.Error("settings: candidate IdP metadata saved on the admin page is refused here", "connection", id, "err", err)
+				continue
 			}
 		}
 		if r.live != nil || r.candidate != nil || r.dropCand {
 			changes = append(changes, r)
 		}
 	}
-	var replaced []sso.Authenticator
-	changed := false
-	err = a.reg.Batch(func(b *login.Batch) error {
-		for acct, kept := range policies {
-			cur, ok := a.reg.Policy(acct)
-			if !ok {
-				continue
-			}
-			next := mergePolicy(cur, kept)
-			next.Account = acct
-			if sameJSON(cur, next) {
-				continue
-			}
-			if err := b.SetPolicy(acct, next); err != nil {
-				return err
-			}
-			changed = true
+	// Each change is a step of one batch, named by its settings key. When
+	// the batch does not check out, each is tried alone, so that one
+	// change this replica refuses cannot hold back the others; the refused
+	// ones are reported by /healthz and to the admin who made them.
+	type step struct {
+		key   string
+		apply func(b *login.Batch) error
+	}
+	var steps []step
+	for acct, kept := range policies {
+		cur, ok := a.reg.Policy(acct)
+		if !ok {
+			continue
 		}
-		for _, r := range changes {
+		next := mergePolicy(cur, kept)
+		next.Account = acct
+		if sameJSON(cur, next) {
+			continue
+		}
+		steps = append(steps, step{policyKeyPrefix + acct, func(b *login.Batch) error { return b.SetPolicy(acct, next) }})
+	}
+	var replaced []sso.Authenticator
+	for _, r := range changes {
+		steps = append(steps, step{metadataKeyPrefix + r.ci.cfg.ID, func(b *login.Batch) error {
 			ac, _ := b.Account(r.ci.account)
 			i := slices.IndexFunc(ac.Connections, func(c login.Connection) bool { return c.ID() == r.ci.cfg.ID })
 			if i < 0 {
-				continue
+				return nil
 			}
 			entry := ac.Connections[i]
 			if r.live != nil {
@@ -369,17 +383,46 @@ func (a *App) syncSettings(ctx context.Context) (bool, error) {
 					entry.Candidate = r.candidate
 				}
 			}
-			if _, _, err := b.SetConnection(r.ci.account, entry); err != nil {
+			_, _, err := b.SetConnection(r.ci.account, entry)
+			return err
+		}})
+	}
+	err = a.reg.Batch(func(b *login.Batch) error {
+		for _, st := range steps {
+			if err := st.apply(b); err != nil {
 				return err
 			}
-			changed = true
 		}
 		return nil
 	})
+	rebuilds := 1
 	if err != nil {
-		closeNew()
-		return false, fmt.Errorf("the settings saved on another replica do not check out here: %w", err)
+		replaced, rebuilds = nil, 0
+		for _, st := range steps {
+			n := len(replaced)
+			if err := a.reg.Batch(st.apply); err != nil {
+				replaced = replaced[:n] // still in use
+				refused[st.key] = err
+				a.log.Error("settings: a change saved on the admin page is refused here; this replica keeps the previous value", "setting", st.key, "err", err)
+				continue
+			}
+			rebuilds++
+		}
 	}
+	if len(steps) == 0 {
+		rebuilds = 0
+	}
+	for _, r := range changes {
+		if refused[metadataKeyPrefix+r.ci.cfg.ID] != nil {
+			if r.live != nil {
+				_ = r.live.Close()
+			}
+			if r.candidate != nil {
+				_ = r.candidate.Close()
+			}
+		}
+	}
+	changes = slices.DeleteFunc(changes, func(r *rebuilt) bool { return refused[metadataKeyPrefix+r.ci.cfg.ID] != nil })
 	for _, r := range changes {
 		id := r.ci.cfg.ID
 		if r.live != nil {
@@ -398,7 +441,33 @@ func (a *App) syncSettings(ctx context.Context) (bool, error) {
 		}
 	}
 	a.settingsVersion = v
-	return changed, nil
+	a.refused = refused
+	return rebuilds > 0, nil
+}
+
+// refusedSetting returns why this replica refused the setting under key
+// at the last sync, or nil.
+func (a *App) refusedSetting(key string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.refused[key]
+}
+
+// waitApplied waits until this replica applied the settings' version v
+// (a change just saved) and returns the error it refused the setting key
+// with, if it did.
+func (a *App) waitApplied(ctx context.Context, v int64, key string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for a.SettingsVersion() < v {
+		a.sync.nudge()
+		select {
+		case <-ctx.Done():
+			return &sso.Error{Op: "demo.admin", Reason: sso.ReasonUnavailable, Detail: "the change is saved but not applied yet; it will be applied when the database answers again"}
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return a.refusedSetting(key)
 }
 
 // sameJSON reports whether a and b encode alike.

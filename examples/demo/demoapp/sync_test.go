@@ -3,6 +3,8 @@ package demoapp
 import (
 	"context"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,12 +65,13 @@ func TestReplicasSync(t *testing.T) {
 
 	paula := newBrowser(t, a)
 	wantRedirect(t, paula.post("/login", form("email", "paula@pressroom.example", "password", "paula-pw")), "/")
+	start := time.Now()
 	wantStatus(t, paula.at(a).post("/admin/pressroom/policy", form("mode", "sso_required", "scope_kind", "all_users", "admins_may_use_password", "1")), http.StatusOK)
-	took := testenv.Eventually(t, 3*time.Second, "the policy switch reaches B", func() bool {
+	testenv.Eventually(t, 3*time.Second, "the policy switch reaches B", func() bool {
 		p, _ := b.reg.Policy("pressroom")
 		return p.Mode == policy.ModeSSORequired
 	})
-	t.Logf("policy switch on A applied on B after %v", took)
+	t.Logf("policy switch posted on A applied on B %v after the post began", time.Since(start))
 	// B now refuses Pete's password, as A does.
 	wantStatus(t, newBrowser(t, b).at(b).post("/login", form("email", "pete@pressroom.example", "password", "pete-pw")), http.StatusUnauthorized)
 
@@ -137,4 +140,93 @@ func TestReplicasSyncFallbackAndBursts(t *testing.T) {
 	} else {
 		t.Logf("40 changes cost B %d rebuilds", n)
 	}
+}
+
+// TestConcurrentAdminEditsCoalesce: a burst of admin edits on one
+// replica costs it (and the other) a few rebuilds, not one each, and
+// every edit is answered once applied.
+func TestConcurrentAdminEditsCoalesce(t *testing.T) {
+	rs := replicas(t, 2, time.Hour)
+	a, b := rs[0], rs[1]
+	paula := newBrowser(t, a).at(a)
+	wantRedirect(t, paula.post("/login", form("email", "paula@pressroom.example", "password", "paula-pw")), "/")
+	beforeA, beforeB := a.Rebuilds(), b.Rebuilds()
+	const edits = 30
+	statuses := make(chan int, edits)
+	var wg sync.WaitGroup
+	for i := range edits {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v := form("mode", "sso_required", "scope_kind", "all_users", "admins_may_use_password", "1")
+			if i%2 == 0 {
+				v.Set("dry_run", "1")
+			}
+			req, _ := http.NewRequest(http.MethodPost, paula.abs("/admin/pressroom/policy"), strings.NewReader(v.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			resp, err := paula.c.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	for st := range statuses {
+		if st != http.StatusOK {
+			t.Fatalf("an edit answered %d", st)
+		}
+	}
+	inSync(t, rs...)
+	saved, _ := a.settings.policies(context.Background())
+	for _, r := range rs {
+		if p, _ := r.reg.Policy("pressroom"); p.DryRun != saved["pressroom"].DryRun || p.Mode != policy.ModeSSORequired {
+			t.Fatalf("a replica runs dry_run=%v mode %q; the database has dry_run=%v", p.DryRun, p.Mode, saved["pressroom"].DryRun)
+		}
+	}
+	na, nb := a.Rebuilds()-beforeA, b.Rebuilds()-beforeB
+	t.Logf("%d concurrent edits on A: %d rebuilds on A, %d on B", edits, na, nb)
+	if na > edits/3 || nb > edits/3 {
+		t.Fatalf("%d edits cost %d rebuilds on A and %d on B; want them coalesced", edits, na, nb)
+	}
+}
+
+// TestReplicaRefusesBadSetting: a saved setting a replica cannot apply
+// (here IdP metadata it refuses) leaves that connection as it was, takes
+// the replica out of the balancer (/healthz 503, naming the setting),
+// and holds back no other change; fixed, the replica is healthy again.
+func TestReplicaRefusesBadSetting(t *testing.T) {
+	rs := replicas(t, 2, time.Hour)
+	a, b := rs[0], rs[1]
+	ctx := context.Background()
+	before, _, _ := b.reg.Connection("hireco-saml")
+	if err := a.settings.put(ctx, metadataKeyPrefix+"hireco-saml", []byte("<not-metadata/>")); err != nil {
+		t.Fatal(err)
+	}
+	inSync(t, rs...)
+	if c, _, _ := b.reg.Connection("hireco-saml"); c.Authenticator != before.Authenticator {
+		t.Fatal("the refused metadata replaced the connection")
+	}
+	hb := newBrowser(t, b).at(b)
+	p := hb.get("/healthz")
+	wantStatus(t, p, http.StatusServiceUnavailable)
+	wantBody(t, p, "down: settings", "except idp_metadata/hireco-saml, refused here")
+	// Other changes still apply.
+	paula := newBrowser(t, a).at(a)
+	wantRedirect(t, paula.post("/login", form("email", "paula@pressroom.example", "password", "paula-pw")), "/")
+	wantStatus(t, paula.post("/admin/pressroom/policy", form("mode", "sso_required", "scope_kind", "all_users", "admins_may_use_password", "1")), http.StatusOK)
+	testenv.Eventually(t, 3*time.Second, "the policy change reaches B", func() bool {
+		p, _ := b.reg.Policy("pressroom")
+		return p.Mode == policy.ModeSSORequired
+	})
+	// Taken back, the replica is healthy again.
+	if err := a.settings.put(ctx, metadataKeyPrefix+"hireco-saml", nil); err != nil {
+		t.Fatal(err)
+	}
+	inSync(t, rs...)
+	wantStatus(t, hb.get("/healthz"), http.StatusOK)
 }
