@@ -35,6 +35,10 @@ import (
 	"github.com/ssokit/sso/policy"
 	"github.com/ssokit/sso/provisioning"
 	"github.com/ssokit/sso/saml"
+	"github.com/ssokit/sso/store/redisstore"
+	"github.com/ssokit/sso/store/sqlstore"
+
+	"github.com/redis/go-redis/v9"
 )
 
 var (
@@ -54,6 +58,7 @@ var (
 	mySessions      login.Sessions
 	myPasswordCheck func(context.Context, string, sso.Secret) (string, error)
 	auditLog        sso.EventFunc
+	reg             *login.Registry
 )
 
 var (
@@ -64,6 +69,9 @@ var (
 	_ = oidc.New
 	_ = policy.Decide
 	_ = saml.New
+	_ = sqlstore.OpenPostgres
+	_ = redisstore.New
+	_ = redis.NewClient
 )
 `
 

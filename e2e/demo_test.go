@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ssokit/sso/examples/demo/demoapp"
+	"github.com/ssokit/sso/internal/servertest"
 	"github.com/ssokit/sso/internal/testenv"
 )
 
@@ -149,5 +150,6 @@ func TestMain(m *testing.M) {
 	if shared.demo != nil {
 		shared.demo.stop()
 	}
+	servertest.Stop()
 	os.Exit(code)
 }

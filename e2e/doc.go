@@ -13,6 +13,16 @@
 // page's HTML, to $E2E_SCREENSHOTS when set, otherwise to a temporary
 // directory named in the failure message.
 //
+// TestReplicas needs no browser: it runs three replicas of the demo on one
+// PostgreSQL database and one Redis server (started by internal/servertest,
+// each behind a proxy the test takes down or stalls) behind a round-robin
+// load balancer, and drives logins over HTTP as a browser would: SAML and
+// OpenID Connect logins begun on one replica complete on another, an LDAP
+// login, a response accepted by one replica is refused by another, an
+// admin change on one takes effect on the others, and with Redis or
+// PostgreSQL down or hanging every login is refused quickly and /healthz
+// names the store, until it is back.
+//
 // TestAccessibility audits every page people and administrators see, at
 // 1280 and 390 pixels: axe-core (installed with npm by
 // scripts/install-test-deps.sh under $SSOKIT_TEST_CACHE, default

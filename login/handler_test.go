@@ -1563,3 +1563,22 @@ func TestIdPInitiatedAsksBeforeReplacingSession(t *testing.T) {
 	wantRedirect(t, a.postACSWithoutSession(action, v), "/welcome")
 	a.mustSessionOf("stan@simple.example")
 }
+
+// downPasswords is a PasswordChecker whose user store is down.
+type downPasswords struct{}
+
+func (downPasswords) CheckPassword(context.Context, string, sso.Secret) (string, error) {
+	return "", &sso.Error{Op: "test.Passwords", Reason: sso.ReasonUnavailable, Detail: "the user database cannot be reached"}
+}
+
+// TestPasswordStoreDown: a password that cannot be checked because the
+// host's store is down is refused as unavailable (try again later), not as
+// a wrong password, and nobody is logged in.
+func TestPasswordStoreDown(t *testing.T) {
+	w := newWorld(t, worldOptions{templates: func(c *login.Config) { c.Passwords = downPasswords{} }})
+	b := w.browser()
+	p := b.post("/auth/login", form("email", "pat@partner.example", "password", "pat-pw"))
+	wantStatus(t, p, http.StatusBadGateway)
+	wantBody(t, p, "try again later")
+	wantNoBody(t, p, "We could not log you in with this email address and password")
+}

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -75,6 +76,16 @@ func (h *Handler) passwordNetworks(r *http.Request, user string, allowed []strin
 	return keptIDs, kept, refused
 }
 
+// storeReason returns the Reason of err when it is a store that failed
+// (unavailable, full), and "" otherwise.
+func storeReason(err error) sso.Reason {
+	switch r := sso.ReasonOf(err); r {
+	case sso.ReasonUnavailable, sso.ReasonStoreFull:
+		return r
+	}
+	return ""
+}
+
 // passwordFailed is what a person reads after any failed password login:
 // a wrong password, or a right one of a user whose accounts all require
 // single sign-on. One answer for both, so that the form tells nobody
@@ -90,6 +101,13 @@ const passwordFailed = "We could not log you in with this email address and pass
 func (h *Handler) passwordLogin(w http.ResponseWriter, r *http.Request, email string, pw sso.Secret, rt string) {
 	ctx := r.Context()
 	checked, err := h.cfg.Passwords.CheckPassword(ctx, email, pw)
+	if reason := storeReason(err); reason != "" {
+		// The password could not be checked at all (the host's user store
+		// is down): refuse as such, not as a wrong password, which would
+		// send people to reset passwords that are fine.
+		h.fail(w, r, failure{err: &sso.Error{Op: "login.Password", Reason: reason, Detail: "the password could not be checked: a store failed", Err: err}, returnTo: rt})
+		return
+	}
 	if err != nil || checked == "" {
 		h.cfg.Events.Emit(ctx, sso.Event{Type: sso.EventLoginFailed, Time: h.now(), Reason: ReasonPasswordIncorrect, Attrs: map[string]string{"method": "password"}})
 		h.log.LogAttrs(ctx, slog.LevelInfo, "login failed", slog.String("reason", string(ReasonPasswordIncorrect)), slog.String("error", errText(err)))
@@ -98,7 +116,8 @@ func (h *Handler) passwordLogin(w http.ResponseWriter, r *http.Request, email st
 	}
 	allowed, ok, refused, err := h.passwordDecisions(ctx, email, checked)
 	if err != nil {
-		h.fail(w, r, failure{err: &sso.Error{Op: "login.Password", Reason: sso.ReasonInternal, Detail: "reading users or accounts failed", Err: err}, user: checked, returnTo: rt})
+		reason := cmp.Or(storeReason(err), sso.ReasonInternal)
+		h.fail(w, r, failure{err: &sso.Error{Op: "login.Password", Reason: reason, Detail: "reading users or accounts failed", Err: err}, user: checked, returnTo: rt})
 		return
 	}
 	allowed, ok, refused = h.passwordNetworks(r, checked, allowed, ok, refused)

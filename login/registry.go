@@ -144,6 +144,7 @@ type Registry struct {
 
 // snapshot is one immutable configuration.
 type snapshot struct {
+	gen      uint64 // how many snapshots were swapped in before, plus one
 	accounts map[string]*account
 	order    []string // account IDs in the order given
 	conns    map[string]*entry
@@ -262,6 +263,19 @@ func (r *Registry) Policy(id string) (policy.Policy, bool) {
 	return a.policy, true
 }
 
+// swap makes s the current snapshot; the caller holds r.mu.
+func (r *Registry) swap(s *snapshot) {
+	s.gen = r.load().gen + 1
+	r.cur.Store(s)
+}
+
+// Generation counts the snapshots swapped in since NewRegistry (which
+// swaps in the first): every Set, SetPolicy, SetConnection, Delete,
+// Replace or Batch that changed something adds one, however many changes
+// it held. Each is one rebuild of the routing table, so the count shows
+// what changes cost, e.g. that a burst of them shared a rebuild.
+func (r *Registry) Generation() uint64 { return r.load().gen }
+
 // Discovery returns the current discovery table.
 func (r *Registry) Discovery() *discovery.Table { return r.load().table }
 
@@ -269,29 +283,14 @@ func (r *Registry) Discovery() *discovery.Table { return r.load().table }
 // account it replaced (false when none) so that the caller may close
 // authenticators it no longer uses (see Close). Nothing changes when the
 // result does not check out.
-func (r *Registry) Set(a Account) (Account, bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	cur := r.load()
-	accts := make([]Account, 0, len(cur.order)+1)
-	var old Account
-	found := false
-	for _, id := range cur.order {
-		if id == a.ID {
-			old, found = cur.accounts[id].Account, true
-			accts = append(accts, a)
-			continue
-		}
-		accts = append(accts, cur.accounts[id].Account)
-	}
-	if !found {
-		accts = append(accts, a)
-	}
-	s, err := r.build(accts)
+func (r *Registry) Set(a Account) (old Account, found bool, err error) {
+	err = r.Batch(func(b *Batch) error {
+		old, found = b.Set(a)
+		return nil
+	})
 	if err != nil {
 		return Account{}, false, err
 	}
-	r.cur.Store(s)
 	return old, found, nil
 }
 
@@ -301,7 +300,141 @@ func (r *Registry) Set(a Account) (Account, bool, error) {
 // and test users it sets; connections p does not list keep theirs.
 // Nothing changes when the result does not check out.
 func (r *Registry) SetPolicy(acct string, p policy.Policy) error {
-	return r.update(acct, func(a *Account) error {
+	return r.Batch(func(b *Batch) error { return b.SetPolicy(acct, p) })
+}
+
+// SetConnection adds c to the account acct, or replaces the account's
+// connection with c's ID, and returns the connection it replaced (false
+// when none). Nothing changes when the result does not check out.
+func (r *Registry) SetConnection(acct string, c Connection) (old Connection, found bool, err error) {
+	err = r.Batch(func(b *Batch) error {
+		old, found, err = b.SetConnection(acct, c)
+		return err
+	})
+	if err != nil {
+		return Connection{}, false, err
+	}
+	return old, found, nil
+}
+
+// Delete removes the account with the given ID and returns it (false when
+// there was none). Nothing changes when the rest does not check out.
+func (r *Registry) Delete(id string) (old Account, found bool, err error) {
+	err = r.Batch(func(b *Batch) error {
+		old, found = b.Delete(id)
+		return nil
+	})
+	if err != nil {
+		return Account{}, false, err
+	}
+	return old, found, nil
+}
+
+// Replace makes accounts the whole registry, atomically. Nothing changes
+// when they do not check out.
+func (r *Registry) Replace(accounts ...Account) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, err := r.build(accounts)
+	if err != nil {
+		return err
+	}
+	r.swap(s)
+	return nil
+}
+
+// Batch applies any number of changes to the registry as one: change
+// makes them on b (Set, SetPolicy, SetConnection, Delete), and the
+// registry then checks and rebuilds its snapshot (the discovery table with
+// every domain, the policies) once and swaps it in atomically. A rebuild
+// costs time in proportion to the whole registry (see
+// BenchmarkRegistryBatch), so a host applying a burst of changes, such as
+// the edits other replicas made, applies them in one Batch. Nothing
+// changes when change returns an error or the result does not check out;
+// lookups see the old snapshot until the new one is in place. Writers are
+// serialised: change must not call the Registry's own writers.
+func (r *Registry) Batch(change func(b *Batch) error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur := r.load()
+	b := &Batch{index: make(map[string]int, len(cur.order)), accounts: make([]Account, 0, len(cur.order))}
+	for _, id := range cur.order {
+		b.index[id] = len(b.accounts)
+		b.accounts = append(b.accounts, cur.accounts[id].Account)
+	}
+	if err := change(b); err != nil {
+		return err
+	}
+	if !b.changed {
+		return nil
+	}
+	accts := b.accounts[:0:0]
+	for i, a := range b.accounts {
+		if !b.deleted[i] {
+			accts = append(accts, a)
+		}
+	}
+	s, err := r.build(accts)
+	if err != nil {
+		return err
+	}
+	r.swap(s)
+	return nil
+}
+
+// Batch collects changes to a [Registry] for [Registry.Batch]. Its
+// methods are those of Registry and check what they can alone (an unknown
+// account, a policy naming another account's connection); the registry
+// checks the whole result once at the end.
+type Batch struct {
+	accounts []Account
+	index    map[string]int // account ID -> position in accounts
+	deleted  map[int]bool
+	changed  bool
+}
+
+// Account returns the account with the given ID as the batch has it so
+// far.
+func (b *Batch) Account(id string) (Account, bool) {
+	i, ok := b.index[id]
+	if !ok {
+		return Account{}, false
+	}
+	return b.accounts[i], true
+}
+
+// Set adds the account, or replaces the one with its ID, and returns the
+// one it replaced (false when none).
+func (b *Batch) Set(a Account) (Account, bool) {
+	b.changed = true
+	if i, ok := b.index[a.ID]; ok {
+		old := b.accounts[i]
+		b.accounts[i] = a
+		return old, true
+	}
+	b.index[a.ID] = len(b.accounts)
+	b.accounts = append(b.accounts, a)
+	return Account{}, false
+}
+
+// Delete removes the account with the given ID and returns it (false when
+// there was none).
+func (b *Batch) Delete(id string) (Account, bool) {
+	i, ok := b.index[id]
+	if !ok {
+		return Account{}, false
+	}
+	if b.deleted == nil {
+		b.deleted = map[int]bool{}
+	}
+	b.deleted[i], b.changed = true, true
+	delete(b.index, id)
+	return b.accounts[i], true
+}
+
+// SetPolicy is [Registry.SetPolicy] within the batch.
+func (b *Batch) SetPolicy(acct string, p policy.Policy) error {
+	return b.update(acct, func(a *Account) error {
 		if p.Account != "" && p.Account != acct {
 			return configError(acct, "", "the policy is for account "+quote(p.Account))
 		}
@@ -320,16 +453,14 @@ func (r *Registry) SetPolicy(acct string, p policy.Policy) error {
 	})
 }
 
-// SetConnection adds c to the account acct, or replaces the account's
-// connection with c's ID, and returns the connection it replaced (false
-// when none). Nothing changes when the result does not check out.
-func (r *Registry) SetConnection(acct string, c Connection) (Connection, bool, error) {
+// SetConnection is [Registry.SetConnection] within the batch.
+func (b *Batch) SetConnection(acct string, c Connection) (Connection, bool, error) {
 	if c.Authenticator == nil {
 		return Connection{}, false, configError(acct, "", "the connection has no Authenticator")
 	}
 	var old Connection
 	found := false
-	err := r.update(acct, func(a *Account) error {
+	err := b.update(acct, func(a *Account) error {
 		conns := slices.Clone(a.Connections)
 		i := slices.IndexFunc(conns, func(o Connection) bool { return o.ID() == c.ID() })
 		if i < 0 {
@@ -347,67 +478,18 @@ func (r *Registry) SetConnection(acct string, c Connection) (Connection, bool, e
 	return old, found, nil
 }
 
-// update applies change to a copy of the account acct and swaps in the
-// result when it checks out.
-func (r *Registry) update(acct string, change func(*Account) error) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	cur := r.load()
-	if _, ok := cur.accounts[acct]; !ok {
+// update applies change to a copy of the account acct and keeps the
+// result.
+func (b *Batch) update(acct string, change func(*Account) error) error {
+	i, ok := b.index[acct]
+	if !ok {
 		return &sso.Error{Op: "login.Registry", Reason: sso.ReasonAccountNotFound, Detail: "no account " + quote(acct)}
 	}
-	accts := make([]Account, 0, len(cur.order))
-	for _, id := range cur.order {
-		a := cur.accounts[id].Account
-		if id == acct {
-			if err := change(&a); err != nil {
-				return err
-			}
-		}
-		accts = append(accts, a)
-	}
-	s, err := r.build(accts)
-	if err != nil {
+	a := b.accounts[i]
+	if err := change(&a); err != nil {
 		return err
 	}
-	r.cur.Store(s)
-	return nil
-}
-
-// Delete removes the account with the given ID and returns it (false when
-// there was none). Nothing changes when the rest does not check out.
-func (r *Registry) Delete(id string) (Account, bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	cur := r.load()
-	a, ok := cur.accounts[id]
-	if !ok {
-		return Account{}, false, nil
-	}
-	accts := make([]Account, 0, len(cur.order))
-	for _, oid := range cur.order {
-		if oid != id {
-			accts = append(accts, cur.accounts[oid].Account)
-		}
-	}
-	s, err := r.build(accts)
-	if err != nil {
-		return Account{}, false, err
-	}
-	r.cur.Store(s)
-	return a.Account, true, nil
-}
-
-// Replace makes accounts the whole registry, atomically. Nothing changes
-// when they do not check out.
-func (r *Registry) Replace(accounts ...Account) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s, err := r.build(accounts)
-	if err != nil {
-		return err
-	}
-	r.cur.Store(s)
+	b.accounts[i], b.changed = a, true
 	return nil
 }
 

@@ -104,6 +104,22 @@ func wantFull(t *testing.T, what string, err error) {
 func TestStateStore(t *testing.T, newStore StoreFactory[sso.StateStore], opts ...Option[sso.StateStore]) {
 	ctx := context.Background()
 	o := collect(opts)
+	t.Run("AnyBytes", func(t *testing.T) {
+		// Keys are byte strings; a store keeps them apart exactly.
+		clock := NewClock(time.Now())
+		s, _ := newStore(t, clock.Now)
+		keys := []string{"flow:a\x00b", "flow:a\x00c", "\xff\xfe", "~flow:a", "flow:a"}
+		for i, k := range keys {
+			if err := s.Put(ctx, k, []byte{byte(i)}, clock.Now().Add(time.Minute)); err != nil {
+				t.Fatalf("Put(%q): %v", k, err)
+			}
+		}
+		for i, k := range keys {
+			if v, err := s.Take(ctx, k); err != nil || len(v) != 1 || v[0] != byte(i) {
+				t.Fatalf("Take(%q) = %v, %v; want [%d]", k, v, err, i)
+			}
+		}
+	})
 	t.Run("PutTake", func(t *testing.T) {
 		clock := NewClock(time.Now())
 		s, _ := newStore(t, clock.Now)
@@ -289,6 +305,25 @@ func TestReplayCache(t *testing.T, newCache StoreFactory[sso.ReplayCache], opts 
 		}
 		if seen, _ := c.Seen(ctx, "b", until); seen {
 			t.Fatal("other key reported as seen")
+		}
+	})
+	t.Run("AnyBytes", func(t *testing.T) {
+		// Keys are byte strings: package saml joins the connection and
+		// the assertion ID with a NUL byte, and an ID may be any bytes.
+		// A store must keep them apart exactly, whatever its text rules.
+		clock := NewClock(time.Now())
+		c, _ := newCache(t, clock.Now)
+		until := clock.Now().Add(time.Minute)
+		keys := []string{"conn\x00id-1", "conn\x00id-2", "conn", "\xff\xfe not UTF-8", "\xff\xfd not UTF-8", "~conn", "é"}
+		for _, k := range keys {
+			if seen, err := c.Seen(ctx, k, until); err != nil || seen {
+				t.Fatalf("first Seen(%q) = %v, %v; want false", k, seen, err)
+			}
+		}
+		for _, k := range keys {
+			if seen, err := c.Seen(ctx, k, until); err != nil || !seen {
+				t.Fatalf("second Seen(%q) = %v, %v; want true", k, seen, err)
+			}
 		}
 	})
 	t.Run("Expiry", func(t *testing.T) {

@@ -19,6 +19,12 @@
 //	-db FILE          the SQLite database (default: a temporary file); it
 //	                  keeps users, logins, events and the admin page's
 //	                  changes, so a restart with the same file keeps them
+//	-postgres URL     a PostgreSQL database in place of the SQLite file,
+//	                  e.g. postgres://demo:pw@db:5432/demo: what several
+//	                  replicas of the demo share (see README.md, "Running
+//	                  several replicas")
+//	-redis URL        a Redis server (redis://host:6379/0) for the replay
+//	                  records and the identities waiting on login pages
 //	-saml-addr ADDR   the mock SAML IdP (default 127.0.0.1:8081)
 //	-oidc-addr ADDR   the mock OpenID provider (default 127.0.0.1:8082)
 //	-ldap-addr ADDR   the mock LDAP directory (default 127.0.0.1:8389)
@@ -67,6 +73,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.BaseURL, "base-url", "", "the application's public URL (default http://ADDR)")
 	fs.StringVar(&opts.ConfigFile, "config", "", "configuration file replacing the built-in setup (see sample-config.json)")
 	fs.StringVar(&opts.DB, "db", "", "SQLite database file (default: a temporary file)")
+	fs.StringVar(&opts.Postgres, "postgres", "", "PostgreSQL URL shared by the replicas, in place of the SQLite file")
+	fs.StringVar(&opts.Redis, "redis", "", "Redis URL (redis://host:6379/0) for replay records and waiting identities")
 	fs.StringVar(&opts.SAMLAddr, "saml-addr", "", "mock SAML IdP address (default "+demoapp.DefaultSAMLAddr+")")
 	fs.StringVar(&opts.OIDCAddr, "oidc-addr", "", "mock OpenID provider address (default "+demoapp.DefaultOIDCAddr+")")
 	fs.StringVar(&opts.LDAPAddr, "ldap-addr", "", "mock LDAP directory address (default "+demoapp.DefaultLDAPAddr+")")

@@ -39,3 +39,20 @@ func TestCommandLine(t *testing.T) {
 		t.Fatalf("start bad: %d %q", code, errb.String())
 	}
 }
+
+// TestStoreFlags: -postgres and -redis are used, and a database that
+// cannot be reached, or a bad URL, starts nothing.
+func TestStoreFlags(t *testing.T) {
+	free := []string{"-addr", "localhost:0", "-saml-addr", "127.0.0.1:0", "-oidc-addr", "127.0.0.1:0", "-ldap-addr", "127.0.0.1:0"}
+	var out, errb bytes.Buffer
+	args := append([]string{"-postgres", "postgres://demo:pw@127.0.0.1:1/demo?connect_timeout=1"}, free...)
+	if code := realMain(args, &out, &errb); code != 1 || !strings.Contains(errb.String(), "PostgreSQL at postgres://demo:[redacted]@127.0.0.1:1/demo") ||
+		strings.Contains(errb.String(), ":pw@") {
+		t.Fatalf("-postgres unreachable: %d %q", code, errb.String())
+	}
+	errb.Reset()
+	args = append([]string{"-redis", "http://not-redis"}, free...)
+	if code := realMain(args, &out, &errb); code != 1 || !strings.Contains(errb.String(), "redis: not a Redis URL") || !strings.Contains(errb.String(), "nothing was started") {
+		t.Fatalf("-redis bad: %d %q", code, errb.String())
+	}
+}

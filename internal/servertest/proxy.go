@@ -12,11 +12,12 @@ import (
 // network would; [Proxy.Up] accepts connections again on the same address,
 // as the server coming back. It is safe for concurrent use.
 type Proxy struct {
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]struct{}
+	target  string
+	addr    string
+	mu      sync.Mutex
+	ln      net.Listener
+	conns   map[net.Conn]struct{}
+	stalled bool
 }
 
 // NewProxy returns a running Proxy to target (host:port) on a loopback
@@ -51,9 +52,36 @@ func (p *Proxy) Down() {
 	}
 }
 
-// Up listens on Addr again after Down.
+// Stall cuts every connection, then accepts new ones but forwards
+// nothing on them and never answers, as a server that hangs (overloaded,
+// or behind a network that drops packets) would. [Proxy.Up] ends it.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stalled = true
+	for c := range p.conns {
+		c.Close()
+		delete(p.conns, c)
+	}
+}
+
+// Up listens on Addr again after Down, or forwards again after Stall (the
+// connections held while stalled are closed).
 func (p *Proxy) Up(t testing.TB) {
 	t.Helper()
+	p.mu.Lock()
+	if p.stalled {
+		p.stalled = false
+		for c := range p.conns {
+			c.Close()
+			delete(p.conns, c)
+		}
+	}
+	up := p.ln != nil
+	p.mu.Unlock()
+	if up {
+		return
+	}
 	ln, err := net.Listen("tcp", p.addr)
 	if err != nil {
 		t.Fatalf("proxy: listen again on %s: %v", p.addr, err)
@@ -92,6 +120,12 @@ func (p *Proxy) track(c net.Conn) bool {
 func (p *Proxy) forward(c net.Conn) {
 	if !p.track(c) {
 		return
+	}
+	p.mu.Lock()
+	stalled := p.stalled
+	p.mu.Unlock()
+	if stalled {
+		return // held open, silent, until Up or Down closes it
 	}
 	s, err := net.Dial("tcp", p.target)
 	if err != nil {

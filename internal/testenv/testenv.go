@@ -9,7 +9,23 @@ import (
 	"os/exec"
 	"strconv"
 	"testing"
+	"time"
 )
+
+// Eventually polls cond every 10 ms until it holds, and fails the test
+// naming what did not happen when within passes first. It returns how
+// long cond took to hold.
+func Eventually(t testing.TB, within time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > within {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Since(start)
+}
 
 // CI reports whether the tests run under CI (CI=true).
 func CI() bool {

@@ -289,3 +289,33 @@ func TestTLSAndNoTLS(t *testing.T) {
 	}
 	plain.Close() // a second Close, as t.Cleanup's, is harmless
 }
+
+// TestLoginAs: LoginAs returns the form the IdP posts, which the service
+// provider accepts once; a wrong password, or a handle used already, is an
+// error.
+func TestLoginAs(t *testing.T) {
+	idp := samltest.Start(t, samltest.Config{})
+	sp := newSP(t, idp, nil)
+	step, err := sp.Begin(context.Background(), sso.BeginRequest{Binding: "cookie", ReturnTo: "/home"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := samltest.LoginAs(idp.Client(), step.URL, "bob@example.com", "wrong"); err == nil {
+		t.Fatal("LoginAs with a wrong password succeeded")
+	}
+	step, _ = sp.Begin(context.Background(), sso.BeginRequest{Binding: "cookie", ReturnTo: "/home"})
+	acs, form, err := samltest.LoginAs(idp.Client(), step.URL, "bob@example.com", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acs != acsURL || form.Get("RelayState") != step.State || form.Get("SAMLResponse") == "" {
+		t.Fatalf("LoginAs = %s %v", acs, form)
+	}
+	id, err := sp.Complete(context.Background(), sso.CompleteRequest{Binding: "cookie", Params: form})
+	if err != nil || id.Subject != "bob@example.com" {
+		t.Fatalf("Complete = %+v, %v", id, err)
+	}
+	if _, _, err := samltest.LoginAs(idp.Client(), idp.URL()+"/nosuch", "bob@example.com", ""); err == nil {
+		t.Fatal("LoginAs without a login page succeeded")
+	}
+}

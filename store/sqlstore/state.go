@@ -3,8 +3,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"errors"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ssokit/sso"
 )
@@ -13,6 +16,7 @@ import (
 // replacing any value there. A new key beyond Config.MaxStateRecords is
 // refused with sso.ReasonStoreFull; replacing a key works also then.
 func (s *Store) Put(ctx context.Context, key string, value []byte, expires time.Time) error {
+	key = s.dbKey(key)
 	const op = "sqlstore.Put"
 	if !s.now().Before(expires) {
 		r, err := s.db.ExecContext(ctx, `DELETE FROM sso_state WHERE key = $1`, key)
@@ -55,6 +59,7 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, expires time.
 // returns its value, in one statement, so that of concurrent Takes exactly
 // one gets it. An absent or expired record is sso.ReasonStateMissing.
 func (s *Store) Take(ctx context.Context, key string) ([]byte, error) {
+	key = s.dbKey(key)
 	const op = "sqlstore.Take"
 	var value []byte
 	var expires int64
@@ -77,6 +82,7 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, error) {
 // Config.MaxReplayRecords is refused with sso.ReasonStoreFull; a key
 // recorded and unexpired is reported as seen also then.
 func (s *Store) Seen(ctx context.Context, key string, until time.Time) (bool, error) {
+	key = s.dbKey(key)
 	const op = "sqlstore.Seen"
 	if err := s.admit(ctx, &s.replay); err != nil {
 		if !errors.Is(err, sso.ReasonStoreFull) {
@@ -110,4 +116,21 @@ func (s *Store) Seen(ctx context.Context, key string, until time.Time) (bool, er
 	}
 	s.wrote(ctx)
 	return false, nil
+}
+
+// dbKey returns the text the database keeps for key. Keys are byte
+// strings (package saml joins the connection and the assertion ID with a
+// NUL byte), but PostgreSQL's TEXT takes neither NUL nor invalid UTF-8:
+// there a key with either, or one that begins with "~", is kept as "~" and
+// its base64url encoding. The mapping is one-to-one (every kept key that
+// begins with "~" is an encoded one), so distinct keys never meet; every
+// other key is kept as it is. SQLite keeps keys as they are.
+func (s *Store) dbKey(key string) string {
+	if s.dialect != Postgres {
+		return key
+	}
+	if utf8.ValidString(key) && !strings.ContainsRune(key, 0) && !strings.HasPrefix(key, "~") {
+		return key
+	}
+	return "~" + base64.RawURLEncoding.EncodeToString([]byte(key))
 }

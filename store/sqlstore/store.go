@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 
@@ -397,6 +398,11 @@ func dbError(op, what string, err error) error {
 	return &sso.Error{Op: op, Reason: r, Detail: detail, Err: err}
 }
 
+// Classify returns the Reason a Store gives a database error (see
+// dbError's rules: unavailable, conflict, not found, store full,
+// internal), for an application's own statements on the same database.
+func Classify(err error) sso.Reason { return classify(err) }
+
 func classify(err error) sso.Reason {
 	var pg interface{ SQLState() string }
 	if errors.As(err, &pg) {
@@ -439,10 +445,14 @@ func classify(err error) sso.Reason {
 
 // unreachable reports a failure to reach the database: a network error
 // (refused, reset, timed out), a connection closed in the middle of a
-// statement, a broken connection or a deadline that passed.
+// statement or found closed (pgx's "conn closed", when the database went
+// away under a pooled connection), a broken connection or a deadline that
+// passed.
 func unreachable(err error) bool {
 	var ne net.Error
+	var ce *pgconn.ConnectError
 	return errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.As(err, &ce) || pgconn.Timeout(err) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
 		errors.Is(err, context.DeadlineExceeded)

@@ -595,6 +595,7 @@ func (a *App) setCandidate(ctx context.Context, ci *connInfo, xml []byte) error 
 		}
 		return err
 	}
+	a.candidates[ci.cfg.ID] = xml
 	if c, ok := prev.Candidate.(io.Closer); ok && prev.Candidate != entry.Candidate {
 		_ = c.Close()
 	}
@@ -746,28 +747,61 @@ func (a *App) changePolicy(w http.ResponseWriter, r *http.Request, pol policy.Po
 		}
 	}
 	s := a.host.current(r)
-	// One change at a time, each checked against the policy it replaces.
+	// One change at a time, each checked against the policy it replaces:
+	// the latest saved, which may not run yet.
 	a.mu.Lock()
 	if cur, ok := a.reg.Policy(pol.Account); ok {
 		pol = cur
 	}
+	kept, err := a.settings.policies(ctx)
+	if k, ok := kept[pol.Account]; ok && err == nil {
+		acct := pol.Account
+		pol = mergePolicy(pol, k)
+		pol.Account = acct
+	}
+	if err != nil {
+		err = &sso.Error{Op: "demo.admin", Reason: sso.ReasonUnavailable, Detail: "the saved policy could not be read from the database: " + err.Error()}
+	}
 	next := pol
 	change(&next)
-	stored, ch, err := policy.Update(pol, next, admins, s.Result.Email, time.Now())
+	var stored policy.Policy
+	var ch *policy.Change
+	if err == nil {
+		stored, ch, err = policy.Update(pol, next, admins, s.Result.Email, time.Now())
+	}
 	if err == nil {
 		err = stored.Validate()
 	}
-	// Kept in the database first, so that what runs is never what a
-	// restart would lose.
+	// Kept in the database, from where every replica, this one included,
+	// applies it (sync.go): concurrent changes share one rebuild of the
+	// routing table.
+	var version int64
+	var prev []byte
 	if err == nil && !ch.Empty() {
-		if perr := a.settings.putPolicy(ctx, stored); perr != nil {
+		prev, err = a.settings.get(ctx, policyKeyPrefix+pol.Account)
+		perr := err
+		if perr == nil {
+			perr = a.settings.putPolicy(ctx, stored)
+		}
+		if perr == nil {
+			version, perr = a.settings.version(ctx)
+		}
+		if perr != nil {
 			err = &sso.Error{Op: "demo.admin", Reason: sso.ReasonInternal, Detail: "the policy could not be saved in the database: " + perr.Error()}
 		}
 	}
-	if err == nil {
-		err = a.reg.SetPolicy(pol.Account, stored)
-	}
 	a.mu.Unlock()
+	if err == nil && !ch.Empty() {
+		if err = a.waitApplied(ctx, version, policyKeyPrefix+pol.Account); sso.ReasonOf(err) == sso.ReasonInvalidConfig {
+			// Refused by the registry: put the previous value back, so
+			// that no replica keeps trying it.
+			a.mu.Lock()
+			if perr := a.settings.put(ctx, policyKeyPrefix+pol.Account, prev); perr != nil {
+				a.log.Error("the refused policy could not be taken back from the database", "account", pol.Account, "err", perr)
+			}
+			a.mu.Unlock()
+		}
+	}
 	if err != nil {
 		// A refused change is part of the account's audit trail too.
 		a.events(ctx, sso.Event{Type: sso.EventPolicyChanged, Time: time.Now(), Account: pol.Account, User: s.Result.User,

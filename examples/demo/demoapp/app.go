@@ -2,6 +2,7 @@ package demoapp
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"html/template"
@@ -11,12 +12,12 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/ssokit/sso"
 	exhost "github.com/ssokit/sso/examples/internal/host"
@@ -44,6 +45,21 @@ type Options struct {
 	ConfigFile string
 	// DB overrides the SQLite file (Config.Database).
 	DB string
+	// Postgres overrides Config.Postgres: the PostgreSQL URL the replicas
+	// share, in place of the SQLite file.
+	Postgres string
+	// Redis overrides Config.Redis: a redis:// URL for the replay records
+	// and the identities waiting on the login pages.
+	Redis string
+	// SyncInterval is how often the application checks the database for
+	// the admin page's changes made by other replicas, besides being told
+	// at once by PostgreSQL (LISTEN/NOTIFY); DefaultSyncInterval when zero.
+	SyncInterval time.Duration
+	// MockIdPsOf makes the application use the mock identity providers
+	// another App in this process started, rather than start its own:
+	// several replicas of one setup in one process (tests). The other App
+	// must have mock_idps and outlive this one.
+	MockIdPsOf *App
 	// SAMLAddr, OIDCAddr and LDAPAddr override the mock identity
 	// providers' addresses (Config.MockIdPs); port 0 picks a free port.
 	SAMLAddr, OIDCAddr, LDAPAddr string
@@ -63,9 +79,26 @@ type App struct {
 	ln      net.Listener
 	srv     *http.Server
 	mocks   *mocks
-	store   *sqlstore.Store
-	dbPath  string
-	tmpDir  string
+	// ownMocks is false when the mocks belong to Options.MockIdPsOf.
+	ownMocks bool
+	store    *sqlstore.Store
+	dbPath   string // the SQLite file, or "" on PostgreSQL
+	tmpDir   string
+	// sqlDB is the PostgreSQL pool (nil on SQLite); redis the Redis client
+	// (nil without Redis). dbName and redisName name them in messages.
+	sqlDB      *sql.DB
+	pgURL      string
+	redis      *redis.Client
+	dbName     string
+	redisName  string
+	state      sso.StateStore
+	replay     sso.ReplayCache
+	trips      counters
+	cookieKeys [][]byte
+	// settingsVersion is the version of the settings applied (guarded by
+	// mu); sync watches for newer ones.
+	settingsVersion int64
+	sync            *syncer
 
 	// settings keeps the admin page's changes; keptPolicies and
 	// keptMetadata are what it held at start.
@@ -91,6 +124,12 @@ type App struct {
 	mu       sync.Mutex // guards the maps below and serialises admin changes
 	accounts map[string]*AccountConfig
 	connOf   map[string]*connInfo
+	// candidates are the candidate IdP metadata each connection's
+	// Candidate was built from.
+	candidates map[string][]byte
+	// refused are the settings (by key) this replica could not apply at
+	// its last sync, with why.
+	refused map[string]error
 }
 
 // authenticator returns the connection's authenticator, or nil for a
@@ -118,7 +157,7 @@ type connInfo struct {
 // (fetching metadata, contacting providers); stop the application with
 // Close.
 func Start(ctx context.Context, opts Options) (_ *App, err error) {
-	a := &App{opts: opts, log: opts.Logger, accounts: map[string]*AccountConfig{}, connOf: map[string]*connInfo{}}
+	a := &App{opts: opts, log: opts.Logger, accounts: map[string]*AccountConfig{}, connOf: map[string]*connInfo{}, candidates: map[string][]byte{}}
 	if a.log == nil {
 		a.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
@@ -159,7 +198,14 @@ func Start(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	a.baseURL = strings.TrimRight(a.baseURL, "/")
 
-	if cfg.MockIdPs != nil {
+	if other := opts.MockIdPsOf; other != nil && cfg.MockIdPs != nil {
+		if other.mocks == nil {
+			return nil, errors.New("Options.MockIdPsOf: that application runs no mock identity providers")
+		}
+		a.mocks = other.mocks
+		resolveMockRefs(cfg, a.mocks)
+	} else if cfg.MockIdPs != nil {
+		a.ownMocks = true
 		m := *cfg.MockIdPs
 		m.SAMLAddr = firstNonEmpty(opts.SAMLAddr, m.SAMLAddr, DefaultSAMLAddr)
 		m.OIDCAddr = firstNonEmpty(opts.OIDCAddr, m.OIDCAddr, DefaultOIDCAddr)
@@ -170,34 +216,33 @@ func Start(ctx context.Context, opts Options) (_ *App, err error) {
 		resolveMockRefs(cfg, a.mocks)
 	}
 
-	dbPath := firstNonEmpty(opts.DB, cfg.Database)
-	if dbPath == "" {
-		if a.tmpDir, err = os.MkdirTemp("", "ssokit-demo-"); err != nil {
-			return nil, err
-		}
-		dbPath = filepath.Join(a.tmpDir, "demo.db")
+	if err := a.openStores(ctx); err != nil {
+		return nil, err
 	}
-	if a.store, err = sqlstore.OpenSQLite(ctx, dbPath, sqlstore.Config{}); err != nil {
-		return nil, fmt.Errorf("database %s: %w", dbPath, err)
-	}
-	a.dbPath = dbPath
 	a.events = a.store.EventFunc(func(err error) { a.log.Error("event log", "err", err) })
 	if err := a.startMetrics(); err != nil {
 		return nil, err
 	}
-	if a.settings, err = openSettings(ctx, a.store.DB()); err != nil {
-		return nil, fmt.Errorf("database %s: %w", dbPath, err)
+	if a.settings, err = openSettings(ctx, a.store.DB(), a.store.Dialect()); err != nil {
+		return nil, fmt.Errorf("database %s: %w", a.dbName, err)
 	}
 	if a.keptPolicies, err = a.settings.policies(ctx); err != nil {
-		return nil, fmt.Errorf("database %s: %w", dbPath, err)
+		return nil, fmt.Errorf("database %s: %w", a.dbName, err)
 	}
 	if a.keptMetadata, err = a.settings.all(ctx, metadataKeyPrefix); err != nil {
-		return nil, fmt.Errorf("database %s: %w", dbPath, err)
+		return nil, fmt.Errorf("database %s: %w", a.dbName, err)
+	}
+	if a.cookieKeys, err = a.loadCookieKeys(ctx); err != nil {
+		return nil, fmt.Errorf("database %s: %w", a.dbName, err)
+	}
+	if a.settingsVersion, err = a.settings.version(ctx); err != nil {
+		return nil, fmt.Errorf("database %s: %w", a.dbName, err)
 	}
 
 	if err := a.build(ctx); err != nil {
 		return nil, err
 	}
+	a.startSync()
 	a.stop = make(chan struct{})
 	a.daily.Add(1)
 	go a.checkCertificatesDaily(24 * time.Hour)
@@ -227,6 +272,17 @@ func Run(ctx context.Context, opts Options) error {
 
 // URL returns the application's base URL, e.g. http://localhost:8080.
 func (a *App) URL() string { return a.baseURL }
+
+// ListenURL returns the URL of the application's own listener, e.g.
+// http://localhost:41234: the same as URL unless a base URL (a load
+// balancer in front of several replicas) was given.
+func (a *App) ListenURL() string {
+	host, _, _ := net.SplitHostPort(a.ln.Addr().String())
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() && strings.HasPrefix(a.baseURL, "http://localhost:") {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(a.ln.Addr().(*net.TCPAddr).Port))
+}
 
 // SAMLURL returns the base URL of the mock SAML IdP (its metadata is at
 // SAMLURL()+"/metadata"), or "" when the configuration has no mock_idps.
@@ -322,6 +378,9 @@ func (a *App) close() {
 		close(a.stop)
 		a.daily.Wait()
 	}
+	if a.sync != nil {
+		a.sync.close()
+	}
 	if a.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = a.srv.Shutdown(ctx)
@@ -334,11 +393,17 @@ func (a *App) close() {
 			_ = c.Close()
 		}
 	}
-	if a.mocks != nil {
+	if a.mocks != nil && a.ownMocks {
 		a.mocks.Close()
 	}
 	if a.store != nil {
 		_ = a.store.Close()
+	}
+	if a.sqlDB != nil {
+		_ = a.sqlDB.Close()
+	}
+	if a.redis != nil {
+		_ = a.redis.Close()
 	}
 	if a.tmpDir != "" {
 		_ = os.RemoveAll(a.tmpDir)
@@ -408,7 +473,7 @@ func walkRefs(cfg *Config, f func(field string, v *string)) {
 func (a *App) build(ctx context.Context) error {
 	cfg := a.cfg
 	var p problems
-	accounts := cfg.declare(&p, a.keptPolicies, a.dbPath, func(field string, ac *AccountConfig, cc ConnectionConfig) (sso.Authenticator, error) {
+	accounts := cfg.declare(&p, a.keptPolicies, a.dbName, func(field string, ac *AccountConfig, cc ConnectionConfig) (sso.Authenticator, error) {
 		a.accounts[ac.ID] = ac
 		ci := &connInfo{account: ac.ID, cfg: cc, field: field}
 		auth, err := a.newAuthenticator(ctx, ci)
@@ -443,7 +508,8 @@ func (a *App) build(ctx context.Context) error {
 		Users:          a.users,
 		Sessions:       a.host,
 		Passwords:      a.pw,
-		StateStore:     a.store,
+		StateStore:     a.state,
+		CookieKeys:     a.cookieKeys,
 		Templates:      loginTemplates(),
 		CanAdminister:  a.canAdminister,
 		Events:         a.events,
@@ -484,7 +550,7 @@ func (a *App) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authentic
 	switch {
 	case pc.saml != nil:
 		sc := *pc.saml
-		sc.Logger, sc.Events, sc.StateStore, sc.ReplayCache = a.log, a.events, a.store, a.store
+		sc.Logger, sc.Events, sc.StateStore, sc.ReplayCache = a.log, a.events, a.state, a.replay
 		kept := a.keptMetadata[cc.ID]
 		if kept != nil {
 			sc.IdPMetadataURL, sc.IdPEntityID, sc.IdPMetadataXML = "", "", kept
@@ -492,13 +558,13 @@ func (a *App) newAuthenticator(ctx context.Context, ci *connInfo) (sso.Authentic
 		ci.samlCfg = sc
 		sp, err := saml.New(ctx, sc)
 		if err != nil && kept != nil {
-			return nil, fmt.Errorf("the IdP metadata applied on the admin page (kept in %s) is refused now: %v; start once with another -db, "+
-				"or remove it with: sqlite3 %s \"DELETE FROM demo_settings WHERE key = '%s%s'\"", a.dbPath, err, a.dbPath, metadataKeyPrefix, cc.ID)
+			return nil, fmt.Errorf("the IdP metadata applied on the admin page (kept in %s) is refused now: %v; start once with another database, "+
+				"or remove it with the SQL statement DELETE FROM demo_settings WHERE key = '%s%s'", a.dbName, err, metadataKeyPrefix, cc.ID)
 		}
 		return sp, err
 	case pc.oidc != nil:
 		oc := *pc.oidc
-		oc.Events, oc.StateStore, oc.ReplayCache = a.events, a.store, a.store
+		oc.Events, oc.StateStore, oc.ReplayCache = a.events, a.state, a.replay
 		c, err := oidc.New(oc)
 		if err != nil {
 			return nil, err

@@ -39,6 +39,20 @@ type Config struct {
 	// Default: a fresh file in a temporary directory, removed at exit. The
 	// -db flag overrides it.
 	Database string `json:"database,omitempty"`
+	// Postgres is the URL of a PostgreSQL database, in place of the SQLite
+	// file: what several replicas of the application share (users, links,
+	// events, sessions, the admin page's changes and, without Redis, the
+	// replay records). The -postgres flag overrides it.
+	Postgres Secret `json:"postgres,omitempty"`
+	// Redis is a redis:// URL: the replay records and the identities
+	// waiting on the login pages go there instead of the database. The
+	// -redis flag overrides it.
+	Redis Secret `json:"redis,omitempty"`
+	// CookieKeys are base64 keys of 32 bytes that seal the pending logins
+	// and login bindings kept in browsers; the first seals, all open. Every
+	// replica needs the same. Default: one created at the first start and
+	// kept in the database.
+	CookieKeys []Secret `json:"cookie_keys,omitempty"`
 	// AdminRole is the role that makes a member an account administrator;
 	// "Administrator" when empty.
 	AdminRole string `json:"admin_role,omitempty"`
@@ -500,6 +514,7 @@ func (c *Config) check(p *problems) {
 	if len(c.Accounts) == 0 {
 		p.add("accounts", "no accounts: add at least one (see sample-config.json)")
 	}
+	c.checkStores(p)
 	accounts := map[string]bool{}
 	conns := map[string]string{}
 	for i, v := range c.TrustedProxies {

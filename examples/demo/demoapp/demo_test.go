@@ -38,14 +38,23 @@ func startDemo(t *testing.T, opts Options) *App {
 
 // browser keeps cookies and does not follow redirects.
 type browser struct {
-	t *testing.T
-	a *App
-	c *http.Client
+	t    *testing.T
+	a    *App
+	c    *http.Client
+	base string // where paths go: a.URL(), or a replica's own address
 }
 
 func newBrowser(t *testing.T, a *App) *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, a: a, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &browser{t: t, a: a, base: a.URL(), c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// at returns a browser with the same cookies that sends paths to the
+// replica a directly, bypassing the load balancer.
+func (b *browser) at(a *App) *browser {
+	nb := *b
+	nb.a, nb.base = a, a.ListenURL()
+	return &nb
 }
 
 type page struct {
@@ -57,7 +66,7 @@ type page struct {
 
 func (b *browser) abs(u string) string {
 	if strings.HasPrefix(u, "/") {
-		return b.a.URL() + u
+		return b.base + u
 	}
 	return u
 }
@@ -94,7 +103,7 @@ func (b *browser) post(u string, v url.Values) *page {
 // page or at a redirect elsewhere.
 func (b *browser) follow(p *page) *page {
 	b.t.Helper()
-	for i := 0; i < 10 && p.status >= 300 && p.status < 400 && strings.HasPrefix(b.abs(p.loc), b.a.URL()); i++ {
+	for i := 0; i < 10 && p.status >= 300 && p.status < 400 && (strings.HasPrefix(b.abs(p.loc), b.a.URL()) || strings.HasPrefix(b.abs(p.loc), b.base)); i++ {
 		p = b.get(p.loc)
 	}
 	return p

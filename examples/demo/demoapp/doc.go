@@ -1,7 +1,8 @@
 // Package demoapp is the demo application of ssokit (examples/demo): a
 // multi-tenant web application that embeds the login handler, with a
 // built-in mock SAML IdP, OpenID provider and LDAP directory, an SQLite
-// database, and accounts and users for every product scenario.
+// database (or PostgreSQL and Redis shared by several replicas), and
+// accounts and users for every product scenario.
 //
 // The command examples/demo is a thin wrapper around Run. Tests start the
 // application in-process:
@@ -22,6 +23,13 @@
 // administrators. Changes made on the admin page (the policy, connection
 // stages, IdP metadata) are kept in the database and survive a restart with
 // the same database file.
+//
+// Several replicas (Options.Postgres, Options.Redis) share the users,
+// sessions, replay records and settings; a change made on one replica's
+// admin page reaches the others by PostgreSQL notification within
+// milliseconds, or within Options.SyncInterval, and is applied with one
+// rebuild of the routing table (see sync.go). /healthz lists each
+// dependency and answers 503 naming the one that is down.
 //
 // An App is one way a host application can do its own part: its passwords,
 // its sessions and its settings screen. None of it is part of ssokit.

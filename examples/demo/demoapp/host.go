@@ -2,16 +2,20 @@ package demoapp
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ssokit/sso"
+	"github.com/ssokit/sso/internal/token"
 	"github.com/ssokit/sso/login"
 	"github.com/ssokit/sso/policy"
 	"github.com/ssokit/sso/provisioning"
+	"github.com/ssokit/sso/store/sqlstore"
 )
 
 // The host application's own part of logging in: its passwords and its
@@ -29,46 +33,78 @@ type session struct {
 	Created time.Time
 }
 
-// host keeps sessions and which connections each user has logged in
-// through (for lockout prevention). The passwords are the examples' salted
-// PBKDF2 table (examples/internal/host.Passwords).
-type host struct {
-	a         *App
-	mu        sync.Mutex
-	sessions  map[string]*session
-	ssoLogins map[string][]string        // user -> connections
-	seen      map[string]map[string]bool // account -> users who logged in
+// sessionRecord is a session as the database keeps it: the login's Result
+// and, apart, its ID token, which sso.Secret redacts in JSON.
+type sessionRecord struct {
+	Result  *login.Result `json:"result"`
+	IDToken string        `json:"id_token,omitempty"`
+	Created time.Time     `json:"created"`
 }
 
-func newHost(a *App) *host {
-	return &host{a: a, sessions: map[string]*session{},
-		ssoLogins: map[string][]string{}, seen: map[string]map[string]bool{}}
+// host keeps sessions and which connections each user has logged in
+// through (for lockout prevention) in the application's database, so that
+// every replica sees them: the sessions under the SHA-256 digest of their
+// cookie value. The passwords are the examples' salted PBKDF2 table
+// (examples/internal/host.Passwords).
+type host struct {
+	a  *App
+	db *sql.DB
 }
+
+func newHost(a *App) *host { return &host{a: a, db: a.store.DB()} }
 
 // StartSession implements login.Sessions: a random session ID in an
-// HttpOnly, SameSite=Lax cookie, the login's Result on the server.
+// HttpOnly, SameSite=Lax cookie, the login's Result in the database.
 func (h *host) StartSession(w http.ResponseWriter, r *http.Request, res *login.Result) error {
-	if old, err := r.Cookie(sessionCookie); err == nil {
-		h.mu.Lock()
-		delete(h.sessions, old.Value)
-		h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	now := time.Now()
+	id := sso.NewBinding()
+	rec := sessionRecord{Result: res, Created: now}
+	conn := ""
+	if res.Identity != nil {
+		rec.IDToken, conn = res.Identity.IDToken.Reveal(), res.Identity.Connection
 	}
-	s := &session{ID: sso.NewBinding(), Result: res, Created: time.Now()}
-	h.mu.Lock()
-	h.sessions[s.ID] = s
-	if res.Method.Kind == policy.MethodSSO && !slices.Contains(h.ssoLogins[res.User], res.Method.Connection) {
-		h.ssoLogins[res.User] = append(h.ssoLogins[res.User], res.Method.Connection)
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	tx, err := h.db.BeginTx(ctx, nil)
+	if err != nil {
+		return storeError("start the session", err)
+	}
+	defer tx.Rollback()
+	if old, err := r.Cookie(sessionCookie); err == nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM demo_sessions WHERE id = $1`, token.Hash(old.Value)); err != nil {
+			return storeError("start the session", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO demo_sessions (id, connection, record, expires_us) VALUES ($1, $2, $3, $4)`,
+		token.Hash(id), conn, b, now.Add(sessionLifetime).UnixMicro()); err != nil {
+		return storeError("start the session", err)
 	}
 	for _, acct := range res.Accounts {
-		if h.seen[acct] == nil {
-			h.seen[acct] = map[string]bool{}
+		c := ""
+		if res.Method.Kind == policy.MethodSSO {
+			c = res.Method.Connection
 		}
-		h.seen[acct][res.User] = true
+		if _, err := tx.ExecContext(ctx, `INSERT INTO demo_logins (user_id, account, connection) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+			res.User, acct, c); err != nil {
+			return storeError("start the session", err)
+		}
 	}
-	h.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: s.ID, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	if err := tx.Commit(); err != nil {
+		return storeError("start the session", err)
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: strings.HasPrefix(h.a.baseURL, "https://"), MaxAge: int(sessionLifetime / time.Second)})
 	return nil
+}
+
+// storeError is a failure of the session store, as an *sso.Error with
+// the Reason the Store gives it (unavailable when the database is down).
+func storeError(what string, err error) error {
+	return &sso.Error{Op: "demo.sessions", Reason: sqlstore.Classify(err), Detail: "the database failed to " + what, Err: err}
 }
 
 // EndSession implements login.Sessions.
@@ -78,24 +114,55 @@ func (h *host) EndSession(w http.ResponseWriter, r *http.Request) (*sso.Identity
 	if s == nil {
 		return nil, nil
 	}
-	h.mu.Lock()
-	delete(h.sessions, s.ID)
-	h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	if _, err := h.db.ExecContext(ctx, `DELETE FROM demo_sessions WHERE id = $1`, token.Hash(s.ID)); err != nil {
+		return nil, storeError("end the session", err)
+	}
 	return s.Result.Identity, nil
 }
 
 // EndSessions implements login.SessionEnder: the identity provider's own
 // single logout ends, in every browser, the sessions of the connection
 // that it names.
-func (h *host) EndSessions(_ context.Context, connection string, matches func(*sso.Identity) bool) (bool, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for id, s := range h.sessions {
-		if ident := s.Result.Identity; ident != nil && ident.Connection == connection && matches(ident) {
-			delete(h.sessions, id)
+func (h *host) EndSessions(ctx context.Context, connection string, matches func(*sso.Identity) bool) (bool, error) {
+	rows, err := h.db.QueryContext(ctx, `SELECT id, record FROM demo_sessions WHERE connection = $1`, connection)
+	if err != nil {
+		return false, storeError("find the sessions to end", err)
+	}
+	var ended []string
+	for rows.Next() {
+		var id string
+		var b []byte
+		if err := rows.Scan(&id, &b); err != nil {
+			rows.Close()
+			return false, storeError("find the sessions to end", err)
+		}
+		if s := decodeSession(id, b); s != nil && s.Result.Identity != nil && matches(s.Result.Identity) {
+			ended = append(ended, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, storeError("find the sessions to end", err)
+	}
+	for _, id := range ended {
+		if _, err := h.db.ExecContext(ctx, `DELETE FROM demo_sessions WHERE id = $1`, id); err != nil {
+			return false, storeError("end a session", err)
 		}
 	}
 	return false, nil
+}
+
+func decodeSession(id string, b []byte) *session {
+	var rec sessionRecord
+	if json.Unmarshal(b, &rec) != nil || rec.Result == nil {
+		return nil
+	}
+	if rec.Result.Identity != nil {
+		rec.Result.Identity.IDToken = sso.Secret(rec.IDToken)
+	}
+	return &session{ID: id, Result: rec.Result, Created: rec.Created}
 }
 
 // CurrentUser implements login.Sessions.
@@ -106,26 +173,44 @@ func (h *host) CurrentUser(r *http.Request) string {
 	return ""
 }
 
-// current returns the request's session, or nil.
+// current returns the request's session, or nil (also when the database
+// cannot be read: logged out is the closed answer).
 func (h *host) current(r *http.Request) *session {
 	c, err := r.Cookie(sessionCookie)
-	if err != nil {
+	if err != nil || c.Value == "" {
 		return nil
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	s := h.sessions[c.Value]
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	var b []byte
+	err = h.db.QueryRowContext(ctx, `SELECT record FROM demo_sessions WHERE id = $1 AND expires_us > $2`, token.Hash(c.Value), time.Now().UnixMicro()).Scan(&b)
+	if err != nil {
+		if !errors.Is(err, sql.ErrNoRows) {
+			h.a.log.Warn("session lookup failed", "err", err)
+		}
+		return nil
+	}
+	s := decodeSession(c.Value, b)
 	if s != nil && time.Since(s.Created) > sessionLifetime {
-		delete(h.sessions, c.Value)
 		return nil
 	}
 	return s
 }
 
-func (h *host) ssoLoginsOf(_ context.Context, user string) []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return slices.Clone(h.ssoLogins[user])
+func (h *host) ssoLoginsOf(ctx context.Context, user string) []string {
+	rows, err := h.db.QueryContext(ctx, `SELECT DISTINCT connection FROM demo_logins WHERE user_id = $1 AND connection <> '' ORDER BY connection`, user)
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var c string
+		if rows.Scan(&c) == nil {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // knownUsers returns the IDs of the configured users and of everyone who
@@ -137,11 +222,15 @@ func (h *host) knownUsers(ctx context.Context, account string) []string {
 			ids[id] = true
 		}
 	}
-	h.mu.Lock()
-	for id := range h.seen[account] {
-		ids[id] = true
+	if rows, err := h.db.QueryContext(ctx, `SELECT DISTINCT user_id FROM demo_logins WHERE account = $1`, account); err == nil {
+		for rows.Next() {
+			var id string
+			if rows.Scan(&id) == nil {
+				ids[id] = true
+			}
+		}
+		rows.Close()
 	}
-	h.mu.Unlock()
 	out := make([]string, 0, len(ids))
 	for id := range ids {
 		out = append(out, id)

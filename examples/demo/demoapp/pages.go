@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -25,7 +26,7 @@ import (
 // the start page, /me, /healthz and the admin pages.
 func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()
-	login := a.metrics.Handler(a.login)
+	login := withDeadline(a.metrics.Handler(a.login), requestDeadline)
 	for _, p := range a.login.Routes() {
 		mux.Handle(p, login)
 	}
@@ -40,6 +41,20 @@ func (a *App) routes() http.Handler {
 	mux.Handle("POST /admin/{account}/metadata", cop.Handler(http.HandlerFunc(a.adminMetadata)))
 	mux.Handle("POST /admin/{account}/heldback", cop.Handler(http.HandlerFunc(a.adminHeldBack)))
 	return securityHeaders(mux)
+}
+
+// requestDeadline bounds the work of one login request: a store or an
+// identity provider that hangs fails the login (sso.ReasonUnavailable)
+// after this long at most, rather than holding the browser.
+const requestDeadline = 10 * time.Second
+
+// withDeadline gives every request's context the deadline d.
+func withDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 func securityHeaders(h http.Handler) http.Handler {
@@ -126,16 +141,38 @@ var problemTmpl = template.Must(template.New("problem").Funcs(funcs).Parse(layou
 </div>
 </main></body></html>`))
 
-// healthz serves GET /healthz: 200 "ok" when the database answers.
+// healthz serves GET /healthz: one line per dependency (the database,
+// Redis, the settings' sync), "ok" or what is wrong with it; 200 when all
+// are ok, 503 naming the one that is down otherwise. A load balancer takes
+// a replica out while its stores are down; logins on it are refused
+// meanwhile (sso.ReasonUnavailable), never let in unchecked.
 func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if err := a.store.DB().PingContext(ctx); err != nil {
-		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
-		return
+	var lines, down []string
+	for _, d := range a.dependencies() {
+		if err := d.ping(ctx); err != nil {
+			down = append(down, d.name)
+			lines = append(lines, d.name+": down: "+d.desc+" cannot be reached: "+err.Error())
+		} else {
+			lines = append(lines, d.name+": ok")
+		}
 	}
-	_, _ = w.Write([]byte("ok\n"))
+	if a.sync != nil {
+		st, ok := a.sync.status()
+		if !ok {
+			down = append(down, "settings")
+		}
+		lines = append(lines, "settings: "+st)
+	}
+	first, status := "ok", http.StatusOK
+	if len(down) > 0 {
+		first, status = "down: "+strings.Join(down, ", "), http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, first+"\n"+strings.Join(lines, "\n")+"\n")
 }
 
 // meJSON is the answer of GET /me.

@@ -10,20 +10,46 @@ import (
 	"time"
 
 	"github.com/ssokit/sso/policy"
+	"github.com/ssokit/sso/store/sqlstore"
 )
 
 // The admin page's changes (an account's policy with its connections'
 // stages, a SAML connection's IdP metadata) are kept in a table of the
-// demo's own in its SQLite database, so that a restart with the same -db
-// keeps them: they take the place of the configuration's values. Each
-// change is one row, written by one statement in one transaction, so a
-// crash leaves the old value or the new one, never half of either.
+// demo's own in its database (SQLite, or the PostgreSQL the replicas
+// share), so that a restart with the same database keeps them: they take
+// the place of the configuration's values. Each change is one row,
+// written with the settings' version in one transaction, so a crash leaves
+// the old value or the new one, never half of either. The version counts
+// the changes: replicas compare it with the one they applied (see
+// sync.go), and on PostgreSQL the transaction also notifies them
+// (pg_notify on settingsChannel), delivered when it commits.
 
+// settingsSchema creates the tables; %s is the binary type of the dialect.
 const settingsSchema = `CREATE TABLE IF NOT EXISTS demo_settings (
 	key TEXT PRIMARY KEY,
-	value BLOB NOT NULL,
+	value %[1]s NOT NULL,
 	updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS demo_settings_version (
+	id INTEGER PRIMARY KEY,
+	version BIGINT NOT NULL
+);
+INSERT INTO demo_settings_version (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+CREATE TABLE IF NOT EXISTS demo_sessions (
+	id TEXT PRIMARY KEY,
+	connection TEXT NOT NULL,
+	record %[1]s NOT NULL,
+	expires_us BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS demo_logins (
+	user_id TEXT NOT NULL,
+	account TEXT NOT NULL,
+	connection TEXT NOT NULL,
+	PRIMARY KEY (user_id, account, connection)
 )`
+
+// settingsChannel is the PostgreSQL notification channel of changes.
+const settingsChannel = "ssokit_demo_settings"
 
 // Keys of the demo_settings table.
 const (
@@ -33,15 +59,30 @@ const (
 
 // settings reads and writes the demo_settings table.
 type settings struct {
-	db  *sql.DB
-	now func() time.Time
+	db       *sql.DB
+	postgres bool
+	now      func() time.Time
 }
 
-func openSettings(ctx context.Context, db *sql.DB) (*settings, error) {
-	if _, err := db.ExecContext(ctx, settingsSchema); err != nil {
-		return nil, fmt.Errorf("creating the demo_settings table: %w", err)
+func openSettings(ctx context.Context, db *sql.DB, dialect sqlstore.Dialect) (*settings, error) {
+	s := &settings{db: db, postgres: dialect == sqlstore.Postgres, now: time.Now}
+	blob := "BLOB"
+	if s.postgres {
+		blob = "BYTEA"
 	}
-	return &settings{db: db, now: time.Now}, nil
+	for _, stmt := range strings.Split(fmt.Sprintf(settingsSchema, blob), ";\n") {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("creating the demo's tables: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// version returns the settings' version: the number of changes made.
+func (s *settings) version(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.db.QueryRowContext(ctx, `SELECT version FROM demo_settings_version WHERE id = 1`).Scan(&v)
+	return v, err
 }
 
 // put writes value under key, or deletes the key when value is nil.
@@ -52,14 +93,23 @@ func (s *settings) put(ctx context.Context, key string, value []byte) error {
 	}
 	defer tx.Rollback()
 	if value == nil {
-		_, err = tx.ExecContext(ctx, `DELETE FROM demo_settings WHERE key = ?`, key)
+		_, err = tx.ExecContext(ctx, `DELETE FROM demo_settings WHERE key = $1`, key)
 	} else {
-		_, err = tx.ExecContext(ctx, `INSERT INTO demo_settings (key, value, updated) VALUES (?, ?, ?)
+		_, err = tx.ExecContext(ctx, `INSERT INTO demo_settings (key, value, updated) VALUES ($1, $2, $3)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated = excluded.updated`,
 			key, value, s.now().UTC().Format(time.RFC3339Nano))
 	}
 	if err != nil {
 		return err
+	}
+	var v int64
+	if err := tx.QueryRowContext(ctx, `UPDATE demo_settings_version SET version = version + 1 WHERE id = 1 RETURNING version`).Scan(&v); err != nil {
+		return err
+	}
+	if s.postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, settingsChannel, fmt.Sprint(v)); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }
@@ -67,7 +117,7 @@ func (s *settings) put(ctx context.Context, key string, value []byte) error {
 // get returns the value under key, or nil.
 func (s *settings) get(ctx context.Context, key string) ([]byte, error) {
 	var v []byte
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM demo_settings WHERE key = ?`, key).Scan(&v)
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM demo_settings WHERE key = $1`, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

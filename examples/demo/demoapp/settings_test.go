@@ -13,6 +13,7 @@ import (
 	"github.com/ssokit/sso/policy"
 	"github.com/ssokit/sso/saml"
 	"github.com/ssokit/sso/saml/samltest"
+	"github.com/ssokit/sso/store/sqlstore"
 )
 
 // TestAdminChangesSurviveRestart: a policy switch and IdP metadata applied
@@ -112,7 +113,7 @@ func TestSettingsPutIsAtomic(t *testing.T) {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	s, err := openSettings(ctx, db)
+	s, err := openSettings(ctx, db, sqlstore.SQLite)
 	if err != nil {
 		t.Fatal(err)
 	}
