@@ -437,7 +437,10 @@ func (r Reason) UserMessage() string {
 	case ReasonAccountDisabled, ReasonAccountLocked, ReasonAccountExpired:
 		return "Your directory account is disabled or locked. Contact your IT department."
 	case ReasonUnavailable:
-		return "Your organisation's sign-in service cannot be reached right now. Please try again later."
+		// Not only the identity provider: a database or Redis that is
+		// down or slow fails a login the same way, and the person can do
+		// nothing but wait.
+		return "Sign-in cannot be completed right now because a service it needs is not answering. Please try again later."
 	case ReasonStoreFull:
 		return "Too many sign-ins are in progress right now. Please try again in a few minutes."
 	case ReasonConnectionNotLive:
