@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -469,20 +470,8 @@ func TestPoolBounded(t *testing.T) {
 // TestHangingServer: a server that accepts connections but never answers
 // is bounded by DialTimeout.
 func TestHangingServer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	// Accepts, reads and never answers, until the client gives up.
+	ln := serve(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
 	srv := ldaptest.Start(t, ldaptest.SampleConfig())
 	a := newAuth(t, ldap.Config{URLs: []string{"ldap://" + ln.Addr().String(), srv.URL()}, CACertPEM: srv.CACertPEM(),
 		Search: serviceSearch(), DialTimeout: 100 * time.Millisecond})
@@ -520,41 +509,51 @@ func TestCancelledLoginDoesNotMarkServerDown(t *testing.T) {
 // a network drop. ldaps:// to a plain port stays ReasonTLSRequired
 // (TestTLSRequired).
 func TestDropAfterStartTLS(t *testing.T) {
+	ln := serve(t, func(c net.Conn) {
+		req, err := ber.ReadPacket(c)
+		if err != nil || len(req.Children) < 1 {
+			return
+		}
+		// ExtendedResponse, success, for the StartTLS request.
+		resp := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "LDAP Response")
+		resp.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, req.Children[0].Value, "MessageID"))
+		op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, goldap.ApplicationExtendedResponse, nil, "Extended Response")
+		op.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, 0, "resultCode"))
+		op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "", "matchedDN"))
+		op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "", "diagnosticMessage"))
+		resp.AppendChild(op)
+		_, _ = c.Write(resp.Bytes())
+		// Then the hello arrives and the connection drops.
+		_, _ = c.Read(make([]byte, 512))
+	})
+	a := newAuth(t, ldap.Config{URLs: []string{"ldap://" + ln.Addr().String()}, Search: serviceSearch(), DialTimeout: 2 * time.Second})
+	_, err := login(a, "alice@example.com", "alice-password")
+	wantReason(t, err, sso.ReasonUnavailable)
+	if !strings.Contains(err.Error(), "dropped during the TLS handshake after StartTLS") {
+		t.Fatalf("err = %v; want it to say the connection dropped", err)
+	}
+}
+
+// serve listens on a loopback port and runs handle on each connection,
+// closing it afterwards; the listener closes when the test ends.
+func serve(t *testing.T, handle func(net.Conn)) net.Listener {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go func(c net.Conn) {
+			go func() {
 				defer c.Close()
-				req, err := ber.ReadPacket(c)
-				if err != nil || len(req.Children) < 1 {
-					return
-				}
-				// ExtendedResponse, success, for the StartTLS request.
-				resp := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "LDAP Response")
-				resp.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, req.Children[0].Value, "MessageID"))
-				op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, goldap.ApplicationExtendedResponse, nil, "Extended Response")
-				op.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, 0, "resultCode"))
-				op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "", "matchedDN"))
-				op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "", "diagnosticMessage"))
-				resp.AppendChild(op)
-				_, _ = c.Write(resp.Bytes())
-				// Then the hello arrives and the connection drops.
-				_, _ = c.Read(make([]byte, 512))
-			}(c)
+				handle(c)
+			}()
 		}
 	}()
-	a := newAuth(t, ldap.Config{URLs: []string{"ldap://" + ln.Addr().String()}, Search: serviceSearch(), DialTimeout: 2 * time.Second})
-	_, err = login(a, "alice@example.com", "alice-password")
-	wantReason(t, err, sso.ReasonUnavailable)
-	if !strings.Contains(err.Error(), "dropped during the TLS handshake after StartTLS") {
-		t.Fatalf("err = %v; want it to say the connection dropped", err)
-	}
+	return ln
 }
