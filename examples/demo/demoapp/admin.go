@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -1083,7 +1082,7 @@ func (a *App) adminMetadata(w http.ResponseWriter, r *http.Request) {
 	// A pasted URL is fetched, through the guarded client with the
 	// connection's own allowances.
 	fetchedFrom := ""
-	if u, err := url.Parse(string(data)); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && !strings.ContainsAny(string(data), " \n<") {
+	if isURL(string(data)) {
 		fetchedFrom = string(data)
 		client := safehttp.NewClient(safehttp.Options{InsecureAllowHTTP: ci.samlCfg.InsecureAllowHTTP, InsecureAllowPrivateNetwork: ci.samlCfg.InsecureAllowPrivateNetwork,
 			HTTPOptionName: "insecure_allow_http", PrivateNetworkOptionName: "insecure_allow_private_network"})

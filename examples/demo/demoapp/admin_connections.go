@@ -225,7 +225,9 @@ func (a *App) adminAddConnection(w http.ResponseWriter, r *http.Request) {
 			form.fail(iff(v == form.Issuer, "issuer", "metadata"), "Give the identity provider's real address.")
 		}
 	}
-	if len(form.Errors) > 0 {
+	// A missing name alone does not hold back the checks of the rest, so
+	// that one answer names every problem.
+	if _, nameOnly := form.Errors["display_name"]; len(form.Errors) > 1 || (len(form.Errors) == 1 && !nameOnly) {
 		refuse(http.StatusUnprocessableEntity)
 		return
 	}
@@ -261,7 +263,7 @@ func (a *App) adminAddConnection(w http.ResponseWriter, r *http.Request) {
 	if len(p.list) == 0 {
 		lc, _ = cc.loginConnection(&p, "connection", auth)
 	}
-	if len(p.list) > 0 {
+	if len(p.list) > 0 || len(form.Errors) > 0 {
 		if c, ok := auth.(io.Closer); ok {
 			_ = c.Close()
 		}

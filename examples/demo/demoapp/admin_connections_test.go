@@ -2,6 +2,7 @@ package demoapp
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -141,6 +142,7 @@ func TestAddConnectionRefused(t *testing.T) {
 		{"issuer without discovery", form("protocol", "oidc", "display_name", "X", "issuer", "https://127.0.0.1:1", "client_id", "app", "client_secret", "s3cret"), "issuer", ""},
 		{"no client secret", form("protocol", "oidc", "display_name", "X", "issuer", "https://login.example.com", "client_id", "app"), "client_secret", "client secret"},
 		{"no display name", form("protocol", "oidc", "issuer", "https://login.example.com", "client_id", "app", "client_secret", "s3cret"), "display_name", "Enter the name"},
+		{"no name and bad metadata", form("protocol", "saml", "metadata", "<not-metadata/>"), "metadata", `id="new-display_name-error"`},
 		{"no protocol", form("display_name", "X"), "protocol", "Choose SAML"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -175,4 +177,48 @@ func TestAddConnectionRefused(t *testing.T) {
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	wantStatus(t, paula.do(req), http.StatusForbidden)
 	nothingKept(t)
+}
+
+// TestReplicaRefusesStoredConnection: a kept connection a replica cannot
+// build (its account unknown there, its metadata refused) is registered
+// nowhere, takes the replicas out of the balancer naming it, and once
+// removed they are healthy again.
+func TestReplicaRefusesStoredConnection(t *testing.T) {
+	rs := replicas(t, 2, time.Hour)
+	a, b := rs[0], rs[1]
+	ctx := context.Background()
+	bad := map[string]storedConnection{
+		"nosuch-saml-1": {Account: "nosuch", Connection: ConnectionConfig{ID: "nosuch-saml-1", Protocol: "saml", DisplayName: "X",
+			SAML: &SAMLConfig{IdPMetadataXML: string(pressroomIdP(t).Metadata())}}},
+		"pressroom-saml-2": {Account: "pressroom", Connection: ConnectionConfig{ID: "pressroom-saml-2", Protocol: "saml", DisplayName: "X",
+			Stage: policy.StageDraft, SAML: &SAMLConfig{IdPMetadataXML: "<not-metadata/>"}}},
+	}
+	for id, sc := range bad {
+		v, err := json.Marshal(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.settings.put(ctx, connectionKeyPrefix+id, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inSync(t, rs...)
+	hb := newBrowser(t, b).at(b)
+	for id := range bad {
+		for _, r := range rs {
+			if _, _, ok := r.reg.Connection(id); ok {
+				t.Fatalf("the refused connection %s is registered", id)
+			}
+		}
+		p := hb.get("/healthz")
+		wantStatus(t, p, http.StatusServiceUnavailable)
+		wantBody(t, p, connectionKeyPrefix+id)
+	}
+	for id := range bad {
+		if err := a.settings.put(ctx, connectionKeyPrefix+id, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inSync(t, rs...)
+	wantStatus(t, hb.get("/healthz"), http.StatusOK)
 }
