@@ -110,6 +110,15 @@ func TestAccessibility(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#admin-error`)),
 	)
 	paula.audit("admin-refusal")
+	// A connection the checks refuse: each field says what to fix.
+	paula.do("adding a connection without a name and with bad metadata",
+		chromedp.SendKeys(chromedp.CSS(`#new-metadata`), "<not-metadata/>"),
+		chromedp.Click(chromedp.CSS(`#add-connection-submit`)),
+		chromedp.WaitVisible(chromedp.CSS(`#add-error`)),
+		chromedp.WaitVisible(chromedp.CSS(`#new-display_name-error`)),
+		chromedp.WaitVisible(chromedp.CSS(`#new-metadata-error`)),
+	)
+	paula.audit("admin-add-refused")
 }
 
 // A test login through each protocol works for the administrator in a

@@ -309,6 +309,27 @@ func TestReplicas(t *testing.T) {
 		wantAnswer(t, paula.post(a, "/admin/pressroom/policy", url.Values{"mode": {"sso_optional"}, "scope_kind": {"all_users"}}), http.StatusOK)
 	})
 
+	t.Run("ConnectionAddedOnAReachesEveryReplica", func(t *testing.T) {
+		idp := samltest.Start(t, samltest.Config{NoTLS: true, EntityID: "https://idp.pressroom.example/metadata"})
+		paula := c.visitor()
+		wantAnswer(t, paula.post(a, "/login", url.Values{"email": {"paula@pressroom.example"}, "password": {"paula-pw"}}), http.StatusSeeOther)
+		wantAnswer(t, paula.post(a, "/admin/pressroom/connections", url.Values{"protocol": {"saml"}, "display_name": {"Press Room SAML"},
+			"metadata": {string(idp.Metadata())}}), http.StatusOK, "Added Press Room SAML as a draft.")
+		took := testenv.Eventually(t, 3*time.Second, "every replica's admin page shows the new connection", func() bool {
+			for i := range c.apps {
+				if !strings.Contains(paula.get(i, "/admin/pressroom").body, `id="conn-pressroom-saml-`) {
+					return false
+				}
+			}
+			return true
+		})
+		t.Logf("the connection added on A was on every replica's admin page within %v", took)
+		// Through the balancer, each request to another replica.
+		for range c.apps {
+			wantAnswer(t, paula.get(lb, "/admin/pressroom"), http.StatusOK, "Press Room SAML", "https://idp.pressroom.example/metadata")
+		}
+	})
+
 	// login runs a SAML login begun on A and completed on B and returns
 	// the answer of B's ACS.
 	login := func(t *testing.T) (answer, *visitor) {

@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -57,6 +56,8 @@ type adminData struct {
 	EventsTotal     int
 	Filter          eventFilter
 	ConnOptions     []option
+	// Add is the "Add a connection" form.
+	Add *addForm
 }
 
 // notice is a success (green) or a refusal (red) with the fixes it offers.
@@ -213,6 +214,9 @@ func (a *App) renderAdmin(w http.ResponseWriter, r *http.Request, pol policy.Pol
 	d.ID, d.Policy = pol.Account, pol
 	if d.Form.Mode == "" {
 		d.Form = formOf(pol)
+	}
+	if d.Add == nil {
+		d.Add = &addForm{Protocol: string(sso.ProtocolSAML)}
 	}
 	ac := a.accounts[pol.Account]
 	if ac != nil {
@@ -1078,7 +1082,7 @@ func (a *App) adminMetadata(w http.ResponseWriter, r *http.Request) {
 	// A pasted URL is fetched, through the guarded client with the
 	// connection's own allowances.
 	fetchedFrom := ""
-	if u, err := url.Parse(string(data)); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && !strings.ContainsAny(string(data), " \n<") {
+	if isURL(string(data)) {
 		fetchedFrom = string(data)
 		client := safehttp.NewClient(safehttp.Options{InsecureAllowHTTP: ci.samlCfg.InsecureAllowHTTP, InsecureAllowPrivateNetwork: ci.samlCfg.InsecureAllowPrivateNetwork,
 			HTTPOptionName: "insecure_allow_http", PrivateNetworkOptionName: "insecure_allow_private_network"})
@@ -1313,6 +1317,42 @@ var adminTmpl = template.Must(template.New("admin").Funcs(funcs).Parse(layoutHea
 {{if .Problems}}<ul class="checks">{{range .Problems}}<li class="{{if eq .Severity "error"}}bad{{else}}warn{{end}}"><strong>{{.Reason.Label}}</strong> <span class="hint">{{.Detail}}</span></li>{{end}}</ul>{{end}}
 </div>{{end}}{{end}}
 </article>{{end}}
+</section>
+
+<section aria-labelledby="add-conn" class="card" id="add-connection"><h2 id="add-conn">Add a connection</h2>
+{{with .Add}}{{if or .Errors .Other}}<div class="notice notice-bad" id="add-error" role="alert" tabindex="-1"><p class="notice-title">Not added: fix what is marked below.</p>{{range .Other}}<p>{{.}}</p>{{end}}</div>{{end}}
+<form method="post" action="/admin/{{$.ID}}/connections#add-connection" id="add-connection-form">
+<fieldset{{if .Errors.protocol}} aria-describedby="new-protocol-error"{{end}}><legend>Protocol</legend>
+<div class="radio"><input type="radio" id="new-protocol-saml" name="protocol" value="saml"{{if eq .Protocol "saml"}} checked{{end}}><label for="new-protocol-saml">SAML 2.0</label></div>
+<div class="radio"><input type="radio" id="new-protocol-oidc" name="protocol" value="oidc"{{if eq .Protocol "oidc"}} checked{{end}}><label for="new-protocol-oidc">OpenID Connect</label></div>
+{{if .Errors.protocol}}<p class="field-error" id="new-protocol-error">{{.Errors.protocol}}</p>{{end}}
+</fieldset>
+<label for="new-display_name">Display name</label>
+<input id="new-display_name" name="display_name" value="{{.DisplayName}}" aria-describedby="{{if .Errors.display_name}}new-display_name-error {{end}}new-display_name-hint"{{if .Errors.display_name}} aria-invalid="true"{{end}}>
+{{if .Errors.display_name}}<p class="field-error" id="new-display_name-error">{{.Errors.display_name}}</p>{{end}}
+<p class="hint" id="new-display_name-hint">Shown on the sign-in button, e.g. “Acme Okta”.</p>
+<fieldset><legend>SAML 2.0: the identity provider's metadata</legend>
+<label for="new-metadata">Paste the IdP's metadata XML, or its https URL</label>
+<textarea id="new-metadata" name="metadata" rows="5" aria-describedby="{{if .Errors.metadata}}new-metadata-error {{end}}new-metadata-hint"{{if .Errors.metadata}} aria-invalid="true"{{end}}>{{.Metadata}}</textarea>
+{{if .Errors.metadata}}<p class="field-error" id="new-metadata-error">{{.Errors.metadata}}</p>{{end}}
+<p class="hint" id="new-metadata-hint">A URL is fetched now and refreshed later (https, public addresses only).</p>
+</fieldset>
+<fieldset><legend>OpenID Connect: the provider's registration</legend>
+<label for="new-issuer">Issuer URL</label>
+<input id="new-issuer" name="issuer" value="{{.Issuer}}" aria-describedby="{{if .Errors.issuer}}new-issuer-error {{end}}new-issuer-hint"{{if .Errors.issuer}} aria-invalid="true"{{end}}>
+{{if .Errors.issuer}}<p class="field-error" id="new-issuer-error">{{.Errors.issuer}}</p>{{end}}
+<p class="hint" id="new-issuer-hint">Exactly as in the provider's tokens, e.g. https://login.microsoftonline.com/TENANT/v2.0; its discovery document is read now.</p>
+<label for="new-client_id">Client ID</label>
+<input id="new-client_id" name="client_id" value="{{.ClientID}}"{{if .Errors.client_id}} aria-describedby="new-client_id-error" aria-invalid="true"{{end}}>
+{{if .Errors.client_id}}<p class="field-error" id="new-client_id-error">{{.Errors.client_id}}</p>{{end}}
+<label for="new-client_secret">Client secret</label>
+<input type="password" id="new-client_secret" name="client_secret" autocomplete="off" aria-describedby="{{if .Errors.client_secret}}new-client_secret-error {{end}}new-client_secret-hint"{{if .Errors.client_secret}} aria-invalid="true"{{end}}>
+{{if .Errors.client_secret}}<p class="field-error" id="new-client_secret-error">{{.Errors.client_secret}}</p>{{end}}
+<p class="hint" id="new-client_secret-hint">Never shown again; enter it again after a refusal.</p>
+</fieldset>
+<p class="hint">The connection starts as a draft: nobody is offered it until it goes to testing.</p>
+<button type="submit" id="add-connection-submit">Add the connection</button>
+</form>{{end}}
 </section>
 
 <section aria-labelledby="policy" class="card"><h2 id="policy">Login method</h2>

@@ -105,6 +105,8 @@ type App struct {
 	settings     *settings
 	keptPolicies map[string]policy.Policy
 	keptMetadata map[string][]byte
+	// keptConns are the connections added on the admin page, by ID.
+	keptConns map[string]storedConnection
 
 	reg *login.Registry
 	// metrics counts the events; promReg serves them at /metrics.
@@ -157,7 +159,7 @@ type connInfo struct {
 // (fetching metadata, contacting providers); stop the application with
 // Close.
 func Start(ctx context.Context, opts Options) (_ *App, err error) {
-	a := &App{opts: opts, log: opts.Logger, accounts: map[string]*AccountConfig{}, connOf: map[string]*connInfo{}, candidates: map[string][]byte{}}
+	a := &App{opts: opts, log: opts.Logger, accounts: map[string]*AccountConfig{}, connOf: map[string]*connInfo{}, candidates: map[string][]byte{}, refused: map[string]error{}}
 	if a.log == nil {
 		a.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
@@ -232,6 +234,10 @@ func Start(ctx context.Context, opts Options) (_ *App, err error) {
 	if a.keptMetadata, err = a.settings.all(ctx, metadataKeyPrefix); err != nil {
 		return nil, fmt.Errorf("database %s: %w", a.dbName, err)
 	}
+	if a.keptConns, err = a.settings.storedConnections(ctx); err != nil {
+		return nil, fmt.Errorf("database %s: %w", a.dbName, err)
+	}
+	a.addStoredConnections(cfg, a.keptConns)
 	if a.cookieKeys, err = a.loadCookieKeys(ctx); err != nil {
 		return nil, fmt.Errorf("database %s: %w", a.dbName, err)
 	}
@@ -476,10 +482,16 @@ func (a *App) build(ctx context.Context) error {
 	accounts := cfg.declare(&p, a.keptPolicies, a.dbName, func(field string, ac *AccountConfig, cc ConnectionConfig) (sso.Authenticator, error) {
 		a.accounts[ac.ID] = ac
 		ci := &connInfo{account: ac.ID, cfg: cc, field: field}
+		if _, ok := a.keptConns[cc.ID]; ok {
+			ci.field = connectionKeyPrefix + cc.ID
+		}
 		auth, err := a.newAuthenticator(ctx, ci)
 		if err == nil {
 			ci.auth = auth
 			a.connOf[cc.ID] = ci
+		} else if _, ok := a.keptConns[cc.ID]; ok {
+			err = fmt.Errorf("the connection added on the admin page (kept in %s) is refused now: %v; start once with another database, "+
+				"or remove it with the SQL statement DELETE FROM demo_settings WHERE key = '%s%s'", a.dbName, err, connectionKeyPrefix, cc.ID)
 		}
 		return auth, err
 	})

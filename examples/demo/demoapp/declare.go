@@ -35,14 +35,11 @@ func (cfg *Config) declare(p *problems, kept map[string]policy.Policy, keptIn st
 				p.addErr(cf+"."+string(cc.Protocol), err)
 				continue
 			}
-			prov, err := cc.Provisioning.toProvisioning(cc.ID)
-			if err != nil {
-				p.addErr(cf+".provisioning", err)
+			lc, ok := cc.loginConnection(p, cf, a)
+			if !ok {
 				continue
 			}
-			acct.Connections = append(acct.Connections, login.Connection{Authenticator: a, DisplayName: cc.DisplayName, LogoURL: cc.LogoURL,
-				Issuers: cc.Issuers, Module: cc.Module, Provisioning: prov, LogoutRedirectURL: cc.LogoutRedirectURL,
-				LandingPage: cc.LandingPage, Networks: cc.Networks.networks(p, cf+".networks"), IdPEnforcesMFA: cc.IdPEnforcesMFA})
+			acct.Connections = append(acct.Connections, lc)
 			pol.Connections = append(pol.Connections, policy.Connection{ID: cc.ID, Stage: cc.Stage, TestUserEmails: cc.TestUsers})
 		}
 		if saved, ok := kept[ac.ID]; ok {
@@ -66,6 +63,23 @@ func (cfg *Config) declare(p *problems, kept map[string]policy.Policy, keptIn st
 		accounts = append(accounts, acct)
 	}
 	return accounts
+}
+
+// loginConnection is the registry's entry for the connection cc with its
+// authenticator a (cf is its place in the file): what a start builds, and
+// what the admin page builds for a connection it adds. Problems go to p;
+// ok is false when there are some.
+func (cc ConnectionConfig) loginConnection(p *problems, cf string, a sso.Authenticator) (_ login.Connection, ok bool) {
+	n := len(p.list)
+	prov, err := cc.Provisioning.toProvisioning(cc.ID)
+	if err != nil {
+		p.addErr(cf+".provisioning", err)
+	}
+	lc := login.Connection{Authenticator: a, DisplayName: cc.DisplayName, LogoURL: cc.LogoURL,
+		Issuers: cc.Issuers, Module: cc.Module, Provisioning: prov, LogoutRedirectURL: cc.LogoutRedirectURL,
+		LandingPage: cc.LandingPage, Networks: cc.Networks.networks(p, cf+".networks"), IdPEnforcesMFA: cc.IdPEnforcesMFA,
+		Policy: policy.Connection{Stage: cc.Stage, TestUserEmails: cc.TestUsers}}
+	return lc, len(p.list) == n
 }
 
 // protocolConfigs holds a connection's protocol settings: one of the three.

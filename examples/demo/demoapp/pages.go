@@ -40,6 +40,7 @@ func (a *App) routes() http.Handler {
 	mux.Handle("POST /admin/{account}/connection", cop.Handler(http.HandlerFunc(a.adminConnection)))
 	mux.Handle("POST /admin/{account}/metadata", cop.Handler(http.HandlerFunc(a.adminMetadata)))
 	mux.Handle("POST /admin/{account}/heldback", cop.Handler(http.HandlerFunc(a.adminHeldBack)))
+	mux.Handle("POST /admin/{account}/connections", cop.Handler(http.HandlerFunc(a.adminAddConnection)))
 	return securityHeaders(mux)
 }
 
@@ -475,6 +476,8 @@ button[hidden]{display:none}
 .actions{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.75rem 0}.actions form{margin:0;display:flex;flex-wrap:wrap;gap:.5rem}
 .row{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}.row input{flex:1 1 14rem}
 .inline-form{margin-top:.75rem}
+input[aria-invalid=true],textarea[aria-invalid=true]{border:2px solid #b42318}
+.field-error{color:#b42318;font-weight:600;margin:.25rem 0}
 .notice{padding:.75rem 1rem;border:1px solid;border-left-width:6px;border-radius:6px;margin:.75rem 0}
 .notice p{margin:.25rem 0}.notice-title{font-weight:700}
 .notice-ok{border-color:#067647;background:#ecfdf3;color:#054f31}

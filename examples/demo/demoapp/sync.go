@@ -29,7 +29,8 @@ import (
 //   - reads the version every SyncInterval anyway, the fallback that also
 //     catches a notification lost while the listening connection was
 //     down: a change arrives within SyncInterval at worst;
-//   - applies what changed (policies, stages, IdP metadata) to its
+//   - applies what changed (policies, stages, IdP metadata, connections
+//     added) to its
 //     registry in one login.Registry.Batch: one rebuild of the routing
 //     table, swapped in atomically.
 //
@@ -266,7 +267,8 @@ func (a *App) SettingsVersion() int64 {
 func (a *App) Rebuilds() uint64 { return a.reg.Generation() }
 
 // syncSettings applies the settings newer than the applied version: the
-// kept policies and IdP metadata, in one Registry.Batch. It reports
+// kept policies, IdP metadata and connections added on the admin page, in
+// one Registry.Batch. It reports
 // whether the registry was rebuilt. Changes this replica made itself are
 // in the registry already and cost no rebuild.
 func (a *App) syncSettings(ctx context.Context) (bool, error) {
@@ -293,8 +295,31 @@ func (a *App) syncSettings(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	stored, err := a.settings.storedConnections(ctx)
+	if err != nil {
+		return false, err
+	}
 	// refused are the settings this replica cannot apply, with why.
 	refused := map[string]error{}
+	// The connections added on the admin page that this replica does not
+	// have yet, built as at start before the registry changes.
+	type added struct {
+		ci *connInfo
+		lc login.Connection
+	}
+	var adds []added
+	for _, id := range sortedKeys(keysOf(stored)) {
+		if _, ok := a.connOf[id]; ok {
+			continue
+		}
+		ci, lc, err := a.newStoredConnection(ctx, id, stored[id], policies)
+		if err != nil {
+			refused[connectionKeyPrefix+id] = err
+			a.log.Error("settings: a connection added on the admin page is refused here", "connection", id, "err", err)
+			continue
+		}
+		adds = append(adds, added{ci, lc})
+	}
 	// New service providers for the connections whose kept IdP metadata
 	// or candidate metadata changed, built before the registry changes.
 	type rebuilt struct {
@@ -346,6 +371,12 @@ func (a *App) syncSettings(ctx context.Context) (bool, error) {
 		apply func(b *login.Batch) error
 	}
 	var steps []step
+	for _, ad := range adds {
+		steps = append(steps, step{connectionKeyPrefix + ad.ci.cfg.ID, func(b *login.Batch) error {
+			_, _, err := b.SetConnection(ad.ci.account, ad.lc)
+			return err
+		}})
+	}
 	for acct, kept := range policies {
 		cur, ok := a.reg.Policy(acct)
 		if !ok {
@@ -421,6 +452,15 @@ func (a *App) syncSettings(ctx context.Context) (bool, error) {
 				_ = r.candidate.Close()
 			}
 		}
+	}
+	for _, ad := range adds {
+		if refused[connectionKeyPrefix+ad.ci.cfg.ID] != nil {
+			if c, ok := ad.ci.auth.(io.Closer); ok {
+				_ = c.Close()
+			}
+			continue
+		}
+		a.connOf[ad.ci.cfg.ID] = ad.ci
 	}
 	changes = slices.DeleteFunc(changes, func(r *rebuilt) bool { return refused[metadataKeyPrefix+r.ci.cfg.ID] != nil })
 	for _, r := range changes {
