@@ -189,6 +189,21 @@ func (a *App) admin(w http.ResponseWriter, r *http.Request) (policy.Policy, bool
 	return pol, true
 }
 
+// adminForm is admin for a POST of a small form: it also parses the
+// form (at most 64 KiB) into r.PostForm, answering 400 when it cannot.
+func (a *App) adminForm(w http.ResponseWriter, r *http.Request) (policy.Policy, bool) {
+	pol, ok := a.admin(w, r)
+	if !ok {
+		return pol, false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return pol, false
+	}
+	return pol, true
+}
+
 func (a *App) adminPage(w http.ResponseWriter, r *http.Request) {
 	pol, ok := a.admin(w, r)
 	if !ok {
@@ -668,13 +683,8 @@ func (a *App) candidateOf(ctx context.Context, c *adminConn, account string, rec
 // policy.Update, which refuses changes that would lock every
 // administrator out. A refusal keeps what was submitted and offers fixes.
 func (a *App) adminPolicy(w http.ResponseWriter, r *http.Request) {
-	pol, ok := a.admin(w, r)
+	pol, ok := a.adminForm(w, r)
 	if !ok {
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
 	f := r.PostForm
@@ -700,13 +710,8 @@ func (a *App) adminPolicy(w http.ResponseWriter, r *http.Request) {
 // adminConnection serves POST /admin/{account}/connection: one
 // connection's stage (the stepper's buttons) or its test users.
 func (a *App) adminConnection(w http.ResponseWriter, r *http.Request) {
-	pol, ok := a.admin(w, r)
+	pol, ok := a.adminForm(w, r)
 	if !ok {
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
 	f := r.PostForm

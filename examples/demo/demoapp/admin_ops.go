@@ -97,13 +97,8 @@ func networksText(n login.Networks) string {
 // adminHeldBack serves POST /admin/{account}/heldback: an administrator
 // who checked the held-back metadata's certificates accepts them.
 func (a *App) adminHeldBack(w http.ResponseWriter, r *http.Request) {
-	pol, ok := a.admin(w, r)
+	pol, ok := a.adminForm(w, r)
 	if !ok {
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
 	conn := r.PostForm.Get("connection")
