@@ -2,6 +2,7 @@ package demoapp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -762,11 +763,15 @@ func (a *App) changePolicy(w http.ResponseWriter, r *http.Request, pol policy.Po
 	if cur, ok := a.reg.Policy(pol.Account); ok {
 		pol = cur
 	}
-	kept, err := a.settings.policies(ctx)
-	if k, ok := kept[pol.Account]; ok && err == nil {
-		acct := pol.Account
-		pol = mergePolicy(pol, k)
-		pol.Account = acct
+	key := policyKeyPrefix + pol.Account
+	prev, err := a.settings.get(ctx, key)
+	if err == nil && prev != nil {
+		var k policy.Policy
+		if err = json.Unmarshal(prev, &k); err == nil {
+			acct := pol.Account
+			pol = mergePolicy(pol, k)
+			pol.Account = acct
+		}
 	}
 	if err != nil {
 		err = &sso.Error{Op: "demo.admin", Reason: sso.ReasonUnavailable, Detail: "the saved policy could not be read from the database: " + err.Error()}
@@ -785,17 +790,20 @@ func (a *App) changePolicy(w http.ResponseWriter, r *http.Request, pol policy.Po
 	// applies it (sync.go): concurrent changes share one rebuild of the
 	// routing table.
 	var version int64
-	var prev []byte
 	if err == nil && !ch.Empty() {
-		prev, err = a.settings.get(ctx, policyKeyPrefix+pol.Account)
-		perr := err
+		b, perr := json.Marshal(stored)
 		if perr == nil {
-			perr = a.settings.putPolicy(ctx, stored)
+			// Only over the value the change was based on: another
+			// replica's administrator may have saved since.
+			perr = a.settings.putIf(ctx, key, b, prev)
 		}
 		if perr == nil {
 			version, perr = a.settings.version(ctx)
 		}
-		if perr != nil {
+		switch {
+		case errors.Is(perr, errSettingChanged):
+			err = &sso.Error{Op: "demo.admin", Reason: sso.ReasonInvalidRequest, Detail: "another administrator changed this account's settings a moment ago; the page now shows their change: make yours again"}
+		case perr != nil:
 			err = &sso.Error{Op: "demo.admin", Reason: sso.ReasonInternal, Detail: "the policy could not be saved in the database: " + perr.Error()}
 		}
 	}
@@ -805,7 +813,7 @@ func (a *App) changePolicy(w http.ResponseWriter, r *http.Request, pol policy.Po
 			// Refused by the registry: put the previous value back, so
 			// that no replica keeps trying it.
 			a.mu.Lock()
-			if perr := a.settings.put(ctx, policyKeyPrefix+pol.Account, prev); perr != nil {
+			if perr := a.settings.put(ctx, key, prev); perr != nil {
 				a.log.Error("the refused policy could not be taken back from the database", "account", pol.Account, "err", perr)
 			}
 			a.mu.Unlock()

@@ -1,6 +1,7 @@
 package demoapp
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -87,11 +88,47 @@ func (s *settings) version(ctx context.Context) (int64, error) {
 
 // put writes value under key, or deletes the key when value is nil.
 func (s *settings) put(ctx context.Context, key string, value []byte) error {
+	return s.write(ctx, key, value, nil, false)
+}
+
+// errSettingChanged: putIf found another value under the key than the one
+// the change was based on.
+var errSettingChanged = errors.New("the setting was changed meanwhile")
+
+// putIf is put when the key still holds expect (nil: when it is absent), so
+// that two administrators changing the same setting on two replicas at
+// once cannot silently undo each other's change: the second gets
+// errSettingChanged and nothing is written.
+func (s *settings) putIf(ctx context.Context, key string, value, expect []byte) error {
+	return s.write(ctx, key, value, expect, true)
+}
+
+func (s *settings) write(ctx context.Context, key string, value, expect []byte, check bool) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	// The version row first: concurrent writers queue on it, so a check
+	// below sees the value the previous writer committed.
+	var v int64
+	if err := tx.QueryRowContext(ctx, `UPDATE demo_settings_version SET version = version + 1 WHERE id = 1 RETURNING version`).Scan(&v); err != nil {
+		return err
+	}
+	if check {
+		var cur []byte
+		err := tx.QueryRowContext(ctx, `SELECT value FROM demo_settings WHERE key = $1`, key).Scan(&cur)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if expect != nil {
+				return errSettingChanged
+			}
+		case err != nil:
+			return err
+		case expect == nil || !bytes.Equal(cur, expect):
+			return errSettingChanged
+		}
+	}
 	if value == nil {
 		_, err = tx.ExecContext(ctx, `DELETE FROM demo_settings WHERE key = $1`, key)
 	} else {
@@ -100,10 +137,6 @@ func (s *settings) put(ctx context.Context, key string, value []byte) error {
 			key, value, s.now().UTC().Format(time.RFC3339Nano))
 	}
 	if err != nil {
-		return err
-	}
-	var v int64
-	if err := tx.QueryRowContext(ctx, `UPDATE demo_settings_version SET version = version + 1 WHERE id = 1 RETURNING version`).Scan(&v); err != nil {
 		return err
 	}
 	if s.postgres {

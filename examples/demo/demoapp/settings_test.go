@@ -3,13 +3,18 @@ package demoapp
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ssokit/sso/internal/servertest"
 	"github.com/ssokit/sso/policy"
 	"github.com/ssokit/sso/saml"
 	"github.com/ssokit/sso/saml/samltest"
@@ -134,5 +139,72 @@ func TestSettingsPutIsAtomic(t *testing.T) {
 	}
 	if v, _ := s.get(ctx, "k"); v != nil {
 		t.Fatalf("deleted key holds %q", v)
+	}
+}
+
+// TestSettingsPutIf: a write based on a value another replica replaced
+// meanwhile is refused and writes nothing, so that two administrators
+// cannot silently undo each other's change; of writers racing from the same
+// value exactly one wins. On SQLite and, when available, PostgreSQL.
+func TestSettingsPutIf(t *testing.T) {
+	open := map[string]func(t *testing.T) (*sql.DB, sqlstore.Dialect){
+		"sqlite": func(t *testing.T) (*sql.DB, sqlstore.Dialect) {
+			db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "s.db")+"?_pragma=busy_timeout(5000)")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db, sqlstore.SQLite
+		},
+		"postgres": func(t *testing.T) (*sql.DB, sqlstore.Dialect) {
+			db, err := sql.Open("pgx", servertest.PostgresSchema(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db, sqlstore.Postgres
+		},
+	}
+	for name, openDB := range open {
+		t.Run(name, func(t *testing.T) {
+			db, dialect := openDB(t)
+			defer db.Close()
+			ctx := context.Background()
+			s, err := openSettings(ctx, db, dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.putIf(ctx, "p", []byte("one"), nil); err != nil {
+				t.Fatalf("first write of an absent key: %v", err)
+			}
+			if err := s.putIf(ctx, "p", []byte("two"), nil); !errors.Is(err, errSettingChanged) {
+				t.Fatalf("write expecting absence over a value: %v", err)
+			}
+			if err := s.putIf(ctx, "p", []byte("two"), []byte("stale")); !errors.Is(err, errSettingChanged) {
+				t.Fatalf("write based on a stale value: %v", err)
+			}
+			v0, _ := s.version(ctx)
+			if v, err := s.get(ctx, "p"); err != nil || string(v) != "one" || v0 != 1 {
+				t.Fatalf("after refused writes: %q %v, version %d", v, err, v0)
+			}
+			var wins, lost atomic.Int32
+			var wg sync.WaitGroup
+			for i := range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					switch err := s.putIf(ctx, "p", []byte(fmt.Sprint("w", i)), []byte("one")); {
+					case err == nil:
+						wins.Add(1)
+					case errors.Is(err, errSettingChanged):
+						lost.Add(1)
+					default:
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
+			if wins.Load() != 1 || lost.Load() != 7 {
+				t.Fatalf("racing writers: %d won, %d refused; want 1 and 7", wins.Load(), lost.Load())
+			}
+		})
 	}
 }
