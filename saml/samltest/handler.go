@@ -3,10 +3,6 @@ package samltest
 import (
 	"bytes"
 	"compress/flate"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"html/template"
@@ -363,26 +359,7 @@ func (idp *Server) redirectURL(target, param string, msg *etree.Element, relay s
 	if err != nil {
 		return "", err
 	}
-	var buf bytes.Buffer
-	fw, _ := flate.NewWriter(&buf, flate.DefaultCompression)
-	_, _ = fw.Write(b)
-	_ = fw.Close()
-	q := param + "=" + url.QueryEscape(base64.StdEncoding.EncodeToString(buf.Bytes()))
-	if relay != "" {
-		q += "&RelayState=" + url.QueryEscape(relay)
-	}
-	q += "&SigAlg=" + url.QueryEscape(dsig.RSASHA256SignatureMethod)
-	sum := sha256.Sum256([]byte(q))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, idp.key, crypto.SHA256, sum[:])
-	if err != nil {
-		return "", err
-	}
-	q += "&Signature=" + url.QueryEscape(base64.StdEncoding.EncodeToString(sig))
-	sep := "?"
-	if strings.Contains(target, "?") {
-		sep = "&"
-	}
-	return target + sep + q, nil
+	return redirectQuery(target, param, b, relay, idp.key, dsig.RSASHA256SignatureMethod)
 }
 
 // verifyRedirect checks an HTTP-Redirect binding signature (RSA-SHA256 or
