@@ -30,7 +30,8 @@ import (
 // demo_settings under connectionKeyPrefix + its ID as the file would hold
 // it, client secret included. Every replica builds and registers it from
 // there (syncSettings), and a start loads it with the configuration's
-// connections.
+// connections. "Remove this connection" (adminRemoveConnection) deletes it
+// again, and every replica drops it through the same sync.
 
 // connectionKeyPrefix + connection ID: a connection added on the admin
 // page, as a storedConnection in JSON.
@@ -368,6 +369,15 @@ func (a *App) newStoredConnection(ctx context.Context, id string, sc storedConne
 	return ci, lc, nil
 }
 
+// postedConnection returns the connection a form names (its "connection"
+// field) and what the application knows of it, nil when nothing.
+func (a *App) postedConnection(r *http.Request) (string, *connInfo) {
+	id := r.PostForm.Get("connection")
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return id, a.connOf[id]
+}
+
 // added reports whether the connection was added on the admin page, rather
 // than in the configuration file.
 func (ci *connInfo) added() bool { return strings.HasPrefix(ci.field, connectionKeyPrefix) }
@@ -386,10 +396,7 @@ func (a *App) adminRemoveConnection(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id := r.PostForm.Get("connection")
-	a.mu.Lock()
-	ci := a.connOf[id]
-	a.mu.Unlock()
+	id, ci := a.postedConnection(r)
 	refuse := func(status int, why string) {
 		s := a.host.current(r)
 		a.events(r.Context(), sso.Event{Type: sso.EventConnectionChanged, Time: time.Now(), Account: pol.Account, Connection: id, User: s.Result.User,

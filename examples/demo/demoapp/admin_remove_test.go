@@ -27,12 +27,8 @@ func addPressroomSAML(t *testing.T, paula *browser, a *App, metadata []byte) str
 // keptKeys returns the settings keys that name connection id.
 func keptKeys(t *testing.T, a *App, id string) []string {
 	t.Helper()
-	all, err := a.settings.all(context.Background(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for k, v := range all {
+	for k, v := range keptSettings(t, a, "") {
 		if strings.HasSuffix(k, "/"+id) || (strings.HasPrefix(k, policyKeyPrefix) && strings.Contains(string(v), `"`+id+`"`)) {
 			out = append(out, k)
 		}
@@ -46,12 +42,7 @@ func keptKeys(t *testing.T, a *App, id string) []string {
 // metadata) deleted, and stays gone after a restart. A login begun
 // through it before the removal fails with "connection not found".
 func TestReplicasRemoveConnection(t *testing.T) {
-	rs := replicas(t, 2, time.Hour)
-	a, b := rs[0], rs[1]
-	testenv.Eventually(t, 5*time.Second, "B listens", b.sync.isListening)
-	idp := pressroomIdP(t)
-	paula := newBrowser(t, a).at(a)
-	wantRedirect(t, paula.post("/login", form("email", "paula@pressroom.example", "password", "paula-pw")), "/")
+	a, b, idp, paula := pressroomReplicas(t)
 	id := addPressroomSAML(t, paula, a, idp.Metadata())
 	// A kept stage and a candidate, for the removal to delete too.
 	wantStatus(t, paula.post("/admin/pressroom/connection", form("connection", id, "stage", "testing", "test_users", "paula@pressroom.example")), http.StatusOK)
@@ -141,13 +132,7 @@ func TestRemoveConnectionRefused(t *testing.T) {
 	if configured == "" {
 		t.Fatal("Press Room has no connection of the configuration file")
 	}
-	before := func() string {
-		all, err := a.settings.all(context.Background(), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sortedKeysJoin(all)
-	}()
+	before := sortedKeysJoin(keptSettings(t, a, ""))
 	v := a.SettingsVersion()
 	nothingWritten := func(t *testing.T) {
 		t.Helper()
@@ -157,8 +142,7 @@ func TestRemoveConnectionRefused(t *testing.T) {
 		if _, _, ok := a.reg.Connection(id); !ok {
 			t.Fatal("a refused removal took the connection out of the registry")
 		}
-		all, _ := a.settings.all(context.Background(), "")
-		if got := sortedKeysJoin(all); got != before {
+		if got := sortedKeysJoin(keptSettings(t, a, "")); got != before {
 			t.Fatalf("settings changed: %s, want %s", got, before)
 		}
 	}
