@@ -119,6 +119,21 @@ func TestAccessibility(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#new-metadata-error`)),
 	)
 	paula.audit("admin-add-refused")
+	// A connection added on the page has a "Remove this connection" form.
+	idp := samltest.Start(t, samltest.Config{NoTLS: true, EntityID: "https://idp.pressroom.example/metadata"})
+	paula.do("adding a SAML connection",
+		chromedp.Click(chromedp.CSS(`#new-protocol-saml`)),
+		chromedp.SetValue(chromedp.CSS(`#new-display_name`), "Press Room SAML"),
+		chromedp.SetValue(chromedp.CSS(`#new-metadata`), string(idp.Metadata())),
+		chromedp.Click(chromedp.CSS(`#add-connection-submit`)),
+		chromedp.WaitVisible(chromedp.CSS(`button[id^="remove-pressroom-saml-"]`)),
+	)
+	paula.audit("admin-added")
+	paula.do("removing it",
+		chromedp.Click(chromedp.CSS(`button[id^="remove-pressroom-saml-"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#admin-message`)),
+	)
+	paula.audit("admin-removed")
 }
 
 // A test login through each protocol works for the administrator in a

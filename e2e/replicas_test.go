@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -328,6 +329,25 @@ func TestReplicas(t *testing.T) {
 		for range c.apps {
 			wantAnswer(t, paula.get(lb, "/admin/pressroom"), http.StatusOK, "Press Room SAML", "https://idp.pressroom.example/metadata")
 		}
+	})
+
+	t.Run("ConnectionRemovedOnBLeavesEveryReplica", func(t *testing.T) {
+		paula := c.visitor()
+		wantAnswer(t, paula.post(b, "/login", url.Values{"email": {"paula@pressroom.example"}, "password": {"paula-pw"}}), http.StatusSeeOther)
+		m := regexp.MustCompile(`id="conn-(pressroom-saml-[0-9a-f]+)"`).FindStringSubmatch(paula.get(b, "/admin/pressroom").body)
+		if m == nil {
+			t.Skip("no connection added on the admin page (ConnectionAddedOnAReachesEveryReplica did not run)")
+		}
+		wantAnswer(t, paula.post(b, "/admin/pressroom/connections/remove", url.Values{"connection": {m[1]}}), http.StatusOK, "Removed Press Room SAML ("+m[1]+").")
+		took := testenv.Eventually(t, 3*time.Second, "no replica's admin page shows the removed connection", func() bool {
+			for i := range c.apps {
+				if strings.Contains(paula.get(i, "/admin/pressroom").body, `id="conn-`+m[1]+`"`) {
+					return false
+				}
+			}
+			return true
+		})
+		t.Logf("the connection removed on B was gone from every replica's admin page within %v", took)
 	})
 
 	// login runs a SAML login begun on A and completed on B and returns

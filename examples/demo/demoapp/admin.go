@@ -102,12 +102,14 @@ type adminConn struct {
 	LiveAt          time.Time
 	LiveBy          string
 	TestLoginURL    string
-	SPMetadataURL   string
-	Setup           []setupValue
-	SetupNote       string
-	Guides          []guide
-	IdP             []setupValue
-	Certificates    []certBadge
+	// Removable: added on the admin page, so it can be removed there.
+	Removable     bool
+	SPMetadataURL string
+	Setup         []setupValue
+	SetupNote     string
+	Guides        []guide
+	IdP           []setupValue
+	Certificates  []certBadge
 	// KeyOfLastLogin names the provider key (OpenID Connect kid) that
 	// signed the latest login, and KeyOfLastLoginAgo when.
 	KeyOfLastLogin, KeyOfLastLoginAgo string
@@ -256,7 +258,7 @@ func (a *App) renderAdmin(w http.ResponseWriter, r *http.Request, pol policy.Pol
 		}
 		c := &adminConn{ID: pc.ID, DisplayName: ci.cfg.DisplayName, Protocol: ci.cfg.Protocol, ProtocolLabel: protocolLabel(ci.cfg.Protocol),
 			Stage: stageOf(pc), TestUsers: strings.Join(pc.TestUserEmails, ", "), LiveAt: pc.LiveAt, LiveBy: pc.LiveBy,
-			TestLoginURL: a.login.TestLoginURL(pc.ID, "/admin/"+pol.Account)}
+			TestLoginURL: a.login.TestLoginURL(pc.ID, "/admin/"+pol.Account), Removable: ci.added()}
 		if k := keep[pc.ID]; k != nil {
 			c.Report, c.ReportXML = k.Report, k.ReportXML
 		}
@@ -694,7 +696,7 @@ func (a *App) adminPolicy(w http.ResponseWriter, r *http.Request) {
 	if form.ScopeKind == "" {
 		form.ScopeKind = string(policy.ScopeAllUsers)
 	}
-	a.changePolicy(w, r, pol, "policy", form, func(next *policy.Policy) {
+	a.changePolicy(w, r, pol, "policy", form, nil, func(next *policy.Policy) error {
 		next.Mode = policy.Mode(form.Mode)
 		next.Scope = policy.Scope{Kind: policy.ScopeKind(form.ScopeKind)}
 		switch next.Scope.Kind {
@@ -705,6 +707,7 @@ func (a *App) adminPolicy(w http.ResponseWriter, r *http.Request) {
 		}
 		next.AdminsMayUsePassword = form.BreakGlass
 		next.DryRun = form.DryRun
+		return nil
 	})
 }
 
@@ -728,7 +731,7 @@ func (a *App) adminConnection(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	a.changePolicy(w, r, pol, conn, formOf(pol), func(next *policy.Policy) {
+	a.changePolicy(w, r, pol, conn, formOf(pol), nil, func(next *policy.Policy) error {
 		cs := slices.Clone(next.Connections)
 		for i := range cs {
 			if cs[i].ID != conn {
@@ -742,13 +745,15 @@ func (a *App) adminConnection(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		next.Connections = cs
+		return nil
 	})
 }
 
 // changePolicy applies change to the account's current policy, checks it
 // with policy.Update, keeps it and answers with the admin page: a summary
-// in the labels on screen, or the refusal with its fixes.
-func (a *App) changePolicy(w http.ResponseWriter, r *http.Request, pol policy.Policy, section string, form policyForm, change func(*policy.Policy)) {
+// in the labels on screen, or the refusal with its fixes. change may
+// refuse the change with an error; also, when not nil, is saved with it.
+func (a *App) changePolicy(w http.ResponseWriter, r *http.Request, pol policy.Policy, section string, form policyForm, also *alsoSave, change func(*policy.Policy) error) {
 	ctx := r.Context()
 	var admins []policy.User
 	for _, id := range a.host.knownUsers(ctx, pol.Account) {
@@ -777,7 +782,9 @@ func (a *App) changePolicy(w http.ResponseWriter, r *http.Request, pol policy.Po
 		err = &sso.Error{Op: "demo.admin", Reason: sso.ReasonUnavailable, Detail: "the saved policy could not be read from the database: " + err.Error()}
 	}
 	next := pol
-	change(&next)
+	if err == nil {
+		err = change(&next)
+	}
 	var stored policy.Policy
 	var ch *policy.Change
 	if err == nil {
@@ -790,15 +797,13 @@ func (a *App) changePolicy(w http.ResponseWriter, r *http.Request, pol policy.Po
 	// applies it (sync.go): concurrent changes share one rebuild of the
 	// routing table.
 	var version int64
+	saved := err == nil && (!ch.Empty() || also != nil)
 	if err == nil && !ch.Empty() {
 		b, perr := json.Marshal(stored)
 		if perr == nil {
 			// Only over the value the change was based on: another
 			// replica's administrator may have saved since.
 			perr = a.settings.putIf(ctx, key, b, prev)
-		}
-		if perr == nil {
-			version, perr = a.settings.version(ctx)
 		}
 		switch {
 		case errors.Is(perr, errSettingChanged):
@@ -807,26 +812,44 @@ func (a *App) changePolicy(w http.ResponseWriter, r *http.Request, pol policy.Po
 			err = &sso.Error{Op: "demo.admin", Reason: sso.ReasonInternal, Detail: "the policy could not be saved in the database: " + perr.Error()}
 		}
 	}
+	if err == nil && also != nil {
+		if aerr := also.save(ctx); aerr != nil {
+			if !ch.Empty() {
+				a.putBack(ctx, key, prev)
+			}
+			err = &sso.Error{Op: "demo.admin", Reason: sso.ReasonUnavailable, Detail: "the database did not take the change: " + aerr.Error()}
+		}
+	}
+	if err == nil && saved {
+		if version, err = a.settings.version(ctx); err != nil {
+			err = &sso.Error{Op: "demo.admin", Reason: sso.ReasonUnavailable, Detail: "the change is saved but its version could not be read: " + err.Error()}
+		}
+	}
 	a.mu.Unlock()
-	if err == nil && !ch.Empty() {
+	if err == nil && saved {
 		if err = a.waitApplied(ctx, version, policyKeyPrefix+pol.Account); sso.ReasonOf(err) == sso.ReasonInvalidConfig {
 			// Refused by the registry: put the previous value back, so
 			// that no replica keeps trying it.
 			a.mu.Lock()
-			if perr := a.settings.put(ctx, key, prev); perr != nil {
-				a.log.Error("the refused policy could not be taken back from the database", "account", pol.Account, "err", perr)
-			}
+			a.putBack(ctx, key, prev)
 			a.mu.Unlock()
 		}
 	}
+	event := sso.EventPolicyChanged
+	if also != nil {
+		event = also.event
+	}
 	if err != nil {
 		// A refused change is part of the account's audit trail too.
-		a.events(ctx, sso.Event{Type: sso.EventPolicyChanged, Time: time.Now(), Account: pol.Account, User: s.Result.User,
-			Reason: sso.ReasonOf(err), Detail: "refused: " + errorDetail(err)})
+		a.events(ctx, sso.Event{Type: event, Time: time.Now(), Account: pol.Account, User: s.Result.User,
+			Connection: iff(also != nil, section, ""), Reason: sso.ReasonOf(err), Detail: "refused: " + errorDetail(err)})
 		n := a.refusal(r, pol, next, admins, s.Result.Email, section, form, err)
 		d := &adminData{Notice: n}
 		if section == "policy" {
 			d.Form = form // what was submitted, not the old policy
+		}
+		if also != nil {
+			n.Title = strings.Replace(n.Title, "Not saved", also.refused, 1)
 		}
 		a.renderAdmin(w, r, pol, http.StatusConflict, d)
 		return
@@ -835,12 +858,37 @@ func (a *App) changePolicy(w http.ResponseWriter, r *http.Request, pol policy.Po
 		a.events(ctx, e)
 	}
 	n := &notice{OK: true, Section: section, Title: "Saved."}
-	if ch.Empty() {
+	switch {
+	case also != nil:
+		a.events(ctx, sso.Event{Type: event, Time: time.Now(), Account: pol.Account, Connection: section, User: s.Result.User,
+			Detail: also.done + " (by " + s.Result.Email + ")"})
+		n.Section, n.Title = also.section, also.done
+	case ch.Empty():
 		n.Title = "Nothing changed."
-	} else {
+	default:
 		n.Lines = describeChange(pol, stored, a.connNames(stored))
 	}
 	a.renderAdmin(w, r, stored, http.StatusOK, &adminData{Notice: n})
+}
+
+// alsoSave is what a change saves besides the account's policy, through
+// changePolicy: under the same lock, after the policy is kept. Its error
+// refuses the whole change and puts the previous policy back.
+type alsoSave struct {
+	save func(ctx context.Context) error
+	// event is the type of its audit event; done the notice's title when
+	// it is saved, shown in section; refused replaces "Not saved" when not.
+	event         sso.EventType
+	done, section string
+	refused       string
+}
+
+// putBack puts the previous value of a refused change back, so that no
+// replica keeps trying it. a.mu is held.
+func (a *App) putBack(ctx context.Context, key string, prev []byte) {
+	if err := a.settings.put(ctx, key, prev); err != nil {
+		a.log.Error("a refused change could not be taken back from the database", "setting", key, "err", err)
+	}
 }
 
 func errorDetail(err error) string {
@@ -1244,6 +1292,7 @@ var adminTmpl = template.Must(template.New("admin").Funcs(funcs).Parse(layoutHea
 <p class="sr-only" id="copy-status" role="status" aria-live="polite"></p>
 
 <section aria-labelledby="conns"><h2 id="conns">Connections</h2>
+{{if and .Notice (eq .Notice.Section "connections")}}{{template "notice" .Notice}}{{end}}
 {{range .Connections}}{{$c := .}}<article class="card" id="conn-{{.ID}}" aria-labelledby="conn-title-{{.ID}}">
 <div class="card-head"><h3 id="conn-title-{{.ID}}">{{.DisplayName}}</h3><span class="pill">{{.ProtocolLabel}}</span> <code>{{.ID}}</code></div>
 {{if and $.Notice (eq $.Notice.Section .ID)}}{{template "notice" $.Notice}}{{end}}
@@ -1329,6 +1378,11 @@ var adminTmpl = template.Must(template.New("admin").Funcs(funcs).Parse(layoutHea
 {{range .SigningCertificates}}<li>Signing certificate {{.}}</li>{{end}}</ul>
 {{if .Problems}}<ul class="checks">{{range .Problems}}<li class="{{if eq .Severity "error"}}bad{{else}}warn{{end}}"><strong>{{.Reason.Label}}</strong> <span class="hint">{{.Detail}}</span></li>{{end}}</ul>{{end}}
 </div>{{end}}{{end}}
+{{if .Removable}}<h4 id="remove-title-{{.ID}}">Remove this connection</h4>
+{{if eq .Stage "live"}}<p class="hint" id="remove-hint-{{.ID}}">A live connection cannot be removed: move it back to testing first, so that nobody is cut off.</p>
+{{else}}<form method="post" action="/admin/{{$.ID}}/connections/remove#conns" id="remove-form-{{.ID}}"><input type="hidden" name="connection" value="{{.ID}}">
+<p class="hint" id="remove-hint-{{.ID}}">Nobody can sign in with it any more, on any replica. To use it again, add it again.</p>
+<button type="submit" class="secondary" id="remove-{{.ID}}" aria-describedby="remove-hint-{{.ID}}">Remove this connection</button></form>{{end}}{{end}}
 </article>{{end}}
 </section>
 

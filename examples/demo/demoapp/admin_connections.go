@@ -30,7 +30,8 @@ import (
 // demo_settings under connectionKeyPrefix + its ID as the file would hold
 // it, client secret included. Every replica builds and registers it from
 // there (syncSettings), and a start loads it with the configuration's
-// connections.
+// connections. "Remove this connection" (adminRemoveConnection) deletes it
+// again, and every replica drops it through the same sync.
 
 // connectionKeyPrefix + connection ID: a connection added on the admin
 // page, as a storedConnection in JSON.
@@ -366,4 +367,80 @@ func (a *App) newStoredConnection(ctx context.Context, id string, sc storedConne
 		lc.Policy = pc
 	}
 	return ci, lc, nil
+}
+
+// postedConnection returns the connection a form names (its "connection"
+// field) and what the application knows of it, nil when nothing.
+func (a *App) postedConnection(r *http.Request) (string, *connInfo) {
+	id := r.PostForm.Get("connection")
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return id, a.connOf[id]
+}
+
+// added reports whether the connection was added on the admin page, rather
+// than in the configuration file.
+func (ci *connInfo) added() bool { return strings.HasPrefix(ci.field, connectionKeyPrefix) }
+
+// adminRemoveConnection serves POST /admin/{account}/connections/remove:
+// the "Remove this connection" form of a connection added on the admin
+// page. It is refused for a connection of the configuration file (removed
+// by editing the file), while the connection is live (so that one click
+// cannot cut every user off: it goes back to testing first), and when
+// the account's policy without it would lock every administrator out
+// (policy.Update, as any policy change). A refusal writes nothing.
+// Otherwise the connection's settings and its entry in the kept policy
+// are deleted, and every replica removes it through the settings sync.
+func (a *App) adminRemoveConnection(w http.ResponseWriter, r *http.Request) {
+	pol, ok := a.adminForm(w, r)
+	if !ok {
+		return
+	}
+	id, ci := a.postedConnection(r)
+	refuse := func(status int, why string) {
+		s := a.host.current(r)
+		a.events(r.Context(), sso.Event{Type: sso.EventConnectionChanged, Time: time.Now(), Account: pol.Account, Connection: id, User: s.Result.User,
+			Reason: sso.ReasonInvalidRequest, Detail: "refused: the connection was not removed: " + why})
+		section := id
+		if _, ok := pol.Connection(id); !ok {
+			section = "connections"
+		}
+		a.renderAdmin(w, r, pol, status, &adminData{Notice: &notice{Section: section, Title: "Not removed: " + why}})
+	}
+	if _, ok := pol.Connection(id); !ok || ci == nil || ci.account != pol.Account {
+		refuse(http.StatusBadRequest, "the account has no connection "+fmt.Sprintf("%q", id)+".")
+		return
+	}
+	if !ci.added() {
+		refuse(http.StatusConflict, "this connection is in the configuration file, not added on this page: remove it from the file and restart.")
+		return
+	}
+	name := ci.cfg.DisplayName
+	a.changePolicy(w, r, pol, id, formOf(pol), &alsoSave{
+		event: sso.EventConnectionChanged, section: "connections", refused: "Not removed",
+		done: "Removed " + name + " (" + id + ").",
+		save: func(ctx context.Context) error {
+			// The connection first: once it is gone, its other settings
+			// are unused.
+			if err := a.settings.put(ctx, connectionKeyPrefix+id, nil); err != nil {
+				return err
+			}
+			for _, key := range []string{candidateKeyPrefix + id, metadataKeyPrefix + id} {
+				if err := a.settings.put(ctx, key, nil); err != nil {
+					a.log.Error("settings: a setting of a removed connection is left in the database", "setting", key, "err", err)
+				}
+			}
+			return nil
+		},
+	}, func(next *policy.Policy) error {
+		// Checked against the latest saved policy, under the lock of
+		// every change: a "Go live" saved a moment ago counts.
+		pc, _ := next.Connection(id)
+		if stageOf(pc) == policy.StageLive {
+			return &sso.Error{Op: "demo.admin", Reason: sso.ReasonInvalidRequest,
+				Detail: "the connection is live: move it back to testing (or draft) first, so that removing it cannot cut its users off."}
+		}
+		next.Connections = slices.DeleteFunc(slices.Clone(next.Connections), func(c policy.Connection) bool { return c.ID == id })
+		return nil
+	})
 }

@@ -36,15 +36,29 @@ func addedConnection(a *App, acct, prefix string) string {
 // storedConnectionKeys returns the keys of the kept connections.
 func storedConnectionKeys(t *testing.T, a *App) []string {
 	t.Helper()
-	kept, err := a.settings.all(context.Background(), connectionKeyPrefix)
+	return sortedKeys(keysOf(keptSettings(t, a, connectionKeyPrefix)))
+}
+
+// keptSettings returns the settings whose keys start with prefix.
+func keptSettings(t *testing.T, a *App, prefix string) map[string][]byte {
+	t.Helper()
+	kept, err := a.settings.all(context.Background(), prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	for k := range kept {
-		out = append(out, k)
-	}
-	return out
+	return kept
+}
+
+// pressroomReplicas starts two replicas (B listening), an IdP for Press
+// Room and Paula, its administrator, logged in on A.
+func pressroomReplicas(t *testing.T) (a, b *App, idp *samltest.Server, paula *browser) {
+	rs := replicas(t, 2, time.Hour)
+	a, b = rs[0], rs[1]
+	testenv.Eventually(t, 5*time.Second, "B listens", b.sync.isListening)
+	idp = pressroomIdP(t)
+	paula = newBrowser(t, a).at(a)
+	wantRedirect(t, paula.post("/login", form("email", "paula@pressroom.example", "password", "paula-pw")), "/")
+	return a, b, idp, paula
 }
 
 // TestReplicasAddConnection: a SAML connection added on replica A's admin
@@ -52,13 +66,7 @@ func storedConnectionKeys(t *testing.T, a *App) []string {
 // registry without a restart, as a draft; a test login through it on B
 // passes, and its stage changes reach B too.
 func TestReplicasAddConnection(t *testing.T) {
-	rs := replicas(t, 2, time.Hour)
-	a, b := rs[0], rs[1]
-	testenv.Eventually(t, 5*time.Second, "B listens", b.sync.isListening)
-	idp := pressroomIdP(t)
-
-	paula := newBrowser(t, a).at(a)
-	wantRedirect(t, paula.post("/login", form("email", "paula@pressroom.example", "password", "paula-pw")), "/")
+	a, b, idp, paula := pressroomReplicas(t)
 	p := paula.post("/admin/pressroom/connections", form("protocol", "saml", "display_name", "Press Room SAML", "metadata", string(idp.Metadata())))
 	wantStatus(t, p, http.StatusOK)
 	wantBody(t, p, "Added Press Room SAML as a draft.")

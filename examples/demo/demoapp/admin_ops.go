@@ -101,10 +101,7 @@ func (a *App) adminHeldBack(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	conn := r.PostForm.Get("connection")
-	a.mu.Lock()
-	ci := a.connOf[conn]
-	a.mu.Unlock()
+	conn, ci := a.postedConnection(r)
 	sp, isSAML := ci.authenticator().(*saml.ServiceProvider)
 	if _, inAccount := pol.Connection(conn); !inAccount || !isSAML {
 		a.renderAdmin(w, r, pol, http.StatusBadRequest, &adminData{Notice: &notice{Section: conn, Title: "The account has no SAML connection " + conn + "."}})

@@ -41,6 +41,7 @@ func (a *App) routes() http.Handler {
 	mux.Handle("POST /admin/{account}/metadata", cop.Handler(http.HandlerFunc(a.adminMetadata)))
 	mux.Handle("POST /admin/{account}/heldback", cop.Handler(http.HandlerFunc(a.adminHeldBack)))
 	mux.Handle("POST /admin/{account}/connections", cop.Handler(http.HandlerFunc(a.adminAddConnection)))
+	mux.Handle("POST /admin/{account}/connections/remove", cop.Handler(http.HandlerFunc(a.adminRemoveConnection)))
 	return securityHeaders(mux)
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ssokit/sso"
 	"github.com/ssokit/sso/login"
+	"github.com/ssokit/sso/policy"
 	"github.com/ssokit/sso/saml"
 )
 
@@ -30,8 +31,7 @@ import (
 //     catches a notification lost while the listening connection was
 //     down: a change arrives within SyncInterval at worst;
 //   - applies what changed (policies, stages, IdP metadata, connections
-//     added) to its
-//     registry in one login.Registry.Batch: one rebuild of the routing
+//     added or removed) to its registry in one login.Registry.Batch: one rebuild of the routing
 //     table, swapped in atomically.
 //
 // Notifications are only a nudge to read the version; a burst of them
@@ -267,8 +267,8 @@ func (a *App) SettingsVersion() int64 {
 func (a *App) Rebuilds() uint64 { return a.reg.Generation() }
 
 // syncSettings applies the settings newer than the applied version: the
-// kept policies, IdP metadata and connections added on the admin page, in
-// one Registry.Batch. It reports
+// kept policies, IdP metadata and connections added or removed on the
+// admin page, in one Registry.Batch. It reports
 // whether the registry was rebuilt. Changes this replica made itself are
 // in the registry already and cost no rebuild.
 func (a *App) syncSettings(ctx context.Context) (bool, error) {
@@ -320,6 +320,14 @@ func (a *App) syncSettings(ctx context.Context) (bool, error) {
 		}
 		adds = append(adds, added{ci, lc})
 	}
+	// The connections added on the admin page that are no longer kept:
+	// removed on some replica.
+	removed := map[string]*connInfo{}
+	for id, ci := range a.connOf {
+		if _, ok := stored[id]; !ok && ci.added() {
+			removed[id] = ci
+		}
+	}
 	// New service providers for the connections whose kept IdP metadata
 	// or candidate metadata changed, built before the registry changes.
 	type rebuilt struct {
@@ -335,7 +343,7 @@ func (a *App) syncSettings(ctx context.Context) (bool, error) {
 		return saml.New(ctx, sc)
 	}
 	for id, ci := range a.connOf {
-		if ci.cfg.SAML == nil {
+		if ci.cfg.SAML == nil || removed[id] != nil {
 			continue
 		}
 		r := &rebuilt{ci: ci}
@@ -377,6 +385,22 @@ func (a *App) syncSettings(ctx context.Context) (bool, error) {
 			return err
 		}})
 	}
+	var replaced []sso.Authenticator
+	// A removed connection goes first, its authenticators closed once the
+	// registry without it runs.
+	for _, id := range sortedKeys(keysOf(removed)) {
+		ci := removed[id]
+		steps = append(steps, step{connectionKeyPrefix + id, func(b *login.Batch) error {
+			ac, _ := b.Account(ci.account)
+			if i := slices.IndexFunc(ac.Connections, func(c login.Connection) bool { return c.ID() == id }); i >= 0 {
+				replaced = append(replaced, ac.Connections[i].Authenticator)
+				if c := ac.Connections[i].Candidate; c != nil {
+					replaced = append(replaced, c)
+				}
+			}
+			return removeConnection(b, ci.account, id)
+		}})
+	}
 	for acct, kept := range policies {
 		cur, ok := a.reg.Policy(acct)
 		if !ok {
@@ -384,12 +408,13 @@ func (a *App) syncSettings(ctx context.Context) (bool, error) {
 		}
 		next := mergePolicy(cur, kept)
 		next.Account = acct
+		next.Connections = slices.DeleteFunc(next.Connections, func(c policy.Connection) bool { return removed[c.ID] != nil })
+		cur.Connections = slices.DeleteFunc(slices.Clone(cur.Connections), func(c policy.Connection) bool { return removed[c.ID] != nil })
 		if sameJSON(cur, next) {
 			continue
 		}
 		steps = append(steps, step{policyKeyPrefix + acct, func(b *login.Batch) error { return b.SetPolicy(acct, next) }})
 	}
-	var replaced []sso.Authenticator
 	for _, r := range changes {
 		steps = append(steps, step{metadataKeyPrefix + r.ci.cfg.ID, func(b *login.Batch) error {
 			ac, _ := b.Account(r.ci.account)
@@ -461,6 +486,12 @@ func (a *App) syncSettings(ctx context.Context) (bool, error) {
 			continue
 		}
 		a.connOf[ad.ci.cfg.ID] = ad.ci
+	}
+	for id := range removed {
+		if refused[connectionKeyPrefix+id] == nil {
+			delete(a.connOf, id)
+			delete(a.candidates, id)
+		}
 	}
 	changes = slices.DeleteFunc(changes, func(r *rebuilt) bool { return refused[metadataKeyPrefix+r.ci.cfg.ID] != nil })
 	for _, r := range changes {
