@@ -70,7 +70,7 @@ type Identity struct {
 	// SignedBy names the key that signed what the issuer sent: for SAML
 	// the SHA-256 fingerprint of the certificate that verified the
 	// assertion (as saml.CertificateInfo.SHA256), for OpenID Connect the
-	// key ID (kid) the ID token's header names (empty when it names none).
+	// key ID (kid) of the provider's key that verified the ID token.
 	// Empty for LDAP. Administrators
 	// use it during a key rollover to see which key the issuer uses.
 	SignedBy string

@@ -629,6 +629,13 @@ func TestIDTokenDecoding(t *testing.T) {
 	if _, err := e.conn.VerifyIDToken(ctx, e.op.SignRaw(good, nil), "n"); err != nil {
 		t.Fatalf("plain token: %v", err)
 	}
+	// A header without a key ID: the key that verified names itself
+	// (Identity.SignedBy).
+	if idt, err := e.conn.VerifyIDToken(ctx, e.op.SignRaw(good, map[string]any{"kid": ""}), "n"); err != nil {
+		t.Fatalf("token without kid: %v", err)
+	} else if idt.KeyID != e.op.KeyID() {
+		t.Fatalf("token without kid: KeyID %q; want %q", idt.KeyID, e.op.KeyID())
+	}
 	// Providers that send NumericDates as RFC 3339 strings (Auth0 once
 	// did) are read as before.
 	now := e.clock.Now()

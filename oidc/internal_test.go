@@ -190,7 +190,7 @@ func TestUnknownKeyAfterAnotherLoginsRefetch(t *testing.T) {
 	h := jws.Signatures[0].Header
 	dot := strings.LastIndexByte(tok, '.')
 	s := signedInput{input: tok[:dot], sig: jws.Signatures[0].Signature, alg: h.Algorithm}
-	if err := c.verifyWith(ctx, s, h.KeyID, p.keys, old); err != nil {
+	if _, err := c.verifyWith(ctx, s, h.KeyID, p.keys, old); err != nil {
 		t.Fatalf("verify from the old snapshot: %v", err)
 	}
 	if n := c.JWKSFetches(); n != 2 {

@@ -38,7 +38,9 @@ type IDToken struct {
 	Nonce           string
 	SessionID       string // the sid claim
 	AccessTokenHash string // the at_hash claim
-	// Algorithm and KeyID are from the token's header.
+	// Algorithm is from the token's header; KeyID is the key ID (kid) of
+	// the provider's key that verified the signature, which the header
+	// names or, when it names none, the JWKS entry that matched.
 	Algorithm string
 	KeyID     string
 	// Claims holds every claim; numbers are json.Number.
@@ -123,7 +125,8 @@ func (c *Connection) verifyIDToken(ctx context.Context, raw, nonce string) (*IDT
 	if len(sig) == 0 {
 		return fail(sso.ReasonMalformed, "the ID token has an empty signature", nil)
 	}
-	if err := c.verifySignature(ctx, signedInput{input: raw[:d2], sig: sig, alg: h.Alg}, h.Kid); err != nil {
+	keyID, err := c.verifySignature(ctx, signedInput{input: raw[:d2], sig: sig, alg: h.Alg}, h.Kid)
+	if err != nil {
 		return nil, err
 	}
 
@@ -185,7 +188,7 @@ func (c *Connection) verifyIDToken(ctx context.Context, raw, nonce string) (*IDT
 		Issuer: claims.iss, Subject: claims.sub, Audience: aud, AuthorizedParty: claims.azp,
 		Expiry: exp, IssuedAt: iat, AuthTime: claims.authTime, Nonce: claims.nonce,
 		SessionID: claims.sid, AccessTokenHash: claims.atHash,
-		Algorithm: h.Alg, KeyID: h.Kid, Claims: all,
+		Algorithm: h.Alg, KeyID: keyID, Claims: all,
 	}, nil
 }
 
@@ -331,23 +334,24 @@ func (s signedInput) verify(key crypto.PublicKey) bool {
 	return false
 }
 
-// verifySignature verifies s with the key that signed it. An unknown key
-// ID causes a JWKS refetch, unless one happened within
+// verifySignature verifies s with the key that signed it and returns that
+// key's ID (the JWKS entry's kid, also when the token's header names none).
+// An unknown key ID causes a JWKS refetch, unless one happened within
 // JWKSMinRefetchInterval.
-func (c *Connection) verifySignature(ctx context.Context, s signedInput, kid string) error {
+func (c *Connection) verifySignature(ctx context.Context, s signedInput, kid string) (string, error) {
 	p, err := c.provider(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
 	set, err := p.keys.Get(ctx)
 	if err != nil {
-		return c.waitError(ctx, err, "the JWKS")
+		return "", c.waitError(ctx, err, "the JWKS")
 	}
 	return c.verifyWith(ctx, s, kid, p.keys, set)
 }
 
 // verifyWith is verifySignature from set, a snapshot of the keys of src.
-func (c *Connection) verifyWith(ctx context.Context, s signedInput, kid string, src *refresh.Source[*keySet], set *keySet) error {
+func (c *Connection) verifyWith(ctx context.Context, s signedInput, kid string, src *refresh.Source[*keySet], set *keySet) (string, error) {
 	const op = "oidc.VerifyIDToken"
 	alg := s.alg
 	refetched := false
@@ -360,17 +364,17 @@ func (c *Connection) verifyWith(ctx context.Context, s signedInput, kid string, 
 			}
 			cands++
 			if s.verify(k.Key) {
-				return nil
+				return k.KeyID, nil
 			}
 		}
 		// A known kid whose signature fails is a bad signature, not a
 		// rotation: do not refetch.
 		if cands > 0 && (kid != "" || refetched) {
-			return &sso.Error{Op: op, Reason: sso.ReasonSignatureInvalid, Connection: c.cfg.ID,
+			return "", &sso.Error{Op: op, Reason: sso.ReasonSignatureInvalid, Connection: c.cfg.ID,
 				Detail: "the ID token signature does not verify with the provider's key " + quote(kid) + " (" + alg + ")"}
 		}
 		if refetched {
-			return &sso.Error{Op: op, Reason: sso.ReasonUntrustedKey, Connection: c.cfg.ID,
+			return "", &sso.Error{Op: op, Reason: sso.ReasonUntrustedKey, Connection: c.cfg.ID,
 				Detail: "the ID token is signed with key " + quote(kid) + " (" + alg + "), which is not in the provider's JWKS even after a refetch"}
 		}
 		// Unless another login refetched since the snapshot, refetch.
@@ -378,11 +382,11 @@ func (c *Connection) verifyWith(ctx context.Context, s signedInput, kid string, 
 			err := src.RefreshLimited(ctx, c.cfg.JWKSMinRefetchInterval)
 			switch {
 			case errors.Is(err, refresh.ErrRateLimited) && src.Current() == set:
-				return &sso.Error{Op: op, Reason: sso.ReasonUntrustedKey, Connection: c.cfg.ID,
+				return "", &sso.Error{Op: op, Reason: sso.ReasonUntrustedKey, Connection: c.cfg.ID,
 					Detail: "the ID token is signed with key " + quote(kid) + " (" + alg + "), which is not in the cached JWKS; the JWKS was fetched moments ago, the next refetch is allowed at " +
 						src.Status().Attempted.Add(c.cfg.JWKSMinRefetchInterval).UTC().Format(time.RFC3339)}
 			case err != nil && !errors.Is(err, refresh.ErrRateLimited):
-				return c.waitError(ctx, err, "the JWKS")
+				return "", c.waitError(ctx, err, "the JWKS")
 			}
 		}
 		set = src.Current()
