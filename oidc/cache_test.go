@@ -141,11 +141,7 @@ func TestDiscoveryWaitCancelled(t *testing.T) {
 // A refetch for an unknown key that fails fails the login and is reported;
 // the cached keys stay in use.
 func TestUnknownKeyRefetchFails(t *testing.T) {
-	e := newEnv(t, oidctest.Config{}, nil)
-	ctx := context.Background()
-	if err := e.conn.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
+	e, ctx := newFetchedEnv(t)
 	e.clock.Advance(2 * oidc.DefaultJWKSMinRefetchInterval)
 	e.op.Misbehave(oidctest.Misbehavior{Down: true, Endpoint: "/jwks"})
 	e.op.RotateKey()

@@ -299,11 +299,7 @@ func TestUnknownKeyRefetchIsRateLimited(t *testing.T) {
 }
 
 func TestConcurrentUnknownKeyFetchesOnce(t *testing.T) {
-	e := newEnv(t, oidctest.Config{}, nil)
-	ctx := context.Background()
-	if err := e.conn.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
+	e, ctx := newFetchedEnv(t)
 	e.clock.Advance(2 * oidc.DefaultJWKSMinRefetchInterval)
 	e.op.RotateKey()
 	tok := e.op.Sign(e.op.Claims(clientID, "alice-0001", "n"))
@@ -724,11 +720,7 @@ func TestKeyRotationSoonAfterFetch(t *testing.T) {
 // 8 at a time every quarter second for a minute, make the connection
 // fetch the provider's JWKS at most once per JWKSMinRefetchInterval.
 func TestUnknownKeyFloodFetchesOncePerInterval(t *testing.T) {
-	e := newEnv(t, oidctest.Config{}, nil)
-	ctx := context.Background()
-	if err := e.conn.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
+	e, ctx := newFetchedEnv(t)
 	payload, err := json.Marshal(e.op.Claims(clientID, "alice-0001", "n"))
 	if err != nil {
 		t.Fatal(err)

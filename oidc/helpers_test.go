@@ -132,3 +132,15 @@ func wantReason(t testing.TB, err error, reason sso.Reason) {
 		t.Fatalf("err = %v; want reason %s", err, reason)
 	}
 }
+
+// newFetchedEnv is newEnv with the provider's discovery document and JWKS
+// fetched, as after a first login.
+func newFetchedEnv(t *testing.T) (*env, context.Context) {
+	t.Helper()
+	e := newEnv(t, oidctest.Config{}, nil)
+	ctx := context.Background()
+	if err := e.conn.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return e, ctx
+}
